@@ -1,0 +1,1 @@
+"""Plain domain: record states, roles, identifiers, errors. No I/O."""

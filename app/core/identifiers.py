@@ -1,0 +1,109 @@
+"""Peruvian identifiers: DNI (with check character), carné de extranjería,
+ubigeo (INEI) and centro poblado. Pure functions; the ubigeo catalog is
+passed in or read from the package data (see app.core.ubigeo)."""
+
+from __future__ import annotations
+
+import re
+
+from app.core.errors import ValidationError
+
+DNI_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
+DNI_CHECK_DIGITS = "65432110987"
+DNI_CHECK_LETTERS = "KJIHGFEDCBA"
+
+_DNI_RE = re.compile(r"^(\d{8})(?:-?([0-9A-Z]))?$")
+_CE_RE = re.compile(r"^[A-Z0-9]{1,12}$")
+
+
+def dni_check_index(digits: str) -> int:
+    return sum(w * int(d) for w, d in zip(DNI_WEIGHTS, digits, strict=True)) % 11
+
+
+def dni_check_chars(digits: str) -> tuple[str, str]:
+    """The (digit, letter) check characters printed on the card for `digits`."""
+    c = dni_check_index(digits)
+    return DNI_CHECK_DIGITS[c], DNI_CHECK_LETTERS[c]
+
+
+def normalize_dni(value: str) -> str:
+    """Return the 8 digits of a DNI; raise ValidationError with a Spanish message.
+
+    Accepts '12345678', '12345678-5', '12345678 K' (spaces ignored); the check
+    character is optional, but must match when given."""
+    raw = re.sub(r"\s+", "", str(value or "")).upper()
+    if not raw:
+        raise ValidationError("empty DNI", "Ingrese el número de DNI.")
+    m = _DNI_RE.match(raw)
+    if not m:
+        raise ValidationError(
+            f"malformed DNI {len(raw)} chars",
+            "El DNI debe tener 8 dígitos (opcionalmente seguido de su carácter de verificación).",
+        )
+    digits, check = m.group(1), m.group(2)
+    if check is not None and check not in dni_check_chars(digits):
+        raise ValidationError(
+            "DNI check character mismatch",
+            "El carácter de verificación no corresponde al DNI. Revise el número.",
+        )
+    return digits
+
+
+def is_valid_dni(value: str) -> bool:
+    try:
+        normalize_dni(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def normalize_ce(value: str) -> str:
+    """Carné de extranjería: alphanumeric, up to 12 characters."""
+    raw = re.sub(r"[\s-]+", "", str(value or "")).upper()
+    if not _CE_RE.match(raw):
+        raise ValidationError(
+            "malformed carne de extranjeria",
+            "El carné de extranjería debe tener hasta 12 letras o números.",
+        )
+    return raw
+
+
+def normalize_document(doc_type: str, value: str) -> str:
+    """Normalize a document number by type ('dni', 'ce'); others are trimmed."""
+    t = (doc_type or "").lower()
+    if t == "dni":
+        return normalize_dni(value)
+    if t in ("ce", "carne", "carne_extranjeria"):
+        return normalize_ce(value)
+    return re.sub(r"\s+", "", str(value or "")).upper()
+
+
+def mask_dni(digits: str, visible: int = 3) -> str:
+    """'12345678' -> '*****678' for lists shown on a shared screen."""
+    d = str(digits or "")
+    if len(d) <= visible:
+        return d
+    return "*" * (len(d) - visible) + d[-visible:]
+
+
+def check_ubigeo_format(value: str) -> str:
+    v = str(value or "").strip()
+    if not re.fullmatch(r"\d{6}", v):
+        raise ValidationError("malformed ubigeo", "El ubigeo debe tener 6 dígitos (DDPPDD).")
+    return v
+
+
+def check_centro_poblado(value: str, known_ubigeo: frozenset[str] | set[str]) -> str:
+    """INEI centro poblado code: 10 digits, the first 6 an existing ubigeo."""
+    v = str(value or "").strip()
+    if not re.fullmatch(r"\d{10}", v):
+        raise ValidationError(
+            "malformed centro poblado code",
+            "El código de centro poblado debe tener 10 dígitos (ubigeo + 4).",
+        )
+    if v[:6] not in known_ubigeo:
+        raise ValidationError(
+            "centro poblado in unknown ubigeo",
+            "El código de centro poblado no corresponde a ningún distrito del catálogo INEI.",
+        )
+    return v
