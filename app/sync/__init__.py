@@ -1,0 +1,3 @@
+"""Sync: outbox, batches, HTTP client, scheduler, USB transfer.
+
+app.sync.protocol is the wire contract shared with the reference server."""
