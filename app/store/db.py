@@ -1,0 +1,151 @@
+"""The workspace's SQLite file: connection settings and schema migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+DB_NAME = "siee-campo.db"
+
+
+def connect(path: Path) -> sqlite_utils.Database:
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so every write
+    # is one explicit transaction.
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit that returned survives a power cut, not just a crash.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    # Sorting/temp tables stay in memory: no temporary files on disk.
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA secure_delete=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["key_slots"].create({"slot": str, "salt": bytes, "kdf": str, "wrapped": bytes}, pk="slot")
+    db["users"].create(
+        {
+            "id": int,
+            "username": str,
+            "role": str,
+            "display_name": bytes,  # encrypted with the data key
+            "active": int,
+            "created_at": float,
+            "failed_attempts": int,
+            "locked_until": float,
+            "lockouts": int,
+        },
+        pk="id",
+        not_null={"username", "role", "active"},
+        defaults={"active": 1, "failed_attempts": 0, "locked_until": 0.0, "lockouts": 0},
+    )
+    db["users"].create_index(["username"], unique=True)
+    db["records"].create(
+        {
+            "uuid": str,
+            "revision": int,
+            "form_id": str,
+            "form_version": str,
+            "state": str,
+            "created_at": float,
+            "updated_at": float,
+            "author_id": int,
+            "assignee_id": int,
+            "ule_ubigeo": str,
+            "answers": bytes,  # encrypted canonical answers
+            "summary": bytes,  # encrypted list-view fields
+            "notes": bytes,  # encrypted: return reasons, CSE result, quarantine reason
+            "warnings": int,
+            "quarantined": int,
+            "completed_at": float,
+            "approved_at": float,
+            "approved_by": int,
+            "delivered_at": float,
+        },
+        pk="uuid",
+        not_null={"revision", "form_id", "form_version", "state", "author_id"},
+        defaults={"warnings": 0, "quarantined": 0},
+    )
+    db["records"].create_index(["state"])
+    db["records"].create_index(["updated_at"])
+    db["record_revisions"].create(
+        {
+            "uuid": str,
+            "revision": int,
+            "form_id": str,
+            "form_version": str,
+            "answers": bytes,
+            "notes": bytes,
+            "closed_at": float,
+        },
+        pk=("uuid", "revision"),
+    )
+    db["dni_index"].create({"mac": bytes, "uuid": str}, pk=("mac", "uuid"))
+    db["dni_index"].create_index(["uuid"])
+    db["audit"].create(
+        {
+            "seq": int,
+            "ts": float,
+            "user_id": int,
+            "action": str,
+            "record_uuid": str,
+            "detail": bytes,  # encrypted: may carry reasons typed by people
+            "mac": bytes,
+        },
+        pk="seq",
+    )
+    db["audit"].create_index(["record_uuid"])
+    # Log-in failures happen before the key is known; they wait here (no
+    # household data) and join the audit chain at the next successful log-in.
+    db["auth_events"].create({"id": int, "ts": float, "username": str, "event": str}, pk="id")
+    # Append-only: the database itself refuses to rewrite history.
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"
+    )
+
+
+# Append only: a migration, once shipped, never changes.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply pending migrations, each in its own transaction with the version bump."""
+    current = schema_version(db)
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema {current} is newer than this program ({len(MIGRATIONS)})"
+        )
+    for version in range(current + 1, len(MIGRATIONS) + 1):
+        with transaction(db) as conn:
+            MIGRATIONS[version - 1](db)
+            conn.execute(f"PRAGMA user_version={version}")
+    return schema_version(db)

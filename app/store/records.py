@@ -1,0 +1,217 @@
+"""Records: clear metadata for listing and sync; answers, summary and notes encrypted.
+
+Ciphertext is bound to (uuid, revision, form id, form version, part) through
+the AES-GCM associated data, so blobs cannot be swapped between records."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import IntegrityFailure, NotFound
+from app.core.identifiers import normalize_dni
+from app.store.crypto import Sealer, keyed_hash
+
+COLUMNS = (
+    "uuid, revision, form_id, form_version, state, created_at, updated_at, author_id, "
+    "assignee_id, ule_ubigeo, warnings, quarantined, completed_at, approved_at, approved_by, "
+    "delivered_at"
+)
+
+
+@dataclass
+class RecordMeta:
+    uuid: str
+    revision: int
+    form_id: str
+    form_version: str
+    state: str
+    created_at: float
+    updated_at: float
+    author_id: int
+    assignee_id: int | None
+    ule_ubigeo: str | None
+    warnings: int = 0
+    quarantined: bool = False
+    completed_at: float | None = None
+    approved_at: float | None = None
+    approved_by: int | None = None
+    delivered_at: float | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    damaged: bool = False
+
+    @property
+    def owner_id(self) -> int:
+        """Who works on the record now: the assignee if reassigned, else the author."""
+        return self.assignee_id or self.author_id
+
+
+def _aad(uuid: str, revision: int, form_id: str, form_version: str, part: str) -> bytes:
+    return f"{uuid}|{revision}|{form_id}|{form_version}|{part}".encode()
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class RecordStore:
+    def __init__(self, sealer: Sealer, index_key: bytes) -> None:
+        self.sealer = sealer
+        self.index_key = index_key
+
+    # -- crypto helpers -----------------------------------------------------
+    def seal_part(self, m: RecordMeta, part: str, obj: Any, compress: bool = False) -> bytes:
+        aad = _aad(m.uuid, m.revision, m.form_id, m.form_version, part)
+        return self.sealer.seal(_dumps(obj), aad, compress=compress)
+
+    def open_part(self, m: RecordMeta, part: str, blob: bytes | None) -> Any:
+        if blob is None:
+            return None
+        aad = _aad(m.uuid, m.revision, m.form_id, m.form_version, part)
+        try:
+            return json.loads(self.sealer.open(blob, aad))
+        except IntegrityFailure:
+            raise IntegrityFailure(
+                f"record {m.uuid} rev {m.revision}: {part} failed authentication",
+                "Esta ficha está dañada y no se puede leer. Las demás fichas no se afectan; "
+                "restaure una copia de respaldo o avise a soporte.",
+            ) from None
+
+    def dni_mac(self, dni: str) -> bytes:
+        return keyed_hash(self.index_key, normalize_dni(dni))
+
+    # -- writes (inside the caller's transaction) -----------------------------
+    def insert(self, conn: sqlite3.Connection, m: RecordMeta, answers: dict, summary: dict) -> None:
+        conn.execute(
+            f"INSERT INTO records({COLUMNS}, answers, summary) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                m.uuid,
+                m.revision,
+                m.form_id,
+                m.form_version,
+                m.state,
+                m.created_at,
+                m.updated_at,
+                m.author_id,
+                m.assignee_id,
+                m.ule_ubigeo,
+                m.warnings,
+                int(m.quarantined),
+                m.completed_at,
+                m.approved_at,
+                m.approved_by,
+                m.delivered_at,
+                self.seal_part(m, "answers", answers, compress=True),
+                self.seal_part(m, "summary", summary),
+            ),
+        )
+
+    def write_answers(
+        self, conn: sqlite3.Connection, m: RecordMeta, answers: dict, summary: dict, ts: float
+    ) -> None:
+        conn.execute(
+            "UPDATE records SET answers=?, summary=?, updated_at=? WHERE uuid=?",
+            (
+                self.seal_part(m, "answers", answers, compress=True),
+                self.seal_part(m, "summary", summary),
+                ts,
+                m.uuid,
+            ),
+        )
+
+    def set_dnis(self, conn: sqlite3.Connection, uuid: str, dnis: list[str]) -> None:
+        conn.execute("DELETE FROM dni_index WHERE uuid=?", (uuid,))
+        macs = set()
+        for d in dnis:
+            try:
+                macs.add(self.dni_mac(d))
+            except Exception:
+                continue  # an invalid DNI is the form's problem, not the index's
+        conn.executemany(
+            "INSERT OR IGNORE INTO dni_index(mac, uuid) VALUES (?,?)", [(m, uuid) for m in macs]
+        )
+
+    def update_meta(self, conn: sqlite3.Connection, uuid: str, **cols: Any) -> None:
+        sets = ", ".join(f"{k}=?" for k in cols)
+        conn.execute(f"UPDATE records SET {sets} WHERE uuid=?", (*cols.values(), uuid))
+
+    def write_notes(self, conn: sqlite3.Connection, m: RecordMeta, notes: dict) -> None:
+        conn.execute(
+            "UPDATE records SET notes=? WHERE uuid=?", (self.seal_part(m, "notes", notes), m.uuid)
+        )
+
+    def new_revision(self, conn: sqlite3.Connection, m: RecordMeta, ts: float) -> RecordMeta:
+        """Keep the current revision aside and re-seal everything under revision + 1."""
+        row = conn.execute(
+            "SELECT answers, summary, notes FROM records WHERE uuid=?", (m.uuid,)
+        ).fetchone()
+        answers, summary, notes = (
+            self.open_part(m, "answers", row[0]),
+            self.open_part(m, "summary", row[1]),
+            self.open_part(m, "notes", row[2]),
+        )
+        conn.execute(
+            "INSERT INTO record_revisions(uuid, revision, form_id, form_version, answers, notes, "
+            "closed_at) VALUES (?,?,?,?,?,?,?)",
+            (m.uuid, m.revision, m.form_id, m.form_version, row[0], row[2], ts),
+        )
+        m2 = RecordMeta(**{**m.__dict__, "revision": m.revision + 1, "summary": {}})
+        conn.execute(
+            "UPDATE records SET revision=?, answers=?, summary=?, notes=?, updated_at=? "
+            "WHERE uuid=?",
+            (
+                m2.revision,
+                self.seal_part(m2, "answers", answers, compress=True),
+                self.seal_part(m2, "summary", summary),
+                self.seal_part(m2, "notes", notes) if notes is not None else None,
+                ts,
+                m.uuid,
+            ),
+        )
+        return m2
+
+    # -- reads ------------------------------------------------------------------
+    def meta(self, conn: sqlite3.Connection, uuid: str) -> RecordMeta:
+        row = conn.execute(f"SELECT {COLUMNS} FROM records WHERE uuid=?", (uuid,)).fetchone()
+        if row is None:
+            raise NotFound(f"record {uuid} not found", "La ficha no existe en este equipo.")
+        m = RecordMeta(*row)
+        m.quarantined = bool(m.quarantined)
+        return m
+
+    def answers(self, conn: sqlite3.Connection, m: RecordMeta) -> dict:
+        row = conn.execute("SELECT answers FROM records WHERE uuid=?", (m.uuid,)).fetchone()
+        return self.open_part(m, "answers", row[0]) or {}
+
+    def notes(self, conn: sqlite3.Connection, m: RecordMeta) -> dict:
+        row = conn.execute("SELECT notes FROM records WHERE uuid=?", (m.uuid,)).fetchone()
+        return self.open_part(m, "notes", row[0]) or {}
+
+    def list(
+        self, conn: sqlite3.Connection, where: str = "", args: tuple = (), limit: int | None = None
+    ) -> list[RecordMeta]:
+        sql = f"SELECT {COLUMNS}, summary FROM records"
+        if where:
+            sql += " WHERE " + where
+        sql += " ORDER BY updated_at DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        out = []
+        open_blob = self.sealer.open
+        for row in conn.execute(sql, args):
+            m = RecordMeta(*row[:16])
+            m.quarantined = bool(m.quarantined)
+            try:
+                aad = _aad(m.uuid, m.revision, m.form_id, m.form_version, "summary")
+                m.summary = json.loads(open_blob(row[16], aad)) if row[16] else {}
+            except IntegrityFailure:
+                m.damaged = True  # one bad record must not hide the others
+            out.append(m)
+        return out
+
+    def find_uuids_by_dni(self, conn: sqlite3.Connection, dni: str) -> list[str]:
+        mac = self.dni_mac(dni)
+        return [r[0] for r in conn.execute("SELECT uuid FROM dni_index WHERE mac=?", (mac,))]
