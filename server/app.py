@@ -1,0 +1,377 @@
+"""The HTTP face of the server (FastAPI). Every route except health and
+enrollment is authenticated by the device's request signature."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.sync import protocol as p
+from app.sync.protocol import ProtocolError
+from server.service import Service
+from server.settings import Settings
+
+log = logging.getLogger("siee.server.http")
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# ------------------------------------------------------------------ schemas
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable machine code, e.g. bad_signature")
+    detail: str = Field(description="English, for logs")
+    message: str = Field(description="Spanish, for people")
+    server_time: float = Field(description="server clock (unix seconds) for offset correction")
+
+
+class Health(BaseModel):
+    status: str
+    protocol_version: int
+    server_time: float
+
+
+class EnrollRequest(BaseModel):
+    code: str = Field(max_length=64)
+    device_public_key: str = Field(max_length=64, description="Ed25519, base64url raw")
+    proof: str = Field(max_length=128, description="signature of the enrollment string")
+    label: str = Field(default="", max_length=200)
+    app_version: str = Field(default="", max_length=64)
+    protocol_version: int = 1
+
+
+class Limits(BaseModel):
+    max_batch_bytes: int
+    max_records: int
+    rate_per_minute: int
+    timestamp_window: int
+
+
+class EnrollResponse(BaseModel):
+    device_id: str
+    ule_ubigeo: str
+    server_signing_key: str
+    server_encryption_key: str
+    protocol_version: int
+    server_time: float
+    limits: Limits
+
+
+class DeviceInfo(BaseModel):
+    device_id: str
+    ule_ubigeo: str
+    status: str
+    enrolled_at: str
+    server_time: float
+    limits: Limits
+
+
+class InboxEntry(BaseModel):
+    cursor: int
+    kind: str
+    device_id: str
+    created_at: str
+    payload: dict[str, Any]
+    signature: str
+
+
+class InboxPage(BaseModel):
+    messages: list[InboxEntry]
+    next_cursor: int
+    has_more: bool
+
+
+class FormInfo(BaseModel):
+    form_id: str
+    version: str
+    sha256: str
+    filename: str
+    published_at: str
+
+
+class RecordResultModel(BaseModel):
+    uuid: str
+    revision: int
+    status: str
+    reasons: list[str]
+
+
+class ReceiptBody(BaseModel):
+    v: int
+    batch_id: str
+    device_id: str
+    received_at: str
+    envelope_sha256: str
+    counts: dict[str, int]
+    results: list[RecordResultModel]
+
+
+class SignedReceipt(BaseModel):
+    receipt: ReceiptBody
+    signature: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {c: {"model": ErrorBody} for c in codes}
+
+
+AUTH_ERRORS = (401, 403, 422, 429)
+
+# Signing headers, declared so that the OpenAPI document describes them.
+DeviceH = Annotated[str | None, Header(alias=p.H_DEVICE)]
+TimestampH = Annotated[str | None, Header(alias=p.H_TIMESTAMP)]
+NonceH = Annotated[str | None, Header(alias=p.H_NONCE)]
+SignatureH = Annotated[str | None, Header(alias=p.H_SIGNATURE)]
+
+
+# --------------------------------------------------------------- middleware
+
+
+class ServerTimeAndSize:
+    """Adds X-Siee-Server-Time to every response; refuses oversized JSON bodies
+    before they are read (batch uploads are limited by their own route)."""
+
+    def __init__(self, app: ASGIApp, max_json_bytes: int) -> None:
+        self.app = app
+        self.max_json_bytes = max_json_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if not path.startswith("/v1/batches/"):
+            headers = dict(scope.get("headers") or [])
+            cl = headers.get(b"content-length")
+            chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+            too_big = chunked or (cl is not None and (not cl.isdigit()
+                                                      or int(cl) > self.max_json_bytes))
+            if too_big:
+                resp = _error_response(ProtocolError(
+                    "too_large", f"request body over {self.max_json_bytes} bytes",
+                    "La solicitud es demasiado grande.", 413))
+                await resp(scope, receive, send)
+                return
+
+        async def send_with_time(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                hdrs = list(message.get("headers") or [])
+                hdrs.append((p.H_SERVER_TIME.lower().encode(), f"{time.time():.3f}".encode()))
+                message = {**message, "headers": hdrs}
+            await send(message)
+
+        await self.app(scope, receive, send_with_time)
+
+
+def _error_response(exc: ProtocolError, **extra: Any) -> JSONResponse:
+    headers = {}
+    if exc.status == 429:
+        headers["Retry-After"] = "60"
+    return JSONResponse(exc.body(server_time=time.time(), **extra), status_code=exc.status,
+                        headers=headers)
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def _signed_path(request: Request) -> str:
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1")
+    qs = request.scope.get("query_string") or b""
+    return path + ("?" + qs.decode("latin-1") if qs else "")
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    cl = request.headers.get("content-length")
+    too_large = ProtocolError(
+        "too_large", f"body over {limit} bytes",
+        f"El lote es demasiado grande (máximo {limit // 1024} KiB). Envíe lotes más pequeños.",
+        413,
+    )
+    if cl is not None and cl.isdigit() and int(cl) > limit:
+        # Drain a bounded amount so the client reads our answer instead of a reset.
+        drained = 0
+        async for chunk in request.stream():
+            drained += len(chunk)
+            if drained > 4 * limit + (1 << 20):
+                break
+        raise too_large
+    chunks: list[bytes] = []
+    n = 0
+    over = False
+    async for chunk in request.stream():
+        n += len(chunk)
+        if n > limit:
+            over = True
+            if n > 4 * limit + (1 << 20):
+                break
+            continue
+        chunks.append(chunk)
+    if over:
+        raise too_large
+    return b"".join(chunks)
+
+
+async def _auth(svc: Service, request: Request, body: bytes = b"") -> Any:
+    return await run_in_threadpool(
+        svc.authenticate, request.method, _signed_path(request), body, request.headers
+    )
+
+
+# ----------------------------------------------------------------------- app
+
+
+def create_app(settings: Settings, service: Service | None = None) -> ASGIApp:
+    """The ASGI application (FastAPI wrapped in the server-time/size middleware)."""
+    return ServerTimeAndSize(create_fastapi(settings, service), settings.max_json_bytes)
+
+
+def create_fastapi(settings: Settings, service: Service | None = None) -> FastAPI:
+    svc = service or Service(settings)
+    app = FastAPI(
+        title="SIEE reference server",
+        version=f"{p.PROTOCOL_VERSION}.0",
+        description="Wire protocol v1 of SIEE Campo (docs/protocol.md). Requests other than "
+        "health and enrollment carry an Ed25519 device signature in X-Siee-* headers.",
+    )
+    app.state.service = svc
+
+    @app.exception_handler(ProtocolError)
+    async def _protocol_error(request: Request, exc: ProtocolError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        if exc.code == "device_revoked":
+            dev = request.headers.get(p.H_DEVICE, "")
+            notice = await run_in_threadpool(svc.revocation_notice, dev) if dev else None
+            if notice:
+                extra["revocation"] = notice
+        if exc.status >= 500:
+            log.error("%s %s -> %s %s", request.method, request.url.path, exc.status, exc.code)
+        else:
+            log.info("%s %s -> %s %s", request.method, request.url.path, exc.status, exc.code)
+        return _error_response(exc, **extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: ("not_found", "No existe esa dirección en el servidor."),
+                 405: ("method_not_allowed", "Operación no permitida en esta dirección.")}
+        code, msg = codes.get(exc.status_code, ("http_error", "La solicitud no es válida."))
+        resp = _error_response(ProtocolError(code, str(exc.detail), msg, exc.status_code))
+        if exc.headers:
+            resp.headers.update(exc.headers)
+        return resp
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        where = sorted({".".join(str(x) for x in e.get("loc", ())) for e in exc.errors()})
+        return _error_response(ProtocolError(
+            "invalid_request", "invalid request: " + ", ".join(where)[:300],
+            "La solicitud tiene datos inválidos o incompletos.", 422), fields=where[:20])
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error_response(ProtocolError(
+            "internal_error", f"unexpected {type(exc).__name__}",
+            "Error interno del servidor. Vuelva a intentar más tarde.", 500))
+
+    @app.get("/v1/health", response_model=Health, tags=["public"])
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "protocol_version": p.PROTOCOL_VERSION, "server_time": time.time()}
+
+    @app.post("/v1/enroll", response_model=EnrollResponse, tags=["public"],
+              responses=_errors(401, 403, 409, 413, 422))
+    async def enroll(req: EnrollRequest) -> dict[str, Any]:
+        return await run_in_threadpool(svc.enroll, req.model_dump())
+
+    @app.get("/v1/device", response_model=DeviceInfo, tags=["device"],
+             responses=_errors(*AUTH_ERRORS))
+    async def device(request: Request, x_device: DeviceH = None, x_ts: TimestampH = None,
+                     x_nonce: NonceH = None, x_sig: SignatureH = None) -> dict[str, Any]:
+        dev = await _auth(svc, request)
+        return {"device_id": dev["device_id"], "ule_ubigeo": dev["ule_ubigeo"],
+                "status": dev["status"], "enrolled_at": dev["enrolled_at"],
+                "server_time": time.time(), "limits": settings.limits()}
+
+    @app.put(
+        "/v1/batches/{batch_id}",
+        response_model=SignedReceipt,
+        tags=["device"],
+        responses=_errors(*AUTH_ERRORS, 409, 413),
+        openapi_extra={"requestBody": {"required": True, "content": {
+            p.BATCH_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        }}},
+    )
+    async def put_batch(
+        request: Request,
+        batch_id: Annotated[str, Path(pattern=UUID_PATTERN)],
+        x_device: DeviceH = None, x_ts: TimestampH = None, x_nonce: NonceH = None,
+        x_sig: SignatureH = None,
+    ) -> Response:
+        body = await _read_limited(request, settings.max_batch_bytes)
+        dev = await _auth(svc, request, body)
+        receipt = await run_in_threadpool(svc.ingest, body, "http", dev, batch_id)
+        return Response(receipt, media_type=p.RECEIPT_CONTENT_TYPE)
+
+    @app.get("/v1/batches/{batch_id}", response_model=SignedReceipt, tags=["device"],
+             responses=_errors(*AUTH_ERRORS, 404))
+    async def get_batch(
+        request: Request,
+        batch_id: Annotated[str, Path(pattern=UUID_PATTERN)],
+        x_device: DeviceH = None, x_ts: TimestampH = None, x_nonce: NonceH = None,
+        x_sig: SignatureH = None,
+    ) -> Response:
+        dev = await _auth(svc, request)
+        receipt = await run_in_threadpool(svc.get_receipt, dev["device_id"], batch_id)
+        return Response(receipt, media_type=p.RECEIPT_CONTENT_TYPE)
+
+    @app.get("/v1/inbox", response_model=InboxPage, tags=["device"],
+             responses=_errors(*AUTH_ERRORS))
+    async def inbox(
+        request: Request,
+        after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        x_device: DeviceH = None, x_ts: TimestampH = None, x_nonce: NonceH = None,
+        x_sig: SignatureH = None,
+    ) -> dict[str, Any]:
+        dev = await _auth(svc, request)
+        return await run_in_threadpool(svc.inbox, dev["device_id"], after, limit)
+
+    @app.get("/v1/forms", response_model=list[FormInfo], tags=["device"],
+             responses=_errors(*AUTH_ERRORS))
+    async def list_forms(request: Request, x_device: DeviceH = None, x_ts: TimestampH = None,
+                         x_nonce: NonceH = None, x_sig: SignatureH = None) -> list[dict]:
+        await _auth(svc, request)
+        return await run_in_threadpool(svc.list_forms)
+
+    @app.get("/v1/forms/{form_id}/{version}", tags=["device"],
+             responses={200: {"content": {XLSX_TYPE: {}}}, **_errors(*AUTH_ERRORS, 404)})
+    async def get_form(
+        request: Request,
+        form_id: Annotated[str, Path(pattern=ID_PATTERN)],
+        version: Annotated[str, Path(pattern=ID_PATTERN)],
+        x_device: DeviceH = None, x_ts: TimestampH = None, x_nonce: NonceH = None,
+        x_sig: SignatureH = None,
+    ) -> Response:
+        await _auth(svc, request)
+        content, filename, sig = await run_in_threadpool(svc.get_form, form_id, version)
+        media = XLSX_TYPE if filename.endswith(".xlsx") else "application/octet-stream"
+        return Response(content, media_type=media, headers={
+            p.H_CONTENT_SHA256: p.sha256_hex(content),
+            p.H_SERVER_SIGNATURE: sig,
+            "Content-Disposition": f'attachment; filename="{form_id}-{version}.xlsx"',
+        })
+
+    return app

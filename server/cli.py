@@ -1,0 +1,277 @@
+"""siee-server: run the reference server and administer it.
+
+    siee-server serve --db URL --host 127.0.0.1 --port 8080
+    siee-server enroll-code --ule 150101
+    siee-server devices list | devices revoke DEVICE_ID [--reason TEXT]
+    siee-server records list | show UUID | return UUID --reason TEXT | result UUID ...
+    siee-server forms publish FILE | forms list
+    siee-server settings set KEY=VALUE ... [--ule UBIGEO]
+    siee-server import-batch FILE [--receipt OUT]
+    siee-server export [--out FILE]
+    siee-server keys
+
+Every command takes --data DIR (server keys, default SQLite file) and --db URL."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.sync import protocol as p
+from app.sync.protocol import ProtocolError
+from server.settings import Settings, default_data_dir
+
+RECEIPT_SUFFIX = ".json"
+
+
+def receipt_filename(batch_id: str) -> str:
+    return f"siee-receipt-{batch_id}{RECEIPT_SUFFIX}"
+
+
+def _common() -> argparse.ArgumentParser:
+    c = argparse.ArgumentParser(add_help=False)
+    c.add_argument("--data", type=Path, default=None,
+                   help="server data folder (keys, default SQLite database)")
+    c.add_argument("--db", default=None,
+                   help="SQLAlchemy URL (sqlite:///file.db or postgresql+psycopg://...)")
+    return c
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    ap = argparse.ArgumentParser(prog="siee-server", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("serve", parents=[common], help="run the HTTP server (uvicorn)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--log-level", default="info")
+    s.add_argument("--max-batch-bytes", type=int)
+    s.add_argument("--max-records", type=int)
+    s.add_argument("--rate-per-minute", type=int)
+    s.add_argument("--timestamp-window", type=int)
+
+    e = sub.add_parser("enroll-code", parents=[common], help="create a one-time enrollment code")
+    e.add_argument("--ule", required=True, help="ULE ubigeo (6 digits)")
+    e.add_argument("--hours", type=int, default=None, help="validity (default 72)")
+
+    d = sub.add_parser("devices", help="list or revoke devices").add_subparsers(
+        dest="sub", required=True)
+    d.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
+    dr = d.add_parser("revoke", parents=[common])
+    dr.add_argument("device_id")
+    dr.add_argument("--reason", default="")
+
+    r = sub.add_parser("records", help="received records").add_subparsers(dest="sub",
+                                                                         required=True)
+    rl = r.add_parser("list", parents=[common])
+    rl.add_argument("--ule")
+    rl.add_argument("--status", choices=["received", "returned", "result"])
+    rl.add_argument("--json", action="store_true")
+    rs = r.add_parser("show", parents=[common])
+    rs.add_argument("uuid")
+    rs.add_argument("--revision", type=int)
+    rr = r.add_parser("return", parents=[common], help="return a record to its device")
+    rr.add_argument("uuid")
+    rr.add_argument("--revision", type=int)
+    rr.add_argument("--reason", action="append", required=True,
+                    help="reason in Spanish (repeat for several)")
+    rc = r.add_parser("result", parents=[common], help="post a CSE result for a record")
+    rc.add_argument("uuid")
+    rc.add_argument("--revision", type=int)
+    rc.add_argument("--category", required=True, help="pobre_extremo | pobre | no_pobre")
+    rc.add_argument("--date", required=True, help="result date YYYY-MM-DD")
+    rc.add_argument("--valid-until", required=True, help="end of validity YYYY-MM-DD")
+
+    f = sub.add_parser("forms", help="published forms").add_subparsers(dest="sub", required=True)
+    f.add_parser("publish", parents=[common]).add_argument("file", type=Path)
+    f.add_parser("list", parents=[common])
+
+    st = sub.add_parser("settings", help="send settings to devices").add_subparsers(
+        dest="sub", required=True)
+    ss = st.add_parser("set", parents=[common])
+    ss.add_argument("pairs", nargs="+", help="KEY=VALUE (VALUE parsed as JSON when possible)")
+    ss.add_argument("--ule")
+
+    i = sub.add_parser("import-batch", parents=[common],
+                       help="ingest a USB batch file and write its receipt file")
+    i.add_argument("file", type=Path)
+    i.add_argument("--receipt", type=Path, default=None,
+                   help="receipt file or folder (default: beside the batch file)")
+
+    x = sub.add_parser("export", parents=[common], help="CSV of received records")
+    x.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
+    x.add_argument("--ule")
+    x.add_argument("--no-answers", action="store_true")
+
+    sub.add_parser("keys", parents=[common], help="show the server's public keys")
+    return ap
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    data = args.data or default_data_dir()
+    kw: dict[str, Any] = {"data_dir": data, "db_url": args.db or ""}
+    for name in ("max_batch_bytes", "max_records", "rate_per_minute", "timestamp_window"):
+        v = getattr(args, name, None)
+        if v is not None:
+            kw[name] = v
+    return Settings(**kw)
+
+
+def _print_table(rows: list[dict[str, Any]], cols: list[str]) -> None:
+    if not rows:
+        print("(ninguno)")
+        return
+    widths = [max(len(c), *(len(str(r.get(c) or "")) for r in rows)) for c in cols]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    for r in rows:
+        print("  ".join(str(r.get(c) or "").ljust(w) for c, w in zip(cols, widths, strict=True)))
+
+
+def _parse_value(v: str) -> Any:
+    try:
+        return json.loads(v)
+    except ValueError:
+        return v
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.cmd == "serve":
+        return serve(settings, args.host, args.port, args.log_level)
+
+    from server.service import Service
+
+    svc = Service(settings)
+    try:
+        return _dispatch(svc, args)
+    finally:
+        svc.close()
+
+
+def _dispatch(svc: Any, args: argparse.Namespace) -> int:
+    cmd, sub = args.cmd, getattr(args, "sub", None)
+    if cmd == "enroll-code":
+        code, expires = svc.create_enroll_code(args.ule, args.hours)
+        print(code)
+        print(f"ULE {args.ule}; vence {expires}", file=sys.stderr)
+    elif cmd == "devices" and sub == "list":
+        rows = svc.list_devices()
+        if args.json:
+            print(json.dumps(rows, indent=1, ensure_ascii=False))
+        else:
+            _print_table(rows, ["device_id", "ule_ubigeo", "status", "label", "enrolled_at",
+                                "last_seen_at"])
+    elif cmd == "devices" and sub == "revoke":
+        svc.revoke_device(args.device_id, args.reason)
+        print(f"Equipo {args.device_id} dado de baja.")
+    elif cmd == "records" and sub == "list":
+        rows = svc.list_records(args.ule, args.status)
+        if args.json:
+            print(json.dumps(rows, indent=1, ensure_ascii=False))
+        else:
+            _print_table(rows, ["uuid", "revision", "form_id", "ule_ubigeo", "device_id",
+                                "status", "received_at", "result_category"])
+    elif cmd == "records" and sub == "show":
+        print(json.dumps(svc.get_record(args.uuid, args.revision), indent=1,
+                         ensure_ascii=False))
+    elif cmd == "records" and sub == "return":
+        svc.return_record(args.uuid, args.revision, args.reason)
+        print(f"Registro {args.uuid} devuelto.")
+    elif cmd == "records" and sub == "result":
+        svc.post_result(args.uuid, args.revision, args.category, args.date, args.valid_until)
+        print(f"Resultado registrado para {args.uuid}.")
+    elif cmd == "forms" and sub == "publish":
+        info = svc.publish_form(args.file)
+        print(f"Publicado {info['form_id']} versión {info['version']} "
+              f"({info['devices']} equipos avisados).")
+    elif cmd == "forms" and sub == "list":
+        _print_table(svc.list_forms(), ["form_id", "version", "published_at", "sha256"])
+    elif cmd == "settings" and sub == "set":
+        values = {}
+        for pair in args.pairs:
+            if "=" not in pair:
+                print(f"Use CLAVE=VALOR: {pair}", file=sys.stderr)
+                return 2
+            k, v = pair.split("=", 1)
+            values[k.strip()] = _parse_value(v)
+        n = svc.set_settings(values, args.ule)
+        print(f"Configuración enviada a {n} equipos.")
+    elif cmd == "import-batch":
+        return import_batch(svc, args.file, args.receipt)
+    elif cmd == "export":
+        if args.out:
+            with open(args.out, "w", newline="", encoding="utf-8") as fh:
+                n = svc.export_csv(fh, args.ule, not args.no_answers)
+            print(f"{n} registros exportados a {args.out}.", file=sys.stderr)
+        else:
+            svc.export_csv(sys.stdout, args.ule, not args.no_answers)
+    elif cmd == "keys":
+        print(f"signing (Ed25519):    {svc.keys.signing_public}  "
+              f"[{p.key_fingerprint(svc.keys.signing_public)}]")
+        print(f"encryption (X25519):  {svc.keys.encryption_public}  "
+              f"[{p.key_fingerprint(svc.keys.encryption_public)}]")
+    else:  # pragma: no cover - argparse prevents it
+        return 2
+    return 0
+
+
+def import_batch(svc: Any, file: Path, receipt: Path | None) -> int:
+    """Ingest a USB batch file exactly as an upload, write the receipt file."""
+    try:
+        data = file.read_bytes()
+    except OSError:
+        print(f"No se pudo leer el archivo {file}.", file=sys.stderr)
+        return 1
+    if len(data) > svc.settings.max_batch_bytes:
+        raise ProtocolError("too_large", "batch file too large",
+                            "El archivo de lote es demasiado grande.", 413)
+    env = p.parse_envelope(data, svc.settings.max_batch_bytes)
+    rbytes = svc.ingest(data, source="usb")
+    if receipt is None:
+        out = file.parent / receipt_filename(env.batch_id)
+    elif receipt.is_dir():
+        out = receipt / receipt_filename(env.batch_id)
+    else:
+        out = receipt
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(rbytes)
+    tmp.replace(out)
+    counts = json.loads(rbytes)["receipt"]["counts"]
+    print(f"Lote {env.batch_id}: {counts['accepted']} aceptados, {counts['duplicate']} "
+          f"duplicados, {counts['invalid']} inválidos, {counts['conflict']} en conflicto.")
+    print(f"Recibo: {out}")
+    return 0
+
+
+def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                server_header=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ProtocolError as exc:
+        print(exc.message, file=sys.stderr)
+        logging.getLogger("siee.server").debug("error %s: %s", exc.code, exc.detail)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

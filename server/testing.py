@@ -1,0 +1,165 @@
+"""Run a real server for tests and benchmarks.
+
+    from server.testing import running_server
+
+    with running_server() as srv:            # SQLite in a fresh temp data dir
+        code = srv.admin.enroll_code("150101")
+        requests.get(srv.url + "/v1/health")
+
+`srv.admin` is a server.service.Service on the same database and data dir
+(create enrollment codes, return records, post results, publish forms, revoke
+devices...). The server runs as a separate `python -m server serve` process
+on 127.0.0.1 and is stopped when the block ends."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from server.db import drop_all
+from server.service import Service
+from server.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Admin:
+    """Admin operations on a running server's storage (what the CLI does)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def enroll_code(self, ule: str = "150101", hours: int | None = None) -> str:
+        return self.service.create_enroll_code(ule, hours)[0]
+
+    def __getattr__(self, name: str) -> Any:  # return_record, post_result, publish_form, ...
+        return getattr(self.service, name)
+
+
+@dataclass
+class RunningServer:
+    url: str
+    port: int
+    data_dir: Path
+    db_url: str
+    admin: Admin
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def signing_public(self) -> str:
+        return self.admin.service.keys.signing_public
+
+    @property
+    def encryption_public(self) -> str:
+        return self.admin.service.keys.encryption_public
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url + "/v1/health", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@contextmanager
+def running_server(
+    db_url: str | None = None,
+    data_dir: Path | str | None = None,
+    *,
+    reset_db: bool = False,
+    max_batch_bytes: int | None = None,
+    max_records: int | None = None,
+    rate_per_minute: int | None = None,
+    timestamp_window: int | None = None,
+    log_level: str = "info",
+    startup_timeout: float = 30.0,
+) -> Iterator[RunningServer]:
+    """Start `python -m server serve` on 127.0.0.1 with a fresh data dir (unless given).
+
+    db_url: None = SQLite file in the data dir; a postgresql+psycopg:// URL works too
+    (reset_db=True drops the server's tables first, for a clean test database)."""
+    own_dir = data_dir is None
+    ddir = Path(tempfile.mkdtemp(prefix="siee-server-")) if own_dir else Path(data_dir)
+    ddir.mkdir(parents=True, exist_ok=True)
+    limits = {k: v for k, v in dict(max_batch_bytes=max_batch_bytes, max_records=max_records,
+                                    rate_per_minute=rate_per_minute,
+                                    timestamp_window=timestamp_window).items() if v is not None}
+    settings = Settings(data_dir=ddir, db_url=db_url or "", **limits)
+    if reset_db:
+        drop_all(settings.db_url)
+    service = Service(settings)  # creates keys and tables before the server starts
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    log_path = ddir / "server.log"
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        for _attempt in range(3):
+            port = free_port()
+            cmd = [sys.executable, "-m", "server", "serve", "--data", str(ddir),
+                   "--db", settings.db_url, "--host", "127.0.0.1", "--port", str(port),
+                   "--log-level", log_level]
+            for k, v in limits.items():
+                cmd += ["--" + k.replace("_", "-"), str(v)]
+            with open(log_path, "ab") as logf:
+                proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdout=logf,
+                                        stderr=subprocess.STDOUT)
+            url = f"http://127.0.0.1:{port}"
+            if _wait_healthy(url, proc, startup_timeout):
+                break
+            _stop(proc)
+        else:
+            raise RuntimeError("server did not start:\n" + log_path.read_text(errors="replace"))
+        assert proc is not None
+        yield RunningServer(url, port, ddir, settings.db_url, Admin(service), proc, log_path)
+    finally:
+        if proc is not None:
+            _stop(proc)
+        service.close()
+        if own_dir:
+            shutil.rmtree(ddir, ignore_errors=True)

@@ -1,0 +1,99 @@
+"""Server-side validation of a received record's answers.
+
+The server checks each record with the same form engine (app.forms) and the
+same form version the laptop used, hard constraints only. When the engine or
+the form version is not available, only the structure is checked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("siee.server.validation")
+
+KNOWN_FORMS = ("s100", "fsu")
+
+# Forms published on this server (set by the service at start-up):
+# ids() -> set of published form ids; path(form_id, version) -> XLSForm file or None.
+_published_ids: Callable[[], set[str]] | None = None
+_published_path: Callable[[str, str], Path | None] | None = None
+_cache: dict[tuple[str, str], Any] = {}
+
+
+def set_published_forms(
+    ids: Callable[[], set[str]] | None, path: Callable[[str, str], Path | None] | None
+) -> None:
+    global _published_ids, _published_path
+    _published_ids, _published_path = ids, path
+    _cache.clear()
+
+
+def _engine() -> Any | None:
+    try:
+        import app.forms as forms
+    except Exception:  # noqa: BLE001 - engine missing or broken: structure only
+        return None
+    if all(hasattr(forms, n) for n in ("bundled_form", "load_form", "FormSession")):
+        return forms
+    return None
+
+
+def _find_form(forms: Any, form_id: str, form_version: str) -> Any | None:
+    key = (form_id, form_version)
+    if key in _cache:
+        return _cache[key]
+    fd = None
+    path = _published_path(form_id, form_version) if _published_path else None
+    if path is not None:
+        try:
+            fd = forms.load_form(path)
+        except Exception:  # noqa: BLE001
+            log.warning("published form %s %s could not be loaded", form_id, form_version)
+    if fd is None:
+        try:
+            cand = forms.bundled_form(form_id)
+        except Exception:  # noqa: BLE001
+            cand = None
+        version = getattr(cand, "version", None) if cand is not None else None
+        if cand is not None and (version is None or str(version) == str(form_version)):
+            fd = cand
+    _cache[key] = fd
+    return fd
+
+
+def known_form_ids() -> set[str]:
+    ids = set(KNOWN_FORMS)
+    if _published_ids is not None:
+        ids |= _published_ids()
+    return ids
+
+
+def validate_record(form_id: str, form_version: str, answers: Any) -> list[str]:
+    """Reasons (Spanish) why a record's answers are refused; empty when acceptable."""
+    if not isinstance(answers, dict):
+        return ["Las respuestas del registro no tienen el formato esperado."]
+    if form_id not in known_form_ids():
+        return [f"El formulario «{form_id}» no es conocido por el servidor."]
+    forms = _engine()
+    if forms is None:
+        return []
+    fd = _find_form(forms, form_id, form_version)
+    if fd is None:
+        log.info("form %s version %s unknown to the engine: structure check only",
+                 form_id, form_version)
+        return []
+    try:
+        session = forms.FormSession.from_json(fd, answers)
+        report = session.validate()
+    except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
+        log.info("form engine refused record structure: %s", type(exc).__name__)
+        return ["Las respuestas no corresponden al formulario "
+                f"«{form_id}» versión {form_version}."]
+    reasons = []
+    for err in getattr(report, "errors", []) or []:
+        path = getattr(err, "path", "") or ""
+        msg = getattr(err, "message", None) or str(err)
+        reasons.append(f"{path}: {msg}" if path else str(msg))
+    return reasons
