@@ -1,0 +1,241 @@
+"""The program's shell: first-run wizard, log-in, records screen, the form
+windows it opens, log-out and the automatic lock after inactivity.
+
+`build(data_dir)` makes it for run_gui, the tests and the bench."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
+
+from app.core.errors import SieeError
+from app.ui.login import LoginPage
+from app.ui.main_window import RecordsPage
+from app.ui.wizard import FirstRunWizard
+from app.ui.worker import Job, run_job, show_error
+from app.workspace import Workspace
+
+log = logging.getLogger("siee.ui.app")
+
+_ACTIVITY = {
+    QEvent.Type.KeyPress,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseMove,
+    QEvent.Type.Wheel,
+}
+
+
+class InactivityWatch(QObject):
+    """Restarts `timer` on any key or mouse activity anywhere in the application."""
+
+    def __init__(self, timer: QTimer) -> None:
+        super().__init__(timer)
+        self.timer = timer
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in _ACTIVITY and self.timer.isActive():
+            self.timer.start()
+        return False
+
+
+class AppWindow(QMainWindow):
+    def __init__(
+        self,
+        data_dir: Path,
+        ws_kwargs: dict[str, Any] | None = None,
+        autolock_ms: int | None = None,
+        demo: bool = False,
+    ) -> None:
+        super().__init__()
+        self.demo = demo
+        self.data_dir = Path(data_dir)
+        self.ws_kwargs = ws_kwargs or {}
+        self.autolock_ms_override = autolock_ms
+        self.ws: Workspace | None = None
+        self.wizard: FirstRunWizard | None = None
+        self.login_page: LoginPage | None = None
+        self.records_page: RecordsPage | None = None
+        self.forms: dict[str, QWidget] = {}
+        self.setWindowTitle("SIEE Campo")
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.resize(1280, 720)
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setSingleShot(True)
+        self.idle_timer.timeout.connect(lambda: self.lock(idle=True))
+        self._watch = InactivityWatch(self.idle_timer)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._watch)
+
+    # -- start-up -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Show the wizard on a fresh data folder, else the log-in screen."""
+        if not Workspace.is_initialized(self.data_dir):
+            self.wizard = FirstRunWizard(self.data_dir, self.ws_kwargs)
+            self.wizard.accepted.connect(self._wizard_done)
+            self.wizard.show()
+            return
+        self._attach(Workspace.open(self.data_dir, **self.ws_kwargs))
+        self.show_login()
+        self.show()
+
+    def _wizard_done(self) -> None:
+        assert self.wizard is not None and self.wizard.ws is not None
+        ws = self.wizard.ws
+        name = self.wizard.admin_username
+        ws.logout()
+        self._attach(ws)
+        self.show_login(
+            name, "Configuración terminada. Ingrese con la contraseña que acaba de crear."
+        )
+        self.show()
+
+    def _attach(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.login_page = LoginPage(ws)
+        self.records_page = RecordsPage(ws)
+        self.login_page.logged_in.connect(self._logged_in)
+        self.records_page.open_record.connect(self.open_record)
+        self.records_page.new_record.connect(self.new_record)
+        self.records_page.logout_requested.connect(self.logout)
+        self.stack.addWidget(self.login_page)
+        self.stack.addWidget(self.records_page)
+
+    # -- session ---------------------------------------------------------------------------
+    def show_login(self, username: str = "", notice: str = "") -> None:
+        assert self.login_page is not None
+        self.idle_timer.stop()
+        self.login_page.refresh(username, notice)
+        self.stack.setCurrentWidget(self.login_page)
+        self.setWindowTitle("SIEE Campo — iniciar sesión")
+        self.login_page.password.setFocus()
+
+    def _logged_in(self, user: Any) -> None:
+        assert self.records_page is not None and self.ws is not None
+        self.stack.setCurrentWidget(self.records_page)
+        self.setWindowTitle(f"SIEE Campo — {user.display_name or user.username}")
+        self.records_page.on_login()
+        self.records_page.table.setFocus()
+        self._restart_idle()
+        if self.demo:
+            self._load_demo()
+
+    def _load_demo(self) -> None:
+        """Demo mode: an empty workspace gets synthetic households (in the background)."""
+        ws, page = self.ws, self.records_page
+        assert ws is not None and page is not None
+        self.demo = False
+        if sum(ws.counts_by_state().values()):
+            return
+
+        def work(job: Job) -> int:
+            from app.demo import load_demo
+
+            return load_demo(ws, 12, seed=7, progress=job.progress)
+
+        page.status.setText("Creando hogares de demostración…")
+        run_job(work, on_result=lambda _n: page.reload(), error_parent=self)
+
+    def autolock_ms(self) -> int:
+        if self.autolock_ms_override is not None:
+            return self.autolock_ms_override
+        assert self.ws is not None
+        minutes = self.ws.settings().get("autolock_minutes") or 0
+        return int(float(minutes) * 60_000)
+
+    def _restart_idle(self) -> None:
+        ms = self.autolock_ms()
+        if ms > 0:
+            self.idle_timer.start(ms)
+        else:
+            self.idle_timer.stop()
+
+    def close_forms(self) -> None:
+        for w in list(self.forms.values()):
+            w.close()
+        self.forms.clear()
+
+    def logout(self) -> None:
+        self._end_session("")
+
+    def lock(self, idle: bool = False) -> None:
+        if self.ws is None or self.ws.user is None:
+            return
+        log.info("session locked (idle=%s)", idle)
+        self._end_session(
+            "La sesión se cerró por inactividad; lo ingresado quedó guardado. "
+            "Ingrese de nuevo para continuar."
+            if idle
+            else ""
+        )
+
+    def _end_session(self, notice: str) -> None:
+        assert self.ws is not None
+        name = self.ws.user.username if self.ws.user else ""
+        self.close_forms()
+        self.ws.logout()
+        self.show_login(name, notice)
+
+    # -- records -------------------------------------------------------------------------------
+    def open_record(self, uuid: str) -> QWidget | None:
+        from app.ui.form_window import FormWindow
+
+        assert self.ws is not None
+        if uuid in self.forms:
+            w = self.forms[uuid]
+            w.raise_()
+            w.activateWindow()
+            return w
+        try:
+            w = FormWindow(self.ws, uuid)
+        except SieeError as e:
+            show_error(self, e)
+            return None
+        self.forms[uuid] = w
+        w.closed.connect(lambda u=uuid: self._form_closed(u))
+        w.resize(self.size())
+        w.show()
+        w.activateWindow()
+        return w
+
+    def _form_closed(self, uuid: str) -> None:
+        self.forms.pop(uuid, None)
+        if self.records_page is not None and self.ws is not None and self.ws.user is not None:
+            self.records_page.reload()
+
+    def new_record(self, form_id: str, from_uuid: str = "") -> QWidget | None:
+        from app.ui.form_window import create_record
+
+        assert self.ws is not None
+        try:
+            uuid = create_record(self.ws, form_id, from_uuid or None)
+        except SieeError as e:
+            show_error(self, e)
+            return None
+        return self.open_record(uuid)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.close_forms()
+        if self.ws is not None:
+            self.ws.close()
+            self.ws = None
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._watch)
+        super().closeEvent(event)
+
+
+def build(
+    data_dir: Path,
+    ws_kwargs: dict[str, Any] | None = None,
+    autolock_ms: int | None = None,
+    demo: bool = False,
+) -> AppWindow:
+    """The application window, not yet started (call `.start()`)."""
+    return AppWindow(data_dir, ws_kwargs, autolock_ms, demo)

@@ -1,0 +1,32 @@
+"""Entry point of the desktop program: `run_gui(data_dir)`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app.paths import setup_logging
+from app.ui import styles
+
+log = logging.getLogger("siee.ui")
+
+
+def run_gui(data_dir: Path, demo: bool = False) -> int:
+    """Show the first-run wizard on a new data folder, else the log-in window.
+    With `demo`, a new folder gets the demo households once the wizard ends."""
+    from app.ui.app_window import build
+
+    data_dir = Path(data_dir)
+    setup_logging(data_dir)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("SIEE Campo")
+    app.setOrganizationName("SIEE")
+    styles.apply(app)
+    win = build(data_dir, demo=demo)
+    win.start()
+    log.info("GUI started")
+    return app.exec()

@@ -1,0 +1,123 @@
+"""The table of records the user may see, its row model and what a row shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from app.core.identifiers import mask_dni
+from app.core.states import STATE_LABELS, State
+from app.core.ubigeo import catalog
+from app.ui import styles
+
+if TYPE_CHECKING:
+    from app.store.records import RecordMeta
+
+COLUMNS = (
+    "Jefe de hogar",
+    "DNI",
+    "Distrito",
+    "Formulario",
+    "Estado",
+    "Última modificación",
+    "Observación",
+)
+
+FORM_LABELS = {"s100": "S100 Solicitud", "fsu": "FSU Ficha socioeconómica"}
+
+
+def form_label(form_id: str) -> str:
+    return FORM_LABELS.get(form_id, form_id.upper())
+
+
+def when_text(ts: float, now: float | None = None) -> str:
+    t = dt.datetime.fromtimestamp(ts)
+    today = dt.datetime.fromtimestamp(now).date() if now else dt.date.today()
+    if t.date() == today:
+        return f"hoy {t:%H:%M}"
+    if t.date() == today - dt.timedelta(days=1):
+        return f"ayer {t:%H:%M}"
+    return f"{t:%d/%m/%Y %H:%M}"
+
+
+def district_name(ubigeo: str | None) -> str:
+    d = catalog().get(ubigeo or "")
+    return d.distrito if d else ""
+
+
+@dataclass
+class Row:
+    meta: RecordMeta
+    returns: list[dict] = field(default_factory=list)
+
+    @property
+    def returned(self) -> bool:
+        return self.meta.state == State.RETURNED.value
+
+    @property
+    def reasons_text(self) -> str:
+        return " · ".join(r.get("reason", "") for r in self.returns[-1:]) if self.returns else ""
+
+    def cells(self) -> list[str]:
+        m = self.meta
+        s = m.summary or {}
+        head = "(ficha dañada)" if m.damaged else (s.get("head") or "(sin nombre aún)")
+        dni = mask_dni(s.get("dni") or "") if not m.damaged else ""
+        return [
+            head,
+            dni,
+            district_name(s.get("ubigeo") or m.ule_ubigeo),
+            form_label(m.form_id),
+            STATE_LABELS.get(State(m.state), m.state),
+            when_text(m.updated_at),
+            self.reasons_text if self.returned else "",
+        ]
+
+
+class RecordTableModel(QAbstractTableModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[Row] = []
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def set_rows(self, rows: list[Row]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.cells()[index.column()]
+        if role == Qt.ItemDataRole.BackgroundRole and row.returned:
+            return QBrush(styles.RETURNED_BG)
+        if role == Qt.ItemDataRole.ForegroundRole and row.returned and index.column() in (4, 6):
+            return QBrush(QColor(styles.ERROR))
+        if role == Qt.ItemDataRole.FontRole and row.returned:
+            return self._bold
+        if role == Qt.ItemDataRole.ToolTipRole and row.returned and row.returns:
+            return "\n".join(f"• {r.get('reason', '')}" for r in row.returns)
+        if role == Qt.ItemDataRole.UserRole:
+            return row
+        return None
+
+    def row_at(self, i: int) -> Row | None:
+        return self.rows[i] if 0 <= i < len(self.rows) else None

@@ -1,0 +1,209 @@
+"""The one helper for work off the GUI thread.
+
+`run_job(fn, ...)` runs `fn(job)` on the shared QThreadPool; `fn` may call
+`job.progress(done, total)` and check `job.cancelled`. Results, progress and
+errors come back on the GUI thread through signals. Errors go to one place,
+`show_error`: a SieeError shows its Spanish `user_message`, anything else is
+logged with its traceback and shown as a generic Spanish message.
+
+`SerialSaver` keeps saves of one record in order on a single worker thread and
+coalesces them: while a save runs, only the newest pending answers are kept."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.core.errors import SieeError
+
+log = logging.getLogger("siee.ui.worker")
+
+GENERIC_ERROR = (
+    "Ocurrió un error inesperado. Sus datos guardados no se perdieron. "
+    "Intente de nuevo; si se repite, avise a soporte."
+)
+
+
+def user_text(exc: BaseException) -> str:
+    """The Spanish message a person reads for `exc` (logs unexpected errors)."""
+    if isinstance(exc, SieeError):
+        log.warning("operation refused: %s", exc)
+        return exc.user_message
+    log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
+    return GENERIC_ERROR
+
+
+def show_error(parent: QWidget | None, exc: BaseException, title: str = "SIEE Campo") -> None:
+    """The one place where a failure becomes a message box."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(user_text(exc))
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.button(QMessageBox.StandardButton.Ok).setText("Aceptar")
+    box.open()
+
+
+class Job(QObject):
+    """Handle of one background call. Its public signals are emitted on the GUI
+    thread (the worker thread emits private signals into the job's own slots)."""
+
+    progressed = Signal(int, int)
+    succeeded = Signal(object)
+    failed = Signal(object)
+    finished = Signal()
+    _w_progress = Signal(int, int)
+    _w_done = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._w_progress.connect(self._on_progress)
+        self._w_done.connect(self._on_done)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def progress(self, done: int, total: int) -> None:
+        """Called by the work function from its thread."""
+        self._w_progress.emit(done, total)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the call ended (for shutdown and tests)."""
+        return self._done.wait(timeout)
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progressed.emit(done, total)
+
+    @Slot()
+    def _on_done(self) -> None:
+        if self.error is not None:
+            self.failed.emit(self.error)
+        else:
+            self.succeeded.emit(self.result)
+        self.finished.emit()
+
+
+class _Runnable(QRunnable):
+    def __init__(self, job: Job, fn: Callable[[Job], Any]) -> None:
+        super().__init__()
+        self.job = job
+        self.fn = fn
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        job = self.job
+        try:
+            job.result = self.fn(job)
+        except BaseException as e:  # noqa: BLE001 - reported through the signal
+            job.error = e
+        job._done.set()
+        try:
+            job._w_done.emit()
+        except RuntimeError:  # job already deleted at shutdown
+            pass
+
+
+_live_jobs: set[Job] = set()
+
+
+def run_job(
+    fn: Callable[[Job], Any],
+    *,
+    on_result: Callable[[Any], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    error_parent: QWidget | None = None,
+    pool: QThreadPool | None = None,
+) -> Job:
+    """Run `fn(job)` off the GUI thread; callbacks run on the GUI thread.
+    Without `on_error`, failures go to `show_error(error_parent, ...)`."""
+    job = Job()
+    _live_jobs.add(job)
+    if on_result:
+        job.succeeded.connect(on_result)
+    if on_progress:
+        job.progressed.connect(on_progress)
+    if on_error:
+        job.failed.connect(on_error)
+    else:
+        job.failed.connect(lambda e: show_error(error_parent, e))
+    job.finished.connect(lambda: _live_jobs.discard(job))
+    (pool or QThreadPool.globalInstance()).start(_Runnable(job, fn))
+    return job
+
+
+class SerialSaver(QObject):
+    """Durable, ordered, coalescing saves of one record's answers.
+
+    `request(answers)` returns at once; `flush()` blocks until everything asked
+    for is on disk (used when the window closes)."""
+
+    saved = Signal(object)  # what save_fn returned (GUI thread)
+    failed = Signal(object)
+    _w_saved = Signal(object)
+    _w_failed = Signal(object)
+
+    def __init__(self, save_fn: Callable[[dict], Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._save_fn = save_fn
+        self._lock = threading.Lock()
+        self._pending: dict | None = None
+        self._running = False
+        self._idle = threading.Event()
+        self._idle.set()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self.saves = 0
+        self._w_saved.connect(self.saved.emit)
+        self._w_failed.connect(self.failed.emit)
+
+    def request(self, answers: dict) -> None:
+        with self._lock:
+            self._pending = answers
+            self._idle.clear()
+            if self._running:
+                return
+            self._running = True
+        self._pool.start(_Runnable(Job(), self._drain))
+
+    def _drain(self, _job: Job) -> None:
+        while True:
+            with self._lock:
+                answers, self._pending = self._pending, None
+                if answers is None:
+                    self._running = False
+                    self._idle.set()
+                    return
+            try:
+                result = self._save_fn(answers)
+                self.saves += 1
+                self._w_saved.emit(result)
+            except BaseException as e:  # noqa: BLE001 - reported through the signal
+                log.warning("autosave failed: %s", type(e).__name__)
+                self._w_failed.emit(e)
+
+    @property
+    def idle(self) -> bool:
+        return self._idle.is_set()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every requested save ended; True when nothing is left."""
+        return self._idle.wait(timeout)

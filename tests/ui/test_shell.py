@@ -1,0 +1,113 @@
+"""First run, log-in, lock-out, log-out and the inactivity lock, on the real windows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QWizard
+
+from app.workspace import Workspace
+from tests.conftest import ADMIN_PW, FAST_KDF
+
+
+def test_first_run_wizard_then_login(shell, qtbot, data_dir):
+    win = shell()
+    win.start()
+    wiz = win.wizard
+    assert wiz is not None and wiz.isVisible()
+    a = wiz.admin_page
+    a.name.setText("Rosa Quispe")
+    a.username.setText("rquispe")
+    a.password.setText("clave-segura-1")
+    a.password2.setText("otra-clave-xx")
+    wiz.next()
+    assert wiz.currentPage() is a  # mismatch refused
+    assert "no coinciden" in a.error.text()
+    a.password2.setText("clave-segura-1")
+    wiz.next()
+    assert wiz.currentPage() is wiz.ubigeo_page
+    assert not wiz.ubigeo_page.isComplete()
+    wiz.ubigeo_page.picker.set_value("080108")
+    assert wiz.ubigeo_page.picker.value() == "080108"
+    assert "080108" in wiz.ubigeo_page.picker.code_label.text()
+    wiz.next()  # commit: creates the workspace
+    assert wiz.currentPage() is wiz.recovery_page
+    code = wiz.recovery_code
+    assert wiz.recovery_page.code.text() == code and len(code) == 23
+    assert not wiz.button(QWizard.WizardButton.NextButton).isEnabled()
+    wiz.recovery_page.confirm.setText("ZZZZZ" if not code.endswith("ZZZZZ") else "YYYYY")
+    wiz.recovery_page.ack.setChecked(True)
+    assert not wiz.recovery_page.isComplete()
+    wiz.recovery_page.confirm.clear()
+    QTest.keyClicks(wiz.recovery_page.confirm, code[-5:].lower())
+    assert wiz.recovery_page.isComplete()
+    wiz.next()
+    assert wiz.currentPage() is wiz.server_page
+    wiz.server_page.url.setText("http://siee.example.pe")
+    wiz.accept()
+    assert "https://" in wiz.server_page.error.text()
+    wiz.server_page.url.setText("https://siee.example.pe")
+    wiz.accept()
+    qtbot.waitUntil(lambda: win.isVisible())
+    assert win.stack.currentWidget() is win.login_page
+    assert win.login_page.user.currentText() == "rquispe"
+    assert "Configuración terminada" in win.login_page.notice.text()
+    assert win.login_page.place.text() == "ULE de Wanchaq (Cusco, Cusco)"
+    # log in with the new password
+    QTest.keyClicks(win.login_page.password, "clave-segura-1")
+    QTest.keyClick(win.login_page.password, Qt.Key.Key_Return)
+    assert win.stack.currentWidget() is win.records_page
+    assert "Rosa Quispe" in win.records_page.who.text()
+    assert win.ws.settings()["server_url"] == "https://siee.example.pe"
+    assert win.ws.settings()["ule_ubigeo"] == "080108"
+    # the recovery code really unlocks the data
+    win.close()
+    ws = Workspace.open(data_dir, kdf=FAST_KDF)
+    ws.reset_password_with_recovery("rquispe", code, "nueva-clave-99")
+    ws.login("rquispe", "nueva-clave-99")
+    ws.close()
+
+
+def test_wrong_password_then_lockout_with_wait(shell, ws_factory, qtbot):
+    ws_factory(create=True).close()
+    win = shell()
+    win.start()
+    page = win.login_page
+    assert win.stack.currentWidget() is page
+    assert page.user.currentText() == "admin"
+    page.password.setText("equivocada")
+    page.submit()
+    assert "incorrectos" in page.message.text() and "4 intento" in page.message.text()
+    assert win.stack.currentWidget() is page
+    for _ in range(4):
+        page.password.setText("equivocada")
+        page.submit()
+    assert "bloqueada" in page.message.text()
+    assert "Tiempo restante: 30 s" in page.message.text()
+    assert not page.button.isEnabled()
+    # even the right password is refused while locked
+    page.password.setText(ADMIN_PW)
+    page.submit()
+    assert win.stack.currentWidget() is page
+    page._locked_until = 0.0001  # as if the wait ended
+    page._tick()
+    assert page.button.isEnabled() and "Ya puede" in page.message.text()
+
+
+def test_logout_and_inactivity_lock(shell, ws_factory, qtbot):
+    ws_factory(create=True).close()
+    win = shell(autolock_ms=300)
+    win.start()
+    win.login_page.password.setText(ADMIN_PW)
+    win.login_page.submit()
+    assert win.stack.currentWidget() is win.records_page
+    assert win.ws.user is not None
+    qtbot.waitUntil(lambda: win.stack.currentWidget() is win.login_page, timeout=3000)
+    assert win.ws.user is None
+    assert "inactividad" in win.login_page.notice.text()
+    win.login_page.password.setText(ADMIN_PW)
+    win.login_page.submit()
+    assert win.ws.user is not None
+    win.records_page.logout_btn.click()
+    assert win.ws.user is None and win.stack.currentWidget() is win.login_page
+    assert win.login_page.notice.text() == ""
