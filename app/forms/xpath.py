@@ -1,0 +1,824 @@
+"""XPath 1.0 expressions with the ODK function set.
+
+Expressions are parsed once with an elementpath XPath 1.0 parser (extended with
+the ODK / JavaRosa function names) and the resulting token tree is compiled into
+plain Python closures that run against the engine's instance tree (`Node`).
+The closures are what FormSession evaluates after every answer; the parse and
+compile happen once per form.
+
+Values inside the evaluator are: str, float, bool, list[Node] (a node-set),
+datetime.date and datetime.datetime (from today(), now(), date()).
+
+Compilation also records, for every expression, which instance paths it reads
+(`Dep`): the dependency graph of the form is built from these.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from elementpath import XPath1Parser
+from elementpath.exceptions import ElementPathError
+
+JR_NS = "http://openrosa.org/javarosa"
+SIEE_NS = "urn:siee:xforms"
+
+Path = tuple[str, ...]
+Value = Any  # str | float | bool | list[Node] | date | datetime
+Fn = Callable[["Node", "Env"], Value]
+
+
+class ExprError(Exception):
+    """An expression that cannot be parsed or compiled. The message is Spanish."""
+
+
+# --------------------------------------------------------------------------------------
+# Instance nodes
+
+
+class Node:
+    """One element of an instance: a group, a repeat instance, a question, or a column
+    of a choice item (choice filters run against choice items)."""
+
+    __slots__ = ("name", "parent", "children", "by_name", "defn", "value", "relevant", "index",
+                 "st")
+
+    def __init__(self, name: str, parent: Node | None = None, defn: Any = None,
+                 value: str = "") -> None:
+        self.name = name
+        self.parent = parent
+        self.children: list[Node] = []
+        self.by_name: dict[str, list[Node]] = {}
+        self.defn = defn
+        self.value = value
+        self.relevant = True
+        self.index = 1  # 1-based position among siblings of the same name
+        self.st: Any = None  # per-node state kept by the session
+
+    def append(self, child: Node) -> Node:
+        child.parent = self
+        self.children.append(child)
+        lst = self.by_name.setdefault(child.name, [])
+        lst.append(child)
+        child.index = len(lst)
+        return child
+
+    def string_value(self) -> str:
+        if self.children:
+            return "".join(c.string_value() for c in self.children)
+        return self.value if self.relevant else ""
+
+    def chain(self) -> list[Node]:
+        out: list[Node] = []
+        n: Node | None = self
+        while n is not None:
+            out.append(n)
+            n = n.parent
+        out.reverse()
+        return out
+
+    def path(self) -> str:
+        """Absolute instance path with 1-based positions on repeat instances."""
+        parts = []
+        n: Node | None = self
+        while n is not None and n.parent is not None:
+            d = n.defn
+            if d is not None and getattr(d, "kind", "") == "repeat":
+                parts.append(f"{n.name}[{n.index}]")
+            else:
+                parts.append(n.name)
+            n = n.parent
+        return "/" + "/".join(reversed(parts))
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<Node {self.path()}={self.value!r}>"
+
+
+class Env:
+    """Evaluation environment: the node whose expression runs (`current`), the
+    document node, the session (for jr:choice-name, once, today)."""
+
+    __slots__ = ("doc", "current", "chain", "pos", "size", "session")
+
+    def __init__(self, doc: Node, session: Any = None) -> None:
+        self.doc = doc
+        self.session = session
+        self.current: Node = doc
+        self.chain: list[Node] = [doc]
+        self.pos = 1
+        self.size = 1
+
+    def at(self, node: Node) -> Env:
+        self.current = node
+        self.chain = node.chain()
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Dep:
+    """An expression reads the generic path `path`; `pin` leading steps of it are the
+    same instance as the evaluated node's (0: any instance)."""
+
+    path: Path
+    pin: int
+
+
+@dataclass(slots=True)
+class Expr:
+    source: str
+    fn: Fn
+    deps: list[Dep] = field(default_factory=list)
+    structural: list[Dep] = field(default_factory=list)  # repeats whose size matters
+    global_dep: bool = False
+    index_eq: tuple[str, Expr] | None = None  # choice filter `column = expr`
+
+    def __call__(self, node: Node, env: Env) -> Value:
+        return self.fn(node, env)
+
+
+# --------------------------------------------------------------------------------------
+# Type conversions (XPath 1.0 with ODK's handling of dates)
+
+_NUM_RE = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)\s*$")
+_DATE_RE = re.compile(r"^\s*(-?\d{4,})-(\d{2})-(\d{2})\s*$")
+_DT_RE = re.compile(
+    r"^\s*(\d{4,})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
+    r"(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+EPOCH = date(1970, 1, 1)
+NAN = float("nan")
+
+
+def parse_date(s: str) -> date | None:
+    m = _DATE_RE.match(s)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def parse_datetime(s: str) -> datetime | None:
+    m = _DT_RE.match(s)
+    if not m:
+        return None
+    txt = s.strip().replace(" ", "T")
+    if txt.endswith("Z"):
+        txt = txt[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(txt)
+    except ValueError:
+        return None
+
+
+def days_of(d: date | datetime) -> float:
+    if isinstance(d, datetime):
+        if d.tzinfo is not None:
+            d = d.astimezone().replace(tzinfo=None)
+        delta = d - datetime(1970, 1, 1)
+        return delta.days + delta.seconds / 86400.0 + delta.microseconds / 86400e6
+    return float((d - EPOCH).days)
+
+
+def str_to_number(s: str) -> float:
+    if _NUM_RE.match(s):
+        return float(s)
+    d = parse_date(s)
+    if d is not None:
+        return days_of(d)
+    dt = parse_datetime(s)
+    if dt is not None:
+        return days_of(dt)
+    return NAN
+
+
+def fmt_num(x: float) -> str:
+    if x != x:
+        return "NaN"
+    if x in (math.inf, -math.inf):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == int(x) and abs(x) < 1e16:
+        return str(int(x))
+    return repr(x)
+
+
+def fmt_datetime(d: datetime) -> str:
+    if d.tzinfo is None:
+        d = d.astimezone()
+    s = d.isoformat(timespec="milliseconds")
+    return s
+
+
+def to_string(v: Value) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float | int):
+        return fmt_num(float(v))
+    if isinstance(v, list):
+        return v[0].string_value() if v else ""
+    if isinstance(v, datetime):
+        return fmt_datetime(v)
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
+
+
+def to_number(v: Value) -> float:
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    if isinstance(v, float | int):
+        return float(v)
+    if isinstance(v, str):
+        return str_to_number(v)
+    if isinstance(v, list):
+        return str_to_number(v[0].string_value()) if v else NAN
+    if isinstance(v, date):
+        return days_of(v)
+    return NAN
+
+
+def to_bool(v: Value) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, float | int):
+        return not (v == 0 or v != v)
+    if isinstance(v, str):
+        return len(v) > 0
+    if isinstance(v, list):
+        # ODK (JavaRosa) unpacks a single node to its value; XPath 1.0 would say true().
+        if len(v) == 1:
+            return len(v[0].string_value()) > 0
+        return len(v) > 0
+    return v is not None
+
+
+def to_date(v: Value) -> date | datetime | None:
+    if isinstance(v, datetime | date):
+        return v
+    if isinstance(v, list):
+        v = v[0].string_value() if v else ""
+    if isinstance(v, str):
+        s = v.strip()
+        if not s:
+            return None
+        d = parse_date(s)
+        if d is not None:
+            return d
+        dt = parse_datetime(s)
+        if dt is not None:
+            return dt
+        if _NUM_RE.match(s):
+            v = float(s)
+        else:
+            return None
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, float | int):
+        x = float(v)
+        if x != x or x in (math.inf, -math.inf):
+            return None
+        whole = math.floor(x)
+        frac = x - whole
+        from datetime import timedelta
+
+        base = datetime(1970, 1, 1) + timedelta(days=whole, seconds=round(frac * 86400))
+        return base.date() if frac == 0 else base
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Comparison (XPath 1.0 rules: node-sets compare existentially)
+
+
+def _cmp_atoms(op: str, a: Value, b: Value) -> bool:
+    if op in ("=", "!="):
+        if isinstance(a, bool) or isinstance(b, bool):
+            r = to_bool(a) == to_bool(b)
+        elif isinstance(a, float | int | date) or isinstance(b, float | int | date):
+            r = to_number(a) == to_number(b)
+        else:
+            r = to_string(a) == to_string(b)
+        return r if op == "=" else not r
+    x, y = to_number(a), to_number(b)
+    if op == "<":
+        return x < y
+    if op == "<=":
+        return x <= y
+    if op == ">":
+        return x > y
+    return x >= y
+
+
+def compare(op: str, a: Value, b: Value) -> bool:
+    a_ns, b_ns = isinstance(a, list), isinstance(b, list)
+    if a_ns and b_ns:
+        bs = [n.string_value() for n in b]
+        for n in a:
+            sa = n.string_value()
+            for sb in bs:
+                if _cmp_atoms(op, sa, sb) if op not in ("=", "!=") else (
+                    (sa == sb) == (op == "=")
+                ):
+                    return True
+        return False
+    if a_ns or b_ns:
+        ns, other = (a, b) if a_ns else (b, a)
+        if isinstance(other, bool):
+            return _cmp_atoms(op, to_bool(ns), other) if a_ns else _cmp_atoms(
+                op, other, to_bool(ns))
+        for n in ns:
+            s = n.string_value()
+            atom: Value = s
+            if isinstance(other, float | int | date):
+                atom = str_to_number(s)
+            if _cmp_atoms(op, atom, other) if a_ns else _cmp_atoms(op, other, atom):
+                return True
+        return False
+    return _cmp_atoms(op, a, b)
+
+
+# --------------------------------------------------------------------------------------
+# Parser
+
+
+class ODKParser(XPath1Parser):
+    """XPath 1.0 grammar with the ODK function names (arguments checked by elementpath)."""
+
+    symbol_table = dict(XPath1Parser.symbol_table)
+    PATH_STEP_SYMBOLS = XPath1Parser.PATH_STEP_SYMBOLS | {"current"}
+    DEFAULT_NAMESPACES = {**XPath1Parser.DEFAULT_NAMESPACES, "jr": JR_NS, "siee": SIEE_NS}
+
+    def parse(self, source: str) -> Any:
+        # Same as XPath1Parser.parse without its static evaluation: ODK compares
+        # '' or 'abc' with numbers (NaN) where XPath 2 style evaluation would raise.
+        if self.tokenizer is None:
+            self.tokenizer = self.create_tokenizer(self.symbol_table)
+        root = super(XPath1Parser, self).parse(source)
+        if root.label in ("sequence type", "function test"):
+            raise root.error("XPST0003", "not allowed in XPath expression")
+        return root
+
+
+def _no_static_eval(self: Any, context: Any = None) -> None:
+    return None
+
+
+# name -> nargs as elementpath wants it (int, (min, max) with None for unbounded)
+_ODK_SIGNATURES: dict[str, Any] = {
+    "selected": 2, "count-selected": 1, "selected-at": 2, "if": 3, "coalesce": 2,
+    "join": (1, None), "concat": (0, None), "substr": (2, 3), "regex": 2, "int": 1,
+    "round": (1, 2), "pow": 2, "max": (1, None), "min": (1, None), "position": (0, 1),
+    "indexed-repeat": (3, None), "today": 0, "now": 0, "date": 1, "date-time": 1,
+    "decimal-date-time": 1, "decimal-date": 1, "format-date": 2, "format-date-time": 2,
+    "once": 1, "uuid": (0, 1), "boolean-from-string": 1, "ends-with": 2,
+    "count-non-empty": 1, "current": 0, "abs": 1, "string-length": (0, 1),
+    "normalize-space": (0, 1), "sum": 1, "number": (0, 1), "string": (0, 1), "not": 1,
+    "substring": (2, 3), "contains": 2, "starts-with": 2, "substring-before": 2,
+    "substring-after": 2, "translate": 3, "count": 1, "floor": 1, "ceiling": 1,
+    "true": 0, "false": 0, "boolean": 1, "last": 0, "random": 0, "exp": 1, "log": 1,
+    "log10": 1, "sqrt": 1,
+}
+for _name, _nargs in _ODK_SIGNATURES.items():
+    ODKParser.symbol_table.pop(_name, None)
+    ODKParser.function(_name, nargs=_nargs).evaluate = _no_static_eval  # type: ignore[method-assign]
+ODKParser.function("choice-name", prefix="jr", nargs=2).evaluate = _no_static_eval  # type: ignore[method-assign]
+ODKParser.function("dni-valid", prefix="siee", nargs=1).evaluate = _no_static_eval  # type: ignore[method-assign]
+
+_parser = ODKParser()
+
+
+def parse(source: str) -> Any:
+    try:
+        return _parser.parse(source)
+    except ElementPathError as e:
+        raise ExprError(f"expresión inválida «{source}»: {_short(e)}") from e
+    except (SyntaxError, ValueError, TypeError) as e:
+        raise ExprError(f"expresión inválida «{source}»: {e}") from e
+
+
+def _short(e: Exception) -> str:
+    msg = str(e)
+    msg = re.sub(r"\[err:[A-Z0-9]+\]\s*", "", msg)
+    return msg
+
+
+# --------------------------------------------------------------------------------------
+# Compiler
+
+_STEP_SYMBOLS = {"(name)", "*", "..", ".", "[", "/", "//", "current"}
+
+
+@dataclass(slots=True)
+class _Step:
+    axis: str  # child | parent | self | desc
+    name: str | None  # None = any
+    preds: list[Fn]
+    plain: bool  # a child step with no predicate
+
+
+@dataclass(slots=True)
+class _Ctx:
+    """Static context while compiling: generic path of the context node and how many
+    of its leading steps are pinned to the evaluated node's own instances. `path`
+    is None for a choice item (choice filters)."""
+
+    path: Path | None
+    pin: int
+    current: Path | None  # generic path of current()
+
+
+class _Compiler:
+    def __init__(self, source: str, ctx_path: Path | None, current: Path | None) -> None:
+        self.source = source
+        self.deps: list[Dep] = []
+        self.structural: list[Dep] = []
+        self.global_dep = False
+        self.ctx = _Ctx(ctx_path, len(ctx_path) if ctx_path else 0, current)
+        self.no_align = False
+
+    # -- helpers
+    def err(self, what: str) -> ExprError:
+        return ExprError(f"{what} en «{self.source}»")
+
+    def compile(self, tok: Any, ctx: _Ctx) -> Fn:
+        sym = tok.symbol
+        if sym in ("(string)",):
+            s = str(tok.value)
+            return lambda n, e: s
+        if sym in ("(integer)", "(decimal)", "(float)"):
+            x = float(tok.value)
+            return lambda n, e: x
+        if sym == "(":
+            return self.compile(tok[0], ctx)
+        if sym == "or":
+            a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
+            return lambda n, e: to_bool(a(n, e)) or to_bool(b(n, e))
+        if sym == "and":
+            a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
+            return lambda n, e: to_bool(a(n, e)) and to_bool(b(n, e))
+        if sym in ("=", "!=", "<", "<=", ">", ">="):
+            a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
+            op = sym
+            return lambda n, e: compare(op, a(n, e), b(n, e))
+        if sym in ("+", "-") and len(tok) == 2:
+            a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
+            if sym == "+":
+                return lambda n, e: to_number(a(n, e)) + to_number(b(n, e))
+            return lambda n, e: to_number(a(n, e)) - to_number(b(n, e))
+        if sym == "-" and len(tok) == 1:
+            a = self.compile(tok[0], ctx)
+            return lambda n, e: -to_number(a(n, e))
+        if sym == "+" and len(tok) == 1:
+            a = self.compile(tok[0], ctx)
+            return lambda n, e: to_number(a(n, e))
+        if sym == "*" and len(tok) == 2:
+            a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
+            return lambda n, e: to_number(a(n, e)) * to_number(b(n, e))
+        if sym == "div":
+            a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
+            return lambda n, e: _div(to_number(a(n, e)), to_number(b(n, e)))
+        if sym == "mod":
+            a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
+            return lambda n, e: _mod(to_number(a(n, e)), to_number(b(n, e)))
+        if sym == "|":
+            a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
+
+            def union(n: Node, e: Env) -> Value:
+                x, y = a(n, e), b(n, e)
+                if not isinstance(x, list) or not isinstance(y, list):
+                    raise EvalError("el operador | une solo conjuntos de nodos")
+                seen = {id(v) for v in x}
+                return x + [v for v in y if id(v) not in seen]
+
+            return union
+        if sym == ":":
+            return self.function(tok[1], ctx, prefix=str(tok[0].value))
+        if sym in _STEP_SYMBOLS or (sym == "*" and len(tok) == 0):
+            if sym == "current" and tok.label.endswith("function") and len(tok) == 0:
+                pass  # current() alone is a path start
+            return self.path(tok, ctx)
+        if tok.label.endswith("function"):
+            return self.function(tok, ctx)
+        raise self.err(f"«{sym}» no está soportado")
+
+    # -- functions
+    def function(self, tok: Any, ctx: _Ctx, prefix: str | None = None) -> Fn:
+        from app.forms import functions as F
+
+        name = str(tok.symbol)
+        qname = f"{prefix}:{name}" if prefix else name
+        if qname == "current" and len(tok) == 0:
+            return self.path(tok, ctx)
+        spec = F.FUNCTIONS.get(qname)
+        if spec is None:
+            raise self.err(f"la función {qname}() no está soportada")
+        if qname == "indexed-repeat":
+            self.no_align = True
+            try:
+                args = [self.compile(t, ctx) for t in tok]
+            finally:
+                self.no_align = False
+        else:
+            args = [self.compile(t, ctx) for t in tok]
+        if qname == "position" and tok:
+            self._structural_of(tok[0], ctx)
+        if qname in ("today", "now", "uuid", "random"):
+            pass
+        return spec(args)
+
+    def _structural_of(self, tok: Any, ctx: _Ctx) -> None:
+        # position(..) depends on the order of the repeat instances
+        info = self._static_path(tok, ctx)
+        if info is not None:
+            p, _pin = info
+            self.structural.append(Dep(p, max(0, len(p) - 1)))
+
+    # -- paths
+    def _flatten(self, tok: Any, ctx: _Ctx) -> tuple[str, list[tuple[str, str | None, list[Any]]]]:
+        """-> (start, steps) with start in root|context|current and raw steps
+        (axis, name, predicate tokens)."""
+        sym = tok.symbol
+        if sym == "/" and len(tok) == 0:
+            return "root", []
+        if sym == "/" and len(tok) == 1:
+            _s, steps = self._flatten(tok[0], ctx)
+            if _s != "context":
+                raise self.err("ruta no soportada")
+            return "root", steps
+        if sym == "//" and len(tok) == 1:
+            _s, steps = self._flatten(tok[0], ctx)
+            return "root", [("desc", None, []), *steps]
+        if sym in ("/", "//") and len(tok) == 2:
+            start, left = self._flatten(tok[0], ctx)
+            s2, right = self._flatten(tok[1], ctx)
+            if s2 != "context":
+                raise self.err("ruta no soportada")
+            mid = [("desc", None, [])] if sym == "//" else []
+            return start, [*left, *mid, *right]
+        if sym == "[":
+            start, steps = self._flatten(tok[0], ctx)
+            if not steps:
+                raise self.err("predicado sobre una expresión no soportado")
+            axis, name, preds = steps[-1]
+            steps[-1] = (axis, name, [*preds, tok[1]])
+            return start, steps
+        if sym == "(name)":
+            return "context", [("child", str(tok.value), [])]
+        if sym == "*":
+            return "context", [("child", None, [])]
+        if sym == "..":
+            return "context", [("parent", None, [])]
+        if sym == ".":
+            return "context", [("self", None, [])]
+        if sym == "current":
+            return "current", []
+        raise self.err(f"ruta no soportada («{sym}»)")
+
+    def _static_path(self, tok: Any, ctx: _Ctx) -> tuple[Path, int] | None:
+        try:
+            start, steps = self._flatten(tok, ctx)
+        except ExprError:
+            return None
+        return self._analyse(start, steps, ctx)[0]
+
+    def _analyse(self, start: str, steps: list[tuple[str, str | None, list[Any]]],
+                 ctx: _Ctx) -> tuple[tuple[Path, int] | None, list[_Ctx]]:
+        """Generic path reached and its pinned depth; plus the static context of each
+        step (for compiling predicates)."""
+        step_ctx: list[_Ctx] = []
+        if start == "root":
+            cur: Path | None = ()
+            pin = 0
+            aligned = True
+            ref = self.ctx.current if self.ctx.current is not None else self.ctx.path
+            ref = () if self.no_align else (ref or ())
+        elif start == "current":
+            cur = self.ctx.current
+            pin = len(cur) if cur is not None else 0
+            aligned = False
+            ref = ()
+        else:
+            cur = ctx.path
+            pin = ctx.pin
+            aligned = False
+            ref = ()
+        for i, (axis, name, preds) in enumerate(steps):
+            if cur is None:
+                # choice item context: a column name
+                step_ctx.append(_Ctx(None, 0, self.ctx.current))
+                continue
+            if axis == "child":
+                if name is None:
+                    self.global_dep = True
+                    return None, step_ctx + [_Ctx(None, 0, None)] * (len(steps) - i)
+                cur = (*cur, name)
+                if start == "root" and aligned and not preds and i < len(ref) \
+                        and ref[i] == name:
+                    pin = i + 1
+                else:
+                    aligned = False
+            elif axis == "parent":
+                if not cur:
+                    return None, step_ctx
+                cur = cur[:-1]
+                pin = min(pin, len(cur))
+            elif axis == "self":
+                pass
+            else:
+                self.global_dep = True
+                return None, step_ctx + [_Ctx(None, 0, None)] * (len(steps) - i)
+            step_ctx.append(_Ctx(cur, pin, self.ctx.current))
+        return ((cur, pin) if cur is not None else None), step_ctx
+
+    def path(self, tok: Any, ctx: _Ctx) -> Fn:
+        start, raw = self._flatten(tok, ctx)
+        info, step_ctx = self._analyse(start, raw, ctx)
+        if info is not None:
+            p, pin = info
+            self.deps.append(Dep(p, pin))
+            # every repeat crossed below the pinned depth makes the result depend on
+            # how many instances there are
+            for k in range(pin + 1, len(p) + 1):
+                self.structural.append(Dep(p[:k], k - 1))
+        steps: list[_Step] = []
+        for (axis, name, preds), sctx in zip(raw, step_ctx, strict=False):
+            cpreds = [self._predicate(pt, sctx) for pt in preds]
+            steps.append(_Step(axis, name, cpreds, axis == "child" and not preds and
+                               name is not None))
+        if start == "root":
+            return _absolute_path(steps, align=not self.no_align)
+        if start == "current":
+            return _current_path(steps)
+        return _relative_path(steps)
+
+    def _predicate(self, tok: Any, sctx: _Ctx) -> Fn:
+        if tok.symbol == "(integer)":
+            k = int(tok.value)
+            return lambda n, e: float(k)
+        return self.compile(tok, sctx)
+
+
+class EvalError(Exception):
+    """A runtime error in an expression (Spanish message)."""
+
+
+def _div(a: float, b: float) -> float:
+    if b == 0:
+        if a != a or a == 0:
+            return NAN
+        return math.inf if a > 0 else -math.inf
+    return a / b
+
+
+def _mod(a: float, b: float) -> float:
+    if b == 0 or a != a or b != b or a in (math.inf, -math.inf):
+        return NAN
+    return math.fmod(a, b)
+
+
+def _apply_step(step: _Step, nodes: list[Node], env: Env) -> list[Node]:
+    out: list[Node] = []
+    axis, name = step.axis, step.name
+    for n in nodes:
+        if axis == "child":
+            lst = n.by_name.get(name, []) if name is not None else n.children
+        elif axis == "parent":
+            lst = [n.parent] if n.parent is not None else []
+        elif axis == "self":
+            lst = [n]
+        else:  # descendant-or-self
+            lst = []
+            stack = [n]
+            while stack:
+                x = stack.pop()
+                lst.append(x)
+                stack.extend(reversed(x.children))
+        for pred in step.preds:
+            lst = _filter(lst, pred, env)
+        out.extend(lst)
+    if len(nodes) > 1 and step.axis != "child":
+        seen: set[int] = set()
+        uniq = []
+        for x in out:
+            if id(x) not in seen:
+                seen.add(id(x))
+                uniq.append(x)
+        return uniq
+    return out
+
+
+def _filter(lst: list[Node], pred: Fn, env: Env) -> list[Node]:
+    keep = []
+    size = len(lst)
+    saved = env.pos, env.size
+    try:
+        for i, x in enumerate(lst, 1):
+            env.pos, env.size = i, size
+            v = pred(x, env)
+            if isinstance(v, float | int) and not isinstance(v, bool):
+                if v == i:
+                    keep.append(x)
+            elif to_bool(v):
+                keep.append(x)
+    finally:
+        env.pos, env.size = saved
+    return keep
+
+
+def _absolute_path(steps: list[_Step], align: bool = True) -> Fn:
+    def run(node: Node, env: Env) -> list[Node]:
+        chain = env.chain
+        nodes = [env.doc]
+        aligned = align
+        for i, step in enumerate(steps):
+            if aligned and step.plain and i + 1 < len(chain) and chain[i + 1].name == step.name:
+                nodes = [chain[i + 1]]
+                continue
+            aligned = False
+            nodes = _apply_step(step, nodes, env)
+        return nodes
+
+    return run
+
+
+def _relative_path(steps: list[_Step]) -> Fn:
+    if len(steps) == 1 and steps[0].plain:
+        name = steps[0].name
+
+        def child(node: Node, env: Env) -> list[Node]:
+            return node.by_name.get(name, [])  # type: ignore[arg-type]
+
+        return child
+
+    def run(node: Node, env: Env) -> list[Node]:
+        nodes = [node]
+        for step in steps:
+            nodes = _apply_step(step, nodes, env)
+        return nodes
+
+    return run
+
+
+def _current_path(steps: list[_Step]) -> Fn:
+    def run(node: Node, env: Env) -> list[Node]:
+        nodes = [env.current]
+        for step in steps:
+            nodes = _apply_step(step, nodes, env)
+        return nodes
+
+    return run
+
+
+# --------------------------------------------------------------------------------------
+# Public entry point
+
+_REF_RE = re.compile(r"\$\{([^}\s]*)\}")
+
+
+def substitute_refs(source: str, resolve: Callable[[str], str]) -> str:
+    """Replace `${name}` by the absolute path that `resolve(name)` returns."""
+    return _REF_RE.sub(lambda m: resolve(m.group(1)), source)
+
+
+def referenced_names(source: str) -> list[str]:
+    return _REF_RE.findall(source)
+
+
+def compile_expr(source: str, ctx_path: Path | None, current: Path | None = None,
+                 choice_filter: bool = False) -> Expr:
+    """Compile an expression whose `${}` references are already substituted.
+
+    ctx_path: generic path of the context node (the node the expression is bound to),
+    or None for a choice filter (context = a choice item, current() = `current`)."""
+    tok = parse(source)
+    comp = _Compiler(source, ctx_path, current if current is not None else ctx_path)
+    ctx = _Ctx(ctx_path, len(ctx_path) if ctx_path else 0, comp.ctx.current)
+    fn = comp.compile(tok, ctx)
+    expr = Expr(source, fn, comp.deps, comp.structural, comp.global_dep)
+    if choice_filter and tok.symbol == "=" and tok[0].symbol == "(name)":
+        other = comp.compile(tok[1], ctx)
+        # `column = expr` where expr does not read the choice item: index lookup
+        if not _reads_context(tok[1]):
+            expr.index_eq = (str(tok[0].value), Expr(source, other))
+    return expr
+
+
+def _reads_context(tok: Any) -> bool:
+    sym = tok.symbol
+    if sym in ("(name)", ".", "..", "*"):
+        return True
+    if sym in ("/", "//") and len(tok) >= 1:
+        return len(tok) == 2 and _reads_context(tok[0])
+    if sym == "[":
+        return _reads_context(tok[0])
+    if sym == "current":
+        return False
+    return any(_reads_context(t) for t in tok)
