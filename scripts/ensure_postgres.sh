@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Make a local PostgreSQL available for the server tests and print its SQLAlchemy URL.
+#
+#   export SIEE_TEST_PG_URL="$(scripts/ensure_postgres.sh)"
+#
+# As root on Debian/Ubuntu: installs postgresql with apt-get if missing, starts
+# the cluster, creates the role and database siee_test, and prints
+#   postgresql+psycopg://siee_test:PASSWORD@127.0.0.1:5432/siee_test
+# Not root, not Debian, or anything fails: prints nothing and exits 0 (the
+# postgres tests are then deselected locally; in CI they fail loudly).
+set -u
+
+DB=siee_test
+ROLE=siee_test
+PASS=${SIEE_TEST_PG_PASSWORD:-siee_test_pw}
+PORT=${SIEE_TEST_PG_PORT:-5432}
+
+log() { echo "ensure_postgres: $*" >&2; }
+
+main() {
+    [ "$(id -u)" = "0" ] || { log "not root, skipping"; return 1; }
+    command -v apt-get >/dev/null 2>&1 || { log "no apt-get, skipping"; return 1; }
+
+    if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+        log "installing postgresql"
+        apt-get update -qq >/dev/null 2>&1 || return 1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
+            || return 1
+    fi
+
+    if command -v pg_lsclusters >/dev/null 2>&1; then
+        local line ver name status
+        line=$(pg_lsclusters --no-header 2>/dev/null | awk -v p="$PORT" '$3 == p' | head -n1)
+        if [ -z "$line" ]; then
+            ver=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+            log "creating cluster $ver/main"
+            pg_createcluster "$ver" main --port "$PORT" >/dev/null 2>&1 || return 1
+            line=$(pg_lsclusters --no-header | awk -v p="$PORT" '$3 == p' | head -n1)
+        fi
+        ver=$(echo "$line" | awk '{print $1}')
+        name=$(echo "$line" | awk '{print $2}')
+        status=$(echo "$line" | awk '{print $4}')
+        if [ "$status" != "online" ]; then
+            log "starting cluster $ver/$name"
+            pg_ctlcluster "$ver" "$name" start >/dev/null 2>&1 \
+                || service postgresql start >/dev/null 2>&1 || return 1
+        fi
+    else
+        service postgresql start >/dev/null 2>&1 || return 1
+    fi
+
+    local i
+    for i in $(seq 1 30); do
+        su postgres -c "psql -p $PORT -tAc 'select 1'" >/dev/null 2>&1 && break
+        sleep 1
+    done
+    su postgres -c "psql -p $PORT -tAc 'select 1'" >/dev/null 2>&1 || return 1
+
+    local psql="psql -p $PORT -v ON_ERROR_STOP=1 -tA"
+    if [ "$(su postgres -c "$psql -c \"select 1 from pg_roles where rolname='$ROLE'\"")" != "1" ]; then
+        su postgres -c "$psql -c \"create role $ROLE login password '$PASS'\"" >/dev/null \
+            || return 1
+    else
+        su postgres -c "$psql -c \"alter role $ROLE login password '$PASS'\"" >/dev/null \
+            || return 1
+    fi
+    if [ "$(su postgres -c "$psql -c \"select 1 from pg_database where datname='$DB'\"")" != "1" ]; then
+        su postgres -c "$psql -c \"create database $DB owner $ROLE\"" >/dev/null || return 1
+    fi
+    echo "postgresql+psycopg://$ROLE:$PASS@127.0.0.1:$PORT/$DB"
+}
+
+out=$(main) && [ -n "$out" ] && echo "$out"
+exit 0
