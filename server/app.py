@@ -238,6 +238,14 @@ def create_app(settings: Settings, service: Service | None = None) -> ASGIApp:
     return ServerTimeAndSize(create_fastapi(settings, service), settings.max_json_bytes)
 
 
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the API, built without storage (for docs and fuzzing)."""
+    return create_fastapi(Settings(), service=_NO_SERVICE).openapi()
+
+
+_NO_SERVICE: Any = object()
+
+
 def create_fastapi(settings: Settings, service: Service | None = None) -> FastAPI:
     svc = service or Service(settings)
     app = FastAPI(
@@ -310,7 +318,6 @@ def create_fastapi(settings: Settings, service: Service | None = None) -> FastAP
         tags=["device"],
         responses=_errors(*AUTH_ERRORS, 409, 413),
         openapi_extra={"requestBody": {"required": True, "content": {
-            p.BATCH_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}},
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         }}},
     )
