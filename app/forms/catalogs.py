@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from app.core.ubigeo import catalog
@@ -26,7 +26,7 @@ def is_builtin(file_name: str) -> bool:
     return file_name in BUILTIN_FILES
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_choices(file_name: str) -> tuple[Choice, ...]:
     cat = catalog()
     if file_name == "ubigeo_departamentos.csv":

@@ -16,7 +16,6 @@ import uuid as _uuid
 from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
 
 from app.core.identifiers import is_valid_dni
 from app.forms.xpath import (

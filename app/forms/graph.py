@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.forms import catalogs
 from app.forms.definition import Choice, FormLoadError, NodeDef, Path, Problem
@@ -83,6 +83,7 @@ class Program:
         self.node_slots: dict[Path, list[Slot]] = {}
         self.defaults: dict[Path, Expr | str] = {}
         self.lists: dict[str, ChoiceList] = {}
+        self._refs: dict[tuple[str, Path], Any] = {}
         problems: list[Problem] = []
         for nd in fd.root.walk()[1:]:
             self._compile_node(nd, problems)
@@ -165,8 +166,10 @@ class Program:
                     self.struct_readers.setdefault(d.path, []).append((s, d.pin))
         for p in paths:
             acc: list[tuple[Slot, int]] = list(global_slots)
-            for k in range(1, len(p) + 1):
-                acc.extend(direct.get(p[:k], ()))
+            # a value change reaches the expressions that read this very path; reading a
+            # group or repeat node is about its instances (count, position), which
+            # struct_readers handles
+            acc.extend(direct.get(p, ()))
             self.readers[p] = acc
         # a repeat's instance set also changes what readers of any path below it see
         for p, nd in self.fd.by_path.items():
@@ -186,13 +189,10 @@ class Program:
             reads = [d.path for d in s.deps] + [d.path for d in s.expr.structural]
             for rp in reads:
                 for pp in prod_paths:
-                    related = pp[: len(rp)] == rp or rp[: len(pp)] == pp
-                    if not related:
+                    if pp != rp and not (len(pp) < len(rp) and rp[: len(pp)] == pp):
                         continue
                     for p in producers[pp]:
-                        if p is s:
-                            continue
-                        if p.kind == "calc" and rp[: len(pp)] == pp and len(rp) > len(pp):
+                        if p is s or (pp != rp and p.kind == "calc"):
                             continue
                         if s.id not in edges[p.id]:
                             edges[p.id].add(s.id)
@@ -218,6 +218,15 @@ class Program:
         for s in left:
             s.rank = rank
             rank += 1
+
+    def ref_fn(self, name: str, ctx: Path) -> Any:
+        """Compiled `${name}` as read from a node at `ctx` (labels and messages)."""
+        key = (name, ctx)
+        if key not in self._refs:
+            p = self.fd.names.get(name)
+            self._refs[key] = (compile_expr("/" + "/".join(p), ctx).fn if p is not None
+                               else None)
+        return self._refs[key]
 
     def choice_list(self, nd: NodeDef) -> ChoiceList:
         return self.lists.get(nd.list_name or "", ChoiceList(()))

@@ -124,15 +124,30 @@ def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
     warnings: list[str] = []
     try:
         wb = get_xlsform(io.BytesIO(raw), file_type="." + ftype)
+    except Exception as e:  # noqa: BLE001 - pyxform raises assorted errors on bad input
+        raise FormLoadError([Problem(None, f"no se pudo leer el formulario: {e}")]) from e
+    try:
         data = workbook_to_json(wb, warnings=warnings)
         survey = create_survey_element_from_dict(data)
         survey.to_xml(validate=False, warnings=warnings)
     except PyXFormError as e:
-        raise FormLoadError([_pyxform_problem(e)]) from e
+        raise FormLoadError([_locate(_pyxform_problem(e), wb.survey)]) from e
     except Exception as e:  # noqa: BLE001 - pyxform raises assorted errors on bad input
-        raise FormLoadError([Problem(None, f"no se pudo leer el formulario: {e}")]) from e
+        prob = Problem(None, f"no se pudo procesar el formulario: {e}")
+        raise FormLoadError([_locate(prob, wb.survey)]) from e
     rows = _row_numbers(wb.survey)
     return _Builder(data, rows, base, warnings).build()
+
+
+def _locate(p: Problem, survey_rows: list[dict[str, Any]] | None) -> Problem:
+    """Give a row to a pyxform message that has none, from the values it quotes."""
+    if p.row is not None or not survey_rows:
+        return p
+    for token in re.findall(r"'([^']+)'", p.message):
+        for i, r in enumerate(survey_rows):
+            if any(str(v).strip() == token for v in r.values()):
+                return Problem(i + 2, p.message)
+    return p
 
 
 def _row_numbers(survey_rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -299,11 +314,11 @@ class _Builder:
                     self.problems.append(Problem(
                         nd.row, f"«{nd.name}» ({attr}) se refiere a ${{{e.name}}}, que no existe"))
             for texts in (nd.labels, nd.hints):
-                for lang, txt in texts.items():
+                for txt in texts.values():
                     for ref in referenced_names(txt):
                         if ref not in self.names:
                             self.problems.append(Problem(
-                                nd.row, f"la etiqueta de «{nd.name}» usa ${{{ref}}}, que no existe"))
+                                nd.row, f"el texto de «{nd.name}» usa ${{{ref}}}, que no existe"))
             for t in self.triggers.get(id(nd), []):
                 t = t.strip()
                 if t.startswith("${") and t.endswith("}"):

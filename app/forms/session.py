@@ -26,6 +26,7 @@ from app.forms.xpath import (
     fmt_num,
     parse_date,
     parse_datetime,
+    substitute_refs,
     to_bool,
     to_date,
     to_number,
@@ -124,6 +125,8 @@ class FormSession:
             self._build(child, self.root)
         if answers:
             self._load(answers)
+        else:
+            self._apply_defaults(self.root)
         self._loading = False
         self._full_eval()
 
@@ -162,7 +165,8 @@ class FormSession:
         for n in _walk(inst):
             if n is not inst and n.parent is not None:
                 n.relevant = n.parent.relevant
-        self._apply_defaults(inst)
+        if not self._loading:
+            self._apply_defaults(inst)
         return inst
 
     def _insert_point(self, nd: NodeDef, parent: Node) -> int:
@@ -524,7 +528,7 @@ class FormSession:
             message = self._problem(node)
             valid = message is None
             if valid and value != "" and not st.warn_ok:
-                warning = _msg(nd.warning_msgs, self.language) or WARNING_MSG
+                warning = self._warning_text(node)
         choices = None
         if nd.is_select:
             choices = [(c.name, c.label(self.language)) for c in self.choices(node)]
@@ -543,7 +547,7 @@ class FormSession:
         assert nd is not None
         if value == "":
             if st.required and nd.type not in ("note", "calculate"):
-                return _msg(nd.required_msgs, self.language) or REQUIRED_MSG
+                return self._render(_msg(nd.required_msgs, self.language), node) or REQUIRED_MSG
             return None
         tmsg = self._type_problem(node)
         if tmsg:
@@ -551,7 +555,7 @@ class FormSession:
         if not st.valid:
             if st.error:
                 return f"Error al evaluar la regla: {st.error}"
-            return _msg(nd.constraint_msgs, self.language) or CONSTRAINT_MSG
+            return self._render(_msg(nd.constraint_msgs, self.language), node) or CONSTRAINT_MSG
         return None
 
     def _type_problem(self, node: Node) -> str | None:
@@ -582,20 +586,22 @@ class FormSession:
                 return TYPE_MSGS[t]
         return None
 
+    def _warning_text(self, node: Node) -> str:
+        nd = node.defn
+        assert nd is not None
+        return self._render(_msg(nd.warning_msgs, self.language), node) or WARNING_MSG
+
     def _render(self, text: str, node: Node) -> str:
+        """Replace ${name} in a label or message by that answer (as ODK's <output>)."""
         if "${" not in text:
             return text
-        from app.forms.xpath import substitute_refs
 
         def value_of(name: str) -> str:
-            p = self.formdef.names.get(name)
-            if p is None:
+            fn = self.program.ref_fn(name, node.defn.path if node.defn else ())
+            if fn is None:
                 return ""
             try:
-                from app.forms.xpath import compile_expr
-
-                expr = compile_expr("/" + "/".join(p), node.defn.path if node.defn else None)
-                return to_string(expr.fn(node, self.env.at(node)))
+                return to_string(fn(node, self.env.at(node)))
             except Exception:  # noqa: BLE001 - a label never breaks the screen
                 return ""
 
@@ -624,8 +630,7 @@ class FormSession:
             if msg:
                 rep.errors.append(Issue(n.path(), msg, nd.row))
             elif n.value != "" and not n.st.warn_ok:
-                rep.warnings.append(Issue(
-                    n.path(), _msg(nd.warning_msgs, self.language) or WARNING_MSG, nd.row))
+                rep.warnings.append(Issue(n.path(), self._warning_text(n), nd.row))
         return rep
 
     # ------------------------------------------------------------------ jr:choice-name

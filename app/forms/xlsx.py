@@ -1,0 +1,23 @@
+"""Write an XLSForm workbook (.xlsx) from the markdown-table form, for form authors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def md_to_xlsx(md_text: str, out: str | Path) -> Path:
+    from openpyxl import Workbook
+    from pyxform.xls2json_backends import _md_table_to_ss_structure
+
+    sheets = _md_table_to_ss_structure(md_text)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(title=name)
+        for r in rows:
+            ws.append([c if c != "" else None for c in r])
+        ws.freeze_panes = "A2"
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out
