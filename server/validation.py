@@ -59,12 +59,19 @@ def _find_form(forms: Any, form_id: str, form_version: str) -> Any | None:
         version = getattr(cand, "version", None) if cand is not None else None
         if cand is not None and (version is None or str(version) == str(form_version)):
             fd = cand
-    _cache[key] = fd
+    if fd is not None:  # unknown versions may be published later: do not cache misses
+        _cache[key] = fd
     return fd
 
 
 def known_form_ids() -> set[str]:
     ids = set(KNOWN_FORMS)
+    forms = _engine()
+    if forms is not None and hasattr(forms, "list_bundled"):
+        try:
+            ids |= {str(f[0]) for f in forms.list_bundled()}
+        except Exception:  # noqa: BLE001
+            log.warning("bundled form list unavailable")
     if _published_ids is not None:
         ids |= _published_ids()
     return ids
@@ -76,6 +83,10 @@ def validate_record(form_id: str, form_version: str, answers: Any) -> list[str]:
         return ["Las respuestas del registro no tienen el formato esperado."]
     if form_id not in known_form_ids():
         return [f"El formulario «{form_id}» no es conocido por el servidor."]
+    for key, want in (("form_id", form_id), ("form_version", form_version)):
+        if key in answers and str(answers[key]) != str(want):
+            return [f"Las respuestas dicen {key} «{answers[key]}», pero el registro dice "
+                    f"«{want}»."]
     forms = _engine()
     if forms is None:
         return []
@@ -89,8 +100,9 @@ def validate_record(form_id: str, form_version: str, answers: Any) -> list[str]:
         report = session.validate()
     except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
         log.info("form engine refused record structure: %s", type(exc).__name__)
+        why = getattr(exc, "user_message", None)
         return ["Las respuestas no corresponden al formulario "
-                f"«{form_id}» versión {form_version}."]
+                f"«{form_id}» versión {form_version}." + (f" {why}" if why else "")]
     reasons = []
     for err in getattr(report, "errors", []) or []:
         path = getattr(err, "path", "") or ""

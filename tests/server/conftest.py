@@ -7,27 +7,17 @@ when CI=true."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from siee_client import Device  # noqa: E402
-
-from server.testing import running_server  # noqa: E402
-
-PG_ENV = "SIEE_TEST_PG_URL"
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from server.testing import running_server
+from tests.server.backends import BACKENDS, PG_ENV, db_url_for, in_ci
+from tests.server.siee_client import Device
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get(PG_ENV) or _in_ci():
+    if os.environ.get(PG_ENV) or in_ci():
         return
     here = str(Path(__file__).parent)
     keep, drop = [], []
@@ -37,16 +27,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-
-def db_url_for(backend: str, tmp: Path) -> tuple[str | None, bool]:
-    if backend == "sqlite":
-        return None, False
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.fail(f"{PG_ENV} is not set but CI=true: PostgreSQL tests must run in CI "
-                    "(run scripts/ensure_postgres.sh as root and export its output)")
-    return url, True
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 import requests
-from siee_client import Device
 
 from app.sync import protocol as p
+from tests.server.siee_client import Device
 
 
 def _no_server_errors(server) -> None:
@@ -408,6 +408,10 @@ def make_xlsform(path, form_id: str = "encuesta_x", version: str = "2026.1",
     else:
         ws.append(["text", "nombre", "Nombre"])
         ws.append(["integer", "edad", "Edad"])
+    ws["D1"], ws["E1"], ws["F1"] = "required", "constraint", "constraint_message"
+    if not broken:
+        ws["D2"] = "yes"
+        ws["E3"], ws["F3"] = ". < 130", "La edad no puede pasar de 130 años."
     st = wb.create_sheet("settings")
     st.append(["form_id", "version", "form_title"])
     st.append([form_id, version, "Encuesta X"])
@@ -436,13 +440,58 @@ def test_publish_and_download_form(server, tmp_path):
     with pytest.raises(p.ProtocolError) as ei:
         server.admin.publish_form(f)
     assert ei.value.code == "already_published"
-    # a record on the published form is known to the server
-    rc = a.send([a.record(form_id="encuesta_x", form_version=version,
-                          answers={"nombre": "Ana", "edad": 30})])
+    # records on the published form are checked with it (form engine, same version)
+    good = a.record(form_id="encuesta_x", form_version=version,
+                    answers=_answers(f, {"nombre": "Ana", "edad": "30"}))
+    old = a.record(form_id="encuesta_x", form_version=version,
+                   answers=_answers(f, {"nombre": "Ana", "edad": "200"}))
+    rc = a.send([good, old])
     assert rc.results[0].status == "accepted", rc.results[0].reasons
+    if _engine_available():
+        assert rc.results[1].status == "invalid"
+        assert any("130" in x for x in rc.results[1].reasons), rc.results[1].reasons
     # unknown version: 404 JSON
     r = a.request("GET", "/v1/forms/encuesta_x/nope")
     assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+def _engine_available() -> bool:
+    from server import validation
+
+    return validation._engine() is not None
+
+
+def _answers(xlsform, values: dict[str, str]) -> dict:
+    """Canonical answers as the laptop's form engine produces them (flat when absent)."""
+    if not _engine_available():
+        return dict(values)
+    from app.forms import FormSession, load_form
+
+    fd = load_form(xlsform)
+    s = FormSession(fd)
+    for name, v in values.items():
+        s.set(f"/{fd.root_name}/{name}", v)
+    return s.to_json()
+
+
+def test_engine_checks_bundled_forms(server, device):
+    if not _engine_available():
+        pytest.skip("app.forms engine not available")
+    from app.forms import FormSession, bundled_form
+
+    fd = bundled_form("s100")
+    empty = FormSession(fd).to_json()
+    rec = device.record(form_id="s100", form_version=fd.version, answers=empty)
+    wrong = device.record(form_id="s100", form_version=fd.version, answers={"nope": 1})
+    mixed = device.record(form_id="s100", form_version=fd.version,
+                          answers={**empty, "form_id": "fsu"})
+    rc = device.send([rec, wrong, mixed])
+    st = {x.uuid: x for x in rc.results}
+    assert st[rec.uuid].status == "invalid"
+    assert any("obligatoria" in r for r in st[rec.uuid].reasons), st[rec.uuid].reasons
+    assert st[rec.uuid].reasons[0].startswith("/s100/")
+    assert st[wrong.uuid].status == "invalid" and "nope" in st[wrong.uuid].reasons[0]
+    assert st[mixed.uuid].status == "invalid" and "form_id" in st[mixed.uuid].reasons[0]
 
 
 def test_publish_bad_form_refused(server, tmp_path):

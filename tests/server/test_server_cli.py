@@ -11,11 +11,11 @@ import sys
 import uuid
 
 import pytest
-from siee_client import Device
 
 from app.sync import protocol as p
 from server.cli import main
 from server.testing import REPO_ROOT
+from tests.server.siee_client import Device
 
 
 def cli(server, capsys, *args: str) -> tuple[int, str, str]:
@@ -66,7 +66,7 @@ def test_records_commands(server, capsys, device):
 
 
 def test_forms_and_settings_commands(server, capsys, device, tmp_path):
-    from test_server_api import make_xlsform
+    from tests.server.test_server_api import make_xlsform
 
     version = f"c{uuid.uuid4().hex[:8]}"
     f = make_xlsform(tmp_path / "f.xlsx", form_id="cli_form", version=version)

@@ -8,10 +8,10 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from siee_client import Device, SieeAuth
 
 from server.app import openapi_document
 from server.testing import running_server
+from tests.server.siee_client import Device, SieeAuth
 
 EXAMPLES = 40
 

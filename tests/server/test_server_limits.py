@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 import requests
-from conftest import db_url_for
-from siee_client import Device
 
 from app.sync import protocol as p
 from server.testing import running_server
+from tests.server.backends import db_url_for
+from tests.server.siee_client import Device
 
 MAX_BYTES = 64 * 1024
 MAX_RECORDS = 5
