@@ -500,7 +500,7 @@ class Workspace:
         with transaction(self.db) as conn:
             self.records.write_answers(conn, m, answers, summary, now)
             self.records.set_dnis(conn, m.uuid, dnis)
-            self._audit_in(conn, "save", m.uuid, detail={"rev": m.revision})
+            self._audit_in(conn, "save", m.uuid)
         m.updated_at = now
         m.summary = summary
         return m

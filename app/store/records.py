@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from itertools import starmap
 from typing import Any
 
 from app.core.errors import IntegrityFailure, NotFound
@@ -21,7 +23,7 @@ COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordMeta:
     uuid: str
     revision: int
@@ -39,13 +41,44 @@ class RecordMeta:
     approved_at: float | None = None
     approved_by: int | None = None
     delivered_at: float | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-    damaged: bool = False
+    # The list-view summary is decrypted on first access: a view of 50,000
+    # records only ever shows a screenful, and sorting by name pays once.
+    _summary: dict[str, Any] | None = None
+    _summary_blob: bytes | None = None
+    _opener: Callable[[bytes, bytes], bytes | None] | None = None
+    _damaged: bool = False
 
     @property
     def owner_id(self) -> int:
         """Who works on the record now: the assignee if reassigned, else the author."""
         return self.assignee_id or self.author_id
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        if self._summary is None:
+            self._summary = {}
+            blob, opener = self._summary_blob, self._opener
+            if blob and opener is not None:
+                aad = _aad(self.uuid, self.revision, self.form_id, self.form_version, "summary")
+                plain = opener(blob, aad)
+                if plain is None:
+                    self._damaged = True  # one bad record must not hide the others
+                else:
+                    self._summary = _DECODER.scan_once(plain.decode(), 0)[0]
+            self._summary_blob = self._opener = None
+        return self._summary
+
+    @summary.setter
+    def summary(self, value: dict[str, Any]) -> None:
+        self._summary, self._summary_blob, self._opener = value, None, None
+
+    @property
+    def damaged(self) -> bool:
+        self.summary  # noqa: B018 - decrypting is what finds out
+        return self._damaged
+
+
+_DECODER = json.JSONDecoder()
 
 
 def _aad(uuid: str, revision: int, form_id: str, form_version: str, part: str) -> bytes:
@@ -53,13 +86,15 @@ def _aad(uuid: str, revision: int, form_id: str, form_version: str, part: str) -
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    # Key order is the caller's (the form engine's canonical order); not re-sorted.
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class RecordStore:
     def __init__(self, sealer: Sealer, index_key: bytes) -> None:
         self.sealer = sealer
         self.index_key = index_key
+        self._macs: dict[str, bytes] = {}  # DNI -> keyed hash, memory only
 
     # -- crypto helpers -----------------------------------------------------
     def seal_part(self, m: RecordMeta, part: str, obj: Any, compress: bool = False) -> bytes:
@@ -80,7 +115,13 @@ class RecordStore:
             ) from None
 
     def dni_mac(self, dni: str) -> bytes:
-        return keyed_hash(self.index_key, normalize_dni(dni))
+        mac = self._macs.get(dni)
+        if mac is None:
+            mac = keyed_hash(self.index_key, normalize_dni(dni))
+            if len(self._macs) > 50_000:
+                self._macs.clear()
+            self._macs[dni] = mac
+        return mac
 
     # -- writes (inside the caller's transaction) -----------------------------
     def insert(self, conn: sqlite3.Connection, m: RecordMeta, answers: dict, summary: dict) -> None:
@@ -123,13 +164,16 @@ class RecordStore:
         )
 
     def set_dnis(self, conn: sqlite3.Connection, uuid: str, dnis: list[str]) -> None:
-        conn.execute("DELETE FROM dni_index WHERE uuid=?", (uuid,))
         macs = set()
         for d in dnis:
             try:
                 macs.add(self.dni_mac(d))
             except Exception:
                 continue  # an invalid DNI is the form's problem, not the index's
+        have = {r[0] for r in conn.execute("SELECT mac FROM dni_index WHERE uuid=?", (uuid,))}
+        if have == macs:
+            return  # most saves do not touch a DNI: no index writes
+        conn.execute("DELETE FROM dni_index WHERE uuid=?", (uuid,))
         conn.executemany(
             "INSERT OR IGNORE INTO dni_index(mac, uuid) VALUES (?,?)", [(m, uuid) for m in macs]
         )
@@ -158,7 +202,7 @@ class RecordStore:
             "closed_at) VALUES (?,?,?,?,?,?,?)",
             (m.uuid, m.revision, m.form_id, m.form_version, row[0], row[2], ts),
         )
-        m2 = RecordMeta(**{**m.__dict__, "revision": m.revision + 1, "summary": {}})
+        m2 = replace(m, revision=m.revision + 1, _summary={})
         conn.execute(
             "UPDATE records SET revision=?, answers=?, summary=?, notes=?, updated_at=? "
             "WHERE uuid=?",
@@ -193,24 +237,22 @@ class RecordStore:
     def list(
         self, conn: sqlite3.Connection, where: str = "", args: tuple = (), limit: int | None = None
     ) -> list[RecordMeta]:
-        sql = f"SELECT {COLUMNS}, summary FROM records"
+        """List-view rows; each summary is decrypted when first read (RecordMeta.summary)."""
+        sql = (
+            "SELECT uuid, revision, form_id, form_version, state, created_at, updated_at, "
+            "author_id, assignee_id, ule_ubigeo, warnings, quarantined, completed_at, "
+            "approved_at, approved_by, delivered_at, NULL, summary FROM records"
+        )
         if where:
             sql += " WHERE " + where
         sql += " ORDER BY updated_at DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        out = []
-        open_blob = self.sealer.open
-        for row in conn.execute(sql, args):
-            m = RecordMeta(*row[:16])
-            m.quarantined = bool(m.quarantined)
-            try:
-                aad = _aad(m.uuid, m.revision, m.form_id, m.form_version, "summary")
-                m.summary = json.loads(open_blob(row[16], aad)) if row[16] else {}
-            except IntegrityFailure:
-                m.damaged = True  # one bad record must not hide the others
-            out.append(m)
-        return out
+        metas = list(starmap(RecordMeta, conn.execute(sql, args)))
+        opener = self.sealer.open_fast
+        for m in metas:
+            m._opener = opener
+        return metas
 
     def find_uuids_by_dni(self, conn: sqlite3.Connection, dni: str) -> list[str]:
         mac = self.dni_mac(dni)

@@ -1,0 +1,98 @@
+"""`siee-campo selftest`: checks crypto, the store, the bundled data, the forms
+and (optionally) Qt offscreen; prints a short report and returns 0 or 1."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _crypto() -> str:
+    from app.store import crypto
+
+    key = crypto.random_key()
+    blob = crypto.seal(key, b"prueba" * 100, b"aad", compress=True)
+    assert crypto.unseal(key, blob, b"aad") == b"prueba" * 100
+    return "AES-256-GCM y scrypt disponibles"
+
+
+def _store() -> str:
+    from app.store.crypto import KdfParams
+    from app.workspace import FormHooks, Workspace
+
+    class _NoForms(FormHooks):
+        def facts(self, form_id, version, answers):  # type: ignore[override]
+            return {}, []
+
+    with tempfile.TemporaryDirectory(prefix="siee-selftest-") as d:
+        kdf = KdfParams(n=2**12)
+        ws, _ = Workspace.create(Path(d), "admin", "selftest-1234", kdf=kdf, hooks=_NoForms())
+        u = ws.new_record("fsu", "1", {"prueba": 1})
+        ws.close()
+        ws = Workspace.open(Path(d), kdf=kdf, hooks=_NoForms())
+        ws.login("admin", "selftest-1234")
+        assert ws.load_answers(u) == {"prueba": 1}
+        assert ws.audit_verify().ok
+        ws.close()
+    return "SQLite cifrado: escribir, reabrir, leer y bitácora OK"
+
+
+def _catalog() -> str:
+    from app.core.ubigeo import catalog
+
+    n = len(catalog())
+    assert n > 1800, n
+    return f"catálogo de ubigeos INEI: {n} distritos"
+
+
+def _forms() -> str:
+    from app.forms import bundled_form, list_bundled
+
+    names = []
+    for form_id, version, _title in list_bundled():
+        bundled_form(form_id)
+        names.append(f"{form_id} v{version}")
+    assert names
+    return "formularios: " + ", ".join(names)
+
+
+def _qt() -> str:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    app = QApplication.instance() or QApplication([])
+    label = QLabel("SIEE Campo")
+    label.show()
+    app.processEvents()
+    assert label.isVisible()
+    label.close()
+    from PySide6 import __version__ as qt_version
+
+    return f"Qt {qt_version} ({app.platformName()})"
+
+
+def run_selftest(gui: bool = False) -> int:
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("cifrado", _crypto),
+        ("almacén", _store),
+        ("catálogo", _catalog),
+        ("formularios", _forms),
+    ]
+    if gui:
+        checks.append(("interfaz", _qt))
+    failed = 0
+    for name, fn in checks:
+        t0 = time.perf_counter()
+        try:
+            detail = fn()
+            ok = True
+        except Exception as e:  # the report must name the failure, not crash
+            detail, ok = f"{type(e).__name__}: {e}", False
+            failed += 1
+        ms = (time.perf_counter() - t0) * 1000
+        print(f"[{'OK' if ok else 'FALLA'}] {name}: {detail} ({ms:.0f} ms)")
+    print("Autoverificación correcta." if not failed else f"{failed} verificación(es) fallaron.")
+    return 0 if not failed else 1
