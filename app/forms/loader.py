@@ -255,7 +255,8 @@ class _Builder:
                 self.problems.append(Problem(row, f"«{name}»: {key} no está soportado"))
         trig = j.get("trigger")
         if trig:
-            self.triggers[id(nd)] = list(trig) if isinstance(trig, list) else [str(trig)]
+            many = isinstance(trig, list | tuple)
+            self.triggers[id(nd)] = [str(t) for t in trig] if many else [str(trig)]
         if nd.is_select:
             self._select(nd, j)
         if name in self.names:

@@ -1,0 +1,58 @@
+"""Fixtures for the form engine tests (no Qt)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.forms import FormSession, bundled_form, load_form
+from app.forms.xpath import compile_expr, substitute_refs, to_string
+
+DATA = Path(__file__).parent / "data"
+TODAY = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+
+
+def fixed_clock() -> datetime:
+    return TODAY
+
+
+@pytest.fixture(scope="session")
+def demo_def():
+    return load_form(DATA / "demo.md")
+
+
+@pytest.fixture(scope="session")
+def fsu_def():
+    return bundled_form("fsu")
+
+
+@pytest.fixture(scope="session")
+def s100_def():
+    return bundled_form("s100")
+
+
+@pytest.fixture
+def fsu_answers() -> dict[str, Any]:
+    return json.loads((DATA / "fsu_example.json").read_text("utf-8"))
+
+
+@pytest.fixture
+def fsu(fsu_def, fsu_answers) -> FormSession:
+    return FormSession(fsu_def, fsu_answers, clock=fixed_clock)
+
+
+def evaluate(session: FormSession, expr: str, at: str | None = None) -> Any:
+    """Evaluate an expression as if it were bound to the node at `at`."""
+    node = session._find(at) if at else session.root
+    names = session.formdef.names
+    src = substitute_refs(expr, lambda n: "/" + "/".join(names[n]))
+    compiled = compile_expr(src, node.defn.path)
+    return compiled.fn(node, session.env.at(node))
+
+
+def ev_str(session: FormSession, expr: str, at: str | None = None) -> str:
+    return to_string(evaluate(session, expr, at))
