@@ -25,11 +25,7 @@ from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
 from server.settings import Settings, default_data_dir
 
-RECEIPT_SUFFIX = ".json"
-
-
-def receipt_filename(batch_id: str) -> str:
-    return f"siee-receipt-{batch_id}{RECEIPT_SUFFIX}"
+receipt_filename = p.receipt_filename
 
 
 def _common() -> argparse.ArgumentParser:
@@ -255,7 +251,12 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> 
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from sqlalchemy.engine import make_url
+
     app = create_app(settings)
+    logging.getLogger("siee.server").info(
+        "SIEE server (protocol v%d) on %s:%d, data %s, db %s", p.PROTOCOL_VERSION, host, port,
+        settings.data_dir, make_url(settings.db_url).render_as_string(hide_password=True))
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
                 server_header=False)
     return 0

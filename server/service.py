@@ -579,6 +579,14 @@ class Service:
                                         records.c.revision).limit(limit)).mappings().all()
         return [dict(r) for r in rows]
 
+    def _record_audience(self, c: Connection, row: Mapping[str, Any]) -> list[str]:
+        """Who hears about a record: the device that sent it or, when that laptop was
+        revoked (replaced, stolen), every active device of the record's ULE."""
+        dev = self._device(c, row["device_id"])
+        if dev is not None and dev["status"] == "active":
+            return [row["device_id"]]
+        return self._active_devices(c, row["ule_ubigeo"])
+
     def _record(self, c: Connection, uuid: str, revision: int | None) -> RowMapping:
         q = select(records).where(records.c.uuid == uuid)
         if revision is not None:
@@ -614,10 +622,11 @@ class Service:
                       .where(records.c.uuid == uuid, records.c.revision == row["revision"])
                       .values(status="returned", status_at=now,
                               return_reasons=json.dumps(reasons, ensure_ascii=False)))
-            cursor = self._post(c, row["device_id"], "record_returned", {
-                "uuid": uuid, "revision": row["revision"], "form_id": row["form_id"],
-                "reasons": reasons, "returned_at": now,
-            })
+            payload = {"uuid": uuid, "revision": row["revision"], "form_id": row["form_id"],
+                       "reasons": reasons, "returned_at": now}
+            cursor = 0
+            for target in self._record_audience(c, row):
+                cursor = self._post(c, target, "record_returned", payload)
         log.info("record %s rev %s returned to %s", uuid, row["revision"], row["device_id"])
         return cursor
 
@@ -641,10 +650,12 @@ class Service:
                       .where(records.c.uuid == uuid, records.c.revision == row["revision"])
                       .values(status="result", status_at=_now_iso(), result_category=category,
                               result_date=result_date, result_valid_until=valid_until))
-            cursor = self._post(c, row["device_id"], "cse_result", {
-                "uuid": uuid, "revision": row["revision"], "form_id": row["form_id"],
-                "category": category, "result_date": result_date, "valid_until": valid_until,
-            })
+            payload = {"uuid": uuid, "revision": row["revision"], "form_id": row["form_id"],
+                       "category": category, "result_date": result_date,
+                       "valid_until": valid_until}
+            cursor = 0
+            for target in self._record_audience(c, row):
+                cursor = self._post(c, target, "cse_result", payload)
         log.info("CSE result for record %s rev %s sent to %s", uuid, row["revision"],
                  row["device_id"])
         return cursor

@@ -856,8 +856,13 @@ def sign_receipt(receipt: Receipt, server_key: Ed25519PrivateKey) -> bytes:
     return canonical_json({"receipt": body, "signature": b64e(sig)})
 
 
-def verify_receipt(data: bytes, server_public_key: Ed25519PublicKey | str) -> Receipt:
-    """Check a receipt (HTTP body or USB file) against the pinned server key."""
+def verify_receipt(
+    data: bytes,
+    server_public_key: Ed25519PublicKey | str,
+    envelope: bytes | Envelope | None = None,
+) -> Receipt:
+    """Check a receipt (HTTP body or USB file) against the pinned server key; when the
+    sent `envelope` is given, also that the receipt is for exactly those bytes."""
     obj = _parse_json_object(data, "receipt")
     if set(obj) != {"receipt", "signature"} or not isinstance(obj["receipt"], dict):
         raise _malformed("receipt file malformed")
@@ -868,7 +873,33 @@ def verify_receipt(data: bytes, server_public_key: Ed25519PublicKey | str) -> Re
         )
     except (InvalidSignature, ValueError) as exc:
         raise _bad_signature("receipt signature does not verify") from exc
-    return Receipt.from_dict(obj["receipt"])
+    receipt = Receipt.from_dict(obj["receipt"])
+    if envelope is not None:
+        raw = envelope.to_bytes() if isinstance(envelope, Envelope) else envelope
+        if receipt.envelope_sha256 != sha256_hex(raw):
+            raise ProtocolError(
+                "receipt_mismatch", "receipt is for other envelope bytes",
+                "El recibo no corresponde a este lote.", 422,
+            )
+    return receipt
+
+
+# =============================================================================
+# USB files
+# =============================================================================
+
+BATCH_FILE_SUFFIX = ".sieb"
+RECEIPT_FILE_SUFFIX = ".json"
+
+
+def batch_filename(batch_id: str) -> str:
+    """Name of a batch written to a USB stick: the envelope bytes as they are."""
+    return f"siee-batch-{batch_id}{BATCH_FILE_SUFFIX}"
+
+
+def receipt_filename(batch_id: str) -> str:
+    """Name of the receipt file the server writes for an imported batch."""
+    return f"siee-receipt-{batch_id}{RECEIPT_FILE_SUFFIX}"
 
 
 # =============================================================================

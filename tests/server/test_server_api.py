@@ -385,6 +385,18 @@ def test_inbox_messages_and_cursor(server):
         assert ei.value.message
 
 
+def test_messages_of_a_revoked_laptop_go_to_its_ule(server):
+    old = Device.enroll(server.url, server.admin.enroll_code("150102"))
+    new = Device.enroll(server.url, server.admin.enroll_code("150102"))
+    elsewhere = Device.enroll(server.url, server.admin.enroll_code("150101"))
+    rec = old.record()
+    old.send([rec])
+    server.admin.revoke_device(old.device_id, "Reemplazada")
+    server.admin.return_record(rec.uuid, 1, ["Falta la dirección."])
+    assert [m.kind for m in new.inbox()] == ["record_returned"]
+    assert elsewhere.inbox() == []
+
+
 def test_inbox_bad_query(server, device):
     for q in ("after=-1", "after=x", "limit=0", "limit=100000"):
         r = device.request("GET", f"/v1/inbox?{q}")

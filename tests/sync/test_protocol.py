@@ -474,6 +474,26 @@ def test_receipt_tampering_refused(keys, path):
     assert ei.value.code == "bad_signature"
 
 
+def test_receipt_bound_to_envelope(keys):
+    env = p.build_batch([make_record()], "dev-1", keys["device"], keys["server_enc"].public_key())
+    r = p.Receipt(env.batch_id, "dev-1", "2026-11-27T12:00:00Z", (),
+                  p.sha256_hex(env.to_bytes()))
+    data = p.sign_receipt(r, keys["server_sig"])
+    assert p.verify_receipt(data, keys["server_sig"].public_key(), env) == r
+    assert p.verify_receipt(data, keys["server_sig"].public_key(), env.to_bytes()) == r
+    other = p.build_batch([make_record()], "dev-1", keys["device"],
+                          keys["server_enc"].public_key())
+    with pytest.raises(p.ProtocolError) as ei:
+        p.verify_receipt(data, keys["server_sig"].public_key(), other)
+    assert ei.value.code == "receipt_mismatch"
+
+
+def test_usb_file_names():
+    bid = _uuid()
+    assert p.batch_filename(bid) == f"siee-batch-{bid}.sieb"
+    assert p.receipt_filename(bid) == f"siee-receipt-{bid}.json"
+
+
 def test_receipt_wrong_key_and_garbage(keys):
     data = p.sign_receipt(_receipt(), keys["server_sig"])
     with pytest.raises(p.ProtocolError):
