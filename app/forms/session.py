@@ -355,16 +355,15 @@ class FormSession:
 
     # ------------------------------------------------------------------ evaluation
     def _full_eval(self) -> None:
-        for n in _walk(self.root):
-            for s in self.program.node_slots.get(_gpath(n), ()):
-                self._push(s, n)
+        self._eval_subtree(self.root)
         self._run()
 
     def _eval_subtree(self, top: Node) -> None:
         for n in _walk(top):
-            if n.defn is not None:
-                for s in self.program.node_slots.get(n.defn.path, ()):
-                    self._push(s, n)
+            for s in self.program.node_slots.get(_gpath(n), ()):
+                if s.kind == "calc" and s.node.trigger:
+                    continue  # a triggered calculation runs only when its trigger changes
+                self._push(s, n)
 
     def _push(self, slot: Slot, node: Node) -> None:
         key = (slot.id, id(node))
