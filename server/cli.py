@@ -247,6 +247,7 @@ def import_batch(svc: Any, file: Path, receipt: Path | None) -> int:
 def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> int:
     import uvicorn
 
+    from server import validation
     from server.app import create_app
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
@@ -254,6 +255,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> 
     from sqlalchemy.engine import make_url
 
     app = create_app(settings)
+    validation.warm_up()
     logging.getLogger("siee.server").info(
         "SIEE server (protocol v%d) on %s:%d, data %s, db %s", p.PROTOCOL_VERSION, host, port,
         settings.data_dir, make_url(settings.db_url).render_as_string(hide_password=True))

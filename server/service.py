@@ -390,15 +390,14 @@ class Service:
                 )
             return bytes(row.receipt)
         now = _now_iso()
+        have = self._stored_hashes(c, [(r.uuid, r.revision) for r in recs])
         results = []
+        rows = []
         for r in recs:
             h = r.content_hash()
-            have = c.execute(
-                select(records.c.content_sha256)
-                .where(records.c.uuid == r.uuid, records.c.revision == r.revision)
-            ).first()
-            if have is not None:
-                if have[0] == h:
+            stored = have.get((r.uuid, r.revision))
+            if stored is not None:
+                if stored == h:
                     results.append(p.RecordResult(r.uuid, r.revision, "duplicate"))
                 else:
                     results.append(p.RecordResult(r.uuid, r.revision, "conflict", (
@@ -410,14 +409,17 @@ class Service:
             if why:
                 results.append(p.RecordResult(r.uuid, r.revision, "invalid", tuple(why)))
                 continue
-            c.execute(insert(records).values(
+            rows.append(dict(
                 uuid=r.uuid, revision=r.revision, content_sha256=h, form_id=r.form_id,
                 form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
                 answers=p.canonical_json(r.answers).decode(), completed_at=r.completed_at,
                 approved_at=r.approved_at, device_id=env.device_id, batch_id=env.batch_id,
-                received_at=now, status="received", status_at=now,
+                received_at=now, status="received", status_at=now, return_reasons=None,
+                result_category=None, result_date=None, result_valid_until=None,
             ))
             results.append(p.RecordResult(r.uuid, r.revision, "accepted"))
+        if rows:
+            c.execute(insert(records), rows)
         receipt = p.Receipt(env.batch_id, env.device_id, now, tuple(results), sha)
         rbytes = p.sign_receipt(receipt, self.keys.signing)
         c.execute(insert(batches).values(
@@ -426,6 +428,21 @@ class Service:
             receipt=rbytes,
         ))
         return receipt, rbytes
+
+    @staticmethod
+    def _stored_hashes(c: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """Content hashes already stored for these (uuid, revision) keys."""
+        out: dict[tuple[str, int], str] = {}
+        wanted = set(keys)
+        uuids = sorted({u for u, _ in keys})
+        for i in range(0, len(uuids), 500):
+            chunk = uuids[i : i + 500]
+            q = select(records.c.uuid, records.c.revision, records.c.content_sha256).where(
+                records.c.uuid.in_(chunk))
+            for u, rev, h in c.execute(q):
+                if (u, rev) in wanted:
+                    out[(u, rev)] = h
+        return out
 
     def get_receipt(self, device_id: str, batch_id: str) -> bytes:
         with self.engine.connect() as c:

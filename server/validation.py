@@ -7,6 +7,7 @@ the form version is not available, only the structure is checked."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ KNOWN_FORMS = ("s100", "fsu")
 _published_ids: Callable[[], set[str]] | None = None
 _published_path: Callable[[str, str], Path | None] | None = None
 _cache: dict[tuple[str, str], Any] = {}
+_misses: dict[tuple[str, str], float] = {}
+_ids_cache: tuple[float, set[str]] = (0.0, set())
+MISS_TTL = 5.0  # seconds before a form unknown to this process is looked up again
 
 
 def set_published_forms(
@@ -27,7 +31,14 @@ def set_published_forms(
 ) -> None:
     global _published_ids, _published_path
     _published_ids, _published_path = ids, path
+    clear_caches()
+
+
+def clear_caches() -> None:
+    global _ids_cache
     _cache.clear()
+    _misses.clear()
+    _ids_cache = (0.0, set())
 
 
 def _engine() -> Any | None:
@@ -44,6 +55,8 @@ def _find_form(forms: Any, form_id: str, form_version: str) -> Any | None:
     key = (form_id, form_version)
     if key in _cache:
         return _cache[key]
+    if time.monotonic() - _misses.get(key, -MISS_TTL) < MISS_TTL:
+        return None
     fd = None
     path = _published_path(form_id, form_version) if _published_path else None
     if path is not None:
@@ -59,12 +72,30 @@ def _find_form(forms: Any, form_id: str, form_version: str) -> Any | None:
         version = getattr(cand, "version", None) if cand is not None else None
         if cand is not None and (version is None or str(version) == str(form_version)):
             fd = cand
-    if fd is not None:  # unknown versions may be published later: do not cache misses
+    if fd is not None:
         _cache[key] = fd
+    else:  # may be published later: look again after MISS_TTL
+        _misses[key] = time.monotonic()
     return fd
 
 
+def warm_up() -> None:
+    """Import the form engine and load the bundled forms now, not on the first batch."""
+    forms = _engine()
+    if forms is None or not hasattr(forms, "list_bundled"):
+        return
+    try:
+        for form_id, version, *_ in forms.list_bundled():
+            _find_form(forms, str(form_id), str(version))
+    except Exception:  # noqa: BLE001
+        log.warning("bundled forms could not be preloaded")
+
+
 def known_form_ids() -> set[str]:
+    global _ids_cache
+    now = time.monotonic()
+    if now - _ids_cache[0] < MISS_TTL:
+        return _ids_cache[1]
     ids = set(KNOWN_FORMS)
     forms = _engine()
     if forms is not None and hasattr(forms, "list_bundled"):
@@ -74,6 +105,7 @@ def known_form_ids() -> set[str]:
             log.warning("bundled form list unavailable")
     if _published_ids is not None:
         ids |= _published_ids()
+    _ids_cache = (now, ids)
     return ids
 
 
