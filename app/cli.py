@@ -118,7 +118,7 @@ def cmd_records(args: argparse.Namespace) -> int:
                 print(json.dumps(out, ensure_ascii=False, indent=1))
             else:
                 for m in rows:
-                    head = m.summary.get("head", "") if not m.damaged else "(dañada)"
+                    head = m.summary.get("head_name", "") if not m.damaged else "(dañada)"
                     print(f"{m.uuid}\t{m.form_id}\t{STATE_LABELS[State(m.state)]}\t{head}")
                 print(f"{len(rows)} ficha(s).", file=sys.stderr)
         elif args.records_cmd == "import":

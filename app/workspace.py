@@ -42,19 +42,44 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 class FormHooks:
-    """What the workspace needs from the form engine, in one replaceable place."""
+    """What the workspace needs from the form engine, in one replaceable place.
+
+    A record is always read with the form version it was started with: the
+    bundled form when versions match, else a version installed by sync under
+    the data folder's forms/ (named FORMID-VERSION.xlsx or .md)."""
+
+    def __init__(self, forms_dir: Path | None = None) -> None:
+        self.forms_dir = forms_dir
+
+    def formdef(self, form_id: str, version: str) -> Any:
+        from app.forms import bundled_form, list_bundled, load_form
+
+        if any(f == form_id and str(v) == str(version) for f, v, _ in list_bundled()):
+            return bundled_form(form_id)
+        if self.forms_dir is not None:
+            for ext in (".xlsx", ".md"):
+                path = self.forms_dir / f"{form_id}-{version}{ext}"
+                if path.exists():
+                    return load_form(path)
+        raise NotFound(
+            f"form {form_id} version {version} not installed",
+            f"El formulario {form_id} (versión {version}) no está instalado en este equipo. "
+            "Sincronice para recibirlo.",
+        )
 
     def facts(self, form_id: str, version: str, answers: dict) -> tuple[dict, list[str]]:
         """(summary for the list view, every DNI in the record)."""
-        from app.forms import facts as form_facts
+        from app.forms import dnis, summary
 
-        return form_facts(form_id, version, answers)
+        fd = self.formdef(form_id, version)
+        return summary(fd, answers), dnis(fd, answers)
 
     def validate(self, form_id: str, version: str, answers: dict) -> tuple[list[dict], list[dict]]:
         """(hard errors, soft warnings), each a list of {"path", "message"}."""
-        from app.forms import validate_answers
+        from app.forms import FormSession
 
-        return validate_answers(form_id, version, answers)
+        report = FormSession.from_json(self.formdef(form_id, version), answers).validate()
+        return [i.to_dict() for i in report.errors], [i.to_dict() for i in report.warnings]
 
 
 def _locked(fn: Callable[..., T]) -> Callable[..., T]:
@@ -82,7 +107,7 @@ class Workspace:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.clock = clock
-        self.hooks = hooks or FormHooks()
+        self.hooks = hooks or FormHooks(self.data_dir / "forms")
         self.db = connect(self.data_dir / DB_NAME)
         migrate(self.db)
         self.vault = Vault(self.db, clock, kdf)

@@ -219,11 +219,14 @@ class RecordStore:
 
     # -- reads ------------------------------------------------------------------
     def meta(self, conn: sqlite3.Connection, uuid: str) -> RecordMeta:
-        row = conn.execute(f"SELECT {COLUMNS} FROM records WHERE uuid=?", (uuid,)).fetchone()
+        row = conn.execute(
+            f"SELECT {COLUMNS}, NULL, summary FROM records WHERE uuid=?", (uuid,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"record {uuid} not found", "La ficha no existe en este equipo.")
         m = RecordMeta(*row)
         m.quarantined = bool(m.quarantined)
+        m._opener = self.sealer.open_fast
         return m
 
     def answers(self, conn: sqlite3.Connection, m: RecordMeta) -> dict:

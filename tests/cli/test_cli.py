@@ -1,0 +1,123 @@
+"""The CLI as IT and scripts use it: real subprocesses on a real data folder."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def run(args, env_extra=None, input_text=None, check=True):
+    env = {**os.environ, "SIEE_USER": "admin", "SIEE_PASSWORD": "clave-admin-123"}
+    env.update(env_extra or {})
+    p = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=120,
+    )
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli") / "datos"
+    p = run(["init", "--data", str(d), "--admin", "admin", "--ule", "080108"])
+    lines = p.stdout.splitlines()
+    code = lines[[i for i, ln in enumerate(lines) if "RECUPERACIÓN" in ln][0] + 1].strip()
+    return d, code
+
+
+def test_init_prints_recovery_code_once(data):
+    d, code = data
+    assert len(code.replace("-", "")) == 20
+    p = run(["init", "--data", str(d), "--admin", "otro"], check=False)
+    assert p.returncode == 1 and "ya tiene datos" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_users_and_reset_password(data):
+    d, code = data
+    run(
+        ["users", "add", "ana", "--role", "empadronador", "--name", "Ana Torres", "--data", str(d)],
+        env_extra={"SIEE_NEW_PASSWORD": "clave-ana-1"},
+    )
+    out = run(["users", "list", "--data", str(d)]).stdout
+    assert "ana\tempadronador\tactivo\tAna Torres" in out
+    bad = run(
+        ["users", "add", "x", "--role", "empadronador", "--data", str(d)],
+        env_extra={"SIEE_NEW_PASSWORD": "corta"},
+        check=False,
+    )
+    assert bad.returncode == 1 and "8 caracteres" in bad.stderr
+    wrong = run(
+        ["records", "list", "--data", str(d)],
+        env_extra={"SIEE_USER": "ana", "SIEE_PASSWORD": "nope-nope"},
+        check=False,
+    )
+    assert wrong.returncode == 1 and "incorrectos" in wrong.stderr
+    run(
+        ["users", "reset-password", "ana", "--recovery-code", code, "--data", str(d)],
+        env_extra={"SIEE_NEW_PASSWORD": "clave-ana-2"},
+    )
+    run(
+        ["records", "list", "--data", str(d)],
+        env_extra={"SIEE_USER": "ana", "SIEE_PASSWORD": "clave-ana-2"},
+    )
+    refused = run(
+        ["users", "add", "y", "--role", "admin", "--data", str(d)],
+        env_extra={
+            "SIEE_USER": "ana",
+            "SIEE_PASSWORD": "clave-ana-2",
+            "SIEE_NEW_PASSWORD": "clave-larga-1",
+        },
+        check=False,
+    )
+    assert refused.returncode == 1 and "no permite administrar usuarios" in refused.stderr
+    run(["users", "disable", "ana", "--data", str(d)])
+    assert "ana\tempadronador\tdesactivado" in run(["users", "list", "--data", str(d)]).stdout
+
+
+def test_import_list_and_audit(data, tmp_path):
+    d, _ = data
+    answers = json.loads((ROOT / "tests/forms/data/fsu_example.json").read_text("utf-8"))
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps([answers, answers]), "utf-8")
+    uuids = run(["records", "import", "--form", "fsu", str(f), "--data", str(d)]).stdout.split()
+    assert len(uuids) == 2
+    listed = json.loads(run(["records", "list", "--json", "--data", str(d)]).stdout)
+    mine = [r for r in listed if r["uuid"] in uuids]
+    assert len(mine) == 2
+    assert mine[0]["summary"]["head_name"].startswith("Quispe Huamán")
+    assert mine[0]["state"] == "DRAFT" and mine[0]["form_version"]
+    drafts = json.loads(
+        run(["records", "list", "--json", "--state", "QUEUED", "--data", str(d)]).stdout
+    )
+    assert drafts == []
+    out = run(["audit", "verify", "--data", str(d)]).stdout
+    assert "íntegra" in out
+
+
+def test_demo_data_is_valid_for_the_forms(data):
+    d, _ = data
+    p = run(["demo-data", "--households", "3", "--seed", "5", "--data", str(d)])
+    assert "6 fichas" in p.stdout
+    listed = json.loads(run(["records", "list", "--json", "--data", str(d)]).stdout)
+    assert sum(1 for r in listed if r["form_id"] == "s100") >= 3
+
+
+def test_selftest_and_bad_usage(data):
+    p = run(["selftest"])
+    assert "Autoverificación correcta" in p.stdout
+    p = run(["records", "list", "--data", "/nonexistent/siee"], check=False)
+    assert p.returncode == 1 and "No hay datos" in p.stderr
+    p = run(["users", "frobnicate"], check=False)
+    assert p.returncode == 2
