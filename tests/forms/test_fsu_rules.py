@@ -1,0 +1,209 @@
+"""The FSU and S100 consistency rules: a case that passes, one that fails with its
+Spanish message."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.identifiers import dni_check_chars
+from app.forms import FormSession
+
+from .conftest import fixed_clock
+
+M = "/fsu/integrantes"
+
+
+def messages(s: FormSession) -> dict[str, str]:
+    return {i.path: i.message for i in s.validate().errors}
+
+
+def test_the_example_household_is_complete(fsu):
+    rep = fsu.validate()
+    assert rep.errors == [] and rep.warnings == []
+    assert fsu.get(f"{M}[1]/edad") == "44"
+    assert fsu.get(f"{M}[4]/edad") == "4"
+    assert fsu.get("/fsu/resumen/n_jefes") == "1"
+    assert fsu.get("/fsu/resumen/edad_jefe") == "44"
+    assert fsu.get(f"{M}[1]/dni") == "41234567"
+
+
+def test_age_is_exact_on_the_birthday(fsu):
+    fsu.set(f"{M}[3]/fecha_nacimiento", "2012-03-10")
+    assert fsu.get(f"{M}[3]/edad") == "14"
+    fsu.set(f"{M}[3]/fecha_nacimiento", "2012-03-11")
+    assert fsu.get(f"{M}[3]/edad") == "13"
+
+
+def test_exactly_one_jefe_none(fsu):
+    fsu.set(f"{M}[1]/parentesco", "10")
+    errs = messages(fsu)
+    assert errs["/fsu/resumen/n_jefes"] == "Debe haber exactamente un jefe de hogar."
+
+
+def test_exactly_one_jefe_two(fsu):
+    fsu.set(f"{M}[2]/parentesco", "1")
+    errs = messages(fsu)
+    assert errs["/fsu/resumen/n_jefes"] == "Debe haber exactamente un jefe de hogar."
+    msg = "Debe haber exactamente un jefe de hogar: ya hay otro integrante registrado como jefe."
+    assert errs[f"{M}[1]/parentesco"] == msg
+    assert errs[f"{M}[2]/parentesco"] == msg
+    fsu.set(f"{M}[2]/parentesco", "2")
+    assert fsu.validate().errors == []
+
+
+def test_jefe_and_spouse_plausible_age(fsu):
+    fsu.set(f"{M}[2]/fecha_nacimiento", "2016-01-01")  # a 10-year-old "spouse"
+    assert messages(fsu)[f"{M}[2]/parentesco"] == (
+        "El jefe de hogar y su cónyuge deben tener al menos 12 años.")
+    fsu.set(f"{M}[2]/fecha_nacimiento", "2010-01-01")  # 16: allowed, with a warning
+    assert f"{M}[2]/parentesco" not in messages(fsu)
+    warns = {w.path: w.message for w in fsu.validate().warnings}
+    assert warns[f"{M}[2]/parentesco"] == (
+        "Jefe de hogar o cónyuge menor de 18 años: confirme la edad.")
+
+
+def test_child_younger_than_jefe(fsu):
+    fsu.set(f"{M}[3]/fecha_nacimiento", "1970-01-01")  # a "daughter" older than the head
+    assert messages(fsu)[f"{M}[3]/parentesco"] == (
+        "Un hijo, hija, nieto o nieta debe ser menor que el jefe de hogar.")
+    # the rule follows the head's age too
+    fsu.set(f"{M}[3]/fecha_nacimiento", "2012-02-15")
+    assert f"{M}[3]/parentesco" not in messages(fsu)
+    fsu.set(f"{M}[1]/fecha_nacimiento", "2013-01-01")
+    assert messages(fsu)[f"{M}[3]/parentesco"].startswith("Un hijo, hija")
+
+
+def test_parent_older_than_jefe(fsu):
+    fsu.add_repeat(M)
+    base = f"{M}[5]"
+    for k, v in {"apellido_paterno": "Quispe", "nombres": "Abuelo", "tipo_doc": "4",
+                 "parentesco": "6", "sexo": "1", "fecha_nacimiento": "1950-01-01"}.items():
+        fsu.set(f"{base}/{k}", v)
+    assert f"{base}/parentesco" not in messages(fsu)
+    fsu.set(f"{base}/fecha_nacimiento", "1990-01-01")
+    assert messages(fsu)[f"{base}/parentesco"] == (
+        "El padre, la madre o el suegro(a) debe ser mayor que el jefe de hogar.")
+
+
+def test_gestante_only_for_women_of_plausible_age(fsu):
+    fsu.set(f"{M}[2]/gestante", "1")  # 40 years old
+    assert f"{M}[2]/gestante" not in messages(fsu)
+    fsu.set(f"{M}[2]/fecha_nacimiento", "1970-01-01")  # 56
+    assert messages(fsu)[f"{M}[2]/gestante"] == (
+        "Solo puede registrarse gestación en mujeres de 12 a 50 años.")
+    fsu.set(f"{M}[3]/gestante", "1")  # 14 years old
+    assert f"{M}[3]/gestante" not in messages(fsu)
+    fsu.set(f"{M}[3]/fecha_nacimiento", "2015-01-01")  # 11
+    assert messages(fsu)[f"{M}[3]/gestante"].startswith("Solo puede registrarse gestación")
+    # men are not asked: the answer is kept aside, not submitted
+    fsu.set(f"{M}[3]/sexo", "1")
+    assert not fsu.state(f"{M}[3]/gestante").relevant
+    assert f"{M}[3]/gestante" not in messages(fsu)
+    assert f"{M}[3]/gestante" not in fsu.to_json()["answers"]
+
+
+@pytest.mark.parametrize(("dob", "level", "ok"), [
+    ("2021-11-03", "2", True),   # 4 years, inicial
+    ("2021-11-03", "3", False),  # 4 years, primaria
+    ("2012-02-15", "4", True),   # 14, secundaria
+    ("2016-02-15", "4", False),  # 10, secundaria
+    ("2012-02-15", "6", False),  # 14, universidad
+    ("1990-01-01", "7", True),   # 36, posgrado
+])
+def test_education_level_possible_for_age(fsu, dob, level, ok):
+    p = f"{M}[4]"
+    fsu.set(f"{p}/fecha_nacimiento", dob)
+    fsu.set(f"{p}/nivel_educativo", level)
+    msg = messages(fsu).get(f"{p}/nivel_educativo")
+    if ok:
+        assert msg is None
+    else:
+        assert msg == "El nivel educativo no es posible para la edad del integrante."
+
+
+def test_dni_check_character(fsu):
+    good = "41234567-" + dni_check_chars("41234567")[0]
+    fsu.set(f"{M}[1]/num_doc", good)
+    assert fsu.state(f"{M}[1]/num_doc").valid
+    letter = "41234567" + dni_check_chars("41234567")[1]
+    fsu.set(f"{M}[1]/num_doc", letter)
+    assert fsu.state(f"{M}[1]/num_doc").valid
+    wrong = "41234567-" + str((int(dni_check_chars("41234567")[0]) + 1) % 10)
+    fsu.set(f"{M}[1]/num_doc", wrong)
+    st = fsu.state(f"{M}[1]/num_doc")
+    assert not st.valid and st.message.startswith("Número de documento inválido: el DNI tiene 8")
+    fsu.set(f"{M}[1]/num_doc", "4123456")
+    assert not fsu.state(f"{M}[1]/num_doc").valid
+    # a carné de extranjería follows its own rule
+    fsu.set(f"{M}[1]/tipo_doc", "3")
+    fsu.set(f"{M}[1]/num_doc", "CE001234")
+    assert fsu.state(f"{M}[1]/num_doc").valid
+
+
+def test_dni_unique_in_household(fsu):
+    fsu.set(f"{M}[3]/num_doc", "41234567")  # the head's DNI without check character
+    errs = messages(fsu)
+    msg = "El DNI 41234567 está repetido en el hogar: cada integrante tiene un DNI distinto."
+    assert errs[f"{M}[3]/dni"] == msg and errs[f"{M}[1]/dni"] == msg
+    fsu.set(f"{M}[3]/num_doc", "78451236")
+    assert fsu.validate().errors == []
+
+
+def test_member_count_agrees(fsu):
+    fsu.set("/fsu/hogar/num_personas", 5)
+    assert messages(fsu)["/fsu/hogar/num_personas"] == (
+        "El número de personas del hogar (5) debe coincidir con los integrantes registrados (4).")
+    fsu.remove_repeat(M, 4)
+    assert messages(fsu)["/fsu/hogar/num_personas"].endswith("registrados (3).")
+    fsu.set("/fsu/hogar/num_personas", 3)
+    assert "/fsu/hogar/num_personas" not in messages(fsu)
+
+
+def test_informant_is_a_member(fsu):
+    fsu.set("/fsu/control/informante", 7)
+    assert messages(fsu)["/fsu/control/informante"] == (
+        "El informante debe ser uno de los integrantes registrados.")
+
+
+def test_empty_fsu_lists_required_answers(fsu_def):
+    s = FormSession(fsu_def, clock=fixed_clock)
+    errs = messages(s)
+    assert errs["/fsu/ubicacion/departamento"] == "Esta pregunta es obligatoria."
+    assert errs["/fsu/resumen/n_jefes"] == "Debe haber exactamente un jefe de hogar."
+    assert s.get("/fsu/control/fecha_visita") == "2026-03-10"
+
+
+def s100_answers() -> dict[str, str]:
+    return {
+        "/s100/solicitud/tipo_solicitud": "1",
+        "/s100/solicitud/fecha_solicitud": "2026-03-02",
+        "/s100/solicitante/sol_apellido_paterno": "Quispe",
+        "/s100/solicitante/sol_apellido_materno": "Huamán",
+        "/s100/solicitante/sol_nombres": "Juan Carlos",
+        "/s100/solicitante/sol_tipo_doc": "1",
+        "/s100/solicitante/sol_num_doc": "41234567",
+        "/s100/solicitante/sol_fecha_nacimiento": "1981-04-12",
+        "/s100/domicilio/departamento": "08",
+        "/s100/domicilio/provincia": "0801",
+        "/s100/domicilio/distrito": "080108",
+        "/s100/domicilio/direccion": "Calle Los Pinos 214",
+        "/s100/domicilio/comunidad_indigena": "2",
+        "/s100/integrantes[1]/apellidos": "Mamani Condori",
+        "/s100/integrantes[1]/nombres": "Rosa",
+        "/s100/integrantes[1]/tipo_doc": "1",
+        "/s100/integrantes[1]/num_doc": "43876512",
+        "/s100/registro/ule": "080108",
+        "/s100/registro/registrador": "Ana Torres",
+    }
+
+
+def test_s100_complete_and_rules(s100_def):
+    s = FormSession(s100_def, s100_answers(), clock=fixed_clock)
+    assert s.validate().errors == []
+    s.set("/s100/solicitante/sol_fecha_nacimiento", "2010-01-01")
+    assert messages(s)["/s100/solicitante/sol_fecha_nacimiento"] == (
+        "El solicitante debe ser mayor de edad (18 años o más).")
+    s.set("/s100/domicilio/comunidad_indigena", "1")
+    assert messages(s)["/s100/domicilio/nombre_comunidad"] == "Esta pregunta es obligatoria."
+    s.set("/s100/integrantes[1]/num_doc", "4387651")
+    assert messages(s)["/s100/integrantes[1]/num_doc"].startswith("Número de documento inválido")
