@@ -27,6 +27,9 @@ from app.store.audit import AuditEntry, AuditLog, ChainReport
 from app.store.db import DB_NAME, connect, migrate, transaction
 from app.store.records import RecordMeta, RecordStore
 from app.store.vault import User, Vault
+from app.workspace_admin import AdminOps
+from app.workspace_review import ReviewOps
+from app.workspace_sync import SyncOps
 
 log = logging.getLogger("siee.workspace")
 
@@ -97,7 +100,7 @@ class ApproveResult:
     refused: dict[str, str]  # uuid -> Spanish reason
 
 
-class Workspace:
+class Workspace(SyncOps, ReviewOps, AdminOps):
     def __init__(
         self,
         data_dir: Path,
