@@ -65,8 +65,9 @@ class Row:
     def cells(self) -> list[str]:
         m = self.meta
         s = m.summary or {}
-        head = "(ficha dañada)" if m.damaged else (s.get("head") or "(sin nombre aún)")
-        dni = mask_dni(s.get("dni") or "") if not m.damaged else ""
+        name = s.get("head") or s.get("head_name") or ""
+        head = "(ficha dañada)" if m.damaged else (name or "(sin nombre aún)")
+        dni = mask_dni(s.get("dni") or s.get("head_dni") or "") if not m.damaged else ""
         return [
             head,
             dni,

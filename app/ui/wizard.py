@@ -72,9 +72,7 @@ class AdminPage(QWizardPage):
 
     def validatePage(self) -> bool:
         if len(self.password.text()) < MIN_PASSWORD:
-            self.error.setText(
-                f"La contraseña debe tener al menos {MIN_PASSWORD} caracteres."
-            )
+            self.error.setText(f"La contraseña debe tener al menos {MIN_PASSWORD} caracteres.")
             return False
         if self.password.text() != self.password2.text():
             self.error.setText("Las contraseñas no coinciden. Escríbalas de nuevo.")

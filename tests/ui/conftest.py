@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_PW, FAST_KDF
+from tests.ui.hooks import form_hooks
 
 
 @pytest.fixture
@@ -17,7 +18,8 @@ def shell(qtbot, data_dir: Path, clock):
     made = []
 
     def make(autolock_ms: int | None = None):
-        win = build(data_dir, {"kdf": FAST_KDF, "clock": clock}, autolock_ms=autolock_ms)
+        kw = {"kdf": FAST_KDF, "clock": clock, "hooks": form_hooks()}
+        win = build(data_dir, kw, autolock_ms=autolock_ms)
         qtbot.addWidget(win)
         made.append(win)
         return win
@@ -30,7 +32,7 @@ def shell(qtbot, data_dir: Path, clock):
 @pytest.fixture
 def logged_in(shell, ws_factory):
     """A started window on a created workspace, admin logged in on the records screen."""
-    ws = ws_factory(create=True)
+    ws = ws_factory(hooks=form_hooks(), create=True)
     ws.close()
     win = shell()
     win.start()

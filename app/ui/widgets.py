@@ -1,0 +1,601 @@
+"""One editor per question type, built for heads-down keyboard entry.
+
+Every editor is a line the person types into: Enter or Tab commits and moves
+on, Shift+Tab goes back. Selects are answered by typing the code (or the first
+letters of the label) and move on by themselves when only one choice fits;
+dates are typed as digits (ddmmaaaa) and move on after the 8th digit.
+
+An editor never talks to the session: it emits `committed(value)` and `nav(step)`,
+and the question row (form_view.py) does the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+MAX_GRID_CHOICES = 14  # longer lists show only the choices that match what is typed
+MATCH_ROWS = 8
+
+NAV_KEYS = {Qt.Key.Key_Return: 1, Qt.Key.Key_Enter: 1, Qt.Key.Key_Tab: 1, Qt.Key.Key_Backtab: -1}
+
+
+class ParseError(ValueError):
+    """Text the editor cannot turn into a value; the message is Spanish."""
+
+
+@dataclass(frozen=True)
+class ChoiceItem:
+    code: str  # what the person types
+    name: str  # what is stored
+    label: str
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents, for matching labels as typed."""
+    s = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in s if not unicodedata.combining(ch))
+
+
+def choice_items(choices: Any, lang: str | None = None) -> list[ChoiceItem]:
+    """Choices from NodeState.choices (Choice objects or (name, label) pairs).
+    Numeric names are typed as they are; other lists are typed by position."""
+    pairs: list[tuple[str, str]] = []
+    for c in choices or []:
+        if hasattr(c, "name"):
+            label = c.label(lang) if callable(getattr(c, "label", None)) else str(c.name)
+            pairs.append((str(c.name), label))
+        else:
+            name, label = c
+            pairs.append((str(name), str(label)))
+    numeric = all(n.isdigit() for n, _ in pairs)
+    return [ChoiceItem(n if numeric else str(i), n, label) for i, (n, label) in enumerate(pairs, 1)]
+
+
+def match_choices(items: list[ChoiceItem], typed: str) -> list[ChoiceItem]:
+    """Choices whose code starts with `typed` (digits) or whose label does (letters)."""
+    t = typed.strip()
+    if not t:
+        return list(items)
+    if t.isdigit():
+        return [c for c in items if c.code.startswith(t)]
+    f = fold(t)
+    return [c for c in items if fold(c.label).startswith(f) or fold(c.name) == f]
+
+
+def exact_choice(items: list[ChoiceItem], typed: str) -> ChoiceItem | None:
+    t = typed.strip()
+    for c in items:
+        if c.code == t or c.name == t:
+            return c
+    hits = match_choices(items, t)
+    return hits[0] if len(hits) == 1 else None
+
+
+# -- parsing typed text ------------------------------------------------------------------
+def parse_date(text: str) -> dt.date | None:
+    digits = re.sub(r"\D", "", text)
+    if not digits:
+        return None
+    if len(digits) != 8:
+        raise ParseError("Escriba la fecha con 8 dígitos: día, mes y año (ddmmaaaa).")
+    try:
+        return dt.date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
+    except ValueError:
+        raise ParseError("Esa fecha no existe. Revise el día y el mes.") from None
+
+
+def format_date_digits(digits: str) -> str:
+    d = digits[:8]
+    parts = [d[:2], d[2:4], d[4:]]
+    return "/".join(p for p in parts if p)
+
+
+def parse_time(text: str) -> dt.time | None:
+    digits = re.sub(r"\D", "", text)
+    if not digits:
+        return None
+    if len(digits) != 4:
+        raise ParseError("Escriba la hora con 4 dígitos (hhmm), por ejemplo 0930.")
+    h, m = int(digits[:2]), int(digits[2:])
+    if h > 23 or m > 59:
+        raise ParseError("Esa hora no existe. Use de 00:00 a 23:59.")
+    return dt.time(h, m)
+
+
+def parse_integer(text: str) -> int | None:
+    t = text.strip()
+    if not t:
+        return None
+    if not re.fullmatch(r"-?\d+", t):
+        raise ParseError("Escriba solo números enteros.")
+    return int(t)
+
+
+def parse_decimal(text: str) -> float | None:
+    t = text.strip().replace(",", ".")
+    if not t:
+        return None
+    try:
+        return float(t)
+    except ValueError:
+        raise ParseError("Escriba un número (use punto o coma para los decimales).") from None
+
+
+def parse_geopoint(text: str) -> str | None:
+    t = text.strip().replace(",", " ")
+    if not t:
+        return None
+    parts = t.split()
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) < 2 or not (-90 <= nums[0] <= 90 and -180 <= nums[1] <= 180):
+        raise ParseError("Escriba latitud y longitud en grados, por ejemplo -12.0464 -77.0428.")
+    return " ".join(parts)
+
+
+# -- editors ---------------------------------------------------------------------------------
+class Editor(QWidget):
+    """Base: a QLineEdit plus the navigation keys. `value()` is the parsed value."""
+
+    committed = Signal(object)  # the value, after Enter / Tab / auto-advance / leaving
+    nav = Signal(int)  # +1 next question, -1 previous
+    parse_failed = Signal(str)  # Spanish message
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line = QLineEdit()
+        self.line.installEventFilter(self)
+        self.line.editingFinished.connect(self._left)
+        self._last_committed: Any = None
+        self._read_only = False
+        self.setFocusProxy(self.line)
+        self.line.setMinimumWidth(120)
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.box.setSpacing(2)
+        self.top = QHBoxLayout()
+        self.top.addWidget(self.line)
+        self.box.addLayout(self.top)
+
+    # subclasses
+    def parse(self, text: str) -> Any:
+        return text.strip() or None
+
+    def display(self, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    # common
+    def focus_widget(self) -> QWidget:
+        return self.line
+
+    def set_value(self, value: Any) -> None:
+        self._last_committed = value
+        text = self.display(value)
+        if self.line.text() != text:
+            self.line.blockSignals(True)
+            self.line.setText(text)
+            self.line.blockSignals(False)
+
+    def set_read_only(self, ro: bool) -> None:
+        self._read_only = ro
+        self.line.setReadOnly(ro)
+
+    def set_choices(self, choices: Any, lang: str | None = None) -> None:
+        pass
+
+    def commit(self) -> bool:
+        """Parse and emit; False (and parse_failed) when the text is not a value."""
+        if self._read_only:
+            return True
+        try:
+            value = self.parse(self.line.text())
+        except ParseError as e:
+            self.parse_failed.emit(str(e))
+            return False
+        if value != self._last_committed:
+            self._last_committed = value
+            self.committed.emit(value)
+        self.set_value(value)
+        return True
+
+    def _left(self) -> None:
+        # focus left by the mouse: keep what was typed
+        if not self.line.hasFocus():
+            self.commit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            step = NAV_KEYS.get(Qt.Key(event.key()))
+            if step is not None and mods in (
+                Qt.KeyboardModifier.NoModifier,
+                Qt.KeyboardModifier.ShiftModifier,
+            ):
+                if event.key() == Qt.Key.Key_Tab and mods == Qt.KeyboardModifier.ShiftModifier:
+                    step = -1
+                if self.commit() or step < 0:
+                    self.nav.emit(step)
+                return True
+            return self.key_hook(event)
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            if Qt.Key(event.key()) in NAV_KEYS:
+                event.accept()
+                return True
+        return False
+
+    def key_hook(self, event: QKeyEvent) -> bool:
+        return False
+
+    def auto_advance(self) -> None:
+        if self.commit():
+            self.nav.emit(1)
+
+
+class TextEditor(Editor):
+    pass
+
+
+class IntegerEditor(Editor):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.setMaximumWidth(160)
+
+    def parse(self, text: str) -> Any:
+        return parse_integer(text)
+
+
+class DecimalEditor(IntegerEditor):
+    def parse(self, text: str) -> Any:
+        return parse_decimal(text)
+
+
+class DateEditor(Editor):
+    """Typed as ddmmaaaa; slashes appear by themselves; stored as ISO 'aaaa-mm-dd'."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.setPlaceholderText("dd/mm/aaaa")
+        self.line.setMaximumWidth(160)
+        self.line.textEdited.connect(self._edited)
+
+    def parse(self, text: str) -> Any:
+        d = parse_date(text)
+        return d.isoformat() if d else None
+
+    def display(self, value: Any) -> str:
+        if not value:
+            return ""
+        try:
+            return dt.date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
+        except ValueError:
+            return str(value)
+
+    def _edited(self, text: str) -> None:
+        digits = re.sub(r"\D", "", text)[:8]
+        shown = format_date_digits(digits)
+        if shown != text:
+            self.line.setText(shown)
+        if len(digits) == 8:
+            self.auto_advance()
+
+
+class TimeEditor(Editor):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.setPlaceholderText("hh:mm")
+        self.line.setMaximumWidth(120)
+        self.line.textEdited.connect(self._edited)
+
+    def parse(self, text: str) -> Any:
+        t = parse_time(text)
+        return t.strftime("%H:%M") if t else None
+
+    def _edited(self, text: str) -> None:
+        digits = re.sub(r"\D", "", text)[:4]
+        shown = digits if len(digits) <= 2 else f"{digits[:2]}:{digits[2:]}"
+        if shown != text:
+            self.line.setText(shown)
+        if len(digits) == 4:
+            self.auto_advance()
+
+
+class DateTimeEditor(Editor):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.setPlaceholderText("dd/mm/aaaa hh:mm")
+        self.line.setMaximumWidth(200)
+
+    def parse(self, text: str) -> Any:
+        digits = re.sub(r"\D", "", text)
+        if not digits:
+            return None
+        if len(digits) != 12:
+            raise ParseError("Escriba fecha y hora con 12 dígitos (ddmmaaaahhmm).")
+        d = parse_date(digits[:8])
+        t = parse_time(digits[8:])
+        assert d is not None and t is not None
+        return dt.datetime.combine(d, t).isoformat(timespec="minutes")
+
+    def display(self, value: Any) -> str:
+        if not value:
+            return ""
+        try:
+            return dt.datetime.fromisoformat(str(value)).strftime("%d/%m/%Y %H:%M")
+        except ValueError:
+            return str(value)
+
+
+class GeopointEditor(Editor):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.setPlaceholderText("latitud longitud")
+
+    def parse(self, text: str) -> Any:
+        return parse_geopoint(text)
+
+
+class AcknowledgeEditor(Editor):
+    """A check: space or 1 marks it, 0 or Delete clears it; stored as 'OK' or empty."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.hide()
+        self.check = QCheckBox("Conforme")
+        self.check.installEventFilter(self)
+        self.check.toggled.connect(self._toggled)
+        self.setFocusProxy(self.check)
+        self.top.addWidget(self.check)
+        self.top.addStretch(1)
+
+    def focus_widget(self) -> QWidget:
+        return self.check
+
+    def set_value(self, value: Any) -> None:
+        self._last_committed = value
+        self.check.blockSignals(True)
+        self.check.setChecked(bool(value))
+        self.check.blockSignals(False)
+
+    def set_read_only(self, ro: bool) -> None:
+        self._read_only = ro
+        self.check.setEnabled(not ro)
+
+    def commit(self) -> bool:
+        value = "OK" if self.check.isChecked() else None
+        if value != self._last_committed:
+            self._last_committed = value
+            self.committed.emit(value)
+        return True
+
+    def _toggled(self, _on: bool) -> None:
+        self.commit()
+
+    def key_hook(self, event: QKeyEvent) -> bool:
+        if event.text() == "1":
+            self.check.setChecked(True)
+            self.auto_advance()
+            return True
+        if event.text() == "0" or event.key() == Qt.Key.Key_Delete:
+            self.check.setChecked(False)
+            return True
+        return False
+
+
+class ChoiceBoard(QWidget):
+    """The choices beside a select: all of them for short lists, the matching ones
+    for long lists. Clicking a choice answers it (for mouse users)."""
+
+    picked = Signal(str)  # choice name
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 2, 0, 2)
+        self.grid.setHorizontalSpacing(18)
+        self.grid.setVerticalSpacing(1)
+        self.labels: list[QLabel] = []
+
+    def show_items(
+        self, items: list[ChoiceItem], selected: set[str], total: int, columns: int = 2
+    ) -> None:
+        for lab in self.labels:
+            lab.deleteLater()
+        self.labels = []
+        rows = max(1, -(-len(items) // columns))
+        for i, c in enumerate(items):
+            mark = "■" if c.name in selected else "□"
+            lab = QLabel(
+                f"{mark} <a href='{_esc(c.name)}' style='color:#1a1a1a; text-decoration:none'>"
+                f"<b>{_esc(c.code)}</b>&nbsp; {_esc(c.label)}</a>"
+            )
+            lab.setTextFormat(Qt.TextFormat.RichText)
+            lab.setWordWrap(True)
+            lab.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            lab.linkActivated.connect(self.picked)
+            self.grid.addWidget(lab, i % rows, i // rows)
+            self.labels.append(lab)
+        if len(items) < total:
+            more = QLabel(f"… {total - len(items)} más: siga escribiendo para filtrar")
+            more.setObjectName("hint")
+            self.grid.addWidget(more, rows, 0, 1, columns)
+            self.labels.append(more)
+
+
+def _esc(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;")
+    )
+
+
+class SelectOneEditor(Editor):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.items: list[ChoiceItem] = []
+        self.line.setMaximumWidth(160)
+        self.line.setPlaceholderText("código")
+        self.chosen = QLabel("")
+        self.chosen.setObjectName("ok")
+        self.board = ChoiceBoard()
+        self.board.picked.connect(self._picked)
+        self.top.addWidget(self.chosen, 1)
+        self.box.addWidget(self.board)
+        self.line.textEdited.connect(self._edited)
+
+    def set_choices(self, choices: Any, lang: str | None = None) -> None:
+        self.items = choice_items(choices, lang)
+        self._refresh_board(self.line.text())
+
+    def _refresh_board(self, typed: str) -> None:
+        selected = {self._last_committed} if self._last_committed else set()
+        if len(self.items) <= MAX_GRID_CHOICES:
+            shown = self.items
+        else:
+            if not typed.strip():
+                self.board.show_items([], selected, 0)
+                self.board.setVisible(False)
+                return
+            hits = match_choices(self.items, typed)
+            self.board.show_items(hits[:MATCH_ROWS], selected, len(hits))
+            self.board.setVisible(True)
+            return
+        self.board.setVisible(bool(shown))
+        self.board.show_items(shown, selected, len(shown), columns=2 if len(shown) > 4 else 1)
+
+    def parse(self, text: str) -> Any:
+        t = text.strip()
+        if not t:
+            return None
+        c = exact_choice(self.items, t)
+        if c is None:
+            if not self.items:
+                raise ParseError("No hay opciones disponibles con las respuestas anteriores.")
+            raise ParseError("Código no válido. Escriba uno de los códigos mostrados.")
+        return c.name
+
+    def display(self, value: Any) -> str:
+        for c in self.items:
+            if c.name == value:
+                return c.code
+        return "" if value is None else str(value)
+
+    def set_value(self, value: Any) -> None:
+        super().set_value(value)
+        self._show_chosen(value)
+
+    def _show_chosen(self, value: Any) -> None:
+        label = next((c.label for c in self.items if c.name == value), "")
+        self.chosen.setText(f"→ {label}" if label else "")
+        self._refresh_board("")
+
+    def _edited(self, text: str) -> None:
+        t = text.strip()
+        self._refresh_board(t)
+        if not t:
+            return
+        hits = match_choices(self.items, t)
+        if len(hits) == 1 and (not t.isdigit() or hits[0].code == t):
+            self.line.setText(hits[0].code)
+            self.auto_advance()
+
+    def _picked(self, name: str) -> None:
+        if self._read_only:
+            return
+        self.line.setText(self.display(name))
+        self.commit()
+        self.line.setFocus()
+
+
+class SelectMultipleEditor(SelectOneEditor):
+    """Codes separated by spaces, e.g. '1 4 7'; stored space-separated (ODK style)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.setMaximumWidth(240)
+        self.line.setPlaceholderText("códigos separados por espacio")
+
+    def parse(self, text: str) -> Any:
+        parts = [p for p in re.split(r"[\s,;]+", text.strip()) if p]
+        if not parts:
+            return None
+        names: list[str] = []
+        for p in parts:
+            c = exact_choice(self.items, p)
+            if c is None:
+                raise ParseError(f"Código «{p}» no válido. Escriba los códigos mostrados.")
+            if c.name not in names:
+                names.append(c.name)
+        return " ".join(names)
+
+    def display(self, value: Any) -> str:
+        if not value:
+            return ""
+        names = str(value).split()
+        codes = {c.name: c.code for c in self.items}
+        return " ".join(codes.get(n, n) for n in names)
+
+    def _show_chosen(self, value: Any) -> None:
+        names = set(str(value or "").split())
+        labels = [c.label for c in self.items if c.name in names]
+        self.chosen.setText(("→ " + "; ".join(labels)) if labels else "")
+        self._refresh_board("")
+
+    def _refresh_board(self, typed: str) -> None:
+        selected = set(str(self._last_committed or "").split())
+        last = typed.split()[-1] if typed.split() and not typed.endswith(" ") else ""
+        if len(self.items) <= MAX_GRID_CHOICES:
+            self.board.show_items(self.items, selected, len(self.items), columns=3)
+        else:
+            hits = match_choices(self.items, last) if last else []
+            self.board.show_items(hits[:MATCH_ROWS], selected, len(hits) if last else 0)
+
+    def _edited(self, text: str) -> None:
+        self._refresh_board(text)
+
+    def _picked(self, name: str) -> None:
+        if self._read_only:
+            return
+        names = str(self._last_committed or "").split()
+        names = [n for n in names if n != name] if name in names else [*names, name]
+        self.line.setText(self.display(" ".join(names)))
+        self.commit()
+        self.line.setFocus()
+
+
+EDITORS: dict[str, type[Editor]] = {
+    "text": TextEditor,
+    "integer": IntegerEditor,
+    "decimal": DecimalEditor,
+    "date": DateEditor,
+    "time": TimeEditor,
+    "datetime": DateTimeEditor,
+    "select_one": SelectOneEditor,
+    "select_multiple": SelectMultipleEditor,
+    "acknowledge": AcknowledgeEditor,
+    "geopoint": GeopointEditor,
+}
+
+# Types that get a row but no editor (note) or no row at all (computed or metadata).
+LABEL_ONLY = frozenset({"note"})
+HIDDEN = frozenset({"calculate", "start", "end", "today"})
+
+
+def make_editor(qtype: str, parent: QWidget | None = None) -> Editor | None:
+    cls = EDITORS.get(qtype)
+    return cls(parent) if cls else None
