@@ -323,7 +323,9 @@ class Service:
                 )
         p.verify_envelope(env, auth_device["public_key"])
         recs = p.decrypt_envelope(env, self.keys.encryption, s.max_plain_bytes)
-        reasons = {(r.uuid, r.revision): self._check_record(r, auth_device) for r in recs}
+        check = validation.BatchValidator()
+        reasons = {(r.uuid, r.revision): self._check_record(r, auth_device, check)
+                   for r in recs}
         for _attempt in range(5):
             try:
                 with self._ingest_lock, self.engine.begin() as c:
@@ -346,14 +348,15 @@ class Service:
                  len(recs), counts)
         return rbytes
 
-    def _check_record(self, r: p.BatchRecord, dev: Mapping[str, Any]) -> list[str]:
+    def _check_record(self, r: p.BatchRecord, dev: Mapping[str, Any],
+                      check: validation.BatchValidator) -> list[str]:
         reasons: list[str] = []
         if r.ule_ubigeo != dev["ule_ubigeo"]:
             reasons.append(
                 f"El registro es de la ULE {r.ule_ubigeo}, pero este equipo está inscrito "
                 f"en la ULE {dev['ule_ubigeo']}."
             )
-        reasons += validation.validate_record(r.form_id, r.form_version, r.answers)
+        reasons += check(r.form_id, r.form_version, r.answers)
         return reasons
 
     def _stored_receipt(self, batch_id: str, sha: str, device_id: str) -> bytes | None:

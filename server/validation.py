@@ -7,7 +7,6 @@ the form version is not available, only the structure is checked."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,7 @@ KNOWN_FORMS = ("s100", "fsu")
 # ids() -> set of published form ids; path(form_id, version) -> XLSForm file or None.
 _published_ids: Callable[[], set[str]] | None = None
 _published_path: Callable[[str, str], Path | None] | None = None
-_cache: dict[tuple[str, str], Any] = {}
-_misses: dict[tuple[str, str], float] = {}
-_ids_cache: tuple[float, set[str]] = (0.0, set())
-MISS_TTL = 5.0  # seconds before a form unknown to this process is looked up again
+_cache: dict[tuple[str, str], Any] = {}  # form definitions found (never change once known)
 
 
 def set_published_forms(
@@ -31,14 +27,7 @@ def set_published_forms(
 ) -> None:
     global _published_ids, _published_path
     _published_ids, _published_path = ids, path
-    clear_caches()
-
-
-def clear_caches() -> None:
-    global _ids_cache
     _cache.clear()
-    _misses.clear()
-    _ids_cache = (0.0, set())
 
 
 def _engine() -> Any | None:
@@ -55,8 +44,6 @@ def _find_form(forms: Any, form_id: str, form_version: str) -> Any | None:
     key = (form_id, form_version)
     if key in _cache:
         return _cache[key]
-    if time.monotonic() - _misses.get(key, -MISS_TTL) < MISS_TTL:
-        return None
     fd = None
     path = _published_path(form_id, form_version) if _published_path else None
     if path is not None:
@@ -72,10 +59,8 @@ def _find_form(forms: Any, form_id: str, form_version: str) -> Any | None:
         version = getattr(cand, "version", None) if cand is not None else None
         if cand is not None and (version is None or str(version) == str(form_version)):
             fd = cand
-    if fd is not None:
+    if fd is not None:  # misses are not cached: the version may be published later
         _cache[key] = fd
-    else:  # may be published later: look again after MISS_TTL
-        _misses[key] = time.monotonic()
     return fd
 
 
@@ -92,10 +77,6 @@ def warm_up() -> None:
 
 
 def known_form_ids() -> set[str]:
-    global _ids_cache
-    now = time.monotonic()
-    if now - _ids_cache[0] < MISS_TTL:
-        return _ids_cache[1]
     ids = set(KNOWN_FORMS)
     forms = _engine()
     if forms is not None and hasattr(forms, "list_bundled"):
@@ -105,39 +86,60 @@ def known_form_ids() -> set[str]:
             log.warning("bundled form list unavailable")
     if _published_ids is not None:
         ids |= _published_ids()
-    _ids_cache = (now, ids)
     return ids
+
+
+class BatchValidator:
+    """Validates the records of one batch; form lookups are done once per batch."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] | None = None
+        self._forms: dict[tuple[str, str], Any] = {}
+        self._engine = _engine()
+
+    def known(self, form_id: str) -> bool:
+        if self._ids is None:
+            self._ids = known_form_ids()
+        return form_id in self._ids
+
+    def form(self, form_id: str, form_version: str) -> Any | None:
+        key = (form_id, form_version)
+        if key not in self._forms:
+            self._forms[key] = (_find_form(self._engine, form_id, form_version)
+                                if self._engine is not None else None)
+            if self._forms[key] is None:
+                log.info("form %s version %s unknown to the engine: structure check only",
+                         form_id, form_version)
+        return self._forms[key]
+
+    def __call__(self, form_id: str, form_version: str, answers: Any) -> list[str]:
+        """Reasons (Spanish) why a record's answers are refused; empty when acceptable."""
+        if not isinstance(answers, dict):
+            return ["Las respuestas del registro no tienen el formato esperado."]
+        if not self.known(form_id):
+            return [f"El formulario «{form_id}» no es conocido por el servidor."]
+        for key, want in (("form_id", form_id), ("form_version", form_version)):
+            if key in answers and str(answers[key]) != str(want):
+                return [f"Las respuestas dicen {key} «{answers[key]}», pero el registro dice "
+                        f"«{want}»."]
+        fd = self.form(form_id, form_version)
+        if fd is None or self._engine is None:
+            return []
+        try:
+            report = self._engine.FormSession.from_json(fd, answers).validate()
+        except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
+            log.info("form engine refused record structure: %s", type(exc).__name__)
+            why = getattr(exc, "user_message", None)
+            return ["Las respuestas no corresponden al formulario "
+                    f"«{form_id}» versión {form_version}." + (f" {why}" if why else "")]
+        reasons = []
+        for err in getattr(report, "errors", []) or []:
+            path = getattr(err, "path", "") or ""
+            msg = getattr(err, "message", None) or str(err)
+            reasons.append(f"{path}: {msg}" if path else str(msg))
+        return reasons
 
 
 def validate_record(form_id: str, form_version: str, answers: Any) -> list[str]:
     """Reasons (Spanish) why a record's answers are refused; empty when acceptable."""
-    if not isinstance(answers, dict):
-        return ["Las respuestas del registro no tienen el formato esperado."]
-    if form_id not in known_form_ids():
-        return [f"El formulario «{form_id}» no es conocido por el servidor."]
-    for key, want in (("form_id", form_id), ("form_version", form_version)):
-        if key in answers and str(answers[key]) != str(want):
-            return [f"Las respuestas dicen {key} «{answers[key]}», pero el registro dice "
-                    f"«{want}»."]
-    forms = _engine()
-    if forms is None:
-        return []
-    fd = _find_form(forms, form_id, form_version)
-    if fd is None:
-        log.info("form %s version %s unknown to the engine: structure check only",
-                 form_id, form_version)
-        return []
-    try:
-        session = forms.FormSession.from_json(fd, answers)
-        report = session.validate()
-    except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
-        log.info("form engine refused record structure: %s", type(exc).__name__)
-        why = getattr(exc, "user_message", None)
-        return ["Las respuestas no corresponden al formulario "
-                f"«{form_id}» versión {form_version}." + (f" {why}" if why else "")]
-    reasons = []
-    for err in getattr(report, "errors", []) or []:
-        path = getattr(err, "path", "") or ""
-        msg = getattr(err, "message", None) or str(err)
-        reasons.append(f"{path}: {msg}" if path else str(msg))
-    return reasons
+    return BatchValidator()(form_id, form_version, answers)
