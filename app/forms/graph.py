@@ -45,6 +45,21 @@ class ChoiceList:
     choices: tuple[Choice, ...]
     _items: list[Node] | None = None
     _index: dict[tuple[str, str], list[Choice]] = field(default_factory=dict)
+    _pairs: dict[str | None, list[tuple[str, str]]] = field(default_factory=dict)
+    _names: frozenset[str] | None = None
+
+    def pairs(self, lang: str | None) -> list[tuple[str, str]]:
+        """[(name, label)] in `lang` (cached; callers must not modify it)."""
+        hit = self._pairs.get(lang)
+        if hit is None:
+            hit = self._pairs[lang] = [(c.name, c.label(lang)) for c in self.choices]
+        return hit
+
+    @property
+    def names(self) -> frozenset[str]:
+        if self._names is None:
+            self._names = frozenset(c.name for c in self.choices)
+        return self._names
 
     def items(self) -> list[Node]:
         """Choice items as instance nodes (for generic choice filters)."""
@@ -229,8 +244,13 @@ class Program:
         return self._refs[key]
 
     def choice_list(self, nd: NodeDef) -> ChoiceList:
-        return self.lists.get(nd.list_name or "", ChoiceList(()))
+        hit = self.lists.get(nd.list_name or "")
+        return hit if hit is not None else _EMPTY
 
+
+
+
+_EMPTY = ChoiceList(())
 
 _KIND_ES = {
     "calc": "cálculo", "count": "repeat_count", "relevant": "relevancia",

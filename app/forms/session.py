@@ -513,7 +513,20 @@ class FormSession:
     def state(self, path: str) -> NodeState:
         return self._state(self._find(path))
 
-    def _state(self, node: Node) -> NodeState:
+    def _choice_pairs(self, node: Node) -> list[tuple[str, str]]:
+        nd = node.defn
+        st: _St = node.st
+        if st.choices is None:
+            return list(self.program.choice_list(nd).pairs(self.language))
+        return [(c.name, c.label(self.language)) for c in st.choices]
+
+    def _choice_names(self, node: Node) -> frozenset[str] | set[str]:
+        st: _St = node.st
+        if st.choices is None:
+            return self.program.choice_list(node.defn).names
+        return {c.name for c in st.choices}
+
+    def _state(self, node: Node, path: str | None = None) -> NodeState:
         nd = node.defn
         st: _St = node.st
         assert nd is not None
@@ -528,11 +541,9 @@ class FormSession:
             valid = message is None
             if valid and value != "" and not st.warn_ok:
                 warning = self._warning_text(node)
-        choices = None
-        if nd.is_select:
-            choices = [(c.name, c.label(self.language)) for c in self.choices(node)]
+        choices = self._choice_pairs(node) if nd.is_select else None
         return NodeState(
-            path=node.path(), kind=nd.kind, type=nd.type, value=value, relevant=relevant,
+            path=path or node.path(), kind=nd.kind, type=nd.type, value=value, relevant=relevant,
             required=required, valid=valid, message=message, warning=warning, choices=choices,
             read_only=bool(st.readonly) or nd.type in ("calculate", "note"),
             label=self._render(nd.label(self.language), node),
@@ -579,7 +590,7 @@ class FormSession:
             if parse_datetime(v) is None and parse_date(v) is None:
                 return TYPE_MSGS[t]
         elif t in ("select_one", "select_multiple"):
-            names = {c.name for c in self.choices(node)}
+            names = self._choice_names(node)
             picked = [v] if t == "select_one" else v.split()
             if any(p not in names for p in picked):
                 return TYPE_MSGS[t]
@@ -608,15 +619,12 @@ class FormSession:
 
     def iter_nodes(self) -> Iterator[NodeState]:
         """Every node in form order, with repeat instances expanded."""
-        for n in _walk(self.root):
-            if n is self.root:
-                continue
-            yield self._state(n)
+        for n, path in _walk_paths(self.root):
+            yield self._state(n, path)
 
     def iter_paths(self) -> Iterator[str]:
-        for n in _walk(self.root):
-            if n is not self.root:
-                yield n.path()
+        for _n, path in _walk_paths(self.root):
+            yield path
 
     def validate(self) -> Report:
         """Hard errors (block `complete`) and soft warnings (shown to the supervisor)."""
@@ -730,6 +738,20 @@ def _walk(top: Node) -> Iterator[Node]:
         n = stack.pop()
         yield n
         stack.extend(reversed(n.children))
+
+
+def _walk_paths(root: Node) -> Iterator[tuple[Node, str]]:
+    """Descendants of `root` (not itself) in document order, with their paths."""
+    stack: list[tuple[Node, str]] = [(c, "") for c in reversed(root.children)]
+    base = "/" + root.name
+    while stack:
+        n, parent_path = stack.pop()
+        nd = n.defn
+        step = f"{n.name}[{n.index}]" if nd is not None and nd.kind == "repeat" else n.name
+        path = f"{parent_path or base}/{step}"
+        yield n, path
+        if n.children:
+            stack.extend((c, path) for c in reversed(n.children))
 
 
 def _gpath(node: Node) -> tuple[str, ...]:
