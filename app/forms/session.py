@@ -180,6 +180,10 @@ class FormSession:
     def _apply_defaults(self, top: Node) -> None:
         defaults = self.program.defaults
         for n in _walk(top):
+            if n.defn is not None and n.defn.type in ("start", "today") and n.value == "":
+                now = self.clock() if self.clock is not None else datetime.now().astimezone()
+                n.value = now.date().isoformat() if n.defn.type == "today" else (
+                    now.isoformat(timespec="milliseconds"))
             d = defaults.get(n.defn.path) if n.defn is not None else None
             if d is None or n.value != "":
                 continue

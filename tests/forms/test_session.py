@@ -278,3 +278,15 @@ def test_openrosa_xml(s):
     assert root.findtext("meta/instanceID") == "uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
     assert root.find("nota") is None  # notes carry no data
     assert root.find("grupo") is None  # not relevant
+
+
+def test_start_and_today_metadata_are_filled_on_creation():
+    from app.forms import load_form
+
+    fd = load_form("| survey |\n| | type | name | label |\n| | start | inicio | |\n"
+                   "| | today | dia | |\n| | text | a | A |\n")
+    s = FormSession(fd, clock=fixed_clock)
+    assert s.get("/data/dia") == "2026-03-10"
+    assert s.get("/data/inicio").startswith("2026-03-10T09:30:00.000")
+    again = FormSession(fd, {"/data/a": "x"}, clock=fixed_clock)
+    assert again.get("/data/dia") == ""  # an existing record is not re-stamped
