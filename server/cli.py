@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", parents=[common], help="run the HTTP server (uvicorn)")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--port", type=int, default=8080, help="0: any free port")
+    s.add_argument("--port-file", type=Path, default=None,
+                   help="write the bound port here once listening (useful with --port 0)")
     s.add_argument("--log-level", default="info")
     s.add_argument("--max-batch-bytes", type=int)
     s.add_argument("--max-records", type=int)
@@ -138,7 +140,7 @@ def _parse_value(v: str) -> Any:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.cmd == "serve":
-        return serve(settings, args.host, args.port, args.log_level)
+        return serve(settings, args.host, args.port, args.log_level, args.port_file)
 
     from server.service import Service
 
@@ -244,24 +246,54 @@ def import_batch(svc: Any, file: Path, receipt: Path | None) -> int:
     return 0
 
 
-def serve(settings: Settings, host: str, port: int, log_level: str = "info") -> int:
+def serve(settings: Settings, host: str, port: int, log_level: str = "info",
+          port_file: Path | None = None) -> int:
+    import socket
+
     import uvicorn
+    from sqlalchemy.engine import make_url
 
     from server import validation
     from server.app import create_app
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from sqlalchemy.engine import make_url
-
     app = create_app(settings)
     validation.warm_up()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        print(f"No se pudo usar el puerto {port} en {host}: {exc.strerror}.", file=sys.stderr)
+        return 1
+    bound = sock.getsockname()[1]
     logging.getLogger("siee.server").info(
-        "SIEE server (protocol v%d) on %s:%d, data %s, db %s", p.PROTOCOL_VERSION, host, port,
+        "SIEE server (protocol v%d) on %s:%d, data %s, db %s", p.PROTOCOL_VERSION, host, bound,
         settings.data_dir, make_url(settings.db_url).render_as_string(hide_password=True))
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
-                server_header=False)
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, server_header=False)
+    server = uvicorn.Server(config)
+    if port_file is not None:
+        _write_port_when_started(server, port_file, bound)
+    server.run(sockets=[sock])
     return 0
+
+
+def _write_port_when_started(server: Any, port_file: Path, port: int) -> None:
+    import threading
+    import time
+
+    def wait() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.02)
+        if server.started:
+            tmp = port_file.with_name(port_file.name + ".tmp")
+            tmp.write_text(str(port))
+            tmp.replace(port_file)
+
+    threading.Thread(target=wait, daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,6 +77,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_port(port_file: Path, proc: subprocess.Popen[bytes], timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_file.exists():
+            return int(port_file.read_text())
+        if proc.poll() is not None:
+            return 0
+        time.sleep(0.05)
+    return 0
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
     import urllib.error
     import urllib.request
@@ -139,21 +150,19 @@ def running_server(
     log_path = ddir / "server.log"
     proc: subprocess.Popen[bytes] | None = None
     try:
-        for _attempt in range(3):
-            port = free_port()
-            cmd = [sys.executable, "-m", "server", "serve", "--data", str(ddir),
-                   "--db", settings.db_url, "--host", "127.0.0.1", "--port", str(port),
-                   "--log-level", log_level]
-            for k, v in limits.items():
-                cmd += ["--" + k.replace("_", "-"), str(v)]
-            with open(log_path, "ab") as logf:
-                proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdout=logf,
-                                        stderr=subprocess.STDOUT)
-            url = f"http://127.0.0.1:{port}"
-            if _wait_healthy(url, proc, startup_timeout):
-                break
-            _stop(proc)
-        else:
+        port_file = ddir / "server.port"
+        port_file.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "server", "serve", "--data", str(ddir),
+               "--db", settings.db_url, "--host", "127.0.0.1", "--port", "0",
+               "--port-file", str(port_file), "--log-level", log_level]
+        for k, v in limits.items():
+            cmd += ["--" + k.replace("_", "-"), str(v)]
+        with open(log_path, "ab") as logf:
+            proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdout=logf,
+                                    stderr=subprocess.STDOUT)
+        port = _wait_port(port_file, proc, startup_timeout)
+        url = f"http://127.0.0.1:{port}"
+        if not port or not _wait_healthy(url, proc, startup_timeout):
             raise RuntimeError("server did not start:\n" + log_path.read_text(errors="replace"))
         assert proc is not None
         yield RunningServer(url, port, ddir, settings.db_url, Admin(service), proc, log_path)

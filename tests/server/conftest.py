@@ -39,6 +39,8 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory):
     url, reset = db_url_for(backend, tmp_path_factory.mktemp("pg"))
     with running_server(db_url=url, reset_db=reset, log_level="warning") as srv:
         yield srv
+        log = srv.log_text()
+        assert "Traceback" not in log and "internal_error" not in log, log[-4000:]
 
 
 @pytest.fixture

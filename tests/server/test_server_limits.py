@@ -26,6 +26,7 @@ def small(backend, tmp_path_factory):
                         max_records=MAX_RECORDS, rate_per_minute=RATE,
                         log_level="warning") as srv:
         yield srv
+        assert "Traceback" not in srv.log_text(), srv.log_text()[-4000:]
 
 
 def _device(srv) -> Device:
