@@ -169,8 +169,14 @@ def _parse_json_object(data: bytes, what: str) -> dict[str, Any]:
     def _no_const(name: str) -> Any:
         raise ValueError(f"non-finite number {name}")
 
+    def _finite(text: str) -> float:
+        v = float(text)
+        if not math.isfinite(v):
+            raise ValueError("number out of range")
+        return v
+
     try:
-        obj = json.loads(data.decode("utf-8"), parse_constant=_no_const)
+        obj = json.loads(data.decode("utf-8"), parse_constant=_no_const, parse_float=_finite)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _malformed(f"{what} is not valid JSON") from exc
     if not isinstance(obj, dict):

@@ -364,6 +364,17 @@ def test_malformed_payloads(keys, payload):
     assert ei.value.status == 422
 
 
+def test_out_of_range_float_refused(keys):
+    r = make_record(answers={"x": 1.5})
+    text = p.canonical_json({"records": [r.to_dict()]}).replace(b"1.5", b"1e999")
+    with pytest.raises(p.ProtocolError) as ei:
+        _open(_forge_payload(keys, text, [r]), keys)
+    assert ei.value.code == "malformed_envelope"
+    deep = b'{"records": [' + b"[" * 100000 + b"]" * 100000 + b"]}"
+    with pytest.raises(p.ProtocolError):
+        _open(_forge_payload(keys, deep, []), keys)
+
+
 def test_not_deflate_payload(keys):
     with pytest.raises(p.ProtocolError) as ei:
         _open(_forge_payload(keys, b"plain bytes", [], raw=True), keys)
