@@ -29,7 +29,10 @@ $(STAMP): pyproject.toml
 run: sysdeps $(STAMP)
 	$(BIN)/python -m app run
 
+# The server tests also run on PostgreSQL: scripts/ensure_postgres.sh installs and
+# starts it when run as root on Debian (prints nothing elsewhere).
 test: sysdeps $(STAMP)
+	@export SIEE_TEST_PG_URL="$${SIEE_TEST_PG_URL:-$$(bash scripts/ensure_postgres.sh)}"; \
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
