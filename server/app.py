@@ -11,6 +11,7 @@ from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -286,6 +287,16 @@ def create_fastapi(settings: Settings, service: Service | None = None) -> FastAP
         return _error_response(ProtocolError(
             "invalid_request", "invalid request: " + ", ".join(where)[:300],
             "La solicitud tiene datos inválidos o incompletos.", 422), fields=where[:20])
+
+    @app.exception_handler(OperationalError)
+    async def _db_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    type(exc.orig).__name__ if exc.orig is not None else "?")
+        resp = _error_response(ProtocolError(
+            "busy", "database busy or unavailable",
+            "El servidor está ocupado. Vuelva a intentar en un momento.", 503))
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

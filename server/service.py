@@ -170,6 +170,27 @@ class Service:
             "El código de inscripción no es válido, ya fue usado o venció. "
             "Pida un código nuevo a la sede central.", 403,
         )
+        try:
+            row = self._consume_code(code, pub, device_id, label, app_version, now, bad_code)
+        except IntegrityError as exc:  # the same key enrolled concurrently with another code
+            raise ProtocolError(
+                "key_in_use", "device public key already enrolled",
+                "Este equipo ya está inscrito. "
+                "Genere una clave nueva para volver a inscribirlo.", 409,
+            ) from exc
+        log.info("device %s enrolled for ULE %s", device_id, row["ule_ubigeo"])
+        return {
+            "device_id": device_id,
+            "ule_ubigeo": row["ule_ubigeo"],
+            "server_signing_key": self.keys.signing_public,
+            "server_encryption_key": self.keys.encryption_public,
+            "protocol_version": p.PROTOCOL_VERSION,
+            "server_time": time.time(),
+            "limits": self.settings.limits(),
+        }
+
+    def _consume_code(self, code: str, pub: str, device_id: str, label: str,
+                      app_version: str, now: int, bad_code: ProtocolError) -> RowMapping:
         with self.engine.begin() as c:
             row = c.execute(
                 select(enroll_codes).where(enroll_codes.c.code_hash == _code_hash(code))
@@ -199,16 +220,7 @@ class Service:
                     enrolled_at=_now_iso(),
                 )
             )
-        log.info("device %s enrolled for ULE %s", device_id, row["ule_ubigeo"])
-        return {
-            "device_id": device_id,
-            "ule_ubigeo": row["ule_ubigeo"],
-            "server_signing_key": self.keys.signing_public,
-            "server_encryption_key": self.keys.encryption_public,
-            "protocol_version": p.PROTOCOL_VERSION,
-            "server_time": time.time(),
-            "limits": self.settings.limits(),
-        }
+        return row
 
     # ---------------------------------------------------------- authentication
 

@@ -90,6 +90,15 @@ def test_enroll_bad_proof(server):
     Device.enroll(server.url, code)
 
 
+def test_enroll_same_key_twice_refused(server):
+    key = p.new_signing_key()
+    body = p.enrollment_request(server.admin.enroll_code("150101"), key)
+    assert requests.post(server.url + "/v1/enroll", json=body, timeout=10).status_code == 200
+    body = p.enrollment_request(server.admin.enroll_code("150101"), key)
+    r = requests.post(server.url + "/v1/enroll", json=body, timeout=10)
+    assert r.status_code == 409 and r.json()["code"] == "key_in_use"
+
+
 def test_enroll_malformed(server):
     for body in ({}, {"code": 1}, {"code": "x", "device_public_key": "nope", "proof": "x"}):
         r = requests.post(server.url + "/v1/enroll", json=body, timeout=10)
