@@ -19,9 +19,8 @@ log() { echo "ensure_postgres: $*" >&2; }
 
 main() {
     [ "$(id -u)" = "0" ] || { log "not root, skipping"; return 1; }
-    command -v apt-get >/dev/null 2>&1 || { log "no apt-get, skipping"; return 1; }
-
     if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+        command -v apt-get >/dev/null 2>&1 || { log "no postgresql and no apt-get"; return 1; }
         log "installing postgresql"
         apt-get update -qq >/dev/null 2>&1 || return 1
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
