@@ -238,10 +238,11 @@ class KeyDriver:
         if got != name:
             raise AssertionError(f"expected focus on {name!r}, found {got!r}")
         row = self.w.current_row
+        here = row.editor.focus_widget()
         self.type_text(text)
-        if self.w.current_row is row:
+        if self.focus() is here:
             self.key(Qt.Key.Key_Return)
-        if self.w.current_row is row and self.focused_name() == name:
+        if self.focus() is here:
             raise AssertionError(f"{name}: did not move on ({row.message.text()})")
         if text:
             value = self.w.session.get(row.path)
@@ -253,7 +254,7 @@ class KeyDriver:
 
         fw = self.focus()
         if fw.objectName() != "primary" and "Agregar" not in getattr(fw, "text", lambda: "")():
-            raise AssertionError(f"expected the roster, found {type(fw).__name__}")
+            raise AssertionError(f"expected the roster, found {self.focused_name()}")
         self.key(Qt.Key.Key_Return if what == ADD else Qt.Key.Key_Tab)
 
     def run(self, steps: list[tuple[str, str]]) -> None:

@@ -208,6 +208,8 @@ class AppWindow(QMainWindow):
         self.forms.pop(uuid, None)
         if self.records_page is not None and self.ws is not None and self.ws.user is not None:
             self.records_page.reload()
+            self.activateWindow()
+            self.records_page.table.setFocus()
 
     def new_record(self, form_id: str, from_uuid: str = "") -> QWidget | None:
         from app.ui.form_window import create_record

@@ -158,7 +158,8 @@ class RecordsPage(QWidget):
         QShortcut(QKeySequence("Ctrl+F"), self, self.dni.setFocus)
         QShortcut(QKeySequence("F5"), self, self.reload)
         for key in ("Return", "Enter"):
-            QShortcut(QKeySequence(key), self.table, self.open_selected)
+            sc = QShortcut(QKeySequence(key), self.table, self.open_selected)
+            sc.setContext(Qt.ShortcutContext.WidgetShortcut)
         self._selection_changed()
 
     # -- data -----------------------------------------------------------------------------
@@ -198,9 +199,17 @@ class RecordsPage(QWidget):
             return rows, ws.counts_by_state()
 
         self.status.setText("Cargando…")
-        self.load_job = run_job(load, on_result=self._loaded, error_parent=self)
+        self.load_job = run_job(load, on_result=self._loaded, on_error=self._load_failed)
+
+    def _load_failed(self, exc: BaseException) -> None:
+        if self.ws.user is None:  # the session ended while the list was loading
+            return
+        self.status.setText("")
+        show_error(self, exc)
 
     def _loaded(self, result: tuple[list[Row], dict[str, int]]) -> None:
+        if self.ws.user is None:
+            return
         rows, counts = result
         selected = self.selected_row()
         keep = selected.meta.uuid if selected else None
