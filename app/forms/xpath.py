@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -393,11 +394,13 @@ ODKParser.function("choice-name", prefix="jr", nargs=2).evaluate = _no_static_ev
 ODKParser.function("dni-valid", prefix="siee", nargs=1).evaluate = _no_static_eval  # type: ignore[method-assign]
 
 _parser = ODKParser()
+_parser_lock = threading.Lock()  # an elementpath parser holds per-parse state
 
 
 def parse(source: str) -> Any:
     try:
-        return _parser.parse(source)
+        with _parser_lock:
+            return _parser.parse(source)
     except ElementPathError as e:
         raise ExprError(f"expresión inválida «{source}»: {_short(e)}") from e
     except (SyntaxError, ValueError, TypeError) as e:

@@ -290,3 +290,49 @@ def test_start_and_today_metadata_are_filled_on_creation():
     assert s.get("/data/inicio").startswith("2026-03-10T09:30:00.000")
     again = FormSession(fd, {"/data/a": "x"}, clock=fixed_clock)
     assert again.get("/data/dia") == ""  # an existing record is not re-stamped
+
+
+NESTED = """| survey |
+| | type | name | label | calculation | relevant | repeat_count |
+| | begin repeat | casa | Casa | | | |
+| | text | calle | Calle | | | |
+| | begin repeat | persona | Persona | | | |
+| | integer | edad | Edad | | | |
+| | calculate | calle_de | | ${calle} | | |
+| | calculate | n_en_casa | | count(../../persona) | | |
+| | text | extra | Extra | | ${edad} > 1 | |
+| | end repeat | | | | | |
+| | calculate | suma | | sum(${edad}) | | |
+| | end repeat | | | | | |
+| | calculate | total | | count(${persona}) | | |
+"""
+
+
+def test_nested_repeats():
+    from app.forms import load_form
+
+    fd = load_form(NESTED)
+    s = FormSession(fd, {"/data/casa[2]/persona[3]/edad": "5", "/data/casa[1]/calle": "A",
+                         "/data/casa[2]/calle": "B", "/data/casa[1]/persona[1]/edad": "1"})
+    assert s.repeats() == {"/data/casa": 2, "/data/casa[1]/persona": 1,
+                           "/data/casa[2]/persona": 3}
+    assert s.get("/data/casa[2]/persona[3]/calle_de") == "B"
+    assert s.get("/data/casa[1]/persona[1]/calle_de") == "A"
+    assert s.get("/data/casa[2]/persona[1]/n_en_casa") == "3"
+    assert s.get("/data/casa[1]/persona[1]/n_en_casa") == "1"
+    assert s.get("/data/total") == "4"
+    s.set("/data/casa[2]/persona[1]/edad", 2)
+    s.set("/data/casa[2]/persona[2]/edad", 3)
+    assert s.get("/data/casa[2]/suma") == "10"
+    assert s.state("/data/casa[2]/persona[2]/extra").relevant
+    assert not s.state("/data/casa[1]/persona[1]/extra").relevant
+    assert s.add_repeat("/data/casa[1]/persona") == "/data/casa[1]/persona[2]"
+    assert s.get("/data/casa[1]/persona[1]/n_en_casa") == "2"
+    assert s.get("/data/total") == "5"
+    s.set("/data/casa[1]/calle", "Z")
+    assert s.get("/data/casa[1]/persona[2]/calle_de") == "Z"
+    assert s.get("/data/casa[2]/persona[2]/calle_de") == "B"
+    s.remove_repeat("/data/casa", 1)
+    assert s.get("/data/total") == "3" and s.get("/data/casa[1]/calle") == "B"
+    again = FormSession.from_json(fd, s.to_json())
+    assert again.to_json() == s.to_json()
