@@ -3,6 +3,8 @@ cannot measure.
 
     forms.load_fsu_ms_cold     load the FSU through pyxform (no cache), median
     forms.load_fsu_ms_cached   load the FSU from the on-disk cache (memory cache cleared)
+    forms.load_fsu_ms_cold_process / _cached_process
+                               the same in a fresh process, imports included
     forms.full_eval_ms         open a 20-member FSU record (build + evaluate everything)
     forms.answer_p95_ms        set one answer, then read every node's state (20 members)
 """
@@ -44,6 +46,24 @@ def household(n: int) -> dict[str, str]:
     return ans
 
 
+_PROBE = """
+import sys, time
+t = time.perf_counter()
+from app.forms import load_form
+from app.forms.bundled import bundled_path
+load_form(bundled_path("fsu"), cache_dir=sys.argv[1])
+print((time.perf_counter() - t) * 1000)
+"""
+
+
+def fresh_process_ms(cache_dir: str) -> float:
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", _PROBE, cache_dir], cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     from app.forms import FormSession, loader
     from app.forms.bundled import bundled_path
@@ -64,6 +84,10 @@ def main() -> int:
             t = time.perf_counter()
             fd = loader.load_form(src, cache_dir=cache)
             cached.append((time.perf_counter() - t) * 1000)
+
+    with tempfile.TemporaryDirectory() as cache:
+        proc_cold = fresh_process_ms(cache)
+        proc_cached = statistics.median(fresh_process_ms(cache) for _ in range(3))
 
     answers = household(20)
     full = []
@@ -99,6 +123,8 @@ def main() -> int:
     p95 = times[int(len(times) * 0.95) - 1]
     print(f"forms.load_fsu_ms_cold: {statistics.median(cold):.1f} ms")
     print(f"forms.load_fsu_ms_cached: {statistics.median(cached):.1f} ms")
+    print(f"forms.load_fsu_ms_cold_process: {proc_cold:.1f} ms")
+    print(f"forms.load_fsu_ms_cached_process: {proc_cached:.1f} ms")
     print(f"forms.full_eval_ms: {statistics.median(full):.1f} ms")
     print(f"forms.answer_p95_ms: {p95:.2f} ms")
     print(f"forms.answer_p50_ms: {times[len(times) // 2]:.2f} ms")

@@ -286,6 +286,11 @@ class _Builder:
             nd.list_name = fname
             return
         nd.list_name = str(list_name or itemset or "")
+        if nd.list_name.startswith("${") or nd.list_name.startswith("/"):
+            self.problems.append(Problem(
+                nd.row, f"«{nd.name}»: elegir entre las respuestas de una repetición "
+                f"({nd.list_name}) no está soportado; use una lista de opciones"))
+            return
         if nd.list_name not in self.choices:
             if j.get("choices"):
                 self.choices[nd.list_name] = [self._choice(c) for c in j["choices"]]
