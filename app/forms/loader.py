@@ -74,7 +74,8 @@ def load_form(source: str | Path | bytes, cache_dir: str | Path | None = None) -
 
     Raises FormLoadError (a SieeError) with every problem found and its row."""
     raw, ftype, base = _read_source(source)
-    key = source_hash(raw)
+    # choice files next to the form are part of it: the folder is part of the key
+    key = source_hash(raw + (b"\0" + str(base).encode() if base is not None else b""))
     hit = _memory.get(key)
     if hit is not None:
         return hit
@@ -92,7 +93,9 @@ def load_form(source: str | Path | bytes, cache_dir: str | Path | None = None) -
     fd.source_hash = key
     fd.program()  # compiles expressions, checks the graph; raises FormLoadError
     _memory[key] = fd
-    if cache_file is not None:
+    uses_files = any(n.list_name and n.list_name.endswith(".csv")
+                     and not catalogs.is_builtin(n.list_name) for n in fd.root.walk())
+    if cache_file is not None and not uses_files:  # an edited CSV must not be masked
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(".tmp")

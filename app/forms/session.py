@@ -21,7 +21,6 @@ from app.forms.graph import Slot
 from app.forms.xpath import (
     Env,
     EvalError,
-    Expr,
     Node,
     fmt_num,
     parse_date,
@@ -776,4 +775,4 @@ def _attached(node: Node, doc: Node) -> bool:
     return False
 
 
-__all__ = ["FormSession", "NodeState", "Report", "Issue", "Expr"]
+__all__ = ["FormSession", "Issue", "NodeState", "Report"]
