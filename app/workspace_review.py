@@ -1,9 +1,873 @@
-"""Workspace operations for supervisors: review queue, dashboard, exports.
+"""Workspace operations for supervisors: review queue, dashboard, exports, and the
+household's constancia.
 
-A mixin of app.workspace.Workspace: same lock, same audit, same role checks."""
+A mixin of app.workspace.Workspace: same lock, same audit, same role checks.
+Every operation checks the logged-in role here, below any screen. Long reads
+(dashboard, exports) hold the workspace lock one record at a time, so a bulk
+operation never freezes the other users of the workspace (the GUI thread)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-class ReviewOps:
-    """Filled by the supervisor issue (issue 7)."""
+from app import deadlines, exports
+from app.core.errors import NotAllowed, SieeError, ValidationError
+from app.core.roles import Perm, can, require
+from app.core.states import STATE_LABELS, State
+from app.core.ubigeo import catalog
+from app.store.db import transaction
+
+if TYPE_CHECKING:
+    from app.store.records import RecordMeta
+    from app.workspace import Workspace
+
+    _Base = Workspace
+else:
+    _Base = object
+
+log = logging.getLogger("siee.workspace.review")
+
+CSE_LABELS = {
+    "pobre_extremo": "Pobre extremo",
+    "pobre": "Pobre",
+    "no_pobre": "No pobre",
+}
+DASHBOARD_DAYS = 14
+WAITING_LIMIT = 30
+
+
+def cse_label(category: str | None) -> str:
+    c = (category or "").strip().lower().replace(" ", "_")
+    return CSE_LABELS.get(c, category or "")
+
+
+def _summary_head(m: RecordMeta) -> tuple[str, str]:
+    s = {} if m.damaged else (m.summary or {})
+    return (s.get("head_name") or s.get("head") or "", s.get("head_dni") or s.get("dni") or "")
+
+
+# -- results ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueItem:
+    """One COMPLETE record waiting for the supervisor."""
+
+    uuid: str
+    form_id: str
+    revision: int
+    head_name: str
+    head_dni: str
+    ubigeo: str
+    members: int
+    enumerator: str  # who holds the record now (assignee, else author)
+    enumerator_id: int
+    completed_at: float | None
+    warnings: int
+    own: bool  # the reviewer wrote or holds it: they may not approve it
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    """One line of the read-only view of a whole survey."""
+
+    path: str
+    kind: str  # section | member | question | note
+    depth: int
+    label: str
+    text: str = ""
+    warning: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class ReviewDetail:
+    uuid: str
+    form_id: str
+    form_title: str
+    revision: int
+    state: str
+    head_name: str
+    enumerator: str
+    author: str
+    completed_at: float | None
+    lines: list[ReviewLine]
+    returns: list[dict]
+    result: dict | None
+    can_approve: bool
+    can_return: bool
+
+    @property
+    def warnings(self) -> list[ReviewLine]:
+        return [ln for ln in self.lines if ln.warning]
+
+    @property
+    def errors(self) -> list[ReviewLine]:
+        return [ln for ln in self.lines if ln.error]
+
+
+@dataclass(frozen=True)
+class EnumeratorRow:
+    user_id: int
+    name: str
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class DayRow:
+    day: dt.date
+    created: int = 0
+    completed: int = 0
+    approved: int = 0
+    delivered: int = 0
+
+
+@dataclass(frozen=True)
+class WaitingItem:
+    """A household still waiting for the visit or the result, against its target."""
+
+    uuid: str  # the record to open (the FSU when there is one, else the S100)
+    head_name: str
+    enumerator: str
+    stage: str  # Spanish
+    since: dt.date  # the request date (or the FSU's when no S100 is linked)
+    elapsed: int  # business days since `since`
+    target: int  # 8 (visit) or 25 (result)
+    due: dt.date
+
+    @property
+    def overdue(self) -> bool:
+        return self.elapsed > self.target
+
+    @property
+    def status(self) -> str:
+        return deadlines.deadline_text(self.elapsed, self.target)
+
+
+@dataclass
+class Dashboard:
+    today: dt.date
+    counts: dict[str, int]
+    by_enumerator: list[EnumeratorRow]
+    by_day: list[DayRow]
+    returned_by_supervisor: int
+    returned_by_centre: int
+    results: dict[str, int]  # Spanish CSE label -> count
+    oldest_queued_at: float | None
+    oldest_complete_at: float | None
+    waiting: list[WaitingItem]
+    visits_pending: int = 0
+    visits_overdue: int = 0
+    results_pending: int = 0
+    results_overdue: int = 0
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    kind: str
+    fmt: str
+    path: Path
+    rows: int
+
+
+@dataclass
+class Member:
+    orden: int
+    nombre: str
+    documento: str
+    parentesco: str
+    sexo: str
+    edad: str
+
+
+@dataclass
+class ConstanciaData:
+    uuid: str
+    revision: int
+    form_title: str
+    municipality: str
+    place: str
+    ule_ubigeo: str
+    visit_date: str
+    enumerator: str
+    head_name: str
+    address: str
+    members: list[Member]
+    answers: list[tuple[str, str]]
+    state_label: str
+    result: dict[str, str] | None  # {"category", "date", "valid_until"} as Spanish text
+    issued_at: dt.datetime
+    issued_by: str
+    notes: list[str] = field(default_factory=list)
+
+
+# -- the mixin -----------------------------------------------------------------------------------
+class ReviewOps(_Base):
+    """Supervisor operations (issue 7)."""
+
+    # helpers -----------------------------------------------------------------------------
+    def _formdef(self, form_id: str, version: str) -> Any:
+        fn = getattr(self.hooks, "formdef", None)
+        if fn is not None:
+            return fn(form_id, version)
+        from app.forms import bundled_form
+
+        return bundled_form(form_id)
+
+    def _people(self) -> dict[int, str]:
+        """user id -> 'Display name (username)' or the username."""
+        out = {}
+        for uid, username, disp in self.db.execute(
+            "SELECT id, username, display_name FROM users"
+        ).fetchall():
+            name = self._open_display(uid, disp)
+            out[uid] = f"{name} ({username})" if name else username
+        return out
+
+    def assignable_users(self) -> list[tuple[str, str]]:
+        """(username, shown name) of active users who can hold records (for reassign)."""
+        with self._lock:
+            require(self._me().role, Perm.RECORD_REASSIGN)
+            out = []
+            for u in self.list_users():
+                if u.active and can(u.role, Perm.RECORD_EDIT_OWN):
+                    shown = f"{u.display_name} ({u.username})" if u.display_name else u.username
+                    out.append((u.username, shown))
+            return out
+
+    # review queue ---------------------------------------------------------------------------
+    def review_queue(self, form_id: str | None = None) -> list[QueueItem]:
+        """COMPLETE records, oldest completion first."""
+        with self._lock:
+            me = self._me()
+            require(me.role, Perm.RECORD_APPROVE)
+            where, args = "state=?", [State.COMPLETE.value]
+            if form_id:
+                where += " AND form_id=?"
+                args.append(form_id)
+            metas = self.records.list(self.db.conn, where, tuple(args))
+            people = self._people()
+        items = []
+        for m in metas:
+            head, dni = _summary_head(m)
+            s = {} if m.damaged else m.summary
+            items.append(
+                QueueItem(
+                    uuid=m.uuid,
+                    form_id=m.form_id,
+                    revision=m.revision,
+                    head_name=head if not m.damaged else "(ficha dañada)",
+                    head_dni=dni,
+                    ubigeo=str(s.get("ubigeo") or m.ule_ubigeo or ""),
+                    members=int(s.get("members") or 0),
+                    enumerator=people.get(m.owner_id, "?"),
+                    enumerator_id=m.owner_id,
+                    completed_at=m.completed_at,
+                    warnings=int(m.warnings or 0),
+                    own=me.id in (m.author_id, m.assignee_id),
+                )
+            )
+        items.sort(key=lambda i: (i.completed_at or 0.0, i.uuid))
+        return items
+
+    def review_detail(self, uuid: str) -> ReviewDetail:
+        """The whole survey as read-only lines, soft warnings and errors marked."""
+        with self._lock:
+            me = self._me()
+            m = self.get(uuid)  # visibility: the owner, or a role that sees all
+            answers = self.records.answers(self.db.conn, m)
+            notes = self.records.notes(self.db.conn, m)
+            people = self._people()
+        from app.forms import FormSession
+
+        fd = self._formdef(m.form_id, m.form_version)
+        session = FormSession.from_json(fd, answers)
+        labels = exports.FormLabels(fd, session.language)
+        lines: list[ReviewLine] = []
+        members_seen = 0
+        for st in session.iter_nodes():
+            if not st.relevant:
+                continue
+            depth = max(0, st.path.count("/") - 2)
+            if st.kind == "group":
+                if st.path.count("/") > 1:
+                    lines.append(ReviewLine(st.path, "section", depth, st.label))
+                continue
+            if st.kind == "repeat":
+                members_seen += 1
+                pos = st.path.rsplit("[", 1)[-1].rstrip("]")
+                name = _member_name(session, st.path)
+                label = f"Integrante {pos}" + (f": {name}" if name else "")
+                lines.append(ReviewLine(st.path, "member", depth, label))
+                continue
+            if st.type == "calculate":
+                continue
+            if st.type == "note":
+                if st.label:
+                    lines.append(ReviewLine(st.path, "note", depth, st.label))
+                continue
+            nd = fd.node(st.path)
+            lines.append(
+                ReviewLine(
+                    st.path,
+                    "question",
+                    depth,
+                    st.label or nd.name,
+                    labels.value_text(nd, st.value),
+                    warning=st.warning,
+                    error=st.message,
+                )
+            )
+        head, _dni = _summary_head(m)
+        reviewer = can(me.role, Perm.RECORD_APPROVE)
+        own = me.id in (m.author_id, m.assignee_id)
+        return ReviewDetail(
+            uuid=m.uuid,
+            form_id=m.form_id,
+            form_title=fd.title,
+            revision=m.revision,
+            state=m.state,
+            head_name=head,
+            enumerator=people.get(m.owner_id, "?"),
+            author=people.get(m.author_id, "?"),
+            completed_at=m.completed_at,
+            lines=lines,
+            returns=list(notes.get("returns") or []),
+            result=notes.get("result"),
+            can_approve=reviewer and not own and m.state == State.COMPLETE.value,
+            can_return=can(me.role, Perm.RECORD_RETURN)
+            and m.state in (State.COMPLETE.value, State.QUEUED.value),
+        )
+
+    # dashboard -------------------------------------------------------------------------------
+    def dashboard(self, today: dt.date | None = None) -> Dashboard:
+        """Counts per state, per enumerator and per day, delivery and results, and the
+        households waiting longest against the 8 / 25 business-day targets."""
+        with self._lock:
+            require(self._me().role, Perm.RECORD_VIEW_ALL)
+            conn = self.db.conn
+            today = today or dt.date.fromtimestamp(self.clock())
+            counts = self.counts_by_state()
+            people = self._people()
+            per_user: dict[int, dict[str, int]] = {}
+            for owner, state, n in conn.execute(
+                "SELECT COALESCE(assignee_id, author_id), state, COUNT(*) FROM records "
+                "GROUP BY 1, 2"
+            ):
+                per_user.setdefault(owner, {s.value: 0 for s in State})[state] = n
+            days = self._per_day(today)
+            oldest_queued = conn.execute(
+                "SELECT MIN(COALESCE(approved_at, updated_at)) FROM records WHERE state=?",
+                (State.QUEUED.value,),
+            ).fetchone()[0]
+            oldest_complete = conn.execute(
+                "SELECT MIN(completed_at) FROM records WHERE state=?", (State.COMPLETE.value,)
+            ).fetchone()[0]
+            returned = self.records.list(conn, "state=?", (State.RETURNED.value,))
+            with_result = self.records.list(conn, "state=?", (State.RESULT.value,))
+        by_sup = by_centre = 0
+        for m in returned:
+            source = self._last_return_source(m)
+            if source == "supervisor":
+                by_sup += 1
+            else:
+                by_centre += 1
+        results: dict[str, int] = {}
+        for m in with_result:
+            res = self._notes_of(m).get("result") or {}
+            label = cse_label(res.get("category")) or "Sin categoría"
+            results[label] = results.get(label, 0) + 1
+        by_enum = sorted(
+            (EnumeratorRow(uid, people.get(uid, "?"), c) for uid, c in per_user.items()),
+            key=lambda r: (-r.total, r.name),
+        )
+        waiting = self._waiting(today, people)
+        dash = Dashboard(
+            today=today,
+            counts=counts,
+            by_enumerator=by_enum,
+            by_day=days,
+            returned_by_supervisor=by_sup,
+            returned_by_centre=by_centre,
+            results=results,
+            oldest_queued_at=oldest_queued,
+            oldest_complete_at=oldest_complete,
+            waiting=sorted(waiting, key=lambda w: (-w.elapsed / w.target, w.since))[:WAITING_LIMIT],
+        )
+        for w in waiting:
+            if w.target == deadlines.VISIT_TARGET_DAYS:
+                dash.visits_pending += 1
+                dash.visits_overdue += w.overdue
+            else:
+                dash.results_pending += 1
+                dash.results_overdue += w.overdue
+        return dash
+
+    def _per_day(self, today: dt.date) -> list[DayRow]:
+        start = today - dt.timedelta(days=DASHBOARD_DAYS - 1)
+        start_ts = dt.datetime.combine(start, dt.time()).timestamp()
+        tallies: dict[str, dict[dt.date, int]] = {}
+        for col in ("created_at", "completed_at", "approved_at", "delivered_at"):
+            got: dict[dt.date, int] = {}
+            for (ts,) in self.db.conn.execute(
+                f"SELECT {col} FROM records WHERE {col} >= ?", (start_ts,)
+            ):
+                d = dt.date.fromtimestamp(ts)
+                got[d] = got.get(d, 0) + 1
+            tallies[col] = got
+        out = []
+        for i in range(DASHBOARD_DAYS):
+            d = start + dt.timedelta(days=i)
+            out.append(
+                DayRow(
+                    d,
+                    tallies["created_at"].get(d, 0),
+                    tallies["completed_at"].get(d, 0),
+                    tallies["approved_at"].get(d, 0),
+                    tallies["delivered_at"].get(d, 0),
+                )
+            )
+        return out
+
+    def _notes_of(self, m: RecordMeta) -> dict:
+        with self._lock:
+            try:
+                return self.records.notes(self.db.conn, m)
+            except SieeError:
+                log.warning("notes of a record could not be read")
+                return {}
+
+    def _last_return_source(self, m: RecordMeta) -> str:
+        returns = self._notes_of(m).get("returns") or []
+        return str(returns[-1].get("source") or "centre") if returns else "centre"
+
+    def _request_date(self, m: RecordMeta) -> dt.date:
+        """The S100's fecha_solicitud (paper requests are typed later), else its creation."""
+        with self._lock:
+            try:
+                flat = exports.answers_flat(self.records.answers(self.db.conn, m))
+            except SieeError:
+                flat = {}
+        for path, value in flat.items():
+            if path.endswith("/fecha_solicitud") and value:
+                try:
+                    return dt.date.fromisoformat(value[:10])
+                except ValueError:
+                    break
+        return dt.date.fromtimestamp(m.created_at)
+
+    def _waiting(self, today: dt.date, people: dict[int, str]) -> list[WaitingItem]:
+        """Households not yet with a result. An S100 and an FSU belong to the same
+        household when they share a DNI (matched on the keyed DNI index)."""
+        with self._lock:
+            conn = self.db.conn
+            metas = {m.uuid: m for m in self.records.list(conn, "form_id IN ('s100', 'fsu')", ())}
+            links: dict[str, set[str]] = {}
+            fsu_linked: set[str] = set()
+            for s_uuid, f_uuid in conn.execute(
+                "SELECT DISTINCT a.uuid, b.uuid FROM dni_index a "
+                "JOIN dni_index b ON a.mac = b.mac AND a.uuid <> b.uuid "
+                "JOIN records ra ON ra.uuid = a.uuid JOIN records rb ON rb.uuid = b.uuid "
+                "WHERE ra.form_id = 's100' AND rb.form_id = 'fsu'"
+            ):
+                links.setdefault(s_uuid, set()).add(f_uuid)
+                fsu_linked.add(f_uuid)
+        out: list[WaitingItem] = []
+
+        def item(m: RecordMeta, since: dt.date, stage: str, target: int) -> WaitingItem:
+            head, _ = _summary_head(m)
+            return WaitingItem(
+                uuid=m.uuid,
+                head_name=head or "(sin nombre)",
+                enumerator=people.get(m.owner_id, "?"),
+                stage=stage,
+                since=since,
+                elapsed=deadlines.business_days_between(since, today),
+                target=target,
+                due=deadlines.add_business_days(since, target),
+            )
+
+        for m in metas.values():
+            if m.form_id != "s100" or m.state == State.RESULT.value:
+                continue
+            fsus = [metas[u] for u in links.get(m.uuid, ()) if u in metas]
+            if any(f.state == State.RESULT.value for f in fsus):
+                continue
+            since = self._request_date(m)
+            if not fsus:
+                out.append(item(m, since, "Visita pendiente", deadlines.VISIT_TARGET_DAYS))
+            else:
+                f = max(fsus, key=lambda x: x.updated_at)
+                out.append(item(f, since, _stage(f.state), deadlines.RESULT_TARGET_DAYS))
+        for m in metas.values():
+            if m.form_id == "fsu" and m.uuid not in fsu_linked and m.state != State.RESULT.value:
+                since = dt.date.fromtimestamp(m.created_at)
+                out.append(item(m, since, _stage(m.state), deadlines.RESULT_TARGET_DAYS))
+        return out
+
+    # exports ------------------------------------------------------------------------------------
+    def export_data(
+        self,
+        kind: str,
+        fmt: str,
+        path: Path | str,
+        form_id: str | None = None,
+        state: State | str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> ExportResult:
+        """Write the record list ("records"), the answers ("answers", one row per
+        record) or the household members ("members") of `form_id` to `path`
+        as csv or xlsx. Raises exports.ExportCancelled when cancelled."""
+        path = Path(path)
+        if kind not in exports.KINDS:
+            raise ValidationError(
+                f"unknown export kind {kind!r}", "Tipo de exportación desconocido."
+            )
+        if fmt not in exports.FORMATS:
+            raise ValidationError(f"unknown format {fmt!r}", "Formato de archivo desconocido.")
+        if kind != "records" and not form_id:
+            raise ValidationError(
+                "answers export needs a form", "Elija el formulario cuyas respuestas exportará."
+            )
+        if not path.parent.is_dir():
+            raise ValidationError(
+                "export folder missing", "La carpeta elegida no existe. Elija otra ubicación."
+            )
+        with self._lock:
+            require(self._me().role, Perm.EXPORT)
+            metas = self.list_records(state=state, form_id=form_id)
+            people = self._people()
+        metas.sort(key=lambda m: m.created_at)
+        if kind == "records":
+            table = self._records_table(metas, people, progress)
+        else:
+            fd = self._formdef(form_id or "", self._latest_version(form_id or "", metas))
+            if kind == "answers":
+                table = self._answers_table(fd, metas, people, progress)
+            else:
+                table = self._members_table(fd, metas, progress)
+        try:
+            n = exports.write_table(path, table, fmt, cancelled)
+        except OSError as e:
+            raise ValidationError(
+                f"export write failed: {e.__class__.__name__}",
+                "No se pudo escribir el archivo. Revise que la carpeta permita escribir, que el "
+                "archivo no esté abierto en otro programa y que haya espacio en el disco.",
+            ) from None
+        label = f"{kind}:{form_id or 'todos'}:{State(state).value if state else 'todos'}:{fmt}"
+        self.record_export(label, n, str(path))
+        return ExportResult(kind, fmt, path, n)
+
+    def _latest_version(self, form_id: str, metas: list[RecordMeta]) -> str:
+        from app.forms import list_bundled
+
+        for f, v, _t in list_bundled():
+            if f == form_id:
+                return str(v)
+        return max((m.form_version for m in metas), default="")
+
+    def _progress_iter(
+        self, metas: list[RecordMeta], progress: Callable[[int, int], None] | None
+    ) -> Iterator[RecordMeta]:
+        n = len(metas)
+        step = max(1, n // 200)
+        for i, m in enumerate(metas, 1):
+            yield m
+            if progress and (i % step == 0 or i == n):
+                progress(i, n)
+
+    def _answers_of(self, m: RecordMeta) -> dict[str, str]:
+        with self._lock:
+            self._me()  # the session may have ended mid-export
+            return exports.answers_flat(self.records.answers(self.db.conn, m))
+
+    def _records_table(
+        self,
+        metas: list[RecordMeta],
+        people: dict[int, str],
+        progress: Callable[[int, int], None] | None,
+    ) -> exports.Table:
+        C = exports.Column
+        cols = [
+            C("uuid", "Código de ficha", width=38),
+            C("form", "Formulario", width=30),
+            C("state", "Estado", width=18),
+            C("revision", "Revisión", "integer", 9),
+            C("head", "Jefe de hogar / solicitante", width=34),
+            C("dni", "DNI", width=11),
+            C("members", "N° de integrantes", "integer", 10),
+            C("distrito", "Distrito", width=20),
+            C("provincia", "Provincia", width=18),
+            C("departamento", "Departamento", width=16),
+            C("enumerator", "Empadronador(a)", width=24),
+            C("created", "Fecha de registro", "datetime", 17),
+            C("completed", "Fecha de completado", "datetime", 17),
+            C("approved", "Fecha de aprobación", "datetime", 17),
+            C("approved_by", "Aprobada por", width=20),
+            C("delivered", "Fecha de entrega al SIEE", "datetime", 17),
+            C("warnings", "Advertencias", "integer", 12),
+            C("updated", "Última modificación", "datetime", 17),
+        ]
+        from app.forms import list_bundled
+
+        titles = {f: t for f, _v, t in list_bundled()}
+
+        def rows() -> Iterator[list[Any]]:
+            for m in self._progress_iter(metas, progress):
+                head, dni = _summary_head(m)
+                s = {} if m.damaged else m.summary
+                dist, prov, dep = exports.ubigeo_names(str(s.get("ubigeo") or m.ule_ubigeo or ""))
+                yield [
+                    m.uuid,
+                    titles.get(m.form_id, m.form_id),
+                    STATE_LABELS.get(State(m.state), m.state),
+                    m.revision,
+                    head if not m.damaged else "(ficha dañada)",
+                    dni,
+                    int(s.get("members") or 0) or None,
+                    dist,
+                    prov,
+                    dep,
+                    people.get(m.owner_id, ""),
+                    exports.local_dt(m.created_at),
+                    exports.local_dt(m.completed_at),
+                    exports.local_dt(m.approved_at),
+                    people.get(m.approved_by, "") if m.approved_by else "",
+                    exports.local_dt(m.delivered_at),
+                    m.warnings,
+                    exports.local_dt(m.updated_at),
+                ]
+
+        return exports.Table("Fichas", cols, rows())
+
+    def _answers_table(
+        self,
+        fd: Any,
+        metas: list[RecordMeta],
+        people: dict[int, str],
+        progress: Callable[[int, int], None] | None,
+    ) -> exports.Table:
+        labels = exports.FormLabels(fd)
+        qcols = labels.question_columns(fd.root)
+        C = exports.Column
+        head_cols = [
+            C("uuid", "Código de ficha", width=38),
+            C("state", "Estado", width=18),
+            C("revision", "Revisión", "integer", 9),
+            C("enumerator", "Empadronador(a)", width=24),
+        ]
+        cols = head_cols + [c for _nd, c in qcols]
+
+        def rows() -> Iterator[list[Any]]:
+            for m in self._progress_iter(metas, progress):
+                flat = self._answers_of(m)
+                row: list[Any] = [
+                    m.uuid,
+                    STATE_LABELS.get(State(m.state), m.state),
+                    m.revision,
+                    people.get(m.owner_id, ""),
+                ]
+                for nd, col in qcols:
+                    row.append(_typed(nd, col, flat.get(col.key, ""), labels))
+                yield row
+
+        return exports.Table("Respuestas", cols, rows())
+
+    def _members_table(
+        self, fd: Any, metas: list[RecordMeta], progress: Callable[[int, int], None] | None
+    ) -> exports.Table:
+        rep = exports.find_repeat(fd)
+        if rep is None:
+            raise ValidationError(
+                f"form {fd.form_id} has no members repeat",
+                "Este formulario no tiene una lista de integrantes del hogar.",
+            )
+        labels = exports.FormLabels(fd)
+        qcols = labels.question_columns(rep)
+        C = exports.Column
+        cols = [
+            C("uuid", "Código de ficha", width=38),
+            C("head", "Jefe de hogar / solicitante", width=34),
+            C("orden", "N° de orden", "integer", 10),
+        ] + [c for _nd, c in qcols]
+        base = rep.path_str
+        n_parts = len(rep.path)
+
+        def rows() -> Iterator[list[Any]]:
+            for m in self._progress_iter(metas, progress):
+                flat = self._answers_of(m)
+                positions = sorted(
+                    {
+                        int(p[len(base) + 1 :].split("]", 1)[0])
+                        for p in flat
+                        if p.startswith(base + "[")
+                    }
+                )
+                head, _dni = _summary_head(m)
+                for pos in positions:
+                    row: list[Any] = [m.uuid, head, pos]
+                    for nd, col in qcols:
+                        rel = "/".join(nd.path[n_parts:])
+                        row.append(_typed(nd, col, flat.get(f"{base}[{pos}]/{rel}", ""), labels))
+                    yield row
+
+        return exports.Table("Integrantes", cols, rows())
+
+    # constancia ---------------------------------------------------------------------------
+    def constancia(self, uuid: str) -> ConstanciaData:
+        """What the household's constancia de empadronamiento shows; leaves an audit entry."""
+        with self._lock:
+            me = self._me()
+            m = self.get(uuid)
+            if m.form_id != "fsu":
+                raise ValidationError(
+                    "constancia needs an FSU",
+                    "La constancia de empadronamiento se emite desde la FSU del hogar, no desde "
+                    "la solicitud S100.",
+                )
+            if m.state in (State.DRAFT.value, State.RETURNED.value):
+                raise NotAllowed(
+                    f"constancia refused in state {m.state}",
+                    "La constancia se emite cuando la FSU está completa. Complete la ficha "
+                    "primero.",
+                )
+            answers = self.records.answers(self.db.conn, m)
+            notes = self.records.notes(self.db.conn, m)
+            people = self._people()
+            ule = m.ule_ubigeo or self.settings().get("ule_ubigeo") or ""
+            with transaction(self.db) as conn:
+                self._audit_in(conn, "constancia", m.uuid, detail={"rev": m.revision})
+        from app.forms import FormSession
+
+        fd = self._formdef(m.form_id, m.form_version)
+        session = FormSession.from_json(fd, answers)
+        labels = exports.FormLabels(fd, session.language)
+        flat = session.answers()
+
+        def text(path: str) -> str:
+            try:
+                return labels.value_text(fd.node(path), flat.get(path, ""))
+            except KeyError:
+                return ""
+
+        members: list[Member] = []
+        rep = exports.find_repeat(fd)
+        if rep is not None:
+            for i in range(1, session.repeat_count(rep.path_str) + 1):
+                p = f"{rep.path_str}[{i}]"
+                name = _member_name(session, p)
+                tipo, num = text(f"{p}/tipo_doc"), flat.get(f"{p}/num_doc", "")
+                members.append(
+                    Member(
+                        orden=i,
+                        nombre=name,
+                        documento=f"{tipo} {num}".strip() if num else tipo,
+                        parentesco=text(f"{p}/parentesco"),
+                        sexo=text(f"{p}/sexo"),
+                        edad=flat.get(f"{p}/edad", ""),
+                    )
+                )
+        main: list[tuple[str, str]] = []
+        for nd, col in labels.question_columns(fd.root):
+            if nd.path[1] in ("ubicacion", "control"):
+                continue
+            value = flat.get(col.key, "")
+            if value != "":
+                main.append((col.label, labels.value_text(nd, value)))
+        district = catalog().get(ule)
+        if district is None:
+            municipality, place = "Municipalidad", ""
+        elif ule.endswith("01"):
+            municipality = f"Municipalidad Provincial de {district.provincia}"
+            place = f"{district.distrito}, {district.provincia}, {district.departamento}"
+        else:
+            municipality = f"Municipalidad Distrital de {district.distrito}"
+            place = f"{district.distrito}, {district.provincia}, {district.departamento}"
+        root = fd.root.name
+        addr_parts = [
+            text(f"/{root}/ubicacion/tipo_via"),
+            flat.get(f"/{root}/ubicacion/nombre_via", ""),
+            flat.get(f"/{root}/ubicacion/numero_puerta", ""),
+        ]
+        extra = [
+            (lab, flat.get(f"/{root}/ubicacion/{k}", ""))
+            for k, lab in (("manzana", "Mz."), ("lote", "Lt."), ("interior", "Int."))
+        ]
+        address = " ".join(x for x in addr_parts if x)
+        address += "".join(f" {lab} {v}" for lab, v in extra if v)
+        dist, prov, dep = exports.ubigeo_names(flat.get(f"/{root}/ubicacion/distrito", ""))
+        if dist:
+            address = f"{address} — {dist}, {prov}, {dep}" if address else f"{dist}, {prov}, {dep}"
+        result = None
+        res = notes.get("result")
+        if res:
+            result = {
+                "category": cse_label(res.get("category")),
+                "date": exports.format_date(str(res.get("date") or res.get("result_date") or "")),
+                "valid_until": exports.format_date(str(res.get("valid_until") or "")),
+            }
+        head, _dni = _summary_head(m)
+        visit = flat.get(f"/{root}/control/fecha_visita", "")
+        if not visit and m.completed_at:
+            visit = dt.date.fromtimestamp(m.completed_at).isoformat()
+        enumerator = flat.get(f"/{root}/control/empadronador", "") or people.get(m.author_id, "")
+        return ConstanciaData(
+            uuid=m.uuid,
+            revision=m.revision,
+            form_title=fd.title,
+            municipality=municipality,
+            place=place,
+            ule_ubigeo=ule,
+            visit_date=exports.format_date(visit),
+            enumerator=enumerator,
+            head_name=head,
+            address=address,
+            members=members,
+            answers=main,
+            state_label=STATE_LABELS.get(State(m.state), m.state),
+            result=result,
+            issued_at=dt.datetime.fromtimestamp(self.clock()).replace(microsecond=0),
+            issued_by=people.get(me.id, me.username),
+        )
+
+
+def _typed(nd: Any, col: exports.Column, value: str, labels: exports.FormLabels) -> Any:
+    if value == "":
+        return None
+    if nd.is_select:
+        return labels.value_text(nd, value)
+    return exports.cell_value(col, value)
+
+
+def _member_name(session: Any, prefix: str) -> str:
+    def get(name: str) -> str:
+        try:
+            return session.get(f"{prefix}/{name}")
+        except Exception:  # noqa: BLE001 - forms without the field
+            return ""
+
+    apellidos = " ".join(x for x in (get("apellido_paterno"), get("apellido_materno")) if x) or get(
+        "apellidos"
+    )
+    nombres = get("nombres")
+    if apellidos and nombres:
+        return f"{apellidos}, {nombres}"
+    return apellidos or nombres
+
+
+def _stage(state: str) -> str:
+    return {
+        State.DRAFT.value: "FSU en borrador",
+        State.COMPLETE.value: "FSU en revisión del supervisor",
+        State.QUEUED.value: "FSU en cola de envío",
+        State.DELIVERED.value: "Entregada, esperando resultado",
+        State.RETURNED.value: "FSU observada, por corregir",
+    }.get(state, STATE_LABELS.get(State(state), state))
