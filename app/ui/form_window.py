@@ -485,7 +485,7 @@ class FormWindow(QMainWindow):
         yes = box.addButton("&Sí, quitar", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("&No", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(yes)
-        if not self.confirm(box) or box.clickedButton() is not yes:
+        if not self.confirm(box, yes):
             return
         self.session.remove_repeat(repeat_path, index)
         self.replan()
@@ -496,10 +496,10 @@ class FormWindow(QMainWindow):
         self.pages[roster.key].focus_widget().setFocus()  # type: ignore[attr-defined]
         self._marks_timer.start()
 
-    def confirm(self, box: QMessageBox) -> bool:
-        """Modal question; tests replace this."""
+    def confirm(self, box: QMessageBox, yes: QPushButton) -> bool:
+        """Ask a modal question; True when the person chose `yes` (tests replace this)."""
         box.exec()
-        return True
+        return box.clickedButton() is yes
 
     def open_member(self, repeat_path: str, index: int) -> None:
         self.enter_page(self.spec_index(f"member:{repeat_path}[{index}]"), 1)
