@@ -15,7 +15,7 @@ import string
 import uuid as _uuid
 from collections.abc import Callable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from app.core.identifiers import is_valid_dni
 from app.forms.xpath import (
@@ -197,9 +197,12 @@ _simple("translate", _translate)
 
 
 def _sum(v: Value) -> float:
+    # JavaRosa skips values that are not numbers (empty answers)
     total = 0.0
     for node in _nodes(v, "sum"):
-        total += to_number(node.string_value())
+        x = to_number(node.string_value())
+        if x == x:
+            total += x
     return total
 
 
@@ -215,8 +218,16 @@ def _round(v: Value, digits: Value = None) -> float:
     d = to_number(digits)
     if d != d:
         return NAN
+    places = int(d)
+    if abs(places) > 30:
+        return NAN
+    if places < 0:
+        scaled = x * 10.0 ** places
+        return float(math.floor(scaled + 0.5)) * 10.0 ** -places
+    # half away from zero for positives, towards zero for negatives (XPath, JavaRosa)
+    mode = ROUND_HALF_DOWN if x < 0 else ROUND_HALF_UP
     try:
-        q = Decimal(repr(x)).quantize(Decimal(1).scaleb(-int(d)), rounding=ROUND_HALF_UP)
+        q = Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), rounding=mode)
     except InvalidOperation:
         return x
     return float(q)
@@ -238,9 +249,7 @@ def _position(args: list[Fn]) -> Fn:
 
     def run(n: Node, e: Env) -> Value:
         nodes = _nodes(a(n, e), "position")
-        if len(nodes) != 1:
-            raise EvalError("position() necesita exactamente un nodo")
-        return float(nodes[0].index)
+        return float(nodes[0].index) if nodes else 0.0
 
     return run
 
@@ -259,10 +268,19 @@ def _coalesce(args: list[Fn]) -> Fn:
     a, b = args
 
     def run(n: Node, e: Env) -> Value:
-        x = to_string(a(n, e))
-        return x if x != "" else to_string(b(n, e))
+        x = a(n, e)
+        return b(n, e) if _is_null(x) else x
 
     return run
+
+
+def _is_null(v: Value) -> bool:
+    """JavaRosa's null: an empty string (or empty node value) or NaN."""
+    if isinstance(v, list):
+        v = v[0].string_value() if len(v) >= 1 else ""
+    if isinstance(v, float):
+        return v != v
+    return isinstance(v, str) and v == ""
 
 
 @_reg("join")
@@ -292,17 +310,21 @@ _simple("selected-at", _selected_at)
 
 
 def _substr(s: Value, start: Value, end: Value = None) -> str:
+    """0-based, end exclusive; negative positions count from the end (JavaRosa)."""
     text = to_string(s)
-    a = to_number(start)
-    if a != a:
-        return ""
-    a_i = max(0, int(a))
-    if end is None:
-        return text[a_i:]
-    b = to_number(end)
-    if b != b:
-        return ""
-    return text[a_i:max(a_i, int(b))]
+    n = len(text)
+    a = _to_int(to_number(start))
+    b = n if end is None else _to_int(to_number(end))
+    if a < 0:
+        a += n
+    if b < 0:
+        b += n
+    a, b = min(max(0, a), n), min(max(0, b), n)
+    return text[a:b] if a <= b else ""
+
+
+def _to_int(x: float) -> int:
+    return int(x) if math.isfinite(x) else 0
 
 
 _simple("substr", _substr)
@@ -319,7 +341,7 @@ def _regex(s: Value, pattern: Value) -> bool:
         except re.error as err:
             raise EvalError(f"expresión regular inválida «{p}»") from err
         _regex_cache[p] = rx
-    return rx.search(to_string(s)) is not None
+    return rx.fullmatch(to_string(s)) is not None  # Java's Pattern.matches
 
 
 _simple("regex", _regex)
@@ -357,10 +379,8 @@ def _numbers(values: list[Value]) -> list[float]:
 def _extreme(pick: Callable[[list[float]], float]) -> Factory:
     def factory(args: list[Fn]) -> Fn:
         def run(n: Node, e: Env) -> Value:
-            xs = _numbers([f(n, e) for f in args])
-            if not xs or any(x != x for x in xs):
-                return NAN
-            return pick(xs)
+            xs = [x for x in _numbers([f(n, e) for f in args]) if x == x]
+            return pick(xs) if xs else NAN  # empty values are skipped, as JavaRosa
 
         return run
 
@@ -380,7 +400,8 @@ def _count_non_empty(args: list[Fn]) -> Fn:
 
 
 def _boolean_from_string(v: Value) -> bool:
-    return to_string(v).strip() in ("true", "1")
+    s = to_string(v)
+    return s.lower() == "true" or s == "1"
 
 
 _simple("boolean-from-string", _boolean_from_string)
@@ -400,9 +421,10 @@ def _indexed_repeat(args: list[Fn]) -> Fn:
         for k in range(0, len(pairs), 2):
             reps = _nodes(pairs[k](n, e), "indexed-repeat")
             idx = to_number(pairs[k + 1](n, e))
-            if idx != idx or not (1 <= idx <= len(reps)):
+            i = max(1, int(idx)) if idx == idx and math.isfinite(idx) else 1  # as JavaRosa
+            if i > len(reps):
                 return []
-            chosen.append(reps[int(idx) - 1])
+            chosen.append(reps[i - 1])
         # keep the target nodes that live inside every chosen repeat instance
         out = []
         for t in tnodes:
@@ -434,6 +456,8 @@ def _now(args: list[Fn]) -> Fn:
 def _date(v: Value) -> Value:
     d = to_date(v)
     if d is None:
+        if isinstance(v, float) and v != v:
+            return v
         if to_string(v).strip() == "":
             return ""
         raise EvalError(f"«{to_string(v)}» no es una fecha")
@@ -444,9 +468,11 @@ _simple("date", _date)
 _simple("date-time", _date)
 
 
-def _decimal_date_time(v: Value) -> float:
+def _decimal_date_time(v: Value) -> Value:
     d = to_date(v)
-    return days_of(d) if d is not None else NAN
+    if d is None:
+        return "" if to_string(v) == "" else NAN
+    return days_of(d)
 
 
 _simple("decimal-date-time", _decimal_date_time)

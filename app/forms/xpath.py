@@ -190,6 +190,8 @@ def days_of(d: date | datetime) -> float:
 def str_to_number(s: str) -> float:
     if _NUM_RE.match(s):
         return float(s)
+    if "," in s and _NUM_RE.match(s.replace(",", ".")):  # JavaRosa accepts a decimal comma
+        return float(s.replace(",", "."))
     d = parse_date(s)
     if d is not None:
         return days_of(d)
@@ -204,8 +206,8 @@ def fmt_num(x: float) -> str:
         return "NaN"
     if x in (math.inf, -math.inf):
         return "Infinity" if x > 0 else "-Infinity"
-    if x == int(x) and abs(x) < 1e16:
-        return str(int(x))
+    if abs(x) < 1e16 and abs(x - round(x)) < 1e-12:  # JavaRosa's tolerance
+        return str(int(round(x)))
     return repr(x)
 
 
@@ -250,7 +252,7 @@ def to_bool(v: Value) -> bool:
     if isinstance(v, bool):
         return v
     if isinstance(v, float | int):
-        return not (v == 0 or v != v)
+        return abs(v) > 1e-12 and v == v
     if isinstance(v, str):
         return len(v) > 0
     if isinstance(v, list):
@@ -302,7 +304,10 @@ def _cmp_atoms(op: str, a: Value, b: Value) -> bool:
         if isinstance(a, bool) or isinstance(b, bool):
             r = to_bool(a) == to_bool(b)
         elif isinstance(a, float | int | date) or isinstance(b, float | int | date):
-            r = to_number(a) == to_number(b)
+            r = abs(to_number(a) - to_number(b)) < 1e-12  # JavaRosa's tolerance; NaN never
+            if not r:
+                x, y = to_number(a), to_number(b)
+                r = x == y and x in (math.inf, -math.inf)
         else:
             r = to_string(a) == to_string(b)
         return r if op == "=" else not r
