@@ -129,8 +129,46 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m2_sync(db: sqlite_utils.Database) -> None:
+    """Sync client state: batches kept until their receipt arrives, and the sync log.
+
+    A batch row holds the exact envelope bytes (already encrypted to the server)
+    so a crash or a lost answer leads to resending the same batch id, never to a
+    second copy. Log lines are sealed with the data key (reasons may quote a DNI)."""
+    db["sync_batches"].create(
+        {
+            "batch_id": str,
+            "device_id": str,
+            "created_at": float,
+            "state": str,  # pending | done | abandoned
+            "via": str,  # http | usb
+            "envelope": bytes,  # exact bytes sent; dropped once the receipt is applied
+            "envelope_sha256": str,
+            "size": int,
+            "count": int,
+            "attempts": int,
+            "receipt": bytes,  # the server's signed receipt, as received
+            "done_at": float,
+        },
+        pk="batch_id",
+        not_null={"device_id", "state", "envelope_sha256"},
+        defaults={"attempts": 0, "via": "http"},
+    )
+    db["sync_batches"].create_index(["state"])
+    db["sync_batch_items"].create(
+        {"batch_id": str, "uuid": str, "revision": int},
+        pk=("batch_id", "uuid"),
+        foreign_keys=[("batch_id", "sync_batches", "batch_id")],
+    )
+    db["sync_batch_items"].create_index(["uuid"])
+    db["sync_log"].create(
+        {"id": int, "ts": float, "level": str, "text": bytes},  # text sealed
+        pk="id",
+    )
+
+
 # Append only: a migration, once shipped, never changes.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_sync]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

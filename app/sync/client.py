@@ -1,0 +1,530 @@
+"""The sync client: enrollment, sending the outbox in adaptive batches, receipts,
+the inbox, and USB transfer. Runs on any thread; never holds the workspace lock
+while waiting for the network.
+
+Exactly once: a batch (id and exact envelope bytes) is stored before its first
+upload and sent again, byte for byte, after any failure until a receipt comes
+back; the server's PUT is idempotent by batch id and it stores a record once
+per (uuid, revision). A record becomes DELIVERED only from a verified receipt."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.errors import SieeError
+from app.sync import protocol as p
+from app.sync.lock import SyncLock
+from app.sync.model import (
+    Cancelled,
+    DeviceInfo,
+    DeviceRevoked,
+    NetworkError,
+    NotEnrolled,
+    ReceiptOutcome,
+    ServerBusy,
+    ServerRefused,
+    StoredBatch,
+    SyncError,
+    SyncProgress,
+    SyncReport,
+    check_server_url,
+    describe_outcome,
+    fichas,
+)
+from app.sync.transport import Transport
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
+
+log = logging.getLogger("siee.sync")
+
+ProgressFn = Callable[[SyncProgress], None]
+CancelFn = Callable[[], bool]
+
+_FORM_EXT = (".xlsx", ".md")
+_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+@dataclass
+class SizerConfig:
+    start_bytes: int = 48 * 1024  # first batch: a few seconds even on a poor link
+    min_records: int = 1
+    grow_below_s: float = 4.0  # an upload faster than this doubles the next batch
+    est_record_bytes: int = 600  # first guess of one record's share of an envelope
+
+
+class AdaptiveSizer:
+    """How many records go in the next batch: small first, doubling while uploads are
+    fast, a quarter after a timeout; within the server's record and byte limits."""
+
+    def __init__(self, max_records: int, max_bytes: int, cfg: SizerConfig | None = None) -> None:
+        self.cfg = cfg or SizerConfig()
+        self.max_records = max(1, max_records)
+        self.max_bytes = max(4096, int(max_bytes * 0.8))
+        self.budget = float(min(self.cfg.start_bytes, self.max_bytes))
+        self.per_record = float(self.cfg.est_record_bytes)
+
+    def next_count(self) -> int:
+        n = int(self.budget / max(1.0, self.per_record))
+        return max(self.cfg.min_records, min(self.max_records, n))
+
+    def success(self, size: int, count: int, seconds: float) -> None:
+        if count:
+            self.per_record = 0.5 * self.per_record + 0.5 * (size / count)
+        if seconds < self.cfg.grow_below_s:
+            self.budget = min(self.max_bytes, self.budget * 2)
+
+    def timeout(self) -> None:
+        self.budget = max(self.per_record * self.cfg.min_records, self.budget / 4)
+
+    def too_large(self) -> None:
+        self.budget = max(self.per_record * self.cfg.min_records, self.budget / 2)
+        self.max_records = max(self.cfg.min_records, self.max_records // 2)
+
+
+class SyncClient:
+    """Sync of one workspace (whose user is logged in) with its enrolled server."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        sizer: SizerConfig | None = None,
+        lock_timeout: float = 0.0,
+    ) -> None:
+        self.ws = ws
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.sizer_cfg = sizer or SizerConfig()
+        self.lock = SyncLock(ws.data_dir)
+        self.lock_timeout = lock_timeout
+        self.sizer: AdaptiveSizer | None = None
+        self.last_transport: Transport | None = None
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _transport(self, url: str | None = None) -> Transport:
+        settings = self.ws.settings()
+        dev = self.ws.sync_device()
+        base = url or (dev.server_url if dev else None) or settings.get("server_url")
+        if not base:
+            raise NotEnrolled(
+                "no server configured",
+                "Este equipo no está inscrito en el servidor del SIEE. Pida un código de "
+                "inscripción a la sede central e inscríbalo (menú Sincronización).",
+            )
+        t = Transport(base, settings.get("ca_bundle") or None, self.connect_timeout,
+                      self.read_timeout)
+        self.last_transport = t
+        return t
+
+    def reachable(self, timeout: float = 5.0) -> bool:
+        """True when the server answers its health check (no signature, no lock)."""
+        try:
+            t = self._transport()
+        except SyncError:
+            return False
+        try:
+            t.health(timeout)
+            return True
+        except SyncError:
+            return False
+        finally:
+            t.close()
+
+    # -- enrollment -----------------------------------------------------------------------------
+    def enroll(self, server_url: str, code: str, label: str = "") -> DeviceInfo:
+        """Enroll this laptop with a one-time code; pins the server's keys. Unsent records
+        are kept (and go out under the new identity)."""
+        server_url = check_server_url(server_url)
+        code = (code or "").strip()
+        if not code:
+            raise SyncError("empty code", "Escriba el código de inscripción.")
+        key = p.new_signing_key()
+        t = self._transport(server_url)
+        self.lock.acquire(self.lock_timeout)
+        try:
+            from app import __version__
+
+            d = t.enroll(p.enrollment_request(code, key, label or "SIEE Campo", __version__))
+            try:
+                p.verify_key_from_text(d["server_signing_key"])
+                p.encryption_public_from_text(d["server_encryption_key"])
+                info = DeviceInfo(
+                    device_id=str(d["device_id"]),
+                    server_url=server_url,
+                    ule_ubigeo=str(d["ule_ubigeo"]),
+                    server_signing_key=str(d["server_signing_key"]),
+                    server_encryption_key=str(d["server_encryption_key"]),
+                    enrolled_at=time.time(),
+                    limits={k: int(v) for k, v in (d.get("limits") or {}).items()},
+                    label=label,
+                )
+            except (KeyError, TypeError, ValueError, p.ProtocolError) as e:
+                raise SyncError(f"enroll answer malformed: {e}",
+                                "La respuesta del servidor no es válida.") from None
+            self.ws.sync_set_device(info, key)
+            log.info("enrolled as %s", info.device_id)
+            return info
+        except ServerRefused as e:
+            if e.server_code in ("enroll_code_invalid", "bad_signature"):
+                raise SyncError(str(e), e.user_message) from None
+            raise
+        finally:
+            self.lock.release()
+            t.close()
+
+    def _identity(self) -> tuple[DeviceInfo, Any]:
+        self.ws.sync_require_run()
+        dev = self.ws.sync_device()
+        if dev is None:
+            raise NotEnrolled(
+                "device not enrolled",
+                "Este equipo no está inscrito en el servidor del SIEE. Pida un código de "
+                "inscripción a la sede central e inscríbalo (menú Sincronización).",
+            )
+        return dev, self.ws.sync_device_key()
+
+    # -- batches --------------------------------------------------------------------------------
+    def _build(self, dev: DeviceInfo, key: Any, count: int, via: str) -> tuple[p.Envelope, bytes]:
+        records = self.ws.sync_take_outbox(count)
+        env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key)
+        data = env.to_bytes()
+        while len(data) > dev.max_batch_bytes and len(records) > 1:
+            records = records[: len(records) // 2]
+            env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key)
+            data = env.to_bytes()
+        self.ws.sync_save_batch(env, data, via)  # stored before it leaves the laptop
+        return env, data
+
+    def _read_timeout(self, size: int, count: int) -> float:
+        # Room for a slow link (16 KB/s) and the server's checks of every record.
+        return self.read_timeout + size / 16384 + count * 0.02
+
+    def _upload(self, t: Transport, dev: DeviceInfo, b: StoredBatch, envelope: bytes,
+                on_bytes: Callable[[int], None] | None, cancelled: CancelFn | None
+                ) -> tuple[p.Receipt, bytes]:
+        self.ws.sync_batch_attempt(b.batch_id)
+        body = t.put_batch(b.batch_id, envelope, self._read_timeout(len(envelope), b.count),
+                           on_bytes, cancelled)
+        try:
+            receipt = p.verify_receipt(body, dev.server_signing_key, envelope)
+        except p.ProtocolError as e:
+            # A damaged answer: the batch stays pending and is sent again.
+            raise NetworkError(f"receipt for {b.batch_id} unusable: {e.code}") from None
+        if receipt.batch_id != b.batch_id or receipt.device_id != dev.device_id:
+            raise NetworkError("receipt for another batch")
+        return receipt, body
+
+    # -- the sync --------------------------------------------------------------------------------
+    def sync(self, progress: ProgressFn | None = None, cancelled: CancelFn | None = None,
+             send: bool = True, inbox: bool = True) -> SyncReport:
+        """Send every queued record, then apply the inbox. Raises SyncError (transient
+        ones mean: try again later; nothing is lost either way)."""
+        dev, key = self._identity()
+        self.lock.acquire(self.lock_timeout)
+        t0 = time.monotonic()
+        report = SyncReport()
+        t: Transport | None = None
+        ok = False
+        err: SieeError | None = None
+        try:
+            t = self._transport()
+            t.identify(dev.device_id, key)
+            if send:
+                self._send_all(t, dev, key, report, progress, cancelled)
+            if inbox:
+                self._pull_inbox(t, dev, report, progress, cancelled)
+            ok = True
+        except DeviceRevoked as e:
+            self._revoked(e, dev)
+            err = e
+            raise
+        except SieeError as e:
+            err = e
+            raise
+        finally:
+            report.seconds = time.monotonic() - t0
+            report.pending_left = self.ws.sync_outbox_count() + sum(
+                b.count for b in self.ws.sync_pending_batches())
+            try:
+                self._finish(report, ok, err)
+            finally:
+                if t is not None:
+                    t.close()
+                self.lock.release()
+        if progress:
+            progress(SyncProgress("done", report.outcome.sent, report.outcome.sent,
+                                  report.bytes_sent, report.bytes_sent, report.text()))
+        return report
+
+    def _finish(self, report: SyncReport, ok: bool, err: SieeError | None) -> None:
+        o = report.outcome
+        if o.sent:
+            self.ws.sync_log_add(describe_outcome(o), "warning" if o.returned or o.conflict
+                                 else "info")
+        if not ok and err is not None and not isinstance(err, DeviceRevoked):
+            level = "info" if isinstance(err, Cancelled) else "error"
+            self.ws.sync_log_add("Sincronización interrumpida: " + err.user_message, level)
+        elif ok and not o.sent and not report.messages:
+            self.ws.sync_log_add("Sincronización completa: no había fichas por enviar ni "
+                                 "novedades del servidor.")
+        self.ws.sync_finished(
+            ok, None if ok or err is None else err.user_message,
+            {"batches": report.batches, "delivered": o.delivered, "returned": o.returned,
+             "conflict": o.conflict, "messages": report.messages,
+             "error": None if err is None else err.code},
+        )
+
+    def _revoked(self, e: DeviceRevoked, dev: DeviceInfo) -> None:
+        notice = getattr(e, "revocation", None)
+        reason, at = "", ""
+        if isinstance(notice, dict):
+            try:
+                msg = p.verify_message(notice, dev.server_signing_key, dev.device_id)
+                reason = str(msg.payload.get("reason") or "")
+                at = str(msg.payload.get("revoked_at") or "")
+            except p.ProtocolError:
+                log.warning("revocation notice does not verify; ignored")
+                return
+        else:
+            return
+        self.ws.sync_mark_revoked(reason, at)
+
+    def _send_all(self, t: Transport, dev: DeviceInfo, key: Any, report: SyncReport,
+                  progress: ProgressFn | None, cancelled: CancelFn | None) -> None:
+        sizer = self.sizer or AdaptiveSizer(dev.max_records, dev.max_batch_bytes, self.sizer_cfg)
+        self.sizer = sizer
+        pending = [b for b in self.ws.sync_pending_batches() if b.device_id == dev.device_id]
+        total = self.ws.sync_outbox_count() + sum(b.count for b in pending)
+        state = {"done": 0, "bytes": 0, "bytes_total": sum(b.size for b in pending)}
+
+        def show(extra_bytes: int = 0) -> None:
+            if progress:
+                progress(SyncProgress(
+                    "send", state["done"], total, state["bytes"] + extra_bytes,
+                    max(state["bytes_total"], state["bytes"] + extra_bytes),
+                    f"Enviando fichas: {state['done']} de {total}",
+                ))
+
+        show()
+        while True:
+            if cancelled and cancelled():
+                raise Cancelled()
+            if pending:
+                b = pending.pop(0)
+                envelope = b.envelope
+                if envelope is None:  # pragma: no cover - pending batches keep their bytes
+                    self.ws.sync_abandon_batch(b.batch_id)
+                    continue
+            else:
+                n = sizer.next_count()
+                if self.ws.sync_outbox_count() == 0:
+                    break
+                env, envelope = self._build(dev, key, n, "http")
+                b = self.ws.sync_batch(env.batch_id)
+                assert b is not None
+                state["bytes_total"] += len(envelope)
+            started = time.monotonic()
+            try:
+                receipt, rbytes = self._upload(t, dev, b, envelope,
+                                               lambda n_: show(n_), cancelled)
+            except NetworkError as e:
+                if e.timeout:
+                    sizer.timeout()
+                    if b.count > sizer.next_count():
+                        # Too big for this link: its records go out again in smaller batches
+                        # (a copy the server already got comes back as 'duplicate').
+                        self.ws.sync_abandon_batch(b.batch_id)
+                raise
+            except ServerRefused as e:
+                if e.server_code in ("too_large", "too_many_records"):
+                    sizer.too_large()
+                    self.ws.sync_abandon_batch(b.batch_id)
+                    continue
+                if e.server_code in ("batch_conflict", "decrypt_failed", "device_mismatch",
+                                     "malformed_envelope"):
+                    log.warning("batch %s refused (%s): rebuilt", b.batch_id, e.server_code)
+                    self.ws.sync_abandon_batch(b.batch_id)
+                    if e.server_code == "decrypt_failed":
+                        raise
+                    continue
+                raise
+            seconds = time.monotonic() - started
+            sizer.success(len(envelope), b.count, seconds)
+            outcome = self.ws.sync_apply_receipt(receipt, rbytes)
+            report.outcome.add(outcome)
+            report.batches += 1
+            report.bytes_sent += len(envelope)
+            state["done"] += b.count
+            state["bytes"] += len(envelope)
+            show()
+
+    def _pull_inbox(self, t: Transport, dev: DeviceInfo, report: SyncReport,
+                    progress: ProgressFn | None, cancelled: CancelFn | None) -> None:
+        if progress:
+            progress(SyncProgress("inbox", 0, 0, 0, 0, "Recibiendo novedades del servidor…"))
+        for _page in range(1000):
+            if cancelled and cancelled():
+                raise Cancelled()
+            page = t.inbox(self.ws.sync_inbox_cursor())
+            msgs = page.get("messages") or []
+            for entry in msgs:
+                try:
+                    msg = p.verify_message(entry, dev.server_signing_key, dev.device_id)
+                except p.ProtocolError as e:
+                    raise SyncError(f"inbox message does not verify: {e.code}",
+                                    "Llegó un mensaje del servidor que no se pudo verificar; "
+                                    "se ignoró. Avise a soporte si se repite.") from None
+                note = None
+                if msg.kind == "form_published":
+                    note = self._install_form(t, dev, msg)
+                text = self.ws.sync_apply_message(msg, note)
+                report.messages += 1
+                if text:
+                    report.inbox_notes.append(text)
+            if not page.get("has_more") or not msgs:
+                break
+
+    # -- forms ------------------------------------------------------------------------------------
+    def forms_dir(self) -> Path:
+        return Path(self.ws.data_dir) / "forms"
+
+    def _install_form(self, t: Transport, dev: DeviceInfo, msg: p.InboxMessage) -> str:
+        pl = msg.payload
+        form_id, version = str(pl.get("form_id", "")), str(pl.get("version", ""))
+        if not _ID_RE.match(form_id) or not _ID_RE.match(version):
+            raise SyncError("form message with bad ids", "El servidor anunció un formulario "
+                            "con un nombre no válido; se ignoró.")
+        ext = Path(str(pl.get("filename") or "")).suffix.lower()
+        ext = ext if ext in _FORM_EXT else ".xlsx"
+        target = self.forms_dir() / f"{form_id}-{version}{ext}"
+        if target.exists() and p.sha256_hex(target.read_bytes()) == pl.get("sha256"):
+            return f"El formulario {form_id} versión {version} ya estaba instalado."
+        r = t.get_form(form_id, version)
+        content = r.content
+        sig = r.headers.get(p.H_SERVER_SIGNATURE, "")
+        try:
+            p.verify_form(form_id, version, content, sig, dev.server_signing_key)
+        except p.ProtocolError:
+            raise NetworkError("form download does not verify") from None
+        if pl.get("sha256") and p.sha256_hex(content) != pl["sha256"]:
+            raise NetworkError("form download does not match the announcement")
+        _atomic_write(target, content)
+        try:
+            self.ws.hooks.formdef(form_id, version)
+        except Exception as e:  # noqa: BLE001 - a form this version cannot read
+            target.unlink(missing_ok=True)
+            log.warning("published form %s %s does not load: %s", form_id, version,
+                        type(e).__name__)
+            return (f"El formulario {form_id} versión {version} publicado por la sede central "
+                    "no se pudo instalar en esta versión del programa. Actualice SIEE Campo.")
+        log.info("form %s %s installed", form_id, version)
+        return f"Se instaló el formulario {form_id} versión {version}."
+
+    # -- USB ---------------------------------------------------------------------------------
+    def export_batches(self, folder: Path, progress: ProgressFn | None = None) -> list[Path]:
+        """Write every queued record as batch files (the same envelopes as an upload) to
+        `folder`; batches still waiting for a receipt are written again as they are."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise SyncError(f"not a folder: {folder}",
+                            "La carpeta elegida no existe o no se puede abrir.")
+        dev, key = self._identity()
+        self.lock.acquire(self.lock_timeout)
+        paths: list[Path] = []
+        try:
+            pending = [b for b in self.ws.sync_pending_batches() if b.device_id == dev.device_id]
+            for b in pending:
+                if b.envelope is not None:
+                    paths.append(self._write_batch(folder, b.batch_id, b.envelope))
+            while self.ws.sync_outbox_count():
+                env, data = self._build(dev, key, dev.max_records, "usb")
+                paths.append(self._write_batch(folder, env.batch_id, data))
+                if progress:
+                    progress(SyncProgress("send", len(paths), 0, 0, 0,
+                                          f"Lotes escritos: {len(paths)}"))
+            n = sum(self.ws.sync_batch(_batch_id(x)).count for x in paths)  # type: ignore[union-attr]
+            if paths:
+                self.ws.sync_log_add(
+                    f"Se exportaron {fichas(n)} en {len(paths)} archivo(s) de lote a la carpeta "
+                    f"{folder.name or folder}. Lleve los archivos a la sede central y luego "
+                    "importe el recibo."
+                )
+            return paths
+        finally:
+            self.lock.release()
+
+    @staticmethod
+    def _write_batch(folder: Path, batch_id: str, data: bytes) -> Path:
+        path = folder / p.batch_filename(batch_id)
+        _atomic_write(path, data)
+        return path
+
+    def import_receipt(self, path: Path) -> ReceiptOutcome:
+        """Apply a receipt file from the centre; importing it again changes nothing."""
+        dev = self.ws.sync_device()
+        if dev is None:
+            raise NotEnrolled("not enrolled", "Este equipo no está inscrito en el servidor.")
+        self.ws.sync_require_run()
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            raise SyncError(f"cannot read {path}",
+                            "No se pudo leer el archivo del recibo.") from None
+        try:
+            receipt = p.verify_receipt(data, dev.server_signing_key)
+        except p.ProtocolError:
+            raise SyncError("receipt does not verify",
+                            "El archivo no es un recibo válido del servidor del SIEE para este "
+                            "equipo (firma incorrecta o archivo dañado).") from None
+        b = self.ws.sync_batch(receipt.batch_id)
+        if b is None or receipt.envelope_sha256 != b.envelope_sha256:
+            raise SyncError("receipt for an unknown batch",
+                            "Este recibo no corresponde a ningún lote exportado desde este "
+                            "equipo.")
+        self.lock.acquire(self.lock_timeout)
+        try:
+            out = self.ws.sync_apply_receipt(receipt, data)
+            if out.already_applied:
+                self.ws.sync_log_add("El recibo ya había sido importado; no cambió nada.")
+            else:
+                self.ws.sync_log_add("Recibo importado. " + describe_outcome(out),
+                                     "warning" if out.returned or out.conflict else "info")
+            return out
+        finally:
+            self.lock.release()
+
+
+def _batch_id(path: Path) -> str:
+    name = path.name
+    return name[len("siee-batch-"): -len(p.BATCH_FILE_SUFFIX)]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+__all__ = ["AdaptiveSizer", "ServerBusy", "SizerConfig", "SyncClient"]

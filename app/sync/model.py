@@ -1,0 +1,282 @@
+"""Plain data of the sync client (no I/O): device identity, stored batches,
+receipt outcomes, status, progress, and the Spanish sentences of the sync log."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.core.errors import SieeError
+
+
+# --- errors --------------------------------------------------------------------------------
+class SyncError(SieeError):
+    """A sync that could not finish. `transient`: retrying later may work."""
+
+    code = "sync"
+    transient = False
+
+
+class NetworkError(SyncError):
+    """No answer, a cut connection, a timeout: the server may be unreachable right now."""
+
+    code = "network"
+    transient = True
+
+    def __init__(self, message: str, user_message: str | None = None,
+                 timeout: bool = False) -> None:
+        super().__init__(
+            message,
+            user_message
+            or "No se pudo conectar con el servidor del SIEE. Se reintentará automáticamente "
+            "cuando vuelva la conexión; no se perdió nada.",
+        )
+        self.timeout = timeout
+
+
+class ServerBusy(SyncError):
+    code = "busy"
+    transient = True
+
+    def __init__(self, message: str, user_message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message, user_message)
+        self.retry_after = retry_after
+
+
+class NotEnrolled(SyncError):
+    code = "not_enrolled"
+
+
+class DeviceRevoked(SyncError):
+    code = "revoked"
+
+
+class SyncBusy(SyncError):
+    """Another sync (another window, or the command line) is running on this data folder."""
+
+    code = "sync_busy"
+    transient = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "another sync holds the lock",
+            "Ya hay una sincronización en curso en este equipo (en otra ventana o en la línea "
+            "de comandos). Espere a que termine.",
+        )
+
+
+class Cancelled(SyncError):
+    code = "cancelled"
+    transient = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "sync cancelled",
+            "Sincronización cancelada. Lo que no se confirmó se enviará en la próxima.",
+        )
+
+
+class ServerRefused(SyncError):
+    """The server answered with an error that retrying will not fix."""
+
+    code = "refused"
+
+    def __init__(self, message: str, user_message: str, status: int = 0,
+                 server_code: str = "") -> None:
+        super().__init__(message, user_message)
+        self.status = status
+        self.server_code = server_code
+
+
+# --- URLs ----------------------------------------------------------------------------------
+def is_loopback_host(host: str) -> bool:
+    host = (host or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(url: str) -> str:
+    """Normalized base URL; plain HTTP only to this computer (loopback)."""
+    url = (url or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SyncError(
+            f"bad server url {url!r}",
+            "La dirección del servidor no es válida. Debe empezar con https:// "
+            "(por ejemplo https://siee.midis.gob.pe).",
+        )
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise SyncError(
+            "plain http to a remote host refused",
+            "Por seguridad, el servidor debe usar https://. Solo se permite http:// con un "
+            "servidor en este mismo equipo.",
+        )
+    if parts.query or parts.fragment:
+        raise SyncError("server url with query", "La dirección del servidor no es válida.")
+    return url
+
+
+# --- identity --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeviceInfo:
+    device_id: str
+    server_url: str
+    ule_ubigeo: str
+    server_signing_key: str
+    server_encryption_key: str
+    enrolled_at: float
+    limits: dict[str, int] = field(default_factory=dict)
+    label: str = ""
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DeviceInfo:
+        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k in d})
+
+    @property
+    def max_records(self) -> int:
+        return int(self.limits.get("max_records") or 1000)
+
+    @property
+    def max_batch_bytes(self) -> int:
+        return int(self.limits.get("max_batch_bytes") or 8 << 20)
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    batch_id: str
+    device_id: str
+    state: str
+    via: str
+    envelope: bytes | None
+    envelope_sha256: str
+    size: int
+    count: int
+    attempts: int
+    created_at: float
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+@dataclass
+class ReceiptOutcome:
+    batch_id: str
+    delivered: int = 0  # newly marked DELIVERED (accepted or duplicate)
+    duplicate: int = 0  # of which the server already held
+    returned: int = 0  # invalid -> RETURNED
+    conflict: int = 0  # quarantined
+    unchanged: int = 0  # receipt already applied, or the record moved on meanwhile
+    reasons: list[str] = field(default_factory=list)  # Spanish, for the log (sealed there)
+    already_applied: bool = False
+
+    def add(self, other: ReceiptOutcome) -> None:
+        self.delivered += other.delivered
+        self.duplicate += other.duplicate
+        self.returned += other.returned
+        self.conflict += other.conflict
+        self.unchanged += other.unchanged
+        self.reasons += other.reasons
+
+    @property
+    def sent(self) -> int:
+        return self.delivered + self.returned + self.conflict
+
+
+@dataclass
+class SyncReport:
+    """What one sync did."""
+
+    outcome: ReceiptOutcome = field(default_factory=lambda: ReceiptOutcome(""))
+    batches: int = 0
+    bytes_sent: int = 0
+    messages: int = 0
+    inbox_notes: list[str] = field(default_factory=list)  # Spanish lines
+    pending_left: int = 0
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        parts = [describe_outcome(self.outcome)] if self.outcome.sent else []
+        parts += self.inbox_notes
+        if not parts:
+            parts.append("Sincronización completa: no había fichas por enviar ni novedades.")
+        if self.pending_left:
+            parts.append(f"Quedan {fichas(self.pending_left)} por enviar.")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    phase: str  # "send" | "inbox" | "done"
+    records_done: int
+    records_total: int
+    bytes_done: int
+    bytes_total: int
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    enrolled: bool
+    device_id: str | None
+    server_url: str | None
+    revoked: bool
+    pending: int  # QUEUED, not quarantined
+    delivered: int
+    returned: int
+    quarantined: int
+    result: int
+    in_flight: int  # batches awaiting a receipt
+    last_ok: float | None
+    last_attempt: float | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class SyncLogEntry:
+    ts: float
+    level: str
+    text: str
+
+
+# --- Spanish ----------------------------------------------------------------------------------
+def fichas(n: int) -> str:
+    return f"{n} ficha" if n == 1 else f"{n} fichas"
+
+
+def describe_outcome(o: ReceiptOutcome) -> str:
+    """E.g. 'Se enviaron 12 fichas; 1 fue observada: DNI repetido.'"""
+    n = o.sent
+    head = f"Se envió {fichas(n)}" if n == 1 else f"Se enviaron {fichas(n)}"
+    bits = [head]
+    if o.duplicate:
+        bits.append(
+            "1 ya estaba en el servidor" if o.duplicate == 1
+            else f"{o.duplicate} ya estaban en el servidor"
+        )
+    if o.returned:
+        verb = "1 fue observada" if o.returned == 1 else f"{o.returned} fueron observadas"
+        why = "; ".join(dict.fromkeys(o.reasons))[:400]
+        bits.append(f"{verb}: {why}" if why else verb)
+    if o.conflict:
+        bits.append(
+            ("1 quedó" if o.conflict == 1 else f"{o.conflict} quedaron")
+            + " en cuarentena (el servidor tiene otra versión con el mismo número de revisión)"
+        )
+    return "; ".join(bits) + "."
+
+
+def human_bytes(n: float) -> str:
+    if n < 1024:
+        return f"{int(n)} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB".replace(".", ",")
+    return f"{n / (1024 * 1024):.1f} MB".replace(".", ",")
