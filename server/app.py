@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.sync import protocol as p
@@ -45,12 +46,14 @@ class Health(BaseModel):
 
 
 class EnrollRequest(BaseModel):
-    code: str = Field(max_length=64)
-    device_public_key: str = Field(max_length=64, description="Ed25519, base64url raw")
-    proof: str = Field(max_length=128, description="signature of the enrollment string")
+    code: str = Field(min_length=1, max_length=64)
+    device_public_key: str = Field(pattern=r"^[A-Za-z0-9_\-]{43}$",
+                                   description="Ed25519 public key, base64url of 32 bytes")
+    proof: str = Field(pattern=r"^[A-Za-z0-9_\-]{86}$",
+                       description="device signature of the enrollment string (64 bytes)")
     label: str = Field(default="", max_length=200)
     app_version: str = Field(default="", max_length=64)
-    protocol_version: int = 1
+    protocol_version: Literal[1] = 1
 
 
 class Limits(BaseModel):
@@ -276,14 +279,31 @@ def create_fastapi(settings: Settings, service: Service | None = None) -> FastAP
         codes = {404: ("not_found", "No existe esa dirección en el servidor."),
                  405: ("method_not_allowed", "Operación no permitida en esta dirección.")}
         code, msg = codes.get(exc.status_code, ("http_error", "La solicitud no es válida."))
-        resp = _error_response(ProtocolError(code, str(exc.detail), msg, exc.status_code))
+        status = exc.status_code
+        if status == 400:  # unreadable JSON body: same answer as any invalid request
+            code, msg, status = ("invalid_request",
+                                 "La solicitud tiene datos inválidos o incompletos.", 422)
+        resp = _error_response(ProtocolError(code, str(exc.detail), msg, status))
         if exc.headers:
             resp.headers.update(exc.headers)
+        if status == 405:  # every method of every route on this path, not just the first
+            allowed = set()
+            for route in app.router.routes:
+                match, _ = route.matches(request.scope)
+                if match != Match.NONE:
+                    allowed |= set(getattr(route, "methods", None) or ())
+            if allowed:
+                resp.headers["Allow"] = ", ".join(sorted(allowed))
         return resp
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         where = sorted({".".join(str(x) for x in e.get("loc", ())) for e in exc.errors()})
+        if "body.protocol_version" in where:
+            return _error_response(ProtocolError(
+                "unsupported_version", "protocol version not supported",
+                "La versión del programa no es compatible con el servidor. Actualice SIEE Campo.",
+                422))
         return _error_response(ProtocolError(
             "invalid_request", "invalid request: " + ", ".join(where)[:300],
             "La solicitud tiene datos inválidos o incompletos.", 422), fields=where[:20])

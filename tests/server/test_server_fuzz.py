@@ -1,5 +1,10 @@
 """Property-based fuzz of the HTTP API from its own OpenAPI document (schemathesis):
-no input, signed or not, makes the server answer 5xx."""
+no input, signed or not, makes the server answer 5xx, and every answer conforms to
+the document (status codes, content types, response schemas, Allow headers).
+
+The one check left out is "schema-valid data must be accepted": a batch body is
+binary that the schema can only call "a string of bytes", and a signed request
+with a random body cannot be valid."""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from server.app import openapi_document
 from server.testing import running_server
 from tests.server.siee_client import Device, SieeAuth
 
 EXAMPLES = 40
+EXCLUDED = [positive_data_acceptance]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,7 @@ _FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
 @_FUZZ_SETTINGS
 def test_fuzz_unsigned(case, fuzz_server):
     response = case.call(base_url=fuzz_server.url, timeout=30)
-    case.validate_response(response, checks=[not_a_server_error])
+    case.validate_response(response, excluded_checks=EXCLUDED)
 
 
 @schema.parametrize()
@@ -56,7 +62,7 @@ def test_fuzz_signed(case, fuzz_server, fuzz_device):
         if case.headers:
             case.headers.pop(h, None)
     response = case.call(base_url=fuzz_server.url, session=session, timeout=30)
-    case.validate_response(response, checks=[not_a_server_error])
+    case.validate_response(response, excluded_checks=EXCLUDED)
 
 
 def test_fuzz_left_no_traceback(fuzz_server):
