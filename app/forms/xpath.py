@@ -321,16 +321,31 @@ def _cmp_atoms(op: str, a: Value, b: Value) -> bool:
     return x >= y
 
 
+_NUMERIC_TYPES = frozenset({"integer", "decimal"})
+
+
+def _atom(n: Node) -> Value:
+    """A node's value as JavaRosa unpacks it: numbers for answered integer and decimal
+    questions, text otherwise."""
+    s = n.string_value()
+    d = n.defn
+    if s and d is not None and getattr(d, "type", "") in _NUMERIC_TYPES:
+        x = str_to_number(s)
+        if x == x:
+            return x
+    return s
+
+
 def compare(op: str, a: Value, b: Value) -> bool:
+    """XPath 1.0 comparison; node-sets compare existentially, each node by its
+    typed value (see _atom)."""
     a_ns, b_ns = isinstance(a, list), isinstance(b, list)
     if a_ns and b_ns:
-        bs = [n.string_value() for n in b]
+        bs = [_atom(n) for n in b]
         for n in a:
-            sa = n.string_value()
+            sa = _atom(n)
             for sb in bs:
-                if _cmp_atoms(op, sa, sb) if op not in ("=", "!=") else (
-                    (sa == sb) == (op == "=")
-                ):
+                if _cmp_atoms(op, sa, sb):
                     return True
         return False
     if a_ns or b_ns:
@@ -339,10 +354,9 @@ def compare(op: str, a: Value, b: Value) -> bool:
             return _cmp_atoms(op, to_bool(ns), other) if a_ns else _cmp_atoms(
                 op, other, to_bool(ns))
         for n in ns:
-            s = n.string_value()
-            atom: Value = s
-            if isinstance(other, float | int | date):
-                atom = str_to_number(s)
+            atom = _atom(n)
+            if isinstance(other, float | int | date) and isinstance(atom, str):
+                atom = str_to_number(atom)
             if _cmp_atoms(op, atom, other) if a_ns else _cmp_atoms(op, other, atom):
                 return True
         return False

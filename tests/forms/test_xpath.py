@@ -151,6 +151,9 @@ CASES = [
     ("${n} = 3.0", "true"),
     ("'03' = 3", "true"),
     ("'03' = '3'", "false"),
+    ("${n} = '03'", "true"),  # an integer question compares as a number (JavaRosa)
+    ("${nombre} = 'Ana María'", "true"),
+    ("${peso} = '61.50'", "true"),
     ("'abc' < 5", "false"),
     ("'abc' >= 5", "false"),
     ("'10' > '9'", "true"),
