@@ -616,6 +616,11 @@ class Envelope:
             + self.ciphertext
         )
 
+    @classmethod
+    def from_bytes(cls, data: bytes, max_bytes: int | None = None) -> Envelope:
+        """Same as parse_envelope()."""
+        return parse_envelope(data, max_bytes)
+
     @property
     def batch_id(self) -> str:
         return self.header.batch_id

@@ -190,6 +190,7 @@ def test_batch_roundtrip(keys):
     assert env2.header.count == 5
     assert [e.sha256 for e in env2.header.records] == [r.content_hash() for r in recs]
     assert data[:4] == p.MAGIC
+    assert p.Envelope.from_bytes(data) == env2
 
 
 def test_batch_is_compact(keys):
