@@ -12,13 +12,14 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from app.core.errors import NotAllowed, SieeError
+from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.core.states import Action, State, next_state
 from app.store.db import transaction
 from app.sync import protocol as p
 from app.sync.model import (
     DeviceInfo,
+    DeviceRevoked,
     NotEnrolled,
     ReceiptOutcome,
     StoredBatch,
@@ -549,7 +550,7 @@ class SyncOps:
             require(me.role, Perm.SYNC_RUN)
             dev = self.sync_device()
             if dev is not None and dev.revoked_at:
-                raise NotAllowed(
+                raise DeviceRevoked(
                     "device revoked",
                     "La sede central dio de baja este equipo y ya no puede sincronizar. "
                     "Las fichas siguen guardadas; comuníquese con soporte para inscribirlo de "

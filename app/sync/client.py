@@ -80,7 +80,8 @@ class AdaptiveSizer:
         if count:
             self.per_record = 0.5 * self.per_record + 0.5 * (size / count)
         if seconds < self.cfg.grow_below_s:
-            self.budget = min(self.max_bytes, self.budget * 2)
+            cap = min(self.max_bytes, self.max_records * self.per_record)
+            self.budget = max(min(cap, self.budget * 2), min(self.budget, cap))
 
     def timeout(self) -> None:
         self.budget = max(self.per_record * self.cfg.min_records, self.budget / 4)

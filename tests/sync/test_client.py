@@ -1,0 +1,295 @@
+"""The sync client against the real reference server on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.sync import protocol as p
+from app.sync.client import AdaptiveSizer, SizerConfig, SyncClient
+from app.sync.lock import SyncLock
+from app.sync.model import (
+    DeviceRevoked,
+    NotEnrolled,
+    ReceiptOutcome,
+    SyncBusy,
+    SyncError,
+    check_server_url,
+    describe_outcome,
+)
+from app.sync.transport import Transport
+from tests.conftest import ADMIN_PW
+from tests.server.siee_client import Device
+from tests.sync.conftest import ULE, add_queued, assert_exactly_once, fsu_version, states
+
+
+def test_enroll_pins_keys_and_seals_the_device_key(ws, server):
+    c = SyncClient(ws)
+    with pytest.raises(NotEnrolled):
+        c.sync()
+    info = c.enroll(server.url, server.admin.enroll_code(ULE), label="Laptop 1")
+    assert info.server_signing_key == server.signing_public
+    assert info.server_encryption_key == server.encryption_public
+    assert ws.settings()["server_url"] == server.url
+    # The private key is stored only sealed with the data key.
+    raw = ws.db.execute("SELECT value FROM meta WHERE key='sync_device'").fetchone()[0]
+    key = ws.sync_device_key()
+    assert p.b64e(p.private_bytes(key)) not in raw
+    assert p.public_key_text(key) in {d["public_key"] for d in server.admin.list_devices()}
+    # A used code does not enroll again; the message is Spanish.
+    with pytest.raises(SyncError) as e:
+        SyncClient(ws).enroll(server.url, "AAAA-BBBB-CCCC")
+    assert "código" in e.value.user_message
+
+
+def test_sync_delivers_every_record_once(ws, enrolled, server):
+    uuids = add_queued(ws, 120, seed=11)
+    plain = sum(len(r.canonical()) for r in ws.sync_take_outbox(1000))
+    seen = []
+    rep = enrolled.sync(progress=seen.append)
+    assert rep.outcome.delivered == 120 and rep.batches >= 2  # starts small
+    assert_exactly_once(server, ws, uuids)
+    assert seen[-1].phase == "done"
+    sends = [s for s in seen if s.phase == "send"]
+    assert sends[-1].records_done == 120 and sends[-1].records_total == 120
+    assert max(s.bytes_done for s in sends) == rep.bytes_sent
+    st = ws.sync_status()
+    assert (st.pending, st.delivered, st.in_flight) == (0, 120, 0)
+    assert st.last_ok is not None
+    assert ws.sync_log()[0].text == "Se enviaron 120 fichas."
+    # Nothing left: a second sync sends nothing and says so.
+    rep2 = enrolled.sync()
+    assert rep2.batches == 0
+    assert "no había fichas" in ws.sync_log()[0].text
+    # Each delivery is in the record's history.
+    assert any(e.action == "delivered" for e in ws.history(uuids[0]))
+    # Compression: the wire carries far fewer bytes than the records' JSON.
+    assert rep.bytes_sent < 0.35 * plain
+
+
+def test_invalid_record_returns_to_author_with_reasons(ws, enrolled, server):
+    def dup_dni(i, a):
+        if i == 1:
+            docs = [k for k in a if k.endswith("/num_doc")]
+            a[docs[1]] = a[docs[0]]
+        return a
+
+    uuids = add_queued(ws, 3, seed=5, mutate=dup_dni)
+    rep = enrolled.sync()
+    assert rep.outcome.delivered == 2 and rep.outcome.returned == 1
+    st = states(ws)
+    assert st[uuids[1]] == "RETURNED" and st[uuids[0]] == "DELIVERED"
+    ret = ws.notes(uuids[1])["returns"][-1]
+    assert ret["source"] == "server" and ret["by"] == "SIEE central" and ret["revision"] == 1
+    assert "repetido" in ret["reason"]
+    line = ws.sync_log()[0].text
+    assert line.startswith("Se enviaron 3 fichas; 1 fue observada: ") and "repetido" in line
+    # The reason quotes a DNI: neither the log table nor the notes hold it in clear.
+    dni = ret["reason"].split("El DNI ")[1][:8]
+    db_bytes = Path(ws.data_dir / "siee-campo.db").read_bytes()
+    assert dni.encode() not in db_bytes
+    # Edited and sent again, it becomes a new revision that the server accepts.
+    ws.reopen(uuids[1])
+    assert ws.get(uuids[1]).revision == 2
+
+
+def test_conflict_is_quarantined_never_deleted(ws, enrolled, server):
+    uuids = add_queued(ws, 2, seed=8)
+    other = Device.enroll(server.url, server.admin.enroll_code(ULE))
+    # Another laptop already sent revision 1 of the same uuid with other answers.
+    answers = ws.records.answers(ws.db.conn, ws.records.meta(ws.db.conn, uuids[0]))
+    answers["/fsu/ubicacion/telefono"] = "999111222"
+    rec = other.record(uuid=uuids[0], form_id="fsu", form_version=fsu_version(), answers=answers)
+    assert other.send([rec]).results[0].status == "accepted"
+    rep = enrolled.sync()
+    assert rep.outcome.conflict == 1 and rep.outcome.delivered == 1
+    m = ws.get(uuids[0])
+    assert m.state == "QUEUED" and m.quarantined
+    assert "otro contenido" in ws.notes(uuids[0])["quarantine"]
+    assert ws.sync_status().quarantined == 1
+    assert ws.sync_outbox_count() == 0  # not sent again and again
+    assert "cuarentena" in ws.sync_log()[0].text
+    # A supervisor return sends it back to its author; editing clears the quarantine.
+    ws.add_user("sup", "supervisor", "clave-sup-123")
+    ws.logout()
+    ws.login("sup", "clave-sup-123")
+    ws.return_record(uuids[0], "Conflicto con otra versión")
+    ws.logout()
+    ws.login("admin", ADMIN_PW)
+    m2 = ws.reopen(uuids[0])
+    assert m2.revision == 2 and not ws.get(uuids[0]).quarantined
+
+
+def test_inbox_returns_results_settings_and_forms(ws, enrolled, server, tmp_path):
+    uuids = add_queued(ws, 3, seed=21)
+    enrolled.sync()
+    server.admin.return_record(uuids[0], None, ["Falta la firma del informante"])
+    server.admin.post_result(uuids[1], None, "pobre", "2026-11-27", "2029-11-27")
+    server.admin.set_settings({"review_required": False, "server_url": "http://evil"}, ULE)
+    src = Path(__file__).resolve().parents[2] / "app/forms/bundled/s100.md"
+    text = src.read_text("utf-8").replace("| 2026112701 |", "| 2026112799 |")
+    newform = tmp_path / "s100-nueva.md"
+    newform.write_text(text, "utf-8")
+    server.admin.publish_form(newform)
+    rep = enrolled.sync()
+    assert rep.messages >= 4
+    st = states(ws)
+    assert st[uuids[0]] == "RETURNED" and st[uuids[1]] == "RESULT" and st[uuids[2]] == "DELIVERED"
+    ret = ws.notes(uuids[0])["returns"][-1]
+    assert ret["reason"] == "Falta la firma del informante" and ret["source"] == "server"
+    assert ws.notes(uuids[1])["result"]["category"] == "pobre"
+    assert ws.settings()["review_required"] is False
+    assert ws.settings()["server_url"] == server.url  # the centre cannot move the laptop
+    installed = ws.data_dir / "forms" / "s100-2026112799.md"
+    assert installed.read_bytes() == newform.read_bytes()
+    assert ws.hooks.formdef("s100", "2026112799").version == "2026112799"
+    text_all = " ".join(rep.inbox_notes)
+    assert "devolvió 1 ficha" in text_all and "resultado" in text_all and "formulario" in text_all
+    # The cursor moved: the same messages are not applied twice.
+    before = ws.sync_inbox_cursor()
+    rep2 = enrolled.sync()
+    assert rep2.messages == 0 and ws.sync_inbox_cursor() == before
+
+
+def test_revoked_device_stops_and_says_so(ws, enrolled, server):
+    add_queued(ws, 1, seed=31)
+    enrolled.sync()
+    server.admin.revoke_device(ws.sync_device().device_id, "Equipo robado")
+    add_queued(ws, 1, seed=32)
+    with pytest.raises(DeviceRevoked):
+        enrolled.sync()
+    assert ws.sync_status().revoked
+    assert "robado" in ws.sync_log()[0].text
+    with pytest.raises(SyncError) as e:
+        enrolled.sync()
+    assert "dio de baja" in e.value.user_message
+    assert ws.sync_status().pending == 1  # kept
+
+
+def test_reenroll_keeps_unsent_records(ws, enrolled, server):
+    uuids = add_queued(ws, 30, seed=41)
+    dev, key = ws.sync_device(), ws.sync_device_key()
+    # A batch stored and received by the server, but its answer was lost...
+    env, data = enrolled._build(dev, key, 10, "http")
+    t = Transport(server.url)
+    t.identify(dev.device_id, key)
+    t.put_batch(env.batch_id, data, 30)
+    # ...and another stored but never sent.
+    enrolled._build(dev, key, 10, "http")
+    assert ws.sync_status().in_flight == 2
+    # The laptop is re-enrolled (new identity; e.g. its data restored on a new laptop).
+    c2 = SyncClient(ws)
+    c2.enroll(server.url, server.admin.enroll_code(ULE))
+    assert ws.sync_device().device_id != dev.device_id
+    rep = c2.sync()
+    assert rep.outcome.delivered == 30 and rep.outcome.duplicate == 10
+    assert_exactly_once(server, ws, uuids)
+    assert ws.sync_status().in_flight == 0
+
+
+def test_one_sync_at_a_time_across_processes(ws, enrolled, tmp_path):
+    lock = SyncLock(ws.data_dir)
+    lock.acquire()
+    try:
+        with pytest.raises(SyncBusy):
+            enrolled.sync()
+        with pytest.raises(SyncBusy):
+            SyncLock(ws.data_dir).acquire()
+    finally:
+        lock.release()
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "from app.sync.lock import SyncLock\n"
+        f"SyncLock({str(ws.data_dir)!r}).acquire(); print('held', flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == b"held"
+        with pytest.raises(SyncBusy) as e:
+            SyncLock(ws.data_dir).acquire()
+        assert "otra ventana" in e.value.user_message
+    finally:
+        proc.kill()
+        proc.wait()
+    # The OS released the dead process's lock.
+    with SyncLock(ws.data_dir):
+        pass
+
+
+def test_urls_tls_and_proxy_rules(tmp_path):
+    assert check_server_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+    assert check_server_url("http://localhost:1") == "http://localhost:1"
+    assert check_server_url("https://siee.example.pe") == "https://siee.example.pe"
+    for bad in ("http://siee.example.pe", "ftp://x", "siee", "http://10.0.0.1:80"):
+        with pytest.raises(SyncError):
+            check_server_url(bad)
+    t = Transport("https://siee.example.pe", ca_bundle=str(tmp_path / "ca.pem"))
+    assert t.session.verify == str(tmp_path / "ca.pem") and t.session.trust_env
+    t2 = Transport("https://siee.example.pe")
+    assert t2.session.verify is True
+    assert not Transport("http://127.0.0.1:9").session.trust_env
+
+
+def test_clock_offset_heals_a_wrong_laptop_clock(ws, enrolled, server):
+    dev, key = ws.sync_device(), ws.sync_device_key()
+    t = Transport(server.url)
+    t.identify(dev.device_id, key)
+    t.offset = -4000.0  # the laptop is more than an hour late
+    page = t.inbox(0)
+    assert "messages" in page and abs(t.offset) < 60
+
+
+def test_unreachable_server_is_a_transient_error(ws, server):
+    from app.sync.model import NetworkError
+    from server.testing import free_port
+
+    c = SyncClient(ws, connect_timeout=2)
+    c.enroll(server.url, server.admin.enroll_code(ULE))
+    add_queued(ws, 2, seed=51)
+    ws.sync_update_server_url(f"http://127.0.0.1:{free_port()}")
+    assert not c.reachable()
+    with pytest.raises(NetworkError) as e:
+        c.sync()
+    assert e.value.transient and "conexión" in e.value.user_message
+    assert ws.sync_status().pending == 2 and ws.sync_status().last_error
+    ws.sync_update_server_url(server.url)
+    assert c.reachable()
+    assert c.sync().outcome.delivered == 2
+
+
+def test_sizer_grows_and_shrinks():
+    s = AdaptiveSizer(1000, 8 << 20, SizerConfig(start_bytes=6000, est_record_bytes=600))
+    assert s.next_count() == 10
+    s.success(6000, 10, 0.1)
+    assert s.next_count() == 20
+    for _ in range(20):
+        s.success(600 * s.next_count(), s.next_count(), 0.1)
+    assert s.next_count() == 1000
+    s.timeout()
+    assert s.next_count() == 250
+    s.success(600 * 250, 250, 30.0)  # slow: no growth
+    assert s.next_count() == 250
+
+
+def test_outcome_sentences():
+    o = ReceiptOutcome("b", delivered=11, returned=1, reasons=["DNI repetido"])
+    assert describe_outcome(o) == "Se enviaron 12 fichas; 1 fue observada: DNI repetido."
+    assert describe_outcome(ReceiptOutcome("b", delivered=1)) == "Se envió 1 ficha."
+    o2 = ReceiptOutcome("b", delivered=3, duplicate=2, conflict=1)
+    assert "2 ya estaban en el servidor" in describe_outcome(o2)
+    assert "1 quedó en cuarentena" in describe_outcome(o2)
+
+
+def test_receipt_log_has_no_personal_data_in_clear(ws, enrolled):
+    add_queued(ws, 2, seed=61)
+    enrolled.sync()
+    rows = ws.db.execute("SELECT text FROM sync_log").fetchall()
+    assert rows and all(b"fichas" not in r[0] for r in rows)  # sealed
+    assert json.loads(ws.db.execute("SELECT value FROM meta WHERE key='sync_device'")
+                      .fetchone()[0])["device_id"]
+    assert time.time() - ws.sync_status().last_ok < 600
