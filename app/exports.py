@@ -277,34 +277,54 @@ def _write_xlsx(path: Path, table: Table, cancelled: Callable[[], bool] | None) 
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet import _writer as sheet_writer
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_sheet_title(table.title))
     for i, c in enumerate(table.columns, 1):
         ws.column_dimensions[get_column_letter(i)].width = c.width
     ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for c in table.columns:
-        cell = WriteOnlyCell(ws, value=c.label)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    n = 0
-    for row in _rows(table, cancelled):
-        cells = []
-        for c, v in zip(table.columns, row, strict=False):
-            cell = WriteOnlyCell(ws, value=_xlsx_value(c, v))
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-            elif isinstance(cell.value, dt.datetime):
-                cell.number_format = "DD/MM/YYYY HH:MM"
-            elif isinstance(cell.value, dt.date):
-                cell.number_format = "DD/MM/YYYY"
-            cells.append(cell)
-        ws.append(cells)
-        n += 1
-    wb.save(path)
+    # openpyxl streams each sheet through a file in the system's temp folder; this
+    # one goes beside the target instead (and is removed by openpyxl or below).
+    sheet_tmp = str(_temp_beside(path))
+    writer = sheet_writer.WorksheetWriter(ws, out=sheet_tmp)
+    sheet_writer.ALL_TEMP_FILES.append(sheet_tmp)
+    ws._writer = writer
+    writer.write_top()
+    try:
+        bold = Font(bold=True)
+        header = []
+        for c in table.columns:
+            cell = WriteOnlyCell(ws, value=c.label)
+            cell.font = bold
+            header.append(cell)
+        ws.append(header)
+        n = 0
+        for row in _rows(table, cancelled):
+            cells = []
+            for c, v in zip(table.columns, row, strict=False):
+                cell = WriteOnlyCell(ws, value=_xlsx_value(c, v))
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text starts with
+                elif isinstance(cell.value, dt.datetime):
+                    cell.number_format = "DD/MM/YYYY HH:MM"
+                elif isinstance(cell.value, dt.date):
+                    cell.number_format = "DD/MM/YYYY"
+                cells.append(cell)
+            ws.append(cells)
+            n += 1
+        wb.save(path)
+    finally:
+        if os.path.exists(sheet_tmp):  # not saved: close the stream, drop the file
+            try:
+                if ws._rows is not None:
+                    ws._rows.close()
+                writer.xf.close()
+            except Exception:  # noqa: BLE001 - removing the file is what matters
+                pass
+            os.remove(sheet_tmp)
+            if sheet_tmp in sheet_writer.ALL_TEMP_FILES:
+                sheet_writer.ALL_TEMP_FILES.remove(sheet_tmp)
     return n
 
 
