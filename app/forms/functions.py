@@ -443,9 +443,13 @@ def _session_clock(e: Env) -> datetime:
     return datetime.now().astimezone()
 
 
+def _local(d: datetime) -> datetime:
+    return d.astimezone() if d.tzinfo is not None else d
+
+
 @_reg("today")
 def _today(args: list[Fn]) -> Fn:
-    return lambda n, e: _session_clock(e).date()
+    return lambda n, e: _local(_session_clock(e)).date()
 
 
 @_reg("now")
@@ -486,7 +490,7 @@ def _format_date(v: Value, fmt: Value) -> str:
     d = to_date(v)
     if d is None:
         return ""
-    dt = d if isinstance(d, datetime) else datetime(d.year, d.month, d.day)
+    dt = _local(d) if isinstance(d, datetime) else datetime(d.year, d.month, d.day)
     f = to_string(fmt)
     out = []
     i = 0

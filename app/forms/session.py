@@ -180,7 +180,8 @@ class FormSession:
         defaults = self.program.defaults
         for n in _walk(top):
             if n.defn is not None and n.defn.type in ("start", "today") and n.value == "":
-                now = self.clock() if self.clock is not None else datetime.now().astimezone()
+                now = self.clock() if self.clock is not None else datetime.now()
+                now = now.astimezone()
                 n.value = now.date().isoformat() if n.defn.type == "today" else (
                     now.isoformat(timespec="milliseconds"))
             d = defaults.get(n.defn.path) if n.defn is not None else None

@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from elementpath import XPath1Parser
@@ -180,8 +180,8 @@ def parse_datetime(s: str) -> datetime | None:
 
 def days_of(d: date | datetime) -> float:
     if isinstance(d, datetime):
-        if d.tzinfo is not None:
-            d = d.astimezone().replace(tzinfo=None)
+        if d.tzinfo is not None:  # an instant: days since the epoch in UTC (JavaRosa)
+            d = d.astimezone(UTC).replace(tzinfo=None)
         delta = d - datetime(1970, 1, 1)
         return delta.days + delta.seconds / 86400.0 + delta.microseconds / 86400e6
     return float((d - EPOCH).days)
@@ -212,8 +212,7 @@ def fmt_num(x: float) -> str:
 
 
 def fmt_datetime(d: datetime) -> str:
-    if d.tzinfo is None:
-        d = d.astimezone()
+    d = d.astimezone()  # local time with its offset
     s = d.isoformat(timespec="milliseconds")
     return s
 
@@ -243,6 +242,11 @@ def to_number(v: Value) -> float:
         return str_to_number(v)
     if isinstance(v, list):
         return str_to_number(v[0].string_value()) if v else NAN
+    if isinstance(v, datetime):
+        # JavaRosa: a date-time in arithmetic counts whole days (its local date);
+        # decimal-date-time() gives the fraction
+        local = v.astimezone() if v.tzinfo is not None else v
+        return float((local.date() - EPOCH).days)
     if isinstance(v, date):
         return days_of(v)
     return NAN
