@@ -132,7 +132,7 @@ class QuestionRow(QFrame):
         self.hint.setWordWrap(True)
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setMinimumWidth(220)
+        self.message.setMinimumWidth(170)
         self.message.setMaximumWidth(360)
         self.message.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         grid = QGridLayout(self)
@@ -144,8 +144,8 @@ class QuestionRow(QFrame):
         if not self.is_group and nd.type not in LABEL_ONLY:
             self.editor = make_editor(nd.type)
         if self.editor is not None:
-            grid.addWidget(self.editor, 2, 0)
-            grid.addWidget(self.message, 2, 1)
+            grid.addWidget(self.editor, 2, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(self.message, 2, 1, Qt.AlignmentFlag.AlignTop)
             self.label.setBuddy(self.editor.focus_widget())
         else:
             grid.addWidget(self.message, 2, 0, 1, 2)
@@ -205,6 +205,7 @@ class QuestionPage(QScrollArea):
         self.spec = spec
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         inner = QWidget()
         self.lay = QVBoxLayout(inner)
         self.lay.setContentsMargins(4, 4, 12, 4)

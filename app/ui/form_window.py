@@ -113,11 +113,15 @@ class FormWindow(QMainWindow):
         self.sections = QListWidget()
         self.sections.setMinimumWidth(230)
         self.sections.setMaximumWidth(300)
+        self.sections.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.sections.itemActivated.connect(self._section_activated)
         self.sections.itemClicked.connect(self._section_activated)
         self.stack = QStackedWidget()
         self.issues = QListWidget()
         self.issues.setMaximumHeight(96)
+        self.issues.setWordWrap(True)
+        self.issues.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.issues.itemActivated.connect(lambda it: self.jump(it.data(Qt.ItemDataRole.UserRole)))
         self.issues.itemDoubleClicked.connect(
             lambda it: self.jump(it.data(Qt.ItemDataRole.UserRole))
@@ -231,7 +235,8 @@ class FormWindow(QMainWindow):
                     v = ""
                 if v:
                     parts.append(v)
-        return " ".join(parts)
+        # «Quispe Juan Carlos»: first surname and the names fit the side list
+        return " ".join(parts[:1] + parts[2:]) if len(parts) == 3 else " ".join(parts)
 
     def spec_index(self, key: str) -> int:
         return next((i for i, s in enumerate(self.specs) if s.key == key), -1)
@@ -373,6 +378,8 @@ class FormWindow(QMainWindow):
             self._select_section(page.spec.key)
         if page is not None:
             page.ensureWidgetVisible(row, 0, 40)
+            # again once the layout has settled (choice lists above may have grown)
+            QTimer.singleShot(0, lambda: _ensure_visible(page, row))
         if row.editor is not None:
             fw = row.editor.focus_widget()
             fw.setFocus(Qt.FocusReason.TabFocusReason)
@@ -563,6 +570,7 @@ class FormWindow(QMainWindow):
                 item.setData(Qt.ItemDataRole.UserRole, path)
                 item.setForeground(QColor(styles.ERROR if kind == MARK_ERROR else styles.WARNING))
                 self.issues.addItem(item)
+        self.issues.setVisible(self.issues.count() > 0)
         self.issues_title.setText(
             f"Errores: {len(errors)} · Advertencias: {len(warnings)} "
             "(Enter o doble clic para ir a la pregunta; F8: siguiente error)"
@@ -735,6 +743,14 @@ class FormWindow(QMainWindow):
                 self.complete_job.wait(30)
             self.closed.emit()
         super().closeEvent(event)
+
+
+def _ensure_visible(page: QuestionPage, row: QuestionRow) -> None:
+    try:
+        if row.hasFocus() or row.isAncestorOf(QApplication.focusWidget()):
+            page.ensureWidgetVisible(row, 0, 40)
+    except RuntimeError:  # the page was closed meanwhile
+        pass
 
 
 def mark_of(states: list[NodeState], show_all: bool, touched: set[str]) -> str:

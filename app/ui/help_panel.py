@@ -48,5 +48,6 @@ class HelpPanel(QDockWidget):
         area.setWidgetResizable(True)
         area.setWidget(self.text)
         self.setWidget(area)
-        self.setMinimumWidth(330)
+        self.setMinimumWidth(320)
+        self.setMaximumWidth(380)
         self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)

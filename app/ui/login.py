@@ -59,6 +59,8 @@ class LoginPage(QWidget):
         self.message.setObjectName("error")
         self.message.setWordWrap(True)
         self.message.setMinimumWidth(380)
+        self.message.setMinimumHeight(self.message.fontMetrics().lineSpacing() * 3 + 4)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
         box = QFrame()
         box.setFrameShape(QFrame.Shape.StyledPanel)

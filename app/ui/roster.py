@@ -123,6 +123,8 @@ class RosterPage(QWidget):
                 value = st.value
                 if st.choices is not None:
                     value = next((lab for name, lab in st.choices if name == value), value)
+                elif f.type == "date" and len(value) >= 10:
+                    value = f"{value[8:10]}/{value[5:7]}/{value[:4]}"
                 cells.append(value if st.relevant else "")
             cells.append(marks.get(i, ""))
             for col, text in enumerate(cells):

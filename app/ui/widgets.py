@@ -171,7 +171,7 @@ class Editor(QWidget):
         self.box.setContentsMargins(0, 0, 0, 0)
         self.box.setSpacing(2)
         self.top = QHBoxLayout()
-        self.top.addWidget(self.line)
+        self.top.addWidget(self.line, 0, Qt.AlignmentFlag.AlignLeft)
         self.box.addLayout(self.top)
 
     # subclasses
@@ -249,7 +249,11 @@ class Editor(QWidget):
 
 
 class TextEditor(Editor):
-    pass
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.setMinimumWidth(300)
+        self.line.setMaximumWidth(560)
+        self.top.addStretch(1)
 
 
 class IntegerEditor(Editor):
@@ -411,11 +415,18 @@ class ChoiceBoard(QWidget):
         self.grid.setHorizontalSpacing(18)
         self.grid.setVerticalSpacing(1)
         self.labels: list[QLabel] = []
+        self._shown: tuple | None = None
 
     def show_items(
         self, items: list[ChoiceItem], selected: set[str], total: int, columns: int = 2
     ) -> None:
+        key = (tuple(items), frozenset(selected), total, columns)
+        if key == self._shown:
+            return
+        self._shown = key
         for lab in self.labels:
+            self.grid.removeWidget(lab)
+            lab.hide()
             lab.deleteLater()
         self.labels = []
         rows = max(1, -(-len(items) // columns))
@@ -528,7 +539,8 @@ class SelectMultipleEditor(SelectOneEditor):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.line.setMaximumWidth(240)
-        self.line.setPlaceholderText("códigos separados por espacio")
+        self.line.setPlaceholderText("ej.: 1 3 5")
+        self.line.setMinimumWidth(180)
 
     def parse(self, text: str) -> Any:
         parts = [p for p in re.split(r"[\s,;]+", text.strip()) if p]

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -276,6 +277,20 @@ class FirstRunWizard(QWizard):
                     self.server_page.error.setText(user_text(e))
                     return
         super().accept()
+
+    def reject(self) -> None:
+        if self.ws is not None and not self.recovery_page.isComplete():
+            # the data already exist: the code must not be lost by a hasty Cancel
+            box = QMessageBox(self)
+            box.setIcon(QMessageBox.Icon.Warning)
+            box.setWindowTitle("Código de recuperación")
+            box.setText(
+                "Los datos ya se crearon. Anote el código de recuperación y escriba su "
+                "último grupo antes de salir: no se volverá a mostrar."
+            )
+            box.open()
+            return
+        super().reject()
 
     @property
     def admin_username(self) -> str:

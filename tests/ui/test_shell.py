@@ -32,6 +32,8 @@ def test_first_run_wizard_then_login(shell, qtbot, data_dir):
     assert "080108" in wiz.ubigeo_page.picker.code_label.text()
     wiz.next()  # commit: creates the workspace
     assert wiz.currentPage() is wiz.recovery_page
+    wiz.reject()  # Cancel before the code was confirmed is refused
+    assert wiz.isVisible() and wiz.result() == 0
     code = wiz.recovery_code
     assert wiz.recovery_page.code.text() == code and len(code) == 23
     assert not wiz.button(QWizard.WizardButton.NextButton).isEnabled()
@@ -111,3 +113,28 @@ def test_logout_and_inactivity_lock(shell, ws_factory, qtbot):
     win.records_page.logout_btn.click()
     assert win.ws.user is None and win.stack.currentWidget() is win.login_page
     assert win.login_page.notice.text() == ""
+
+
+def test_inactivity_lock_saves_and_closes_open_forms(shell, ws_factory, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from tests.ui.hooks import form_hooks
+
+    ws_factory(hooks=form_hooks(), create=True).close()
+    win = shell(autolock_ms=600)
+    win.start()
+    win.login_page.password.setText(ADMIN_PW)
+    win.login_page.submit()
+    w = win.new_record("fsu")
+    assert w is not None
+    QTest.qWaitForWindowActive(w, 3000)
+    QTest.keyClicks(QApplication.focusWidget(), "15")  # departamento, auto-advances
+    QTest.keyClicks(QApplication.focusWidget(), "15")  # provincia, still being typed
+    uuid = next(iter(win.forms))
+    qtbot.waitUntil(lambda: win.ws.user is None, timeout=5000)
+    assert not win.forms and not w.isVisible()
+    assert win.stack.currentWidget() is win.login_page
+    win.login_page.password.setText(ADMIN_PW)
+    win.login_page.submit()
+    answers = win.ws.load_answers(uuid)["answers"]
+    assert answers["/fsu/ubicacion/departamento"] == "15"

@@ -221,3 +221,8 @@ def test_first_run_to_completed_fsu(shell, qtbot):
     QTest.keyClick(page.dni, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: page.status.text() == "0 ficha(s)", timeout=5000)
     assert not win.forms
+    # a completed record opens read-only
+    w = win.open_record(fsu_uuid)
+    assert not w.editable and "solo lectura" in w.banner.text()
+    assert not w.complete_btn.isEnabled()
+    w.close()
