@@ -98,3 +98,13 @@ def test_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "app.forms.cli", "forms", "list"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("fsu\t")
+
+
+def test_through_the_main_cli():
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "forms", "eval", "fsu", "--answers",
+         str(DATA / "fsu_example.json"), "--today", "2026-03-10"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["values"]["/fsu/integrantes[1]/edad"] == "44" and doc["errors"] == []
