@@ -24,7 +24,8 @@ FormSession(formdef, answers=None, *, language=None, clock=None)
     .add_repeat(path, position=None) -> path of the new instance
     .remove_repeat(path, index=None)    ('/fsu/integrantes', 2) or ('/fsu/integrantes[2]')
     .move_repeat(path, index, new_index)
-    .repeat_count(path) -> int
+    .repeat_count(path) -> int          .has(path) -> bool
+    .choices(path) -> [Choice]          (after the choice filter)
     .state(path) -> NodeState(path, kind, type, value, relevant, required, valid, message,
                               warning, choices, read_only, label, hint)
     .iter_nodes() -> NodeState...       form order, repeat instances expanded
@@ -32,6 +33,7 @@ FormSession(formdef, answers=None, *, language=None, clock=None)
     .to_json(include_aside=False) -> dict     canonical answers:
         {"form_id", "form_version", "answers": {path: value}, "repeats": {path: n}}
     .canonical_bytes() -> bytes         sorted, compact UTF-8 JSON of to_json()
+    .aside() -> {path: value}           answers kept aside (question not relevant now)
     .to_xml(instance_id) -> str         OpenRosa instance with meta/instanceID
     FormSession.from_json(formdef, data)
 

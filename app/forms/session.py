@@ -334,7 +334,8 @@ class FormSession:
         inst = self._find(f"{path.rstrip('/')}[{index}]")
         nd = inst.defn
         parent = inst.parent
-        assert nd is not None and parent is not None
+        if nd is None or not nd.is_repeat or parent is None:
+            raise NotFound(f"{path} is not a repeat", f"{path} no es un grupo repetible.")
         siblings = parent.by_name[nd.name]
         if not 1 <= new_index <= len(siblings):
             raise NotFound(f"bad position {new_index}", f"No existe la posición {new_index}.")

@@ -338,3 +338,20 @@ def test_nested_repeats():
     assert s.get("/data/total") == "3" and s.get("/data/casa[1]/calle") == "B"
     again = FormSession.from_json(fd, s.to_json())
     assert again.to_json() == s.to_json()
+
+
+def test_repeat_operations_refuse_bad_paths(s):
+    s.add_repeat("/demo/miembros")
+    with pytest.raises(NotFound):
+        s.add_repeat("/demo/nombre")
+    with pytest.raises(NotFound):
+        s.remove_repeat("/demo/miembros", 5)
+    with pytest.raises(NotFound):
+        s.move_repeat("/demo/miembros", 1, 3)
+    with pytest.raises(NotFound):
+        s.move_repeat("/demo/grupo", 1, 1)
+    with pytest.raises(NotFound):
+        s.get("/otro/nombre")
+    with pytest.raises(NotFound):
+        s.get("/demo/miembros/medad")  # a repeat needs its position
+    assert s.repeat_count("/demo/miembros") == 1
