@@ -213,6 +213,10 @@ class FormSession:
                 if idx is None:
                     raise NotFound(f"repeat without position in {path}",
                                    f"Falta la posición del integrante en {path}.")
+                if create and idx > MAX_REPEAT_COUNT:
+                    raise ValidationError(f"repeat position {idx} too large in {path}",
+                                          f"Demasiadas repeticiones en {path} (máximo "
+                                          f"{MAX_REPEAT_COUNT}).")
                 while create and len(lst) < idx:
                     self._new_instance(nd, node)
                     lst = node.by_name[name]
@@ -719,9 +723,14 @@ class FormSession:
             answers.update(data.get("aside") or {})
         else:
             repeats, answers = {}, data
-        for path, count in sorted(repeats.items(), key=lambda kv: kv[0].count("/")):
-            for i in range(1, int(count) + 1):
-                self._find(f"{path}[{i}]", create=True)
+        for path, count in sorted(repeats.items(), key=lambda kv: str(kv[0]).count("/")):
+            try:
+                n = int(count)
+            except (TypeError, ValueError) as e:
+                raise ValidationError(f"bad repeat count for {path}",
+                                      f"Número de repeticiones inválido en {path}.") from e
+            if n > 0:
+                self._find(f"{path}[{n}]", create=True)
         for path, value in answers.items():
             node = self._find(path, create=True)
             if node.defn is None or node.defn.kind != "question":

@@ -355,3 +355,17 @@ def test_repeat_operations_refuse_bad_paths(s):
     with pytest.raises(NotFound):
         s.get("/demo/miembros/medad")  # a repeat needs its position
     assert s.repeat_count("/demo/miembros") == 1
+
+
+def test_hostile_answers_are_refused_cleanly(demo_def):
+    from app.core.errors import SieeError
+
+    for bad in (
+        {"answers": {}, "repeats": {"/demo/miembros": 10**9}},
+        {"answers": {}, "repeats": {"/demo/miembros": "muchos"}},
+        {"/demo/miembros[100000]/medad": "1"},
+        {"/demo/grupo": "x"},
+        {"/demo/nada": "x"},
+    ):
+        with pytest.raises(SieeError):
+            FormSession(demo_def, bad)
