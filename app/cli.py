@@ -48,6 +48,7 @@ def _open(args: argparse.Namespace, login: bool = True):
     from app.workspace import Workspace
 
     ws = Workspace.open(Path(args.data))
+    ws.apply_file_settings()
     if login:
         ws.login(_user(), _password())
     return ws
@@ -59,6 +60,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     password = _password("Contraseña del administrador: ", confirm=True)
     ws, code = Workspace.create(Path(args.data), args.admin, password, ule_ubigeo=args.ule)
+    ws.apply_file_settings()
     ws.close()
     print("Datos creados en:", args.data)
     print()
@@ -187,7 +189,88 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from app.ui.main import run_gui
 
-    return run_gui(Path(args.data), demo=args.demo)
+    data = Path(args.data)
+    _apply_settings_file(data)
+    if os.environ.get("SIEE_STARTUP_PROBE") == "1":
+        from app.ui.startup_probe import install
+
+        install()
+    return run_gui(data, demo=args.demo)
+
+
+def _apply_settings_file(data: Path) -> None:
+    from app.workspace import Workspace
+
+    if Workspace.is_initialized(data):
+        ws = Workspace.open(data)
+        try:
+            ws.apply_file_settings()
+        finally:
+            ws.close()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    ws = _open(args)
+    try:
+        info = ws.backup_to(Path(args.to), progress=_progress_bytes())
+    finally:
+        ws.close()
+    print(
+        f"Copia de respaldo creada: {info.path} ({info.size / 1e6:.1f} MB, {info.records} fichas)."
+    )
+    print("Se abre con el código de recuperación o con la contraseña de un administrador.")
+    return 0
+
+
+def _progress_bytes() -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        if done == total:
+            print(f"  {total / 1e6:.1f} MB cifrados", file=sys.stderr)
+
+    return show
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from app.backup import inspect_backup, restore_backup
+
+    info = inspect_backup(Path(args.file))
+    _say(
+        f"Copia del {_when(info.created_at)} (programa {info.program_version}): "
+        f"{info.records} fichas."
+    )
+    if args.recovery_code:
+        kw = {"recovery_code": args.recovery_code}
+    else:
+        kw = {"username": _user(), "password": _password("Contraseña de administrador: ")}
+    res = restore_backup(
+        Path(args.file), Path(args.target), keep_enrollment=args.keep_enrollment, **kw
+    )
+    print(f"Restauradas {res.records} fichas y {res.forms} formulario(s) en {res.target}.")
+    if res.enrollment_cleared:
+        print(
+            "Este equipo debe inscribirse de nuevo en el servidor (pida un código de inscripción); "
+            "las fichas pendientes se enviarán después."
+        )
+    return 0
+
+
+def _when(ts: float) -> str:
+    import time
+
+    return time.strftime("%d/%m/%Y %H:%M", time.localtime(ts))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from app.doctor import doctor_report, format_report
+
+    report = doctor_report(Path(args.data))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(format_report(report))
+    db = report["database"]
+    healthy = not db.get("exists") or (db.get("integrity_check") == "ok" and not db.get("error"))
+    return 0 if healthy else 1
 
 
 # -- parser ---------------------------------------------------------------------------------
@@ -201,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="siee-campo", description="SIEE Campo — empadronamiento")
     p.add_argument("--version", action="version", version=f"siee-campo {__version__}")
     p.add_argument("--selftest", action="store_true", help="autoverificación y salir")
+    p.add_argument(
+        "--data",
+        dest="gui_data",
+        metavar="DATA",
+        help="sin orden: abrir el programa con esos datos",
+    )
     sub = p.add_subparsers(dest="cmd")
 
     s = sub.add_parser("init", parents=[common], help="crear los datos y el administrador")
@@ -247,6 +336,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gui", action="store_true", help="incluir Qt (offscreen)")
     s.set_defaults(func=cmd_selftest)
 
+    s = sub.add_parser("backup", parents=[common], help="copia de respaldo cifrada")
+    s.add_argument("--to", required=True, help="archivo de la copia (p. ej. respaldo.sieebak)")
+    s.set_defaults(func=cmd_backup)
+
+    s = sub.add_parser("restore", help="restaurar una copia de respaldo en una carpeta vacía")
+    s.add_argument("file")
+    # dest "target": the main() sets up logging under args.data, which would make
+    # the folder non-empty before the restore.
+    s.add_argument(
+        "--data", dest="target", required=True, help="carpeta de destino (nueva o vacía)"
+    )
+    s.add_argument("--recovery-code", help="código de recuperación (si no, usuario administrador)")
+    s.add_argument(
+        "--keep-enrollment",
+        action="store_true",
+        help="conservar la inscripción en el servidor (solo al restaurar en el mismo equipo)",
+    )
+    s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("doctor", parents=[common], help="diagnóstico para soporte")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_doctor)
+
     s = sub.add_parser("run", parents=[common], help="abrir el programa")
     s.add_argument("--demo", action="store_true")
     s.set_defaults(func=cmd_run)
@@ -268,9 +380,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_selftest(gui=True)
     if not getattr(args, "func", None):
-        if argv is None and len(sys.argv) <= 1 and getattr(sys, "frozen", False):
-            # The packaged program opens its window when started without arguments.
-            return cmd_run(argparse.Namespace(data=str(default_data_dir()), demo=False))
+        if args.gui_data or (argv is None and len(sys.argv) <= 1 and getattr(sys, "frozen", False)):
+            # The packaged program opens its window when started without a command.
+            data = args.gui_data or str(default_data_dir())
+            setup_logging(Path(data))
+            return cmd_run(argparse.Namespace(data=data, demo=False))
         parser.print_help()
         return 2
     if hasattr(args, "data"):

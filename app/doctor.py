@@ -1,0 +1,267 @@
+"""`siee-campo doctor`: a report for a support ticket, without personal data.
+
+Needs no log-in (a forgotten password is a support case too): it reads only
+what is stored in clear (states, counts, timestamps, versions, sizes) and never
+opens an encrypted column. Log lines are English ids and counts by design."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sqlite3
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.core.states import STATE_LABELS, State
+from app.paths import log_dir
+from app.settings_file import (
+    KEYS,
+    LABELS,
+    default_locations,
+    load_file_settings,
+    machine_dir,
+    program_dir,
+    sources,
+    value_text,
+)
+from app.store.db import DB_NAME, MIGRATIONS
+
+LOG_TAIL = 15
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "no instalado"
+
+
+def _when(ts: float | None) -> str:
+    if not ts:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(ts)))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _database(data_dir: Path) -> dict[str, Any]:
+    path = data_dir / DB_NAME
+    out: dict[str, Any] = {
+        "path": str(path),
+        "exists": path.exists(),
+        "size_bytes": _size(path),
+        "wal_bytes": _size(path.with_name(DB_NAME + "-wal")),
+    }
+    if not path.exists():
+        return out
+    try:
+        conn = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+        return out
+    try:
+        conn.execute("PRAGMA busy_timeout=10000")
+        out["integrity_check"] = "; ".join(
+            r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()[:5]
+        )
+        out["schema_version"] = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        out["schema_expected"] = len(MIGRATIONS)
+        out["journal_mode"] = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = _tables(conn)
+        meta = (
+            dict(conn.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+        )
+        out["workspace_id"] = meta.get("workspace_id")
+        if meta.get("restored_from"):
+            out["restored_from"] = json.loads(meta["restored_from"])
+        if "users" in tables:
+            out["users"] = dict(
+                conn.execute(
+                    "SELECT role, COUNT(*) FROM users WHERE active=1 GROUP BY role"
+                ).fetchall()
+            )
+        if "audit" in tables:
+            out["audit_entries"] = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+        if "records" in tables:
+            counts = {s.value: 0 for s in State}
+            counts.update(
+                conn.execute("SELECT state, COUNT(*) FROM records GROUP BY state").fetchall()
+            )
+            out["records"] = counts
+            out["quarantined"] = conn.execute(
+                "SELECT COUNT(*) FROM records WHERE quarantined=1"
+            ).fetchone()[0]
+        out["settings"] = json.loads(meta["settings"]) if meta.get("settings") else {}
+        out["sync"] = _sync(conn, tables, meta)
+    except (sqlite3.Error, ValueError) as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+    finally:
+        conn.close()
+    return out
+
+
+def _sync(conn: sqlite3.Connection, tables: set[str], meta: dict[str, str]) -> dict[str, Any]:
+    """Enrollment, batches per state and when the last errors happened. The sync
+    log's texts are sealed (they may quote a reason with a DNI): only times here."""
+    out: dict[str, Any] = {}
+    if meta.get("sync_device"):
+        try:
+            d = json.loads(meta["sync_device"])
+        except ValueError:
+            d = {}
+        out["device_id"] = d.get("device_id")
+        out["server_url"] = d.get("server_url")
+        out["enrolled_at"] = d.get("enrolled_at")
+        out["revoked_at"] = d.get("revoked_at")
+    else:
+        out["device_id"] = None
+    if "sync_batches" in tables:
+        out["batches"] = dict(
+            conn.execute("SELECT state, COUNT(*) FROM sync_batches GROUP BY state").fetchall()
+        )
+        row = conn.execute("SELECT MAX(done_at) FROM sync_batches").fetchone()
+        out["last_receipt_at"] = row[0] if row else None
+    if "sync_log" in tables:
+        out["last_errors_at"] = [
+            r[0]
+            for r in conn.execute(
+                "SELECT ts FROM sync_log WHERE level='error' ORDER BY id DESC LIMIT 5"
+            )
+        ]
+    return out
+
+
+def _log_tail(data_dir: Path) -> list[str]:
+    f = log_dir(data_dir) / "siee-campo.log"
+    try:
+        lines = f.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    worth = [ln for ln in lines if " WARNING " in ln or " ERROR " in ln or " CRITICAL " in ln]
+    return worth[-LOG_TAIL:]
+
+
+def doctor_report(data_dir: Path) -> dict[str, Any]:
+    data_dir = Path(data_dir)
+    fs = load_file_settings()
+    db = _database(data_dir)
+    from app.workspace import DEFAULT_SETTINGS
+
+    effective = {**DEFAULT_SETTINGS, **db.get("settings", {})}
+    return {
+        "program": {
+            "version": __version__,
+            "packaged": bool(getattr(sys, "frozen", False)),
+            "executable": sys.executable,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "sqlite": sqlite3.sqlite_version,
+            "pyside6": _dist_version("PySide6-Essentials"),
+            "cryptography": _dist_version("cryptography"),
+            "pyxform": _dist_version("pyxform"),
+        },
+        "paths": {
+            "data": str(data_dir),
+            "logs": str(log_dir(data_dir)),
+            "program_dir": str(program_dir()),
+            "machine_config_dir": str(machine_dir()),
+            "settings_files": [
+                {"kind": k, "path": str(p), "exists": p.is_file()} for k, p in default_locations()
+            ],
+        },
+        "settings": {
+            "effective": {k: effective.get(k) for k in KEYS},
+            "sources": sources(effective, fs, DEFAULT_SETTINGS),
+            "locked": sorted(fs.locked),
+            "errors": fs.errors,
+        },
+        "database": {k: v for k, v in db.items() if k != "settings"},
+        "log_tail": _log_tail(data_dir),
+    }
+
+
+def format_report(r: dict[str, Any]) -> str:
+    """The report as Spanish text for a support ticket."""
+    p, paths, st, db = r["program"], r["paths"], r["settings"], r["database"]
+    lines = [
+        "SIEE Campo — diagnóstico para soporte (no contiene datos personales)",
+        f"Fecha: {_when(time.time())}",
+        "",
+        "Programa",
+        f"  versión: {p['version']} ({'empaquetado' if p['packaged'] else 'desde el código'})",
+        f"  ejecutable: {p['executable']}",
+        f"  Python {p['python']}, SQLite {p['sqlite']}, PySide6 {p['pyside6']}, "
+        f"cryptography {p['cryptography']}, pyxform {p['pyxform']}",
+        f"  sistema: {p['platform']}",
+        "",
+        "Carpetas",
+        f"  datos: {paths['data']}",
+        f"  registros (logs): {paths['logs']}",
+        f"  programa: {paths['program_dir']}",
+    ]
+    for f in paths["settings_files"]:
+        state = "existe" if f["exists"] else "no existe"
+        lines.append(f"  configuración ({f['kind']}): {f['path']} — {state}")
+    lines += ["", "Configuración"]
+    for k in KEYS:
+        lines.append(f"  {LABELS[k]}: {value_text(k, st['effective'].get(k))} [{st['sources'][k]}]")
+    for e in st["errors"]:
+        lines.append(f"  ¡problema! {e}")
+    lines += ["", "Base de datos"]
+    if not db.get("exists"):
+        lines.append(f"  no hay datos en {paths['data']} (programa sin configurar)")
+    else:
+        mb = db["size_bytes"] / 1e6
+        lines += [
+            f"  archivo: {db['path']} ({mb:.1f} MB; WAL {db['wal_bytes'] / 1e6:.1f} MB)",
+            f"  integridad (integrity_check): {db.get('integrity_check', '?')}",
+            f"  versión del esquema: {db.get('schema_version', '?')} "
+            f"(este programa: {db.get('schema_expected', '?')})",
+            f"  id del espacio de trabajo: {db.get('workspace_id') or '—'}",
+            f"  usuarios activos por rol: {_pairs(db.get('users', {}))}",
+            f"  registros de bitácora: {db.get('audit_entries', '?')}",
+        ]
+        if db.get("restored_from"):
+            rf = db["restored_from"]
+            lines.append(f"  restaurado de la copia {rf.get('backup_id')} el {_when(rf.get('at'))}")
+        if db.get("error"):
+            lines.append(f"  ¡error al leer! {db['error']}")
+        rec = db.get("records", {})
+        lines += ["", "Fichas por estado"]
+        for s in State:
+            lines.append(f"  {STATE_LABELS[s]}: {rec.get(s.value, 0)}")
+        lines.append(f"  en cuarentena: {db.get('quarantined', 0)}")
+        sy = db.get("sync", {})
+        lines += ["", "Sincronización"]
+        if sy.get("device_id"):
+            lines.append(f"  equipo inscrito: {sy['device_id']} en {sy.get('server_url') or '—'}")
+            if sy.get("revoked_at"):
+                lines.append(f"  ¡equipo revocado por el servidor! ({sy['revoked_at']})")
+        else:
+            lines.append("  equipo no inscrito en el servidor")
+        if "batches" in sy:
+            lines.append(f"  lotes por estado: {_pairs(sy['batches'])}")
+            lines.append(f"  último acuse recibido: {_when(sy.get('last_receipt_at'))}")
+        if "last_errors_at" in sy:
+            errs = ", ".join(_when(t) for t in sy["last_errors_at"]) or "ninguno"
+            lines.append(f"  últimos errores de sincronización: {errs}")
+    lines += ["", f"Últimas advertencias y errores del registro ({LOG_TAIL} como máximo)"]
+    lines += [f"  {ln}" for ln in r["log_tail"]] or ["  ninguno"]
+    return "\n".join(lines)
+
+
+def _pairs(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(d.items())) or "ninguno"

@@ -1,0 +1,246 @@
+"""IT's settings file (TOML): where it is looked for, how it is checked, and how
+it combines with the workspace settings stored in the database.
+
+Files, each optional, read in this order (a later file wins over an earlier one):
+  1. the program folder: `siee-campo.toml` beside the executable (from source:
+     the project folder);
+  2. the machine-wide folder: platformdirs' site_config_dir, e.g.
+     `C:\\ProgramData\\siee-campo\\siee-campo.toml` or `/etc/xdg/siee-campo/siee-campo.toml`.
+
+Precedence of one setting, lowest to highest:
+  default < program-folder file < machine-wide file
+    < a change made on this laptop (settings screen, CLI, or the centre via sync)
+    < a file that lists the setting under `locked` (IT always wins; the screen
+      shows it read-only).
+A file value reaches the workspace when the workspace's value is still the
+default or is still the value a file gave it last time; a value changed on the
+laptop is kept until IT locks the setting. `apply_file_settings` does this on
+every start (app/workspace_admin.py), so the rest of the program only reads
+`Workspace.settings()`."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from platformdirs import site_config_dir
+
+from app.core.errors import SieeError
+from app.paths import APP_NAME
+
+SETTINGS_FILE = "siee-campo.toml"
+KEYS = ("server_url", "ca_bundle", "ule_ubigeo", "autolock_minutes", "review_required")
+MAX_AUTOLOCK_MINUTES = 24 * 60
+
+# Spanish labels, shared by the settings screen, `doctor` and the guide.
+LABELS: dict[str, str] = {
+    "server_url": "Dirección del servidor SIEE",
+    "ca_bundle": "Certificados de autoridad (CA) del servidor",
+    "ule_ubigeo": "Ubigeo de la ULE",
+    "autolock_minutes": "Bloqueo por inactividad (minutos)",
+    "review_required": "Revisión del supervisor antes del envío",
+}
+SOURCE_DEFAULT = "predeterminado"
+SOURCE_LOCAL = "este equipo"
+SOURCE_LABELS = {"programa": "archivo de la carpeta del programa", "equipo": "archivo del equipo"}
+
+
+def program_dir() -> Path:
+    """The folder of the executable (packaged) or the project folder (from source)."""
+    if getattr(sys, "frozen", False):
+        return Path(sys.executable).resolve().parent
+    return Path(__file__).resolve().parent.parent
+
+
+def machine_dir() -> Path:
+    return Path(site_config_dir(APP_NAME, appauthor=False))
+
+
+def default_locations() -> list[tuple[str, Path]]:
+    """(kind, path) in reading order; kind is "programa" or "equipo"."""
+    return [
+        ("programa", program_dir() / SETTINGS_FILE),
+        ("equipo", machine_dir() / SETTINGS_FILE),
+    ]
+
+
+@dataclass
+class FileSettings:
+    """What the settings files say, already checked."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # key -> "programa" | "equipo"
+    locked: set[str] = field(default_factory=set)
+    files: list[Path] = field(default_factory=list)  # the files found and read
+    errors: list[str] = field(default_factory=list)  # Spanish, one per problem
+
+    def origin_text(self, key: str) -> str:
+        kind = self.origin.get(key, "")
+        return SOURCE_LABELS.get(kind, kind)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(value: Any) -> str | None:
+    """A server address IT may set: https, or http only to this same computer."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("debe ser un texto como «https://servidor.gob.pe»")
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("debe empezar con https:// y tener un nombre de servidor")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("sin https solo se permite 127.0.0.1 o localhost")
+    return url
+
+
+def check_value(key: str, value: Any, base_dir: Path | None = None) -> Any:
+    """The checked value of one setting; ValueError with a Spanish reason if wrong."""
+    if key == "server_url":
+        return check_server_url(value)
+    if key == "ca_bundle":
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ValueError("debe ser la ruta de un archivo .pem")
+        path = Path(value).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if not path.is_file():
+            raise ValueError(f"no existe el archivo {path}")
+        return str(path)
+    if key == "ule_ubigeo":
+        if value is None or value == "":
+            return None
+        from app.core.ubigeo import catalog
+
+        try:
+            return catalog().validate(str(value)).ubigeo
+        except SieeError as e:
+            raise ValueError(e.user_message) from None
+    if key == "autolock_minutes":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("debe ser un número entero de minutos (0 = nunca)")
+        if not 0 <= value <= MAX_AUTOLOCK_MINUTES:
+            raise ValueError(f"debe estar entre 0 y {MAX_AUTOLOCK_MINUTES}")
+        return value
+    if key == "review_required":
+        if not isinstance(value, bool):
+            raise ValueError("debe ser true o false")
+        return value
+    raise ValueError("opción desconocida")
+
+
+def read_file(path: Path, kind: str, into: FileSettings) -> None:
+    """Merge one file into `into`; problems become Spanish lines in `into.errors`."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8-sig"))
+    except tomllib.TOMLDecodeError as e:
+        into.errors.append(f"{path}: no es un archivo TOML válido ({e}); se ignoró.")
+        return
+    except (OSError, UnicodeDecodeError) as e:
+        into.errors.append(f"{path}: no se pudo leer ({type(e).__name__}); se ignoró.")
+        return
+    into.files.append(path)
+    locked = data.pop("locked", [])
+    if not isinstance(locked, list) or not all(isinstance(k, str) for k in locked):
+        into.errors.append(f"{path}: «locked» debe ser una lista de nombres de opciones.")
+        locked = []
+    for key in locked:
+        if key in KEYS:
+            into.locked.add(key)
+        else:
+            into.errors.append(f"{path}: «locked» nombra una opción desconocida: {key}.")
+    for key, raw in data.items():
+        if key not in KEYS:
+            into.errors.append(f"{path}: opción desconocida «{key}»; se ignoró.")
+            continue
+        try:
+            into.values[key] = check_value(key, raw, path.parent)
+        except ValueError as e:
+            into.errors.append(f"{path}: {key}: {e}; se ignoró.")
+            continue
+        into.origin[key] = kind
+
+
+def load_file_settings(locations: list[tuple[str, Path]] | None = None) -> FileSettings:
+    """Read every settings file that exists, in order (later files win)."""
+    out = FileSettings()
+    for kind, path in locations if locations is not None else default_locations():
+        if Path(path).is_file():
+            read_file(Path(path), kind, out)
+    # A key locked by a file that does not set it locks the value of the other file.
+    out.locked = {k for k in out.locked if k in out.values}
+    return out
+
+
+def merge(
+    stored: dict[str, Any],
+    applied: dict[str, Any],
+    fs: FileSettings,
+    defaults: dict[str, Any],
+) -> tuple[dict[str, Any], list[str]]:
+    """(new workspace settings, keys that change) under the precedence rule above.
+
+    `stored` is the workspace's current settings, `applied` what the files gave it
+    the last time (so a value changed since then on the laptop is recognised)."""
+    new = dict(stored)
+    for key, value in fs.values.items():
+        current = stored.get(key, defaults.get(key))
+        if key in fs.locked:
+            new[key] = value
+        elif key in applied:
+            if current == applied[key]:
+                new[key] = value
+        elif current == defaults.get(key):
+            new[key] = value
+    changed = sorted(k for k in new if new.get(k) != stored.get(k))
+    return new, changed
+
+
+def sources(
+    effective: dict[str, Any], fs: FileSettings, defaults: dict[str, Any]
+) -> dict[str, str]:
+    """Where each effective value comes from, in Spanish (for the screen and doctor)."""
+    out = {}
+    for key in KEYS:
+        value = effective.get(key)
+        if key in fs.locked:
+            out[key] = f"fijada por TI ({fs.origin_text(key)})"
+        elif key in fs.values and fs.values[key] == value:
+            out[key] = fs.origin_text(key)
+        elif value == defaults.get(key):
+            out[key] = SOURCE_DEFAULT
+        else:
+            out[key] = SOURCE_LOCAL
+    return out
+
+
+def value_text(key: str, value: Any) -> str:
+    """A setting's value as a person reads it."""
+    if value is None or value == "":
+        return "(sin definir)"
+    if key == "review_required":
+        return "sí" if value else "no"
+    if key == "autolock_minutes":
+        return "nunca" if value == 0 else f"{value} min"
+    if key == "ule_ubigeo":
+        from app.core.ubigeo import catalog
+
+        d = catalog().get(str(value))
+        return f"{value} — {d.label}" if d else str(value)
+    return str(value)
