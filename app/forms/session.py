@@ -309,6 +309,9 @@ class FormSession:
         nd = self.formdef.by_path.get((*_gpath(parent), name))
         if nd is None or not nd.is_repeat:
             raise NotFound(f"{path} is not a repeat", f"{path} no es un grupo repetible.")
+        if len(parent.by_name.get(name, [])) >= MAX_REPEAT_COUNT:
+            raise ValidationError(f"repeat {path} is full",
+                                  f"No se pueden agregar más de {MAX_REPEAT_COUNT} repeticiones.")
         inst = self._new_instance(nd, parent, None if position is None else position - 1)
         self._eval_subtree(inst)
         self._structure_changed(parent, nd)
