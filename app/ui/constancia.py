@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QSizeF
+from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -28,7 +28,7 @@ body { font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 9.5pt; color: #
 h1 { font-size: 15pt; margin: 0; }
 h2 { font-size: 11pt; margin: 10px 0 4px 0; border-bottom: 1px solid #444; }
 .muted { color: #555; }
-table.grid { border-collapse: collapse; width: 100%; }
+table.grid { border-collapse: collapse; }
 table.grid td, table.grid th { border: 1px solid #999; padding: 3px 5px; }
 table.grid th { background: #e8e8e8; text-align: left; }
 .result { border: 2px solid #1e6b34; padding: 6px; background: #eef7f0; }
@@ -70,7 +70,7 @@ def constancia_html(d: ConstanciaData) -> str:
 <p>La Unidad Local de Empadronamiento deja constancia de que el hogar cuyo jefe o jefa es
 <b>{_e(d.head_name)}</b> fue empadronado con la {_e(d.form_title)} en la fecha
 <b>{_e(d.visit_date)}</b>, por el empadronador(a) <b>{_e(d.enumerator)}</b>.</p>
-<table class='grid'>
+<table class='grid' width='100%' cellspacing='0' cellpadding='3'>
 <tr><th width='30%'>Dirección</th><td>{_e(d.address)}</td></tr>
 <tr><th>Estado de la ficha</th><td>{_e(d.state_label)} (revisión {d.revision})</td></tr>
 <tr><th>Código de la ficha</th><td>{_e(d.uuid)}</td></tr>
@@ -78,13 +78,13 @@ def constancia_html(d: ConstanciaData) -> str:
 <h2>Resultado</h2>
 {result}
 <h2>Integrantes del hogar</h2>
-<table class='grid'>
+<table class='grid' width='100%' cellspacing='0' cellpadding='3'>
 <tr><th>N°</th><th>Apellidos y nombres</th><th>Documento</th><th>Parentesco</th><th>Sexo</th>
 <th>Edad</th></tr>
 {members}
 </table>
 <h2>Principales datos declarados</h2>
-<table class='grid'>{answers}</table>
+<table class='grid' width='100%' cellspacing='0' cellpadding='3'>{answers}</table>
 <p class='muted'>Esta constancia no es la clasificación socioeconómica: la CSE la determina el
 Sistema de Focalización de Hogares (SISFOH) del MIDIS. Los datos declarados son de
 responsabilidad del informante.<br>
@@ -125,10 +125,8 @@ def write_constancia_pdf(d: ConstanciaData, path: Path | str) -> Path:
                 QPageLayout.Unit.Millimeter,
             )
         )
-        doc = _document(d)
-        rect = writer.pageLayout().paintRectPixels(writer.resolution())
-        doc.setPageSize(QSizeF(rect.width(), rect.height()))
-        doc.print_(writer)
+        # No page size on the document: print_() lays it out in points on the page.
+        _document(d).print_(writer)
         del writer  # flushes and closes the file
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise OSError("empty pdf")

@@ -25,6 +25,7 @@ from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
 from app.ui.record_list import FORM_LABELS, RecordTableModel, Row, when_text
+from app.ui.supervision import SupervisionTools
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import Workspace
 
@@ -161,6 +162,7 @@ class RecordsPage(QWidget):
             sc = QShortcut(QKeySequence(key), self.table, self.open_selected)
             sc.setContext(Qt.ShortcutContext.WidgetShortcut)
         self._selection_changed()
+        self.supervision = SupervisionTools(self, top, actions)  # review, exports, users
 
     # -- data -----------------------------------------------------------------------------
     def on_login(self) -> None:
@@ -171,6 +173,7 @@ class RecordsPage(QWidget):
         self.who.setText(f"{name} — {ROLE_LABELS[u.role]}")
         can_create = can(u.role, Perm.RECORD_CREATE)
         self.new_s100_btn.setEnabled(can_create)
+        self.supervision.on_login()
         self.clear_filters()
 
     def reload(self) -> None:
