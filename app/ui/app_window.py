@@ -14,6 +14,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
+from app.ui.admin_menu import install_admin_menu
 from app.ui.login import LoginPage
 from app.ui.main_window import RecordsPage
 from app.ui.wizard import FirstRunWizard
@@ -72,6 +73,7 @@ class AppWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self._watch)
+        self.admin_menu = install_admin_menu(self)  # settings, backup, support (admins)
 
     # -- start-up -----------------------------------------------------------------------
     def start(self) -> None:

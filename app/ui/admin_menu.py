@@ -1,0 +1,124 @@
+"""The «Administración» menu of the main window: settings, backup, restore and
+the support report. Shown only while an administrator is logged in.
+
+`install_admin_menu(window)` is the one hook (in AppWindow.__init__); it follows
+the window's page stack to know when someone logs in or out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QMainWindow,
+    QMenu,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import SieeError
+from app.core.roles import Perm, can
+from app.ui.worker import show_error
+
+log = logging.getLogger("siee.ui.admin")
+
+
+class AdminMenu(QMenu):
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__("A&dministración", window)
+        self.window_ = window
+        self.settings_action = self.addAction("&Configuración…", self.open_settings)
+        self.backup_action = self.addAction("Copia de &respaldo…", self.open_backup)
+        self.restore_action = self.addAction("Res&taurar una copia…", self.open_restore)
+        self.addSeparator()
+        self.doctor_action = self.addAction("&Diagnóstico para soporte…", self.open_doctor)
+        self.menu_action: QAction = window.menuBar().addMenu(self)
+        self.dialog: QDialog | None = None
+        stack = getattr(window, "stack", None)
+        if stack is not None:
+            stack.currentChanged.connect(lambda _i: self.refresh())
+        self.refresh()
+
+    def _ws(self) -> Any:
+        return getattr(self.window_, "ws", None)
+
+    def refresh(self) -> None:
+        ws = self._ws()
+        user = ws.user if ws is not None else None
+        role = user.role if user is not None else None
+        visible = role is not None and (can(role, Perm.SETTINGS_MANAGE) or can(role, Perm.BACKUP))
+        self.menu_action.setVisible(bool(visible))
+        if role is not None:
+            self.settings_action.setEnabled(can(role, Perm.SETTINGS_MANAGE))
+            self.backup_action.setEnabled(can(role, Perm.BACKUP))
+            self.restore_action.setEnabled(can(role, Perm.BACKUP))
+        if not visible and self.dialog is not None:
+            self.dialog.close()  # a dialog never outlives the session
+            self.dialog = None
+
+    def _show(self, dialog: QDialog) -> None:
+        self.dialog = dialog
+        dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
+        dialog.open()
+
+    def open_settings(self) -> None:
+        from app.ui.settings_dialog import SettingsDialog
+
+        try:
+            self._show(SettingsDialog(self._ws(), self.window_))
+        except SieeError as e:
+            show_error(self.window_, e)
+
+    def open_backup(self) -> None:
+        from app.ui.backup_dialog import BackupDialog
+
+        try:
+            self._show(BackupDialog(self._ws(), self.window_))
+        except SieeError as e:
+            show_error(self.window_, e)
+
+    def open_restore(self) -> None:
+        from app.ui.backup_dialog import RestoreDialog
+
+        ws = self._ws()
+        target = ws.data_dir.parent / f"{ws.data_dir.name}-restaurados" if ws else None
+        self._show(RestoreDialog(target, self.window_))
+
+    def open_doctor(self) -> None:
+        from app.doctor import doctor_report, format_report
+
+        ws = self._ws()
+        if ws is None:
+            return
+        self._show(DoctorDialog(format_report(doctor_report(ws.data_dir)), self.window_))
+
+
+class DoctorDialog(QDialog):
+    """The support report, selectable, to paste into a ticket."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SIEE Campo — diagnóstico para soporte")
+        self.resize(760, 560)
+        self.text = QPlainTextEdit(text)
+        self.text.setReadOnly(True)
+        buttons = QDialogButtonBox()
+        copy = buttons.addButton("&Copiar", QDialogButtonBox.ButtonRole.ActionRole)
+        close = buttons.addButton("Cerrar", QDialogButtonBox.ButtonRole.RejectRole)
+        copy.clicked.connect(self._copy)
+        close.clicked.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.text)
+        lay.addWidget(buttons)
+
+    def _copy(self) -> None:
+        self.text.selectAll()
+        self.text.copy()
+
+
+def install_admin_menu(window: QMainWindow) -> AdminMenu:
+    return AdminMenu(window)
