@@ -1,0 +1,161 @@
+"""Exactly once under faults, against the real server on loopback: a fault-injecting
+proxy (refused connections, resets mid-request and mid-response, truncated answers,
+stalls), the client killed with SIGKILL at random points, the server killed and
+restarted in the middle of batches. Every record ends on the server once and
+DELIVERED on the laptop."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+
+import pytest
+
+from app.sync.client import SizerConfig, SyncClient
+from app.sync.model import SyncError
+from app.sync.netsim import NetProxy
+from server.testing import running_server
+from tests.conftest import ADMIN_PW, FAST_KDF
+from tests.sync.conftest import ULE, add_queued, assert_exactly_once
+
+SMALL = SizerConfig(start_bytes=4000, grow_below_s=0.0)  # ~8 records a batch, never grows
+
+
+def _sync_until_done(c: SyncClient, ws, deadline_s: float, pause: float = 0.0) -> int:
+    """Keep syncing (as the scheduler would) until nothing is left; returns attempts."""
+    end = time.monotonic() + deadline_s
+    attempts = 0
+    while time.monotonic() < end:
+        attempts += 1
+        try:
+            rep = c.sync(inbox=False)
+            if rep.pending_left == 0:
+                return attempts
+        except SyncError as e:
+            assert e.transient, e
+            time.sleep(pause)
+    raise AssertionError(f"not done after {attempts} attempts; status {ws.sync_status()}")
+
+
+@pytest.fixture
+def own_server():
+    """A server of its own: killed at the end (a graceful stop would wait for the
+    half-open connections the faults leave behind)."""
+    with running_server(log_level="warning", rate_per_minute=0) as srv:
+        yield srv
+        assert "Traceback" not in srv.log_text()
+        srv.process.kill()
+
+
+def test_fault_proxy_hundreds_of_records(ws, own_server):
+    server = own_server
+    c = SyncClient(ws, connect_timeout=1.0, read_timeout=0.8, sizer=SMALL)
+    c.enroll(server.url, server.admin.enroll_code(ULE))
+    uuids = add_queued(ws, 240, seed=101)
+    host, port = server.url.rsplit(":", 1)
+    weights = {"refuse": 1.0, "reset_request": 1.0, "reset_response": 1.5, "truncate": 1.0,
+               "stall": 0.3}
+    # Connections are kept alive across batches: a fault strikes somewhere within the
+    # first tens of KB of a connection, so most sync attempts get a few batches through.
+    with NetProxy(("127.0.0.1", int(port)), fault_rate=0.8, weights=weights, stall_s=2.0,
+                  seed=7, cut_span=(40000, 6000), script=[*weights, None]) as proxy:
+        ws.sync_update_server_url(proxy.url)
+        # The server goes away entirely for a moment too.
+        proxy.set_online(False)
+        with pytest.raises(SyncError) as e:
+            c.sync()
+        assert e.value.transient
+        proxy.set_online(True)
+        attempts = _sync_until_done(c, ws, 90)
+        for kind in weights:
+            assert proxy.faults[kind] >= 1, proxy.faults
+    assert attempts > 5
+    assert_exactly_once(server, ws, uuids)
+    # Answers lost after the server stored a batch were recovered by resending it.
+    rows = ws.db.execute("SELECT attempts FROM sync_batches WHERE state='done'").fetchall()
+    assert any(a > 1 for (a,) in rows)
+    assert ws.sync_status().in_flight == 0
+
+
+def _child_sync(data_dir, url_unused=None) -> None:
+    from app.workspace import Workspace
+
+    w = Workspace.open(data_dir, kdf=FAST_KDF)
+    w.login("admin", ADMIN_PW)
+    c = SyncClient(w, sizer=SizerConfig(start_bytes=1500, grow_below_s=0.0))
+    try:
+        c.sync()
+    except SyncError:
+        pass
+
+
+def test_client_killed_at_random_points(ws, server):
+    c = SyncClient(ws, sizer=SMALL)
+    c.enroll(server.url, server.admin.enroll_code(ULE))
+    rng = random.Random(2026)
+    uuids: list[str] = []
+    kills = 0
+    interrupted = 0  # kills that left a batch stored but without its receipt
+    for trial in range(24):
+        uuids += add_queued(ws, 12, seed=1000 + trial)
+        pid = os.fork()
+        if pid == 0:  # the client, in its own process
+            code = 0
+            try:
+                _child_sync(ws.data_dir)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        time.sleep(rng.uniform(0.0, 0.35))
+        try:
+            os.kill(pid, signal.SIGKILL)
+            kills += 1
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        interrupted += ws.sync_status().in_flight > 0
+    assert kills >= 20 and interrupted >= 3, (kills, interrupted)
+    # Some kills left batches without receipts; the next sync resends them.
+    _sync_until_done(c, ws, 60)
+    assert_exactly_once(server, ws, uuids)
+    assert ws.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert ws.audit_verify().ok
+
+
+def test_server_restarted_mid_batch(ws, tmp_path):
+    data = tmp_path / "server"
+    srv = running_server(data_dir=data, log_level="warning", rate_per_minute=0)
+    s = srv.__enter__()
+    proxy = NetProxy(("127.0.0.1", s.port))
+    try:
+        c = SyncClient(ws, connect_timeout=1.0, read_timeout=2.0, sizer=SMALL)
+        c.enroll(proxy.url, s.admin.enroll_code(ULE))
+        uuids = add_queued(ws, 160, seed=303)
+        result: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                result["attempts"] = _sync_until_done(c, ws, 120, pause=0.1)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                result["error"] = e
+
+        th = threading.Thread(target=run)
+        th.start()
+        for delay in (0.4, 0.25):
+            time.sleep(delay)
+            s.process.kill()  # SIGKILL in the middle of whatever it was doing
+            s.process.wait()
+            srv.__exit__(None, None, None)
+            srv = running_server(data_dir=data, log_level="warning", rate_per_minute=0)
+            s = srv.__enter__()
+            proxy.upstream = ("127.0.0.1", s.port)
+        th.join(150)
+        assert not th.is_alive()
+        assert "error" not in result, result.get("error")
+        assert_exactly_once(s, ws, uuids)
+    finally:
+        proxy.close()
+        srv.__exit__(None, None, None)
