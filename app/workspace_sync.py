@@ -71,7 +71,8 @@ class SyncOps:
     # -- device identity -------------------------------------------------------------------
     def sync_device(self: Any) -> DeviceInfo | None:
         """The enrollment (public parts only); readable without logging in."""
-        raw = self._meta_get("sync_device")
+        with self._lock:
+            raw = self._meta_get("sync_device")
         if not raw:
             return None
         d = json.loads(raw)
