@@ -369,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
         register_forms = None
     if register_forms is not None:
         register_forms(sub)
+    from app.sync.cli import register as register_sync
+    register_sync(sub)
     return p
 
 

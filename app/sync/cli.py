@@ -1,0 +1,207 @@
+"""`sync` commands: enroll, now, status, log, export-batch, import-receipt, watch.
+
+The main CLI registers them with `register(subparsers)`. The user and password
+come from SIEE_USER / SIEE_PASSWORD or are asked for (as every other command)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from app.paths import default_data_dir
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(add_help=False)
+    top.add_argument("--data", default=str(default_data_dir()),
+                     help="carpeta de datos (por defecto: %(default)s)")
+    # Accepted after the subcommand too, without hiding a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", default=argparse.SUPPRESS, help="carpeta de datos")
+    p = subparsers.add_parser("sync", parents=[top],
+                              help="sincronización con el servidor del SIEE")
+    sub = p.add_subparsers(dest="sync_cmd", metavar="{enroll,now,status,log,export-batch,"
+                           "import-receipt,watch}")
+    sub.required = True
+
+    e = sub.add_parser("enroll", parents=[common], help="inscribir este equipo con un código")
+    e.add_argument("--server", required=True, help="dirección del servidor (https://...)")
+    e.add_argument("--code", required=True, help="código de inscripción de la sede central")
+    e.add_argument("--label", default="", help="nombre del equipo (p. ej. Laptop ULE 1)")
+    e.set_defaults(func=cmd_enroll)
+
+    n = sub.add_parser("now", parents=[common], help="sincronizar ahora")
+    n.add_argument("--timeout", type=float, default=30.0, help="segundos de espera por respuesta")
+    n.set_defaults(func=cmd_now)
+
+    s = sub.add_parser("status", parents=[common], help="estado de la sincronización")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    lg = sub.add_parser("log", parents=[common], help="bitácora de sincronización")
+    lg.add_argument("--limit", type=int, default=30)
+    lg.set_defaults(func=cmd_log)
+
+    x = sub.add_parser("export-batch", parents=[common],
+                       help="escribir las fichas en cola como archivos de lote (USB)")
+    x.add_argument("folder", help="carpeta de destino (p. ej. la memoria USB)")
+    x.set_defaults(func=cmd_export)
+
+    i = sub.add_parser("import-receipt", parents=[common],
+                       help="importar el archivo de recibo traído de la sede central")
+    i.add_argument("file", nargs="+", help="archivo(s) siee-receipt-*.json")
+    i.set_defaults(func=cmd_import)
+
+    w = sub.add_parser("watch", parents=[common],
+                       help="sincronizar automáticamente hasta Ctrl+C")
+    w.add_argument("--interval", type=float, default=300.0)
+    w.set_defaults(func=cmd_watch)
+    return p
+
+
+def _ws(args: argparse.Namespace) -> Any:
+    from app.cli import _open
+
+    return _open(args)
+
+
+def _when(ts: float | None) -> str:
+    if not ts:
+        return "nunca"
+    return datetime.fromtimestamp(ts).strftime("%d/%m/%Y %H:%M")
+
+
+def _progress(pr: Any) -> None:
+    if pr.phase == "send" and pr.records_total:
+        print(f"  {pr.records_done}/{pr.records_total} fichas", file=sys.stderr)
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from app.sync.client import SyncClient
+
+    ws = _ws(args)
+    try:
+        info = SyncClient(ws).enroll(args.server, args.code, args.label)
+    finally:
+        ws.close()
+    from app.sync.protocol import key_fingerprint
+
+    print(f"Equipo inscrito: {info.device_id} (ULE {info.ule_ubigeo}).")
+    print(f"Huella de la clave del servidor: {key_fingerprint(info.server_signing_key)}")
+    print("Compárela con la que muestra la sede central (siee-server keys).")
+    return 0
+
+
+def cmd_now(args: argparse.Namespace) -> int:
+    from app.sync.client import SyncClient
+
+    ws = _ws(args)
+    try:
+        rep = SyncClient(ws, read_timeout=args.timeout).sync(progress=_progress)
+    finally:
+        ws.close()
+    print(rep.text())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ws = _ws(args)
+    try:
+        st = ws.sync_status()
+    finally:
+        ws.close()
+    if args.json:
+        print(json.dumps(st.__dict__, ensure_ascii=False, indent=1))
+        return 0
+    if not st.enrolled:
+        print("Equipo no inscrito en el servidor del SIEE.")
+    else:
+        print(f"Servidor: {st.server_url}  (equipo {st.device_id})"
+              + ("  — DADO DE BAJA" if st.revoked else ""))
+    print(f"En cola de envío: {st.pending}   Entregadas: {st.delivered}   "
+          f"Observadas: {st.returned}   En cuarentena: {st.quarantined}   "
+          f"Con resultado: {st.result}")
+    if st.in_flight:
+        print(f"Lotes esperando recibo: {st.in_flight}")
+    print(f"Última sincronización correcta: {_when(st.last_ok)}")
+    if st.last_error:
+        print(f"Último problema: {st.last_error}")
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    ws = _ws(args)
+    try:
+        for e in reversed(ws.sync_log(args.limit)):
+            print(f"{_when(e.ts)}  {e.text}")
+    finally:
+        ws.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.sync.client import SyncClient
+
+    ws = _ws(args)
+    try:
+        paths = SyncClient(ws).export_batches(Path(args.folder))
+    finally:
+        ws.close()
+    if not paths:
+        print("No hay fichas en cola de envío.")
+        return 0
+    for path in paths:
+        print(path)
+    print(f"{len(paths)} archivo(s) de lote. Llévelos a la sede central (siee-server "
+          "import-batch) y luego importe el recibo con «sync import-receipt».", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from app.sync.client import SyncClient
+    from app.sync.model import describe_outcome
+
+    ws = _ws(args)
+    try:
+        c = SyncClient(ws)
+        for f in args.file:
+            out = c.import_receipt(Path(f))
+            if out.already_applied:
+                print(f"{Path(f).name}: ya había sido importado; no cambió nada.")
+            else:
+                print(f"{Path(f).name}: {describe_outcome(out)}")
+    finally:
+        ws.close()
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from app.sync.client import SyncClient
+    from app.sync.scheduler import SchedulePolicy, SyncScheduler
+
+    ws = _ws(args)
+
+    def event(kind: str, data: Any) -> None:
+        if kind == "ok":
+            print(data.text(), flush=True)
+        elif kind == "failed":
+            print("Sin éxito: " + data.user_message, file=sys.stderr, flush=True)
+        elif kind == "offline":
+            print("Servidor no disponible; se reintentará.", file=sys.stderr, flush=True)
+
+    sched = SyncScheduler(SyncClient(ws), SchedulePolicy(interval=args.interval), event)
+    sched.start()
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("Deteniendo…", file=sys.stderr)
+    finally:
+        sched.stop()
+        ws.close()
+    return 0
