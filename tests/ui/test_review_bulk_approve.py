@@ -1,0 +1,104 @@
+"""Bulk approval of 200 records runs off the GUI thread: the event loop keeps
+processing (a QTimer keeps ticking) while approve_many works through the worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QPushButton
+
+from app.core.states import State
+from app.demo import households
+from app.ui.review_queue import ReviewQueuePage
+from tests.review.conftest import PASSWORDS, Team
+
+N = 200
+
+
+def test_bulk_approve_of_200_keeps_the_window_responsive(qtbot, ws_factory, clock):
+    ws = ws_factory(create=True)
+    team = Team(ws, clock)
+    for name in ("sup", "emp"):
+        ws.add_user(name, "supervisor" if name == "sup" else "empadronador", PASSWORDS[name])
+    team.as_("emp")
+    for hh in households(N, seed=3):
+        team.s100(hh)
+    team.as_("sup")
+
+    page = ReviewQueuePage(ws)
+    qtbot.addWidget(page)
+    page.resize(1200, 700)
+    page.show()
+    page.reload()
+    qtbot.waitUntil(lambda: page.model.rowCount() == N, timeout=20_000)
+    page.select_all()
+    assert page.approve_btn.isEnabled() and f"({N})" in page.approve_btn.text()
+
+    # where and when each approval really runs
+    calls: list[tuple[float, bool]] = []
+    approve = ws.approve
+
+    def spy(uuid: str) -> None:
+        calls.append((time.monotonic(), threading.current_thread() is threading.main_thread()))
+        approve(uuid)
+
+    ws.approve = spy  # type: ignore[method-assign]
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    progress: list[int] = []
+    job = page.approve_selected()
+    assert job is not None
+    job.progressed.connect(lambda done, _total: progress.append(done))
+    assert not page.approve_btn.isEnabled()  # no second run while this one works
+    qtbot.waitUntil(lambda: page.approve_job is None, timeout=60_000)
+    timer.stop()
+
+    assert len(calls) == N and not any(on_gui for _t, on_gui in calls)
+    start, end = calls[0][0], calls[-1][0]
+    during = [t for t in ticks if start <= t <= end]
+    # the GUI thread kept running its timers the whole time
+    assert len(during) >= 5, (len(during), end - start)
+    gaps = [b - a for a, b in zip([start, *during], [*during, end], strict=True)]
+    assert max(gaps) < 0.5, max(gaps)
+    assert progress and progress[-1] == N
+    res = page.last_result
+    assert res is not None and len(res.approved) == N and not res.refused
+    assert "Se aprobaron 200" in page.result_box.text()
+    assert ws.counts_by_state()[State.QUEUED.value] == N
+    qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=10_000)  # queue reloaded
+    qtbot.waitUntil(lambda: page.load_job is None or page.load_job.done, timeout=10_000)
+
+
+def test_cancel_stops_the_bulk_approval(qtbot, ws_factory, clock):
+    ws = ws_factory(create=True)
+    team = Team(ws, clock)
+    ws.add_user("emp", "empadronador", PASSWORDS["emp"])
+    team.as_("emp")
+    uuids = [team.s100(hh) for hh in households(30, seed=4)]
+    team.as_("admin")
+    page = ReviewQueuePage(ws)
+    qtbot.addWidget(page)
+    approve = ws.approve
+    gate = threading.Event()
+
+    def slow(uuid: str) -> None:
+        gate.wait(5)
+        approve(uuid)
+
+    ws.approve = slow  # type: ignore[method-assign]
+    job = page.approve(uuids)
+    cancel = page.progress.findChild(QPushButton)
+    assert cancel.text() == "Cancelar"
+    cancel.click()  # the person presses «Cancelar»
+    gate.set()
+    qtbot.waitUntil(lambda: page.approve_job is None, timeout=20_000)
+    res = page.last_result
+    assert res is not None and len(res.approved) <= 1
+    assert ws.counts_by_state()[State.COMPLETE.value] >= 29
+    assert job.done
+    qtbot.waitUntil(lambda: page.load_job is None or page.load_job.done, timeout=10_000)
