@@ -1,0 +1,96 @@
+"""The household's constancia: a real PDF from Qt's writer, read back with
+pdftotext (poppler-utils), with the household's names and the CSE result."""
+
+from __future__ import annotations
+
+import subprocess
+import unicodedata
+
+import pytest
+from PySide6.QtWidgets import QFileDialog
+
+from app.core.errors import ValidationError
+from app.demo import households
+from app.ui.constancia import constancia_html, write_constancia_pdf
+from app.ui.review_view import ReviewWindow
+from tests.review.conftest import PASSWORDS, Team
+from tests.review.helpers import post_result
+
+
+def pdf_text(path) -> str:
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    # NFKC: the PDF's font sets «fi» as one ligature glyph
+    return " ".join(unicodedata.normalize("NFKC", out.stdout).split())
+
+
+@pytest.fixture
+def household(ws_factory, clock):
+    ws = ws_factory(create=True)
+    team = Team(ws, clock)
+    ws.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    hh = households(1, seed=21)[0]
+    team.as_("emp")
+    uuid = team.fsu(hh)
+    return team, hh, uuid
+
+
+def test_pdf_with_names_and_result(household, tmp_path, qapp):
+    team, hh, uuid = household
+    ws = team.as_("emp")
+    before = ws.constancia(uuid)
+    out = tmp_path / "pdf"
+    out.mkdir()
+    path = write_constancia_pdf(before, out / "constancia.pdf")
+    assert path.read_bytes().startswith(b"%PDF")
+    text = pdf_text(path)
+    assert "Constancia de empadronamiento" in text
+    assert "Municipalidad Provincial de Lima" in text
+    for m in hh.members:
+        assert m.nombres in text and m.apellido_paterno in text
+    assert hh.head.dni in text
+    assert "aún no ha sido comunicada" in text  # no result yet
+    assert list(out.iterdir()) == [path]  # no partial file left beside it
+
+    ws = team.as_("sup")
+    ws.approve(uuid)
+    post_result(ws, uuid, "pobre_extremo", "2026-11-25", "2029-11-25")
+    after = ws.constancia(uuid)
+    path = write_constancia_pdf(after, tmp_path / "con-resultado.pdf")
+    text = pdf_text(path)
+    assert "Clasificación socioeconómica (CSE): Pobre extremo" in text
+    assert "Vigente hasta: 25/11/2029" in text and "25/11/2026" in text
+    assert hh.head.nombres in text
+    assert "Rosa Quispe (sup)" in text  # who issued it
+
+
+def test_html_escapes_what_people_typed(household, qapp):
+    team, _hh, uuid = household
+    data = team.as_("emp").constancia(uuid)
+    data.head_name = "<b>Quispe</b> & Cía"
+    html = constancia_html(data)
+    assert "&lt;b&gt;Quispe&lt;/b&gt; &amp; Cía" in html and "<b>Quispe</b>" not in html
+
+
+def test_missing_folder_is_refused(household, tmp_path, qapp):
+    team, _hh, uuid = household
+    with pytest.raises(ValidationError):
+        write_constancia_pdf(team.as_("emp").constancia(uuid), tmp_path / "no" / "c.pdf")
+
+
+def test_saved_from_the_review_window(household, tmp_path, qtbot, monkeypatch):
+    team, hh, uuid = household
+    ws = team.as_("sup")
+    target = tmp_path / "desde-revision"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), ""))
+    )
+    w = ReviewWindow(ws, uuid)
+    qtbot.addWidget(w)
+    assert w.pdf_btn.isEnabled()
+    w.save_constancia()
+    pdf = tmp_path / "desde-revision.pdf"
+    assert pdf.exists() and hh.head.nombres in pdf_text(pdf)
+    assert ws.history(uuid)[0].action == "constancia"
