@@ -82,7 +82,7 @@ def _table(headers: list[str]) -> QTableWidget:
 def _cell(text: object, align_right: bool = False) -> QTableWidgetItem:
     it = QTableWidgetItem(str(text))
     if align_right:
-        it.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return it
 
 
