@@ -345,7 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     # dest "target": the main() sets up logging under args.data, which would make
     # the folder non-empty before the restore.
     s.add_argument(
-        "--data", dest="target", required=True, help="carpeta de destino (nueva o vacía)"
+        "--data",
+        dest="target",
+        default=str(default_data_dir()),
+        help="carpeta de destino, nueva o vacía (por defecto: %(default)s)",
     )
     s.add_argument("--recovery-code", help="código de recuperación (si no, usuario administrador)")
     s.add_argument(

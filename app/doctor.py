@@ -24,6 +24,7 @@ from app.settings_file import (
     default_locations,
     load_file_settings,
     machine_dir,
+    merge,
     program_dir,
     sources,
     value_text,
@@ -105,6 +106,8 @@ def _database(data_dir: Path) -> dict[str, Any]:
                 "SELECT COUNT(*) FROM records WHERE quarantined=1"
             ).fetchone()[0]
         out["settings"] = json.loads(meta["settings"]) if meta.get("settings") else {}
+        applied = meta.get("settings_file_applied")
+        out["settings_applied"] = json.loads(applied) if applied else {}
         out["sync"] = _sync(conn, tables, meta)
     except (sqlite3.Error, ValueError) as e:
         out["error"] = f"{type(e).__name__}: {e}"
@@ -160,7 +163,9 @@ def doctor_report(data_dir: Path) -> dict[str, Any]:
     db = _database(data_dir)
     from app.workspace import DEFAULT_SETTINGS
 
-    effective = {**DEFAULT_SETTINGS, **db.get("settings", {})}
+    # What the program uses from its next start on (the files applied, as at start-up).
+    stored = {**DEFAULT_SETTINGS, **db.get("settings", {})}
+    effective, _ = merge(stored, db.get("settings_applied", {}), fs, DEFAULT_SETTINGS)
     return {
         "program": {
             "version": __version__,
@@ -188,7 +193,7 @@ def doctor_report(data_dir: Path) -> dict[str, Any]:
             "locked": sorted(fs.locked),
             "errors": fs.errors,
         },
-        "database": {k: v for k, v in db.items() if k != "settings"},
+        "database": {k: v for k, v in db.items() if not k.startswith("settings")},
         "log_tail": _log_tail(data_dir),
     }
 

@@ -59,6 +59,17 @@ def _forms() -> str:
     return "formularios: " + ", ".join(names)
 
 
+def _settings() -> str:
+    from app.settings_file import load_file_settings
+
+    fs = load_file_settings()
+    if fs.errors:
+        raise ValueError(" ".join(fs.errors))
+    if not fs.files:
+        return "sin archivo de configuración de TI (valores del equipo)"
+    return "archivo de TI: " + ", ".join(str(p) for p in fs.files)
+
+
 def _qt() -> str:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication, QLabel
@@ -80,6 +91,7 @@ def run_selftest(gui: bool = False) -> int:
         ("almacén", _store),
         ("catálogo", _catalog),
         ("formularios", _forms),
+        ("configuración", _settings),
     ]
     if gui:
         checks.append(("interfaz", _qt))
