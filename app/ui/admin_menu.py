@@ -38,6 +38,7 @@ class AdminMenu(QMenu):
         self.doctor_action = self.addAction("&Diagnóstico para soporte…", self.open_doctor)
         self.menu_action: QAction = window.menuBar().addMenu(self)
         self.dialog: QDialog | None = None
+        self._applied: set[int] = set()
         stack = getattr(window, "stack", None)
         if stack is not None:
             stack.currentChanged.connect(lambda _i: self.refresh())
@@ -48,6 +49,13 @@ class AdminMenu(QMenu):
 
     def refresh(self) -> None:
         ws = self._ws()
+        if ws is not None and id(ws) not in self._applied:
+            # IT's settings file also reaches a workspace the first-run wizard just made.
+            self._applied.add(id(ws))
+            try:
+                ws.apply_file_settings()
+            except Exception:  # a bad file must not stop the program
+                log.exception("could not apply the settings file")
         user = ws.user if ws is not None else None
         role = user.role if user is not None else None
         visible = role is not None and (can(role, Perm.SETTINGS_MANAGE) or can(role, Perm.BACKUP))

@@ -39,7 +39,7 @@ class SettingsDialog(QDialog):
         require(ws._me().role, Perm.SETTINGS_MANAGE)
         self.ws = ws
         self.setWindowTitle("SIEE Campo — configuración")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(820)
         self.rows = {r["key"]: r for r in ws.settings_view()}
 
         self.server_url = QLineEdit()
@@ -59,7 +59,7 @@ class SettingsDialog(QDialog):
         self.autolock.setRange(0, MAX_AUTOLOCK_MINUTES)
         self.autolock.setSuffix(" min")
         self.autolock.setSpecialValueText("nunca")
-        self.review = QCheckBox("El responsable de la ULE aprueba cada ficha antes del envío")
+        self.review = QCheckBox("Obligatoria (el supervisor aprueba cada ficha)")
 
         self.editors: dict[str, QWidget] = {
             "server_url": self.server_url,

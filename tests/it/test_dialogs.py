@@ -129,3 +129,23 @@ def test_doctor_dialog(window, qtbot) -> None:
     assert "integridad (integrity_check): ok" in text and "Fichas por estado" in text
     window.logout()
     assert window.admin_menu.dialog is None
+
+
+def test_window_applies_the_settings_file(
+    qtbot, data_dir: Path, clock, ws_factory, monkeypatch, tmp_path: Path
+) -> None:
+    from app.ui.app_window import build
+
+    f = tmp_path / "siee-campo.toml"
+    f.write_text("autolock_minutes = 2\n", "utf-8")
+    monkeypatch.setattr("app.settings_file.default_locations", lambda: [("equipo", f)])
+    ws_factory(create=True).close()
+    win = build(data_dir, {"kdf": FAST_KDF, "clock": clock})
+    qtbot.addWidget(win)
+    win.start()
+    try:
+        assert win.ws.settings()["autolock_minutes"] == 2
+        login(win, "admin", ADMIN_PW)
+        assert win.autolock_ms() == 2 * 60_000
+    finally:
+        win.close()
