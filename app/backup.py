@@ -419,8 +419,16 @@ class _Stream:
             raise IntegrityFailure("data after the end marker", MSG_TAMPERED)
 
 
+# A data folder where the program was only opened (the first-run wizard left
+# before creating the workspace) holds just its logs: it counts as empty.
+_IGNORED = {"logs"}
+
+
 def _check_target(target: Path) -> None:
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if target.exists() and (
+        not target.is_dir()
+        or any(p.name not in _IGNORED or not p.is_dir() for p in target.iterdir())
+    ):
         raise ValidationError(
             "restore target not empty",
             f"La carpeta de destino {target} no está vacía. Elija una carpeta nueva o vacía: "
@@ -472,6 +480,9 @@ def restore_backup(
         )
         _check_target(target)
         if target.exists():
+            for name in _IGNORED:  # keep the folder's own logs with the restored data
+                if (target / name).is_dir():
+                    os.replace(target / name, work / name)
             target.rmdir()
         os.replace(work, target)
     except BaseException:

@@ -42,7 +42,9 @@ def _env() -> dict[str, str]:
 def launch_ms(cmd: list[str]) -> float:
     """Wall time from process start to the marker line (the log-in window shown)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     assert p.stdout is not None
     for line in p.stdout:
         if line.startswith(MARKER):

@@ -91,11 +91,13 @@ def test_restore_gives_the_same_records(filled: Workspace, tmp_path: Path) -> No
 def test_admin_password_opens_and_enrollment_can_be_kept(filled, tmp_path: Path) -> None:
     info = filled.backup_to(tmp_path / "r.sieebak")
     target = tmp_path / "vacia"
-    target.mkdir()  # an empty folder is accepted
+    (target / "logs").mkdir(parents=True)  # a folder with only the program's logs is "empty"
+    (target / "logs" / "siee-campo.log").write_text("opened once\n", "utf-8")
     res = restore_backup(
         info.path, target, username="Admin", password=ADMIN_PW, keep_enrollment=True
     )
     assert not res.enrollment_cleared
+    assert (target / "logs" / "siee-campo.log").read_text("utf-8") == "opened once\n"
     ws2 = _open(target)
     try:
         row = ws2.db.execute("SELECT value FROM meta WHERE key='sync_device'").fetchone()
@@ -132,6 +134,12 @@ def test_target_with_data_is_never_overwritten(filled, data_dir: Path, tmp_path:
     with pytest.raises(ValidationError, match="not empty") as e:
         restore_backup(info.path, data_dir, recovery_code=filled.recovery_code)
     assert "no está vacía" in e.value.user_message
+    other = tmp_path / "otra"
+    (other / "logs").mkdir(parents=True)
+    (other / "notas.txt").write_text("x", "utf-8")
+    with pytest.raises(ValidationError, match="not empty"):
+        restore_backup(info.path, other, recovery_code=filled.recovery_code)
+    assert sorted(p.name for p in other.iterdir()) == ["logs", "notas.txt"]
 
 
 def _restore_fails(path: Path, tmp_path: Path, code: str) -> SieeError:
