@@ -23,8 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SieeError
+from app.core.states import STATE_LABELS, State
+from app.exports import KIND_LABELS
 from app.store.audit import AuditEntry, ChainReport
 from app.ui import styles
+from app.ui.record_list import form_label
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import Workspace
 
@@ -76,9 +79,25 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
 
 
-def detail_text(detail: dict[str, Any]) -> str:
+def export_kind_text(kind: str) -> str:
+    """'answers:fsu:todos:xlsx' (as Workspace.export_data logs it) in Spanish."""
+    parts = str(kind).split(":")
+    if len(parts) != 4:
+        return str(kind)
+    what, form_id, state, fmt = parts
+    try:
+        state_text = STATE_LABELS[State(state)] if state != "todos" else "todos los estados"
+    except ValueError:
+        state_text = state
+    form_text = form_label(form_id) if form_id != "todos" else "todos los formularios"
+    return f"{KIND_LABELS.get(what, what)}, {form_text}, {state_text}, {fmt.upper()}"
+
+
+def detail_text(detail: dict[str, Any], action: str = "") -> str:
     parts = []
     for k, v in detail.items():
+        if k == "kind" and action == "export":
+            v = export_kind_text(v)
         if isinstance(v, list):
             v = ", ".join(str(x) for x in v)
         elif v is True:
@@ -208,7 +227,7 @@ class AuditPage(QWidget):
                 who,
                 action_label(e.action),
                 (e.record_uuid or "")[:8],
-                detail_text(e.detail),
+                detail_text(e.detail, e.action),
             ]
             for c, text in enumerate(cells):
                 it = QTableWidgetItem(text)

@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF
+from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -24,15 +24,13 @@ from app.workspace_review import ConstanciaData
 log = logging.getLogger("siee.ui.constancia")
 
 _CSS = """
-body { font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 9.5pt; color: #111; }
+body { font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 9pt; color: #111; }
 h1 { font-size: 15pt; margin: 0; }
 h2 { font-size: 11pt; margin: 10px 0 4px 0; border-bottom: 1px solid #444; }
 .muted { color: #555; }
 table.grid { border-collapse: collapse; }
 table.grid td, table.grid th { border: 1px solid #999; padding: 3px 5px; }
 table.grid th { background: #e8e8e8; text-align: left; }
-.result { border: 2px solid #1e6b34; padding: 6px; background: #eef7f0; }
-.pending { border: 1px dashed #888; padding: 6px; }
 """
 
 
@@ -47,20 +45,38 @@ def constancia_html(d: ConstanciaData) -> str:
         f"<td>{_e(m.parentesco)}</td><td>{_e(m.sexo)}</td><td>{_e(m.edad)}</td></tr>"
         for m in d.members
     )
-    answers = "".join(
-        f"<tr><td width='55%'>{_e(q)}</td><td>{_e(a)}</td></tr>" for q, a in d.answers
+    pairs = list(d.answers)
+    answers = ""
+    for i in range(0, len(pairs), 2):  # two answers per row: the page stays one page
+        row = pairs[i : i + 2] + [("", "")] * (2 - len(pairs[i : i + 2]))
+        answers += "<tr>" + "".join(
+            f"<td width='30%' class='muted'>{_e(q)}</td><td width='20%'>{_e(a)}</td>"
+            for q, a in row
+        ) + "</tr>"
+    box = (
+        "<table width='100%' border='1' cellspacing='0' cellpadding='6' "
+        "style='border-style: solid; border-color: {color};' bgcolor='{bg}'><tr><td>{body}</td>"
+        "</tr></table>"
     )
     if d.result:
-        result = (
-            "<div class='result'><b>Clasificación socioeconómica (CSE): "
-            f"{_e(d.result['category'])}</b><br>"
-            f"Fecha del resultado: {_e(d.result['date'])} — "
-            f"Vigente hasta: {_e(d.result['valid_until'])}</div>"
+        result = box.format(
+            color="#1e6b34",
+            bg="#eef7f0",
+            body=(
+                "<b>Clasificación socioeconómica (CSE): "
+                f"{_e(d.result['category'])}</b><br>"
+                f"Fecha del resultado: {_e(d.result['date'])} — "
+                f"Vigente hasta: {_e(d.result['valid_until'])}"
+            ),
         )
     else:
-        result = (
-            "<div class='pending'>La clasificación socioeconómica (CSE) aún no ha sido "
-            "comunicada por el SIEE. El hogar puede consultarla más adelante en la ULE.</div>"
+        result = box.format(
+            color="#888888",
+            bg="#ffffff",
+            body=(
+                "La clasificación socioeconómica (CSE) aún no ha sido comunicada por el SIEE. "
+                "El hogar puede consultarla más adelante en la ULE."
+            ),
         )
     ubigeo = f" (ubigeo {_e(d.ule_ubigeo)})" if d.ule_ubigeo else ""
     return f"""<html><head><style>{_CSS}</style></head><body>
@@ -79,8 +95,8 @@ def constancia_html(d: ConstanciaData) -> str:
 {result}
 <h2>Integrantes del hogar</h2>
 <table class='grid' width='100%' cellspacing='0' cellpadding='3'>
-<tr><th>N°</th><th>Apellidos y nombres</th><th>Documento</th><th>Parentesco</th><th>Sexo</th>
-<th>Edad</th></tr>
+<tr><th width='5%'>N°</th><th width='37%'>Apellidos y nombres</th><th width='18%'>Documento</th>
+<th width='24%'>Parentesco</th><th width='9%'>Sexo</th><th width='7%'>Edad</th></tr>
 {members}
 </table>
 <h2>Principales datos declarados</h2>
@@ -104,6 +120,14 @@ def _document(d: ConstanciaData) -> QTextDocument:
     return doc
 
 
+def _print_on(doc: QTextDocument, device: QPdfWriter | object) -> None:
+    """Lay the document out on the page's printable area (in Qt's 96-dpi document
+    units) and paint it on `device` (a QPdfWriter or a QPrinter)."""
+    area = device.pageLayout().paintRect(QPageLayout.Unit.Point)  # type: ignore[attr-defined]
+    doc.setPageSize(QSizeF(area.width() * 96 / 72, area.height() * 96 / 72))
+    doc.print_(device)  # type: ignore[arg-type]
+
+
 def write_constancia_pdf(d: ConstanciaData, path: Path | str) -> Path:
     """Write the PDF to `path` (through a hidden file beside it, then os.replace)."""
     path = Path(path)
@@ -125,8 +149,7 @@ def write_constancia_pdf(d: ConstanciaData, path: Path | str) -> Path:
                 QPageLayout.Unit.Millimeter,
             )
         )
-        # No page size on the document: print_() lays it out in points on the page.
-        _document(d).print_(writer)
+        _print_on(_document(d), writer)
         del writer  # flushes and closes the file
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise OSError("empty pdf")
@@ -171,6 +194,8 @@ def save_constancia(parent: QWidget | None, ws: Workspace, uuid: str) -> Path | 
     box = QMessageBox(parent)
     box.setWindowTitle("Constancia de empadronamiento")
     box.setText(f"Constancia guardada en:\n{path}")
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.button(QMessageBox.StandardButton.Ok).setText("Aceptar")
     box.open()
     return path
 
@@ -190,5 +215,5 @@ def print_constancia(parent: QWidget | None, ws: Workspace, uuid: str) -> bool:
     dialog.setWindowTitle("Imprimir constancia de empadronamiento")
     if dialog.exec() != QPrintDialog.DialogCode.Accepted:
         return False
-    _document(data).print_(printer)
+    _print_on(_document(data), printer)
     return True

@@ -291,6 +291,7 @@ class ReviewQueuePage(QWidget):
         dlg.setMinimumDuration(300)
         dlg.setAutoClose(False)
         dlg.setAutoReset(False)
+        dlg.setValue(0)  # starts the timer that shows it if approving takes a while
         self.progress = dlg
 
         def work(job: Job) -> ApproveResult:
@@ -309,10 +310,13 @@ class ReviewQueuePage(QWidget):
         return job
 
     def _approve_progress(self, done: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress.setMaximum(total)
-            self.progress.setValue(done)
-            self.progress.setLabelText(f"Aprobando fichas: {done} de {total}")
+        dlg = self.progress
+        if dlg is not None:
+            # setValue() of a modal progress dialog processes events: the job may end
+            # (and the dialog go) inside it, so everything else is set first.
+            dlg.setLabelText(f"Aprobando fichas: {done} de {total}")
+            dlg.setMaximum(total)
+            dlg.setValue(done)
 
     def _finish_progress(self) -> None:
         if self.progress is not None:
@@ -337,6 +341,8 @@ class ReviewQueuePage(QWidget):
         box.setWindowTitle("Aprobar fichas")
         box.setIcon(QMessageBox.Icon.Information)
         box.setText(text)
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.button(QMessageBox.StandardButton.Ok).setText("Aceptar")
         box.open()
         self.result_box = box
         self._after_change()
