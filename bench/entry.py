@@ -273,17 +273,11 @@ def main() -> int:
     from app.ui.form_window import FormWindow, create_record
     from app.workspace import Workspace
 
-    try:
-        from tests.ui.hooks import form_hooks
-
-        hooks = form_hooks()
-    except ImportError:
-        hooks = None
     app = QApplication.instance() or QApplication([])
     styles.apply(app)
     with tempfile.TemporaryDirectory() as tmp:
         ws, _code = Workspace.create(
-            Path(tmp) / "datos", "digitador", "clave-bench-1", ule_ubigeo="150132", hooks=hooks
+            Path(tmp) / "datos", "digitador", "clave-bench-1", ule_ubigeo="150132"
         )
         uuid = create_record(ws, "fsu")
         w = FormWindow(ws, uuid)

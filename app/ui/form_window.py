@@ -273,6 +273,7 @@ class FormWindow(QMainWindow):
         if ed is None:
             return
         ed.committed.connect(lambda value, r=row: self.on_commit(r, value))
+        ed.live.connect(lambda value, r=row: self.on_live(r, value))
         ed.nav.connect(lambda step, r=row: self.advance(r, step))
         ed.parse_failed.connect(row.show_parse_error)
         ed.focus_widget().installEventFilter(self)
@@ -445,6 +446,17 @@ class FormWindow(QMainWindow):
         self.refresh_page()
         self._marks_timer.start()
         self.request_save()
+
+    def on_live(self, row: QuestionRow, value: Any) -> None:
+        """While typing: rules and skips follow at once; the save waits for the commit."""
+        if not self.editable:
+            return
+        try:
+            self.session.set(row.path, value)
+        except SieeError:
+            return
+        row.touched = True
+        self.refresh_page()
 
     def request_save(self) -> None:
         self.save_status.setText("Guardando…")

@@ -43,6 +43,7 @@ class RecordsPage(QWidget):
         super().__init__(parent)
         self.ws = ws
         self.load_job: Job | None = None
+        self._generation = 0
         self._search_uuids: set[str] | None = None
 
         self.who = QLabel("")
@@ -118,7 +119,6 @@ class RecordsPage(QWidget):
         self.table.verticalHeader().hide()
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -202,7 +202,11 @@ class RecordsPage(QWidget):
             return rows, ws.counts_by_state()
 
         self.status.setText("Cargando…")
-        self.load_job = run_job(load, on_result=self._loaded, on_error=self._load_failed)
+        self._generation += 1
+        gen = self._generation
+        self.load_job = run_job(
+            load, on_result=lambda result: self._loaded(result, gen), on_error=self._load_failed
+        )
 
     def _load_failed(self, exc: BaseException) -> None:
         if self.ws.user is None:  # the session ended while the list was loading
@@ -210,9 +214,9 @@ class RecordsPage(QWidget):
         self.status.setText("")
         show_error(self, exc)
 
-    def _loaded(self, result: tuple[list[Row], dict[str, int]]) -> None:
-        if self.ws.user is None:
-            return
+    def _loaded(self, result: tuple[list[Row], dict[str, int]], generation: int = 0) -> None:
+        if self.ws.user is None or (generation and generation != self._generation):
+            return  # the session ended, or a newer load was started meanwhile
         rows, counts = result
         selected = self.selected_row()
         keep = selected.meta.uuid if selected else None

@@ -155,8 +155,10 @@ class Editor(QWidget):
     """Base: a QLineEdit plus the navigation keys. `value()` is the parsed value."""
 
     committed = Signal(object)  # the value, after Enter / Tab / auto-advance / leaving
+    live = Signal(object)  # the value while it is being typed (not yet committed)
     nav = Signal(int)  # +1 next question, -1 previous
     parse_failed = Signal(str)  # Spanish message
+    live_typing = False  # free-text editors report every keystroke
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -173,6 +175,15 @@ class Editor(QWidget):
         self.top = QHBoxLayout()
         self.top.addWidget(self.line, 0, Qt.AlignmentFlag.AlignLeft)
         self.box.addLayout(self.top)
+        if self.live_typing:
+            self.line.textEdited.connect(self._typing)
+
+    def _typing(self, text: str) -> None:
+        try:
+            value = self.parse(text)
+        except ParseError:
+            return
+        self.live.emit(value)
 
     # subclasses
     def parse(self, text: str) -> Any:
@@ -249,6 +260,8 @@ class Editor(QWidget):
 
 
 class TextEditor(Editor):
+    live_typing = True
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.line.setMinimumWidth(300)
@@ -257,6 +270,8 @@ class TextEditor(Editor):
 
 
 class IntegerEditor(Editor):
+    live_typing = True
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.line.setMaximumWidth(160)

@@ -52,16 +52,10 @@ def main() -> int:
     from app.demo_answers import fsu_answers, s100_answers
     from app.forms import bundled_form
 
-    try:
-        from tests.ui.hooks import form_hooks
-
-        hooks = form_hooks()
-    except ImportError:
-        hooks = None
     app = QApplication.instance() or QApplication([])
     styles.apply(app)
     tmp = Path(tempfile.mkdtemp()) / "datos"
-    win = build(tmp, {"hooks": hooks})
+    win = build(tmp)
     win.start()
     wiz = win.wizard
     assert wiz is not None

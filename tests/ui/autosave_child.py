@@ -20,11 +20,10 @@ def main() -> None:
     from app.workspace import Workspace
     from bench.entry import HOGAR, UBICACION, VIVIENDA, KeyDriver
     from tests.conftest import ADMIN_PW, FAST_KDF
-    from tests.ui.hooks import form_hooks
 
     data_dir, uuid = Path(sys.argv[1]), sys.argv[2]
     app = QApplication.instance() or QApplication([])
-    ws = Workspace.open(data_dir, kdf=FAST_KDF, hooks=form_hooks())
+    ws = Workspace.open(data_dir, kdf=FAST_KDF)
     ws.login("admin", ADMIN_PW)
     w = FormWindow(ws, uuid)
     w.show()

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_PW, FAST_KDF
-from tests.ui.hooks import form_hooks
 
 
 @pytest.fixture
@@ -18,7 +17,7 @@ def shell(qtbot, data_dir: Path, clock):
     made = []
 
     def make(autolock_ms: int | None = None):
-        kw = {"kdf": FAST_KDF, "clock": clock, "hooks": form_hooks()}
+        kw = {"kdf": FAST_KDF, "clock": clock}
         win = build(data_dir, kw, autolock_ms=autolock_ms)
         qtbot.addWidget(win)
         made.append(win)
@@ -32,7 +31,7 @@ def shell(qtbot, data_dir: Path, clock):
 @pytest.fixture
 def logged_in(shell, ws_factory):
     """A started window on a created workspace, admin logged in on the records screen."""
-    ws = ws_factory(hooks=form_hooks(), create=True)
+    ws = ws_factory(create=True)
     ws.close()
     win = shell()
     win.start()

@@ -14,13 +14,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.ui.form_window import FormWindow, create_record
-from tests.ui.hooks import form_hooks
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_answers_survive_sigkill(ws_factory, data_dir):
-    ws = ws_factory(hooks=form_hooks(), create=True)
+    ws = ws_factory(create=True)
     uuid = create_record(ws, "fsu")
     ws.close()
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
@@ -49,7 +48,7 @@ def test_answers_survive_sigkill(ws_factory, data_dir):
     assert child.returncode == -signal.SIGKILL
     assert typing == "/fsu/hogar/num_personas"
     assert len(durable) == 24
-    ws = ws_factory(hooks=form_hooks())
+    ws = ws_factory()
     ws.login("admin", "clave-admin-123")
     stored = ws.load_answers(uuid)["answers"]
     missing = {p: v for p, v in durable.items() if stored.get(p) != v}
@@ -59,7 +58,7 @@ def test_answers_survive_sigkill(ws_factory, data_dir):
 
 
 def test_closing_the_window_keeps_the_field_being_typed(ws_factory, qtbot):
-    ws = ws_factory(hooks=form_hooks(), create=True)
+    ws = ws_factory(create=True)
     uuid = create_record(ws, "fsu")
     w = FormWindow(ws, uuid)
     qtbot.addWidget(w)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.states import State
 from app.forms import FormSession, bundled_form
-from tests.ui.hooks import form_hooks
 
 S100_ANSWERS = {
     "/s100/solicitud/tipo_solicitud": "1",
@@ -30,7 +29,7 @@ S100_ANSWERS = {
 
 def make_returned(ws_factory) -> tuple[str, str]:
     """maria (empadronadora) completes two S100; the admin returns one of them."""
-    ws = ws_factory(hooks=form_hooks(), create=True)
+    ws = ws_factory(create=True)
     ws.add_user("maria", "empadronador", "clave-maria-1", "María Soto")
     ws.logout()
     ws.login("maria", "clave-maria-1")

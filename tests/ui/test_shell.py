@@ -118,19 +118,17 @@ def test_logout_and_inactivity_lock(shell, ws_factory, qtbot):
 def test_inactivity_lock_saves_and_closes_open_forms(shell, ws_factory, qtbot):
     from PySide6.QtWidgets import QApplication
 
-    from tests.ui.hooks import form_hooks
-
-    ws_factory(hooks=form_hooks(), create=True).close()
-    win = shell(autolock_ms=600)
+    ws_factory(create=True).close()
+    win = shell(autolock_ms=1500)
     win.start()
     win.login_page.password.setText(ADMIN_PW)
     win.login_page.submit()
     w = win.new_record("fsu")
     assert w is not None
+    uuid = w.uuid
     QTest.qWaitForWindowActive(w, 3000)
     QTest.keyClicks(QApplication.focusWidget(), "15")  # departamento, auto-advances
     QTest.keyClicks(QApplication.focusWidget(), "15")  # provincia, still being typed
-    uuid = next(iter(win.forms))
     qtbot.waitUntil(lambda: win.ws.user is None, timeout=5000)
     assert not win.forms and not w.isVisible()
     assert win.stack.currentWidget() is win.login_page
@@ -138,3 +136,61 @@ def test_inactivity_lock_saves_and_closes_open_forms(shell, ws_factory, qtbot):
     win.login_page.submit()
     answers = win.ws.load_answers(uuid)["answers"]
     assert answers["/fsu/ubicacion/departamento"] == "15"
+
+
+RUN_GUI_CHILD = """
+import sys
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app.ui.main import run_gui
+
+app = QApplication([])
+
+def look_and_quit():
+    for w in QApplication.topLevelWidgets():
+        if w.isVisible():
+            print("visible", type(w).__name__, w.windowTitle(), flush=True)
+            w.close()
+    QApplication.quit()
+
+QTimer.singleShot(500, look_and_quit)
+sys.exit(run_gui(Path(sys.argv[1])))
+"""
+
+
+def test_run_gui_opens_the_wizard_on_a_new_folder(tmp_path):
+    # in a child process: once a QApplication's exec() returned, Qt ends every later
+    # event loop at once, which would break the tests that follow in this process
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_GUI_CHILD, str(tmp_path / "nuevo")],
+        cwd=root,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "visible FirstRunWizard SIEE Campo — configuración inicial" in out.stdout
+
+
+def test_demo_mode_fills_an_empty_workspace(shell, ws_factory, data_dir, clock, qtbot):
+    from app.ui.app_window import build
+
+    ws_factory(create=True).close()
+    win = build(data_dir, {"kdf": FAST_KDF, "clock": clock}, demo=True)
+    qtbot.addWidget(win)
+    win.start()
+    win.login_page.password.setText(ADMIN_PW)
+    win.login_page.submit()
+    page = win.records_page
+    qtbot.waitUntil(lambda: page.model.rowCount() == 24, timeout=30000)
+    assert {r.meta.form_id for r in page.model.rows} == {"s100", "fsu"}
+    assert all(r.cells()[0] and not r.cells()[0].startswith("(") for r in page.model.rows)
+    win.close()

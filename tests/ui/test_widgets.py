@@ -20,7 +20,6 @@ from app.ui.widgets import (
     parse_decimal,
     parse_time,
 )
-from tests.ui.hooks import form_hooks
 
 ALL_TYPES = """
 | survey |
@@ -135,7 +134,7 @@ def test_every_question_type_by_keyboard(qtbot):
 
 
 def test_roster_add_and_remove_members(ws_factory, qtbot, monkeypatch):
-    ws = ws_factory(hooks=form_hooks(), create=True)
+    ws = ws_factory(create=True)
     uuid = create_record(ws, "fsu")
     w = FormWindow(ws, uuid)
     qtbot.addWidget(w)
@@ -175,3 +174,27 @@ def test_roster_add_and_remove_members(ws_factory, qtbot, monkeypatch):
     stored = ws.load_answers(uuid)
     assert stored["repeats"]["/fsu/integrantes"] == 2
     assert stored["answers"]["/fsu/integrantes[2]/nombres"] == "Eva"
+
+
+def test_rules_follow_the_typing_before_enter(ws_factory, qtbot):
+    ws = ws_factory(create=True)
+    uuid = create_record(ws, "fsu")
+    w = FormWindow(ws, uuid)
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    QTest.qWaitForWindowActive(w, 3000)
+    w.jump("/fsu/hogar/habitaciones")
+    row = w.current_row
+    field = QApplication.focusWidget()
+    QTest.keyClicks(field, "45")
+    assert row.message.text() == "✗ Las habitaciones deben estar entre 0 y 30."
+    QTest.keyClick(field, Qt.Key.Key_Backspace)
+    assert row.message.text() == ""
+    assert w.session.get("/fsu/hogar/habitaciones") == "4"
+    w.saver.flush()
+    assert "/fsu/hogar/habitaciones" not in ws.load_answers(uuid).get("answers", {})
+    with qtbot.waitSignal(w.saved, timeout=5000):
+        QTest.keyClick(field, Qt.Key.Key_Return)
+    assert ws.load_answers(uuid)["answers"]["/fsu/hogar/habitaciones"] == "4"
+    w.close()
