@@ -307,3 +307,49 @@ def test_audit_page_filters_and_verifies_the_chain(team, homes, qtbot, data_dir)
     qtbot.waitUntil(lambda: page.verify_job.done and page.verify_btn.isEnabled())
     assert "Cadena rota en el registro N° 3" in page.verify_label.text()
     assert ws.user is not None and ADMIN_PW
+
+
+def test_return_reaches_the_enumerator_in_the_shell(shell, ws_factory, qtbot):
+    """Supervisor returns from the review window; the enumerator logs in on the same
+    laptop and sees the reason and the pinned question on the record."""
+    ws = ws_factory(create=True)
+    ws.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    ws.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    team = Team(ws, None)
+    team.as_("emp")
+    uuid = team.fsu(households(1, seed=41)[0])
+    ws.close()
+
+    win = shell()
+    win.start()
+
+    def login(name: str) -> None:
+        win.login_page.user.setCurrentText(name)
+        win.login_page.password.setText(PASSWORDS[name])
+        win.login_page.submit()
+        assert win.stack.currentWidget() is win.records_page
+
+    login("sup")
+    sup = win.records_page.supervision.open_supervision()
+    qtbot.waitUntil(lambda: sup.queue.model.rowCount() == 1)
+    sup.queue.table.selectRow(0)
+    rw = sup.queue.return_selected()
+    assert rw is not None and rw.reason.isEnabled()
+    rw.set_pinned("/fsu/integrantes[1]/fecha_nacimiento")
+    rw.reason.setPlainText("Falta confirmar la fecha de nacimiento del jefe.")
+    rw.return_record()
+    assert win.ws.get(uuid).state == State.RETURNED.value
+    win.logout()
+    qtbot.waitUntil(lambda: not sup.isVisible())
+
+    login("emp")
+    page = win.records_page
+    qtbot.waitUntil(lambda: page.returned_banner.isVisibleTo(page))  # the list reloaded
+    assert page.model.rowCount() == 1
+    page.table.selectRow(0)
+    assert "Falta confirmar la fecha de nacimiento" in page.detail.text()
+    form = win.open_record(uuid)
+    assert form is not None
+    assert "Falta confirmar la fecha de nacimiento del jefe." in form.banner.text()
+    assert "Fecha de nacimiento" in form.banner.text()  # the pinned question, by its label
+    form.close()
