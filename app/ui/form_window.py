@@ -47,14 +47,14 @@ log = logging.getLogger("siee.ui.form")
 MARK_DONE, MARK_ERROR, MARK_PARTIAL, MARK_EMPTY = "✓", "✗", "◐", "○"
 
 
-def form_def(form_id: str, version: str | None = None) -> FormDef:
-    """The definition of a form (the bundled one)."""
+def form_def(form_id: str, version: str | None = None, ws: Workspace | None = None) -> FormDef:
+    """The definition a record was made with (the workspace knows the installed
+    versions); without a version, the bundled one, for new records."""
     from app.forms import bundled_form
 
-    fd = bundled_form(form_id)
-    if version and str(fd.version) != str(version):
-        log.warning("record form version %s differs from bundled %s", version, fd.version)
-    return fd
+    if version and ws is not None and hasattr(ws.hooks, "formdef"):
+        return ws.hooks.formdef(form_id, str(version))
+    return bundled_form(form_id)
 
 
 def new_session(fd: FormDef, answers: dict | None) -> FormSession:
@@ -69,7 +69,7 @@ def create_record(ws: Workspace, form_id: str, from_uuid: str | None = None) -> 
     answers: dict | None = None
     if from_uuid:
         src = ws.get(from_uuid)
-        src_fd = form_def(src.form_id, src.form_version)
+        src_fd = form_def(src.form_id, src.form_version, ws)
         src_session = new_session(src_fd, ws.load_answers(from_uuid))
         session = new_session(fd, None)
         carry_over(src_session, session)
@@ -88,7 +88,7 @@ class FormWindow(QMainWindow):
         self.uuid = uuid
         meta = ws.get(uuid)
         self.meta = meta
-        self.fd = form_def(meta.form_id, meta.form_version)
+        self.fd = form_def(meta.form_id, meta.form_version, ws)
         self.session = new_session(self.fd, ws.load_answers(uuid))
         self.lang = self.session.language
         me = ws.user

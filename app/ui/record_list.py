@@ -112,7 +112,7 @@ class RecordTableModel(QAbstractTableModel):
             return QBrush(styles.RETURNED_BG)
         if role == Qt.ItemDataRole.ForegroundRole and row.returned and index.column() in (4, 6):
             return QBrush(QColor(styles.ERROR))
-        if role == Qt.ItemDataRole.FontRole and row.returned:
+        if role == Qt.ItemDataRole.FontRole and row.returned and index.column() == 4:
             return self._bold
         if role == Qt.ItemDataRole.ToolTipRole and row.returned and row.returns:
             return "\n".join(f"• {r.get('reason', '')}" for r in row.returns)

@@ -194,3 +194,14 @@ def test_demo_mode_fills_an_empty_workspace(shell, ws_factory, data_dir, clock, 
     assert {r.meta.form_id for r in page.model.rows} == {"s100", "fsu"}
     assert all(r.cells()[0] and not r.cells()[0].startswith("(") for r in page.model.rows)
     win.close()
+
+
+def test_record_of_a_form_version_not_installed_gives_a_spanish_message(logged_in, monkeypatch):
+    import app.ui.app_window as app_window
+
+    shown: list[str] = []
+    monkeypatch.setattr(app_window, "show_error", lambda _p, e: shown.append(e.user_message))
+    uuid = logged_in.ws.new_record("fsu", "1999010101", {})
+    assert logged_in.open_record(uuid) is None
+    assert shown and "no está instalado" in shown[0]
+    assert uuid not in logged_in.forms
