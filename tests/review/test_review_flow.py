@@ -81,6 +81,10 @@ def test_author_never_approves_own_record(team, homes):
     # the admin holds every permission, but not over a record they hold
     ws = team.as_("admin")
     ws.reassign(own, "emp")
+    ws = team.as_("sup")  # handing the record to someone else does not change who wrote it
+    with pytest.raises(NotAllowed):
+        ws.approve(own)
+    assert next(i for i in ws.review_queue() if i.uuid == own).own
     ws = team.as_("sup2")
     ws.approve(own)
     assert ws.get(own).state == State.QUEUED.value

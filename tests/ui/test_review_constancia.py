@@ -94,3 +94,21 @@ def test_saved_from_the_review_window(household, tmp_path, qtbot, monkeypatch):
     pdf = tmp_path / "desde-revision.pdf"
     assert pdf.exists() and hh.head.nombres in pdf_text(pdf)
     assert ws.history(uuid)[0].action == "constancia"
+
+
+def test_printed_page_has_the_same_content(household, tmp_path, qapp):
+    """What «Imprimir» sends to a printer, captured as the printer's PDF output."""
+    from PySide6.QtGui import QPageSize
+    from PySide6.QtPrintSupport import QPrinter
+
+    from app.ui.constancia import _document, _print_on
+
+    team, hh, uuid = household
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+    printer.setOutputFileName(str(tmp_path / "impresa.pdf"))
+    _print_on(_document(team.as_("emp").constancia(uuid)), printer)
+    del printer
+    text = pdf_text(tmp_path / "impresa.pdf")
+    assert "Constancia de empadronamiento" in text and hh.head.nombres in text
