@@ -378,9 +378,11 @@ class FormWindow(QMainWindow):
             self.stack.setCurrentWidget(page)
             self._select_section(page.spec.key)
         if page is not None:
+            inner = page.widget().layout()
+            if inner is not None:
+                inner.activate()  # choice lists above may have just grown
             page.ensureWidgetVisible(row, 0, 40)
-            # again once the layout has settled (choice lists above may have grown)
-            QTimer.singleShot(0, lambda: _ensure_visible(page, row))
+            QTimer.singleShot(50, lambda: _ensure_visible(page, row))
         if row.editor is not None:
             fw = row.editor.focus_widget()
             fw.setFocus(Qt.FocusReason.TabFocusReason)

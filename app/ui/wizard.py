@@ -165,6 +165,9 @@ class RecoveryPage(QWizardPage):
         dlg.setWindowTitle("Imprimir código de recuperación")
         if dlg.exec() != QPrintDialog.DialogCode.Accepted:
             return
+        self.print_to(printer)
+
+    def print_to(self, printer: Any) -> None:
         doc = QTextDocument()
         doc.setHtml(recovery_sheet_html(self.wiz.recovery_code, self.wiz.ubigeo))
         doc.print_(printer)

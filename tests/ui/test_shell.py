@@ -37,6 +37,14 @@ def test_first_run_wizard_then_login(shell, qtbot, data_dir):
     code = wiz.recovery_code
     assert wiz.recovery_page.code.text() == code and len(code) == 23
     assert not wiz.button(QWizard.WizardButton.NextButton).isEnabled()
+    from PySide6.QtPrintSupport import QPrinter
+
+    printer = QPrinter()
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    pdf = data_dir.parent / "codigo.pdf"
+    printer.setOutputFileName(str(pdf))
+    wiz.recovery_page.print_to(printer)
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
     wiz.recovery_page.confirm.setText("ZZZZZ" if not code.endswith("ZZZZZ") else "YYYYY")
     wiz.recovery_page.ack.setChecked(True)
     assert not wiz.recovery_page.isComplete()
