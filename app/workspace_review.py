@@ -163,6 +163,7 @@ class Dashboard:
     oldest_queued_at: float | None
     oldest_complete_at: float | None
     waiting: list[WaitingItem]
+    quarantined: int = 0  # kept apart after a conflict reported by the centre
     visits_pending: int = 0
     visits_overdue: int = 0
     results_pending: int = 0
@@ -370,6 +371,9 @@ class ReviewOps(_Base):
             oldest_complete = conn.execute(
                 "SELECT MIN(completed_at) FROM records WHERE state=?", (State.COMPLETE.value,)
             ).fetchone()[0]
+            quarantined = conn.execute(
+                "SELECT COUNT(*) FROM records WHERE quarantined=1"
+            ).fetchone()[0]
             returned = self.records.list(conn, "state=?", (State.RETURNED.value,))
             with_result = self.records.list(conn, "state=?", (State.RESULT.value,))
         by_sup = by_centre = 0
@@ -400,6 +404,7 @@ class ReviewOps(_Base):
             oldest_queued_at=oldest_queued,
             oldest_complete_at=oldest_complete,
             waiting=sorted(waiting, key=lambda w: (-w.elapsed / w.target, w.since))[:WAITING_LIMIT],
+            quarantined=int(quarantined),
         )
         for w in waiting:
             if w.target == deadlines.VISIT_TARGET_DAYS:

@@ -235,6 +235,10 @@ class DashboardPage(QWidget):
             lines.append(f"Completa más antigua sin revisar: {ts_text(d.oldest_complete_at)}")
         if d.oldest_queued_at:
             lines.append(f"En cola de envío desde: {ts_text(d.oldest_queued_at)}")
+        if d.quarantined:
+            lines.append(
+                f"Apartadas por conflicto con el SIEE: {d.quarantined} (avise a soporte)"
+            )
         self.delivery.setText("\n".join(lines) or "Nada espera revisión ni envío.")
 
         t = self.enum_table

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from app import deadlines
+from app.store.db import transaction
 from tests.review.helpers import centre_returns, post_result
 
 
@@ -49,7 +50,11 @@ def test_dashboard_counts_delivery_results_and_targets(team, homes):
     centre_returns(ws, fsu_e, "Falta el suministro eléctrico.")
     ws.return_record(fsu_f, "Revise el parentesco.")
 
+    with ws._lock, transaction(ws.db) as conn:  # a conflict the centre reported
+        ws.records.update_meta(conn, fsu_g, quarantined=1)
+
     dash = ws.dashboard(today=today)
+    assert dash.quarantined == 1
     assert dash.counts == {
         "DRAFT": 1, "COMPLETE": 5, "QUEUED": 1, "DELIVERED": 0, "RESULT": 1, "RETURNED": 2
     }
