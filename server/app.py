@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -215,14 +216,20 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     n = 0
     over = False
-    async for chunk in request.stream():
-        n += len(chunk)
-        if n > limit:
-            over = True
-            if n > 4 * limit + (1 << 20):
-                break
-            continue
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            n += len(chunk)
+            if n > limit:
+                over = True
+                if n > 4 * limit + (1 << 20):
+                    break
+                continue
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A cut connection in the middle of an upload is the network, not a server error.
+        raise ProtocolError("client_disconnected", "client went away during the upload",
+                            "La conexión se cortó durante el envío. Vuelva a intentar.",
+                            400) from None
     if over:
         raise too_large
     return b"".join(chunks)

@@ -15,6 +15,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,11 +199,11 @@ class SyncClient:
     # -- batches --------------------------------------------------------------------------------
     def _build(self, dev: DeviceInfo, key: Any, count: int, via: str) -> tuple[p.Envelope, bytes]:
         records = self.ws.sync_take_outbox(count)
-        env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key)
+        env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6)
         data = env.to_bytes()
         while len(data) > dev.max_batch_bytes and len(records) > 1:
             records = records[: len(records) // 2]
-            env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key)
+            env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6)
             data = env.to_bytes()
         self.ws.sync_save_batch(env, data, via)  # stored before it leaves the laptop
         return env, data
@@ -317,58 +318,79 @@ class SyncClient:
                     f"Enviando fichas: {state['done']} de {total}",
                 ))
 
-        show()
-        while True:
-            if cancelled and cancelled():
-                raise Cancelled()
-            if pending:
-                b = pending.pop(0)
-                envelope = b.envelope
-                if envelope is None:  # pragma: no cover - pending batches keep their bytes
-                    self.ws.sync_abandon_batch(b.batch_id)
-                    continue
-            else:
-                n = sizer.next_count()
-                if self.ws.sync_outbox_count() == 0:
-                    break
-                env, envelope = self._build(dev, key, n, "http")
-                b = self.ws.sync_batch(env.batch_id)
-                assert b is not None
-                state["bytes_total"] += len(envelope)
-            started = time.monotonic()
-            try:
-                receipt, rbytes = self._upload(t, dev, b, envelope,
-                                               lambda n_: show(n_), cancelled)
-            except NetworkError as e:
-                if e.timeout:
-                    sizer.timeout()
-                    if b.count > sizer.next_count():
-                        # Too big for this link: its records go out again in smaller batches
-                        # (a copy the server already got comes back as 'duplicate').
-                        self.ws.sync_abandon_batch(b.batch_id)
-                raise
-            except ServerRefused as e:
-                if e.server_code in ("too_large", "too_many_records"):
-                    sizer.too_large()
-                    self.ws.sync_abandon_batch(b.batch_id)
-                    continue
-                if e.server_code in ("batch_conflict", "decrypt_failed", "device_mismatch",
-                                     "malformed_envelope"):
-                    log.warning("batch %s refused (%s): rebuilt", b.batch_id, e.server_code)
-                    self.ws.sync_abandon_batch(b.batch_id)
-                    if e.server_code == "decrypt_failed":
-                        raise
-                    continue
-                raise
-            seconds = time.monotonic() - started
-            sizer.success(len(envelope), b.count, seconds)
-            outcome = self.ws.sync_apply_receipt(receipt, rbytes)
-            report.outcome.add(outcome)
-            report.batches += 1
-            report.bytes_sent += len(envelope)
-            state["done"] += b.count
-            state["bytes"] += len(envelope)
+        def build() -> StoredBatch | None:
+            if self.ws.sync_outbox_count() == 0:
+                return None
+            env, envelope = self._build(dev, key, sizer.next_count(), "http")
+            b = self.ws.sync_batch(env.batch_id)
+            assert b is not None
+            state["bytes_total"] += len(envelope)
+            return b
+
+        # The next batch is built (and stored) while the current one is on the wire, so
+        # the laptop's work hides behind the network and the server's.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siee-batch")
+        ahead: Future[StoredBatch | None] | None = None
+        try:
             show()
+            while True:
+                if cancelled and cancelled():
+                    raise Cancelled()
+                if pending:
+                    b: StoredBatch | None = pending.pop(0)
+                elif ahead is not None:
+                    b, ahead = ahead.result(), None
+                else:
+                    b = build()
+                if b is None:
+                    break
+                if not pending and ahead is None:
+                    ahead = pool.submit(build)
+                self._send_one(t, dev, b, sizer, report, state, show, cancelled)
+        finally:
+            pool.shutdown(wait=True)  # a batch being built is stored before the lock goes
+        if ahead is not None and ahead.done() and ahead.exception() is not None:
+            raise ahead.exception()  # type: ignore[misc]
+
+    def _send_one(self, t: Transport, dev: DeviceInfo, b: StoredBatch, sizer: AdaptiveSizer,
+                  report: SyncReport, state: dict[str, int], show: Callable[[int], None],
+                  cancelled: CancelFn | None) -> None:
+        envelope = b.envelope or self.ws.sync_batch(b.batch_id).envelope  # type: ignore[union-attr]
+        if envelope is None:  # pragma: no cover - pending batches keep their bytes
+            self.ws.sync_abandon_batch(b.batch_id)
+            return
+        started = time.monotonic()
+        try:
+            receipt, rbytes = self._upload(t, dev, b, envelope, show, cancelled)
+        except NetworkError as e:
+            if e.timeout:
+                sizer.timeout()
+                if b.count > sizer.next_count():
+                    # Too big for this link: its records go out again in smaller batches
+                    # (a copy the server already got comes back as 'duplicate').
+                    self.ws.sync_abandon_batch(b.batch_id)
+            raise
+        except ServerRefused as e:
+            if e.server_code in ("too_large", "too_many_records"):
+                sizer.too_large()
+                self.ws.sync_abandon_batch(b.batch_id)
+                return
+            if e.server_code in ("batch_conflict", "decrypt_failed", "device_mismatch",
+                                 "malformed_envelope"):
+                log.warning("batch %s refused (%s): rebuilt", b.batch_id, e.server_code)
+                self.ws.sync_abandon_batch(b.batch_id)
+                if e.server_code == "decrypt_failed":
+                    raise
+                return
+            raise
+        sizer.success(len(envelope), b.count, time.monotonic() - started)
+        outcome = self.ws.sync_apply_receipt(receipt, rbytes)
+        report.outcome.add(outcome)
+        report.batches += 1
+        report.bytes_sent += len(envelope)
+        state["done"] += b.count
+        state["bytes"] += len(envelope)
+        show(0)
 
     def _pull_inbox(self, t: Transport, dev: DeviceInfo, report: SyncReport,
                     progress: ProgressFn | None, cancelled: CancelFn | None) -> None:

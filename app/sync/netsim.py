@@ -42,8 +42,13 @@ class TokenBucket:
 
 
 def _rst(sock: socket.socket) -> None:
+    """Abort a connection with a TCP reset (also waking a thread blocked reading it)."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        sock.shutdown(socket.SHUT_RD)
     except OSError:
         pass
     try:
