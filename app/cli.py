@@ -373,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     if register_forms is not None:
         register_forms(sub)
     from app.sync.cli import register as register_sync
+
     register_sync(sub)
     return p
 
@@ -384,6 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         from app.selftest import run_selftest
 
         return run_selftest(gui=True)
+    if args.gui_data and getattr(args, "func", None):
+        # `siee-campo --data DIR COMMAND`: the folder given before the command counts.
+        for attr in ("data", "target"):
+            if getattr(args, attr, None) == str(default_data_dir()):
+                setattr(args, attr, args.gui_data)
     if not getattr(args, "func", None):
         if args.gui_data or (argv is None and len(sys.argv) <= 1 and getattr(sys, "frozen", False)):
             # The packaged program opens its window when started without a command.

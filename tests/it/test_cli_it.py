@@ -122,6 +122,12 @@ def test_doctor_reports_without_personal_data(ws_dir) -> None:
                 assert v not in out and v not in json.dumps(rep, ensure_ascii=False), v
 
 
+def test_data_folder_before_the_command_counts(ws_dir) -> None:
+    d, _, _ = ws_dir
+    rep = json.loads(run(["--data", str(d), "doctor", "--json"]).stdout)
+    assert rep["paths"]["data"] == str(d) and rep["database"]["exists"]
+
+
 def test_doctor_on_missing_and_broken_data(tmp_path: Path) -> None:
     p = run(["doctor", "--data", str(tmp_path / "nada")])
     assert "no hay datos" in p.stdout

@@ -153,6 +153,7 @@ def test_it_commands_in_the_bundle(bundle: Path, tmp_path: Path) -> None:
     finally:
         (bundle / "siee-campo.toml").unlink()
     assert rep["program"]["packaged"] is True
+    assert rep["program"]["pyside6"].startswith("6.") and rep["program"]["pyxform"][0].isdigit()
     st = rep["settings"]
     assert st["effective"]["autolock_minutes"] == 3
     assert st["sources"]["autolock_minutes"] == "archivo de la carpeta del programa"
