@@ -142,7 +142,14 @@ class AppWindow(QMainWindow):
             return load_demo(ws, 12, seed=7, progress=job.progress)
 
         page.status.setText("Creando hogares de demostración…")
-        run_job(work, on_result=lambda _n: page.reload(), error_parent=self)
+        run_job(
+            work,
+            on_result=lambda _n: page.reload(),
+            on_progress=lambda i, n: page.status.setText(
+                f"Creando hogares de demostración… {i} de {n}"
+            ),
+            error_parent=self,
+        )
 
     def autolock_ms(self) -> int:
         if self.autolock_ms_override is not None:

@@ -46,7 +46,12 @@ def show_error(parent: QWidget | None, exc: BaseException, title: str = "SIEE Ca
     box.setText(user_text(exc))
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     box.button(QMessageBox.StandardButton.Ok).setText("Aceptar")
+    _open_boxes.add(box)  # a box without a parent would be garbage-collected at once
+    box.finished.connect(lambda _r: _open_boxes.discard(box))
     box.open()
+
+
+_open_boxes: set[QMessageBox] = set()
 
 
 class Job(QObject):

@@ -198,3 +198,29 @@ def test_rules_follow_the_typing_before_enter(ws_factory, qtbot):
         QTest.keyClick(field, Qt.Key.Key_Return)
     assert ws.load_answers(uuid)["answers"]["/fsu/hogar/habitaciones"] == "4"
     w.close()
+
+
+def test_issue_list_jumps_to_the_question_by_keyboard(ws_factory, qtbot):
+    ws = ws_factory(create=True)
+    uuid = create_record(ws, "fsu")
+    w = FormWindow(ws, uuid)
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    QTest.qWaitForWindowActive(w, 3000)
+    w.jump("/fsu/ubicacion/telefono")
+    QTest.keyClicks(QApplication.focusWidget(), "12")
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is w.issues
+    first = w.issues.item(0)
+    assert first.text() == (
+        "✗ Ubicación de la vivienda › Teléfono: El teléfono debe tener de 6 a 9 dígitos."
+    )
+    QTest.keyClick(w.issues, Qt.Key.Key_Return)
+    assert w.current_row.path == "/fsu/ubicacion/telefono"
+    assert QApplication.focusWidget() is w.current_row.editor.focus_widget()
+    # F8 walks the errors in form order, required ones included
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_F8)
+    assert w.current_row.path == "/fsu/vivienda/tipo_vivienda"
+    w.close()
