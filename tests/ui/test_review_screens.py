@@ -353,3 +353,30 @@ def test_return_reaches_the_enumerator_in_the_shell(shell, ws_factory, qtbot):
     assert "Falta confirmar la fecha de nacimiento del jefe." in form.banner.text()
     assert "Fecha de nacimiento" in form.banner.text()  # the pinned question, by its label
     form.close()
+
+
+def test_reassign_from_the_queue(team, homes, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    team.as_("emp")
+    uuid = team.fsu(homes[0])
+    ws = team.as_("sup")
+    page = ReviewQueuePage(ws)
+    qtbot.addWidget(page)
+    page.reload()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+    page.table.selectRow(0)
+    offered = []
+
+    def pick(_parent, _title, _label, items, *_a, **_k):
+        offered.extend(items)
+        return "Luz Condori (emp2)", True
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(pick))
+    with qtbot.waitSignal(page.changed):
+        page.reassign_selected()
+    assert "Juan Pérez (emp)" in offered and "Luz Condori (emp2)" in offered
+    meta = ws.get(uuid)
+    assert ws.username_of(meta.assignee_id) == "emp2"
+    qtbot.waitUntil(lambda: page.model.items[0].enumerator == "Luz Condori (emp2)")
+    qtbot.waitUntil(lambda: page.load_job.done)
