@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SieeError
+from app.core.roles import Perm, can
 from app.core.states import STATE_LABELS, State
 from app.ui import styles
 from app.ui.worker import show_error
@@ -335,8 +336,6 @@ class ReviewWindow(QMainWindow):
         self.return_btn.setEnabled(d.can_return)
         self.reason.setEnabled(d.can_return)
         me = self.ws.user
-        from app.core.roles import Perm, can
-
         self.reassign_btn.setVisible(bool(me and can(me.role, Perm.RECORD_REASSIGN)))
         constancia_ok = d.form_id == "fsu" and d.state not in (
             State.DRAFT.value,
