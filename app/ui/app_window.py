@@ -17,6 +17,7 @@ from app.core.errors import SieeError
 from app.ui.admin_menu import install_admin_menu
 from app.ui.login import LoginPage
 from app.ui.main_window import RecordsPage
+from app.ui.sync_panel import install_sync
 from app.ui.wizard import FirstRunWizard
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import Workspace
@@ -74,6 +75,7 @@ class AppWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self._watch)
         self.admin_menu = install_admin_menu(self)  # settings, backup, support (admins)
+        self.sync_menu = install_sync(self)  # menu, status-bar indicator, auto sync
 
     # -- start-up -----------------------------------------------------------------------
     def start(self) -> None:

@@ -1,0 +1,526 @@
+"""Sync in the window: the «Sincronización» menu, the status-bar indicator, the
+sync panel (progress, counts, last sync, the cumulative log) and the automatic
+scheduler (a timer on the GUI thread; every probe and sync runs off it through
+app.ui.worker).
+
+`install_sync(window)` is the one hook (in AppWindow.__init__); like the admin
+menu it follows the window's page stack to know when someone logs in or out."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import SieeError
+from app.core.roles import Perm, can
+from app.sync.client import SyncClient
+from app.sync.model import (
+    Cancelled,
+    SyncError,
+    SyncProgress,
+    SyncReport,
+    SyncStatus,
+    describe_outcome,
+    fichas,
+    human_bytes,
+)
+from app.sync.scheduler import Backoff, SchedulePolicy
+from app.ui.worker import Job, run_job, user_text
+
+log = logging.getLogger("siee.ui.sync")
+
+# Set by `python -m app run --local-server` (app/devserver.py): enroll on log-in.
+ENV_DEV_SERVER = "SIEE_DEV_SERVER"
+ENV_DEV_CODE = "SIEE_DEV_CODE"
+ENV_DEV_KEY = "SIEE_DEV_SERVER_KEY"
+
+
+def when_text(ts: float | None) -> str:
+    if not ts:
+        return "nunca"
+    d = datetime.fromtimestamp(ts)
+    if d.date() == datetime.now().date():
+        return "hoy a las " + d.strftime("%H:%M")
+    return d.strftime("%d/%m/%Y %H:%M")
+
+
+class SyncController(QObject):
+    """State and actions of sync for one window. Signals arrive on the GUI thread."""
+
+    status_changed = Signal(object)  # SyncStatus | None
+    progressed = Signal(object)  # SyncProgress
+    running_changed = Signal(bool)
+    finished = Signal(object)  # SyncReport | SieeError
+    log_changed = Signal()
+    _w_progress = Signal(object)
+
+    def __init__(self, window: QMainWindow, interval_s: float = 300.0,
+                 backoff: Backoff | None = None, tick_ms: int = 1000) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.policy = SchedulePolicy(interval_s, backoff or Backoff(base=5.0, cap=300.0))
+        self.job: Job | None = None
+        self.client_kwargs: dict[str, Any] = {}
+        self.status: SyncStatus | None = None
+        self.auto = True
+        self._w_progress.connect(self.progressed.emit)
+        self.timer = QTimer(self)
+        self.timer.setInterval(tick_ms)
+        self.timer.timeout.connect(self.tick)
+
+    # -- session --------------------------------------------------------------------------
+    def ws(self) -> Any:
+        ws = getattr(self.window_, "ws", None)
+        return ws if ws is not None and ws.user is not None else None
+
+    def on_login(self) -> None:
+        self.policy = SchedulePolicy(self.policy.interval, self.policy.backoff)
+        self.refresh()
+        self.timer.start()
+        self._dev_enroll()
+
+    def on_logout(self) -> None:
+        self.timer.stop()
+        self.cancel()
+        self.status = None
+        self.status_changed.emit(None)
+
+    def client(self) -> SyncClient:
+        ws = self.ws()
+        if ws is None:
+            raise SieeError("not logged in", "Inicie sesión para continuar.")
+        return SyncClient(ws, **self.client_kwargs)
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.done
+
+    # -- status ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        ws = self.ws()
+        if ws is None:
+            return
+        try:
+            self.status = ws.sync_status()
+        except SieeError:
+            return
+        self.status_changed.emit(self.status)
+        self.log_changed.emit()
+
+    def can_sync(self) -> bool:
+        ws = self.ws()
+        return ws is not None and can(ws.user.role, Perm.SYNC_RUN)
+
+    # -- the scheduler ------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Every second: start a sync when one is due (probe first unless asked for)."""
+        if not self.auto or self.running or not self.can_sync():
+            return
+        st = self.status
+        if st is None or not st.enrolled or st.revoked:
+            self.policy.take_forced()
+            return
+        if self.policy.due(time.monotonic()):
+            self._start(forced=self.policy.take_forced())
+
+    def sync_now(self) -> None:
+        """«Sincronizar ahora»: at once, without waiting for the next turn."""
+        if self.running:
+            return
+        self._start(forced=True)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _start(self, forced: bool) -> None:
+        try:
+            client = self.client()
+        except SieeError:
+            return
+        emit = self._w_progress.emit
+
+        def work(job: Job) -> SyncReport | None:
+            if not forced and not client.reachable(5.0):
+                return None  # offline: the policy waits and probes again
+            return client.sync(progress=emit, cancelled=lambda: job.cancelled)
+
+        self.running_changed.emit(True)
+        self.job = run_job(work, on_result=self._done, on_error=self._failed)
+
+    def _done(self, report: SyncReport | None) -> None:
+        now = time.monotonic()
+        if report is None:
+            self.policy.on_offline(now)
+        else:
+            self.policy.on_success(now)
+        self.job = None
+        self.running_changed.emit(False)
+        self.refresh()
+        if report is not None:
+            self.finished.emit(report)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.job = None
+        self.running_changed.emit(False)
+        if not isinstance(exc, SyncError):
+            text = user_text(exc)
+            exc = SyncError(f"unexpected {type(exc).__name__}", text)
+            exc.transient = True
+        self.policy.on_failure(time.monotonic(), exc)
+        self.refresh()
+        self.finished.emit(exc)
+
+    # -- local development server --------------------------------------------------------------
+    def _dev_enroll(self) -> None:
+        """`app run --local-server`: enroll against the local server (or follow its new
+        port) when the logged-in user may."""
+        url, code = os.environ.get(ENV_DEV_SERVER), os.environ.get(ENV_DEV_CODE)
+        ws = self.ws()
+        if not url or ws is None or not can(ws.user.role, Perm.SETTINGS_MANAGE):
+            return
+        dev = ws.sync_device()
+        same_server = dev is not None and dev.server_signing_key == os.environ.get(ENV_DEV_KEY)
+        if same_server and not dev.revoked_at:
+            if dev.server_url != url:
+                ws.sync_update_server_url(url)
+                self.refresh()
+            self.policy.request_now()
+            return
+        if not code:
+            return
+        client = self.client()
+
+        def work(_job: Job) -> Any:
+            return client.enroll(url, code, "SIEE Campo (servidor local)")
+
+        def done(_info: Any) -> None:
+            os.environ.pop(ENV_DEV_CODE, None)  # one-time code
+            self.refresh()
+            self.policy.request_now()
+
+        def failed(exc: BaseException) -> None:
+            log.warning("local server enrollment failed: %s", exc)
+            self.refresh()
+
+        run_job(work, on_result=done, on_error=failed)
+
+    # -- USB ----------------------------------------------------------------------------------
+    def export_to(self, folder: Path, on_done: Any = None, on_error: Any = None) -> Job:
+        client = self.client()
+        return run_job(lambda job: client.export_batches(Path(folder)),
+                       on_result=lambda r: (self.refresh(), on_done and on_done(r)),
+                       on_error=on_error or (lambda e: self._message(user_text(e), True)))
+
+    def import_files(self, files: list[Path], on_done: Any = None,
+                     on_error: Any = None) -> Job:
+        client = self.client()
+
+        def work(_job: Job) -> list[str]:
+            lines = []
+            for f in files:
+                out = client.import_receipt(Path(f))
+                lines.append(f"{Path(f).name}: " + (
+                    "ya había sido importado; no cambió nada." if out.already_applied
+                    else describe_outcome(out)))
+            return lines
+
+        return run_job(work, on_result=lambda r: (self.refresh(), on_done and on_done(r)),
+                       on_error=on_error or (lambda e: self._message(user_text(e), True)))
+
+    def _message(self, text: str, warning: bool = False) -> None:
+        box = QMessageBox(self.window_)
+        box.setIcon(QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Information)
+        box.setWindowTitle("Sincronización")
+        box.setText(text)
+        box.open()
+
+
+class SyncIndicator(QPushButton):
+    """The status-bar indicator; a click opens the sync panel."""
+
+    def __init__(self, ctl: SyncController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctl = ctl
+        self.setFlat(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setToolTip("Estado de la sincronización con el SIEE (clic para ver detalles)")
+        self.progress: SyncProgress | None = None
+        ctl.status_changed.connect(lambda _s: self.render())
+        ctl.running_changed.connect(lambda _r: self.render())
+        ctl.progressed.connect(self._progressed)
+        self.render()
+
+    def _progressed(self, pr: SyncProgress) -> None:
+        self.progress = pr
+        self.render()
+
+    def render(self) -> None:
+        st, ctl = self.ctl.status, self.ctl
+        if st is None:
+            self.setText("")
+            self.setVisible(False)
+            return
+        self.setVisible(True)
+        if not st.enrolled:
+            text = "Sin inscribir en el servidor"
+        elif st.revoked:
+            text = "Equipo dado de baja: no sincroniza"
+        elif ctl.running:
+            pr = self.progress
+            text = "Sincronizando…" + (
+                f" {pr.records_done}/{pr.records_total}" if pr and pr.records_total else "")
+        elif ctl.policy.online is False:
+            left = ctl.policy.seconds_left(time.monotonic())
+            text = f"Sin conexión — reintento en {int(left)} s · {st.pending} en cola"
+        else:
+            text = f"{st.pending} en cola · última sincronización: {when_text(st.last_ok)}"
+        if st.quarantined:
+            text += f" · {st.quarantined} en cuarentena"
+        self.setText(text)
+
+
+class SyncPanel(QDialog):
+    """Progress (records and bytes), counts, last sync and the cumulative log."""
+
+    def __init__(self, ctl: SyncController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctl = ctl
+        self.setWindowTitle("Sincronización con el SIEE")
+        self.resize(720, 520)
+        self.server = QLabel("")
+        self.server.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setFormat("%v de %m fichas")
+        self.bar.setValue(0)
+        self.bytes = QLabel("")
+        self.bytes.setObjectName("hint")
+        self.counts: dict[str, QLabel] = {}
+        grid = QGridLayout()
+        for i, (key, label) in enumerate((
+            ("pending", "En cola de envío"), ("delivered", "Entregadas"),
+            ("returned", "Observadas"), ("quarantined", "En cuarentena"),
+            ("result", "Con resultado"), ("in_flight", "Lotes esperando recibo"),
+        )):
+            name = QLabel(label + ":")
+            value = QLabel("0")
+            value.setObjectName("count_" + key)
+            self.counts[key] = value
+            grid.addWidget(name, i // 3, (i % 3) * 2)
+            grid.addWidget(value, i // 3, (i % 3) * 2 + 1)
+        self.last = QLabel("")
+        self.problem = QLabel("")
+        self.problem.setObjectName("returned")
+        self.problem.setWordWrap(True)
+        self.log = QListWidget()
+        self.log.setWordWrap(True)
+        self.now_btn = QPushButton("Sincronizar &ahora")
+        self.now_btn.setObjectName("primary")
+        self.now_btn.clicked.connect(ctl.sync_now)
+        self.cancel_btn = QPushButton("&Cancelar")
+        self.cancel_btn.clicked.connect(ctl.cancel)
+        self.close_btn = QPushButton("Ce&rrar")
+        self.close_btn.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.now_btn)
+        buttons.addWidget(self.cancel_btn)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_btn)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.server)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.bytes)
+        lay.addLayout(grid)
+        lay.addWidget(self.last)
+        lay.addWidget(self.problem)
+        title = QLabel("Bitácora de sincronización")
+        title.setObjectName("subtitle")
+        lay.addWidget(title)
+        lay.addWidget(self.log, 1)
+        lay.addLayout(buttons)
+        ctl.status_changed.connect(self.show_status)
+        ctl.progressed.connect(self.show_progress)
+        ctl.running_changed.connect(self.show_running)
+        ctl.log_changed.connect(self.reload_log)
+        self.show_status(ctl.status)
+        self.show_running(ctl.running)
+        self.reload_log()
+
+    def show_status(self, st: SyncStatus | None) -> None:
+        if st is None:
+            return
+        if not st.enrolled:
+            self.server.setText("Este equipo no está inscrito en el servidor del SIEE. Use "
+                                "«Inscribir equipo…» en el menú Sincronización.")
+        else:
+            self.server.setText(f"Servidor: {st.server_url} — equipo {st.device_id}"
+                                + (" — DADO DE BAJA" if st.revoked else ""))
+        for key, lab in self.counts.items():
+            lab.setText(str(getattr(st, key)))
+        self.last.setText(f"Última sincronización correcta: {when_text(st.last_ok)}")
+        self.problem.setText(f"Último problema: {st.last_error}" if st.last_error else "")
+        self.problem.setVisible(bool(st.last_error))
+        self.now_btn.setEnabled(st.enrolled and not st.revoked and not self.ctl.running)
+
+    def show_progress(self, pr: SyncProgress) -> None:
+        if pr.phase == "send":
+            self.bar.setMaximum(max(1, pr.records_total))
+            self.bar.setValue(pr.records_done)
+            self.bytes.setText(f"{human_bytes(pr.bytes_done)} de {human_bytes(pr.bytes_total)} "
+                               "enviados")
+        elif pr.phase == "done":
+            self.bar.setMaximum(max(1, pr.records_total))
+            self.bar.setValue(pr.records_total)
+            self.bytes.setText(f"{human_bytes(pr.bytes_done)} enviados")
+        else:
+            self.bytes.setText(pr.text)
+
+    def show_running(self, running: bool) -> None:
+        self.cancel_btn.setEnabled(running)
+        st = self.ctl.status
+        self.now_btn.setEnabled(not running and bool(st and st.enrolled and not st.revoked))
+        if running:
+            self.bar.setValue(0)
+
+    def reload_log(self) -> None:
+        ws = self.ctl.ws()
+        if ws is None:
+            return
+        try:
+            entries = ws.sync_log(200)
+        except SieeError:
+            return
+        self.log.clear()
+        for e in entries:
+            item = QListWidgetItem(f"{when_text(e.ts)} — {e.text}")
+            if e.level in ("error", "warning"):
+                item.setForeground(Qt.GlobalColor.darkRed)
+            self.log.addItem(item)
+
+
+class SyncMenu(QMenu):
+    """The «Sincronización» menu, the indicator and the panel of one window."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__("&Sincronización", window)
+        self.window_ = window
+        self.ctl = SyncController(window)
+        self.now_action = QAction("Sincronizar &ahora", self)
+        self.now_action.setShortcut(QKeySequence("F9"))
+        self.now_action.triggered.connect(self.ctl.sync_now)
+        self.addAction(self.now_action)
+        self.panel_action = self.addAction("&Ver sincronización…", self.open_panel)
+        self.addSeparator()
+        self.enroll_action = self.addAction("&Inscribir equipo…", self.open_enroll)
+        self.export_action = self.addAction("E&xportar lote a USB…", self.ask_export)
+        self.import_action = self.addAction("&Importar recibo de USB…", self.ask_import)
+        self.menu_action: QAction = window.menuBar().addMenu(self)
+        self.indicator = SyncIndicator(self.ctl)
+        self.indicator.clicked.connect(self.open_panel)
+        window.statusBar().addPermanentWidget(self.indicator)
+        self.panel: SyncPanel | None = None
+        self.ctl.finished.connect(self._finished)
+        self._logged = False
+        stack = getattr(window, "stack", None)
+        if stack is not None:
+            stack.currentChanged.connect(lambda _i: self.follow())
+        self.follow()
+
+    def follow(self) -> None:
+        ws = self.ctl.ws()
+        logged = ws is not None
+        self.menu_action.setVisible(logged and can(ws.user.role, Perm.SYNC_RUN))
+        if logged:
+            self.enroll_action.setVisible(can(ws.user.role, Perm.SETTINGS_MANAGE))
+        if logged and not self._logged:
+            self._logged = True
+            self.ctl.on_login()
+        elif not logged and self._logged:
+            self._logged = False
+            self.ctl.on_logout()
+            if self.panel is not None:
+                self.panel.close()
+                self.panel = None
+
+    def open_panel(self) -> SyncPanel | None:
+        if self.ctl.ws() is None:
+            return None
+        if self.panel is None:
+            self.panel = SyncPanel(self.ctl, self.window_)
+        self.ctl.refresh()
+        self.panel.show()
+        self.panel.raise_()
+        return self.panel
+
+    def open_enroll(self) -> QDialog | None:
+        from app.ui.sync_dialogs import EnrollDialog
+
+        ws = self.ctl.ws()
+        if ws is None:
+            return None
+        dlg = EnrollDialog(self.ctl, self.window_)
+        dlg.open()
+        return dlg
+
+    def ask_export(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self.window_, "Elija la carpeta de la memoria USB donde guardar el lote")
+        if folder:
+            self.ctl.export_to(Path(folder), on_done=self._exported)
+
+    def _exported(self, paths: list[Path]) -> None:
+        from app.ui.sync_dialogs import export_message
+
+        self.ctl._message(export_message(paths))
+
+    def ask_import(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self.window_, "Elija el recibo traído de la sede central", "",
+            "Recibos del SIEE (siee-receipt-*.json);;Todos los archivos (*)")
+        if files:
+            self.ctl.import_files([Path(f) for f in files],
+                                  on_done=lambda lines: self.ctl._message("\n".join(lines)))
+
+    def _finished(self, result: object) -> None:
+        win = self.window_
+        bar = win.statusBar()
+        if isinstance(result, SyncReport):
+            bar.showMessage(result.text(), 15000)
+            page = getattr(win, "records_page", None)
+            if page is not None and (result.outcome.sent or result.messages):
+                page.reload()
+        elif isinstance(result, Cancelled):
+            bar.showMessage(result.user_message, 10000)
+        elif isinstance(result, SieeError):
+            bar.showMessage("Sincronización sin éxito: " + result.user_message, 15000)
+
+
+def install_sync(window: QMainWindow) -> SyncMenu:
+    return SyncMenu(window)
+
+
+__all__ = ["SyncController", "SyncIndicator", "SyncMenu", "SyncPanel", "fichas",
+           "install_sync"]

@@ -1,0 +1,81 @@
+"""The sync menu, panel, indicator, enrollment dialog and USB actions in the real
+window, against the real server on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.cli import import_batch
+from server.testing import running_server
+from tests.sync.conftest import ULE, add_queued, assert_exactly_once
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_server(log_level="warning", rate_per_minute=0) as srv:
+        yield srv
+
+
+def test_sync_in_the_window(logged_in, server, qtbot, tmp_path):
+    win = logged_in
+    sm = win.sync_menu
+    ctl = sm.ctl
+    ctl.auto = False  # driven by hand first; the timer is tested at the end
+    ws = win.ws
+    assert sm.menu_action.isVisible() and sm.enroll_action.isVisible()
+    assert "Sin inscribir" in sm.indicator.text()
+
+    dlg = sm.open_enroll()
+    dlg.url.setText(server.url)
+    dlg.code.setText("MAL0-MAL0-MAL0")
+    dlg.submit()
+    qtbot.waitUntil(lambda: "código" in dlg.message.text(), timeout=10000)
+    dlg.code.setText(server.admin.enroll_code(ULE))
+    dlg.submit()
+    qtbot.waitUntil(lambda: dlg.result_info is not None, timeout=10000)
+    assert "Huella" in dlg.message.text()
+    dlg.close()
+
+    uuids = add_queued(ws, 30, seed=601)
+    ctl.refresh()
+    panel = sm.open_panel()
+    assert panel.counts["pending"].text() == "30"
+    seen = []
+    ctl.progressed.connect(seen.append)
+    ctl.sync_now()
+    assert ctl.running and not panel.now_btn.isEnabled() and panel.cancel_btn.isEnabled()
+    qtbot.waitUntil(lambda: not ctl.running, timeout=20000)
+    assert_exactly_once(server, ws, uuids)
+    assert panel.counts["delivered"].text() == "30" and panel.counts["pending"].text() == "0"
+    assert panel.bar.value() == panel.bar.maximum() == 30
+    assert "enviados" in panel.bytes.text()
+    assert any(p.phase == "send" and p.bytes_done for p in seen)
+    assert "Se enviaron 30 fichas." in panel.log.item(0).text()
+    assert "0 en cola" in sm.indicator.text() and "nunca" not in sm.indicator.text()
+    assert "Se enviaron 30 fichas." in win.statusBar().currentMessage()
+
+    # USB: export, the centre imports, the receipt comes back.
+    more = add_queued(ws, 4, seed=602)
+    got: list = []
+    ctl.export_to(tmp_path, on_done=got.append)
+    qtbot.waitUntil(lambda: bool(got), timeout=10000)
+    (batch,) = got[0]
+    assert import_batch(server.admin.service, batch, None) == 0
+    receipt = next(tmp_path.glob("siee-receipt-*.json"))
+    lines: list = []
+    ctl.import_files([receipt, receipt], on_done=lines.append)
+    qtbot.waitUntil(lambda: bool(lines), timeout=10000)
+    assert "Se enviaron 4 fichas" in lines[0][0] and "no cambió nada" in lines[0][1]
+    assert panel.counts["delivered"].text() == "34"
+
+    # The timer syncs by itself when it is due (here: the centre returned a record).
+    server.admin.return_record(uuids[0], None, ["Falta la firma"])
+    ctl.auto = True
+    ctl.policy.next_at = 0.0
+    qtbot.waitUntil(lambda: panel.counts["returned"].text() == "1", timeout=20000)
+    assert ws.notes(uuids[0])["returns"][-1]["reason"] == "Falta la firma"
+    assert_exactly_once(server, ws, uuids[1:] + more)
+
+    win.logout()
+    assert not sm.indicator.isVisible() and not sm.menu_action.isVisible()
+    assert not ctl.timer.isActive()
