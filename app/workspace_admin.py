@@ -113,8 +113,6 @@ class AdminOps:
     def backup_to(self: Any, target: Path, progress: Progress | None = None) -> BackupInfo:
         """An encrypted backup of the whole workspace (records, users, audit, sync state,
         installed forms) that the recovery code or an administrator's password opens."""
-        import base64
-
         from app.backup import form_files, snapshot_database, write_backup
 
         with self._lock:
@@ -122,38 +120,16 @@ class AdminOps:
             require(me.role, Perm.BACKUP)
             assert self._data_key is not None
             data_key = self._data_key
-            image = snapshot_database(self.db.conn)
-            slots = []
-            admins = {
-                f"user:{uid}": name
-                for uid, name in self.db.execute(
-                    "SELECT id, username FROM users WHERE role=? AND active=1", (Role.ADMIN.value,)
-                )
-            }
-            for slot, salt, kdf, wrapped in self.db.execute(
-                "SELECT slot, salt, kdf, wrapped FROM key_slots ORDER BY slot"
-            ):
-                if slot != "recovery" and slot not in admins:
-                    continue
-                entry = {
-                    "slot": slot,
-                    "salt": base64.b64encode(salt).decode(),
-                    "kdf": kdf,
-                    "wrapped": base64.b64encode(wrapped).decode(),
-                }
-                if slot in admins:
-                    entry["username"] = admins[slot]
-                slots.append(entry)
-            counts = dict(
-                self.db.execute("SELECT state, COUNT(*) FROM records GROUP BY state").fetchall()
-            )
-            wid = self.db.execute("SELECT value FROM meta WHERE key='workspace_id'").fetchone()
-            meta = {
-                "workspace_id": wid[0] if wid else "",
-                "schema_version": schema_version(self.db),
-                "ule_ubigeo": self.settings().get("ule_ubigeo"),
-                "counts": counts,
-            }
+            # One read transaction: the header's counts describe exactly the snapshot,
+            # even while another program writes to the same database.
+            # The reads come first: the backup then copies inside the same read
+            # transaction (it does not end a transaction it did not open).
+            self.db.conn.execute("BEGIN")
+            try:
+                slots, meta = self._backup_header_parts()
+                image = snapshot_database(self.db.conn)
+            finally:
+                self.db.conn.execute("COMMIT")
             forms = form_files(self.data_dir)
         info = write_backup(Path(target), data_key, image, forms, slots, meta, progress)
         with self._lock, transaction(self.db) as conn:
@@ -163,6 +139,44 @@ class AdminOps:
                 detail={"backup": info.backup_id, "records": info.records, "file": info.path.name},
             )
         return info
+
+    def _backup_header_parts(self: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Key slots that may open the backup (recovery code, active admins) and the
+        clear facts of the header; read inside the snapshot's transaction."""
+        import base64
+
+        slots = []
+        admins = {
+            f"user:{uid}": name
+            for uid, name in self.db.execute(
+                "SELECT id, username FROM users WHERE role=? AND active=1", (Role.ADMIN.value,)
+            )
+        }
+        for slot, salt, kdf, wrapped in self.db.execute(
+            "SELECT slot, salt, kdf, wrapped FROM key_slots ORDER BY slot"
+        ):
+            if slot != "recovery" and slot not in admins:
+                continue
+            entry = {
+                "slot": slot,
+                "salt": base64.b64encode(salt).decode(),
+                "kdf": kdf,
+                "wrapped": base64.b64encode(wrapped).decode(),
+            }
+            if slot in admins:
+                entry["username"] = admins[slot]
+            slots.append(entry)
+        counts = dict(
+            self.db.execute("SELECT state, COUNT(*) FROM records GROUP BY state").fetchall()
+        )
+        wid = self.db.execute("SELECT value FROM meta WHERE key='workspace_id'").fetchone()
+        meta = {
+            "workspace_id": wid[0] if wid else "",
+            "schema_version": schema_version(self.db),
+            "ule_ubigeo": self.settings().get("ule_ubigeo"),
+            "counts": counts,
+        }
+        return slots, meta
 
     # -- diagnostics ----------------------------------------------------------------------
     def doctor(self: Any) -> dict[str, Any]:
