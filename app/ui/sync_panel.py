@@ -56,6 +56,7 @@ log = logging.getLogger("siee.ui.sync")
 ENV_DEV_SERVER = "SIEE_DEV_SERVER"
 ENV_DEV_CODE = "SIEE_DEV_CODE"
 ENV_DEV_KEY = "SIEE_DEV_SERVER_KEY"
+ENV_DEV_DATA = "SIEE_DEV_SERVER_DATA"
 
 
 def when_text(ts: float | None) -> str:
@@ -210,6 +211,11 @@ class SyncController(QObject):
                 self.refresh()
             self.policy.request_now()
             return
+        data = os.environ.get(ENV_DEV_DATA)
+        if not code and data:
+            from app.devserver import enroll_code
+
+            code = enroll_code(Path(data), ws.settings().get("ule_ubigeo") or "150101")
         if not code:
             return
         client = self.client()
