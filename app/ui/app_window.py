@@ -87,7 +87,7 @@ class AppWindow(QMainWindow):
             return
         self._attach(Workspace.open(self.data_dir, **self.ws_kwargs))
         self.show_login()
-        self.show()
+        self.showMaximized()
 
     def _wizard_done(self) -> None:
         assert self.wizard is not None and self.wizard.ws is not None
@@ -98,7 +98,7 @@ class AppWindow(QMainWindow):
         self.show_login(
             name, "Configuración terminada. Ingrese con la contraseña que acaba de crear."
         )
-        self.show()
+        self.showMaximized()
 
     def _attach(self, ws: Workspace) -> None:
         self.ws = ws
@@ -211,7 +211,7 @@ class AppWindow(QMainWindow):
         self.forms[uuid] = w
         w.closed.connect(lambda u=uuid: self._form_closed(u))
         w.resize(self.size())
-        w.show()
+        w.showMaximized()
         w.activateWindow()
         return w
 

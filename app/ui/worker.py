@@ -177,8 +177,17 @@ class SerialSaver(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self.saves = 0
-        self._w_saved.connect(self.saved.emit)
-        self._w_failed.connect(self.failed.emit)
+        # receiver-bound slots: Qt drops queued results once the saver is deleted
+        self._w_saved.connect(self._on_saved)
+        self._w_failed.connect(self._on_failed)
+
+    @Slot(object)
+    def _on_saved(self, result: Any) -> None:
+        self.saved.emit(result)
+
+    @Slot(object)
+    def _on_failed(self, exc: Any) -> None:
+        self.failed.emit(exc)
 
     def request(self, answers: dict) -> None:
         with self._lock:
@@ -199,11 +208,19 @@ class SerialSaver(QObject):
                     return
             try:
                 result = self._save_fn(answers)
-                self.saves += 1
-                self._w_saved.emit(result)
             except BaseException as e:  # noqa: BLE001 - reported through the signal
                 log.warning("autosave failed: %s", type(e).__name__)
-                self._w_failed.emit(e)
+                self._report(self._w_failed, e)
+                continue
+            self.saves += 1
+            self._report(self._w_saved, result)
+
+    @staticmethod
+    def _report(signal: Any, value: Any) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the window (and this saver) was deleted meanwhile
+            pass
 
     @property
     def idle(self) -> bool:
