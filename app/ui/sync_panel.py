@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -46,6 +47,7 @@ from app.sync.model import (
     describe_outcome,
     fichas,
     human_bytes,
+    is_loopback_host,
 )
 from app.sync.scheduler import Backoff, SchedulePolicy
 from app.ui.worker import Job, run_job, user_text
@@ -204,6 +206,9 @@ class SyncController(QObject):
         if not url or ws is None or not can(ws.user.role, Perm.SETTINGS_MANAGE):
             return
         dev = ws.sync_device()
+        if dev is not None and not is_loopback_host(urlsplit(dev.server_url).hostname or ""):
+            log.info("enrolled with a real server: the local server is left alone")
+            return
         same_server = dev is not None and dev.server_signing_key == os.environ.get(ENV_DEV_KEY)
         if same_server and not dev.revoked_at:
             if dev.server_url != url:
