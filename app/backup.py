@@ -210,6 +210,11 @@ def write_backup(
 ) -> BackupInfo:
     """Write the backup file (to a partial file first, renamed when complete)."""
     target = Path(target)
+    if target.exists():
+        raise ValidationError(
+            "backup target exists",
+            f"Ya existe el archivo {target}. Elija otro nombre: una copia nunca reemplaza a otra.",
+        )
     salt = os.urandom(32)
     prefix = os.urandom(4)
     header = {

@@ -65,6 +65,9 @@ def test_restore_gives_the_same_records(filled: Workspace, tmp_path: Path) -> No
     info = filled.backup_to(tmp_path / "respaldo.sieebak", progress=lambda d, t: seen.append(t))
     assert info.records == 6 and info.admins == ["admin"] and seen
     assert inspect_backup(info.path).backup_id == info.backup_id
+    with pytest.raises(ValidationError) as exists:
+        filled.backup_to(info.path)
+    assert "Ya existe el archivo" in exists.value.user_message
 
     target = tmp_path / "nueva-laptop" / "datos"
     res = restore_backup(info.path, target, recovery_code=filled.recovery_code.lower())
