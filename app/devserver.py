@@ -77,7 +77,8 @@ class LocalServer:
             [sys.executable, "-m", "server", "serve", "--data", str(self.data_dir),
              "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
              "--log-level", "warning"],
-            cwd=str(REPO_ROOT), env=env, stdout=logf, stderr=subprocess.STDOUT)
+            cwd=str(REPO_ROOT), env=env, stdout=logf, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         logf.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -154,6 +155,17 @@ class LocalServer:
         self.stop()
 
 
+def _die_with_parent() -> None:
+    """Linux: the server child gets SIGTERM when the program ends, even if killed."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _parse_iso(text: str) -> float | None:
     from datetime import UTC, datetime
 
@@ -174,6 +186,16 @@ def run_with_local_server(args: Any, run_gui: Callable[[Any], int]) -> int:
     print(f"Servidor SIEE local en {srv.url} (datos en {srv.data_dir}). El programa se "
           "inscribe en él cuando ingresa un administrador.", file=sys.stderr)
     os.environ.update(srv.environment())
+    import signal
+
+    def _terminated(signum: int, _frame: Any) -> None:
+        srv.stop()
+        os._exit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, _terminated)
+    except (ValueError, OSError):  # not the main thread
+        pass
     try:
         return int(run_gui(args) or 0)
     finally:
