@@ -158,3 +158,13 @@ def test_machine_settings_file_reaches_the_workspace(ws_dir) -> None:
     assert st["effective"]["ule_ubigeo"] == "080108"  # set at init: kept
     assert any("basura" in e for e in st["errors"])
     assert {"kind": "equipo", "path": str(f), "exists": True} in rep["paths"]["settings_files"]
+
+
+def test_start_probe_from_source(ws_dir, tmp_path: Path) -> None:
+    d, _, _ = ws_dir
+    env = {"SIEE_STARTUP_PROBE": "1", "QT_QPA_PLATFORM": "offscreen"}
+    p = run(["--data", str(d)], env_extra=env)
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("SIEE_STARTUP_READY")]
+    assert line and "window=AppWindow" in line[0] and "iniciar sesión" in line[0]
+    p = run(["--data", str(tmp_path / "nueva")], env_extra=env)
+    assert "window=FirstRunWizard" in p.stdout

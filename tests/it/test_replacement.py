@@ -54,5 +54,18 @@ def test_replaced_laptop_sends_everything_exactly_once(server, tmp_path: Path) -
         everything = delivered + in_usb + unsent
         assert_exactly_once(server, b, everything)
         assert len([r for r in server_rows(server) if r[0] in set(everything)]) == 8
+        # the support report sees the new enrollment and the batches, without answers
+        from app.doctor import doctor_report, format_report
+
+        rep = doctor_report(tmp_path / "b")
+        sy = rep["database"]["sync"]
+        assert sy["device_id"] == b.sync_device().device_id and sy["batches"].get("done", 0) >= 1
+        assert rep["database"]["records"]["DELIVERED"] == 8
+        text = format_report(rep)
+        assert f"equipo inscrito: {sy['device_id']}" in text and "Entregada: 8" in text
+        for u in everything:
+            for v in b.load_answers(u).values():
+                if isinstance(v, str) and len(v) >= 6:
+                    assert v not in text
     finally:
         b.close()
