@@ -77,6 +77,17 @@ class FormHooks:
         fd = self.formdef(form_id, version)
         return summary(fd, answers), dnis(fd, answers)
 
+    def submission(self, form_id: str, version: str, answers: dict) -> dict:
+        """What leaves the laptop: the canonical answers without those kept aside
+        (answers of questions a skip made non-relevant stay in the draft only)."""
+        from app.forms import FormSession
+
+        try:
+            fd = self.formdef(form_id, version)
+        except NotFound:
+            return answers  # the server checks the structure of unknown versions
+        return FormSession.from_json(fd, answers).to_json()
+
     def validate(self, form_id: str, version: str, answers: dict) -> tuple[list[dict], list[dict]]:
         """(hard errors, soft warnings), each a list of {"path", "message"}."""
         from app.forms import FormSession

@@ -73,7 +73,7 @@ def create_record(ws: Workspace, form_id: str, from_uuid: str | None = None) -> 
         src_session = new_session(src_fd, ws.load_answers(from_uuid))
         session = new_session(fd, None)
         carry_over(src_session, session)
-        answers = session.to_json()
+        answers = session.to_json(include_aside=True)
     return ws.new_record(fd.form_id, str(fd.version), answers)
 
 
@@ -462,7 +462,8 @@ class FormWindow(QMainWindow):
 
     def request_save(self) -> None:
         self.save_status.setText("Guardando…")
-        self.saver.request(self.session.to_json())
+        # Drafts keep the answers a skip set aside; they return if the skip flips back.
+        self.saver.request(self.session.to_json(include_aside=True))
 
     def commit_current(self) -> None:
         """Commit what is typed in the focused question (before leaving or completing)."""

@@ -49,3 +49,21 @@ def test_s100_and_unknown_form_version(ws_factory):
     with pytest.raises(NotFound) as e:
         ws.complete(v)
     assert "no está instalado" in e.value.user_message
+
+
+def test_answers_set_aside_by_a_skip_stay_in_the_draft_but_never_leave(ws_factory):
+    from app.forms import FormSession
+
+    ws = ws_factory(create=True)
+    s100 = bundled_form("s100")
+    session = FormSession(s100, s100_answers(households(1, seed=14)[0]))
+    session.set("/s100/domicilio/comunidad_indigena", "1")
+    session.set("/s100/domicilio/nombre_comunidad", "Comunidad Nativa Shipibo")
+    session.set("/s100/domicilio/comunidad_indigena", "2")  # the skip hides the name
+    u = ws.new_record("s100", s100.version, session.to_json(include_aside=True))
+    again = FormSession.from_json(s100, ws.load_answers(u))
+    again.set("/s100/domicilio/comunidad_indigena", "1")
+    assert again.get("/s100/domicilio/nombre_comunidad") == "Comunidad Nativa Shipibo"
+    sent = ws.hooks.submission("s100", s100.version, ws.load_answers(u))
+    assert "Shipibo" not in str(sent)
+    assert sent["answers"]["/s100/domicilio/comunidad_indigena"] == "2"
