@@ -220,7 +220,9 @@ class SyncOps:
                         or self.settings().get("ule_ubigeo")
                         or (dev.ule_ubigeo if dev else ""),
                         author=author,
-                        answers=self.records.answers(conn, m),
+                        answers=self.hooks.submission(
+                            m.form_id, m.form_version, self.records.answers(conn, m)
+                        ),
                         completed_at=_iso(m.completed_at or m.updated_at) or "",
                         approved_at=_iso(m.approved_at),
                     )
