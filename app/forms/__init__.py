@@ -37,6 +37,10 @@ FormSession(formdef, answers=None, *, language=None, clock=None)
     .to_xml(instance_id) -> str         OpenRosa instance with meta/instanceID
     FormSession.from_json(formdef, data)
 
+Between forms
+    carry_over(src_session, dst_session) -> int   an S100's household into a new FSU:
+        answers move to same-named questions (member by member); «apellidos» splits in two
+
 Record helpers (no evaluation; for the store and the record list)
     summary(formdef, answers) -> {"head_name", "head_dni", "ubigeo", "members"}
     dnis(formdef, answers) -> [8-digit DNI, ...]
@@ -46,6 +50,7 @@ Paths are absolute instance paths with 1-based positions on repeat instances:
 """
 
 from app.forms.bundled import bundled_form, list_bundled
+from app.forms.carry_over import carry_over
 from app.forms.definition import Choice, FormDef, FormLoadError, NodeDef, Problem
 from app.forms.loader import load_form
 from app.forms.records import dnis, summary
@@ -62,6 +67,7 @@ __all__ = [
     "Problem",
     "Report",
     "bundled_form",
+    "carry_over",
     "dnis",
     "list_bundled",
     "load_form",
