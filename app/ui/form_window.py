@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError, ValidationError
 from app.core.states import STATE_LABELS, State
+from app.forms import carry_over
 from app.ui import styles
-from app.forms.carry_over import carry_over
 from app.ui.form_view import PageSpec, QuestionPage, QuestionRow, page_question_paths, plan_pages
 from app.ui.help_panel import HelpPanel
 from app.ui.roster import RosterPage
