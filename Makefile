@@ -39,7 +39,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check app server tests bench
 
 bench: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/store.py
+	@for b in store forms entry sync startup field_week; do \
+		echo "== bench/$$b.py"; QT_QPA_PLATFORM=offscreen $(BIN)/python bench/$$b.py || exit 1; \
+	done
+
+# One-folder executable in dist/siee-campo/ (packaging/siee-campo.spec), then its self-test.
+package: sysdeps $(STAMP)
+	@$(BIN)/python -c "import PyInstaller" 2>/dev/null || $(BIN)/python -m pip install -q "pyinstaller>=6"
+	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN packaging/siee-campo.spec
+	QT_QPA_PLATFORM=offscreen ./dist/siee-campo/siee-campo --selftest
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
