@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -69,15 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--small", action="store_true", help="the size run by the tests")
     ap.add_argument("--no-faults", action="store_true")
+    ap.add_argument("--no-usb-inbox", action="store_true",
+                    help="do not carry the inbox on the USB stick (what the program does today)")
     ap.add_argument("--chart", type=Path, default=None, help="write the PNG chart here")
     ap.add_argument("--table", action="store_true", help="print the day-by-day table")
     ap.add_argument("--verbose", action="store_true", help="print the events as they happen")
     args = ap.parse_args(argv)
     cfg = Config.small(args.seed) if args.small else Config(seed=args.seed)
     if args.no_faults:
-        from dataclasses import replace
-
         cfg = replace(cfg, faults=False)
+    if args.no_usb_inbox:
+        cfg = replace(cfg, usb_inbox=False)
     log = (lambda s: print(s, file=sys.stderr)) if args.verbose else None
     try:
         res = run_field_week(cfg, log=log)

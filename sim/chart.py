@@ -123,8 +123,8 @@ def draw_chart(res: Result, path: Path) -> Path:
         (QColor(120, 200, 120), "link windows (2 x 15 min)"),
         (QColor(200, 30, 30), "faults: K laptop killed, R server restarted, C corrupted file"),
     ]
-    lx = W - RIGHT - 360
-    qp.fillRect(QRectF(lx - 6, top + 1, 366, len(legend) * 16 + 6), QColor(255, 255, 255, 230))
+    lx = W - RIGHT - 400
+    qp.fillRect(QRectF(lx - 6, top + 1, 406, len(legend) * 16 + 6), QColor(255, 255, 255, 230))
     for i, (c, text) in enumerate(legend):
         y = top + 10 + i * 16
         qp.fillRect(QRectF(lx, y - 8, 14, 10), c)

@@ -108,6 +108,7 @@ class Config:
     return_rate: float = 0.05
     centre_delay: tuple[float, float] = (2 * H, 30 * H)  # delivery -> return or result
     faults: bool = True
+    usb_inbox: bool = True  # carry the inbox on the stick (not in the program yet)
     kill_at: tuple[int, int] = (1, 0)  # (day, window): campo-1 killed mid-sync
     restart_at: tuple[int, int] = (2, 1)  # (day, window): server restarted mid-upload
     corrupt_at: tuple[int, int] = (1, 0)  # (day, trip): a batch file damaged on the stick
@@ -579,7 +580,9 @@ class FieldWeek:
             data[mid:mid + 32] = bytes(32)
             victim.write_bytes(bytes(data))
             self.faults_done["corrupt"] += 1
-            self.note("fault", "Falla: un archivo de lote se dañó en la memoria USB.")
+            b = ws.sync_batch(victim.name[len("siee-batch-"):-len(p.BATCH_FILE_SUFFIX)])
+            self.note("fault", "Falla: un archivo de lote se dañó en la memoria USB "
+                               f"({b.count if b else '?'} fichas).")
         n_ok = 0
         for f in files:
             ok, text = self.centre_import(f)
@@ -589,7 +592,8 @@ class FieldWeek:
                 last = text.splitlines()[-1] if text else "sin mensaje"
                 self.note("fault", f"La sede central no pudo importar un lote: {last}")
             f.unlink()
-        centre_export_inbox(self.admin, request, inbox)
+        if self.cfg.usb_inbox:
+            centre_export_inbox(self.admin, request, inbox)
         request.unlink()
         self.observe_server()
         self.sample_queue()
@@ -780,7 +784,9 @@ class FieldWeek:
             for hh in (h for h in self.households.values() if h.laptop == lap.name):
                 try:
                     m = ws.get(hh.uuid)
-                    answers = ws.load_answers(hh.uuid)
+                    # What left the laptop (the submission) against what the centre holds.
+                    answers = ws.hooks.submission(m.form_id, m.form_version,
+                                                  ws.load_answers(hh.uuid))
                     at_centre = self.admin.get_record(hh.uuid, m.revision)
                     ok = (m.revision, at_centre["answers"]) == (
                         int(at_centre["revision"]), answers)
