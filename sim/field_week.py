@@ -806,6 +806,11 @@ class FieldWeek:
                 res = ws.notes(rv.uuid).get("result") or {}
                 shown += (m.state == State.RESULT and m.revision == rv.revision
                           and res.get("category") == rv.category)
+        chains_ok = True
+        for lap in self.laptops.values():
+            ws = self.switch(lap, "rosa")
+            ok_db = ws.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            chains_ok = chains_ok and ok_db and ws.audit_verify().ok
         held = [r for r in self.revs.values() if r.held is not None]
         ideal = sum(r.ideal - r.approved for r in held)
         actual = sum(r.held - r.approved for r in held)  # type: ignore[operator]
@@ -843,6 +848,7 @@ class FieldWeek:
             "faults_kill": float(self.faults_done["kill"]),
             "faults_restart": float(self.faults_done["restart"]),
             "faults_corrupt": float(self.faults_done["corrupt"]),
+            "audit_and_db_ok": 1.0 if chains_ok else 0.0,
             "batches_resent": float(sum(
                 lap.ws.db.execute("SELECT COUNT(*) FROM sync_batches WHERE state='done' "
                                   "AND attempts > 1").fetchone()[0]

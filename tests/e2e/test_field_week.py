@@ -44,6 +44,8 @@ def test_the_loop_was_exercised(runs):
     # The batches whose receipts the faults cut off were sent again, byte for byte.
     assert x["batches_resent"] >= 2
     assert x["unplanned_sync_failures"] == 0
+    # The killed laptop's database and every laptop's audit chain are intact.
+    assert x["audit_and_db_ok"] == 1
     assert x["anomalies"] == 0
     days = runs[0].days
     assert sum(d["held_usb"] for d in days) > 0 and sum(d["held_link"] for d in days) > 0
