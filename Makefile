@@ -36,7 +36,7 @@ test: sysdeps $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app server tests bench
+	$(BIN)/ruff check app server tests bench sim packaging
 
 bench: $(STAMP)
 	@for b in store forms entry sync startup field_week; do \
