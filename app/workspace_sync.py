@@ -203,10 +203,12 @@ class SyncOps:
             ]
             conn = self.db.conn
             dev = self.sync_device()
+            settings_ule = self.settings().get("ule_ubigeo")
             names: dict[int, str] = {}
             out = []
-            for uuid in uuids:
-                m = self.records.meta(conn, uuid)
+            metas = [self.records.meta(conn, uuid) for uuid in uuids]
+            subs = self._submissions(metas)
+            for m in metas:
                 author = names.get(m.author_id)
                 if author is None:
                     author = names[m.author_id] = self._username(m.author_id) or "desconocido"
@@ -216,18 +218,59 @@ class SyncOps:
                         revision=int(m.revision),
                         form_id=m.form_id,
                         form_version=str(m.form_version),
-                        ule_ubigeo=m.ule_ubigeo
-                        or self.settings().get("ule_ubigeo")
+                        ule_ubigeo=m.ule_ubigeo or settings_ule
                         or (dev.ule_ubigeo if dev else ""),
                         author=author,
-                        answers=self.hooks.submission(
-                            m.form_id, m.form_version, self.records.answers(conn, m)
-                        ),
+                        answers=subs[m.uuid],
                         completed_at=_iso(m.completed_at or m.updated_at) or "",
                         approved_at=_iso(m.approved_at),
                     )
                 )
             return out
+
+    def _submissions(self: Any, metas: list[RecordMeta]) -> dict[str, dict[str, Any]]:
+        """The answers each record sends, computed once per revision and kept sealed."""
+        conn = self.db.conn
+        out: dict[str, dict[str, Any]] = {}
+        todo = []
+        for m in metas:
+            row = conn.execute(
+                "SELECT revision, answers FROM sync_submissions WHERE uuid=?", (m.uuid,)
+            ).fetchone()
+            if row is not None and int(row[0]) == m.revision:
+                out[m.uuid] = self.records.open_part(m, "submission", row[1])
+            else:
+                todo.append(m)
+        if todo:
+            rows = []
+            for m in todo:
+                answers = self.records.answers(conn, m)
+                try:
+                    out[m.uuid] = self.hooks.submission(m.form_id, m.form_version, answers)
+                except Exception:  # noqa: BLE001 - one odd record must not stop the sync
+                    log.exception("submission of %s failed; answers sent as saved", m.uuid)
+                    out[m.uuid] = answers
+                rows.append((m.uuid, m.revision,
+                             self.records.seal_part(m, "submission", out[m.uuid], compress=True)))
+            with transaction(self.db) as tx:
+                tx.executemany(
+                    "INSERT OR REPLACE INTO sync_submissions(uuid, revision, answers) "
+                    "VALUES (?,?,?)", rows)
+        return out
+
+    def sync_prepare(self: Any, limit: int = 20) -> int:
+        """Compute what up to `limit` queued records will send (the form engine's work),
+        ahead of the sync; the window calls it while idle. Returns how many were done."""
+        with self._lock:
+            require(self._me().role, Perm.SYNC_RUN)
+            uuids = [r[0] for r in self.db.execute(
+                "SELECT r.uuid FROM records r LEFT JOIN sync_submissions s "
+                "ON s.uuid = r.uuid AND s.revision = r.revision "
+                "WHERE r.state='QUEUED' AND r.quarantined=0 AND s.uuid IS NULL LIMIT ?",
+                (int(limit),))]
+            if uuids:
+                self._submissions([self.records.meta(self.db.conn, u) for u in uuids])
+            return len(uuids)
 
     # -- batches -----------------------------------------------------------------------------
     def sync_save_batch(
@@ -335,6 +378,7 @@ class SyncOps:
                 "UPDATE records SET state=?, delivered_at=?, quarantined=0 WHERE uuid=?",
                 (new.value, now, res.uuid),
             )
+            conn.execute("DELETE FROM sync_submissions WHERE uuid=?", (res.uuid,))
             out.delivered += 1
             if res.status == "duplicate":
                 out.duplicate += 1

@@ -167,8 +167,22 @@ def _m2_sync(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m3_sync_submission(db: sqlite_utils.Database) -> None:
+    """What a QUEUED record sends (its answers without those kept aside), computed
+    once per revision: every resend carries the same content hash, and the form
+    engine's work is done before the sync (sealed like the answers)."""
+    db["sync_submissions"].create(
+        {"uuid": str, "revision": int, "answers": bytes},
+        pk="uuid",
+    )
+
+
 # Append only: a migration, once shipped, never changes.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_sync]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_initial,
+    _m2_sync,
+    _m3_sync_submission,
+]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -112,6 +112,8 @@ class SyncClient:
         self.lock_timeout = lock_timeout
         self.sizer: AdaptiveSizer | None = None
         self.last_transport: Transport | None = None
+        self.offset = 0.0  # server clock - laptop clock, learned from every answer
+        self.pipeline = True  # build the next batch while the current one uploads
 
     # -- plumbing -----------------------------------------------------------------------------
     def _transport(self, url: str | None = None) -> Transport:
@@ -126,6 +128,7 @@ class SyncClient:
             )
         t = Transport(base, settings.get("ca_bundle") or None, self.connect_timeout,
                       self.read_timeout)
+        t.offset = self.offset
         self.last_transport = t
         return t
 
@@ -256,10 +259,16 @@ class SyncClient:
             raise
         finally:
             report.seconds = time.monotonic() - t0
-            report.pending_left = self.ws.sync_outbox_count() + sum(
-                b.count for b in self.ws.sync_pending_batches())
+            if t is not None:
+                self.offset = t.offset  # the next sync starts with the right clock
             try:
+                report.pending_left = self.ws.sync_outbox_count() + sum(
+                    b.count for b in self.ws.sync_pending_batches())
                 self._finish(report, ok, err)
+            except SieeError:
+                if ok:
+                    raise
+                log.warning("could not record the end of a failed sync")
             finally:
                 if t is not None:
                     t.close()
@@ -276,7 +285,10 @@ class SyncClient:
                                  else "info")
         if not ok and err is not None and not isinstance(err, DeviceRevoked):
             level = "info" if isinstance(err, Cancelled) else "error"
-            self.ws.sync_log_add("Sincronización interrumpida: " + err.user_message, level)
+            text = "Sincronización interrumpida: " + err.user_message
+            last = self.ws.sync_log(1)
+            if o.sent or not last or last[0].text != text:  # no wall of identical lines
+                self.ws.sync_log_add(text, level)
         elif ok and not o.sent and not report.messages:
             self.ws.sync_log_add("Sincronización completa: no había fichas por enviar ni "
                                  "novedades del servidor.")
@@ -344,7 +356,7 @@ class SyncClient:
                     b = build()
                 if b is None:
                     break
-                if not pending and ahead is None:
+                if self.pipeline and not pending and ahead is None:
                     ahead = pool.submit(build)
                 self._send_one(t, dev, b, sizer, report, state, show, cancelled)
         finally:

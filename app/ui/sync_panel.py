@@ -89,6 +89,8 @@ class SyncController(QObject):
         self.client_kwargs: dict[str, Any] = {}
         self.status: SyncStatus | None = None
         self.auto = True
+        self.prep_job: Job | None = None
+        self._prepared_pending = -1  # pending count when nothing was left to prepare
         self._w_progress.connect(self.progressed.emit)
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
@@ -139,7 +141,8 @@ class SyncController(QObject):
 
     # -- the scheduler ------------------------------------------------------------------------
     def tick(self) -> None:
-        """Every second: start a sync when one is due (probe first unless asked for)."""
+        """Every second: start a sync when one is due (probe first unless asked for);
+        otherwise prepare a few queued records for sending."""
         if not self.auto or self.running or not self.can_sync():
             return
         st = self.status
@@ -147,7 +150,25 @@ class SyncController(QObject):
             self.policy.take_forced()
             return
         if self.policy.due(time.monotonic()):
-            self._start(forced=self.policy.take_forced())
+            if self.prep_job is None or self.prep_job.done:
+                self._start(forced=self.policy.take_forced())
+        elif st.pending and (self.prep_job is None or self.prep_job.done):
+            self._prepare()
+
+    def _prepare(self) -> None:
+        """The form engine's part of the next sync (answers set aside by skips are not
+        sent), done a few records at a time while the window is idle."""
+        ws = self.ws()
+        if ws is None or self._prepared_pending == self.status.pending:  # type: ignore[union-attr]
+            return
+        pending = self.status.pending  # type: ignore[union-attr]
+
+        def done(n: int) -> None:
+            if n == 0:
+                self._prepared_pending = pending
+
+        self.prep_job = run_job(lambda _job: ws.sync_prepare(20), on_result=done,
+                                on_error=lambda e: log.warning("prepare failed: %s", e))
 
     def sync_now(self) -> None:
         """«Sincronizar ahora»: at once, without waiting for the next turn."""

@@ -293,3 +293,21 @@ def test_receipt_log_has_no_personal_data_in_clear(ws, enrolled):
     assert json.loads(ws.db.execute("SELECT value FROM meta WHERE key='sync_device'")
                       .fetchone()[0])["device_id"]
     assert time.time() - ws.sync_status().last_ok < 600
+
+
+def test_submission_computed_once_per_revision(ws, enrolled, server):
+    uuids = add_queued(ws, 6, seed=71)
+    assert ws.sync_prepare(4) == 4 and ws.sync_prepare(4) == 2 and ws.sync_prepare(4) == 0
+    calls = []
+    real = ws.hooks.submission
+    ws.hooks.submission = lambda *a: calls.append(a) or real(*a)  # type: ignore[method-assign]
+    recs = ws.sync_take_outbox(10)
+    assert not calls  # all prepared: the form engine is not run again
+    assert {r.uuid for r in recs} == set(uuids)
+    # What is sent is the form engine's submission (aside answers stay on the laptop).
+    answers = ws.records.answers(ws.db.conn, ws.records.meta(ws.db.conn, uuids[0]))
+    sent = next(r for r in recs if r.uuid == uuids[0]).answers
+    assert sent == real("fsu", fsu_version(), answers)
+    enrolled.sync()
+    assert_exactly_once(server, ws, uuids)
+    assert ws.db.execute("SELECT COUNT(*) FROM sync_submissions").fetchone()[0] == 0
