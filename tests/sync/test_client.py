@@ -311,3 +311,35 @@ def test_submission_computed_once_per_revision(ws, enrolled, server):
     enrolled.sync()
     assert_exactly_once(server, ws, uuids)
     assert ws.db.execute("SELECT COUNT(*) FROM sync_submissions").fetchone()[0] == 0
+
+
+def test_data_restored_on_a_new_laptop_sends_its_unsent_records(ws, enrolled, server,
+                                                                tmp_path):
+    from app.backup import restore_backup
+    from app.workspace import Workspace
+    from tests.conftest import FAST_KDF
+
+    uuids = add_queued(ws, 25, seed=81)
+    dev, key = ws.sync_device(), ws.sync_device_key()
+    env, data = enrolled._build(dev, key, 10, "http")  # reached the centre, answer lost
+    t = Transport(server.url)
+    t.identify(dev.device_id, key)
+    t.put_batch(env.batch_id, data, 30)
+    enrolled._build(dev, key, 5, "http")  # stored, never sent
+    ws.backup_to(tmp_path / "respaldo.bak")
+    # The old laptop is stolen: the centre revokes it; the data comes back on a new one.
+    server.admin.revoke_device(dev.device_id, "Robado")
+    restore_backup(tmp_path / "respaldo.bak", tmp_path / "nueva", username="admin",
+                   password=ADMIN_PW)
+    new = Workspace.open(tmp_path / "nueva", kdf=FAST_KDF)
+    try:
+        new.login("admin", ADMIN_PW)
+        c = SyncClient(new)
+        with pytest.raises(NotEnrolled):
+            c.sync()
+        c.enroll(server.url, server.admin.enroll_code(ULE))
+        rep = c.sync()
+        assert rep.outcome.delivered == 25 and rep.outcome.duplicate == 10
+        assert_exactly_once(server, new, uuids)
+    finally:
+        new.close()

@@ -79,3 +79,27 @@ def test_sync_in_the_window(logged_in, server, qtbot, tmp_path):
     win.logout()
     assert not sm.indicator.isVisible() and not sm.menu_action.isVisible()
     assert not ctl.timer.isActive()
+
+
+def test_idle_window_prepares_queued_records(logged_in, server, qtbot):
+    win = logged_in
+    ctl = win.sync_menu.ctl
+    ws = win.ws
+    ctl.auto = False
+    from app.sync.client import SyncClient
+
+    SyncClient(ws).enroll(server.url, server.admin.enroll_code(ULE))
+    add_queued(ws, 5, seed=603)
+    ctl.refresh()
+    ctl.policy.on_success(__import__("time").monotonic())  # next sync far away
+    ctl.auto = True
+
+    def prepared() -> int:
+        return ws.db.execute("SELECT COUNT(*) FROM sync_submissions").fetchone()[0]
+
+    qtbot.waitUntil(lambda: prepared() == 5, timeout=10000)
+    assert ws.sync_status().pending == 5  # prepared, not sent yet
+    ctl.sync_now()
+    qtbot.waitUntil(lambda: not ctl.running and ws.sync_status().delivered == 5,
+                    timeout=20000)
+    assert prepared() == 0
