@@ -25,6 +25,8 @@ from app.sync.model import (
     StoredBatch,
     SyncLogEntry,
     SyncStatus,
+    reason_text,
+    split_reasons,
 )
 
 if TYPE_CHECKING:
@@ -399,13 +401,13 @@ class SyncOps:
             out.returned += 1
             out.reasons += reasons
             self._audit_in(conn, "return", res.uuid,
-                           detail={"reason": "; ".join(reasons), "source": "server",
+                           detail={"reason": reason_text(reasons), "source": "server",
                                    "batch": batch_id})
         else:  # conflict: kept as it is, set apart and shown; never deleted
             if r[2]:
                 out.unchanged += 1
                 return
-            notes["quarantine"] = "; ".join(reasons)
+            notes["quarantine"] = reason_text(reasons)
             self.records.write_notes(conn, m, notes)
             conn.execute("UPDATE records SET quarantined=1 WHERE uuid=?", (res.uuid,))
             out.conflict += 1
@@ -413,12 +415,13 @@ class SyncOps:
 
     @staticmethod
     def _return_entry(reasons: list[str], now: float, revision: int) -> dict[str, Any]:
+        _texts, paths = split_reasons(reasons)
         return {
             "by": CENTRE,
             "source": "server",
-            "reason": "; ".join(reasons),
-            "questions": [],
-            "reasons": reasons,
+            "reason": reason_text(reasons) or "; ".join(reasons),
+            "questions": paths,  # the questions the centre's reasons point at
+            "reasons": reasons,  # as the server wrote them
             "at": now,
             "revision": revision,
         }
@@ -492,8 +495,8 @@ class SyncOps:
             conn.execute("UPDATE records SET state=?, updated_at=? WHERE uuid=?",
                          (new.value, now, uuid))
             self._audit_in(conn, "return", uuid,
-                           detail={"reason": "; ".join(reasons), "source": "server"})
-            return f"La sede central devolvió 1 ficha: {'; '.join(reasons)}"
+                           detail={"reason": reason_text(reasons), "source": "server"})
+            return f"La sede central devolvió 1 ficha: {reason_text(reasons)}"
         new = next_state(state, Action.RESULT)
         notes["result"] = {
             "category": pl.get("category"),

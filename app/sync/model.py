@@ -4,6 +4,7 @@ receipt outcomes, status, progress, and the Spanish sentences of the sync log.""
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -248,6 +249,31 @@ class SyncLogEntry:
 
 
 # --- Spanish ----------------------------------------------------------------------------------
+_PATH_PREFIX = re.compile(r"^(/[^\s:]+):\s+(.*)$", re.S)
+
+
+def split_reasons(reasons: list[str] | tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The centre's reasons as people read them (without the question path, each once,
+    without a final period) and the question paths they point at."""
+    texts: dict[str, None] = {}
+    paths: dict[str, None] = {}
+    for r in reasons:
+        r = str(r).strip()
+        m = _PATH_PREFIX.match(r)
+        if m:
+            paths[m.group(1)] = None
+            r = m.group(2).strip()
+        r = r.rstrip(". ")
+        if r:
+            texts[r] = None
+    return list(texts), list(paths)
+
+
+def reason_text(reasons: list[str] | tuple[str, ...]) -> str:
+    texts, _ = split_reasons(reasons)
+    return "; ".join(texts) + "." if texts else ""
+
+
 def fichas(n: int) -> str:
     return f"{n} ficha" if n == 1 else f"{n} fichas"
 
@@ -264,7 +290,10 @@ def describe_outcome(o: ReceiptOutcome) -> str:
         )
     if o.returned:
         verb = "1 fue observada" if o.returned == 1 else f"{o.returned} fueron observadas"
-        why = "; ".join(dict.fromkeys(o.reasons))[:400]
+        texts, _ = split_reasons(o.reasons)
+        why = "; ".join(texts)
+        if len(why) > 400:
+            why = why[:397] + "…"
         bits.append(f"{verb}: {why}" if why else verb)
     if o.conflict:
         bits.append(

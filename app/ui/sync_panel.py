@@ -461,7 +461,7 @@ class SyncMenu(QMenu):
         self.window_ = window
         self.ctl = SyncController(window)
         self.now_action = QAction("Sincronizar &ahora", self)
-        self.now_action.setShortcut(QKeySequence("F9"))
+        self.now_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.now_action.triggered.connect(self.ctl.sync_now)
         self.addAction(self.now_action)
         self.panel_action = self.addAction("&Ver sincronización…", self.open_panel)

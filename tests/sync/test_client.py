@@ -86,9 +86,11 @@ def test_invalid_record_returns_to_author_with_reasons(ws, enrolled, server):
     assert st[uuids[1]] == "RETURNED" and st[uuids[0]] == "DELIVERED"
     ret = ws.notes(uuids[1])["returns"][-1]
     assert ret["source"] == "server" and ret["by"] == "SIEE central" and ret["revision"] == 1
-    assert "repetido" in ret["reason"]
+    assert "repetido" in ret["reason"] and "/fsu/" not in ret["reason"]
+    assert ret["questions"] and all(q.startswith("/fsu/integrantes") for q in ret["questions"])
     line = ws.sync_log()[0].text
-    assert line.startswith("Se enviaron 3 fichas; 1 fue observada: ") and "repetido" in line
+    assert line.startswith("Se enviaron 3 fichas; 1 fue observada: El DNI ")
+    assert line.count("repetido") == 1 and line.endswith("distinto.")
     # The reason quotes a DNI: neither the log table nor the notes hold it in clear.
     dni = ret["reason"].split("El DNI ")[1][:8]
     db_bytes = Path(ws.data_dir / "siee-campo.db").read_bytes()
@@ -141,7 +143,7 @@ def test_inbox_returns_results_settings_and_forms(ws, enrolled, server, tmp_path
     st = states(ws)
     assert st[uuids[0]] == "RETURNED" and st[uuids[1]] == "RESULT" and st[uuids[2]] == "DELIVERED"
     ret = ws.notes(uuids[0])["returns"][-1]
-    assert ret["reason"] == "Falta la firma del informante" and ret["source"] == "server"
+    assert ret["reason"] == "Falta la firma del informante." and ret["source"] == "server"
     assert ws.notes(uuids[1])["result"]["category"] == "pobre"
     assert ws.settings()["review_required"] is False
     assert ws.settings()["server_url"] == server.url  # the centre cannot move the laptop
@@ -280,6 +282,8 @@ def test_outcome_sentences():
     o = ReceiptOutcome("b", delivered=11, returned=1, reasons=["DNI repetido"])
     assert describe_outcome(o) == "Se enviaron 12 fichas; 1 fue observada: DNI repetido."
     assert describe_outcome(ReceiptOutcome("b", delivered=1)) == "Se envió 1 ficha."
+    o3 = ReceiptOutcome("b", returned=1, reasons=["/a/b: Falta X.", "/a/c: Falta X.", "Otra"])
+    assert describe_outcome(o3) == "Se envió 1 ficha; 1 fue observada: Falta X; Otra."
     o2 = ReceiptOutcome("b", delivered=3, duplicate=2, conflict=1)
     assert "2 ya estaban en el servidor" in describe_outcome(o2)
     assert "1 quedó en cuarentena" in describe_outcome(o2)

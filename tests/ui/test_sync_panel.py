@@ -3,6 +3,8 @@ window, against the real server on loopback."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from server.cli import import_batch
@@ -73,7 +75,7 @@ def test_sync_in_the_window(logged_in, server, qtbot, tmp_path):
     ctl.auto = True
     ctl.policy.next_at = 0.0
     qtbot.waitUntil(lambda: panel.counts["returned"].text() == "1", timeout=20000)
-    assert ws.notes(uuids[0])["returns"][-1]["reason"] == "Falta la firma"
+    assert ws.notes(uuids[0])["returns"][-1]["reason"] == "Falta la firma."
     assert_exactly_once(server, ws, uuids[1:] + more)
 
     win.logout()
@@ -91,7 +93,7 @@ def test_idle_window_prepares_queued_records(logged_in, server, qtbot):
     SyncClient(ws).enroll(server.url, server.admin.enroll_code(ULE))
     add_queued(ws, 5, seed=603)
     ctl.refresh()
-    ctl.policy.on_success(__import__("time").monotonic())  # next sync far away
+    ctl.policy.on_success(time.monotonic())  # next sync far away
     ctl.auto = True
 
     def prepared() -> int:
