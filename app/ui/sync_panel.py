@@ -338,7 +338,8 @@ class SyncIndicator(QPushButton):
 class SyncPanel(QDialog):
     """Progress (records and bytes), counts, last sync and the cumulative log."""
 
-    def __init__(self, ctl: SyncController, parent: QWidget | None = None) -> None:
+    def __init__(self, ctl: SyncController, parent: QWidget | None = None,
+                 extra: list[QAction] | None = None) -> None:
         super().__init__(parent)
         self.ctl = ctl
         self.setWindowTitle("Sincronización con el SIEE")
@@ -380,6 +381,13 @@ class SyncPanel(QDialog):
         buttons.addWidget(self.now_btn)
         buttons.addWidget(self.cancel_btn)
         buttons.addStretch(1)
+        self.extra_btns: list[QPushButton] = []
+        for action in extra or []:
+            b = QPushButton(action.text().replace("&", "").replace("…", "") + "…")
+            b.clicked.connect(action.trigger)
+            b.setVisible(action.isVisible())
+            self.extra_btns.append(b)
+            buttons.addWidget(b)
         buttons.addWidget(self.close_btn)
         lay = QVBoxLayout(self)
         lay.addWidget(self.server)
@@ -501,7 +509,8 @@ class SyncMenu(QMenu):
         if self.ctl.ws() is None:
             return None
         if self.panel is None:
-            self.panel = SyncPanel(self.ctl, self.window_)
+            self.panel = SyncPanel(self.ctl, self.window_,
+                                   [self.export_action, self.import_action])
         self.ctl.refresh()
         self.panel.show()
         self.panel.raise_()
