@@ -285,19 +285,23 @@ class SyncClient:
                                  else "info")
         if not ok and err is not None and not isinstance(err, DeviceRevoked):
             level = "info" if isinstance(err, Cancelled) else "error"
-            text = "Sincronización interrumpida: " + err.user_message
-            last = self.ws.sync_log(1)
-            if o.sent or not last or last[0].text != text:  # no wall of identical lines
-                self.ws.sync_log_add(text, level)
+            self._log_once("Sincronización interrumpida: " + err.user_message, level)
         elif ok and not o.sent and not report.messages:
-            self.ws.sync_log_add("Sincronización completa: no había fichas por enviar ni "
-                                 "novedades del servidor.")
+            self._log_once("Sincronización completa: no había fichas por enviar ni novedades "
+                           "del servidor.")
         self.ws.sync_finished(
             ok, None if ok or err is None else err.user_message,
             {"batches": report.batches, "delivered": o.delivered, "returned": o.returned,
              "conflict": o.conflict, "messages": report.messages,
              "error": None if err is None else err.code},
         )
+
+    def _log_once(self, text: str, level: str = "info") -> None:
+        """A line for the log, unless it only repeats the previous one (an automatic
+        sync every few minutes must not bury what happened under identical lines)."""
+        last = self.ws.sync_log(1)
+        if not last or last[0].text != text:
+            self.ws.sync_log_add(text, level)
 
     def _revoked(self, e: DeviceRevoked, dev: DeviceInfo) -> None:
         notice = getattr(e, "revocation", None)
