@@ -111,6 +111,7 @@ class SyncScheduler:
         self._busy = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
+        self.prepare_idle = True
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="siee-sync", daemon=True)
@@ -136,10 +137,25 @@ class SyncScheduler:
     def busy(self) -> bool:
         return self._busy.is_set()
 
+    def _prepare(self) -> bool:
+        """Idle time: the form engine's part of the next sync, a few records at a time."""
+        ws = getattr(self.client, "ws", None)
+        if ws is None or not self.prepare_idle:
+            return False
+        try:
+            return bool(ws.sync_prepare(20))
+        except SyncError:
+            return False
+        except Exception:  # noqa: BLE001 - preparing is an optimisation only
+            log.exception("prepare failed")
+            return False
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             now = time.monotonic()
             if not self.policy.due(now):
+                if self._prepare():
+                    continue
                 self._wake.wait(min(1.0, self.policy.seconds_left(now)))
                 self._wake.clear()
                 continue

@@ -78,8 +78,11 @@ def test_notices_the_server_coming_back(ws, server):
         assert _wait(lambda: "ok" in events, 10), events
         assert_exactly_once(server, ws, uuids)
         assert sched.policy.failures == 0
-        # Nothing is due for an hour, but "Sincronizar ahora" runs at once.
+        # Nothing is due for an hour: the idle scheduler prepares the new records, and
+        # "Sincronizar ahora" runs at once.
         more = add_queued(ws, 3, seed=402)
+        assert _wait(lambda: ws.db.execute("SELECT COUNT(*) FROM sync_submissions")
+                     .fetchone()[0] == 3, 10)
         n = events.count("ok")
         sched.sync_now()
         assert _wait(lambda: events.count("ok") > n, 10)
