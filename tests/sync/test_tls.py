@@ -94,3 +94,38 @@ def test_rate_limited_server_is_transient(ws):
                      if s == "DELIVERED"]
         assert_exactly_once(srv, ws, delivered)
         assert set(delivered) < set(uuids)
+
+
+def test_environment_proxy_is_honoured_except_for_loopback(monkeypatch):
+    import socket
+
+    seen: list[bytes] = []
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(4)
+    lst.settimeout(5)
+
+    def serve() -> None:
+        try:
+            conn, _ = lst.accept()
+        except OSError:
+            return
+        with conn:
+            seen.append(conn.recv(4096))
+            conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    proxy = f"http://127.0.0.1:{lst.getsockname()[1]}"
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.setenv("https_proxy", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(SyncError):
+        Transport("https://siee.example.pe", connect_timeout=3).request(
+            "GET", "/v1/health", signed=False)
+    th.join(5)
+    lst.close()
+    assert seen and seen[0].startswith(b"CONNECT siee.example.pe:443")
+    # A server on this computer is reached directly, never through the proxy.
+    assert not Transport("http://127.0.0.1:9").session.trust_env
