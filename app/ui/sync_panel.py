@@ -78,6 +78,7 @@ class SyncController(QObject):
     running_changed = Signal(bool)
     finished = Signal(object)  # SyncReport | SieeError
     log_changed = Signal()
+    ticked = Signal()  # every second while logged in (the indicator's countdown)
     _w_progress = Signal(object)
 
     def __init__(self, window: QMainWindow, interval_s: float = 300.0,
@@ -143,6 +144,8 @@ class SyncController(QObject):
     def tick(self) -> None:
         """Every second: start a sync when one is due (probe first unless asked for);
         otherwise prepare a few queued records for sending."""
+        if self.policy.online is False:
+            self.ticked.emit()
         if not self.auto or self.running or not self.can_sync():
             return
         st = self.status
@@ -304,6 +307,7 @@ class SyncIndicator(QPushButton):
         ctl.status_changed.connect(lambda _s: self.render())
         ctl.running_changed.connect(lambda _r: self.render())
         ctl.progressed.connect(self._progressed)
+        ctl.ticked.connect(self.render)
         self.render()
 
     def _progressed(self, pr: SyncProgress) -> None:

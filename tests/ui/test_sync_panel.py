@@ -105,3 +105,21 @@ def test_idle_window_prepares_queued_records(logged_in, server, qtbot):
     qtbot.waitUntil(lambda: not ctl.running and ws.sync_status().delivered == 5,
                     timeout=20000)
     assert prepared() == 0
+
+
+def test_indicator_counts_down_while_offline(logged_in, qtbot):
+    from app.sync.model import NetworkError
+
+    win = logged_in
+    ctl = win.sync_menu.ctl
+    ctl.auto = False
+    ctl.refresh()
+    ctl.policy.on_failure(time.monotonic(), NetworkError("down"))
+    ctl.policy.next_at = time.monotonic() + 50
+    ctl.tick()
+    text = win.sync_menu.indicator.text()
+    # Not enrolled wins over the countdown; once enrolled the countdown shows.
+    assert "Sin inscribir" in text
+    ctl.status = type(ctl.status)(**{**ctl.status.__dict__, "enrolled": True})
+    ctl.tick()
+    assert "Sin conexión — reintento en" in win.sync_menu.indicator.text()
