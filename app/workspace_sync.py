@@ -192,7 +192,8 @@ class SyncOps:
 
     def sync_take_outbox(self: Any, limit: int) -> list[p.BatchRecord]:
         """Up to `limit` QUEUED records that no pending batch holds, oldest approval first,
-        as the centre receives them (answers decrypted, in memory only)."""
+        as the centre receives them (answers decrypted, in memory only). The form
+        engine's part runs outside the workspace lock: the window stays responsive."""
         with self._lock:
             require(self._me().role, Perm.SYNC_RUN)
             uuids = [
@@ -206,58 +207,65 @@ class SyncOps:
             conn = self.db.conn
             dev = self.sync_device()
             settings_ule = self.settings().get("ule_ubigeo")
-            names: dict[int, str] = {}
-            out = []
             metas = [self.records.meta(conn, uuid) for uuid in uuids]
-            subs = self._submissions(metas)
-            for m in metas:
-                author = names.get(m.author_id)
-                if author is None:
-                    author = names[m.author_id] = self._username(m.author_id) or "desconocido"
-                out.append(
-                    p.BatchRecord(
-                        uuid=m.uuid,
-                        revision=int(m.revision),
-                        form_id=m.form_id,
-                        form_version=str(m.form_version),
-                        ule_ubigeo=m.ule_ubigeo or settings_ule
-                        or (dev.ule_ubigeo if dev else ""),
-                        author=author,
-                        answers=subs[m.uuid],
-                        completed_at=_iso(m.completed_at or m.updated_at) or "",
-                        approved_at=_iso(m.approved_at),
-                    )
-                )
-            return out
+            names = {uid: self._username(uid) or "desconocido"
+                     for uid in {m.author_id for m in metas}}
+            subs, todo = self._cached_submissions(metas)
+        subs.update(self._compute_submissions(todo))
+        return [
+            p.BatchRecord(
+                uuid=m.uuid,
+                revision=int(m.revision),
+                form_id=m.form_id,
+                form_version=str(m.form_version),
+                ule_ubigeo=m.ule_ubigeo or settings_ule or (dev.ule_ubigeo if dev else ""),
+                author=names[m.author_id],
+                answers=subs[m.uuid],
+                completed_at=_iso(m.completed_at or m.updated_at) or "",
+                approved_at=_iso(m.approved_at),
+            )
+            for m in metas
+        ]
 
-    def _submissions(self: Any, metas: list[RecordMeta]) -> dict[str, dict[str, Any]]:
-        """The answers each record sends, computed once per revision and kept sealed."""
+    def _cached_submissions(
+        self: Any, metas: list[RecordMeta]
+    ) -> tuple[dict[str, dict[str, Any]], list[tuple[RecordMeta, dict[str, Any]]]]:
+        """(submissions already computed for these revisions, [(meta, saved answers)] of
+        the rest). Call with the lock held."""
         conn = self.db.conn
-        out: dict[str, dict[str, Any]] = {}
+        have: dict[str, dict[str, Any]] = {}
         todo = []
         for m in metas:
             row = conn.execute(
                 "SELECT revision, answers FROM sync_submissions WHERE uuid=?", (m.uuid,)
             ).fetchone()
             if row is not None and int(row[0]) == m.revision:
-                out[m.uuid] = self.records.open_part(m, "submission", row[1])
+                have[m.uuid] = self.records.open_part(m, "submission", row[1])
             else:
-                todo.append(m)
+                todo.append((m, self.records.answers(conn, m)))
+        return have, todo
+
+    def _compute_submissions(
+        self: Any, todo: list[tuple[RecordMeta, dict[str, Any]]]
+    ) -> dict[str, dict[str, Any]]:
+        """Run the form engine (without the lock), then keep the results sealed: every
+        later send of the same revision carries exactly the same content."""
+        out: dict[str, dict[str, Any]] = {}
+        for m, answers in todo:
+            try:
+                out[m.uuid] = self.hooks.submission(m.form_id, m.form_version, answers)
+            except Exception:  # noqa: BLE001 - one odd record must not stop the sync
+                log.exception("submission of %s failed; answers sent as saved", m.uuid)
+                out[m.uuid] = answers
         if todo:
-            rows = []
-            for m in todo:
-                answers = self.records.answers(conn, m)
-                try:
-                    out[m.uuid] = self.hooks.submission(m.form_id, m.form_version, answers)
-                except Exception:  # noqa: BLE001 - one odd record must not stop the sync
-                    log.exception("submission of %s failed; answers sent as saved", m.uuid)
-                    out[m.uuid] = answers
-                rows.append((m.uuid, m.revision,
-                             self.records.seal_part(m, "submission", out[m.uuid], compress=True)))
-            with transaction(self.db) as tx:
-                tx.executemany(
-                    "INSERT OR REPLACE INTO sync_submissions(uuid, revision, answers) "
-                    "VALUES (?,?,?)", rows)
+            with self._lock:
+                rows = [(m.uuid, m.revision,
+                         self.records.seal_part(m, "submission", out[m.uuid], compress=True))
+                        for m, _a in todo]
+                with transaction(self.db) as tx:
+                    tx.executemany(
+                        "INSERT OR REPLACE INTO sync_submissions(uuid, revision, answers) "
+                        "VALUES (?,?,?)", rows)
         return out
 
     def sync_prepare(self: Any, limit: int = 20) -> int:
@@ -270,9 +278,10 @@ class SyncOps:
                 "ON s.uuid = r.uuid AND s.revision = r.revision "
                 "WHERE r.state='QUEUED' AND r.quarantined=0 AND s.uuid IS NULL LIMIT ?",
                 (int(limit),))]
-            if uuids:
-                self._submissions([self.records.meta(self.db.conn, u) for u in uuids])
-            return len(uuids)
+            _have, todo = self._cached_submissions(
+                [self.records.meta(self.db.conn, u) for u in uuids])
+        self._compute_submissions(todo)
+        return len(uuids)
 
     # -- batches -----------------------------------------------------------------------------
     def sync_save_batch(
