@@ -7,6 +7,7 @@
     siee-server forms publish FILE | forms list
     siee-server settings set KEY=VALUE ... [--ule UBIGEO]
     siee-server import-batch FILE [--receipt OUT]
+    siee-server export-inbox REQUEST_FILE [--to DIR]
     siee-server export [--out FILE]
     siee-server keys
 
@@ -100,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("file", type=Path)
     i.add_argument("--receipt", type=Path, default=None,
                    help="receipt file or folder (default: beside the batch file)")
+
+    xi = sub.add_parser("export-inbox", parents=[common],
+                        help="answer a laptop's USB inbox request with its inbox file")
+    xi.add_argument("request", type=Path, help="siee-inbox-request-DEVICE.json")
+    xi.add_argument("--to", type=Path, default=None,
+                    help="folder for the inbox file (default: beside the request)")
 
     x = sub.add_parser("export", parents=[common], help="CSV of received records")
     x.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
@@ -201,6 +208,8 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
         print(f"Configuración enviada a {n} equipos.")
     elif cmd == "import-batch":
         return import_batch(svc, args.file, args.receipt)
+    elif cmd == "export-inbox":
+        return export_inbox(svc, args.request, args.to)
     elif cmd == "export":
         if args.out:
             with open(args.out, "w", newline="", encoding="utf-8") as fh:
@@ -219,7 +228,27 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
 
 
 def import_batch(svc: Any, file: Path, receipt: Path | None) -> int:
-    """Ingest a USB batch file exactly as an upload, write the receipt file."""
+    """Ingest a USB batch file exactly as an upload, write the receipt file; then answer
+    every inbox request file found beside the batch file (inbox file beside the receipt)."""
+    if receipt is None:
+        out_dir = file.parent
+    elif receipt.is_dir():
+        out_dir = receipt
+    else:
+        out_dir = receipt.parent
+    rc = 0
+    try:
+        rc = _ingest_file(svc, file, receipt)
+    except ProtocolError as exc:
+        print(f"{file.name}: {exc.message}", file=sys.stderr)
+        logging.getLogger("siee.server").debug("error %s: %s", exc.code, exc.detail)
+        rc = 1
+    for request in sorted(file.parent.glob(p.INBOX_REQUEST_PREFIX + "*.json")):
+        rc = max(rc, export_inbox(svc, request, out_dir))
+    return rc
+
+
+def _ingest_file(svc: Any, file: Path, receipt: Path | None) -> int:
     try:
         data = file.read_bytes()
     except OSError:
@@ -236,14 +265,47 @@ def import_batch(svc: Any, file: Path, receipt: Path | None) -> int:
         out = receipt / receipt_filename(env.batch_id)
     else:
         out = receipt
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(rbytes)
-    tmp.replace(out)
+    _write(out, rbytes)
     counts = json.loads(rbytes)["receipt"]["counts"]
     print(f"Lote {env.batch_id}: {counts['accepted']} aceptados, {counts['duplicate']} "
           f"duplicados, {counts['invalid']} inválidos, {counts['conflict']} en conflicto.")
     print(f"Recibo: {out}")
     return 0
+
+
+def export_inbox(svc: Any, request: Path, to: Path | None = None) -> int:
+    """Answer a laptop's USB inbox request file: write its inbox file (the signed
+    messages after the laptop's cursor) into `to` (default: beside the request)."""
+    try:
+        data = request.read_bytes()
+    except OSError:
+        print(f"No se pudo leer la solicitud de novedades {request}.", file=sys.stderr)
+        return 1
+    try:
+        req, inbox, n = svc.usb_inbox(data)
+    except ProtocolError as exc:
+        print(f"{request.name}: {exc.message}", file=sys.stderr)
+        logging.getLogger("siee.server").debug("error %s: %s", exc.code, exc.detail)
+        return 1
+    folder = request.parent if to is None else to
+    if not folder.is_dir():
+        print(f"La carpeta {folder} no existe.", file=sys.stderr)
+        return 1
+    out = folder / p.inbox_filename(req.device_id, req.after)
+    try:
+        _write(out, inbox)
+    except OSError as exc:
+        print(f"No se pudo escribir {out}: {exc.strerror}.", file=sys.stderr)
+        return 1
+    print(f"Novedades para el equipo {req.device_id}: {n} mensaje(s).")
+    print(f"Archivo de novedades: {out}")
+    return 0
+
+
+def _write(out: Path, data: bytes) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)
 
 
 def serve(settings: Settings, host: str, port: int, log_level: str = "info",

@@ -493,6 +493,53 @@ class Service:
             "has_more": len(rows) > limit,
         }
 
+    def usb_inbox(self, request: bytes) -> tuple[p.InboxRequest, bytes, int]:
+        """Answer a laptop's USB inbox request file: (request, inbox file bytes, number
+        of messages). The request must be signed by the key registered for its device;
+        a revoked device gets only its signed revocation notice."""
+        req = p.parse_inbox_request(request)
+        with self.engine.connect() as c:
+            dev = self._device(c, req.device_id)
+        if dev is None:
+            raise ProtocolError(
+                "unknown_device", "device is not enrolled",
+                f"El equipo {req.device_id} no está inscrito en este servidor; no se puede "
+                "responder su solicitud de novedades.", 401,
+            )
+        p.verify_inbox_request(request, dev["public_key"])
+        entries: list[dict[str, Any]] = []
+        after = req.after
+        if dev["status"] != "active":
+            notice = self.revocation_notice(req.device_id)
+            entries = [notice] if notice and notice["cursor"] > after else []
+        else:
+            for _ in range(100000):
+                page = self.inbox(req.device_id, after, self.settings.inbox_page)
+                entries += page["messages"]
+                after = int(page["next_cursor"])
+                if not page["has_more"]:
+                    break
+        forms_out: list[tuple[str, str, bytes, str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for e in entries:
+            if e["kind"] != "form_published":
+                continue
+            key = (str(e["payload"].get("form_id")), str(e["payload"].get("version")))
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                content, filename, sig = self.get_form(*key)
+            except ProtocolError:
+                continue  # announced but no longer stored: the laptop reports it
+            forms_out.append((key[0], key[1], content, filename, sig))
+        next_cursor = int(entries[-1]["cursor"]) if entries else req.after
+        data = p.sign_inbox_file(req.device_id, req.after, entries, next_cursor,
+                                 self.keys.signing, forms_out, req.nonce)
+        log.info("usb inbox for %s after %d: %d messages", req.device_id, req.after,
+                 len(entries))
+        return req, data, len(entries)
+
     # -------------------------------------------------------------------- forms
 
     def published_form_ids(self) -> set[str]:

@@ -1,4 +1,5 @@
-"""`sync` commands: enroll, now, status, log, export-batch, import-receipt, watch.
+"""`sync` commands: enroll, now, status, log, export-batch, import-receipt, import-inbox,
+watch.
 
 The main CLI registers them with `register(subparsers)`. The user and password
 come from SIEE_USER / SIEE_PASSWORD or are asked for (as every other command)."""
@@ -26,7 +27,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("sync", parents=[top],
                               help="sincronización con el servidor del SIEE")
     sub = p.add_subparsers(dest="sync_cmd", metavar="{enroll,now,status,log,export-batch,"
-                           "import-receipt,watch}")
+                           "import-receipt,import-inbox,watch}")
     sub.required = True
 
     e = sub.add_parser("enroll", parents=[common], help="inscribir este equipo con un código")
@@ -53,9 +54,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_export)
 
     i = sub.add_parser("import-receipt", parents=[common],
-                       help="importar el archivo de recibo traído de la sede central")
-    i.add_argument("file", nargs="+", help="archivo(s) siee-receipt-*.json")
+                       help="importar los archivos de recibo (y de novedades) traídos de la "
+                       "sede central")
+    i.add_argument("file", nargs="+",
+                   help="archivo(s) siee-receipt-*.json o siee-inbox-*.json")
     i.set_defaults(func=cmd_import)
+
+    ib = sub.add_parser("import-inbox", parents=[common],
+                        help="importar el archivo de novedades traído de la sede central")
+    ib.add_argument("file", nargs="+", help="archivo(s) siee-inbox-*.json")
+    ib.set_defaults(func=cmd_import)
 
     w = sub.add_parser("watch", parents=[common],
                        help="sincronizar automáticamente hasta Ctrl+C")
@@ -172,35 +180,45 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     ws = _ws(args)
     try:
-        paths = SyncClient(ws).export_batches(Path(args.folder))
+        client = SyncClient(ws)
+        paths = client.export_batches(Path(args.folder))
     finally:
         ws.close()
     if not paths:
         print("No hay fichas en cola de envío.")
-        return 0
     for path in paths:
         print(path)
-    print(f"{len(paths)} archivo(s) de lote. Llévelos a la sede central (siee-server "
-          "import-batch) y luego importe el recibo con «sync import-receipt».", file=sys.stderr)
+    print(f"Solicitud de novedades: {client.last_inbox_request}", file=sys.stderr)
+    print(f"{len(paths)} archivo(s) de lote y la solicitud de novedades. Llévelos a la sede "
+          "central (siee-server import-batch / export-inbox) y luego importe el recibo y las "
+          "novedades con «sync import-receipt».", file=sys.stderr)
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from app.sync.client import SyncClient
+    from app.sync.client import InboxImport, SyncClient
     from app.sync.model import describe_outcome
 
     ws = _ws(args)
     try:
         c = SyncClient(ws)
-        for f in args.file:
-            out = c.import_receipt(Path(f))
-            if out.already_applied:
+        for f in _receipts_first(args.file):
+            out = c.import_usb_file(Path(f))
+            if isinstance(out, InboxImport):
+                print(f"{Path(f).name}: {out.text()}")
+            elif out.already_applied:
                 print(f"{Path(f).name}: ya había sido importado; no cambió nada.")
             else:
                 print(f"{Path(f).name}: {describe_outcome(out)}")
     finally:
         ws.close()
     return 0
+
+
+def _receipts_first(files: list[str]) -> list[str]:
+    """Receipts before inbox files: a returned record must be DELIVERED first (the
+    workspace also copes with the other order)."""
+    return sorted(files, key=lambda f: Path(f).name.startswith("siee-inbox-"))
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

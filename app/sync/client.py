@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +114,7 @@ class SyncClient:
         self.last_transport: Transport | None = None
         self.offset = 0.0  # server clock - laptop clock, learned from every answer
         self.pipeline = True  # build the next batch while the current one uploads
+        self.last_inbox_request: Path | None = None  # written by the last export_batches
 
     # -- plumbing -----------------------------------------------------------------------------
     def _transport(self, url: str | None = None) -> Transport:
@@ -439,6 +440,21 @@ class SyncClient:
         return Path(self.ws.data_dir) / "forms"
 
     def _install_form(self, t: Transport, dev: DeviceInfo, msg: p.InboxMessage) -> str:
+        def fetch(form_id: str, version: str) -> bytes:
+            r = t.get_form(form_id, version)
+            try:
+                p.verify_form(form_id, version, r.content,
+                              r.headers.get(p.H_SERVER_SIGNATURE, ""), dev.server_signing_key)
+            except p.ProtocolError:
+                raise NetworkError("form download does not verify") from None
+            return r.content
+
+        return self._install_form_from(msg, fetch)
+
+    def _install_form_from(self, msg: p.InboxMessage,
+                           fetch: Callable[[str, str], bytes]) -> str:
+        """Install the form a form_published message announces; `fetch` returns its
+        verified bytes (downloaded, or carried in a USB inbox file)."""
         pl = msg.payload
         form_id, version = str(pl.get("form_id", "")), str(pl.get("version", ""))
         if not _ID_RE.match(form_id) or not _ID_RE.match(version):
@@ -449,13 +465,7 @@ class SyncClient:
         target = self.forms_dir() / f"{form_id}-{version}{ext}"
         if target.exists() and p.sha256_hex(target.read_bytes()) == pl.get("sha256"):
             return f"El formulario {form_id} versión {version} ya estaba instalado."
-        r = t.get_form(form_id, version)
-        content = r.content
-        sig = r.headers.get(p.H_SERVER_SIGNATURE, "")
-        try:
-            p.verify_form(form_id, version, content, sig, dev.server_signing_key)
-        except p.ProtocolError:
-            raise NetworkError("form download does not verify") from None
+        content = fetch(form_id, version)
         if pl.get("sha256") and p.sha256_hex(content) != pl["sha256"]:
             raise NetworkError("form download does not match the announcement")
         _atomic_write(target, content)
@@ -493,15 +503,31 @@ class SyncClient:
                     progress(SyncProgress("send", len(paths), 0, 0, 0,
                                           f"Lotes escritos: {len(paths)}"))
             n = sum(self.ws.sync_batch(_batch_id(x)).count for x in paths)  # type: ignore[union-attr]
+            # Always: a laptop without any link may only want its inbox.
+            self.last_inbox_request = self._write_inbox_request(folder, dev, key)
             if paths:
                 self.ws.sync_log_add(
                     f"Se exportaron {fichas(n)} en {len(paths)} archivo(s) de lote a la carpeta "
-                    f"{folder.name or folder}. Lleve los archivos a la sede central y luego "
-                    "importe el recibo."
+                    f"{folder.name or folder}, con la solicitud de novedades. Lleve los "
+                    "archivos a la sede central y luego importe el recibo y las novedades."
+                )
+            else:
+                self.ws.sync_log_add(
+                    "No había fichas por enviar; se escribió la solicitud de novedades en la "
+                    f"carpeta {folder.name or folder}. Llévela a la sede central y luego "
+                    "importe el archivo de novedades."
                 )
             return paths
         finally:
             self.lock.release()
+
+    def _write_inbox_request(self, folder: Path, dev: DeviceInfo, key: Any) -> Path:
+        """The signed inbox request (this device, its inbox cursor) for the centre."""
+        data = p.sign_inbox_request(dev.device_id, self.ws.sync_inbox_cursor(), key,
+                                    created_at=p.utc_now_iso(time.time() + self.offset))
+        path = folder / p.inbox_request_filename(dev.device_id)
+        _atomic_write(path, data)
+        return path
 
     @staticmethod
     def _write_batch(folder: Path, batch_id: str, data: bytes) -> Path:
@@ -544,6 +570,115 @@ class SyncClient:
             self.lock.release()
 
 
+    def import_usb_file(self, path: Path) -> ReceiptOutcome | InboxImport:
+        """A file brought from the centre: a receipt or an inbox file (told by content)."""
+        try:
+            head = Path(path).read_bytes()[:64]
+        except OSError:
+            raise SyncError(f"cannot read {path}", "No se pudo leer el archivo.") from None
+        if p.looks_like_inbox_file(head):
+            return self.import_inbox(path)
+        return self.import_receipt(path)
+
+    def import_inbox(self, path: Path) -> InboxImport:
+        """Apply an inbox file from the centre (USB). Every message and the file itself are
+        verified with the pinned server key before anything is applied; messages are
+        applied in order through the workspace, so a file imported twice, or an older one
+        after a newer one, changes nothing."""
+        dev = self.ws.sync_device()
+        if dev is None:
+            raise NotEnrolled("not enrolled", "Este equipo no está inscrito en el servidor.")
+        self.ws.sync_require_run()
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            raise SyncError(f"cannot read {path}",
+                            "No se pudo leer el archivo de novedades.") from None
+        try:
+            inbox = p.verify_inbox_file(data, dev.server_signing_key, dev.device_id)
+        except p.ProtocolError as e:
+            self.ws.sync_log_add("Se rechazó un archivo de novedades del SIEE: " + e.message,
+                                 "error")
+            raise SyncError(f"inbox file refused: {e.code} ({e.detail})", e.message) from None
+        self.lock.acquire(self.lock_timeout)
+        result = InboxImport(total=len(inbox.messages))
+        try:
+            for msg in inbox.messages:
+                if msg.cursor <= self.ws.sync_inbox_cursor():
+                    continue
+                note = None
+                if msg.kind == "form_published":
+                    try:
+                        note = self._install_form_from(msg, _usb_form_fetch(inbox))
+                    except SyncError as e:
+                        note = e.user_message
+                text = self.ws.sync_apply_message(msg, note)
+                result.applied += 1
+                if text or msg.kind == "device_revoked":
+                    result.notes.append(text or "")
+                    result.kinds[msg.kind] = result.kinds.get(msg.kind, 0) + 1
+            if result.applied:
+                self.ws.sync_log_add(result.text(),
+                                     "warning" if result.kinds.get("record_returned") else "info")
+            elif not result.total:
+                self.ws.sync_log_add("Archivo de novedades importado: no había novedades del "
+                                     "SIEE para este equipo.")
+            else:
+                self.ws.sync_log_add("El archivo de novedades ya había sido importado (o es "
+                                     "anterior a uno ya importado); no cambió nada.")
+            return result
+        finally:
+            self.lock.release()
+
+
+@dataclass
+class InboxImport:
+    """What importing one USB inbox file did."""
+
+    total: int = 0  # messages in the file
+    applied: int = 0  # messages new to this laptop
+    kinds: dict[str, int] = field(default_factory=dict)  # visible changes by kind
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def already_applied(self) -> bool:
+        return self.applied == 0
+
+    def text(self) -> str:
+        if not self.total:
+            return "No había novedades del SIEE para este equipo."
+        if not self.applied:
+            return "El archivo de novedades ya había sido importado; no cambió nada."
+        k = self.kinds
+        parts = []
+        for kind, one, many in (
+            ("record_returned", "ficha observada", "fichas observadas"),
+            ("cse_result", "resultado", "resultados"),
+            ("form_published", "formulario", "formularios"),
+            ("settings_changed", "cambio de configuración", "cambios de configuración"),
+        ):
+            if k.get(kind):
+                parts.append(f"{k[kind]} {one if k[kind] == 1 else many}")
+        if k.get("device_revoked"):
+            parts.append("aviso de baja del equipo")
+        n = self.applied
+        head = ("Se importó 1 mensaje del SIEE por USB" if n == 1
+                else f"Se importaron {n} mensajes del SIEE por USB")
+        return head + (": " + ", ".join(parts) if parts else " (sin cambios en este equipo)")
+
+
+def _usb_form_fetch(inbox: p.InboxFile) -> Callable[[str, str], bytes]:
+    def fetch(form_id: str, version: str) -> bytes:
+        got = inbox.forms.get((form_id, version))
+        if got is None:
+            raise SyncError("form not in the inbox file",
+                            f"El archivo de novedades no trae el formulario {form_id} versión "
+                            f"{version}; se instalará en la próxima sincronización.")
+        return got[0]  # verified with the server key by verify_inbox_file
+
+    return fetch
+
+
 def _batch_id(path: Path) -> str:
     name = path.name
     return name[len("siee-batch-"): -len(p.BATCH_FILE_SUFFIX)]
@@ -566,4 +701,4 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-__all__ = ["AdaptiveSizer", "ServerBusy", "SizerConfig", "SyncClient"]
+__all__ = ["AdaptiveSizer", "InboxImport", "ServerBusy", "SizerConfig", "SyncClient"]

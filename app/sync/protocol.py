@@ -75,6 +75,8 @@ _RECEIPT_DOMAIN = b"SIEE-v1 receipt"
 _MESSAGE_DOMAIN = b"SIEE-v1 message"
 _ENROLL_DOMAIN = b"SIEE-v1 enroll"
 _FORM_DOMAIN = b"SIEE-v1 form"
+_INBOX_REQUEST_DOMAIN = b"SIEE-v1 inbox request"
+_INBOX_FILE_DOMAIN = b"SIEE-v1 inbox file"
 _HKDF_INFO = b"SIEE-v1 batch key"
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -1002,6 +1004,202 @@ def verify_form(
         )
     except (InvalidSignature, ValueError) as exc:
         raise _bad_signature("form signature does not verify") from exc
+
+
+# =============================================================================
+# USB inbox files
+# =============================================================================
+
+INBOX_REQUEST_PREFIX = "siee-inbox-request-"
+INBOX_FILE_PREFIX = "siee-inbox-"
+MAX_INBOX_FILE_BYTES = 64 << 20
+
+
+def inbox_request_filename(device_id: str) -> str:
+    """Name of the inbox request a laptop writes beside its batch files."""
+    return f"{INBOX_REQUEST_PREFIX}{device_id}.json"
+
+
+def inbox_filename(device_id: str, after: int) -> str:
+    """Name of the inbox file the centre writes for one request."""
+    return f"{INBOX_FILE_PREFIX}{device_id}-{int(after)}.json"
+
+
+def _bad_usb_file(detail: str, message: str) -> ProtocolError:
+    return ProtocolError("malformed_envelope", detail, message, 422)
+
+
+@dataclass(frozen=True)
+class InboxRequest:
+    """A laptop's signed request for its inbox, carried to the centre on a USB stick."""
+
+    device_id: str
+    after: int
+    created_at: str
+    nonce: str
+    version: int = PROTOCOL_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": self.version,
+            "device_id": self.device_id,
+            "after": self.after,
+            "created_at": self.created_at,
+            "nonce": self.nonce,
+        }
+
+
+def sign_inbox_request(
+    device_id: str, after: int, device_key: Ed25519PrivateKey,
+    created_at: str | None = None, nonce: str | None = None,
+) -> bytes:
+    """The inbox request file's bytes: the request fields plus the device's signature."""
+    req = InboxRequest(device_id, int(after), created_at or utc_now_iso(), nonce or new_nonce())
+    body = req.to_dict()
+    sig = device_key.sign(_INBOX_REQUEST_DOMAIN + b"\n" + canonical_json(body))
+    return canonical_json({**body, "signature": b64e(sig)})
+
+
+def parse_inbox_request(data: bytes) -> InboxRequest:
+    """Structural parse of an inbox request file; call verify_inbox_request with the
+    key registered for `device_id` before answering it."""
+    bad = "El archivo de solicitud de novedades está dañado o no es de SIEE Campo."
+    if len(data) > 64 * 1024:
+        raise _bad_usb_file("inbox request too large", bad)
+    try:
+        obj = _parse_json_object(data, "inbox request")
+    except ProtocolError as exc:
+        raise _bad_usb_file(exc.detail, bad) from exc
+    if set(obj) != {"v", "device_id", "after", "created_at", "nonce", "signature"}:
+        raise _bad_usb_file("inbox request fields", bad)
+    if obj["v"] != PROTOCOL_VERSION or not _is_int(obj["v"]):
+        raise ProtocolError(
+            "unsupported_version", f"inbox request version {obj['v']!r}",
+            "La versión del programa del equipo no es compatible con el servidor.", 422,
+        )
+    dev, after, nonce = obj["device_id"], obj["after"], obj["nonce"]
+    if (not isinstance(dev, str) or not _ID_RE.match(dev) or not _is_int(after) or after < 0
+            or not isinstance(nonce, str) or not isinstance(obj["created_at"], str)
+            or not isinstance(obj["signature"], str)):
+        raise _bad_usb_file("inbox request field types", bad)
+    return InboxRequest(dev, int(after), obj["created_at"], nonce)
+
+
+def verify_inbox_request(data: bytes, device_public_key: Ed25519PublicKey | str) -> InboxRequest:
+    """Parse an inbox request file and check its signature with the device's key."""
+    req = parse_inbox_request(data)
+    sig = _parse_json_object(data, "inbox request")["signature"]
+    try:
+        _as_verify_key(device_public_key).verify(
+            b64d(sig), _INBOX_REQUEST_DOMAIN + b"\n" + canonical_json(req.to_dict())
+        )
+    except (InvalidSignature, ValueError) as exc:
+        raise ProtocolError(
+            "bad_signature", "inbox request signature does not verify",
+            "La solicitud de novedades no está firmada por el equipo que dice ser: "
+            "el archivo fue alterado o proviene de otro equipo.", 401,
+        ) from exc
+    return req
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    """The centre's answer to an inbox request: verified messages in cursor order and the
+    published forms the messages announce (content + form signature)."""
+
+    device_id: str
+    after: int
+    next_cursor: int
+    created_at: str
+    messages: tuple[InboxMessage, ...]
+    forms: dict[tuple[str, str], tuple[bytes, str, str]]  # (id, version) -> content, file, sig
+
+
+def sign_inbox_file(
+    device_id: str, after: int, entries: list[dict[str, Any]], next_cursor: int,
+    server_key: Ed25519PrivateKey,
+    forms: Iterable[tuple[str, str, bytes, str, str]] = (),
+    request_nonce: str = "", created_at: str | None = None,
+) -> bytes:
+    """The inbox file's bytes. `entries` are signed inbox messages exactly as
+    GET /v1/inbox returns them; `forms` are (form_id, version, content, filename,
+    form signature). The whole file is signed too, so no message can be dropped."""
+    body = {
+        "v": PROTOCOL_VERSION,
+        "device_id": device_id,
+        "after": int(after),
+        "next_cursor": int(next_cursor),
+        "created_at": created_at or utc_now_iso(),
+        "request_nonce": request_nonce,
+        "messages": list(entries),
+        "forms": [
+            {"form_id": fid, "version": ver, "filename": fn, "content": b64e(content),
+             "signature": sig}
+            for fid, ver, content, fn, sig in forms
+        ],
+    }
+    sig = server_key.sign(_INBOX_FILE_DOMAIN + b"\n" + canonical_json(body))
+    return canonical_json({"inbox": body, "signature": b64e(sig)})
+
+
+def looks_like_inbox_file(data: bytes) -> bool:
+    """True when the bytes are shaped like an inbox file (not a receipt); no checks."""
+    return data.lstrip()[:10] == b'{"inbox":{'
+
+
+def verify_inbox_file(
+    data: bytes, server_public_key: Ed25519PublicKey | str, device_id: str
+) -> InboxFile:
+    """Check an inbox file: the server's signature over the whole file, every message
+    (signature and address, as verify_message) and every form's signature."""
+    bad = ("El archivo no es un archivo de novedades válido del servidor del SIEE "
+           "(firma incorrecta o archivo dañado).")
+    if len(data) > MAX_INBOX_FILE_BYTES:
+        raise _bad_usb_file("inbox file too large", bad)
+    try:
+        obj = _parse_json_object(data, "inbox file")
+    except ProtocolError as exc:
+        raise _bad_usb_file(exc.detail, bad) from exc
+    if set(obj) != {"inbox", "signature"} or not isinstance(obj["inbox"], dict):
+        raise _bad_usb_file("inbox file fields", bad)
+    body = obj["inbox"]
+    try:
+        _as_verify_key(server_public_key).verify(
+            b64d(obj["signature"]), _INBOX_FILE_DOMAIN + b"\n" + canonical_json(body)
+        )
+    except (InvalidSignature, ValueError, TypeError) as exc:
+        raise ProtocolError("bad_signature", "inbox file signature does not verify", bad,
+                            401) from exc
+    try:
+        if body["v"] != PROTOCOL_VERSION:
+            raise ValueError("version")
+        if body["device_id"] != device_id:
+            raise ProtocolError(
+                "bad_signature", "inbox file for another device",
+                "Este archivo de novedades es para otro equipo "
+                f"({body['device_id']}); no se importó.", 401,
+            )
+        after, nxt = body["after"], body["next_cursor"]
+        if not (_is_int(after) and _is_int(nxt)) or not isinstance(body["messages"], list):
+            raise ValueError("cursors")
+        msgs = tuple(verify_message(e, server_public_key, device_id) for e in body["messages"])
+        cursors = [m.cursor for m in msgs]
+        if cursors != sorted(set(cursors)) or any(c <= after for c in cursors):
+            raise ValueError("message order")
+        forms: dict[tuple[str, str], tuple[bytes, str, str]] = {}
+        for f in body["forms"]:
+            fid, ver, fn, sig = (str(f["form_id"]), str(f["version"]), str(f["filename"]),
+                                 str(f["signature"]))
+            content = b64d(f["content"])
+            verify_form(fid, ver, content, sig, server_public_key)
+            forms[(fid, ver)] = (content, fn, sig)
+        return InboxFile(device_id, int(after), int(nxt), str(body["created_at"]), msgs, forms)
+    except ProtocolError as exc:
+        if exc.message == bad or "otro equipo" in exc.message:
+            raise
+        raise ProtocolError(exc.code, exc.detail, bad, exc.status) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad_usb_file(f"inbox file malformed: {exc}", bad) from exc
 
 
 # =============================================================================

@@ -23,12 +23,19 @@ from app.ui.worker import Job, run_job, user_text
 
 def export_message(paths: list[Path]) -> str:
     if not paths:
-        return "No hay fichas en cola de envío: no se escribió ningún archivo."
+        return (
+            "No hay fichas en cola de envío. Se escribió la solicitud de novedades "
+            "(siee-inbox-request-….json): llévela a la sede central, le darán un archivo de "
+            "novedades (siee-inbox-….json) con las fichas observadas, resultados y avisos; "
+            "impórtelo con «Importar recibo o novedades de USB…»."
+        )
     folder = paths[0].parent
     return (
-        f"Se escribieron {len(paths)} archivo(s) de lote en {folder}.\n\n"
+        f"Se escribieron {len(paths)} archivo(s) de lote y la solicitud de novedades en "
+        f"{folder}.\n\n"
         "Lleve la memoria USB a la sede central para que importen los lotes. Le darán un "
-        "archivo de recibo (siee-receipt-….json): impórtelo con «Importar recibo de USB…». "
+        "archivo de recibo (siee-receipt-….json) y uno de novedades (siee-inbox-….json): "
+        "impórtelos con «Importar recibo o novedades de USB…». "
         "Hasta entonces las fichas siguen en cola; si vuelve la conexión se envían solas "
         "sin duplicarse."
     )

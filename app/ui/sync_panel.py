@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.core.roles import Perm, can
-from app.sync.client import SyncClient
+from app.sync.client import InboxImport, SyncClient
 from app.sync.model import (
     Cancelled,
     SyncError,
@@ -276,8 +276,12 @@ class SyncController(QObject):
 
         def work(_job: Job) -> list[str]:
             lines = []
-            for f in files:
-                out = client.import_receipt(Path(f))
+            # Receipts before inbox files (a returned record is DELIVERED first).
+            for f in sorted(files, key=lambda x: Path(x).name.startswith("siee-inbox-")):
+                out = client.import_usb_file(Path(f))
+                if isinstance(out, InboxImport):
+                    lines.append(f"{Path(f).name}: {out.text()}")
+                    continue
                 lines.append(f"{Path(f).name}: " + (
                     "ya había sido importado; no cambió nada." if out.already_applied
                     else describe_outcome(out)))
@@ -480,7 +484,7 @@ class SyncMenu(QMenu):
         self.addSeparator()
         self.enroll_action = self.addAction("&Inscribir equipo…", self.open_enroll)
         self.export_action = self.addAction("E&xportar lote a USB…", self.ask_export)
-        self.import_action = self.addAction("&Importar recibo de USB…", self.ask_import)
+        self.import_action = self.addAction("&Importar recibo o novedades de USB…", self.ask_import)
         self.menu_action: QAction = window.menuBar().addMenu(self)
         self.indicator = SyncIndicator(self.ctl)
         self.indicator.clicked.connect(self.open_panel)
@@ -543,8 +547,9 @@ class SyncMenu(QMenu):
 
     def ask_import(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
-            self.window_, "Elija el recibo traído de la sede central", "",
-            "Recibos del SIEE (siee-receipt-*.json);;Todos los archivos (*)")
+            self.window_, "Elija el recibo y las novedades traídos de la sede central", "",
+            "Recibos y novedades del SIEE (siee-receipt-*.json siee-inbox-*.json);;"
+            "Todos los archivos (*)")
         if files:
             self.ctl.import_files([Path(f) for f in files],
                                   on_done=lambda lines: self.ctl._message("\n".join(lines)))

@@ -1,0 +1,216 @@
+"""USB inbox: a laptop with no link gets its inbox on the stick (request out, inbox back)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from app.sync import protocol as p
+from app.sync.client import InboxImport
+from app.sync.model import SyncError
+from server.cli import export_inbox
+from server.testing import REPO_ROOT
+from tests.sync.conftest import add_queued, states
+
+
+def _centre(server, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args, "--data", str(server.data_dir),
+         "--db", server.db_url],
+        cwd=str(REPO_ROOT), capture_output=True, text=True, timeout=120)
+
+
+def _record_state(ws, uuid: str) -> tuple[str, int]:
+    row = ws.db.execute("SELECT state, revision FROM records WHERE uuid=?", (uuid,)).fetchone()
+    return str(row[0]), int(row[1])
+
+
+def _snapshot(ws) -> tuple[dict[str, str], int, list]:
+    notes = ws.db.execute("SELECT uuid, updated_at FROM records ORDER BY uuid").fetchall()
+    return states(ws), ws.sync_inbox_cursor(), notes
+
+
+def test_usb_round_trip(ws, enrolled, server, tmp_path):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    uuids = add_queued(ws, 3, seed=301)
+    dev = ws.sync_device()
+    files = enrolled.export_batches(usb)
+    request = usb / p.inbox_request_filename(dev.device_id)
+    assert enrolled.last_inbox_request == request and request.exists()
+    req = p.verify_inbox_request(request.read_bytes(), p.public_key_text(ws.sync_device_key()))
+    assert req.device_id == dev.device_id and req.after == ws.sync_inbox_cursor()
+
+    # Trip 1: the centre imports the batch; the request is answered (nothing yet).
+    (batch,) = files
+    r = _centre(server, "import-batch", str(batch))
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    receipt = usb / p.receipt_filename(batch.name[len("siee-batch-"):-len(".sieb")])
+    inbox0 = usb / p.inbox_filename(dev.device_id, req.after)
+    assert receipt.exists() and inbox0.exists()
+    assert "Archivo de novedades" in r.stdout
+
+    # Back at the laptop: the receipt, and an inbox with nothing in it yet.
+    assert enrolled.import_usb_file(receipt).delivered == 3
+    empty = enrolled.import_usb_file(inbox0)
+    assert isinstance(empty, InboxImport) and empty.total == 0
+    assert "no había novedades" in ws.sync_log()[0].text
+    old = tmp_path / "old-inbox.json"
+    old.write_bytes(inbox0.read_bytes())
+
+    # The centre returns one record and posts the results of the others.
+    server.admin.return_record(uuids[0], None, ["Falta la firma del informante"])
+    server.admin.post_result(uuids[1], None, "pobre", "2026-11-27", "2029-11-27")
+    server.admin.post_result(uuids[2], None, "no_pobre", "2026-11-27", "2029-11-27")
+    # Trip 2: one more record; import-batch answers the request beside it.
+    more = add_queued(ws, 1, seed=304)
+    (batch,) = enrolled.export_batches(usb)
+    r = _centre(server, "import-batch", str(batch))
+    assert r.returncode == 0, r.stderr
+    receipt = usb / p.receipt_filename(batch.name[len("siee-batch-"):-len(".sieb")])
+    inbox = usb / p.inbox_filename(dev.device_id, req.after)  # same cursor: same name
+    assert "3 mensaje(s)" in r.stdout
+
+    # The laptop: receipt, then inbox.
+    out = enrolled.import_usb_file(receipt)
+    assert not isinstance(out, InboxImport) and out.delivered == 1
+    assert states(ws)[more[0]] == "DELIVERED"
+    res = enrolled.import_usb_file(inbox)
+    assert isinstance(res, InboxImport) and res.applied == 3
+    assert res.text() == ("Se importaron 3 mensajes del SIEE por USB: 1 ficha observada, "
+                          "2 resultados")
+    assert ws.sync_log()[0].text == res.text()
+    assert _record_state(ws, uuids[0]) == ("RETURNED", 1)
+    assert "Falta la firma del informante" in ws.notes(uuids[0])["returns"][-1]["reason"]
+    assert _record_state(ws, uuids[1])[0] == "RESULT"
+    assert ws.notes(uuids[1])["result"]["category"] == "pobre"
+    assert _record_state(ws, uuids[2])[0] == "RESULT"
+
+    # Imported twice, or the older (empty) file afterwards: nothing changes.
+    before = _snapshot(ws)
+    again = enrolled.import_inbox(inbox)
+    assert again.already_applied and "no cambió nada" in ws.sync_log()[0].text
+    assert enrolled.import_inbox(old).already_applied
+    assert _snapshot(ws) == before
+    # A later HTTP sync finds nothing new in the inbox.
+    assert enrolled.sync(send=False).messages == 0
+
+
+def test_tampered_inbox_refused(ws, enrolled, server, tmp_path):
+    uuids = add_queued(ws, 2, seed=302)
+    (batch,) = enrolled.export_batches(tmp_path)
+    assert _centre(server, "import-batch", str(batch)).returncode == 0
+    enrolled.import_receipt(tmp_path / p.receipt_filename(
+        batch.name[len("siee-batch-"):-len(".sieb")]))
+    server.admin.return_record(uuids[0], None, ["Dirección incompleta"])
+    server.admin.post_result(uuids[1], None, "pobre", "2026-11-27", "2029-11-27")
+    request = enrolled.last_inbox_request
+    assert export_inbox(server.admin.service, request, tmp_path) == 0
+    dev = ws.sync_device()
+    inbox = tmp_path / p.inbox_filename(dev.device_id, 0)
+    good = inbox.read_bytes()
+    before = _snapshot(ws)
+
+    def refused(data: bytes) -> str:
+        bad = tmp_path / "bad.json"
+        bad.write_bytes(data)
+        with pytest.raises(SyncError) as e:
+            enrolled.import_usb_file(bad)
+        assert _snapshot(ws) == before
+        return e.value.user_message
+
+    # A changed reason (message signature broken).
+    msg = refused(good.replace("Dirección".encode(), b"Direccion"))
+    assert "no es un archivo de novedades válido" in msg
+    # A message dropped from the file (each left message is valid; the file is not).
+    doc = json.loads(good)
+    doc["inbox"]["messages"] = doc["inbox"]["messages"][1:]
+    assert "no es un archivo de novedades válido" in refused(p.canonical_json(doc))
+    # A category changed, and a result addressed to another device.
+    refused(good.replace(b'"pobre"', b'"no_pobre"'))
+    refused(good.replace(dev.device_id.encode(), b"dev-otro"))
+    refused(b'{"inbox":{"v":1}')
+    # The genuine file still works.
+    res = enrolled.import_inbox(inbox)
+    assert res.kinds == {"record_returned": 1, "cse_result": 1}
+    assert states(ws)[uuids[0]] == "RETURNED" and states(ws)[uuids[1]] == "RESULT"
+
+
+def test_request_checks_at_the_centre(ws, enrolled, server, tmp_path):
+    dev = ws.sync_device()
+    enrolled.export_batches(tmp_path)
+    request = enrolled.last_inbox_request
+    assert request is not None and request.exists()
+    # Signed by another enrolled laptop claiming to be this one.
+    other_key = p.new_signing_key()
+    other = server.admin.enroll(p.enrollment_request(server.admin.enroll_code("150101"),
+                                                     other_key, "otra"))
+    assert other["device_id"] != dev.device_id
+    forged = tmp_path / "forged" / request.name
+    forged.parent.mkdir()
+    forged.write_bytes(p.sign_inbox_request(dev.device_id, 0, other_key))
+    r = _centre(server, "export-inbox", str(forged))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "no está firmada por el equipo" in r.stderr
+    assert not list(forged.parent.glob("siee-inbox-dev*"))
+    # The genuine request is answered by the CLI.
+    r = _centre(server, "export-inbox", str(request), "--to", str(forged.parent))
+    assert r.returncode == 0 and (forged.parent / p.inbox_filename(dev.device_id, 0)).exists()
+    # Unsigned / edited cursor.
+    doc = json.loads(request.read_bytes())
+    doc["after"] = 0 if doc["after"] else 5
+    forged.write_bytes(p.canonical_json(doc))
+    r = _centre(server, "export-inbox", str(forged))
+    assert r.returncode == 1 and "no está firmada por el equipo" in r.stderr
+    del doc["signature"]
+    forged.write_bytes(p.canonical_json(doc))
+    r = _centre(server, "export-inbox", str(forged))
+    assert r.returncode == 1 and "dañado" in r.stderr and "Traceback" not in r.stderr
+    # Not JSON at all, and an unknown device.
+    forged.write_bytes(b"\x00garbage")
+    r = _centre(server, "export-inbox", str(forged))
+    assert r.returncode == 1 and "dañado" in r.stderr
+    forged.write_bytes(p.sign_inbox_request("dev-nadie", 0, p.new_signing_key()))
+    r = _centre(server, "export-inbox", str(forged))
+    assert r.returncode == 1 and "no está inscrito" in r.stderr
+    r = _centre(server, "export-inbox", str(tmp_path / "missing.json"))
+    assert r.returncode == 1 and "No se pudo leer" in r.stderr
+
+
+def test_revoked_device_gets_only_the_notice(ws, enrolled, server, tmp_path):
+    uuids = add_queued(ws, 1, seed=303)
+    (batch,) = enrolled.export_batches(tmp_path)
+    assert _centre(server, "import-batch", str(batch)).returncode == 0
+    server.admin.post_result(uuids[0], None, "pobre", "2026-11-27", "2029-11-27")
+    dev = ws.sync_device()
+    server.admin.revoke_device(dev.device_id, "Equipo robado")
+    assert export_inbox(server.admin.service, enrolled.last_inbox_request) == 0
+    inbox = tmp_path / p.inbox_filename(dev.device_id, 0)
+    doc = json.loads(inbox.read_bytes())
+    assert [m["kind"] for m in doc["inbox"]["messages"]] == ["device_revoked"]
+    res = enrolled.import_inbox(inbox)
+    assert res.kinds == {"device_revoked": 1}
+    assert ws.sync_status().revoked
+    assert "aviso de baja" in res.text()
+
+
+def test_form_and_settings_travel_in_the_file(ws, enrolled, server, tmp_path):
+    src = REPO_ROOT / "app/forms/bundled/s100.md"
+    text = src.read_text("utf-8").replace("| 2026112701 |", "| 2026112788 |")
+    newform = tmp_path / "s100-usb.md"
+    newform.write_text(text, "utf-8")
+    enrolled.export_batches(tmp_path)  # only the request
+    server.admin.publish_form(newform)
+    server.admin.set_settings({"review_required": False}, "150101")
+    assert export_inbox(server.admin.service, enrolled.last_inbox_request) == 0
+    dev = ws.sync_device()
+    inbox = tmp_path / p.inbox_filename(dev.device_id, 0)
+    res = enrolled.import_inbox(inbox)
+    assert res.kinds.get("form_published") == 1 and res.kinds.get("settings_changed") == 1
+    installed = ws.data_dir / "forms" / "s100-2026112788.md"
+    assert installed.read_bytes() == newform.read_bytes()
+    assert ws.settings()["review_required"] is False
