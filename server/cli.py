@@ -240,7 +240,7 @@ def import_batch(svc: Any, file: Path, receipt: Path | None) -> int:
     try:
         rc = _ingest_file(svc, file, receipt)
     except ProtocolError as exc:
-        print(f"{file.name}: {exc.message}", file=sys.stderr)
+        print(exc.message, file=sys.stderr)
         logging.getLogger("siee.server").debug("error %s: %s", exc.code, exc.detail)
         rc = 1
     for request in sorted(file.parent.glob(p.INBOX_REQUEST_PREFIX + "*.json")):

@@ -25,7 +25,6 @@ from __future__ import annotations
 import calendar
 import hashlib
 import heapq
-import json
 import os
 import random
 import signal
@@ -108,7 +107,8 @@ class Config:
     return_rate: float = 0.05
     centre_delay: tuple[float, float] = (2 * H, 30 * H)  # delivery -> return or result
     faults: bool = True
-    usb_inbox: bool = True  # carry the inbox on the stick (not in the program yet)
+    usb_inbox: bool = True  # carry the inbox on the stick (False: the centre ignores the
+    # laptop's inbox request, to measure what the USB inbox brings)
     kill_at: tuple[int, int] = (1, 0)  # (day, window): campo-1 killed mid-sync
     restart_at: tuple[int, int] = (2, 1)  # (day, window): server restarted mid-upload
     corrupt_at: tuple[int, int] = (1, 0)  # (day, trip): a batch file damaged on the stick
@@ -551,8 +551,10 @@ class FieldWeek:
 
     def on_trip(self, k: int) -> None:
         """The USB stick: back with the centre's files of the last trip, out with the
-        laptop's batches; the centre imports them (`siee-server import-batch`) and puts
-        the receipts and the laptop's inbox on the stick."""
+        laptop's batches and its signed inbox request; the centre imports them
+        (`siee-server import-batch`, which also answers the inbox request; with no batch,
+        `siee-server export-inbox`) and puts the receipts and the laptop's inbox file on
+        the stick."""
         lap = next(x for x in self.laptops.values() if x.usb)
         back = lap.user or lap.home_user
         ws = self.switch(lap, "rosa")
@@ -560,17 +562,16 @@ class FieldWeek:
         for r in sorted(self.stick.glob("siee-receipt-*.json")):
             lap.client.import_receipt(r)
             r.unlink()
-        inbox = self.stick / "siee-inbox.json"
-        if inbox.exists():
-            import_inbox_file(ws, inbox)
-            inbox.unlink()
+        for r in sorted(self.stick.glob(p.INBOX_FILE_PREFIX + "*.json")):
+            if not r.name.startswith(p.INBOX_REQUEST_PREFIX):
+                lap.client.import_inbox(r)
+                r.unlink()
         self.observe_laptop(lap)
-        files = lap.client.export_batches(self.stick)
-        dev = ws.sync_device()
-        assert dev is not None
-        request = self.stick / "siee-inbox-request.json"
-        request.write_text(json.dumps({"device_id": dev.device_id,
-                                       "after": ws.sync_inbox_cursor()}))
+        files = lap.client.export_batches(self.stick)  # also writes the inbox request
+        request = lap.client.last_inbox_request
+        assert request is not None and request.exists()
+        if not self.cfg.usb_inbox:
+            request.unlink()
         self.switch(lap, back)
         self.trip_log.append(self.w)
         if files and self.fault_due("corrupt", self.cfg.corrupt_at, self.cfg.usb_trips):
@@ -592,9 +593,11 @@ class FieldWeek:
                 last = text.splitlines()[-1] if text else "sin mensaje"
                 self.note("fault", f"La sede central no pudo importar un lote: {last}")
             f.unlink()
-        if self.cfg.usb_inbox:
-            centre_export_inbox(self.admin, request, inbox)
-        request.unlink()
+        if self.cfg.usb_inbox and not files:
+            ok, text = self.centre_cli("export-inbox", str(request))
+            if not ok:
+                self.note("fault", f"La sede central no pudo exportar las novedades: {text}")
+        request.unlink(missing_ok=True)
         self.observe_server()
         self.sample_queue()
         if files:
@@ -602,10 +605,14 @@ class FieldWeek:
                               "en la sede central.")
 
     def centre_import(self, f: Path) -> tuple[bool, str]:
+        return self.centre_cli("import-batch", str(f))
+
+    def centre_cli(self, *args: str) -> tuple[bool, str]:
+        """One `siee-server` command at the centre (a subprocess on the server's data)."""
         assert self.srv is not None
         r = subprocess.run(
-            [sys.executable, "-m", "server", "import-batch", str(f), "--data",
-             str(self.server_dir), "--db", self.srv.db_url],
+            [sys.executable, "-m", "server", *args, "--data", str(self.server_dir),
+             "--db", self.srv.db_url],
             cwd=str(REPO_ROOT), env=self.env, capture_output=True, text=True, timeout=120)
         return r.returncode == 0, (r.stdout + r.stderr).strip()
 
@@ -935,37 +942,6 @@ def _wait_for(cond: Callable[[], bool], proc: subprocess.Popen[bytes] | None, ti
         if time.monotonic() > end:
             raise RuntimeError(f"timed out waiting for {what}")
         time.sleep(0.01)
-
-
-# -- the USB stick's inbox (see docs/field-week.md: not in the program yet) ----------------
-def centre_export_inbox(admin: Any, request: Path, out: Path) -> int:
-    """At the centre: the signed inbox messages of the device that asked, after its cursor."""
-    req = json.loads(request.read_text())
-    dev, after = str(req["device_id"]), int(req["after"])
-    msgs: list[dict[str, Any]] = []
-    while True:
-        page = admin.inbox(dev, after, 200)
-        msgs += page["messages"]
-        after = int(page["next_cursor"])
-        if not page["has_more"]:
-            break
-    out.write_text(json.dumps({"device_id": dev, "messages": msgs}, ensure_ascii=False))
-    return len(msgs)
-
-
-def import_inbox_file(ws: Workspace, path: Path) -> int:
-    """On the laptop: verify each message with the pinned server key (as a sync does) and
-    apply it through the workspace; a message seen before changes nothing."""
-    ws.sync_require_run()
-    dev = ws.sync_device()
-    assert dev is not None
-    doc = json.loads(path.read_text())
-    n = 0
-    for entry in doc.get("messages", []):
-        msg = p.verify_message(entry, dev.server_signing_key, dev.device_id)
-        if ws.sync_apply_message(msg) is not None:
-            n += 1
-    return n
 
 
 def run_field_week(cfg: Config, workdir: Path | None = None,
