@@ -9,6 +9,18 @@ import pytest
 from tests.conftest import ADMIN_PW, FAST_KDF
 
 
+@pytest.fixture(autouse=True)
+def _close_stray_windows(qapp):
+    """A message box or window a test leaves open must not leak into the next test."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    for w in QApplication.topLevelWidgets():
+        if w.isVisible():
+            w.close()
+    QApplication.processEvents()
+
+
 @pytest.fixture
 def shell(qtbot, data_dir: Path, clock):
     """A factory for the application window on `data_dir` (not yet started)."""
