@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -214,3 +215,42 @@ def test_form_and_settings_travel_in_the_file(ws, enrolled, server, tmp_path):
     installed = ws.data_dir / "forms" / "s100-2026112788.md"
     assert installed.read_bytes() == newform.read_bytes()
     assert ws.settings()["review_required"] is False
+
+
+def test_laptop_cli_accepts_both_files(ws, enrolled, server, tmp_path):
+    import os
+
+    from tests.conftest import ADMIN_PW
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "SIEE_USER": "admin", "SIEE_PASSWORD": ADMIN_PW}
+        return subprocess.run(
+            [sys.executable, "-m", "app", "sync", *args, "--data", str(ws.data_dir)],
+            cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=120)
+
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    uuids = add_queued(ws, 2, seed=305)
+    r = cli("export-batch", str(usb))
+    assert r.returncode == 0 and "Solicitud de novedades" in r.stderr, r.stderr
+    (batch,) = [Path(x) for x in r.stdout.split()]
+    assert _centre(server, "import-batch", str(batch)).returncode == 0
+    receipt = next(usb.glob("siee-receipt-*.json"))
+    server.admin.return_record(uuids[0], None, ["Falta el DNI"])
+    r = cli("export-batch", str(usb))  # the batch again (no receipt yet) + the request
+    request = next(usb.glob(p.INBOX_REQUEST_PREFIX + "*.json"))
+    assert _centre(server, "export-inbox", str(request)).returncode == 0
+    inbox = next(x for x in usb.glob("siee-inbox-dev*.json"))
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(inbox.read_bytes().replace(b"Falta el DNI", b"Todo bien"))
+    r = cli("import-inbox", str(bad))
+    assert r.returncode == 1 and "no es un archivo de novedades válido" in r.stderr
+    assert "Traceback" not in r.stderr
+    # Given in any order, the receipt is applied first.
+    r = cli("import-receipt", str(inbox), str(receipt))
+    assert r.returncode == 0, r.stderr
+    assert "Se enviaron 2 fichas" in r.stdout
+    assert "Se importó 1 mensaje del SIEE por USB: 1 ficha observada" in r.stdout
+    assert states(ws)[uuids[0]] == "RETURNED" and states(ws)[uuids[1]] == "DELIVERED"
+    r = cli("import-inbox", str(inbox))
+    assert r.returncode == 0 and "no cambió nada" in r.stdout
