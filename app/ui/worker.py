@@ -176,6 +176,10 @@ class SerialSaver(QObject):
         self._idle.set()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
+        # One job object owned here, on the GUI thread: a Job referenced only by its
+        # runnable would be destroyed on the worker thread while its queued "done"
+        # signal is still pending on the GUI thread (a crash).
+        self._job = Job(self)
         self.saves = 0
         # receiver-bound slots: Qt drops queued results once the saver is deleted
         self._w_saved.connect(self._on_saved)
@@ -196,7 +200,7 @@ class SerialSaver(QObject):
             if self._running:
                 return
             self._running = True
-        self._pool.start(_Runnable(Job(), self._drain))
+        self._pool.start(_Runnable(self._job, self._drain))
 
     def _drain(self, _job: Job) -> None:
         while True:

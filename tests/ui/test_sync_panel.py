@@ -48,7 +48,9 @@ def test_sync_in_the_window(logged_in, server, qtbot, tmp_path):
     assert ctl.running and not panel.now_btn.isEnabled() and panel.cancel_btn.isEnabled()
     qtbot.waitUntil(lambda: not ctl.running, timeout=20000)
     assert_exactly_once(server, ws, uuids)
-    assert panel.counts["delivered"].text() == "30" and panel.counts["pending"].text() == "0"
+    # the counts refresh on the GUI thread just after the sync ends
+    qtbot.waitUntil(lambda: panel.counts["delivered"].text() == "30", timeout=5000)
+    assert panel.counts["pending"].text() == "0"
     assert panel.bar.value() == panel.bar.maximum() == 30
     assert "enviados" in panel.bytes.text()
     assert any(p.phase == "send" and p.bytes_done for p in seen)
