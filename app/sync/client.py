@@ -578,6 +578,10 @@ class SyncClient:
             raise SyncError(f"cannot read {path}", "No se pudo leer el archivo.") from None
         if p.looks_like_inbox_file(head):
             return self.import_inbox(path)
+        if Path(path).name.startswith(p.INBOX_REQUEST_PREFIX):
+            raise SyncError("inbox request given to import",
+                            "Este archivo es la solicitud de novedades de un equipo: se lleva a "
+                            "la sede central, no se importa aquí.")
         return self.import_receipt(path)
 
     def import_inbox(self, path: Path) -> InboxImport:
