@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.core.errors import SieeError
@@ -140,7 +140,9 @@ def run_job(
 ) -> Job:
     """Run `fn(job)` off the GUI thread; callbacks run on the GUI thread.
     Without `on_error`, failures go to `show_error(error_parent, ...)`."""
-    job = Job()
+    # Parented to the application so that whichever thread drops the last Python
+    # reference, the C++ object is only ever deleted on the GUI thread (deleteLater).
+    job = Job(QCoreApplication.instance())
     _live_jobs.add(job)
     if on_result:
         job.succeeded.connect(on_result)
@@ -150,7 +152,7 @@ def run_job(
         job.failed.connect(on_error)
     else:
         job.failed.connect(lambda e: show_error(error_parent, e))
-    job.finished.connect(lambda: _live_jobs.discard(job))
+    job.finished.connect(lambda: (_live_jobs.discard(job), job.deleteLater()))
     (pool or QThreadPool.globalInstance()).start(_Runnable(job, fn))
     return job
 
