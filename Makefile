@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: sysdeps $(STAMP)
-	$(BIN)/python -m app run
+	$(BIN)/python -m app run --local-server --data run-data/campo
 
 # The server tests also run on PostgreSQL: scripts/ensure_postgres.sh installs and
 # starts it when run as root on Debian (prints nothing elsewhere).

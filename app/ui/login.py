@@ -44,6 +44,10 @@ class LoginPage(QWidget):
         self.notice = QLabel("")
         self.notice.setObjectName("warning")
         self.notice.setWordWrap(True)
+        # A wrapped label in a form row gets the height of one line unless told:
+        # room for two lines at the message's width (hidden, it takes no space).
+        self.notice.setMinimumWidth(380)
+        self.notice.setMinimumHeight(self.notice.fontMetrics().lineSpacing() * 2 + 4)
         self.user = QComboBox()
         self.user.setEditable(True)
         self.user.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
