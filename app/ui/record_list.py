@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from app.core.identifiers import mask_dni
 from app.core.states import STATE_LABELS, State
 from app.core.ubigeo import catalog
 from app.ui import styles
+from app.ui.table_model import RowsModel
 
 if TYPE_CHECKING:
     from app.store.records import RecordMeta
@@ -79,28 +80,13 @@ class Row:
         ]
 
 
-class RecordTableModel(QAbstractTableModel):
+class RecordTableModel(RowsModel[Row]):
+    columns = COLUMNS
+
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[Row] = []
         self._bold = QFont()
         self._bold.setBold(True)
-
-    def set_rows(self, rows: list[Row]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():

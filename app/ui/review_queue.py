@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -36,6 +35,7 @@ from app.core.identifiers import mask_dni
 from app.ui import styles
 from app.ui.record_list import FORM_LABELS, form_label
 from app.ui.review_view import ReviewWindow, ask_reassign, ts_text
+from app.ui.table_model import RowsModel
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import ApproveResult, Workspace
 from app.workspace_review import QueueItem
@@ -53,26 +53,8 @@ COLUMNS = (
 )
 
 
-class QueueModel(QAbstractTableModel):
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[QueueItem] = []
-
-    def set_items(self, items: list[QueueItem]) -> None:
-        self.beginResetModel()
-        self.items = items
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+class QueueModel(RowsModel[QueueItem]):
+    columns = COLUMNS
 
     def cells(self, it: QueueItem) -> list[str]:
         return [
@@ -88,7 +70,7 @@ class QueueModel(QAbstractTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():
             return None
-        it = self.items[index.row()]
+        it = self.rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self.cells(it)[col]
@@ -209,7 +191,7 @@ class ReviewQueuePage(QWidget):
         if self.ws.user is None:
             return
         keep = {it.uuid for it in self.selected_items()}
-        self.model.set_items(items)
+        self.model.set_rows(items)
         n_warn = sum(1 for it in items if it.warnings)
         extra = f", {n_warn} con advertencias" if n_warn else ""
         self.status.setText(f"{len(items)} ficha(s) por revisar{extra}")
@@ -224,7 +206,7 @@ class ReviewQueuePage(QWidget):
 
     def selected_items(self) -> list[QueueItem]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        return [self.model.items[r] for r in rows if r < len(self.model.items)]
+        return [self.model.rows[r] for r in rows if r < len(self.model.rows)]
 
     def select_all(self) -> None:
         self.table.selectAll()

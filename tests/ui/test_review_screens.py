@@ -53,7 +53,7 @@ def test_review_window_return_then_approve(team, homes, qtbot):
     page.show()
     page.reload()
     qtbot.waitUntil(lambda: page.model.rowCount() == 3)
-    rows = {it.uuid: r for r, it in enumerate(page.model.items)}
+    rows = {it.uuid: r for r, it in enumerate(page.model.rows)}
     warn_cell = page.model.index(rows[warned], 5)
     assert warn_cell.data() == "1"
     assert warn_cell.data(Qt.ItemDataRole.BackgroundRole) is not None
@@ -378,5 +378,5 @@ def test_reassign_from_the_queue(team, homes, qtbot, monkeypatch):
     assert "Juan Pérez (emp)" in offered and "Luz Condori (emp2)" in offered
     meta = ws.get(uuid)
     assert ws.username_of(meta.assignee_id) == "emp2"
-    qtbot.waitUntil(lambda: page.model.items[0].enumerator == "Luz Condori (emp2)")
+    qtbot.waitUntil(lambda: page.model.rows[0].enumerator == "Luz Condori (emp2)")
     qtbot.waitUntil(lambda: page.load_job.done)
