@@ -93,6 +93,9 @@ class AppWindow(QMainWindow):
         assert self.wizard is not None and self.wizard.ws is not None
         ws = self.wizard.ws
         name = self.wizard.admin_username
+        url = ws.settings().get("server_url") or ""
+        if url and self.wizard.enrollment_code:
+            self.sync_menu.ctl.pending_enrollment = (url, self.wizard.enrollment_code)
         ws.logout()
         self._attach(ws)
         self.show_login(

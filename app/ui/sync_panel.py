@@ -50,7 +50,7 @@ from app.sync.model import (
     is_loopback_host,
 )
 from app.sync.scheduler import Backoff, SchedulePolicy
-from app.ui.worker import Job, run_job, user_text
+from app.ui.worker import Job, run_job, show_error, user_text
 
 log = logging.getLogger("siee.ui.sync")
 
@@ -92,6 +92,9 @@ class SyncController(QObject):
         self.auto = True
         self.prep_job: Job | None = None
         self._prepared_pending = -1  # pending count when nothing was left to prepare
+        # (server URL, one-time code) typed in the first-run wizard: used at the
+        # administrator's first log-in, when the workspace key is available.
+        self.pending_enrollment: tuple[str, str] | None = None
         self._w_progress.connect(self.progressed.emit)
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
@@ -106,7 +109,28 @@ class SyncController(QObject):
         self.policy = SchedulePolicy(self.policy.interval, self.policy.backoff)
         self.refresh()
         self.timer.start()
+        self._wizard_enroll()
         self._dev_enroll()
+
+    def _wizard_enroll(self) -> None:
+        pending, ws = self.pending_enrollment, self.ws()
+        if pending is None or ws is None or not can(ws.user.role, Perm.SETTINGS_MANAGE):
+            return
+        self.pending_enrollment = None  # one attempt; the menu offers it again
+        if ws.sync_device() is not None:
+            return
+        url, code = pending
+        client = self.client()
+
+        def failed(exc: BaseException) -> None:
+            self.refresh()
+            show_error(self.window_, exc, "Inscripción del equipo")
+
+        run_job(
+            lambda _job: client.enroll(url, code, "SIEE Campo"),
+            on_result=lambda _info: (self.refresh(), self.policy.request_now()),
+            on_error=failed,
+        )
 
     def on_logout(self) -> None:
         self.timer.stop()
