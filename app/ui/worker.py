@@ -16,8 +16,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
+from shiboken6 import isValid
 
 from app.core.errors import SieeError
 
@@ -63,7 +64,6 @@ class Job(QObject):
     failed = Signal(object)
     finished = Signal()
     _w_progress = Signal(int, int)
-    _w_done = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -72,7 +72,6 @@ class Job(QObject):
         self.result: Any = None
         self.error: BaseException | None = None
         self._w_progress.connect(self._on_progress)
-        self._w_done.connect(self._on_done)
 
     @property
     def cancelled(self) -> bool:
@@ -97,7 +96,6 @@ class Job(QObject):
     def _on_progress(self, done: int, total: int) -> None:
         self.progressed.emit(done, total)
 
-    @Slot()
     def _on_done(self) -> None:
         if self.error is not None:
             self.failed.emit(self.error)
@@ -106,23 +104,53 @@ class Job(QObject):
         self.finished.emit()
 
 
+class _Dispatcher(QObject):
+    """Lives on the GUI thread. A finished job travels to it as the argument of a
+    queued signal, so the queued event holds the job: the worker thread never drops
+    the last reference (a QObject must not be destroyed on a thread that does not
+    own it while the GUI thread may be delivering an event to it)."""
+
+    done = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done.connect(self._deliver)
+
+    @Slot(object)
+    def _deliver(self, job: Job) -> None:
+        if isValid(job):  # a saver's job goes with its (closed) window
+            job._on_done()
+
+
+_dispatcher: _Dispatcher | None = None
+
+
+def _get_dispatcher() -> _Dispatcher:
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = _Dispatcher()
+    return _dispatcher
+
+
 class _Runnable(QRunnable):
     def __init__(self, job: Job, fn: Callable[[Job], Any]) -> None:
         super().__init__()
-        self.job = job
+        self.job: Job | None = job
         self.fn = fn
+        self.dispatcher = _get_dispatcher()  # created on the GUI thread
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        job = self.job
+        job, self.job = self.job, None
+        assert job is not None
         try:
             job.result = self.fn(job)
         except BaseException as e:  # noqa: BLE001 - reported through the signal
             job.error = e
         job._done.set()
         try:
-            job._w_done.emit()
-        except RuntimeError:  # job already deleted at shutdown
+            self.dispatcher.done.emit(job)
+        except RuntimeError:  # application already gone at shutdown
             pass
 
 
@@ -140,9 +168,7 @@ def run_job(
 ) -> Job:
     """Run `fn(job)` off the GUI thread; callbacks run on the GUI thread.
     Without `on_error`, failures go to `show_error(error_parent, ...)`."""
-    # Parented to the application so that whichever thread drops the last Python
-    # reference, the C++ object is only ever deleted on the GUI thread (deleteLater).
-    job = Job(QCoreApplication.instance())
+    job = Job()
     _live_jobs.add(job)
     if on_result:
         job.succeeded.connect(on_result)
@@ -152,7 +178,7 @@ def run_job(
         job.failed.connect(on_error)
     else:
         job.failed.connect(lambda e: show_error(error_parent, e))
-    job.finished.connect(lambda: (_live_jobs.discard(job), job.deleteLater()))
+    job.finished.connect(lambda: _live_jobs.discard(job))
     (pool or QThreadPool.globalInstance()).start(_Runnable(job, fn))
     return job
 
@@ -233,5 +259,10 @@ class SerialSaver(QObject):
         return self._idle.is_set()
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until every requested save ended; True when nothing is left."""
-        return self._idle.wait(timeout)
+        """Wait until every requested save ended; True when nothing is left.
+
+        Also waits for the worker to leave the runnable, so the saver (and its
+        window) can be deleted right after without a thread still touching it."""
+        if not self._idle.wait(timeout):
+            return False
+        return self._pool.waitForDone(max(1, int(timeout * 1000)))
