@@ -535,17 +535,21 @@ class SyncClient:
         _atomic_write(path, data)
         return path
 
-    def import_receipt(self, path: Path) -> ReceiptOutcome:
-        """Apply a receipt file from the centre; importing it again changes nothing."""
+    def _read_usb_file(self, path: Path, what: str) -> tuple[DeviceInfo, bytes]:
+        """The enrolled device and the bytes of a file brought from the centre."""
         dev = self.ws.sync_device()
         if dev is None:
             raise NotEnrolled("not enrolled", "Este equipo no está inscrito en el servidor.")
         self.ws.sync_require_run()
         try:
-            data = Path(path).read_bytes()
+            return dev, Path(path).read_bytes()
         except OSError:
             raise SyncError(f"cannot read {path}",
-                            "No se pudo leer el archivo del recibo.") from None
+                            f"No se pudo leer el archivo {what}.") from None
+
+    def import_receipt(self, path: Path) -> ReceiptOutcome:
+        """Apply a receipt file from the centre; importing it again changes nothing."""
+        dev, data = self._read_usb_file(path, "del recibo")
         try:
             receipt = p.verify_receipt(data, dev.server_signing_key)
         except p.ProtocolError:
@@ -589,15 +593,7 @@ class SyncClient:
         verified with the pinned server key before anything is applied; messages are
         applied in order through the workspace, so a file imported twice, or an older one
         after a newer one, changes nothing."""
-        dev = self.ws.sync_device()
-        if dev is None:
-            raise NotEnrolled("not enrolled", "Este equipo no está inscrito en el servidor.")
-        self.ws.sync_require_run()
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            raise SyncError(f"cannot read {path}",
-                            "No se pudo leer el archivo de novedades.") from None
+        dev, data = self._read_usb_file(path, "de novedades")
         try:
             inbox = p.verify_inbox_file(data, dev.server_signing_key, dev.device_id)
         except p.ProtocolError as e:
