@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
@@ -33,11 +33,20 @@ _ACTIVITY = {
 
 
 class InactivityWatch(QObject):
-    """Restarts `timer` on any key or mouse activity anywhere in the application."""
+    """Restarts `timer` on any key or mouse activity in the program's windows.
+
+    It filters the windows (QWindow), where all user input arrives first, not the
+    whole application: an application-wide Python filter also runs for every
+    internal event (cross-thread signal deliveries among them) and crashed PySide
+    under load. Each window is watched when it first gets the focus."""
 
     def __init__(self, timer: QTimer) -> None:
         super().__init__(timer)
         self.timer = timer
+
+    def watch(self, window: QWindow | None) -> None:
+        if window is not None:
+            window.installEventFilter(self)  # installing twice keeps one filter
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() in _ACTIVITY and self.timer.isActive():
@@ -72,8 +81,8 @@ class AppWindow(QMainWindow):
         self.idle_timer.timeout.connect(lambda: self.lock(idle=True))
         self._watch = InactivityWatch(self.idle_timer)
         app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._watch)
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self._watch.watch)
         self.admin_menu = install_admin_menu(self)  # settings, backup, support (admins)
         self.sync_menu = install_sync(self)  # menu, status-bar indicator, auto sync
 
@@ -164,6 +173,7 @@ class AppWindow(QMainWindow):
         return int(float(minutes) * 60_000)
 
     def _restart_idle(self) -> None:
+        self._watch.watch(self.windowHandle())
         ms = self.autolock_ms()
         if ms > 0:
             self.idle_timer.start(ms)
@@ -242,8 +252,11 @@ class AppWindow(QMainWindow):
             self.ws.close()
             self.ws = None
         app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self._watch)
+        if isinstance(app, QGuiApplication):
+            try:
+                app.focusWindowChanged.disconnect(self._watch.watch)
+            except (RuntimeError, TypeError):
+                pass
         super().closeEvent(event)
 
 

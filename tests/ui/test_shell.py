@@ -213,3 +213,18 @@ def test_record_of_a_form_version_not_installed_gives_a_spanish_message(logged_i
     assert logged_in.open_record(uuid) is None
     assert shown and "no está instalado" in shown[0]
     assert uuid not in logged_in.forms
+
+
+def test_activity_in_the_window_postpones_the_lock(shell, ws_factory, qtbot):
+    ws_factory(create=True).close()
+    win = shell(autolock_ms=600)
+    win.start()
+    win.login_page.password.setText(ADMIN_PW)
+    win.login_page.submit()
+    handle = win.windowHandle()
+    assert handle is not None
+    for _ in range(6):  # 1.2 s of typing: longer than the lock delay
+        QTest.keyClick(handle, Qt.Key.Key_Shift)
+        qtbot.wait(200)
+        assert win.ws.user is not None
+    qtbot.waitUntil(lambda: win.ws.user is None, timeout=3000)  # then idle: it locks
