@@ -3,7 +3,6 @@ and (optionally) Qt offscreen; prints a short report and returns 0 or 1."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -71,18 +70,9 @@ def _settings() -> str:
 
 
 def _qt() -> str:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication, QLabel
+    from app.ui.selftest_qt import check_qt
 
-    app = QApplication.instance() or QApplication([])
-    label = QLabel("SIEE Campo")
-    label.show()
-    app.processEvents()
-    assert label.isVisible()
-    label.close()
-    from PySide6 import __version__ as qt_version
-
-    return f"Qt {qt_version} ({app.platformName()})"
+    return check_qt()
 
 
 def run_selftest(gui: bool = False) -> int:
