@@ -3,9 +3,14 @@
 #
 #   export SIEE_TEST_PG_URL="$(scripts/ensure_postgres.sh)"
 #
-# As root on Debian/Ubuntu: installs postgresql with apt-get if missing, starts
-# the cluster, creates the role and database siee_test, and prints
-#   postgresql+psycopg://siee_test:PASSWORD@127.0.0.1:5432/siee_test
+# As root on Debian/Ubuntu: installs the postgres group of scripts/debian-packages.txt
+# with apt-get if missing, starts a cluster, creates the role and database
+# siee_test, and prints
+#   postgresql+psycopg://siee_test:PASSWORD@127.0.0.1:PORT/siee_test
+# PORT is SIEE_TEST_PG_PORT when set; otherwise the port of this system's first
+# cluster, moved to the next free port from 5432 when another program holds its
+# port and the cluster is not running (a chroot shares the host's network: the
+# host's PostgreSQL may already listen on 5432).
 # Not root, not Debian, or anything fails: prints nothing and exits 0 (the
 # postgres tests are then deselected locally; in CI they fail loudly).
 set -u
@@ -13,38 +18,67 @@ set -u
 DB=siee_test
 ROLE=siee_test
 PASS=${SIEE_TEST_PG_PASSWORD:-siee_test_pw}
-PORT=${SIEE_TEST_PG_PORT:-5432}
+PORT=${SIEE_TEST_PG_PORT:-}
+here=$(cd "$(dirname "$0")" && pwd)
 
 log() { echo "ensure_postgres: $*" >&2; }
+
+port_busy() {  # something accepts TCP connections on 127.0.0.1:$1
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+free_port() {  # the first port from $1 on where nothing listens
+    local p=$1
+    while port_busy "$p"; do p=$((p + 1)); done
+    echo "$p"
+}
 
 main() {
     [ "$(id -u)" = "0" ] || { log "not root, skipping"; return 1; }
     if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
         command -v apt-get >/dev/null 2>&1 || { log "no postgresql and no apt-get"; return 1; }
-        log "installing postgresql"
+        local pkgs
+        pkgs=$(awk '$1 == "postgres" { print $2 }' "$here/debian-packages.txt")
+        log "installing $pkgs"
         apt-get update -qq >/dev/null 2>&1 || return 1
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null 2>&1 \
             || return 1
     fi
 
     if command -v pg_lsclusters >/dev/null 2>&1; then
         local line ver name status
-        line=$(pg_lsclusters --no-header 2>/dev/null | awk -v p="$PORT" '$3 == p' | head -n1)
+        if [ -n "$PORT" ]; then
+            line=$(pg_lsclusters --no-header 2>/dev/null | awk -v p="$PORT" '$3 == p' | head -n1)
+        else
+            line=$(pg_lsclusters --no-header 2>/dev/null | head -n1)
+        fi
         if [ -z "$line" ]; then
             ver=$(ls /usr/lib/postgresql | sort -V | tail -n1)
-            log "creating cluster $ver/main"
+            [ -n "$PORT" ] || PORT=$(free_port 5432)
+            log "creating cluster $ver/main on port $PORT"
             pg_createcluster "$ver" main --port "$PORT" >/dev/null 2>&1 || return 1
             line=$(pg_lsclusters --no-header | awk -v p="$PORT" '$3 == p' | head -n1)
         fi
         ver=$(echo "$line" | awk '{print $1}')
         name=$(echo "$line" | awk '{print $2}')
+        PORT=$(echo "$line" | awk '{print $3}')
         status=$(echo "$line" | awk '{print $4}')
+        if [ "$status" != "online" ] && port_busy "$PORT"; then
+            # not ours: another PostgreSQL (the host's, seen from a chroot) holds it
+            local port
+            port=$(free_port "$((PORT + 1))")
+            log "port $PORT is taken by another program: cluster $ver/$name moves to $port"
+            pg_conftool "$ver" "$name" set port "$port" >/dev/null 2>&1 || return 1
+            PORT=$port
+        fi
         if [ "$status" != "online" ]; then
             log "starting cluster $ver/$name"
             pg_ctlcluster "$ver" "$name" start >/dev/null 2>&1 \
                 || service postgresql start >/dev/null 2>&1 || return 1
         fi
     else
+        PORT=${PORT:-5432}
         service postgresql start >/dev/null 2>&1 || return 1
     fi
 

@@ -1,12 +1,13 @@
-"""The household's constancia: a real PDF from Qt's writer, read back with
-pdftotext (poppler-utils), with the household's names and the CSE result."""
+"""The household's constancia: a real PDF from Qt's writer, read back with pypdf
+(a PyPI library, so the tests need no system PDF tool), with the household's names
+and the CSE result."""
 
 from __future__ import annotations
 
-import subprocess
 import unicodedata
 
 import pytest
+from pypdf import PdfReader
 from PySide6.QtWidgets import QFileDialog
 
 from app.core.errors import ValidationError
@@ -18,11 +19,10 @@ from tests.review.helpers import post_result
 
 
 def pdf_text(path) -> str:
-    out = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    )
+    """Every page's text, whitespace collapsed to single spaces."""
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
     # NFKC: the PDF's font sets «fi» as one ligature glyph
-    return " ".join(unicodedata.normalize("NFKC", out.stdout).split())
+    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 @pytest.fixture
