@@ -16,12 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
-from app.core.errors import SieeError
+from app.core.errors import SieeError, ValidationError
 from app.core.roles import Role
 from app.core.states import STATE_LABELS, State
 from app.paths import default_data_dir, setup_logging
 
 Handler = Callable[[argparse.Namespace], int]
+# `run`: the one-time enrollment code, kept out of the command line (other users of
+# the computer can read a process's arguments)
+ENV_ENROLL_CODE = "SIEE_ENROLL_CODE"
 
 
 def _say(msg: str) -> None:
@@ -191,11 +194,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     data = Path(args.data)
     _apply_settings_file(data)
+    enrollment = _enrollment(args)
     if os.environ.get("SIEE_STARTUP_PROBE") == "1":
         from app.ui.startup_probe import install
 
         install()
-    return run_gui(data, demo=args.demo)
+    return run_gui(data, demo=args.demo, enrollment=enrollment, ule=getattr(args, "ule", None))
+
+
+def _enrollment(args: argparse.Namespace) -> tuple[str, str] | None:
+    """`run --server URL --enroll-code CODE`: (url, code) for the window, checked.
+    SieeError (Spanish) when only one is given or the address is not allowed."""
+    from app.sync.model import check_server_url
+
+    url = (getattr(args, "server", None) or "").strip()
+    code = (getattr(args, "enroll_code", None) or "").strip()
+    if not url and not code:
+        return None
+    if not url or not code:
+        raise ValidationError(
+            "run: --server and --enroll-code go together",
+            "Para inscribir el equipo indique la dirección del servidor (--server) y el "
+            f"código de inscripción (--enroll-code o la variable {ENV_ENROLL_CODE}).",
+        )
+    return check_server_url(url), code
 
 
 def _apply_settings_file(data: Path) -> None:
@@ -364,6 +386,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", parents=[common], help="abrir el programa")
     s.add_argument("--demo", action="store_true")
+    s.add_argument(
+        "--server",
+        metavar="URL",
+        help="dirección del servidor del SIEE para inscribir este equipo (con --enroll-code): "
+        "el asistente inicial la muestra, y el equipo se inscribe cuando ingresa un "
+        "administrador, como si se hubiera escrito en el asistente",
+    )
+    s.add_argument(
+        "--enroll-code",
+        metavar="CÓDIGO",
+        default=os.environ.get(ENV_ENROLL_CODE) or None,
+        help=f"código de inscripción de un solo uso (o la variable {ENV_ENROLL_CODE})",
+    )
+    s.add_argument("--ule", metavar="UBIGEO", help="distrito que el asistente inicial propone")
     s.set_defaults(func=cmd_run)
 
     try:

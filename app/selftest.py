@@ -1,8 +1,11 @@
-"""`siee-campo selftest`: checks crypto, the store, the bundled data, the forms
-and (optionally) Qt offscreen; prints a short report and returns 0 or 1."""
+"""`siee-campo selftest`: checks crypto, the store, the bundled data, the forms,
+that the packaged program holds no development part (the reference server,
+devtools/) and (optionally) Qt offscreen; prints a short report and returns 0 or 1."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -69,6 +72,24 @@ def _settings() -> str:
     return "archivo de TI: " + ", ".join(str(p) for p in fs.files)
 
 
+# Top-level packages of the repository that must never ship in the program: the
+# reference server and the development tools (local server, network simulator).
+NOT_SHIPPED = ("server", "devtools")
+
+
+def _no_dev_parts(frozen: bool | None = None) -> str:
+    """In the packaged program (`frozen`, default: sys.frozen), NOT_SHIPPED must not
+    be importable; AssertionError names the ones found. Run from source they are
+    part of the repository, and the check says so."""
+    if frozen is None:
+        frozen = bool(getattr(sys, "frozen", False))
+    if not frozen:
+        return "programa sin empaquetar: el servidor se revisa solo en el paquete"
+    found = [name for name in NOT_SHIPPED if importlib.util.find_spec(name) is not None]
+    assert not found, "el paquete incluye " + ", ".join(found)
+    return "el servidor de referencia y las herramientas de desarrollo no están incluidos"
+
+
 def _qt() -> str:
     from app.ui.selftest_qt import check_qt
 
@@ -82,6 +103,7 @@ def run_selftest(gui: bool = False) -> int:
         ("catálogo", _catalog),
         ("formularios", _forms),
         ("configuración", _settings),
+        ("sin servidor", _no_dev_parts),
     ]
     if gui:
         checks.append(("interfaz", _qt))

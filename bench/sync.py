@@ -41,8 +41,8 @@ from app.store.records import RecordMeta  # noqa: E402
 from app.sync import protocol as p  # noqa: E402
 from app.sync.client import SyncClient  # noqa: E402
 from app.sync.model import SyncError  # noqa: E402
-from app.sync.netsim import NetProxy  # noqa: E402
 from app.workspace import Workspace  # noqa: E402
+from devtools.netsim import NetProxy  # noqa: E402
 from server.service import Service  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.testing import running_server  # noqa: E402

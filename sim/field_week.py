@@ -53,9 +53,9 @@ from app.store.crypto import KdfParams  # noqa: E402
 from app.sync import protocol as p  # noqa: E402
 from app.sync.client import SyncClient  # noqa: E402
 from app.sync.model import SyncError  # noqa: E402
-from app.sync.netsim import NetProxy  # noqa: E402
 from app.sync.scheduler import Backoff, SchedulePolicy  # noqa: E402
 from app.workspace import Workspace  # noqa: E402
+from devtools.netsim import NetProxy  # noqa: E402
 from server.testing import RunningServer, running_server  # noqa: E402
 
 MIN = 60.0

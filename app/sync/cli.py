@@ -69,30 +69,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                        help="sincronizar automáticamente hasta Ctrl+C")
     w.add_argument("--interval", type=float, default=300.0)
     w.set_defaults(func=cmd_watch)
-    _extend_run(subparsers)
     return p
-
-
-def _extend_run(subparsers: Any) -> None:
-    """`run --local-server`: the window with a local reference server (app/devserver.py)."""
-    run = subparsers.choices.get("run")
-    if run is None:
-        return
-    run.add_argument("--local-server", action="store_true",
-                     help="iniciar también un servidor SIEE de prueba en 127.0.0.1 e "
-                     "inscribir el programa en él")
-    run.add_argument("--server-data", default="run-data/server",
-                     help="carpeta de datos del servidor local (por defecto: %(default)s)")
-    plain = run.get_default("func")
-
-    def run_cmd(args: argparse.Namespace) -> int:
-        if getattr(args, "local_server", False):
-            from app.devserver import run_with_local_server
-
-            return run_with_local_server(args, plain)
-        return int(plain(args) or 0)
-
-    run.set_defaults(func=run_cmd)
 
 
 def _ws(args: argparse.Namespace) -> Any:

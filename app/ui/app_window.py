@@ -61,9 +61,13 @@ class AppWindow(QMainWindow):
         ws_kwargs: dict[str, Any] | None = None,
         autolock_ms: int | None = None,
         demo: bool = False,
+        enrollment: tuple[str, str] | None = None,
+        ule: str | None = None,
     ) -> None:
         super().__init__()
         self.demo = demo
+        self.enrollment = enrollment
+        self.ule = ule
         self.data_dir = Path(data_dir)
         self.ws_kwargs = ws_kwargs or {}
         self.autolock_ms_override = autolock_ms
@@ -91,9 +95,13 @@ class AppWindow(QMainWindow):
         """Show the wizard on a fresh data folder, else the log-in screen."""
         if not Workspace.is_initialized(self.data_dir):
             self.wizard = FirstRunWizard(self.data_dir, self.ws_kwargs)
+            self.wizard.preset(self.enrollment, self.ule)
             self.wizard.accepted.connect(self._wizard_done)
             self.wizard.show()
             return
+        if self.enrollment is not None:
+            # used at an administrator's log-in when the laptop is not enrolled yet
+            self.sync_menu.ctl.pending_enrollment = self.enrollment
         self._attach(Workspace.open(self.data_dir, **self.ws_kwargs))
         self.show_login()
         self.showMaximized()
@@ -265,6 +273,9 @@ def build(
     ws_kwargs: dict[str, Any] | None = None,
     autolock_ms: int | None = None,
     demo: bool = False,
+    enrollment: tuple[str, str] | None = None,
+    ule: str | None = None,
 ) -> AppWindow:
-    """The application window, not yet started (call `.start()`)."""
-    return AppWindow(data_dir, ws_kwargs, autolock_ms, demo)
+    """The application window, not yet started (call `.start()`). `enrollment`
+    (server URL, one-time code) and `ule`: see AppWindow.start / run_gui."""
+    return AppWindow(data_dir, ws_kwargs, autolock_ms, demo, enrollment, ule)

@@ -14,9 +14,17 @@ from app.ui import styles
 log = logging.getLogger("siee.ui")
 
 
-def run_gui(data_dir: Path, demo: bool = False) -> int:
+def run_gui(
+    data_dir: Path,
+    demo: bool = False,
+    enrollment: tuple[str, str] | None = None,
+    ule: str | None = None,
+) -> int:
     """Show the first-run wizard on a new data folder, else the log-in window.
-    With `demo`, a new folder gets the demo households once the wizard ends."""
+    With `demo`, a new folder gets the demo households once the wizard ends.
+    `enrollment` (server URL, one-time code): enroll this laptop at an administrator's
+    first log-in, as if typed in the wizard (AppWindow). `ule`: the district (6-digit
+    ubigeo) the wizard proposes."""
     from app.ui.app_window import build
 
     data_dir = Path(data_dir)
@@ -26,7 +34,7 @@ def run_gui(data_dir: Path, demo: bool = False) -> int:
     app.setApplicationName("SIEE Campo")
     app.setOrganizationName("SIEE")
     styles.apply(app)
-    win = build(data_dir, demo=demo)
+    win = build(data_dir, demo=demo, enrollment=enrollment, ule=ule)
     win.start()
     log.info("GUI started")
     return app.exec()

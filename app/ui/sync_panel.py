@@ -9,12 +9,10 @@ menu it follows the window's page stack to know when someone logs in or out."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -47,18 +45,11 @@ from app.sync.model import (
     describe_outcome,
     fichas,
     human_bytes,
-    is_loopback_host,
 )
 from app.sync.scheduler import Backoff, SchedulePolicy
 from app.ui.worker import Job, run_job, show_error, user_text
 
 log = logging.getLogger("siee.ui.sync")
-
-# Set by `python -m app run --local-server` (app/devserver.py): enroll on log-in.
-ENV_DEV_SERVER = "SIEE_DEV_SERVER"
-ENV_DEV_CODE = "SIEE_DEV_CODE"
-ENV_DEV_KEY = "SIEE_DEV_SERVER_KEY"
-ENV_DEV_DATA = "SIEE_DEV_SERVER_DATA"
 
 
 def when_text(ts: float | None) -> str:
@@ -92,8 +83,9 @@ class SyncController(QObject):
         self.auto = True
         self.prep_job: Job | None = None
         self._prepared_pending = -1  # pending count when nothing was left to prepare
-        # (server URL, one-time code) typed in the first-run wizard: used at the
-        # administrator's first log-in, when the workspace key is available.
+        # (server URL, one-time code) typed in the first-run wizard or handed to
+        # `run --server --enroll-code`: used at an administrator's first log-in, when
+        # the workspace key is available.
         self.pending_enrollment: tuple[str, str] | None = None
         self._w_progress.connect(self.progressed.emit)
         self.timer = QTimer(self)
@@ -110,7 +102,6 @@ class SyncController(QObject):
         self.refresh()
         self.timer.start()
         self._wizard_enroll()
-        self._dev_enroll()
 
     def _wizard_enroll(self) -> None:
         pending, ws = self.pending_enrollment, self.ws()
@@ -244,48 +235,6 @@ class SyncController(QObject):
         self.policy.on_failure(time.monotonic(), exc)
         self.refresh()
         self.finished.emit(exc)
-
-    # -- local development server --------------------------------------------------------------
-    def _dev_enroll(self) -> None:
-        """`app run --local-server`: enroll against the local server (or follow its new
-        port) when the logged-in user may."""
-        url, code = os.environ.get(ENV_DEV_SERVER), os.environ.get(ENV_DEV_CODE)
-        ws = self.ws()
-        if not url or ws is None or not can(ws.user.role, Perm.SETTINGS_MANAGE):
-            return
-        dev = ws.sync_device()
-        if dev is not None and not is_loopback_host(urlsplit(dev.server_url).hostname or ""):
-            log.info("enrolled with a real server: the local server is left alone")
-            return
-        same_server = dev is not None and dev.server_signing_key == os.environ.get(ENV_DEV_KEY)
-        if same_server and not dev.revoked_at:
-            if dev.server_url != url:
-                ws.sync_update_server_url(url)
-                self.refresh()
-            self.policy.request_now()
-            return
-        data = os.environ.get(ENV_DEV_DATA)
-        if not code and data:
-            from app.devserver import enroll_code
-
-            code = enroll_code(Path(data), ws.settings().get("ule_ubigeo") or "150101")
-        if not code:
-            return
-        client = self.client()
-
-        def work(_job: Job) -> Any:
-            return client.enroll(url, code, "SIEE Campo (servidor local)")
-
-        def done(_info: Any) -> None:
-            os.environ.pop(ENV_DEV_CODE, None)  # one-time code
-            self.refresh()
-            self.policy.request_now()
-
-        def failed(exc: BaseException) -> None:
-            log.warning("local server enrollment failed: %s", exc)
-            self.refresh()
-
-        run_job(work, on_result=done, on_error=failed)
 
     # -- USB ----------------------------------------------------------------------------------
     def export_to(self, folder: Path, on_done: Any = None, on_error: Any = None) -> Job:

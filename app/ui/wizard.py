@@ -252,6 +252,16 @@ class FirstRunWizard(QWizard):
             self.addPage(p)
         self.resize(760, 560)
 
+    def preset(self, enrollment: tuple[str, str] | None, ule: str | None) -> None:
+        """What IT handed the program (`run --server --enroll-code --ule`): the server
+        page shows the address and code, the district page proposes the ULE. The
+        person can still change them."""
+        if enrollment is not None:
+            self.server_page.url.setText(enrollment[0])
+            self.server_page.code.setText(enrollment[1])
+        if ule:
+            self.ubigeo_page.picker.set_value(ule)
+
     def create_workspace(self, ubigeo: str) -> None:
         if self.ws is not None:
             return

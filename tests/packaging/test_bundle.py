@@ -116,8 +116,11 @@ def test_contents_and_size(bundle: Path) -> None:
 def test_selftest_passes(bundle: Path) -> None:
     p = run(bundle, ["--selftest"])
     out = p.stdout
-    for name in ("cifrado", "almacén", "catálogo", "formularios", "configuración", "interfaz"):
+    for name in ("cifrado", "almacén", "catálogo", "formularios", "configuración",
+                 "sin servidor", "interfaz"):
         assert f"[OK] {name}:" in out, out
+    # the check that ran is the bundle's (server and devtools looked for, not found)
+    assert "[OK] sin servidor: el servidor de referencia y las herramientas" in out, out
     assert "Autoverificación correcta." in out and "FALLA" not in out
     assert "(offscreen)" in out
 

@@ -16,7 +16,7 @@ import pytest
 
 from app.sync.client import SizerConfig, SyncClient
 from app.sync.model import SyncError
-from app.sync.netsim import NetProxy
+from devtools.netsim import NetProxy
 from server.testing import running_server
 from tests.conftest import ADMIN_PW, FAST_KDF
 from tests.sync.conftest import ULE, add_queued, assert_exactly_once

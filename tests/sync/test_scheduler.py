@@ -11,8 +11,8 @@ import pytest
 
 from app.sync.client import SizerConfig, SyncClient
 from app.sync.model import Cancelled, NetworkError, SyncBusy, SyncError
-from app.sync.netsim import NetProxy
 from app.sync.scheduler import Backoff, SchedulePolicy, SyncScheduler
+from devtools.netsim import NetProxy
 from tests.conftest import ADMIN_PW, FAST_KDF
 from tests.sync.conftest import ULE, add_queued, assert_exactly_once
 

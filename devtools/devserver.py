@@ -1,41 +1,71 @@
-"""`python -m app run --local-server`: the whole loop on one computer.
+"""The reference SIEE server (server/) as a local child process, for `make run`
+(devtools/run.py) and the tests.
 
-Starts the reference SIEE server (server/) on 127.0.0.1 with its own data folder
-(default ./run-data/server), opens the program, and enrolls it against that
-server when an administrator logs in (the first-run wizard's account is one):
-records approved in the window are sent, and a small "centre" posts a CSE
-result for each record the server received, so a newcomer sees send → receipt →
-result without any setup. Development and demonstration only: the packaged
-program does not include the server."""
+`LocalServer` starts `python -m server serve` on 127.0.0.1 with its own data
+folder (default ./run-data/server), on one fixed port by default
+(`DEFAULT_PORT`), so a laptop enrolled with it finds it again after a restart.
+A small simulated "centre" posts a CSE result for each record the server
+received, so a newcomer sees send → receipt → result without any setup.
+Development and demonstration only: it lives outside the product package, and
+the packaged program contains neither it nor the server."""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+
+from server.service import Service
+from server.settings import Settings
 
 log = logging.getLogger("siee.devserver")
 
-ENV_SERVER = "SIEE_DEV_SERVER"
-ENV_KEY = "SIEE_DEV_SERVER_KEY"
-ENV_DATA = "SIEE_DEV_SERVER_DATA"
 DEFAULT_DIR = Path("run-data") / "server"
+DEFAULT_PORT = 8741  # `make run`'s server: one address across restarts
+HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ("pobre_extremo", "pobre", "no_pobre")
 
 
-def _service(data_dir: Path) -> Any:
-    from server.service import Service
-    from server.settings import Settings
+class PortBusy(RuntimeError):
+    """Another program listens on the local server's port; `user_message` (Spanish)
+    says what to do."""
 
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} on {HOST} is in use by another program")
+        self.port = port
+        self.user_message = (
+            f"No se pudo iniciar el servidor SIEE local: otro programa ya usa la dirección "
+            f"http://{HOST}:{port} de este equipo. El servidor local usa siempre esa "
+            "dirección, para que el programa inscrito lo encuentre después de reiniciar. "
+            "Cierre el otro programa (¿quedó abierto otro «make run»?) y vuelva a "
+            f"intentarlo; o use otro puerto con «make run PORT=NÚMERO» (el programa "
+            "deberá inscribirse de nuevo en esa dirección)."
+        )
+
+
+def port_is_free(port: int, host: str = HOST) -> bool:
+    """True when nothing listens on host:port. Binds the way the server does
+    (SO_REUSEADDR), so connections of an earlier run left in TIME_WAIT do not count."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def _service(data_dir: Path) -> Service:
     return Service(Settings(data_dir=Path(data_dir)))
 
 
@@ -49,11 +79,16 @@ def enroll_code(data_dir: Path, ule: str) -> str:
 
 
 class LocalServer:
-    """The reference server as a child process on 127.0.0.1 (any free port)."""
+    """The reference server as a child process on 127.0.0.1.
+
+    `port`: DEFAULT_PORT by default (a fixed address: `make run`); 0 for any free
+    port (tests that run side by side). `start()` raises PortBusy when another
+    program holds a fixed port, RuntimeError when the server does not come up."""
 
     def __init__(self, data_dir: Path = DEFAULT_DIR, centre_every_s: float | None = 15.0,
-                 result_after_s: float = 20.0) -> None:
+                 result_after_s: float = 20.0, port: int = DEFAULT_PORT) -> None:
         self.data_dir = Path(data_dir).resolve()
+        self.port = int(port)
         self.centre_every_s = centre_every_s
         self.result_after_s = result_after_s
         self.proc: subprocess.Popen[bytes] | None = None
@@ -63,6 +98,8 @@ class LocalServer:
         self._centre: threading.Thread | None = None
 
     def start(self, timeout: float = 60.0) -> LocalServer:
+        if self.port and not port_is_free(self.port):
+            raise PortBusy(self.port)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         svc = _service(self.data_dir)  # keys and tables exist before the server starts
         self.signing_key = svc.keys.signing_public
@@ -75,18 +112,20 @@ class LocalServer:
         logf = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - child's stdout
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--data", str(self.data_dir),
-             "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+             "--host", HOST, "--port", str(self.port), "--port-file", str(port_file),
              "--log-level", "warning"],
             cwd=str(REPO_ROOT), env=env, stdout=logf, stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
         logf.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if self.port and not port_is_free(self.port):
+                    raise PortBusy(self.port)  # taken between the check and the bind
                 raise RuntimeError("the local server did not start; see "
                                    f"{self.data_dir / 'server.log'}")
             if port_file.exists() and port_file.read_text().strip():
-                self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+                self.url = f"http://{HOST}:{int(port_file.read_text())}"
                 try:
                     with urllib.request.urlopen(self.url + "/v1/health", timeout=2) as r:
                         if r.status == 200:
@@ -103,10 +142,6 @@ class LocalServer:
             self._centre.start()
         log.info("local server at %s (data %s)", self.url, self.data_dir)
         return self
-
-    def environment(self) -> dict[str, str]:
-        """What the window reads to enroll itself against this server."""
-        return {ENV_SERVER: self.url, ENV_KEY: self.signing_key, ENV_DATA: str(self.data_dir)}
 
     def post_results(self, older_than_s: float = 0.0) -> int:
         """The centre's work, simulated: a CSE result for every record received (and not
@@ -155,7 +190,7 @@ class LocalServer:
         self.stop()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the server child gets SIGTERM when the program ends, even if killed."""
     try:
         import ctypes
@@ -173,32 +208,3 @@ def _parse_iso(text: str) -> float | None:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
-
-
-def run_with_local_server(args: Any, run_gui: Callable[[Any], int]) -> int:
-    """`app run --local-server`: start the server, open the window, stop the server."""
-    srv = LocalServer(Path(getattr(args, "server_data", None) or DEFAULT_DIR))
-    try:
-        srv.start()
-    except (RuntimeError, OSError) as e:
-        print(f"No se pudo iniciar el servidor local: {e}", file=sys.stderr)
-        return 1
-    print(f"Servidor SIEE local en {srv.url} (datos en {srv.data_dir}). El programa se "
-          "inscribe en él cuando ingresa un administrador.", file=sys.stderr)
-    os.environ.update(srv.environment())
-    import signal
-
-    def _terminated(signum: int, _frame: Any) -> None:
-        srv.stop()
-        os._exit(128 + signum)
-
-    try:
-        signal.signal(signal.SIGTERM, _terminated)
-    except (ValueError, OSError):  # not the main thread
-        pass
-    try:
-        return int(run_gui(args) or 0)
-    finally:
-        srv.stop()
-        for k in srv.environment():
-            os.environ.pop(k, None)
