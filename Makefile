@@ -21,9 +21,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	@touch $(STAMP)
 
+# The program with a local reference server on http://127.0.0.1:8741 (devtools/run.py);
+# `make run PORT=N` for another port.
 run: SYSDEPS = $(RUN_DEBS)
 run: sysdeps $(STAMP)
-	$(BIN)/python -m devtools.run --data run-data/campo
+	$(BIN)/python -m devtools.run --data run-data/campo $(if $(PORT),--port $(PORT))
 
 # The server tests also run on PostgreSQL: scripts/ensure_postgres.sh installs (the list's
 # postgres group) and starts it when run as root on Debian (prints nothing elsewhere).
