@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The Debian packages each target uses: groups of scripts/debian-packages.txt (the one list).
-RUN_DEBS := qt window
-TEST_DEBS := qt window packaging
-PACKAGE_DEBS := qt packaging
+RUN_DEBS := base qt window
+TEST_DEBS := base qt window packaging
+PACKAGE_DEBS := base qt packaging
 
 .PHONY: run test lint bench sysdeps clean package
 

@@ -42,7 +42,7 @@ def _env() -> dict[str, str]:
 def launch_ms(cmd: list[str]) -> float:
     """Wall time from process start to the marker line (the log-in window shown)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(
+    p = subprocess.Popen(  # program: python siee-campo (from source, or the bundle)
         cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     assert p.stdout is not None

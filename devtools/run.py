@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
               "aún no está inscrito, se inscribe en él cuando ingresa un administrador "
               f"(código de inscripción {code}, ULE {args.ule}).", file=sys.stderr)
         env = {**os.environ, "SIEE_ENROLL_CODE": code}
-        child = subprocess.Popen(program_command(args, srv.url), env=env,
+        child = subprocess.Popen(program_command(args, srv.url), env=env,  # program: python
                                  preexec_fn=die_with_parent if _linux() else None)
 
         def _forward(signum: int, _frame: Any) -> None:

@@ -61,7 +61,7 @@ def run(
 ):
     env = {**os.environ, "SIEE_USER": "admin", "SIEE_PASSWORD": PW, "QT_QPA_PLATFORM": "offscreen"}
     env.update(env_extra or {})
-    p = subprocess.run(
+    p = subprocess.run(  # program: siee-campo (the built bundle)
         [str(bundle / EXE_NAME), *args],
         cwd=bundle.parent,
         env=env,
