@@ -33,6 +33,37 @@ free_port() {  # the first port from $1 on where nothing listens
     echo "$p"
 }
 
+wait_ready() {
+    local i
+    for i in $(seq 1 30); do
+        su postgres -c "psql -p $PORT -tAc 'select 1'" >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    return 1
+}
+
+make_role_and_db() {
+    local psql="psql -p $PORT -v ON_ERROR_STOP=1 -tA"
+    if [ "$(su postgres -c "$psql -c \"select 1 from pg_roles where rolname='$ROLE'\"")" != "1" ]; then
+        su postgres -c "$psql -c \"create role $ROLE login password '$PASS'\"" >/dev/null \
+            || return 1
+    else
+        su postgres -c "$psql -c \"alter role $ROLE login password '$PASS'\"" >/dev/null \
+            || return 1
+    fi
+    if [ "$(su postgres -c "$psql -c \"select 1 from pg_database where datname='$DB'\"")" != "1" ]; then
+        su postgres -c "$psql -c \"create database $DB owner $ROLE\"" >/dev/null || return 1
+    fi
+}
+
+same_server() {  # the TCP address the tests use reaches the cluster of the local socket
+    local q="select pg_postmaster_start_time()" here there
+    here=$(su postgres -c "psql -p $PORT -tAc '$q'" 2>/dev/null)
+    there=$(PGPASSWORD=$PASS psql -h 127.0.0.1 -p "$PORT" -U "$ROLE" -d "$DB" -tAc "$q" \
+        2>/dev/null)
+    [ -n "$here" ] && [ "$here" = "$there" ]
+}
+
 main() {
     [ "$(id -u)" = "0" ] || { log "not root, skipping"; return 1; }
     if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
@@ -60,7 +91,7 @@ main() {
             pg_createcluster "$ver" main --port "$PORT" >/dev/null 2>&1 || return 1
             line=$(pg_lsclusters --no-header | awk -v p="$PORT" '$3 == p' | head -n1)
         fi
-        ver=$(echo "$line" | awk '{print $1}')
+        ver=$(echo "$line" | awk '{print $1}')  # (ver, name: used after the start too)
         name=$(echo "$line" | awk '{print $2}')
         PORT=$(echo "$line" | awk '{print $3}')
         status=$(echo "$line" | awk '{print $4}')
@@ -82,23 +113,21 @@ main() {
         service postgresql start >/dev/null 2>&1 || return 1
     fi
 
-    local i
-    for i in $(seq 1 30); do
-        su postgres -c "psql -p $PORT -tAc 'select 1'" >/dev/null 2>&1 && break
-        sleep 1
-    done
-    su postgres -c "psql -p $PORT -tAc 'select 1'" >/dev/null 2>&1 || return 1
-
-    local psql="psql -p $PORT -v ON_ERROR_STOP=1 -tA"
-    if [ "$(su postgres -c "$psql -c \"select 1 from pg_roles where rolname='$ROLE'\"")" != "1" ]; then
-        su postgres -c "$psql -c \"create role $ROLE login password '$PASS'\"" >/dev/null \
-            || return 1
-    else
-        su postgres -c "$psql -c \"alter role $ROLE login password '$PASS'\"" >/dev/null \
-            || return 1
-    fi
-    if [ "$(su postgres -c "$psql -c \"select 1 from pg_database where datname='$DB'\"")" != "1" ]; then
-        su postgres -c "$psql -c \"create database $DB owner $ROLE\"" >/dev/null || return 1
+    wait_ready || return 1
+    make_role_and_db || return 1
+    if [ -n "${ver:-}" ] && ! same_server; then
+        # 127.0.0.1:PORT answers with another server: ours started on ::1 only (in a
+        # chroot, beside a host PostgreSQL that holds 127.0.0.1:PORT). Move ours.
+        local port
+        port=$(free_port "$((PORT + 1))")
+        log "127.0.0.1:$PORT is another PostgreSQL: cluster $ver/$name moves to $port"
+        pg_ctlcluster "$ver" "$name" stop >/dev/null 2>&1
+        pg_conftool "$ver" "$name" set port "$port" >/dev/null 2>&1 || return 1
+        PORT=$port
+        pg_ctlcluster "$ver" "$name" start >/dev/null 2>&1 || return 1
+        wait_ready || return 1
+        make_role_and_db || return 1
+        same_server || { log "127.0.0.1:$PORT does not reach cluster $ver/$name"; return 1; }
     fi
     echo "postgresql+psycopg://$ROLE:$PASS@127.0.0.1:$PORT/$DB"
 }
