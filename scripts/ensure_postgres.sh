@@ -66,6 +66,7 @@ same_server() {  # the TCP address the tests use reaches the cluster of the loca
 
 main() {
     [ "$(id -u)" = "0" ] || { log "not root, skipping"; return 1; }
+    cd / || return 1  # `su postgres` may not enter the caller's folder (e.g. under /root)
     if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
         command -v apt-get >/dev/null 2>&1 || { log "no postgresql and no apt-get"; return 1; }
         local pkgs
