@@ -315,13 +315,14 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
     import uvicorn
     from sqlalchemy.engine import make_url
 
-    from server import validation
     from server.app import create_app
+    from server.service import Service
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
-    validation.warm_up()
+    service = Service(settings)
+    service.validator.warm_up()  # the engine and bundled forms load now, not on batch one
+    app = create_app(settings, service)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

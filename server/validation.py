@@ -2,37 +2,40 @@
 
 The server checks each record with the same form engine (app.forms) and the
 same form version the laptop used, hard constraints only. When the engine or
-the form version is not available, only the structure is checked."""
+the form version is not available, only the structure is checked.
+
+`Validator` is an object owned by the service: it asks its form source (the
+published forms, server.forms.Forms) for form files and keeps the form
+definitions it has loaded; there are no module-global registries."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger("siee.server.validation")
 
 KNOWN_FORMS = ("s100", "fsu")
 
-# Forms published on this server (set by the service at start-up):
-# ids() -> set of published form ids; path(form_id, version) -> XLSForm file or None.
-_published_ids: Callable[[], set[str]] | None = None
-_published_path: Callable[[str, str], Path | None] | None = None
-_cache: dict[tuple[str, str], Any] = {}  # form definitions found (never change once known)
 
+class FormSource(Protocol):
+    """Where published form versions come from (server.forms.Forms)."""
 
-def set_published_forms(
-    ids: Callable[[], set[str]] | None, path: Callable[[str, str], Path | None] | None
-) -> None:
-    global _published_ids, _published_path
-    _published_ids, _published_path = ids, path
-    _cache.clear()
+    def ids(self) -> set[str]:
+        """Ids of the published forms."""
+        ...
+
+    def path(self, form_id: str, version: str) -> Path | None:
+        """The XLSForm file of a published version, or None."""
+        ...
 
 
 def _engine() -> Any | None:
+    """The form engine module (app.forms), or None when it is missing or incomplete."""
     try:
-        import app.forms as forms
+        import app.forms as forms  # deferred on purpose: the engine is heavy to import
     except Exception:  # noqa: BLE001 - engine missing or broken: structure only
         return None
     if all(hasattr(forms, n) for n in ("bundled_form", "load_form", "FormSession")):
@@ -40,73 +43,126 @@ def _engine() -> Any | None:
     return None
 
 
-def _find_form(forms: Any, form_id: str, form_version: str) -> Any | None:
-    key = (form_id, form_version)
-    if key in _cache:
-        return _cache[key]
-    fd = None
-    path = _published_path(form_id, form_version) if _published_path else None
-    if path is not None:
+class Validator:
+    """Checks records against their form version; shared by every batch of a process.
+
+    Form definitions found are cached (a version never changes once known); misses are
+    not, since the version may be published later."""
+
+    def __init__(self, source: FormSource | None = None) -> None:
+        self.source = source
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._engine: Any | None = None
+        self._engine_loaded = False
+
+    @property
+    def engine(self) -> Any | None:
+        """The form engine module, imported on first use (None when unavailable)."""
+        if not self._engine_loaded:
+            self._engine = _engine()
+            self._engine_loaded = True
+        return self._engine
+
+    def find_form(self, form_id: str, form_version: str) -> Any | None:
+        """The form definition of a version: published first, then the bundled one when
+        its version matches; None when neither is available."""
+        key = (form_id, form_version)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        forms = self.engine
+        if forms is None:
+            return None
+        fd = None
+        path = self.source.path(form_id, form_version) if self.source else None
+        if path is not None:
+            try:
+                fd = forms.load_form(path)
+            except Exception:  # noqa: BLE001
+                log.warning("published form %s %s could not be loaded", form_id, form_version)
+        if fd is None:
+            try:
+                cand = forms.bundled_form(form_id)
+            except Exception:  # noqa: BLE001
+                cand = None
+            version = getattr(cand, "version", None) if cand is not None else None
+            if cand is not None and (version is None or str(version) == str(form_version)):
+                fd = cand
+        if fd is not None:
+            with self._lock:
+                self._cache[key] = fd
+        return fd
+
+    def warm_up(self) -> None:
+        """Import the form engine and load the bundled forms now, not on the first batch."""
+        forms = self.engine
+        if forms is None or not hasattr(forms, "list_bundled"):
+            return
         try:
-            fd = forms.load_form(path)
+            for form_id, version, *_ in forms.list_bundled():
+                self.find_form(str(form_id), str(version))
         except Exception:  # noqa: BLE001
-            log.warning("published form %s %s could not be loaded", form_id, form_version)
-    if fd is None:
+            log.warning("bundled forms could not be preloaded")
+
+    def known_form_ids(self) -> set[str]:
+        """Form ids this server accepts: the project's, the bundled and the published."""
+        ids = set(KNOWN_FORMS)
+        forms = self.engine
+        if forms is not None and hasattr(forms, "list_bundled"):
+            try:
+                ids |= {str(f[0]) for f in forms.list_bundled()}
+            except Exception:  # noqa: BLE001
+                log.warning("bundled form list unavailable")
+        if self.source is not None:
+            ids |= self.source.ids()
+        return ids
+
+    def batch(self) -> BatchCheck:
+        """A checker for one batch (form lookups done once per batch)."""
+        return BatchCheck(self)
+
+    def validate(self, form_id: str, form_version: str, answers: Any) -> list[str]:
+        """Reasons (Spanish) why a record's answers are refused; empty when acceptable."""
+        return self.batch()(form_id, form_version, answers)
+
+    def engine_reasons(self, fd: Any, form_id: str, form_version: str,
+                       answers: dict[str, Any]) -> list[str]:
+        """The engine's hard-constraint errors for answers of a loaded form (Spanish)."""
         try:
-            cand = forms.bundled_form(form_id)
-        except Exception:  # noqa: BLE001
-            cand = None
-        version = getattr(cand, "version", None) if cand is not None else None
-        if cand is not None and (version is None or str(version) == str(form_version)):
-            fd = cand
-    if fd is not None:  # misses are not cached: the version may be published later
-        _cache[key] = fd
-    return fd
+            report = self.engine.FormSession.from_json(fd, answers).validate()  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
+            log.info("form engine refused record structure: %s", type(exc).__name__)
+            why = getattr(exc, "user_message", None)
+            return ["Las respuestas no corresponden al formulario "
+                    f"«{form_id}» versión {form_version}." + (f" {why}" if why else "")]
+        reasons = []
+        for err in getattr(report, "errors", []) or []:
+            path = getattr(err, "path", "") or ""
+            msg = getattr(err, "message", None) or str(err)
+            reasons.append(f"{path}: {msg}" if path else str(msg))
+        return reasons
 
 
-def warm_up() -> None:
-    """Import the form engine and load the bundled forms now, not on the first batch."""
-    forms = _engine()
-    if forms is None or not hasattr(forms, "list_bundled"):
-        return
-    try:
-        for form_id, version, *_ in forms.list_bundled():
-            _find_form(forms, str(form_id), str(version))
-    except Exception:  # noqa: BLE001
-        log.warning("bundled forms could not be preloaded")
-
-
-def known_form_ids() -> set[str]:
-    ids = set(KNOWN_FORMS)
-    forms = _engine()
-    if forms is not None and hasattr(forms, "list_bundled"):
-        try:
-            ids |= {str(f[0]) for f in forms.list_bundled()}
-        except Exception:  # noqa: BLE001
-            log.warning("bundled form list unavailable")
-    if _published_ids is not None:
-        ids |= _published_ids()
-    return ids
-
-
-class BatchValidator:
+class BatchCheck:
     """Validates the records of one batch; form lookups are done once per batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, validator: Validator) -> None:
+        self.validator = validator
         self._ids: set[str] | None = None
         self._forms: dict[tuple[str, str], Any] = {}
-        self._engine = _engine()
 
     def known(self, form_id: str) -> bool:
+        """Whether the server accepts records of this form id at all."""
         if self._ids is None:
-            self._ids = known_form_ids()
+            self._ids = self.validator.known_form_ids()
         return form_id in self._ids
 
     def form(self, form_id: str, form_version: str) -> Any | None:
+        """The loaded form definition of a version, or None (structure check only)."""
         key = (form_id, form_version)
         if key not in self._forms:
-            self._forms[key] = (_find_form(self._engine, form_id, form_version)
-                                if self._engine is not None else None)
+            self._forms[key] = self.validator.find_form(form_id, form_version)
             if self._forms[key] is None:
                 log.info("form %s version %s unknown to the engine: structure check only",
                          form_id, form_version)
@@ -123,23 +179,6 @@ class BatchValidator:
                 return [f"Las respuestas dicen {key} «{answers[key]}», pero el registro dice "
                         f"«{want}»."]
         fd = self.form(form_id, form_version)
-        if fd is None or self._engine is None:
+        if fd is None or self.validator.engine is None:
             return []
-        try:
-            report = self._engine.FormSession.from_json(fd, answers).validate()
-        except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
-            log.info("form engine refused record structure: %s", type(exc).__name__)
-            why = getattr(exc, "user_message", None)
-            return ["Las respuestas no corresponden al formulario "
-                    f"«{form_id}» versión {form_version}." + (f" {why}" if why else "")]
-        reasons = []
-        for err in getattr(report, "errors", []) or []:
-            path = getattr(err, "path", "") or ""
-            msg = getattr(err, "message", None) or str(err)
-            reasons.append(f"{path}: {msg}" if path else str(msg))
-        return reasons
-
-
-def validate_record(form_id: str, form_version: str, answers: Any) -> list[str]:
-    """Reasons (Spanish) why a record's answers are refused; empty when acceptable."""
-    return BatchValidator()(form_id, form_version, answers)
+        return self.validator.engine_reasons(fd, form_id, form_version, answers)

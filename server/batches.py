@@ -1,0 +1,193 @@
+"""Batches resource: ingest of signed, encrypted envelopes (HTTP upload or USB file)
+and their signed receipts, served again as stored.
+
+Queries on the `batches` table live here; "is this batch id already used" is
+checked in one place (`receipt_of`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from app.sync import protocol as p
+from app.sync.protocol import ProtocolError
+from server import devices as device_q
+from server import errors
+from server import records as record_q
+from server.context import Context, now_iso
+from server.db import batches
+from server.validation import BatchCheck, Validator
+
+log = logging.getLogger("siee.server.batches")
+
+
+# ------------------------------------------------------------------- queries
+
+
+def receipt_of(c: Connection, batch_id: str, sha: str, device_id: str) -> bytes | None:
+    """The stored receipt of this very batch, None when the id is new; raises
+    batch_conflict when the id was used by another body or another device."""
+    row = c.execute(
+        select(batches.c.envelope_sha256, batches.c.device_id, batches.c.receipt)
+        .where(batches.c.batch_id == batch_id)
+    ).first()
+    if row is None:
+        return None
+    if row.envelope_sha256 != sha or row.device_id != device_id:
+        log.warning("batch id %s reused with a different body", batch_id)
+        raise errors.batch_conflict()
+    return bytes(row.receipt)
+
+
+# ------------------------------------------------------------------ resource
+
+
+class Batches:
+    """Ingest and receipts."""
+
+    def __init__(self, ctx: Context, validator: Validator) -> None:
+        self.ctx = ctx
+        self.validator = validator
+        self._ingest_lock = threading.Lock()
+
+    def _stored_receipt(self, batch_id: str, sha: str, device_id: str) -> bytes | None:
+        with self.ctx.engine.connect() as c:
+            return receipt_of(c, batch_id, sha, device_id)
+
+    def ingest(
+        self,
+        data: bytes,
+        source: str = "http",
+        auth_device: Mapping[str, Any] | None = None,
+        path_batch_id: str | None = None,
+    ) -> bytes:
+        """Ingest one envelope; return the signed receipt bytes (the same every time).
+
+        source: "http" (auth_device is the authenticated sender) or "usb" (the sender is
+        looked up from the envelope). Raises ProtocolError for a refused envelope."""
+        s = self.ctx.settings
+        env = p.parse_envelope(data, s.max_batch_bytes)
+        if path_batch_id is not None and path_batch_id != env.batch_id:
+            raise ProtocolError(
+                "batch_id_mismatch", "batch id in the path differs from the envelope",
+                "El identificador del lote no coincide con su contenido.", 422,
+            )
+        if auth_device is not None and auth_device["device_id"] != env.device_id:
+            raise ProtocolError(
+                "device_mismatch", "envelope was made by another device",
+                "El lote fue generado por otro equipo.", 403,
+            )
+        if env.header.count > s.max_records:
+            raise ProtocolError(
+                "too_many_records", f"{env.header.count} records exceed {s.max_records}",
+                f"El lote tiene demasiados registros (máximo {s.max_records}). "
+                "Envíe lotes más pequeños.", 413,
+            )
+        sha = p.sha256_hex(data)
+        stored = self._stored_receipt(env.batch_id, sha, env.device_id)
+        if stored is not None:
+            log.info("batch %s from %s received again: same receipt", env.batch_id, env.device_id)
+            return stored
+        if auth_device is None:
+            auth_device = device_q.require(self.ctx.engine, env.device_id, via="batch")
+        p.verify_envelope(env, auth_device["public_key"])
+        recs = p.decrypt_envelope(env, self.ctx.keys.encryption, s.max_plain_bytes)
+        check = self.validator.batch()
+        reasons = {(r.uuid, r.revision): self._check_record(r, auth_device, check)
+                   for r in recs}
+        for _attempt in range(5):
+            try:
+                with self._ingest_lock, self.ctx.engine.begin() as c:
+                    out = self._store(c, env, recs, reasons, sha, len(data), source)
+                break
+            except IntegrityError:
+                # Another process stored this batch or one of its records meanwhile.
+                stored = self._stored_receipt(env.batch_id, sha, env.device_id)
+                if stored is not None:
+                    return stored
+                time.sleep(0.05)
+        else:
+            raise errors.busy("could not store the batch, retry")
+        if isinstance(out, bytes):
+            return out
+        receipt, rbytes = out
+        counts = receipt.to_dict()["counts"]
+        log.info("batch %s from %s via %s: %d records %s", env.batch_id, env.device_id, source,
+                 len(recs), counts)
+        return rbytes
+
+    @staticmethod
+    def _check_record(r: p.BatchRecord, dev: Mapping[str, Any], check: BatchCheck) -> list[str]:
+        reasons: list[str] = []
+        if r.ule_ubigeo != dev["ule_ubigeo"]:
+            reasons.append(
+                f"El registro es de la ULE {r.ule_ubigeo}, pero este equipo está inscrito "
+                f"en la ULE {dev['ule_ubigeo']}."
+            )
+        reasons += check(r.form_id, r.form_version, r.answers)
+        return reasons
+
+    def _store(
+        self, c: Connection, env: p.Envelope, recs: list[p.BatchRecord],
+        reasons: dict[tuple[str, int], list[str]], sha: str, size: int, source: str,
+    ) -> tuple[p.Receipt, bytes] | bytes:
+        stored = receipt_of(c, env.batch_id, sha, env.device_id)
+        if stored is not None:
+            return stored
+        now = now_iso()
+        have = record_q.stored_hashes(c, [(r.uuid, r.revision) for r in recs])
+        results = []
+        rows = []
+        for r in recs:
+            h = r.content_hash()
+            prior = have.get((r.uuid, r.revision))
+            if prior is not None:
+                if prior == h:
+                    results.append(p.RecordResult(r.uuid, r.revision, "duplicate"))
+                else:
+                    results.append(p.RecordResult(r.uuid, r.revision, "conflict", (
+                        f"El servidor ya tiene la revisión {r.revision} de este registro con "
+                        "otro contenido. Edite el registro para crear una revisión nueva.",
+                    )))
+                continue
+            why = reasons[(r.uuid, r.revision)]
+            if why:
+                results.append(p.RecordResult(r.uuid, r.revision, "invalid", tuple(why)))
+                continue
+            rows.append(dict(
+                uuid=r.uuid, revision=r.revision, content_sha256=h, form_id=r.form_id,
+                form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
+                answers=p.canonical_json(r.answers).decode(), completed_at=r.completed_at,
+                approved_at=r.approved_at, device_id=env.device_id, batch_id=env.batch_id,
+                received_at=now, status="received", status_at=now, return_reasons=None,
+                result_category=None, result_date=None, result_valid_until=None,
+            ))
+            results.append(p.RecordResult(r.uuid, r.revision, "accepted"))
+        record_q.insert_many(c, rows)
+        receipt = p.Receipt(env.batch_id, env.device_id, now, tuple(results), sha)
+        rbytes = p.sign_receipt(receipt, self.ctx.keys.signing)
+        c.execute(insert(batches).values(
+            batch_id=env.batch_id, device_id=env.device_id, envelope_sha256=sha,
+            envelope_bytes=size, record_count=len(recs), source=source, received_at=now,
+            receipt=rbytes,
+        ))
+        return receipt, rbytes
+
+    def get_receipt(self, device_id: str, batch_id: str) -> bytes:
+        """The stored receipt of a device's batch; raises not_found (404)."""
+        with self.ctx.engine.connect() as c:
+            row = c.execute(
+                select(batches.c.receipt).where(batches.c.batch_id == batch_id,
+                                                batches.c.device_id == device_id)
+            ).first()
+        if row is None:
+            raise ProtocolError("not_found", "no such batch for this device",
+                                "El servidor no recibió ese lote.", 404)
+        return bytes(row[0])
