@@ -637,11 +637,15 @@ class _Compiler:
         if spec is None:
             raise self.err(f"la función {qname}() no está soportada")
         if qname == "indexed-repeat":
-            self.no_align = True
-            try:
-                args = [self.compile(t, ctx) for t in tok]
-            finally:
-                self.no_align = False
+            # the target and the repeats name every instance; the positions are
+            # ordinary expressions (bound to the current instance like any other)
+            args = []
+            for i, t in enumerate(tok):
+                self.no_align = i == 0 or i % 2 == 1
+                try:
+                    args.append(self.compile(t, ctx))
+                finally:
+                    self.no_align = False
         else:
             args = [self.compile(t, ctx) for t in tok]
         if qname == "position" and tok:
@@ -848,15 +852,35 @@ def _filter(lst: list[Node], pred: Fn, env: Env) -> list[Node]:
 
 
 def _absolute_path(steps: list[_Step], align: bool = True) -> Fn:
+    """An absolute path bound to repeat instances as ODK does: its leading plain
+    steps follow the evaluated node's own instances (what pyxform writes as a
+    relative path for a `${name}` in the same repeat, `current()/..` inside
+    predicates); past that, inside a predicate, they follow the predicate's context
+    node (JavaRosa contextualises an absolute reference against its context)."""
+
     def run(node: Node, env: Env) -> list[Node]:
         chain = env.chain
+        other: list[Node] | None = None
         nodes = [env.doc]
         aligned = align
+        aligned2 = align and node is not env.current
         for i, step in enumerate(steps):
             if aligned and step.plain and i + 1 < len(chain) and chain[i + 1].name == step.name:
                 nodes = [chain[i + 1]]
+                if aligned2:
+                    if other is None:
+                        other = node.chain()
+                    aligned2 = i + 1 < len(other) and other[i + 1] is chain[i + 1]
                 continue
             aligned = False
+            if aligned2 and step.plain:
+                if other is None:
+                    other = node.chain()
+                if i + 1 < len(other) and other[i + 1].name == step.name and \
+                        other[0] is env.doc and other[i] is nodes[0] and len(nodes) == 1:
+                    nodes = [other[i + 1]]
+                    continue
+            aligned2 = False
             nodes = _apply_step(step, nodes, env)
         return nodes
 
