@@ -905,6 +905,44 @@ FUNCTIONS["namespace-uri"] = lambda args: (lambda n, e: "")
 FUNCTIONS["lang"] = lambda args: (lambda n, e: False)  # instances carry no xml:lang
 
 
+# -- device properties (metadata types deviceid, username, …; jr:preload property) ---
+
+DEVICE_PROPERTIES: dict[str, str] = {}
+"""Values property() gives, set by the program (e.g. `username` to the signed-in
+user). Unset names give '' except `deviceid`, which is derived from this machine."""
+
+
+def device_property(name: str) -> str:
+    """A device property as ODK's property(): `deviceid` is a stable id of this
+    laptop (`siee:` and 16 hex characters of a hash of its network hardware
+    address, so no hardware number is stored), `username`/`email` whatever the
+    program set; a laptop has no SIM, so `simserial`, `subscriberid`,
+    `phonenumber` are ''. The `uri:` forms give the same values."""
+    key = name.strip().lower().removeprefix("uri:")
+    if key in DEVICE_PROPERTIES:
+        return DEVICE_PROPERTIES[key]
+    if key == "deviceid":
+        digest = hashlib.sha256(f"siee-device:{_uuid.getnode():012x}".encode()).hexdigest()
+        DEVICE_PROPERTIES[key] = f"siee:{digest[:16]}"
+        return DEVICE_PROPERTIES[key]
+    return ""
+
+
+@_reg("property")
+def _property(args: list[Fn]) -> Fn:
+    a = args[0]
+
+    def run(n: Node, e: Env) -> Value:
+        s = e.session
+        props = getattr(s, "properties", None)
+        name = to_string(a(n, e))
+        if isinstance(props, dict) and name in props:
+            return str(props[name])
+        return device_property(name)
+
+    return run
+
+
 _simple("siee:dni-valid", lambda v: is_valid_dni(to_string(v)))
 
 
