@@ -12,7 +12,6 @@ import hashlib
 import math
 import random
 import re
-import secrets
 import string
 import uuid as _uuid
 from collections.abc import Callable
@@ -102,7 +101,19 @@ _simple("starts-with", lambda a, b: to_string(a).startswith(to_string(b)))
 _simple("ends-with", lambda a, b: to_string(a).endswith(to_string(b)))
 _simple("count", lambda v: float(len(_nodes(v, "count"))))
 _simple("abs", lambda v: abs(to_number(v)))
-_simple("random", lambda: random.random())
+RNG: random.Random = random.SystemRandom()
+"""Source of random(), uuid() and unseeded randomize(); `seed_random()` makes it
+reproducible (the `forms eval --seed` option for conformance runs)."""
+
+
+def seed_random(seed: int | None) -> None:
+    """Make random(), uuid() and randomize() reproducible (None: back to the system's
+    unpredictable source)."""
+    global RNG
+    RNG = random.SystemRandom() if seed is None else random.Random(seed)
+
+
+_simple("random", lambda: RNG.random())
 
 
 def _with_context(impl: Callable[[str], Value]) -> Factory:
@@ -603,7 +614,7 @@ def _once(args: list[Fn]) -> Fn:
 @_reg("uuid")
 def _uuid_fn(args: list[Fn]) -> Fn:
     if not args:
-        return lambda n, e: str(_uuid.uuid4())
+        return lambda n, e: str(_uuid.UUID(int=RNG.getrandbits(128), version=4))
     a = args[0]
     alphabet = string.ascii_letters + string.digits
 
@@ -611,7 +622,7 @@ def _uuid_fn(args: list[Fn]) -> Fn:
         k = to_number(a(n, e))
         if k != k or k < 0:
             return ""
-        return "".join(secrets.choice(alphabet) for _ in range(int(k)))
+        return "".join(RNG.choice(alphabet) for _ in range(int(k)))
 
     return run
 
@@ -758,9 +769,10 @@ def _digest(src: Value, algorithm: Value, encoding: Value = "base64") -> str:
 _simple("digest", _digest)
 
 
-# -- geography (area in m², distance in m, on a sphere of the WGS84 equator radius) ---
+# -- geography (area in m², distance in m, on a sphere of the equator's radius) -------
 
-EARTH_RADIUS_M = 6378137.0
+EARTH_RADIUS_M = 6378100.0  # the radius ODK's evaluators use
+
 
 
 def _points(v: Value, fname: str) -> list[tuple[float, float]]:
@@ -791,7 +803,7 @@ def _distance(v: Value) -> float:
         dp, dl = p2 - p1, math.radians(lo2 - lo1)
         h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
         total += 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-    return total
+    return round(total, 2)  # centimetres, as ODK's evaluators
 
 
 def _area(v: Value) -> float:
@@ -806,7 +818,7 @@ def _area(v: Value) -> float:
     for (la1, lo1), (la2, lo2) in zip(pts, pts[1:], strict=False):
         total += math.radians(lo2 - lo1) * (
             2 + math.sin(math.radians(la1)) + math.sin(math.radians(la2)))
-    return abs(total * EARTH_RADIUS_M * EARTH_RADIUS_M / 2.0)
+    return round(abs(total * EARTH_RADIUS_M * EARTH_RADIUS_M / 2.0), 2)
 
 
 _simple("area", _area)
@@ -840,7 +852,7 @@ def _randomize(args: list[Fn]) -> Fn:
     def run(n: Node, e: Env) -> Value:
         nodes = list(_nodes(a(n, e), "randomize"))
         if seed_f is None:
-            rnd: Callable[[], float] = random.random
+            rnd: Callable[[], float] = RNG.random
         else:
             x = to_number(seed_f(n, e))
             if not math.isfinite(x):
