@@ -637,7 +637,15 @@ def _choice_name(args: list[Fn]) -> Fn:
         s = e.session
         if s is None or value == "":
             return ""
-        return s.choice_label(ref, value, e.current)
+        label = s.choice_label(ref, value, e.current)
+        if not label:
+            # `select_one ${name}`: the choices are answers, their label is the value
+            from app.forms.definition import generic_path
+
+            nd = s.formdef.by_path.get(generic_path(ref)) if ref.startswith("/") else None
+            if nd is not None and getattr(nd, "choice_from", None):
+                return value
+        return label
 
     return run
 
@@ -703,6 +711,17 @@ def _flat_values(values: list[Value]) -> list[Value]:
     return out
 
 
+def _checked(v: Value) -> bool:
+    """A checklist factor is true when it converts to a number > 0 (ODK XForms spec);
+    a boolean is itself and the text 'true' counts as true."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lower() == "true":
+        return True
+    x = to_number(v)
+    return x == x and x > 0
+
+
 def _bound(v: Value) -> int:
     x = to_number(v)
     return int(x) if math.isfinite(x) else -1
@@ -710,13 +729,13 @@ def _bound(v: Value) -> int:
 
 @_reg("checklist")
 def _checklist(args: list[Fn]) -> Fn:
-    """checklist(min, max, v*): true when the number of true values (node-sets give
-    every node's value) is within [min, max]; -1 means no bound (JavaRosa)."""
+    """checklist(min, max, v*): true when the number of true values (see _checked;
+    node-sets give every node's value) is within [min, max]; -1 means no bound."""
     lo_f, hi_f, rest = args[0], args[1], args[2:]
 
     def run(n: Node, e: Env) -> Value:
         lo, hi = _bound(lo_f(n, e)), _bound(hi_f(n, e))
-        count = sum(1 for v in _flat_values([f(n, e) for f in rest]) if to_bool(v))
+        count = sum(1 for v in _flat_values([f(n, e) for f in rest]) if _checked(v))
         return (lo < 0 or count >= lo) and (hi < 0 or count <= hi)
 
     return run
@@ -739,7 +758,7 @@ def _weighted_checklist(args: list[Fn]) -> Fn:
             pairs = list(zip(_flat_values([vals[0]]), _flat_values([vals[1]]), strict=True))
         else:
             pairs = [(vals[i], vals[i + 1]) for i in range(0, len(vals), 2)]
-        total = sum(to_number(w) for v, w in pairs if to_bool(v))
+        total = sum(to_number(w) for v, w in pairs if _checked(v))
         return (lo < 0 or total >= lo) and (hi < 0 or total <= hi)
 
     return run
@@ -876,15 +895,28 @@ def _randomize(args: list[Fn]) -> Fn:
 
 @_reg("jr:itext")
 def _itext(args: list[Fn]) -> Fn:
-    """jr:itext('/form/q:label') (or ':hint'): that text in the session language."""
+    """jr:itext('/form/q:label') (or ':hint'): that text of question /form/q in the
+    session language (pyxform's itext ids); '' for an id the form does not have."""
     a = args[0]
 
     def run(n: Node, e: Env) -> Value:
+        from app.forms.definition import generic_path
+
         ref = to_string(a(n, e))
         s = e.session
-        if s is None or not hasattr(s, "itext"):
+        fd = getattr(s, "formdef", None)
+        path, _sep, form = ref.rpartition(":")
+        if fd is None or not path.startswith("/"):
             return ""
-        return s.itext(ref) if callable(getattr(s, "itext", None)) else ""
+        nd = fd.by_path.get(generic_path(path))
+        if nd is None:
+            return ""
+        lang = getattr(s, "language", None)
+        if form == "label":
+            return nd.label(lang)
+        if form == "hint":
+            return nd.hint(lang)
+        return ""
 
     return run
 

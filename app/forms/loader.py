@@ -456,6 +456,8 @@ class _Builder:
         self.repeat_lists: dict[int, str] = {}
         self.sheet_types: dict[int, str] = {
             i + 2: str(r.get("type") or "").strip() for i, r in enumerate(survey_rows or [])}
+        self.sheet_rows: dict[int, dict[str, Any]] = {
+            i + 2: r for i, r in enumerate(survey_rows or [])}
 
     def _row(self, name: str) -> int | None:
         lst = self.rows.get(name)
@@ -540,6 +542,15 @@ class _Builder:
                 self._refuse(row, name, f"el tipo «{shown}» no está soportado: {why}")
                 qtype, refused = "text", True  # placeholder so references still resolve
             nd = NodeDef(name, path, "question", qtype, row)
+        raw_row = self.sheet_rows.get(row or 0)
+        if raw_row:
+            # pyxform collapses runs of spaces in every cell; string literals in
+            # expressions are kept byte for byte from the sheet
+            for k, v in list(bind.items()):
+                bind[k] = _raw_cell(raw_row, v)
+            for k in ("choice_filter", "default"):
+                if isinstance(j.get(k), str):
+                    j = {**j, k: _raw_cell(raw_row, j[k])}
         nd.labels = _texts(j.get("label"))
         nd.hints = _texts(j.get("hint"))
         nd.appearance = control.get("appearance") or None
@@ -768,6 +779,19 @@ class _Builder:
                 if c.path == path:
                     return c.kind == "repeat"
         return False
+
+
+def _raw_cell(row: dict[str, Any], value: Any) -> Any:
+    """The sheet's own text of a value pyxform cleaned (whitespace collapsed): the
+    cell of `row` that reads the same once spaces are collapsed, else `value`."""
+    if not isinstance(value, str) or "  " in value or not any(
+            isinstance(c, str) and "  " in c for c in row.values()):
+        return value
+    want = " ".join(value.split())
+    for cell in row.values():
+        if isinstance(cell, str) and " ".join(cell.split()) == want:
+            return cell.strip()
+    return value
 
 
 def _xpath_literal(text: str) -> str:
