@@ -245,7 +245,14 @@ def eval_expression(s: Any, source: str, context: str | None = None) -> dict[str
     with a Spanish message. `context` is a concrete path (default: the root)."""
     from datetime import date, datetime
 
-    from app.forms.xpath import EvalError, ExprError, compile_expr, substitute_refs, to_string
+    from app.forms.xpath import (
+        DateStamp,
+        EvalError,
+        ExprError,
+        compile_expr,
+        substitute_refs,
+        to_string,
+    )
 
     out: dict[str, Any] = {"expr": source}
     try:
@@ -277,6 +284,8 @@ def eval_expression(s: Any, source: str, context: str | None = None) -> dict[str
     elif isinstance(value, list):
         kind = "node-set"
         nodes = [n.path() for n in value]
+    elif isinstance(value, DateStamp):
+        kind = "date"
     elif isinstance(value, datetime):
         kind = "datetime"
     elif isinstance(value, date):

@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from app.core.identifiers import is_valid_dni
 from app.forms.xpath import (
     NAN,
+    DateStamp,
     Env,
     EvalError,
     Fn,
@@ -470,12 +471,24 @@ def _now(args: list[Fn]) -> Fn:
     return lambda n, e: _session_clock(e)
 
 
+_LOOSE_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+
+
 def _date(v: Value) -> Value:
-    """date(): a date (never a time). '' and NaN stay as they are (ODK's null);
+    """date(): a date. '' and NaN stay as they are (ODK's null); a date-time gives a
+    DateStamp (its local date, with the time kept for decimal-date-time);
     text that is not a date, or an impossible one such as '1983-09-31', is an error
     as in JavaRosa (the calculation is left empty and the problem reported)."""
     if _is_blank(v):
         return v if isinstance(v, float) else ""
+    if isinstance(v, list):
+        v = v[0].string_value() if v else ""
+    if isinstance(v, str) and (m := _LOOSE_DATE.match(v)):
+        v = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"  # '1970-1-2'
+    if not isinstance(v, float | int | bool | date):
+        moment = to_date(v)
+        if isinstance(moment, datetime):
+            return DateStamp.of(moment)  # reads as a date, keeps its time
     d = to_calendar_date(v)
     if d is None:
         raise EvalError(f"«{to_string(v)}» no es una fecha válida")
@@ -853,7 +866,8 @@ class _ParkMiller:
     randomize(), so the same seed shuffles the same way in every ODK client."""
 
     def __init__(self, seed: float) -> None:
-        s = int(seed) % 2147483647
+        whole = int(seed) if math.isfinite(seed) else 0  # NaN and infinities act as 0
+        s = int(math.fmod(whole, 2147483647))  # the sign of the seed is kept
         if s <= 0:
             s += 2147483646
         self.seed = s
@@ -873,10 +887,7 @@ def _randomize(args: list[Fn]) -> Fn:
         if seed_f is None:
             rnd: Callable[[], float] = RNG.random
         else:
-            x = to_number(seed_f(n, e))
-            if not math.isfinite(x):
-                raise EvalError("randomize(): la semilla no es un número")
-            rnd = _ParkMiller(x).next_float
+            rnd = _ParkMiller(to_number(seed_f(n, e))).next_float
         out: list[Node] = []
         for i, node in enumerate(nodes):
             j = math.floor(rnd() * (i + 1))

@@ -297,9 +297,24 @@ def fmt_datetime(d: datetime) -> str:
     return s
 
 
+class DateStamp(datetime):
+    """What date() gives for a date-time: it reads as its local date (string(),
+    comparisons, arithmetic), but keeps the moment, so decimal-date-time(date(x))
+    and format-date-time(date(x), …) still see the time (JavaRosa and ODK Web Forms
+    keep it too)."""
+
+    @classmethod
+    def of(cls, d: datetime) -> DateStamp:
+        loc = instant_of(d).astimezone()
+        return cls(loc.year, loc.month, loc.day, loc.hour, loc.minute, loc.second,
+                   loc.microsecond, tzinfo=loc.tzinfo)
+
+
 def to_string(v: Value) -> str:
     if isinstance(v, str):
         return v
+    if isinstance(v, DateStamp):
+        return v.date().isoformat()
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float | int):

@@ -292,3 +292,42 @@ def test_area_follows_the_spherical_formula():
     fd = load_form(FORM)
     got = float(ev_str(FormSession(fd), "area('0 0; 0 1; 1 1; 1 0')"))
     assert got == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(("seed", "order"), [
+    # the orders ODK Web Forms publishes for six nodes A..F
+    ("42", "AFCBDE"), ("'42'", "AFCBDE"), ("-42", "EDAFBC"), ("1", "BFEACD"),
+    ("11111111", "ACDBFE"), ("1.1", "BFEACD"), ("0", "CBEAFD"), ("0 div 0", "CBEAFD"),
+    ("1 div 0", "CBEAFD"), ("floor(1.1)", "BFEACD"),
+])
+def test_randomize_with_a_seed_gives_odks_order(seed, order):
+    md_ = ("| survey |\n| | type | name | label |\n| | begin repeat | d | D |\n"
+           "| | text | v | V |\n| | end repeat | | |\n")
+    s = FormSession(load_form(md_))
+    for i, c in enumerate("ABCDEF", 1):
+        s.add_repeat("/data/d")
+        s.set(f"/data/d[{i}]/v", c)
+    got = "".join(n.string_value() for n in evaluate(s, f"randomize(/data/d, {seed})"))
+    assert got == order
+
+
+def test_date_of_a_date_time_reads_as_a_date_and_keeps_its_time(s):
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/Phoenix"
+    time.tzset()
+    try:
+        assert ev_str(s, "date('2025-08-18T02:03:23.958Z')") == "2025-08-17"
+        assert ev_str(s, "decimal-date-time(date('2025-08-18T02:03:23.958Z'))") == \
+            "20318.085693958332"
+        assert float(ev_str(s, "decimal-date-time('1970-01-01')")) == pytest.approx(7 / 24)
+        assert ev_str(s, "decimal-date-time('2018-04-24T15:30:00.000+06:00')") == \
+            "17645.395833333332"
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+    assert ev_str(s, "date('1970-1-2')") == "1970-01-02"
+    assert ev_str(s, "date(1.5)") in ("1970-01-02", "1970-01-01")  # a moment: its local day
+    assert ev_str(s, "date(-1)") == "1969-12-31"
