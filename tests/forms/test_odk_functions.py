@@ -329,5 +329,5 @@ def test_date_of_a_date_time_reads_as_a_date_and_keeps_its_time(s):
             os.environ["TZ"] = old
         time.tzset()
     assert ev_str(s, "date('1970-1-2')") == "1970-01-02"
-    assert ev_str(s, "date(1.5)") in ("1970-01-02", "1970-01-01")  # a moment: its local day
+    assert ev_str(s, "date(1.5)") == "1970-01-02"  # a moment 36 h after the epoch: any zone
     assert ev_str(s, "date(-1)") == "1969-12-31"
