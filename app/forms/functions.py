@@ -569,9 +569,53 @@ _simple("decimal-time", _decimal_time)
 
 _MONTHS = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "set", "oct", "nov", "dic"]
 _DAYS = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"]
+_MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_DAYS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_SPANISH_NAMED = ("es", "qu", "ay")  # Peru's languages read Spanish month names
 
 
-def _format_date(v: Value, fmt: Value) -> str:
+def _names_for(language: str | None) -> tuple[list[str], list[str]]:
+    """Month and weekday abbreviations for %b/%a: the form's language when it has an
+    ISO code (`Español (es)`, `English (en)`), else the machine's locale (the ODK
+    spec: form locale, or the client's). Spanish for es/qu/ay, English otherwise."""
+    code = ""
+    if language:
+        m = re.search(r"\(([A-Za-z]{2,3})(?:[-_][A-Za-z]+)?\)", language)
+        if m:
+            code = m.group(1).lower()
+        elif language.lower().startswith(("espa", "spanish", "castellano")):
+            code = "es"
+        elif language.lower().startswith("english"):
+            code = "en"
+    if not code:
+        code = _system_language()
+    if code.startswith(_SPANISH_NAMED) or code.startswith("spanish"):
+        return _MONTHS, _DAYS
+    return _MONTHS_EN, _DAYS_EN
+
+
+def _system_language() -> str:
+    import locale
+    import os
+
+    for var in ("LC_ALL", "LC_TIME", "LANG"):
+        val = os.environ.get(var, "")
+        if val and val not in ("C", "POSIX") and not val.startswith("C."):
+            return val.lower()
+    try:
+        loc = locale.getlocale(locale.LC_TIME)[0] or ""
+    except (ValueError, TypeError):
+        loc = ""
+    return loc.lower()
+
+
+def _format_date_in(language: str | None, v: Value, fmt: Value) -> str:
+    months, days = _names_for(language)
+    return _format_date(v, fmt, months, days)
+
+
+def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
+                 days: list[str] = _DAYS) -> str:
     """format-date(-time) with ODK's codes: %Y %y %m %n %b %d %e %a %H %h %M %S %3
     (and %% for a percent sign); other characters are copied. A value that is not a
     date gives '' (JavaRosa). Month and day names are Spanish."""
@@ -597,10 +641,10 @@ def _format_date(v: Value, fmt: Value) -> str:
             i += 2
             rep = {
                 "Y": f"{dt.year:04d}", "y": f"{dt.year % 100:02d}", "m": f"{dt.month:02d}",
-                "n": str(dt.month), "b": _MONTHS[dt.month - 1], "d": f"{dt.day:02d}",
+                "n": str(dt.month), "b": months[dt.month - 1], "d": f"{dt.day:02d}",
                 "e": str(dt.day), "H": f"{dt.hour:02d}", "h": str(dt.hour),
                 "M": f"{dt.minute:02d}", "S": f"{dt.second:02d}",
-                "3": f"{dt.microsecond // 1000:03d}", "a": _DAYS[dt.weekday()], "%": "%",
+                "3": f"{dt.microsecond // 1000:03d}", "a": days[dt.weekday()], "%": "%",
             }.get(c)
             out.append(rep if rep is not None else "%" + c)
             continue
@@ -609,8 +653,14 @@ def _format_date(v: Value, fmt: Value) -> str:
     return "".join(out)
 
 
-_simple("format-date", _format_date)
-_simple("format-date-time", _format_date)
+@_reg("format-date", "format-date-time")
+def _format_date_fn(args: list[Fn]) -> Fn:
+    a, b = args
+
+    def run(n: Node, e: Env) -> Value:
+        return _format_date_in(getattr(e.session, "language", None), a(n, e), b(n, e))
+
+    return run
 
 
 @_reg("once")
