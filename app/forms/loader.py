@@ -205,20 +205,25 @@ def _set_aside(rows: list[dict[str, Any]], row: int, attempt: int) -> bool:
         for k in list(r):
             if k in _EXPR_COLUMNS or k.startswith(("instance::", "bind::", "body::")):
                 r.pop(k, None)
-        if rtype == "calculate":
-            r["calculation"] = "0"
+        if rtype == "calculate":  # a calculate without its calculation is an error too
+            r["type"] = "text"
+            _ensure_label(r, row)
         return True
     if structural:
         return False
     if attempt == 1:
         r["type"] = "text"
-        if not any(str(k).startswith("label") and r.get(k) for k in r):
-            r["label"] = str(r.get("name") or f"fila {row}")
+        _ensure_label(r, row)
         return True
     if attempt == 2:
         r["name"] = f"siee_fila_{row}"
         return True
     return False
+
+
+def _ensure_label(r: dict[str, Any], row: int) -> None:
+    if not any(str(k).startswith("label") and r.get(k) for k in r):
+        r["label"] = str(r.get("name") or f"fila {row}")
 
 
 def _prechecks(wb: Any, problems: list[Problem]) -> None:
@@ -265,6 +270,8 @@ def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
         except Exception as e:  # noqa: BLE001 - pyxform crashes on some input
             prob = Problem(_crash_row(e, rows_by_name), _crash_message(e))
         data = None
+        if prob.row is None and attempts:
+            break  # a complaint without a row after setting rows aside is an echo
         if prob.row is None or prob.row not in attempts:
             problems.append(prob)  # later complaints about a row set aside are echoes
         if prob.row is None:

@@ -93,6 +93,7 @@ def test_select_one_from_a_repeats_answers():
     fd = load_form(md("begin repeat | miembro | Miembro |", "text | nombre | Nombre |",
                       "integer | edad | Edad |", "end repeat | | |",
                       "select_one ${nombre} | informante | Informante |",
+                      "select_one ${nombre} | adulto | Adulto | ${edad} >= 18",
                       head="type | name | label | choice_filter"))
     s = FormSession(fd)
     for i, (n, a) in enumerate([("Ana", "40"), ("Luis", "12"), ("", "3")], 1):
@@ -100,6 +101,7 @@ def test_select_one_from_a_repeats_answers():
         s.set(f"/data/miembro[{i}]/nombre", n)
         s.set(f"/data/miembro[{i}]/edad", a)
     assert s.state("/data/informante").choices == [("Ana", "Ana"), ("Luis", "Luis")]
+    assert s.state("/data/adulto").choices == [("Ana", "Ana")]  # filter per member
     s.set("/data/informante", "Luis")
     assert s.state("/data/informante").valid
     s.set("/data/miembro[2]/nombre", "Lucho")
