@@ -154,11 +154,25 @@ def clear_memory_cache() -> None:
 
 
 def _pyxform_problem(e: Exception) -> Problem:
+    return _pyxform_problems(e)[0]
+
+
+def _pyxform_problems(e: Exception) -> list[Problem]:
+    """pyxform's message as problems: one per `[row : N]` it names (pyxform joins
+    several rows' errors in one message), each with its own text."""
     msg = str(e).strip()
-    m = _ROW_RE.search(msg)
-    row = int(m.group(1)) if m else None
-    msg = _ROW_RE.sub("", msg).strip()
-    return Problem(row, f"pyxform: {msg}")
+    marks = list(_ROW_RE.finditer(msg))
+    if len(marks) <= 1:
+        row = int(marks[0].group(1)) if marks else None
+        return [Problem(row, f"pyxform: {_ROW_RE.sub('', msg).strip()}")]
+    out: list[Problem] = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(msg)
+        text = msg[m.end():end].strip(" \n;,.")
+        if i == 0 and not text:
+            text = msg[:m.start()].strip()
+        out.append(Problem(int(m.group(1)), f"pyxform: {text or msg}"))
+    return out
 
 
 def _crash_row(exc: BaseException, rows_by_name: dict[str, list[int]]) -> int | None:
@@ -264,7 +278,13 @@ def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
             survey.to_xml(validate=False, warnings=warnings)
             break
         except PyXFormError as e:
-            prob = _locate(_pyxform_problem(e), survey_rows)
+            found = _pyxform_problems(e)
+            for extra in found[1:]:  # further rows named in the same message
+                if extra not in problems:
+                    problems.append(extra)
+                    attempts[extra.row or 0] = 1
+                    _set_aside(wb.survey, extra.row or 0, 0)
+            prob = _locate(found[0], survey_rows)
         except RecursionError:
             raise
         except Exception as e:  # noqa: BLE001 - pyxform crashes on some input

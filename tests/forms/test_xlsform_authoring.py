@@ -237,3 +237,11 @@ def test_every_problem_in_one_pass_each_on_its_row_without_cascades():
     rows = [p.row for p in probs]
     assert rows == [2, 4, 5, 6, 7]
     assert not any("foto" in p.message and "no existe" in p.message for p in probs)
+
+
+def test_a_pyxform_message_naming_several_rows_gives_one_problem_per_row():
+    from app.forms.loader import _pyxform_problems
+
+    probs = _pyxform_problems(Exception("[row : 3] bad thing. [row : 7] other thing."))
+    assert [(p.row, p.message) for p in probs] == [(3, "pyxform: bad thing"),
+                                                   (7, "pyxform: other thing")]
