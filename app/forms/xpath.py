@@ -260,18 +260,18 @@ def str_to_number(s: str) -> float:
 
 
 def fmt_num(x: float) -> str:
-    """XPath 1.0 number -> string: never exponent notation (`0.000001`, not `1e-06`),
-    whole numbers without `.0`, `NaN`, `Infinity`, `-Infinity`. As JavaRosa, a value
-    within 1e-12 of a whole number prints as that whole number and a value within
-    1e-12 of zero prints `0`."""
+    """XPath 1.0 number -> string: never exponent notation (`0.000001`, not `1e-06`;
+    `0.00000000000000000123` in full), whole numbers without `.0`, `NaN`,
+    `Infinity`, `-Infinity`. As JavaRosa, a value within 1e-12 of a non-zero whole
+    number prints as that whole number (`2.0000000000000004` is `2`)."""
     if x != x:
         return "NaN"
     if x in (math.inf, -math.inf):
         return "Infinity" if x > 0 else "-Infinity"
-    if abs(x) < 1e-12:
+    if x == 0:
         return "0"
     r = round(x)
-    if abs(x - r) < 1e-12 or abs(x) >= 1e16:  # JavaRosa's tolerance
+    if (r != 0 and abs(x - r) < 1e-12) or abs(x) >= 1e16:  # JavaRosa's tolerance
         return str(int(r))
     txt = repr(x)
     if "e" in txt or "E" in txt:
@@ -522,6 +522,17 @@ for _name, _nargs in _ODK_SIGNATURES.items():
 ODKParser.function("choice-name", prefix="jr", nargs=2).evaluate = _no_static_eval  # type: ignore[method-assign]
 ODKParser.function("itext", prefix="jr", nargs=1).evaluate = _no_static_eval  # type: ignore[method-assign]
 ODKParser.function("dni-valid", prefix="siee", nargs=1).evaluate = _no_static_eval  # type: ignore[method-assign]
+
+# XPath 1.0 grammar: EqualityExpr (= !=) binds looser than RelationalExpr (< <= > >=),
+# and both chain left to right (`3 < 4 < 5`, `-3 < 3 = 6 >= 6`); elementpath's XPath 1
+# parser gives them one precedence and refuses chains (the XPath 2 rule). The tokens
+# are registered afresh on this parser only.
+for _sym in ("=", "!="):
+    ODKParser.symbol_table.pop(_sym, None)
+    ODKParser.infix(_sym, bp=27)
+for _sym in ("<", ">", "<=", ">="):
+    ODKParser.symbol_table.pop(_sym, None)
+    ODKParser.infix(_sym, bp=30)
 
 _parser = ODKParser()
 _parser_lock = threading.Lock()  # an elementpath parser holds per-parse state

@@ -184,6 +184,15 @@ def test_function_values(s, expr, expected):
     assert ev_str(s, expr) == expected
 
 
+def test_comparisons_chain_as_in_xpath_1(s):
+    # EqualityExpr binds looser than RelationalExpr; both are left-associative
+    assert ev_str(s, "3 < 4 < 5") == "true"
+    assert ev_str(s, "3 < (4 < 5)") == "false"
+    assert ev_str(s, "-3 < 3 = 6 >= 6") == "true"
+    assert ev_str(s, "1 = 1 = 1") == "true"
+    assert ev_str(s, "2 = 1 + 1 and 1 < 2") == "true"
+
+
 def test_invalid_dates_are_errors_as_in_javarosa(s):
     from app.forms.xpath import EvalError
 
@@ -208,7 +217,8 @@ def test_an_impossible_date_leaves_the_calculation_blank_and_the_form_usable():
 def test_number_to_string_has_no_exponent():
     for x, txt in [(1e-7, "0.0000001"), (1.5e-5, "0.000015"), (-2.5e-10, "-0.00000000025"),
                    (2.0 ** 70, "1180591620717411303424"), (123456.789, "123456.789"),
-                   (0.1 + 0.2, "0.30000000000000004"), (1e-13, "0")]:
+                   (0.1 + 0.2, "0.30000000000000004"), (1.23e-18, "0.00000000000000000123"),
+                   (2.0000000000000004, "2"), (-0.0, "0")]:
         assert fmt_num(x) == txt
         assert "e" not in fmt_num(x)
 
