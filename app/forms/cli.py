@@ -23,10 +23,27 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     c.add_argument("file", help="archivo .xlsx o .md, o el id de un formulario incluido")
     c.set_defaults(func=cmd_check)
 
-    e = sub.add_parser("eval", help="evaluar respuestas con un formulario (JSON en la salida)")
-    e.add_argument("file", help="archivo .xlsx o .md, o el id de un formulario incluido")
-    e.add_argument("--answers", required=True, help="JSON {ruta: valor}")
-    e.add_argument("--today", help="fecha de hoy para today()/now() (AAAA-MM-DD), para pruebas")
+    e = sub.add_parser(
+        "eval", help="evaluar respuestas y expresiones con un formulario (JSON en la salida)",
+        description=EVAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("file", nargs="?", default=None,
+                   help="archivo .xlsx, .xls o .md, o el id de un formulario incluido "
+                        "(sin él: un formulario vacío con raíz /data, para expresiones)")
+    e.add_argument("--answers", help="JSON {ruta: valor}, o una lista de pasos aplicados "
+                                     "en orden ([ruta, valor] o {\"add_repeat\": ruta})")
+    e.add_argument("--today", help="fecha u hora de hoy para today()/now() (AAAA-MM-DD o "
+                                   "AAAA-MM-DDTHH:MM[:SS][±HH:MM]), para pruebas")
+    e.add_argument("--expr", action="append", default=[], metavar="XPATH",
+                   help="expresión a evaluar después de las respuestas (se puede repetir)")
+    e.add_argument("--exprs", metavar="ARCHIVO",
+                   help="expresiones a evaluar: una por línea, o una lista JSON")
+    e.add_argument("--context", default=None, metavar="RUTA",
+                   help="nodo de contexto de las expresiones (por defecto la raíz)")
+    e.add_argument("--lang", default=None, help="idioma de etiquetas (jr:choice-name, jr:itext)")
+    e.add_argument("--seed", type=int, default=None,
+                   help="semilla para random(), uuid() y randomize(): salida reproducible")
+    e.add_argument("--submission", action="store_true",
+                   help="añadir lo que se enviaría: answers (to_json) y xml (to_xml)")
     e.set_defaults(func=cmd_eval)
 
     ls = sub.add_parser("list", help="formularios incluidos y sus versiones")
@@ -69,40 +86,217 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+EVAL_HELP = """\
+Evalúa un formulario con respuestas y escribe un documento JSON (UTF-8, claves en
+orden fijo, dos espacios de sangría):
+
+  values            {ruta: valor} de cada pregunta, en el orden del formulario
+  relevant          {ruta: bool} de cada nodo (grupos y repeticiones incluidos)
+  valid             {ruta: bool} de cada pregunta
+  required_missing  [ruta] obligatorias y vacías
+  errors, warnings  [{path, message, row}] de validate()
+  expressions       (con --expr/--exprs) [{expr, value, type[, nodes] | error}]
+  answers, xml      (con --submission) lo que se enviaría
+
+Códigos de salida: 0 evaluado (aunque alguna expresión dé error: va en su
+entrada); 1 el formulario no carga (JSON con errors y la fila de cada problema);
+2 respuestas, contexto u opciones inválidas (mensaje en stderr).
+"""
+
+_EMPTY_FORM = "| survey |\n| | type | name | label |\n| | note | siee_eval_note | - |\n"
+
+
+def _clock(today: str | None) -> Any:
+    if not today:
+        return None
+    from datetime import datetime
+
+    try:
+        fixed = datetime.fromisoformat(today.strip().replace("Z", "+00:00")).astimezone()
+    except ValueError as e:
+        raise _UsageError(f"--today «{today}» no es una fecha AAAA-MM-DD ni una fecha y "
+                          "hora ISO") from e
+
+    def clock() -> datetime:
+        return fixed
+
+    return clock
+
+
+class _UsageError(Exception):
+    """Bad input to `forms eval` (exit code 2; Spanish message)."""
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as e:
+        raise _UsageError(f"no se pudo leer {what} {path}: {e}") from e
+
+
+def _read_exprs(path: str) -> list[str]:
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as e:
+        raise _UsageError(f"no se pudo leer las expresiones {path}: {e}") from e
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise _UsageError(f"{path}: la lista JSON de expresiones no es válida: {e}") from e
+        if not all(isinstance(x, str) for x in data):
+            raise _UsageError(f"{path}: la lista JSON debe contener solo textos")
+        return list(data)
+    return [ln for ln in text.splitlines() if ln.strip()]
+
+
+def _ensure_instances(s: Any, path: str) -> None:
+    """Create the repeat instances a concrete path names (as loading answers does)."""
+    from app.forms.definition import generic_path, split_path
+
+    prefix = ""
+    for name, idx in split_path(path):
+        prefix += "/" + name
+        if idx is not None:
+            nd = s.formdef.by_path.get(generic_path(prefix))
+            if nd is not None and nd.is_repeat:
+                while s.repeat_count(prefix) < idx:
+                    s.add_repeat(prefix)
+            prefix += f"[{idx}]"
+
+
+def _apply_steps(s: Any, steps: list[Any]) -> None:
+    for i, step in enumerate(steps, 1):
+        if isinstance(step, list | tuple) and len(step) == 2:
+            path, value = str(step[0]), step[1]
+            _ensure_instances(s, path)
+            s.set(path, value)
+        elif isinstance(step, dict) and "add_repeat" in step:
+            s.add_repeat(str(step["add_repeat"]), step.get("position"))
+        elif isinstance(step, dict) and "remove_repeat" in step:
+            s.remove_repeat(str(step["remove_repeat"]), step.get("index"))
+        elif isinstance(step, dict) and "path" in step:
+            _ensure_instances(s, str(step["path"]))
+            s.set(str(step["path"]), step.get("value"))
+        else:
+            raise _UsageError(f"paso {i} de las respuestas no reconocido: {step!r}")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
+    from app.forms import functions
     from app.forms.definition import FormLoadError
     from app.forms.session import FormSession
 
     try:
-        fd = _load(args.file)
+        fd = _load(args.file) if args.file else _load_text(_EMPTY_FORM)
     except FormLoadError as e:
-        print(json.dumps({"errors": [{"path": "", "message": str(p)} for p in e.problems]},
+        print(json.dumps({"errors": [{"path": "", "row": p.row, "message": str(p)}
+                                     for p in e.problems]}, ensure_ascii=False, indent=2))
+        return 1
+    except SieeError as e:
+        print(json.dumps({"errors": [{"path": "", "row": None, "message": e.user_message}]},
                          ensure_ascii=False, indent=2))
         return 1
+    functions.seed_random(args.seed)
     try:
-        answers = json.loads(Path(args.answers).read_text("utf-8"))
-    except (OSError, ValueError) as e:
-        print(f"ERROR no se pudo leer {args.answers}: {e}", file=sys.stderr)
+        answers: Any = _read_json(args.answers, "las respuestas") if args.answers else {}
+        if not isinstance(answers, dict | list):
+            raise _UsageError("el JSON de respuestas debe ser un objeto {ruta: valor} o una "
+                              "lista de pasos")
+        exprs = list(args.expr) + (_read_exprs(args.exprs) if args.exprs else [])
+        clock = _clock(args.today)
+        try:
+            if isinstance(answers, dict):
+                s = FormSession(fd, answers, clock=clock, language=args.lang)
+            else:
+                s = FormSession(fd, clock=clock, language=args.lang)
+                _apply_steps(s, answers)
+        except SieeError as e:
+            raise _UsageError(e.user_message) from e
+        except (TypeError, ValueError) as e:
+            raise _UsageError(f"respuesta inválida: {e}") from e
+        doc = evaluate(s)
+        if exprs:
+            doc["expressions"] = [eval_expression(s, x, args.context) for x in exprs]
+        if args.submission:
+            doc["answers"] = s.to_json()
+            doc["xml"] = s.to_xml("uuid:00000000-0000-4000-8000-000000000000")
+    except _UsageError as e:
+        print(f"ERROR {e}", file=sys.stderr)
         return 2
-    if not isinstance(answers, dict):
-        print("ERROR el JSON de respuestas debe ser un objeto {ruta: valor}", file=sys.stderr)
-        return 2
-    clock = None
-    if args.today:
-        from datetime import datetime
-
-        fixed = datetime.fromisoformat(args.today).astimezone()
-
-        def clock() -> datetime:
-            return fixed
-
-    try:
-        s = FormSession(fd, answers, clock=clock)
-    except SieeError as e:
-        print(f"ERROR {e.user_message}", file=sys.stderr)
-        return 2
-    print(json.dumps(evaluate(s), ensure_ascii=False, indent=2))
+    finally:
+        functions.seed_random(None)
+    print(json.dumps(doc, ensure_ascii=False, indent=2))
     return 0
+
+
+def _load_text(text: str) -> Any:
+    from app.forms.loader import load_form
+
+    return load_form(text)
+
+
+def eval_expression(s: Any, source: str, context: str | None = None) -> dict[str, Any]:
+    """Evaluate one XPath expression (with `${name}` references) against a session.
+
+    Returns {"expr", "value" (XPath string()), "type" (string | number | boolean |
+    node-set | date | datetime), "nodes" (paths, for a node-set)} or {"expr", "error"}
+    with a Spanish message. `context` is a concrete path (default: the root)."""
+    from datetime import date, datetime
+
+    from app.forms.xpath import (
+        DateStamp,
+        EvalError,
+        ExprError,
+        compile_expr,
+        substitute_refs,
+        to_string,
+    )
+
+    out: dict[str, Any] = {"expr": source}
+    try:
+        node = s._find(context) if context else s.root
+    except SieeError as e:
+        raise _UsageError(f"--context: {e.user_message}") from e
+    nd = node.defn
+    ctx = nd.path if nd is not None else (s.root.name,)
+    try:
+        def resolve(name: str) -> str:
+            p = s.formdef.names.get(name)
+            if p is None:
+                raise ExprError(f"${{{name}}} no existe en el formulario")
+            return "/" + "/".join(p)
+
+        expr = compile_expr(substitute_refs(source, resolve), ctx)
+        value = expr.fn(node, s.env.at(node))
+    except (ExprError, EvalError) as e:
+        out["error"] = str(e)
+        return out
+    except (ValueError, TypeError, OverflowError, ZeroDivisionError, RecursionError) as e:
+        out["error"] = f"no se pudo evaluar: {e}"
+        return out
+    nodes: list[str] | None = None
+    if isinstance(value, bool):
+        kind = "boolean"
+    elif isinstance(value, float | int):
+        kind = "number"
+    elif isinstance(value, list):
+        kind = "node-set"
+        nodes = [n.path() for n in value]
+    elif isinstance(value, DateStamp):
+        kind = "date"
+    elif isinstance(value, datetime):
+        kind = "datetime"
+    elif isinstance(value, date):
+        kind = "date"
+    else:
+        kind = "string"
+    out["value"] = to_string(value)
+    out["type"] = kind
+    if nodes is not None:
+        out["nodes"] = nodes
+    return out
 
 
 def evaluate(s: Any) -> dict[str, Any]:

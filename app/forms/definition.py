@@ -80,6 +80,9 @@ class NodeDef:
     choice_filter: str | None = None
     repeat_count: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    # `select_one ${name}`: node-set expression whose values are the choices (the
+    # answers of a question inside a repeat); None for ordinary choice lists
+    choice_from: str | None = None
     children: list[NodeDef] = field(default_factory=list)
 
     @property
@@ -163,6 +166,20 @@ class FormDef:
         for k in self.__slots__:
             object.__setattr__(self, k, state.get(k))
         self._program = None
+
+
+def repeat_choices(nodes: Any) -> list[Choice]:
+    """Choices of a `select_one ${name}` question from the node-set of that question's
+    answers in a repeat: each distinct non-empty answer once, in instance order, as
+    both the value and the label (what pyxform's itemset shows in ODK Collect)."""
+    out: list[Choice] = []
+    seen: set[str] = set()
+    for n in nodes if isinstance(nodes, list) else []:
+        v = n.string_value()
+        if v and v not in seen:
+            seen.add(v)
+            out.append(Choice(v, {"": v}))
+    return out
 
 
 def generic_path(path: str) -> Path:

@@ -7,27 +7,33 @@ NaN as a number, '' as a string and false as a boolean.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import random
 import re
-import secrets
 import string
 import uuid as _uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from app.core.identifiers import is_valid_dni
 from app.forms.xpath import (
     NAN,
+    DateStamp,
     Env,
     EvalError,
     Fn,
     Node,
     Value,
-    days_of,
+    epoch_days,
     fmt_num,
+    from_epoch_days,
+    instant_of,
+    parse_time,
     to_bool,
+    to_calendar_date,
     to_date,
     to_number,
     to_string,
@@ -96,11 +102,19 @@ _simple("starts-with", lambda a, b: to_string(a).startswith(to_string(b)))
 _simple("ends-with", lambda a, b: to_string(a).endswith(to_string(b)))
 _simple("count", lambda v: float(len(_nodes(v, "count"))))
 _simple("abs", lambda v: abs(to_number(v)))
-_simple("exp", lambda v: math.exp(to_number(v)))
-_simple("sqrt", lambda v: math.sqrt(x) if (x := to_number(v)) >= 0 else NAN)
-_simple("log", lambda v: math.log(x) if (x := to_number(v)) > 0 else NAN)
-_simple("log10", lambda v: math.log10(x) if (x := to_number(v)) > 0 else NAN)
-_simple("random", lambda: random.random())
+RNG: random.Random = random.SystemRandom()
+"""Source of random(), uuid() and unseeded randomize(); `seed_random()` makes it
+reproducible (the `forms eval --seed` option for conformance runs)."""
+
+
+def seed_random(seed: int | None) -> None:
+    """Make random(), uuid() and randomize() reproducible (None: back to the system's
+    unpredictable source)."""
+    global RNG
+    RNG = random.SystemRandom() if seed is None else random.Random(seed)
+
+
+_simple("random", lambda: RNG.random())
 
 
 def _with_context(impl: Callable[[str], Value]) -> Factory:
@@ -457,37 +471,163 @@ def _now(args: list[Fn]) -> Fn:
     return lambda n, e: _session_clock(e)
 
 
+_LOOSE_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+
+
 def _date(v: Value) -> Value:
-    d = to_date(v)
+    """date(): a date. '' and NaN stay as they are (ODK's null); a date-time gives a
+    DateStamp (its local date, with the time kept for decimal-date-time);
+    text that is not a date, or an impossible one such as '1983-09-31', is an error
+    as in JavaRosa (the calculation is left empty and the problem reported)."""
+    if _is_blank(v):
+        return v if isinstance(v, float) else ""
+    if isinstance(v, list):
+        v = v[0].string_value() if v else ""
+    if isinstance(v, str) and (m := _LOOSE_DATE.match(v)):
+        v = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"  # '1970-1-2'
+    if not isinstance(v, float | int | bool | date):
+        moment = to_date(v)
+        if isinstance(moment, datetime):
+            return DateStamp.of(moment)  # reads as a date, keeps its time
+    d = to_calendar_date(v)
     if d is None:
-        if isinstance(v, float) and v != v:
-            return v
-        if to_string(v).strip() == "":
-            return ""
-        raise EvalError(f"«{to_string(v)}» no es una fecha")
+        raise EvalError(f"«{to_string(v)}» no es una fecha válida")
     return d
 
 
+def _date_time(v: Value) -> Value:
+    """date-time(): a moment. A number is days since 1970-01-01T00:00Z (the inverse
+    of decimal-date-time); a date is local midnight; shown in local time."""
+    if _is_blank(v):
+        return v if isinstance(v, float) else ""
+    if isinstance(v, list):
+        v = v[0].string_value() if v else ""
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        d = from_epoch_days(float(v))
+    else:
+        d0 = to_date(v)
+        d = instant_of(d0) if d0 is not None else None
+    if d is None:
+        raise EvalError(f"«{to_string(v)}» no es una fecha y hora válida")
+    return d
+
+
+def _is_blank(v: Value) -> bool:
+    if isinstance(v, list):
+        v = v[0].string_value() if v else ""
+    if isinstance(v, float):
+        return v != v
+    return isinstance(v, str) and v.strip() == ""
+
+
 _simple("date", _date)
-_simple("date-time", _date)
+_simple("date-time", _date_time)
 
 
 def _decimal_date_time(v: Value) -> Value:
+    """Days since 1970-01-01T00:00Z of the moment; a date means local midnight (as
+    ODK Collect), so with TZ=America/Lima decimal-date-time('2021-10-06') is
+    18906.2083…; a number is returned as it is."""
+    if _is_blank(v):
+        return v if isinstance(v, float) else ""
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return float(v)
     d = to_date(v)
     if d is None:
-        return "" if to_string(v) == "" else NAN
-    return days_of(d)
+        return NAN  # JavaRosa raises; NaN keeps the calculation blank
+    return epoch_days(d)
 
 
 _simple("decimal-date-time", _decimal_date_time)
 _simple("decimal-date", _decimal_date_time)
 
+
+def _decimal_time(v: Value) -> Value:
+    """decimal-time(): the fraction of the local day of a time ('12:00' is 0.5),
+    a date-time, or a number (its fraction). Time zones in the value are honoured."""
+    if _is_blank(v):
+        return v if isinstance(v, float) else ""
+    if isinstance(v, list):
+        v = v[0].string_value() if v else ""
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        x = float(v)
+        return x - math.floor(x) if math.isfinite(x) else NAN
+    if isinstance(v, str):
+        t = parse_time(v)
+        if t is not None:
+            return t
+    d = to_date(v)
+    if isinstance(d, datetime):
+        loc = instant_of(d).astimezone()
+        return (loc.hour * 3600 + loc.minute * 60 + loc.second + loc.microsecond / 1e6) / 86400
+    if d is not None:
+        return 0.0
+    raise EvalError(f"«{to_string(v)}» no es una hora válida")
+
+
+_simple("decimal-time", _decimal_time)
+
 _MONTHS = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "set", "oct", "nov", "dic"]
 _DAYS = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"]
+_MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_DAYS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_SPANISH_NAMED = ("es", "qu", "ay")  # Peru's languages read Spanish month names
 
 
-def _format_date(v: Value, fmt: Value) -> str:
-    d = to_date(v)
+def _names_for(language: str | None) -> tuple[list[str], list[str]]:
+    """Month and weekday abbreviations for %b/%a: the form's language when it has an
+    ISO code (`Español (es)`, `English (en)`), else the machine's locale (the ODK
+    spec: form locale, or the client's). Spanish for es/qu/ay, English otherwise."""
+    code = ""
+    if language:
+        m = re.search(r"\(([A-Za-z]{2,3})(?:[-_][A-Za-z]+)?\)", language)
+        if m:
+            code = m.group(1).lower()
+        elif language.lower().startswith(("espa", "spanish", "castellano")):
+            code = "es"
+        elif language.lower().startswith("english"):
+            code = "en"
+    if not code:
+        code = _system_language()
+    if code.startswith(_SPANISH_NAMED) or code.startswith("spanish"):
+        return _MONTHS, _DAYS
+    return _MONTHS_EN, _DAYS_EN
+
+
+def _system_language() -> str:
+    import locale
+    import os
+
+    for var in ("LC_ALL", "LC_TIME", "LANG"):
+        val = os.environ.get(var, "")
+        if val and val not in ("C", "POSIX") and not val.startswith("C."):
+            return val.lower()
+    try:
+        loc = locale.getlocale(locale.LC_TIME)[0] or ""
+    except (ValueError, TypeError):
+        loc = ""
+    return loc.lower()
+
+
+def _format_date_in(language: str | None, v: Value, fmt: Value) -> str:
+    months, days = _names_for(language)
+    return _format_date(v, fmt, months, days)
+
+
+def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
+                 days: list[str] = _DAYS) -> str:
+    """format-date(-time) with ODK's codes: %Y %y %m %n %b %d %e %a %H %h %M %S %3
+    (and %% for a percent sign); other characters are copied. A value that is not a
+    date gives '' (JavaRosa). Month and day names are Spanish."""
+    if _is_blank(v):
+        return ""
+    if isinstance(v, list):
+        v = v[0].string_value() if v else ""
+    if isinstance(v, str) and parse_time(v) is not None and to_date(v) is None:
+        t = parse_time(v) or 0.0
+        d: date | datetime | None = datetime(1970, 1, 1) + timedelta(seconds=round(t * 86400, 3))
+    else:
+        d = to_date(v)
     if d is None:
         return ""
     dt = _local(d) if isinstance(d, datetime) else datetime(d.year, d.month, d.day)
@@ -501,10 +641,10 @@ def _format_date(v: Value, fmt: Value) -> str:
             i += 2
             rep = {
                 "Y": f"{dt.year:04d}", "y": f"{dt.year % 100:02d}", "m": f"{dt.month:02d}",
-                "n": str(dt.month), "b": _MONTHS[dt.month - 1], "d": f"{dt.day:02d}",
+                "n": str(dt.month), "b": months[dt.month - 1], "d": f"{dt.day:02d}",
                 "e": str(dt.day), "H": f"{dt.hour:02d}", "h": str(dt.hour),
                 "M": f"{dt.minute:02d}", "S": f"{dt.second:02d}",
-                "3": f"{dt.microsecond // 1000:03d}", "a": _DAYS[dt.weekday()], "%": "%",
+                "3": f"{dt.microsecond // 1000:03d}", "a": days[dt.weekday()], "%": "%",
             }.get(c)
             out.append(rep if rep is not None else "%" + c)
             continue
@@ -513,8 +653,14 @@ def _format_date(v: Value, fmt: Value) -> str:
     return "".join(out)
 
 
-_simple("format-date", _format_date)
-_simple("format-date-time", _format_date)
+@_reg("format-date", "format-date-time")
+def _format_date_fn(args: list[Fn]) -> Fn:
+    a, b = args
+
+    def run(n: Node, e: Env) -> Value:
+        return _format_date_in(getattr(e.session, "language", None), a(n, e), b(n, e))
+
+    return run
 
 
 @_reg("once")
@@ -531,7 +677,7 @@ def _once(args: list[Fn]) -> Fn:
 @_reg("uuid")
 def _uuid_fn(args: list[Fn]) -> Fn:
     if not args:
-        return lambda n, e: str(_uuid.uuid4())
+        return lambda n, e: str(_uuid.UUID(int=RNG.getrandbits(128), version=4))
     a = args[0]
     alphabet = string.ascii_letters + string.digits
 
@@ -539,7 +685,7 @@ def _uuid_fn(args: list[Fn]) -> Fn:
         k = to_number(a(n, e))
         if k != k or k < 0:
             return ""
-        return "".join(secrets.choice(alphabet) for _ in range(int(k)))
+        return "".join(RNG.choice(alphabet) for _ in range(int(k)))
 
     return run
 
@@ -554,7 +700,350 @@ def _choice_name(args: list[Fn]) -> Fn:
         s = e.session
         if s is None or value == "":
             return ""
-        return s.choice_label(ref, value, e.current)
+        label = s.choice_label(ref, value, e.current)
+        if not label:
+            # `select_one ${name}`: the choices are answers, their label is the value
+            from app.forms.definition import generic_path
+
+            nd = s.formdef.by_path.get(generic_path(ref)) if ref.startswith("/") else None
+            if nd is not None and getattr(nd, "choice_from", None):
+                return value
+        return label
+
+    return run
+
+
+# -- XPath 3.0 math (ODK spec "Number Functions") ------------------------------------
+
+
+def _math1(fn: Callable[[float], float]) -> Callable[[Value], float]:
+    def run(v: Value) -> float:
+        x = to_number(v)
+        try:
+            return fn(x)
+        except (ValueError, OverflowError):  # outside the domain: NaN, as Java's Math
+            return NAN if x == x else x
+
+    return run
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _log(x: float) -> float:
+    if x != x or x < 0:
+        return NAN
+    return -math.inf if x == 0 else math.log(x)
+
+
+def _log10(x: float) -> float:
+    if x != x or x < 0:
+        return NAN
+    return -math.inf if x == 0 else math.log10(x)
+
+
+_simple("sin", _math1(math.sin))
+_simple("cos", _math1(math.cos))
+_simple("tan", _math1(math.tan))
+_simple("asin", _math1(math.asin))
+_simple("acos", _math1(math.acos))
+_simple("atan", _math1(math.atan))
+_simple("atan2", lambda a, b: math.atan2(to_number(a), to_number(b)))
+_simple("exp", _math1(_exp))
+_simple("exp10", lambda v: _pow(10.0, to_number(v)))
+_simple("log", _math1(_log))
+_simple("log10", _math1(_log10))
+_simple("sqrt", _math1(lambda x: math.sqrt(x) if x >= 0 else NAN))
+_simple("pi", lambda: math.pi)
+
+
+# -- checklist / weighted-checklist ---------------------------------------------------
+
+
+def _flat_values(values: list[Value]) -> list[Value]:
+    out: list[Value] = []
+    for v in values:
+        if isinstance(v, list):
+            out.extend(n.string_value() for n in v)
+        else:
+            out.append(v)
+    return out
+
+
+def _checked(v: Value) -> bool:
+    """A checklist factor is true when it converts to a number > 0 (ODK XForms spec);
+    a boolean is itself and the text 'true' counts as true."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lower() == "true":
+        return True
+    x = to_number(v)
+    return x == x and x > 0
+
+
+def _bound(v: Value) -> int:
+    x = to_number(v)
+    return int(x) if math.isfinite(x) else -1
+
+
+@_reg("checklist")
+def _checklist(args: list[Fn]) -> Fn:
+    """checklist(min, max, v*): true when the number of true values (see _checked;
+    node-sets give every node's value) is within [min, max]; -1 means no bound."""
+    lo_f, hi_f, rest = args[0], args[1], args[2:]
+
+    def run(n: Node, e: Env) -> Value:
+        lo, hi = _bound(lo_f(n, e)), _bound(hi_f(n, e))
+        count = sum(1 for v in _flat_values([f(n, e) for f in rest]) if _checked(v))
+        return (lo < 0 or count >= lo) and (hi < 0 or count <= hi)
+
+    return run
+
+
+@_reg("weighted-checklist")
+def _weighted_checklist(args: list[Fn]) -> Fn:
+    """weighted-checklist(min, max, (v, w)*): the sum of the weights w of the true
+    values v is within [min, max]; two node-sets pair their nodes in order."""
+    lo_f, hi_f, rest = args[0], args[1], args[2:]
+    if len(rest) % 2:
+        raise EvalError("weighted-checklist() necesita pares valor, peso")
+
+    def run(n: Node, e: Env) -> Value:
+        lo, hi = _bound(lo_f(n, e)), _bound(hi_f(n, e))
+        vals = [f(n, e) for f in rest]
+        if len(vals) == 2 and isinstance(vals[0], list) and isinstance(vals[1], list):
+            if len(vals[0]) != len(vals[1]):
+                raise EvalError("weighted-checklist(): los conjuntos no tienen el mismo tamaño")
+            pairs = list(zip(_flat_values([vals[0]]), _flat_values([vals[1]]), strict=True))
+        else:
+            pairs = [(vals[i], vals[i + 1]) for i in range(0, len(vals), 2)]
+        total = sum(to_number(w) for v, w in pairs if _checked(v))
+        return (lo < 0 or total >= lo) and (hi < 0 or total <= hi)
+
+    return run
+
+
+# -- digest ---------------------------------------------------------------------------
+
+_DIGESTS = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
+            "SHA-512": "sha512"}
+
+
+def _digest(src: Value, algorithm: Value, encoding: Value = "base64") -> str:
+    """digest(src, algorithm, encoding?) as XForms 1.1: MD5, SHA-1, SHA-256, SHA-384,
+    SHA-512 of the UTF-8 text; 'base64' (default) or 'hex' (lower case)."""
+    name = _DIGESTS.get(to_string(algorithm).upper())
+    if name is None:
+        raise EvalError(f"digest(): algoritmo «{to_string(algorithm)}» no soportado")
+    raw = hashlib.new(name, to_string(src).encode("utf-8")).digest()
+    enc = to_string(encoding).lower()
+    if enc == "hex":
+        return raw.hex()
+    if enc == "base64":
+        return base64.b64encode(raw).decode("ascii")
+    raise EvalError(f"digest(): codificación «{to_string(encoding)}» no soportada")
+
+
+_simple("digest", _digest)
+
+
+# -- geography (area in m², distance in m, on a sphere of the equator's radius) -------
+
+EARTH_RADIUS_M = 6378100.0  # the radius ODK's evaluators use
+
+
+
+def _points(v: Value, fname: str) -> list[tuple[float, float]]:
+    texts = [n.string_value() for n in v] if isinstance(v, list) else [to_string(v)]
+    if len(texts) == 1:
+        texts = [p for p in texts[0].split(";")]
+    pts: list[tuple[float, float]] = []
+    for t in texts:
+        parts = t.split()
+        if not parts:
+            continue
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+        except (IndexError, ValueError) as err:
+            raise EvalError(f"{fname}(): «{t.strip()}» no es un punto GPS") from err
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise EvalError(f"{fname}(): «{t.strip()}» no es un punto GPS")
+        pts.append((lat, lon))
+    return pts
+
+
+def _distance(v: Value) -> float:
+    """Length in metres of the path through the points (haversine on the sphere)."""
+    pts = _points(v, "distance")
+    total = 0.0
+    for (la1, lo1), (la2, lo2) in zip(pts, pts[1:], strict=False):
+        p1, p2 = math.radians(la1), math.radians(la2)
+        dp, dl = p2 - p1, math.radians(lo2 - lo1)
+        h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        total += 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return round(total, 2)  # centimetres, as ODK's evaluators
+
+
+def _area(v: Value) -> float:
+    """Area in m² of the polygon through the points (spherical excess; the polygon
+    is closed if its last point differs from the first)."""
+    pts = _points(v, "area")
+    if len(pts) < 3:
+        return 0.0
+    if pts[0] != pts[-1]:
+        pts = [*pts, pts[0]]
+    total = 0.0
+    for (la1, lo1), (la2, lo2) in zip(pts, pts[1:], strict=False):
+        total += math.radians(lo2 - lo1) * (
+            2 + math.sin(math.radians(la1)) + math.sin(math.radians(la2)))
+    return round(abs(total * EARTH_RADIUS_M * EARTH_RADIUS_M / 2.0), 2)
+
+
+_simple("area", _area)
+_simple("enclosed-area", _area)
+_simple("distance", _distance)
+
+
+# -- randomize (ODK spec: inside-out Fisher-Yates, Park-Miller generator when seeded) --
+
+
+class _ParkMiller:
+    """The Park-Miller "minimal standard" generator the ODK spec names for a seeded
+    randomize(), so the same seed shuffles the same way in every ODK client."""
+
+    def __init__(self, seed: float) -> None:
+        whole = int(seed) if math.isfinite(seed) else 0  # NaN and infinities act as 0
+        s = int(math.fmod(whole, 2147483647))  # the sign of the seed is kept
+        if s <= 0:
+            s += 2147483646
+        self.seed = s
+
+    def next_float(self) -> float:
+        self.seed = (self.seed * 16807) % 2147483647
+        return (self.seed - 1) / 2147483646
+
+
+@_reg("randomize")
+def _randomize(args: list[Fn]) -> Fn:
+    a = args[0]
+    seed_f = args[1] if len(args) > 1 else None
+
+    def run(n: Node, e: Env) -> Value:
+        nodes = list(_nodes(a(n, e), "randomize"))
+        if seed_f is None:
+            rnd: Callable[[], float] = RNG.random
+        else:
+            rnd = _ParkMiller(to_number(seed_f(n, e))).next_float
+        out: list[Node] = []
+        for i, node in enumerate(nodes):
+            j = math.floor(rnd() * (i + 1))
+            if j == i:
+                out.append(node)
+            else:
+                out.append(out[j])
+                out[j] = node
+        return out
+
+    return run
+
+
+# -- translation, form and node names -------------------------------------------------
+
+
+@_reg("jr:itext")
+def _itext(args: list[Fn]) -> Fn:
+    """jr:itext('/form/q:label') (or ':hint'): that text of question /form/q in the
+    session language (pyxform's itext ids); '' for an id the form does not have."""
+    a = args[0]
+
+    def run(n: Node, e: Env) -> Value:
+        from app.forms.definition import generic_path
+
+        ref = to_string(a(n, e))
+        s = e.session
+        fd = getattr(s, "formdef", None)
+        path, _sep, form = ref.rpartition(":")
+        if fd is None or not path.startswith("/"):
+            return ""
+        nd = fd.by_path.get(generic_path(path))
+        if nd is None:
+            return ""
+        lang = getattr(s, "language", None)
+        if form == "label":
+            return nd.label(lang)
+        if form == "hint":
+            return nd.hint(lang)
+        return ""
+
+    return run
+
+
+@_reg("version")
+def _version(args: list[Fn]) -> Fn:
+    def run(n: Node, e: Env) -> Value:
+        s = e.session
+        fd = getattr(s, "formdef", None)
+        return str(getattr(fd, "version", "") or "")
+
+    return run
+
+
+def _node_name(args: list[Fn]) -> Fn:
+    if not args:
+        return lambda n, e: n.name if n.parent is not None else ""
+    a = args[0]
+
+    def run(n: Node, e: Env) -> Value:
+        nodes = _nodes(a(n, e), "name")
+        return nodes[0].name if nodes and nodes[0].parent is not None else ""
+
+    return run
+
+
+FUNCTIONS["name"] = _node_name
+FUNCTIONS["local-name"] = _node_name
+FUNCTIONS["namespace-uri"] = lambda args: (lambda n, e: "")
+FUNCTIONS["lang"] = lambda args: (lambda n, e: False)  # instances carry no xml:lang
+
+
+# -- device properties (metadata types deviceid, username, …; jr:preload property) ---
+
+DEVICE_PROPERTIES: dict[str, str] = {}
+"""Values property() gives, set by the program (e.g. `username` to the signed-in
+user). Unset names give '' except `deviceid`, which is derived from this machine."""
+
+
+def device_property(name: str) -> str:
+    """A device property as ODK's property(): `deviceid` is a stable id of this
+    laptop (`siee:` and 16 hex characters of a hash of its network hardware
+    address, so no hardware number is stored), `username`/`email` whatever the
+    program set; a laptop has no SIM, so `simserial`, `subscriberid`,
+    `phonenumber` are ''. The `uri:` forms give the same values."""
+    key = name.strip().lower().removeprefix("uri:")
+    if key in DEVICE_PROPERTIES:
+        return DEVICE_PROPERTIES[key]
+    if key == "deviceid":
+        digest = hashlib.sha256(f"siee-device:{_uuid.getnode():012x}".encode()).hexdigest()
+        DEVICE_PROPERTIES[key] = f"siee:{digest[:16]}"
+        return DEVICE_PROPERTIES[key]
+    return ""
+
+
+@_reg("property")
+def _property(args: list[Fn]) -> Fn:
+    a = args[0]
+
+    def run(n: Node, e: Env) -> Value:
+        s = e.session
+        props = getattr(s, "properties", None)
+        name = to_string(a(n, e))
+        if isinstance(props, dict) and name in props:
+            return str(props[name])
+        return device_property(name)
 
     return run
 

@@ -132,7 +132,7 @@ class Program:
                 else:
                     self.lists[nd.list_name] = ChoiceList(
                         tuple(self.fd.choices.get(nd.list_name, [])))
-            specs.append(("choices", nd.choice_filter))
+            specs.append(("choices", nd.choice_from or nd.choice_filter))
         for kind, src in specs:
             if not src:
                 continue

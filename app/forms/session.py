@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from app.core.errors import NotFound, ValidationError
-from app.forms.definition import Choice, FormDef, NodeDef, split_path
+from app.forms.definition import Choice, FormDef, NodeDef, repeat_choices, split_path
 from app.forms.graph import Slot
 from app.forms.xpath import (
     Env,
@@ -501,6 +501,8 @@ class FormSession:
         expr = slot.expr
         env = self.env
         try:
+            if slot.node.choice_from:  # `select_one ${name}`: the answers in a repeat
+                return repeat_choices(expr.fn(node, env))
             if expr.index_eq is not None:
                 column, other = expr.index_eq
                 return cl.lookup(column, to_string(other.fn(node, env)))

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from elementpath import XPath1Parser
@@ -178,13 +179,70 @@ def parse_datetime(s: str) -> datetime | None:
         return None
 
 
+_TIME_RE = re.compile(r"^\s*(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?\s*$")
+
+
+def parse_time(s: str) -> float | None:
+    """A `time` value ('HH:MM[:SS[.fff]][offset]') as the fraction of the local day
+    (decimal-time: '12:00' is 0.5); an offset is converted to local time."""
+    m = _TIME_RE.match(s)
+    if not m:
+        return None
+    h, mi = int(m.group(1)), int(m.group(2))
+    sec = int(m.group(3) or 0) + float(m.group(4) or 0)
+    if h > 23 or mi > 59 or sec >= 61:
+        return None
+    secs = h * 3600 + mi * 60 + sec
+    off = m.group(5)
+    if off:
+        if off == "Z":
+            off_s = 0
+        else:
+            sign = -1 if off[0] == "-" else 1
+            digits = off[1:].replace(":", "")
+            off_s = sign * (int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60)
+        utc = datetime(1970, 1, 2, tzinfo=UTC) + timedelta(seconds=secs - off_s)
+        loc = utc.astimezone()
+        secs = loc.hour * 3600 + loc.minute * 60 + loc.second + loc.microsecond / 1e6
+    return secs / 86400.0
+
+
 def days_of(d: date | datetime) -> float:
+    """A date or date-time as a number of days since 1970-01-01 (ODK's number()):
+    a date is a whole number of days on the calendar (so `today() - ${dob}` and
+    `${d} + 1` are exact), a date-time is the moment's days since 1970-01-01T00:00Z
+    with a fraction (the spec's "days since January 1, 1970 UTC")."""
     if isinstance(d, datetime):
-        if d.tzinfo is not None:  # an instant: days since the epoch in UTC (JavaRosa)
-            d = d.astimezone(UTC).replace(tzinfo=None)
-        delta = d - datetime(1970, 1, 1)
-        return delta.days + delta.seconds / 86400.0 + delta.microseconds / 86400e6
+        return epoch_days(d)
     return float((d - EPOCH).days)
+
+
+def instant_of(d: date | datetime) -> datetime:
+    """The moment a date or date-time names, as an aware datetime: a date is local
+    midnight of that day (ODK Collect), a date-time without offset is local time."""
+    if isinstance(d, datetime):
+        return d if d.tzinfo is not None else d.astimezone()
+    return datetime(d.year, d.month, d.day).astimezone()
+
+
+def epoch_days(d: date | datetime) -> float:
+    """decimal-date-time(): days since 1970-01-01T00:00Z of the moment `d` names
+    (ODK XForms spec). With TZ=America/Lima, 2021-10-06 is 18906.2083…"""
+    t = instant_of(d).astimezone(UTC)
+    delta = t.replace(tzinfo=None) - datetime(1970, 1, 1)
+    return delta.days + delta.seconds / 86400.0 + delta.microseconds / 86400e6
+
+
+def from_epoch_days(x: float) -> datetime | None:
+    """date-time(): the moment `x` days after 1970-01-01T00:00Z, in local time with
+    its offset; None for NaN or infinite or out-of-range numbers."""
+    if not math.isfinite(x):
+        return None
+    try:
+        t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=round(x * 86400e6))
+        return t.astimezone()
+    except (OverflowError, ValueError):
+        return None
 
 
 def str_to_number(s: str) -> float:
@@ -202,13 +260,35 @@ def str_to_number(s: str) -> float:
 
 
 def fmt_num(x: float) -> str:
+    """XPath 1.0 number -> string: never exponent notation (`0.000001`, not `1e-06`;
+    `0.00000000000000000123` in full), whole numbers without `.0`, `NaN`,
+    `Infinity`, `-Infinity`. As JavaRosa, a value within 1e-12 of a non-zero whole
+    number prints as that whole number (`2.0000000000000004` is `2`)."""
     if x != x:
         return "NaN"
     if x in (math.inf, -math.inf):
         return "Infinity" if x > 0 else "-Infinity"
-    if abs(x) < 1e16 and abs(x - round(x)) < 1e-12:  # JavaRosa's tolerance
-        return str(int(round(x)))
-    return repr(x)
+    if x == 0:
+        return "0"
+    r = round(x)
+    if (r != 0 and abs(x - r) < 1e-12) or abs(x) >= 1e16:  # JavaRosa's tolerance
+        return str(int(r))
+    txt = repr(x)
+    if "e" in txt or "E" in txt:
+        txt = format(Decimal(txt), "f")
+        if "." in txt:
+            txt = txt.rstrip("0").rstrip(".")
+    return txt
+
+
+def stored_string(v: Value) -> str:
+    """A calculation's result as the text stored in the instance: like string(),
+    except that NaN and infinities store as empty (ODK Collect leaves a calculation
+    whose number is not a number blank, so `${bmi} != ''` is false and once() still
+    sees an empty node)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return ""
+    return to_string(v)
 
 
 def fmt_datetime(d: datetime) -> str:
@@ -217,9 +297,24 @@ def fmt_datetime(d: datetime) -> str:
     return s
 
 
+class DateStamp(datetime):
+    """What date() gives for a date-time: it reads as its local date (string(),
+    comparisons, arithmetic), but keeps the moment, so decimal-date-time(date(x))
+    and format-date-time(date(x), …) still see the time (JavaRosa and ODK Web Forms
+    keep it too)."""
+
+    @classmethod
+    def of(cls, d: datetime) -> DateStamp:
+        loc = instant_of(d).astimezone()
+        return cls(loc.year, loc.month, loc.day, loc.hour, loc.minute, loc.second,
+                   loc.microsecond, tzinfo=loc.tzinfo)
+
+
 def to_string(v: Value) -> str:
     if isinstance(v, str):
         return v
+    if isinstance(v, DateStamp):
+        return v.date().isoformat()
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float | int):
@@ -243,8 +338,8 @@ def to_number(v: Value) -> float:
     if isinstance(v, list):
         return str_to_number(v[0].string_value()) if v else NAN
     if isinstance(v, datetime):
-        # JavaRosa: a date-time in arithmetic counts whole days (its local date);
-        # decimal-date-time() gives the fraction
+        # JavaRosa: a date-time value (now(), date-time()) in arithmetic counts whole
+        # days of its local date; decimal-date-time() gives the fraction
         local = v.astimezone() if v.tzinfo is not None else v
         return float((local.date() - EPOCH).days)
     if isinstance(v, date):
@@ -290,13 +385,22 @@ def to_date(v: Value) -> date | datetime | None:
         return None
     if isinstance(v, float | int):
         x = float(v)
-        if x != x or x in (math.inf, -math.inf):
+        if not math.isfinite(x) or abs(x) > 3e6:
             return None
-        whole = math.floor(x)
-        frac = x - whole
-        base = datetime(1970, 1, 1) + timedelta(days=whole, seconds=round(frac * 86400))
-        return base.date() if frac == 0 else base
+        if x == math.floor(x):
+            return EPOCH + timedelta(days=int(x))
+        return from_epoch_days(x)
     return None
+
+
+def to_calendar_date(v: Value) -> date | None:
+    """date(): a date value, never a time. A whole number is that many calendar
+    days after 1970-01-01 (JavaRosa); a number with a fraction is a moment (as from
+    decimal-date-time) and gives its local date; a date-time gives its local date."""
+    d = to_date(v)
+    if isinstance(d, datetime):
+        return d.astimezone().date() if d.tzinfo is not None else d.date()
+    return d
 
 
 # --------------------------------------------------------------------------------------
@@ -399,20 +503,36 @@ _ODK_SIGNATURES: dict[str, Any] = {
     "join": (1, None), "concat": (0, None), "substr": (2, 3), "regex": 2, "int": 1,
     "round": (1, 2), "pow": 2, "max": (1, None), "min": (1, None), "position": (0, 1),
     "indexed-repeat": (3, None), "today": 0, "now": 0, "date": 1, "date-time": 1,
-    "decimal-date-time": 1, "decimal-date": 1, "format-date": 2, "format-date-time": 2,
-    "once": 1, "uuid": (0, 1), "boolean-from-string": 1, "ends-with": 2,
-    "count-non-empty": 1, "current": 0, "abs": 1, "string-length": (0, 1),
+    "decimal-date-time": 1, "decimal-date": 1, "decimal-time": 1, "format-date": 2,
+    "format-date-time": 2, "once": 1, "uuid": (0, 1), "boolean-from-string": 1,
+    "ends-with": 2, "count-non-empty": 1, "current": 0, "abs": 1, "string-length": (0, 1),
     "normalize-space": (0, 1), "sum": 1, "number": (0, 1), "string": (0, 1), "not": 1,
     "substring": (2, 3), "contains": 2, "starts-with": 2, "substring-before": 2,
     "substring-after": 2, "translate": 3, "count": 1, "floor": 1, "ceiling": 1,
-    "true": 0, "false": 0, "boolean": 1, "last": 0, "random": 0, "exp": 1, "log": 1,
-    "log10": 1, "sqrt": 1,
+    "true": 0, "false": 0, "boolean": 1, "last": 0, "random": 0, "exp": 1, "exp10": 1,
+    "log": 1, "log10": 1, "sqrt": 1, "sin": 1, "cos": 1, "tan": 1, "asin": 1, "acos": 1,
+    "atan": 1, "atan2": 2, "pi": 0, "checklist": (2, None), "weighted-checklist": (2, None),
+    "digest": (2, 3), "area": 1, "enclosed-area": 1, "distance": 1, "randomize": (1, 2),
+    "version": 0, "name": (0, 1), "local-name": (0, 1), "namespace-uri": (0, 1), "lang": 1,
+    "pulldata": (4, 4), "instance": 1, "property": 1, "id": 1,
 }
 for _name, _nargs in _ODK_SIGNATURES.items():
     ODKParser.symbol_table.pop(_name, None)
     ODKParser.function(_name, nargs=_nargs).evaluate = _no_static_eval  # type: ignore[method-assign]
 ODKParser.function("choice-name", prefix="jr", nargs=2).evaluate = _no_static_eval  # type: ignore[method-assign]
+ODKParser.function("itext", prefix="jr", nargs=1).evaluate = _no_static_eval  # type: ignore[method-assign]
 ODKParser.function("dni-valid", prefix="siee", nargs=1).evaluate = _no_static_eval  # type: ignore[method-assign]
+
+# XPath 1.0 grammar: EqualityExpr (= !=) binds looser than RelationalExpr (< <= > >=),
+# and both chain left to right (`3 < 4 < 5`, `-3 < 3 = 6 >= 6`); elementpath's XPath 1
+# parser gives them one precedence and refuses chains (the XPath 2 rule). The tokens
+# are registered afresh on this parser only.
+for _sym in ("=", "!="):
+    ODKParser.symbol_table.pop(_sym, None)
+    ODKParser.infix(_sym, bp=27)
+for _sym in ("<", ">", "<=", ">="):
+    ODKParser.symbol_table.pop(_sym, None)
+    ODKParser.infix(_sym, bp=30)
 
 _parser = ODKParser()
 _parser_lock = threading.Lock()  # an elementpath parser holds per-parse state
@@ -543,11 +663,15 @@ class _Compiler:
         if spec is None:
             raise self.err(f"la función {qname}() no está soportada")
         if qname == "indexed-repeat":
-            self.no_align = True
-            try:
-                args = [self.compile(t, ctx) for t in tok]
-            finally:
-                self.no_align = False
+            # the target and the repeats name every instance; the positions are
+            # ordinary expressions (bound to the current instance like any other)
+            args = []
+            for i, t in enumerate(tok):
+                self.no_align = i == 0 or i % 2 == 1
+                try:
+                    args.append(self.compile(t, ctx))
+                finally:
+                    self.no_align = False
         else:
             args = [self.compile(t, ctx) for t in tok]
         if qname == "position" and tok:
@@ -754,15 +878,35 @@ def _filter(lst: list[Node], pred: Fn, env: Env) -> list[Node]:
 
 
 def _absolute_path(steps: list[_Step], align: bool = True) -> Fn:
+    """An absolute path bound to repeat instances as ODK does: its leading plain
+    steps follow the evaluated node's own instances (what pyxform writes as a
+    relative path for a `${name}` in the same repeat, `current()/..` inside
+    predicates); past that, inside a predicate, they follow the predicate's context
+    node (JavaRosa contextualises an absolute reference against its context)."""
+
     def run(node: Node, env: Env) -> list[Node]:
         chain = env.chain
+        other: list[Node] | None = None
         nodes = [env.doc]
         aligned = align
+        aligned2 = align and node is not env.current
         for i, step in enumerate(steps):
             if aligned and step.plain and i + 1 < len(chain) and chain[i + 1].name == step.name:
                 nodes = [chain[i + 1]]
+                if aligned2:
+                    if other is None:
+                        other = node.chain()
+                    aligned2 = i + 1 < len(other) and other[i + 1] is chain[i + 1]
                 continue
             aligned = False
+            if aligned2 and step.plain:
+                if other is None:
+                    other = node.chain()
+                if i + 1 < len(other) and other[i + 1].name == step.name and \
+                        other[0] is env.doc and other[i] is nodes[0] and len(nodes) == 1:
+                    nodes = [other[i + 1]]
+                    continue
+            aligned2 = False
             nodes = _apply_step(step, nodes, env)
         return nodes
 

@@ -108,3 +108,68 @@ def test_through_the_main_cli():
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["values"]["/fsu/integrantes[1]/edad"] == "44" and doc["errors"] == []
+
+
+FORM_MD = (
+    "| survey |\n| | type | name | label | calculation |\n"
+    "| | integer | n | N | |\n| | begin repeat | r | R | |\n| | text | t | T | |\n"
+    "| | calculate | u | | once(uuid()) |\n| | end repeat | | | |\n"
+    "| | calculate | all | | join(',', ${t}) |\n")
+
+
+def test_eval_expressions_without_a_form(capsys, tmp_path):
+    ex = tmp_path / "e.txt"
+    ex.write_text("string(0.000001)\ndate('1983-09-31')\n\n/data\nfoo(\n", "utf-8")
+    rc, out = run(capsys, "eval", "--expr", "1 + 1", "--exprs", str(ex))
+    assert rc == 0
+    got = json.loads(out)["expressions"]
+    assert got[0] == {"expr": "1 + 1", "value": "2", "type": "number"}
+    assert got[1] == {"expr": "string(0.000001)", "value": "0.000001", "type": "string"}
+    assert set(got[2]) == {"expr", "error"} and "1983-09-31" in got[2]["error"]
+    assert got[3]["type"] == "node-set" and got[3]["nodes"] == ["/data"]
+    assert "error" in got[4] and "Traceback" not in got[4]["error"]
+    lst = tmp_path / "e.json"
+    lst.write_text(json.dumps(["concat('a', 'b')", "true()"]), "utf-8")
+    rc, out = run(capsys, "eval", "--exprs", str(lst))
+    assert [x["value"] for x in json.loads(out)["expressions"]] == ["ab", "true"]
+
+
+def test_eval_steps_in_order_context_seed_and_submission(capsys, tmp_path):
+    form = tmp_path / "f.md"
+    form.write_text(FORM_MD, "utf-8")
+    steps = tmp_path / "s.json"
+    steps.write_text(json.dumps([["/data/n", "2"], ["/data/r[2]/t", "b"],
+                                 {"path": "/data/r[1]/t", "value": "a"},
+                                 {"add_repeat": "/data/r"}, ["/data/r[3]/t", "c"],
+                                 {"remove_repeat": "/data/r", "index": 1}]), "utf-8")
+    argv = ["eval", str(form), "--answers", str(steps), "--seed", "5", "--submission",
+            "--expr", "${t}", "--context", "/data/r[2]", "--expr", "count(../r)"]
+    rc, out = run(capsys, *argv)
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["values"]["/data/all"] == "b,c"
+    assert [e["value"] for e in doc["expressions"]] == ["c", "2"]  # ${t} of instance 2
+    assert doc["answers"]["answers"]["/data/r[1]/t"] == "b" and "<all>b,c</all>" in doc["xml"]
+    rc2, out2 = run(capsys, *argv)
+    assert out2 == out  # deterministic with --seed (uuid() included)
+    assert list(doc) == ["values", "relevant", "valid", "required_missing", "errors",
+                         "warnings", "expressions", "answers", "xml"]
+
+
+def test_eval_errors_are_clear(capsys, tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("| survey |\n| | type | name | label |\n| | foo | a | A |\n"
+                   "| | image | b | B |\n", "utf-8")
+    rc, out = run(capsys, "eval", str(bad))
+    assert rc == 1
+    errs = json.loads(out)["errors"]
+    assert [e["row"] for e in errs] == [2, 3] and all(e["message"] for e in errs)
+    form = tmp_path / "f.md"
+    form.write_text(FORM_MD, "utf-8")
+    steps = tmp_path / "s.json"
+    steps.write_text(json.dumps([["/data/nada", "1"]]), "utf-8")
+    assert main(["forms", "eval", str(form), "--answers", str(steps)]) == 2
+    assert "nada" in capsys.readouterr().err
+    assert main(["forms", "eval", str(form), "--today", "mañana"]) == 2
+    assert "--today" in capsys.readouterr().err
+    assert main(["forms", "eval", str(form), "--expr", "1", "--context", "/data/zz"]) == 2

@@ -98,11 +98,12 @@ def test_engine_problems_are_all_listed_with_rows():
     assert str(probs[0]).startswith("fila 3: ")
 
 
-def test_select_from_repeat_answers_is_refused():
+def test_select_from_repeat_answers_of_a_missing_question_is_refused():
     probs = problems(
         "| survey |\n| | type | name | label |\n| | begin repeat | r | R |\n"
-        "| | text | n | N |\n| | end repeat | | |\n| | select_one ${n} | x | X |\n")
-    assert probs[0].row == 5 and "repetición" in probs[0].message
+        "| | text | n | N |\n| | end repeat | | |\n| | text | t | T |\n"
+        "| | select_one ${t} | x | X |\n")
+    assert probs[0].row == 6 and "repetición" in probs[0].message
 
 
 def test_circular_calculations_are_refused():
