@@ -35,7 +35,7 @@ def _engine() -> Any | None:
         import app.forms as forms
     except Exception:  # noqa: BLE001 - engine missing or broken: structure only
         return None
-    if all(hasattr(forms, n) for n in ("bundled_form", "load_form", "FormSession")):
+    if all(hasattr(forms, n) for n in ("bundled_form", "load_form", "validate_submission")):
         return forms
     return None
 
@@ -126,18 +126,12 @@ class BatchValidator:
         if fd is None or self._engine is None:
             return []
         try:
-            report = self._engine.FormSession.from_json(fd, answers).validate()
+            return list(self._engine.validate_submission(fd, answers))
         except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
             log.info("form engine refused record structure: %s", type(exc).__name__)
             why = getattr(exc, "user_message", None)
             return ["Las respuestas no corresponden al formulario "
                     f"«{form_id}» versión {form_version}." + (f" {why}" if why else "")]
-        reasons = []
-        for err in getattr(report, "errors", []) or []:
-            path = getattr(err, "path", "") or ""
-            msg = getattr(err, "message", None) or str(err)
-            reasons.append(f"{path}: {msg}" if path else str(msg))
-        return reasons
 
 
 def validate_record(form_id: str, form_version: str, answers: Any) -> list[str]:

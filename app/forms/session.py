@@ -58,6 +58,8 @@ MAX_REPEAT_COUNT = 200
 # filters on column indexes). False gives the plain eager evaluation, kept to prove
 # both give the same results (tests/forms/test_fast_paths.py) and for bench/forms.py.
 FAST = True
+_REQUIRED = frozenset({"required"})
+_CHECKS = frozenset({"required", "choices", "constraint"})
 _CANONICAL_TYPES = frozenset({"integer", "decimal", "date", "datetime", "time"})
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")
 _DEC_RE = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$")
@@ -591,18 +593,23 @@ class FormSession:
                 continue
             self._eval(slot, node)
 
-    def _settle(self, node: Node) -> None:
+    def _settle(self, node: Node, kinds: frozenset[str] | None = None) -> None:
         """Evaluate the stale leaf slots of `node` (lazy leaves, see the module
-        docstring)."""
+        docstring); only those of `kinds` when given (the others stay stale)."""
         st: _St = node.st
         p = st.pending
         if p is None:
             return
-        st.pending = None
         if p is _ALL:
             slots = self.program.leaf_slots.get(node.defn.path, ()) if node.defn else ()
         else:
             slots = sorted(p, key=_rank) if len(p) > 1 else p
+        if kinds is None:
+            st.pending = None
+        else:
+            rest = [s for s in slots if s.kind not in kinds]
+            slots = [s for s in slots if s.kind in kinds]
+            st.pending = rest or None
         for slot in slots:
             self._eval(slot, node)
 
@@ -771,13 +778,15 @@ class FormSession:
         value = node.value
         assert nd is not None
         if st.pending is not None:
-            self._settle(node)
+            self._settle(node, _REQUIRED)
         if st.raw is not None:
             return TYPE_MSGS.get(nd.type, CONSTRAINT_MSG)
         if value == "":
             if st.required and nd.type not in ("note", "calculate"):
                 return self._render(_msg(nd.required_msgs, self.language), node) or REQUIRED_MSG
             return None
+        if st.pending is not None:
+            self._settle(node, _CHECKS)
         tmsg = self._type_problem(node)
         if tmsg:
             return tmsg
@@ -845,18 +854,22 @@ class FormSession:
         for _n, path in _walk_paths(self.root):
             yield path
 
-    def validate(self) -> Report:
-        """Hard errors (block `complete`) and soft warnings (shown to the supervisor)."""
+    def validate(self, warnings: bool = True) -> Report:
+        """Hard errors (block `complete`) and soft warnings (shown to the supervisor);
+        warnings=False leaves warnings out and does not evaluate them."""
         rep = Report()
-        for n in _walk(self.root):
+        for n, path in _walk_paths(self.root):
             nd = n.defn
-            if n is self.root or nd is None or nd.kind != "question" or not n.relevant:
+            if nd is None or nd.kind != "question" or not n.relevant:
                 continue
             msg = self._problem(n)
             if msg:
-                rep.errors.append(Issue(n.path(), msg, nd.row))
-            elif n.value != "" and not n.st.warn_ok:
-                rep.warnings.append(Issue(n.path(), self._warning_text(n), nd.row))
+                rep.errors.append(Issue(path, msg, nd.row))
+            elif warnings and n.value != "":
+                if n.st.pending is not None:
+                    self._settle(n)
+                if not n.st.warn_ok:
+                    rep.warnings.append(Issue(path, self._warning_text(n), nd.row))
         return rep
 
     # ------------------------------------------------------------------ jr:choice-name
@@ -1045,4 +1058,16 @@ def _attached(node: Node, doc: Node) -> bool:
     return False
 
 
-__all__ = ["FormSession", "Issue", "NodeState", "Report"]
+def validate_submission(formdef: FormDef, answers: dict[str, Any]) -> list[str]:
+    """Reasons (Spanish, "path: message") why a received record's answers are refused;
+    empty when acceptable. `answers` is what `FormSession.to_json()` gave (or a flat
+    {path: value}). For the server: builds the record once with the fast paths and
+    evaluates only what hard errors need — relevance, calculations the record does not
+    hold, required, constraints and choice filters of relevant questions; no warnings,
+    labels or read-only states. Raises ValidationError or NotFound (Spanish
+    `user_message`) when the answers do not fit the form at all."""
+    session = FormSession(formdef, answers, fast=True)
+    return [f"{i.path}: {i.message}" for i in session.validate(warnings=False).errors]
+
+
+__all__ = ["FormSession", "Issue", "NodeState", "Report", "validate_submission"]
