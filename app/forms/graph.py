@@ -33,6 +33,10 @@ PRODUCERS = ("calc", "count", "relevant")
 LEAVES = frozenset({"readonly", "required", "constraint", "warning", "choices"})
 _LITERAL_DEFAULT = re.compile(r"^[^()$/\[\]]*$")
 _CONST_BOOL = re.compile(r"^\s*(true|false)\(\)\s*$")
+# functions whose result depends on more than the values an expression reads
+_IMPURE = re.compile(r"\b(today|now|random|uuid|once|position|last|choice-name|instance|"
+                     r"current|indexed-repeat|digest|version)\s*\(")
+_STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @dataclass(slots=True, eq=False)
@@ -46,6 +50,10 @@ class Slot:
     rank: int = 0
     leaf: bool = False  # kind in LEAVES
     plan: FilterPlan | None = None  # choice filter evaluated on column indexes
+    # memo: results by the values the expression reads, for pure expressions whose
+    # reads are single questions (routes: (pin, names below the pinned instance))
+    routes: tuple[tuple[int, tuple[str, ...]], ...] | None = None
+    memo: dict[tuple[str, ...], tuple[Any, str | None]] | None = None
 
 
 @dataclass(slots=True)
@@ -268,6 +276,10 @@ class Program:
         for s in self.ordered:
             if s.leaf:
                 self.leaf_slots.setdefault(s.host, []).append(s)
+        for s in self.slots:
+            s.routes = self._routes(s)
+            if s.routes is not None:
+                s.memo = {}
         self.below: dict[Path, list[Path]] = {
             p: [q for q in fd.by_path if len(q) > len(p) and q[: len(p)] == p]
             for p, nd in fd.by_path.items() if nd.kind != "question"}
@@ -415,6 +427,34 @@ class Program:
         for s in left:
             s.rank = rank
             rank += 1
+
+    def _routes(self, s: Slot) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
+        """How to reach each value `s` reads from the node it runs on, when its result
+        depends on nothing else (no clock, randomness, position, language, instance
+        structure, node-sets): then results may be shared by those values."""
+        if s.kind in ("count", "choices") or s.expr.global_dep:
+            return None
+        for d in s.expr.structural:
+            nd = self.fd.by_path.get(d.path)
+            if nd is None or nd.is_repeat:
+                return None  # reads how many instances there are, or their order
+        if s.kind == "calc" and s.node.trigger:
+            return None
+        if _IMPURE.search(_STRINGS.sub("", s.expr.source)):
+            return None
+        out = []
+        for d in s.expr.deps:
+            if d.pin > len(s.host):
+                return None
+            for k in range(d.pin + 1, len(d.path) + 1):
+                nd = self.fd.by_path.get(d.path[:k])
+                if nd is None or nd.is_repeat:
+                    return None
+            target = self.fd.by_path.get(d.path)
+            if target is None or target.kind != "question" or len(d.path) < d.pin:
+                return None
+            out.append((d.pin, d.path[d.pin:]))
+        return tuple(out)
 
     def ref_fn(self, name: str, ctx: Path) -> Any:
         """Compiled `${name}` as read from a node at `ctx` (labels and messages)."""

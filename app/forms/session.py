@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import NoneType
 from typing import Any
 
 from app.core.errors import NotFound, ValidationError
@@ -622,11 +623,21 @@ class FormSession:
             return
         if kind == "calc" and self._opening and id(node) in self._keep:
             return  # the stored record settles this value (uuid(), now(), ...)
-        try:
-            v = slot.expr.fn(node, env)
-            err = None
-        except (EvalError, ZeroDivisionError, ValueError, TypeError, OverflowError) as e:
-            v, err = None, str(e) or type(e).__name__
+        memo = slot.memo if self._fast else None
+        key = None
+        if memo is not None:
+            key = _memo_key(slot.routes, env.chain)  # type: ignore[arg-type]
+            hit = memo.get(key) if key is not None else None
+            if hit is not None:
+                v, err = hit
+            else:
+                v, err = self._run_expr(slot, node, env)
+                if key is not None and isinstance(v, str | float | bool | date | NoneType):
+                    if len(memo) >= 20_000:
+                        memo.clear()
+                    memo[key] = (v, err)
+        else:
+            v, err = self._run_expr(slot, node, env)
         if kind == "calc":
             new = self._coerce_result(node.defn, v) if err is None else ""
             if new != node.value:
@@ -649,6 +660,13 @@ class FormSession:
             st.warn_ok = err is not None or to_bool(v)
         elif kind == "count":
             self._apply_count(node, slot.node, v if err is None else 0)
+
+    @staticmethod
+    def _run_expr(slot: Slot, node: Node, env: Env) -> tuple[Any, str | None]:
+        try:
+            return slot.expr.fn(node, env), None
+        except (EvalError, ZeroDivisionError, ValueError, TypeError, OverflowError) as e:
+            return None, str(e) or type(e).__name__
 
     def _relevance_changed(self, top: Node) -> None:
         for n in _walk(top):
@@ -1020,6 +1038,24 @@ def _walk_kept(top: Node) -> Iterator[Node]:
             for lst in st.kept.values():
                 for inst in lst:
                     yield from _walk_kept(inst)
+
+
+def _memo_key(routes: tuple[tuple[int, tuple[str, ...]], ...],
+              chain: list[Node]) -> tuple[str, ...] | None:
+    """The values a pure slot reads (see graph.Program._routes), or None when one of
+    them is not a single node here."""
+    out = []
+    for pin, names in routes:
+        if pin >= len(chain):
+            return None
+        n = chain[pin]
+        for name in names:
+            lst = n.by_name.get(name)
+            if not lst or len(lst) != 1:
+                return None
+            n = lst[0]
+        out.append(n.value if n.relevant else "")
+    return tuple(out)
 
 
 def _rank(slot: Slot) -> int:
