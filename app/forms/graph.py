@@ -252,6 +252,7 @@ class Program:
         self.defaults: dict[Path, Expr | str] = {}
         self.lists: dict[str, ChoiceList] = {}
         self.static: dict[Path, dict[str, bool]] = {}
+        self.plans: dict[Path, Any] = {}  # how a session builds each node (session.py)
         self._refs: dict[tuple[str, Path], Any] = {}
         self._steps: dict[str, tuple[tuple[str, int | None, NodeDef], ...]] = {}
         problems: list[Problem] = []

@@ -59,8 +59,6 @@ MAX_REPEAT_COUNT = 200
 # filters on column indexes). False gives the plain eager evaluation, kept to prove
 # both give the same results (tests/forms/test_fast_paths.py) and for bench/forms.py.
 FAST = True
-_REQUIRED = frozenset({"required"})
-_CHECKS = frozenset({"required", "choices", "constraint"})
 _CANONICAL_TYPES = frozenset({"integer", "decimal", "date", "datetime", "time"})
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")
 _DEC_RE = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$")
@@ -195,22 +193,31 @@ class FormSession:
 
     # ------------------------------------------------------------------ building
     def _build(self, nd: NodeDef, parent: Node) -> None:
-        if nd.is_repeat:
-            # instances are added by add_repeat / repeat_count / loaded answers
-            parent.by_name.setdefault(nd.name, [])
-            return
-        node = Node(nd.name, parent, nd)
-        parent.children.append(node)
-        parent.by_name[nd.name] = [node]  # a non-repeat name appears once under a parent
-        node.st = _St(self._static.get(nd.path), self._fast)
-        if self._hosts is not None and self._loading:
-            lst = self._hosts.get(nd.path)
-            if lst is None:
-                self._hosts[nd.path] = [node]
-            else:
-                lst.append(node)
-        for c in nd.children:
-            self._build(c, node)
+        self._grow(_plan_of(self.program, nd), parent)
+
+    def _grow(self, plan: tuple[_Grow, ...], parent: Node) -> None:
+        """Build the nodes of `plan` (see _plan_of) under `parent`."""
+        lazy = self._fast
+        hosts = self._hosts if self._loading else None
+        by_name = parent.by_name
+        children = parent.children
+        for name, nd, path, static, kids, is_repeat in plan:
+            if is_repeat:
+                # instances are added by add_repeat / repeat_count / loaded answers
+                by_name.setdefault(name, [])
+                continue
+            node = Node(name, parent, nd)
+            children.append(node)
+            by_name[name] = [node]  # a non-repeat name appears once under a parent
+            node.st = _St(static, lazy)
+            if hosts is not None:
+                lst = hosts.get(path)
+                if lst is None:
+                    hosts[path] = [node]
+                else:
+                    lst.append(node)
+            if kids:
+                self._grow(kids, node)
 
     def _new_instance(self, nd: NodeDef, parent: Node, position: int | None = None) -> Node:
         inst = Node(nd.name, defn=nd)
@@ -232,8 +239,7 @@ class FormSession:
         inst.parent = parent
         for i, s in enumerate(siblings, 1):
             s.index = i
-        for c in nd.children:
-            self._build(c, inst)
+        self._grow(_plan_of(self.program, nd)[0][4], inst)
         inst.relevant = parent.relevant
         for n in _walk(inst):
             if n is not inst and n.parent is not None:
@@ -796,15 +802,13 @@ class FormSession:
         value = node.value
         assert nd is not None
         if st.pending is not None:
-            self._settle(node, _REQUIRED)
+            self._settle(node)
         if st.raw is not None:
             return TYPE_MSGS.get(nd.type, CONSTRAINT_MSG)
         if value == "":
             if st.required and nd.type not in ("note", "calculate"):
                 return self._render(_msg(nd.required_msgs, self.language), node) or REQUIRED_MSG
             return None
-        if st.pending is not None:
-            self._settle(node, _CHECKS)
         tmsg = self._type_problem(node)
         if tmsg:
             return tmsg
@@ -1056,6 +1060,22 @@ def _memo_key(routes: tuple[tuple[int, tuple[str, ...]], ...],
             n = lst[0]
         out.append(n.value if n.relevant else "")
     return tuple(out)
+
+
+# (name, NodeDef, generic path, static leaf results, children's plan, is a repeat)
+_Grow = tuple[str, NodeDef, tuple[str, ...], "dict[str, bool] | None", tuple[Any, ...], bool]
+
+
+def _plan_of(program: Any, nd: NodeDef) -> tuple[_Grow, ...]:
+    """What building `nd` makes, computed once per form version (kept on its Program):
+    a one-entry tuple (its children's plan is entry[4])."""
+    plans = program.plans
+    hit = plans.get(nd.path)
+    if hit is None:
+        kids = tuple(_plan_of(program, c)[0] for c in nd.children)
+        hit = plans[nd.path] = (
+            (nd.name, nd, nd.path, program.static.get(nd.path), kids, nd.is_repeat),)
+    return hit
 
 
 def _rank(slot: Slot) -> int:
