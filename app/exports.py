@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.text import xml_safe
 from app.core.ubigeo import catalog
 
 FORMATS = ("csv", "xlsx")
@@ -45,7 +46,6 @@ EXPORTED_TYPES = frozenset(
         "geopoint",
     }
 )
-_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -252,7 +252,7 @@ def _csv_text(col: Column, value: Any) -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, float):
         return f"{value:g}"
-    text = str(value)
+    text = xml_safe(str(value))  # the one rule for every output (app.core.text)
     if col.kind == "date":
         return format_date(text)
     return _safe_text(text) if col.kind == "text" else text
@@ -331,7 +331,7 @@ def _write_xlsx(path: Path, table: Table, cancelled: Callable[[], bool] | None) 
 def _xlsx_value(col: Column, value: Any) -> Any:
     if isinstance(value, str):
         v = cell_value(col, value) if col.kind != "text" else value
-        return _ILLEGAL_XLSX.sub("", v) if isinstance(v, str) else v
+        return xml_safe(v) if isinstance(v, str) else v
     return value
 
 

@@ -7,6 +7,22 @@ cannot measure.
                                the same in a fresh process, imports included
     forms.full_eval_ms         open a 20-member FSU record (build + evaluate everything)
     forms.answer_p95_ms        set one answer, then read every node's state (20 members)
+
+CPU time of this process (time.process_time), so other work on the machine weighs less:
+    forms.from_json_ms         FormSession.from_json of a stored 20-member FSU, median
+    forms.from_json_ms_before  the same with the engine as it was before issue 14
+                               (commit BASELINE, extracted with `git archive` and run in
+                               a subprocess, interleaved with the line above)
+    forms.from_json_vs_before_ratio   the two lines above (goal <= 0.1)
+    forms.from_json_eager_ms   the same record with the fast paths off (fast=False)
+    forms.validate_submission_ms      the server's check of that record (whole)
+    forms.validate_before_ms   from_json(...).validate() with the engine before issue 14
+    forms.answer_ms            set one answer (re-evaluates what depends on it), median
+    forms.answer_vs_full_eval_ratio   that vs evaluating the whole record eagerly
+    forms.filter_answer_p95_ms an answer that re-filters a 5,000-choice list with the
+                               compound filter (gov = ${gov} and dist = ${dist}) or
+                               gov = 'other', the filtered list read; p95
+    forms.filter_answer_p95_ms_itemwise  the same filtered choice by choice (fast=False)
 """
 
 from __future__ import annotations
@@ -17,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -64,6 +81,175 @@ def fresh_process_ms(cache_dir: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+BASELINE = "390ddb0"  # the engine before issue 14 (branch point of wt/formsspeed)
+
+_BEFORE = """
+import json, statistics, sys, time
+from app.forms import FormSession, bundled_form
+fd = bundled_form("fsu")
+data = json.loads(open(sys.argv[1], encoding="utf-8").read())
+reps = int(sys.argv[2])
+for _ in range(3):
+    FormSession.from_json(fd, data)
+load, val = [], []
+for _ in range(reps):
+    t = time.process_time()
+    FormSession.from_json(fd, data)
+    load.append(time.process_time() - t)
+    t = time.process_time()
+    FormSession.from_json(fd, data).validate()
+    val.append(time.process_time() - t)
+print(json.dumps([statistics.median(load) * 1000, statistics.median(val) * 1000]))
+"""
+
+
+def before_engine(tmp: Path) -> Path | None:
+    """The app/ package as it was at BASELINE, extracted under `tmp` (None without git)."""
+    import io
+    import subprocess
+    import tarfile
+
+    try:
+        blob = subprocess.run(["git", "archive", BASELINE, "app"], cwd=ROOT, check=True,
+                              capture_output=True, timeout=120).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        tar.extractall(tmp, filter="data")
+    return tmp
+
+
+def before_ms(tree: Path, data_file: Path, reps: int) -> tuple[float, float]:
+    import json
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run([sys.executable, "-c", _BEFORE, str(data_file), str(reps)],
+                         cwd=tree, env=env, check=True, capture_output=True, text=True,
+                         timeout=600)
+    load, val = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(load), float(val)
+
+
+def cpu_ms(fn: Any, reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        t = time.process_time()
+        fn()
+        out.append((time.process_time() - t) * 1000)
+    return out
+
+
+def filter_form(n_gov: int = 25, n_dist: int = 200) -> str:
+    """A form whose select reads a 5,000-choice list through a compound filter."""
+    rows = ["| choices |", "| | list_name | name | label | gov | dist |"]
+    for g in range(n_gov):
+        for d in range(n_dist):
+            rows.append(f"| | lugar | l{g}_{d} | Lugar {g}-{d} | g{g} | d{d} |")
+    rows.append("| | lugar | otro | Otro | other | |")
+    return """
+| survey |
+| | type | name | label | choice_filter |
+| | text | gov | Gobierno | |
+| | text | dist | Distrito | |
+| | select_one lugar | lugar | Lugar | (gov = ${gov} and dist = ${dist}) or gov = 'other' |
+| settings |
+| | form_id | version |
+| | filtro | 1 |
+""" + "\n".join(rows) + "\n"
+
+
+def filter_p95(fd: Any, fast: bool, n: int) -> float:
+    from app.forms import FormSession
+
+    rng = random.Random(11)
+    s = FormSession(fd, fast=fast)
+    times = []
+    for i in range(n):
+        path = "/data/gov" if i % 2 else "/data/dist"
+        value = f"g{rng.randrange(25)}" if i % 2 else f"d{rng.randrange(200)}"
+        t = time.process_time()
+        s.set(path, value)
+        kept = s.choices("/data/lugar")
+        times.append((time.process_time() - t) * 1000)
+        if not kept:
+            raise RuntimeError("filter kept nothing")
+    times.sort()
+    return times[int(len(times) * 0.95) - 1]
+
+
+def engine_figures() -> list[str]:
+    """The issue-14 figures (see the module docstring)."""
+    import json
+
+    from app.forms import FormSession, bundled_form, load_form, validate_submission
+
+    fd = bundled_form("fsu")
+    saved = FormSession(fd, household(20)).to_json()
+    lines: list[str] = []
+    for _ in range(3):
+        FormSession.from_json(fd, saved)
+    now_load: list[float] = []
+    now_val: list[float] = []
+    old_load: list[float] = []
+    old_val: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = before_engine(Path(tmp) / "before")
+        data_file = Path(tmp) / "record.json"
+        data_file.write_text(json.dumps(saved), "utf-8")
+        for _round in range(3):  # interleaved, so both see the same machine
+            now_load += cpu_ms(lambda: FormSession.from_json(fd, saved), 20)
+            now_val += cpu_ms(lambda: validate_submission(fd, saved), 20)
+            if tree is not None:
+                a, b = before_ms(tree, data_file, 20)
+                old_load.append(a)
+                old_val.append(b)
+    load = statistics.median(now_load)
+    lines.append(f"forms.from_json_ms: {load:.2f} ms")
+    if old_load:
+        before = statistics.median(old_load)
+        lines.append(f"forms.from_json_ms_before: {before:.2f} ms")
+        lines.append(f"forms.from_json_vs_before_ratio: {load / before:.3f}")
+    eager = statistics.median(cpu_ms(lambda: FormSession.from_json(fd, saved, fast=False), 20))
+    lines.append(f"forms.from_json_eager_ms: {eager:.2f} ms")
+    lines.append(f"forms.validate_submission_ms: {statistics.median(now_val):.2f} ms")
+    if old_val:
+        lines.append(f"forms.validate_before_ms: {statistics.median(old_val):.2f} ms")
+
+    # one answer vs evaluating the whole record
+    s = FormSession.from_json(fd, saved)
+    rng = random.Random(5)
+    answers = []
+    for _ in range(200):
+        i = rng.randint(1, 20)
+        name, values = rng.choice(ANSWER_FIELDS)
+        path, value = f"/fsu/integrantes[{i}]/{name}", rng.choice(values)
+        t = time.process_time()
+        s.set(path, value)
+        answers.append((time.process_time() - t) * 1000)
+    full = statistics.median(cpu_ms(lambda: FormSession(fd, household(20), fast=False), 10))
+    one = statistics.median(answers)
+    lines.append(f"forms.answer_ms: {one:.3f} ms")
+    lines.append(f"forms.full_eval_eager_ms: {full:.2f} ms")
+    lines.append(f"forms.answer_vs_full_eval_ratio: {one / full:.4f}")
+
+    ffd = load_form(filter_form())
+    lines.append(f"forms.filter_answer_p95_ms: {filter_p95(ffd, True, 200):.3f} ms")
+    lines.append(f"forms.filter_answer_p95_ms_itemwise: {filter_p95(ffd, False, 20):.2f} ms")
+    return lines
+
+
+ANSWER_FIELDS = [
+    ("parentesco", ["1", "2", "3", "5", "6"]),
+    ("fecha_nacimiento", ["1960-01-01", "1990-07-15", "2015-03-03"]),
+    ("sexo", ["1", "2"]),
+    ("num_doc", ["41234567", "43876512", "12345678"]),
+    ("nivel_educativo", ["1", "3", "4", "6"]),
+    ("nombres", ["Ana", "Luis", "Rosa"]),
+]
+
+
 def main() -> int:
     from app.forms import FormSession, loader
     from app.forms.bundled import bundled_path
@@ -100,14 +286,7 @@ def main() -> int:
         return 1
 
     rng = random.Random(7)
-    fields = [
-        ("parentesco", ["1", "2", "3", "5", "6"]),
-        ("fecha_nacimiento", ["1960-01-01", "1990-07-15", "2015-03-03"]),
-        ("sexo", ["1", "2"]),
-        ("num_doc", ["41234567", "43876512", "12345678"]),
-        ("nivel_educativo", ["1", "3", "4", "6"]),
-        ("nombres", ["Ana", "Luis", "Rosa"]),
-    ]
+    fields = ANSWER_FIELDS
     times = []
     for _ in range(300):
         name, values = rng.choice(fields)
@@ -129,6 +308,8 @@ def main() -> int:
     print(f"forms.answer_p95_ms: {p95:.2f} ms")
     print(f"forms.answer_p50_ms: {times[len(times) // 2]:.2f} ms")
     print(f"forms.nodes_20_members: {len(states)} nodes")
+    for line in engine_figures():
+        print(line)
     return 0
 
 

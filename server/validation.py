@@ -38,7 +38,7 @@ def _engine() -> Any | None:
         import app.forms as forms  # deferred on purpose: the engine is heavy to import
     except Exception:  # noqa: BLE001 - engine missing or broken: structure only
         return None
-    if all(hasattr(forms, n) for n in ("bundled_form", "load_form", "FormSession")):
+    if all(hasattr(forms, n) for n in ("bundled_form", "load_form", "validate_submission")):
         return forms
     return None
 
@@ -130,18 +130,12 @@ class Validator:
                        answers: dict[str, Any]) -> list[str]:
         """The engine's hard-constraint errors for answers of a loaded form (Spanish)."""
         try:
-            report = self.engine.FormSession.from_json(fd, answers).validate()  # type: ignore[union-attr]
+            return list(self.engine.validate_submission(fd, answers))  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
             log.info("form engine refused record structure: %s", type(exc).__name__)
             why = getattr(exc, "user_message", None)
             return ["Las respuestas no corresponden al formulario "
                     f"«{form_id}» versión {form_version}." + (f" {why}" if why else "")]
-        reasons = []
-        for err in getattr(report, "errors", []) or []:
-            path = getattr(err, "path", "") or ""
-            msg = getattr(err, "message", None) or str(err)
-            reasons.append(f"{path}: {msg}" if path else str(msg))
-        return reasons
 
 
 class BatchCheck:

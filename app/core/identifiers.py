@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 
 from app.core.errors import ValidationError
+from app.core.text import canonical_number_text
 
 DNI_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 DNI_CHECK_DIGITS = "65432110987"
 DNI_CHECK_LETTERS = "KJIHGFEDCBA"
 
-_DNI_RE = re.compile(r"^(\d{8})(?:-?([0-9A-Z]))?$")
+_DNI_RE = re.compile(r"^([0-9]{8})(?:-?([0-9A-Z]))?$")
 _CE_RE = re.compile(r"^[A-Z0-9]{1,12}$")
 
 
@@ -30,8 +31,10 @@ def normalize_dni(value: str) -> str:
     """Return the 8 digits of a DNI; raise ValidationError with a Spanish message.
 
     Accepts '12345678', '12345678-5', '12345678 K' (spaces ignored); the check
-    character is optional, but must match when given."""
-    raw = re.sub(r"\s+", "", str(value or "")).upper()
+    character is optional, but must match when given. Digits of any script (e.g.
+    full-width '１２３４５６７８') are read as ASCII digits first (NFKC), so the same
+    person typed either way gives the same DNI in the index and the duplicate check."""
+    raw = re.sub(r"\s+", "", canonical_number_text(str(value or ""))).upper()
     if not raw:
         raise ValidationError("empty DNI", "Ingrese el número de DNI.")
     m = _DNI_RE.match(raw)
@@ -59,7 +62,7 @@ def is_valid_dni(value: str) -> bool:
 
 def normalize_ce(value: str) -> str:
     """Carné de extranjería: alphanumeric, up to 12 characters."""
-    raw = re.sub(r"[\s-]+", "", str(value or "")).upper()
+    raw = re.sub(r"[\s-]+", "", canonical_number_text(str(value or ""))).upper()
     if not _CE_RE.match(raw):
         raise ValidationError(
             "malformed carne de extranjeria",

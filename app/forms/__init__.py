@@ -37,6 +37,10 @@ FormSession(formdef, answers=None, *, language=None, clock=None)
     .to_xml(instance_id) -> str         OpenRosa instance with meta/instanceID
     FormSession.from_json(formdef, data)
 
+validate_submission(formdef, answers) -> [str]
+    the server's check of a received record: "path: message" for every hard error,
+    evaluating only what those need (no warnings, labels or choices lists to show)
+
 Between forms
     carry_over(src_session, dst_session) -> int   an S100's household into a new FSU:
         answers move to same-named questions (member by member); «apellidos» splits in two
@@ -54,7 +58,7 @@ from app.forms.carry_over import carry_over
 from app.forms.definition import Choice, FormDef, FormLoadError, NodeDef, Problem
 from app.forms.loader import load_form
 from app.forms.records import dnis, summary
-from app.forms.session import FormSession, Issue, NodeState, Report
+from app.forms.session import FormSession, Issue, NodeState, Report, validate_submission
 
 __all__ = [
     "Choice",
@@ -72,4 +76,5 @@ __all__ = [
     "list_bundled",
     "load_form",
     "summary",
+    "validate_submission",
 ]

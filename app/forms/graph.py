@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.forms import catalogs
-from app.forms.definition import Choice, FormLoadError, NodeDef, Path, Problem
+from app.forms.definition import Choice, FormLoadError, NodeDef, Path, Problem, split_path
 from app.forms.xpath import Dep, Expr, ExprError, Node, compile_expr
+from app.forms.xpath import _reads_context as reads_context
+from app.forms.xpath import parse as parse_expr
 
 if TYPE_CHECKING:
     from app.forms.definition import FormDef
@@ -26,7 +28,15 @@ if TYPE_CHECKING:
 SLOT_KINDS = ("calc", "count", "relevant", "readonly", "required", "constraint", "warning",
               "choices")
 PRODUCERS = ("calc", "count", "relevant")
+# Slots whose result no other expression reads: a session may evaluate them when their
+# node's state is read instead of after every change (app.forms.session).
+LEAVES = frozenset({"readonly", "required", "constraint", "warning", "choices"})
 _LITERAL_DEFAULT = re.compile(r"^[^()$/\[\]]*$")
+_CONST_BOOL = re.compile(r"^\s*(true|false)\(\)\s*$")
+# functions whose result depends on more than the values an expression reads
+_IMPURE = re.compile(r"\b(today|now|random|uuid|once|position|last|choice-name|instance|"
+                     r"current|indexed-repeat|digest|version)\s*\(")
+_STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @dataclass(slots=True, eq=False)
@@ -38,6 +48,12 @@ class Slot:
     deps: list[Dep]
     host: Path = ()  # path of the nodes it runs on (a repeat_count runs on the parent)
     rank: int = 0
+    leaf: bool = False  # kind in LEAVES
+    plan: FilterPlan | None = None  # choice filter evaluated on column indexes
+    # memo: results by the values the expression reads, for pure expressions whose
+    # reads are single questions (routes: (pin, names below the pinned instance))
+    routes: tuple[tuple[int, tuple[str, ...]], ...] | None = None
+    memo: dict[tuple[str, ...], tuple[Any, str | None]] | None = None
 
 
 @dataclass(slots=True)
@@ -47,6 +63,8 @@ class ChoiceList:
     _index: dict[tuple[str, str], list[Choice]] = field(default_factory=dict)
     _pairs: dict[str | None, list[tuple[str, str]]] = field(default_factory=dict)
     _names: frozenset[str] | None = None
+    _columns: dict[str, tuple[int, dict[str, int]]] = field(default_factory=dict)
+    _by_mask: dict[int, list[Choice]] = field(default_factory=dict)
 
     def pairs(self, lang: str | None) -> list[tuple[str, str]]:
         """[(name, label)] in `lang` (cached; callers must not modify it)."""
@@ -76,6 +94,47 @@ class ChoiceList:
             self._items = out
         return self._items
 
+    def column(self, column: str) -> tuple[int, dict[str, int]]:
+        """(rows that have `column`, {value: rows}) as bit masks over `choices` (bit i =
+        choice i), built on first use. `name` and `label` (first language) always exist;
+        other columns exist where the choices sheet filled them."""
+        hit = self._columns.get(column)
+        if hit is None:
+            has = 0
+            by: dict[str, int] = {}
+            for i, c in enumerate(self.choices):
+                if column == "name":
+                    v: str | None = c.name
+                elif column == "label":
+                    v = next(iter(c.labels.values()), "")
+                else:
+                    v = c.extra.get(column)
+                if v is None:
+                    continue
+                bit = 1 << i
+                has |= bit
+                by[v] = by.get(v, 0) | bit
+            hit = self._columns[column] = (has, by)
+        return hit
+
+    def from_mask(self, mask: int) -> list[Choice]:
+        """The choices whose bits are set, in list order (cached per mask)."""
+        hit = self._by_mask.get(mask)
+        if hit is not None:
+            return hit
+        out: list[Choice] = []
+        if mask:
+            ch = self.choices
+            data = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+            for j, b in enumerate(data):
+                if b:
+                    base = j * 8
+                    out.extend(ch[base + k] for k in _BITS[b])
+        if len(self._by_mask) >= 512:
+            self._by_mask.clear()
+        self._by_mask[mask] = out
+        return out
+
     def lookup(self, column: str, value: str) -> list[Choice]:
         key = (column, value)
         hit = self._index.get(key)
@@ -91,6 +150,100 @@ class ChoiceList:
         return hit
 
 
+_BITS = tuple(tuple(k for k in range(8) if b >> k & 1) for b in range(256))
+
+
+class NotIndexable(Exception):
+    """A filter operand whose value does not compare as plain text (a number, a date, a
+    boolean): the filter is evaluated choice by choice instead."""
+
+
+@dataclass(slots=True)
+class FilterPlan:
+    """A choice filter as set operations over column indexes: `column = expr`,
+    `column != expr`, and/or/not of those, true()/false(); `expr` never reads the
+    choice item. Gives the same choices as evaluating the filter item by item
+    (XPath 1.0 comparison of a column node with text), in a few dictionary lookups."""
+
+    op: str  # eq | ne | and | or | not | const
+    column: str = ""
+    expr: Expr | None = None
+    args: tuple[FilterPlan, ...] = ()
+    value: bool = False
+
+    def mask(self, cl: ChoiceList, node: Node, env: Any) -> int:
+        """Bit mask of the choices kept (raises NotIndexable, or what the expression
+        raises)."""
+        op = self.op
+        if op == "and":
+            m = self.args[0].mask(cl, node, env)
+            return m & self.args[1].mask(cl, node, env) if m else 0
+        if op == "or":
+            return self.args[0].mask(cl, node, env) | self.args[1].mask(cl, node, env)
+        if op == "not":
+            return ((1 << len(cl.choices)) - 1) & ~self.args[0].mask(cl, node, env)
+        if op == "const":
+            return (1 << len(cl.choices)) - 1 if self.value else 0
+        assert self.expr is not None
+        values = _plain_texts(self.expr.fn(node, env))
+        has, by = cl.column(self.column)
+        if op == "eq":
+            m = 0
+            for v in values:
+                m |= by.get(v, 0)
+            return m
+        distinct = set(values)
+        if not distinct:
+            return 0
+        if len(distinct) > 1:
+            return has
+        return has & ~by.get(next(iter(distinct)), 0)
+
+
+def _plain_texts(v: Any) -> list[str]:
+    """Operand values that compare with a column as text, else NotIndexable."""
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list):
+        out = []
+        for n in v:
+            d = n.defn
+            s = n.string_value()
+            if s and d is not None and getattr(d, "type", "") in ("integer", "decimal"):
+                raise NotIndexable  # typed numbers compare numerically
+            out.append(s)
+        return out
+    raise NotIndexable
+
+
+def filter_plan(source: str, current: Path) -> FilterPlan | None:
+    """Plan for a choice filter (see FilterPlan), or None when it has another shape."""
+    try:
+        return _plan(parse_expr(source), current)
+    except ExprError:
+        return None
+
+
+def _plan(tok: Any, current: Path) -> FilterPlan | None:
+    sym = tok.symbol
+    if sym == "(":
+        return _plan(tok[0], current)
+    if sym in ("and", "or"):
+        a, b = _plan(tok[0], current), _plan(tok[1], current)
+        return FilterPlan(sym, args=(a, b)) if a is not None and b is not None else None
+    if sym == "not" and len(tok) == 1:
+        a = _plan(tok[0], current)
+        return FilterPlan("not", args=(a,)) if a is not None else None
+    if sym in ("true", "false") and len(tok) == 0:
+        return FilterPlan("const", value=sym == "true")
+    if sym in ("=", "!="):
+        for col, other in ((tok[0], tok[1]), (tok[1], tok[0])):
+            if col.symbol == "(name)" and not reads_context(other):
+                expr = compile_expr(other.source, None, current, choice_filter=True)
+                return FilterPlan("eq" if sym == "=" else "ne", str(col.value), expr)
+    return None
+
+
 class Program:
     def __init__(self, fd: FormDef) -> None:
         self.fd = fd
@@ -98,7 +251,10 @@ class Program:
         self.node_slots: dict[Path, list[Slot]] = {}
         self.defaults: dict[Path, Expr | str] = {}
         self.lists: dict[str, ChoiceList] = {}
+        self.static: dict[Path, dict[str, bool]] = {}
+        self.plans: dict[Path, Any] = {}  # how a session builds each node (session.py)
         self._refs: dict[tuple[str, Path], Any] = {}
+        self._steps: dict[str, tuple[tuple[str, int | None, NodeDef], ...]] = {}
         problems: list[Problem] = []
         for nd in fd.root.walk()[1:]:
             self._compile_node(nd, problems)
@@ -113,6 +269,21 @@ class Program:
         for lst in self.node_slots.values():
             lst.sort(key=lambda s: s.rank)
         self.ordered = sorted(self.slots, key=lambda s: s.rank)
+        # what a session evaluates when a record is opened (leaves wait to be read;
+        # a triggered calculation runs only when its trigger changes)
+        self.producers = [s for s in self.ordered
+                          if not s.leaf and not (s.kind == "calc" and s.node.trigger)]
+        self.leaf_slots: dict[Path, list[Slot]] = {}
+        for s in self.ordered:
+            if s.leaf:
+                self.leaf_slots.setdefault(s.host, []).append(s)
+        for s in self.slots:
+            s.routes = self._routes(s)
+            if s.routes is not None:
+                s.memo = {}
+        self.below: dict[Path, list[Path]] = {
+            p: [q for q in fd.by_path if len(q) > len(p) and q[: len(p)] == p]
+            for p, nd in fd.by_path.items() if nd.kind != "question"}
 
     # -- compile
     def _compile_node(self, nd: NodeDef, problems: list[Problem]) -> None:
@@ -150,7 +321,15 @@ class Program:
             if kind == "calc" and nd.trigger:
                 deps = [Dep(t, _common(t, nd.path)) for t in nd.trigger]
             host = nd.path[:-1] if kind == "count" else nd.path
-            slot = Slot(len(self.slots), nd, kind, expr, deps, host)
+            if kind in LEAVES and kind != "choices" and _CONST_BOOL.match(src) \
+                    and not deps and not expr.structural and not expr.global_dep:
+                # `required true()` and the like: the same for every instance, so it is
+                # part of the node's initial state instead of a slot
+                self.static.setdefault(host, {})[kind] = src.strip().startswith("true")
+                continue
+            slot = Slot(len(self.slots), nd, kind, expr, deps, host, leaf=kind in LEAVES)
+            if kind == "choices" and src and expr.index_eq is None:
+                slot.plan = filter_plan(src, nd.path)
             self.slots.append(slot)
             self.node_slots.setdefault(host, []).append(slot)
         if nd.default is not None:
@@ -179,6 +358,17 @@ class Program:
                 nd = self.fd.by_path.get(d.path)
                 if nd is not None and nd.is_repeat:
                     self.struct_readers.setdefault(d.path, []).append((s, d.pin))
+        # reading a group (not a repeat) reads the text of everything below it, so a
+        # change below the group reaches its readers (`calculate doc = ${group}`)
+        for gp, lst in list(direct.items()):
+            g = self.fd.by_path.get(gp)
+            if g is None or g.kind != "group" or not gp:
+                continue
+            for p in paths:
+                if len(p) > len(gp) and p[: len(gp)] == gp:
+                    direct.setdefault(p, []).extend(
+                        (s, pin) for s, pin in lst
+                        if not (len(s.node.path) > len(gp) and s.node.path[: len(gp)] == gp))
         for p in paths:
             acc: list[tuple[Slot, int]] = list(global_slots)
             # a value change reaches the expressions that read this very path; reading a
@@ -203,11 +393,16 @@ class Program:
         for s in self.slots:
             reads = [d.path for d in s.deps] + [d.path for d in s.expr.structural]
             for rp in reads:
+                g = self.fd.by_path.get(rp)
+                whole = (g is not None and g.kind == "group" and bool(rp)
+                         and s.node.path[: len(rp)] != rp)
                 for pp in prod_paths:
-                    if pp != rp and not (len(pp) < len(rp) and rp[: len(pp)] == pp):
+                    below = whole and len(pp) > len(rp) and pp[: len(rp)] == rp
+                    if pp != rp and not below and not (len(pp) < len(rp)
+                                                       and rp[: len(pp)] == pp):
                         continue
                     for p in producers[pp]:
-                        if p is s or (pp != rp and p.kind == "calc"):
+                        if p is s or (pp != rp and not below and p.kind == "calc"):
                             continue
                         if s.id not in edges[p.id]:
                             edges[p.id].add(s.id)
@@ -234,6 +429,34 @@ class Program:
             s.rank = rank
             rank += 1
 
+    def _routes(self, s: Slot) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
+        """How to reach each value `s` reads from the node it runs on, when its result
+        depends on nothing else (no clock, randomness, position, language, instance
+        structure, node-sets): then results may be shared by those values."""
+        if s.kind in ("count", "choices") or s.expr.global_dep:
+            return None
+        for d in s.expr.structural:
+            nd = self.fd.by_path.get(d.path)
+            if nd is None or nd.is_repeat:
+                return None  # reads how many instances there are, or their order
+        if s.kind == "calc" and s.node.trigger:
+            return None
+        if _IMPURE.search(_STRINGS.sub("", s.expr.source)):
+            return None
+        out = []
+        for d in s.expr.deps:
+            if d.pin > len(s.host):
+                return None
+            for k in range(d.pin + 1, len(d.path) + 1):
+                nd = self.fd.by_path.get(d.path[:k])
+                if nd is None or nd.is_repeat:
+                    return None
+            target = self.fd.by_path.get(d.path)
+            if target is None or target.kind != "question" or len(d.path) < d.pin:
+                return None
+            out.append((d.pin, d.path[d.pin:]))
+        return tuple(out)
+
     def ref_fn(self, name: str, ctx: Path) -> Any:
         """Compiled `${name}` as read from a node at `ctx` (labels and messages)."""
         key = (name, ctx)
@@ -242,6 +465,26 @@ class Program:
             self._refs[key] = (compile_expr("/" + "/".join(p), ctx).fn if p is not None
                                else None)
         return self._refs[key]
+
+    def steps(self, path: str) -> tuple[tuple[str, int | None, NodeDef], ...]:
+        """'/fsu/integrantes[2]/edad' as ((name, position, NodeDef), ...) below the root
+        (cached: the same paths come back record after record). Raises ValueError for a
+        malformed path, KeyError for a node the form does not have."""
+        hit = self._steps.get(path)
+        if hit is None:
+            parts = split_path(path)
+            if not parts or parts[0][0] != self.fd.root.name:
+                raise KeyError(path)
+            out = []
+            gp: Path = (parts[0][0],)
+            for name, idx in parts[1:]:
+                gp = (*gp, name)
+                out.append((name, idx, self.fd.by_path[gp]))
+            hit = tuple(out)
+            if len(self._steps) >= 100_000:
+                self._steps.clear()
+            self._steps[path] = hit
+        return hit
 
     def choice_list(self, nd: NodeDef) -> ChoiceList:
         hit = self.lists.get(nd.list_name or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
+from app.core.text import xml_safe
 from app.forms.xpath import Node
 
 if TYPE_CHECKING:
@@ -15,13 +16,16 @@ ORX_NS = "http://openrosa.org/xforms"
 
 def to_xml(session: FormSession, instance_id: str) -> str:
     """The instance as XML: non-relevant nodes left out, notes left out,
-    meta/instanceID set to `uuid:<instance_id>` (the prefix is added if missing)."""
+    meta/instanceID set to `uuid:<instance_id>` (the prefix is added if missing).
+    Characters XML 1.0 forbids are removed (app.core.text.xml_safe), so the result is
+    well-formed whatever was stored."""
     fd = session.formdef
     root = ET.Element(fd.root.name, {"id": fd.form_id, "version": fd.version})
     for child in session.root.children:
         _emit(child, root)
     meta = ET.SubElement(root, "meta")
     iid = ET.SubElement(meta, "instanceID")
+    instance_id = xml_safe(instance_id)
     iid.text = instance_id if instance_id.startswith("uuid:") else f"uuid:{instance_id}"
     ET.indent(root, space="  ")
     return "<?xml version='1.0' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="unicode")
@@ -38,4 +42,4 @@ def _emit(node: Node, parent: ET.Element) -> None:
         for c in node.children:
             _emit(c, el)
     elif nd is not None and nd.kind == "question":
-        el.text = node.value or None
+        el.text = xml_safe(node.value) or None

@@ -1,8 +1,27 @@
 """FormSession: one record's answers, kept consistent with the form's rules.
 
 After each change only the slots that read what changed are evaluated again
-(app.forms.graph). Reading a node's state is a lookup: every state is kept up
-to date by the incremental evaluation.
+(app.forms.graph). Calculations, relevance and repeat counts ("producers") are
+evaluated at once; required, read-only, constraint, warning and choice-filter
+expressions ("leaves", which no other expression reads) are marked stale and
+evaluated when their node's state is read, so reading a state gives exactly
+what an eager evaluation would.
+
+Rules this module applies to every answer (docs/forms.md):
+- input is brought to one canonical form first: characters XML 1.0 forbids are
+  removed, digits of any script become ASCII digits, numbers and dates are read
+  after NFKC normalisation, a decimal question accepts a decimal comma (3,5 = 3.5);
+- an answer its question's type refuses (text in an integer question, NaN or
+  infinity, an impossible date, a choice the list does not have) is kept where the
+  person can see and correct it (`get`, `state`, `aside`) but counts as empty
+  everywhere else — calculations, relevance, `answers`, `to_json`, `to_xml` — until
+  it is valid;
+- a calculation whose result is not a finite number stores nothing (not "NaN");
+- lowering a repeat_count sets the removed instances aside, and raising it again
+  brings them back with their answers;
+- opening a stored record keeps the calculated values it holds (uuid(), now(),
+  today() read back exactly as saved); a calculation is evaluated again only when
+  something it reads changes.
 """
 
 from __future__ import annotations
@@ -10,14 +29,17 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import NoneType
 from typing import Any
 
 from app.core.errors import NotFound, ValidationError
+from app.core.text import ascii_digits, canonical_number_text, xml_safe
 from app.forms.definition import Choice, FormDef, NodeDef, repeat_choices, split_path
-from app.forms.graph import Slot
+from app.forms.graph import NotIndexable, Slot
 from app.forms.xpath import (
     Env,
     EvalError,
@@ -33,6 +55,13 @@ from app.forms.xpath import (
 )
 
 MAX_REPEAT_COUNT = 200
+# Fast paths (lazy leaves, the single ordered pass when a record is opened, choice
+# filters on column indexes). False gives the plain eager evaluation, kept to prove
+# both give the same results (tests/forms/test_fast_paths.py) and for bench/forms.py.
+FAST = True
+_CANONICAL_TYPES = frozenset({"integer", "decimal", "date", "datetime", "time"})
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_DEC_RE = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$")
 REQUIRED_MSG = "Esta pregunta es obligatoria."
 CONSTRAINT_MSG = "La respuesta no cumple la regla de esta pregunta."
 WARNING_MSG = "Revise esta respuesta: es poco usual."
@@ -84,12 +113,20 @@ class Report:
         return not self.errors
 
 
+_ALL = ()  # `_St.pending` value: every leaf slot of the node is stale
+
+
 class _St:
-    """Per concrete node runtime state."""
+    """Per concrete node runtime state.
 
-    __slots__ = ("own_rel", "required", "readonly", "valid", "warn_ok", "choices", "error")
+    pending: leaf slots to evaluate before the state is read (None: none; _ALL: all).
+    raw: what was typed when the question's type refuses it (the node's value is then
+    empty). kept: repeat instances set aside by a lowered repeat_count, by repeat name."""
 
-    def __init__(self) -> None:
+    __slots__ = ("own_rel", "required", "readonly", "valid", "warn_ok", "choices", "error",
+                 "pending", "raw", "kept")
+
+    def __init__(self, static: dict[str, bool] | None = None, lazy: bool = False) -> None:
         self.own_rel = True
         self.required = False
         self.readonly = False
@@ -97,6 +134,14 @@ class _St:
         self.warn_ok = True
         self.choices: list[Choice] | None = None
         self.error: str | None = None
+        self.pending: tuple[()] | list[Slot] | None = _ALL if lazy else None
+        self.raw: str | None = None
+        self.kept: dict[str, list[Node]] | None = None
+        if static:
+            self.required = static.get("required", False)
+            self.readonly = static.get("readonly", False)
+            self.valid = static.get("constraint", True)
+            self.warn_ok = static.get("warning", True)
 
 
 class FormSession:
@@ -107,19 +152,27 @@ class FormSession:
 
     def __init__(self, formdef: FormDef, answers: dict[str, Any] | None = None, *,
                  language: str | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 fast: bool | None = None) -> None:
         self.formdef = formdef
         self.program = formdef.program()
         self.language = language or formdef.default_language
         self.clock = clock
+        self._fast = FAST if fast is None else fast
+        self._static = self.program.static
         self.doc = Node("#doc")
         self.root = self.doc.append(Node(formdef.root.name, defn=formdef.root))
-        self.root.st = _St()
+        self.root.st = self._new_st(formdef.root.path)
         self.env = Env(self.doc, self)
         self._queue: list[tuple[int, int, int, Slot, Node]] = []
         self._queued: set[tuple[int, int]] = set()
         self._seq = 0
         self._loading = True
+        self._opening = True  # until the first full evaluation is done
+        self._keep: set[int] = set()  # calculated nodes whose stored value is kept
+        self._detached = False  # some instance left the tree (checked before evaluating)
+        self._hosts: dict[tuple[str, ...], list[Node]] | None = (
+            {formdef.root.path: [self.root]} if self._fast else None)
         for child in formdef.root.children:
             self._build(child, self.root)
         if answers:
@@ -127,22 +180,50 @@ class FormSession:
         else:
             self._apply_defaults(self.root)
         self._loading = False
-        self._full_eval()
+        if self._fast:
+            self._open_eval()
+        else:
+            self._full_eval()
+        self._opening = False
+        self._keep.clear()
+        self._hosts = None
+
+    def _new_st(self, gpath: tuple[str, ...]) -> _St:
+        return _St(self._static.get(gpath), self._fast)
 
     # ------------------------------------------------------------------ building
     def _build(self, nd: NodeDef, parent: Node) -> None:
-        if nd.is_repeat:
-            # instances are added by add_repeat / repeat_count / loaded answers
-            parent.by_name.setdefault(nd.name, [])
-            return
-        node = parent.append(Node(nd.name, defn=nd))
-        node.st = _St()
-        for c in nd.children:
-            self._build(c, node)
+        self._grow(_plan_of(self.program, nd), parent)
+
+    def _grow(self, plan: tuple[_Grow, ...], parent: Node) -> None:
+        """Build the nodes of `plan` (see _plan_of) under `parent`."""
+        lazy = self._fast
+        hosts = self._hosts if self._loading else None
+        by_name = parent.by_name
+        children = parent.children
+        for name, nd, path, static, kids, is_repeat in plan:
+            if is_repeat:
+                # instances are added by add_repeat / repeat_count / loaded answers
+                by_name.setdefault(name, [])
+                continue
+            node = Node(name, parent, nd)
+            children.append(node)
+            by_name[name] = [node]  # a non-repeat name appears once under a parent
+            node.st = _St(static, lazy)
+            if hosts is not None:
+                lst = hosts.get(path)
+                if lst is None:
+                    hosts[path] = [node]
+                else:
+                    lst.append(node)
+            if kids:
+                self._grow(kids, node)
 
     def _new_instance(self, nd: NodeDef, parent: Node, position: int | None = None) -> Node:
         inst = Node(nd.name, defn=nd)
-        inst.st = _St()
+        inst.st = self._new_st(nd.path)
+        if self._hosts is not None and self._loading:
+            self._hosts.setdefault(nd.path, []).append(inst)
         siblings = parent.by_name.setdefault(nd.name, [])
         if position is None or position >= len(siblings):
             if siblings:
@@ -158,8 +239,7 @@ class FormSession:
         inst.parent = parent
         for i, s in enumerate(siblings, 1):
             s.index = i
-        for c in nd.children:
-            self._build(c, inst)
+        self._grow(_plan_of(self.program, nd)[0][4], inst)
         inst.relevant = parent.relevant
         for n in _walk(inst):
             if n is not inst and n.parent is not None:
@@ -188,7 +268,7 @@ class FormSession:
             if d is None or n.value != "":
                 continue
             if isinstance(d, str):
-                n.value = self._coerce_input(n.defn, d)
+                self._put(n, n.defn, d)
             else:
                 try:
                     n.value = self._coerce_result(n.defn, d(n, self.env.at(n)))
@@ -198,16 +278,13 @@ class FormSession:
     # ------------------------------------------------------------------ lookup
     def _find(self, path: str, create: bool = False) -> Node:
         try:
-            parts = split_path(path)
+            steps = self.program.steps(path)
         except ValueError as e:
             raise NotFound(str(e), f"Ruta inválida: {path}") from e
-        if not parts or parts[0][0] != self.root.name:
-            raise NotFound(f"no node {path}", f"No existe la pregunta {path}.")
+        except (KeyError, TypeError, AttributeError):
+            raise NotFound(f"no node {path}", f"No existe la pregunta {path}.") from None
         node = self.root
-        for name, idx in parts[1:]:
-            nd = self.formdef.by_path.get((*_gpath(node), name))
-            if nd is None:
-                raise NotFound(f"no node {path}", f"No existe la pregunta {path}.")
+        for name, idx, nd in steps:
             lst = node.by_name.get(name, [])
             if nd.is_repeat:
                 if idx is None:
@@ -238,49 +315,95 @@ class FormSession:
 
     # ------------------------------------------------------------------ values
     def _coerce_input(self, nd: NodeDef, value: Any) -> str:
+        """An answer as the engine stores it (the canonical form, see the module
+        docstring); the result may still be refused by `_refused`."""
         if value is None:
             return ""
         if isinstance(value, bool):
             return "true" if value else "false"
-        if nd.type == "select_multiple" and isinstance(value, list | tuple):
-            return " ".join(str(v).strip() for v in value if str(v).strip())
+        t = nd.type
+        if t == "select_multiple" and isinstance(value, list | tuple):
+            return ascii_digits(xml_safe(" ".join(str(v).strip() for v in value
+                                                  if str(v).strip())))
         if isinstance(value, datetime):
             return value.isoformat()
         if isinstance(value, date):
             return value.isoformat()
         if isinstance(value, float):
-            return fmt_num(value)
-        s = str(value)
-        if nd.type in ("integer", "decimal", "date", "select_one"):
+            return fmt_num(value) if math.isfinite(value) else str(value)
+        s = xml_safe(str(value))
+        if t in _CANONICAL_TYPES:
+            s = canonical_number_text(s)
+        else:
+            s = ascii_digits(s)
+        if t == "select_one":
             s = s.strip()
-        if nd.type == "select_multiple":
+        elif t == "select_multiple":
             s = " ".join(s.split())
-        if nd.type == "integer" and s:
-            try:
+        elif t == "integer" and s:
+            m = _INT_RE.match(s)
+            if m:
                 s = str(int(s))
-            except ValueError:
-                pass
-        if nd.type == "decimal" and s:
-            try:
-                x = float(s)
+            elif _DEC_RE.match(s):
+                x = float(s.replace(",", "."))
+                if math.isfinite(x) and x == int(x):
+                    s = str(int(x))  # '3.0' is the integer 3
+        elif t == "decimal" and s:
+            if _DEC_RE.match(s):
+                x = float(s.replace(",", "."))  # a decimal comma is the Peruvian habit
                 if math.isfinite(x):
                     s = fmt_num(x)
-            except ValueError:
-                pass
         return s
 
+    def _refused(self, nd: NodeDef, s: str) -> bool:
+        """True when the question's type cannot hold `s` (the one rule for every type:
+        such an answer counts as empty until it is corrected)."""
+        if s == "":
+            return False
+        t = nd.type
+        if t == "integer":
+            return _INT_RE.match(s) is None
+        if t == "decimal":
+            if _DEC_RE.match(s) is None or "," in s:
+                return True
+            return not math.isfinite(float(s))
+        if t == "date":
+            return parse_date(s) is None
+        if t == "datetime":
+            return parse_datetime(s) is None and parse_date(s) is None
+        if t in ("select_one", "select_multiple"):
+            names = self.program.choice_list(nd).names
+            if not names:
+                return False  # a list the engine does not hold: nothing to check against
+            picked = [s] if t == "select_one" else s.split()
+            return t == "select_one" and " " in s or any(p not in names for p in picked)
+        return False
+
+    def _put(self, node: Node, nd: NodeDef, value: Any) -> bool:
+        """Store an input value on `node`; True when what counts changed."""
+        new = self._coerce_input(nd, value)
+        st: _St = node.st
+        raw = new if self._refused(nd, new) else None
+        if raw is not None:
+            new = ""
+        st.raw = raw
+        if new == node.value:
+            return False
+        node.value = new
+        return True
+
     def _coerce_result(self, nd: NodeDef, v: Any) -> str:
+        if isinstance(v, float) and not math.isfinite(v):
+            return ""  # NaN and infinity are no result (ODK stores nothing either)
         if nd.type in ("date",):
             if isinstance(v, float | int) and not isinstance(v, bool):
                 d = to_date(float(v))
                 return d.isoformat()[:10] if d is not None else ""
             if isinstance(v, datetime):
                 return v.date().isoformat()
-        if nd.type == "integer" and isinstance(v, float) and math.isfinite(v):
+        if nd.type == "integer" and isinstance(v, float):
             return str(int(v)) if v == int(v) else fmt_num(v)
-        if isinstance(v, float) and v != v:
-            return "" if nd.type in ("integer", "decimal") else "NaN"
-        return to_string(v)
+        return xml_safe(to_string(v))
 
     def set(self, path: str, value: Any) -> None:
         """Set one answer and re-evaluate what depends on it."""
@@ -288,16 +411,16 @@ class FormSession:
         nd = node.defn
         if nd is None or nd.kind != "question":
             raise ValidationError(f"{path} is not a question", f"{path} no es una pregunta.")
-        new = self._coerce_input(nd, value)
-        if new == node.value:
-            return
-        node.value = new
-        self._changed(node)
+        if self._put(node, nd, value):
+            self._changed(node)
         self._run()
 
     def get(self, path: str) -> str:
-        """The stored answer (also when the question is not relevant)."""
-        return self._find(path).value
+        """The stored answer (also when the question is not relevant); an answer the
+        question's type refuses is returned as typed."""
+        node = self._find(path)
+        raw = node.st.raw
+        return raw if raw is not None else node.value
 
     # ------------------------------------------------------------------ repeats
     def add_repeat(self, path: str, position: int | None = None) -> str:
@@ -370,6 +493,33 @@ class FormSession:
         self._eval_subtree(self.root)
         self._run()
 
+    def _open_eval(self) -> None:
+        """The first evaluation of an opened record, fast path: every producer slot once,
+        in rank order, over the nodes built so far (everything is new, so the order of
+        the graph is all that matters; no queue). Leaves are already stale (_St). What
+        the pass itself adds — instances a repeat_count creates, triggered calculations,
+        readers of a cycle — goes through the queue afterwards. Same result as
+        `_full_eval` (tests/forms/test_fast_paths.py)."""
+        hosts = self._hosts or {}
+        queued = self._queued
+        keep = self._keep
+        ev = self._eval
+        for slot in self.program.producers:
+            nodes = hosts.get(slot.host)
+            if not nodes:
+                continue
+            sid = slot.id
+            settled = keep if slot.kind == "calc" else None
+            for node in nodes:
+                if queued:
+                    queued.discard((sid, id(node)))
+                if settled and id(node) in settled:
+                    continue
+                if self._detached and not _attached(node, self.doc):
+                    continue
+                ev(slot, node)
+        self._run()
+
     def _eval_subtree(self, top: Node) -> None:
         for n in _walk(top):
             for s in self.program.node_slots.get(_gpath(n), ()):
@@ -378,6 +528,14 @@ class FormSession:
                 self._push(s, n)
 
     def _push(self, slot: Slot, node: Node) -> None:
+        if slot.leaf and self._fast:
+            st: _St = node.st
+            p = st.pending
+            if p is None:
+                st.pending = [slot]
+            elif p is not _ALL and slot not in p:
+                p.append(slot)
+            return
         key = (slot.id, id(node))
         if key in self._queued:
             return
@@ -431,11 +589,35 @@ class FormSession:
 
     def _run(self) -> None:
         q = self._queue
+        queued = self._queued
         while q:
             _r, _s, _i, slot, node = heapq.heappop(q)
-            self._queued.discard((slot.id, id(node)))
+            key = (slot.id, id(node))
+            if key not in queued:
+                continue  # already evaluated by _open_eval
+            queued.discard(key)
             if not _attached(node, self.doc):
                 continue
+            self._eval(slot, node)
+
+    def _settle(self, node: Node, kinds: frozenset[str] | None = None) -> None:
+        """Evaluate the stale leaf slots of `node` (lazy leaves, see the module
+        docstring); only those of `kinds` when given (the others stay stale)."""
+        st: _St = node.st
+        p = st.pending
+        if p is None:
+            return
+        if p is _ALL:
+            slots = self.program.leaf_slots.get(node.defn.path, ()) if node.defn else ()
+        else:
+            slots = sorted(p, key=_rank) if len(p) > 1 else p
+        if kinds is None:
+            st.pending = None
+        else:
+            rest = [s for s in slots if s.kind not in kinds]
+            slots = [s for s in slots if s.kind in kinds]
+            st.pending = rest or None
+        for slot in slots:
             self._eval(slot, node)
 
     def _eval(self, slot: Slot, node: Node) -> None:
@@ -445,11 +627,23 @@ class FormSession:
         if kind == "choices":
             st.choices = self._filter_choices(slot, node)
             return
-        try:
-            v = slot.expr.fn(node, env)
-            err = None
-        except (EvalError, ZeroDivisionError, ValueError, TypeError, OverflowError) as e:
-            v, err = None, str(e) or type(e).__name__
+        if kind == "calc" and self._opening and id(node) in self._keep:
+            return  # the stored record settles this value (uuid(), now(), ...)
+        memo = slot.memo if self._fast else None
+        key = None
+        if memo is not None:
+            key = _memo_key(slot.routes, env.chain)  # type: ignore[arg-type]
+            hit = memo.get(key) if key is not None else None
+            if hit is not None:
+                v, err = hit
+            else:
+                v, err = self._run_expr(slot, node, env)
+                if key is not None and isinstance(v, str | float | bool | date | NoneType):
+                    if len(memo) >= 20_000:
+                        memo.clear()
+                    memo[key] = (v, err)
+        else:
+            v, err = self._run_expr(slot, node, env)
         if kind == "calc":
             new = self._coerce_result(node.defn, v) if err is None else ""
             if new != node.value:
@@ -473,6 +667,13 @@ class FormSession:
         elif kind == "count":
             self._apply_count(node, slot.node, v if err is None else 0)
 
+    @staticmethod
+    def _run_expr(slot: Slot, node: Node, env: Env) -> tuple[Any, str | None]:
+        try:
+            return slot.expr.fn(node, env), None
+        except (EvalError, ZeroDivisionError, ValueError, TypeError, OverflowError) as e:
+            return None, str(e) or type(e).__name__
+
     def _relevance_changed(self, top: Node) -> None:
         for n in _walk(top):
             parent_rel = n.parent.relevant if n.parent is not None else True
@@ -487,14 +688,39 @@ class FormSession:
         lst = parent.by_name.setdefault(nd.name, [])
         if len(lst) == want:
             return
+        st: _St = parent.st
         while len(lst) < want:
-            inst = self._new_instance(nd, parent)
+            kept = st.kept.get(nd.name) if st.kept else None
+            if kept:
+                inst = kept.pop()  # set aside by an earlier, lower count: bring it back
+                self._reattach(inst, nd, parent)
+            else:
+                inst = self._new_instance(nd, parent)
             self._eval_subtree(inst)
             lst = parent.by_name[nd.name]
         while len(lst) > want:
             inst = lst.pop()
             parent.children.remove(inst)
+            if st.kept is None:
+                st.kept = {}
+            st.kept.setdefault(nd.name, []).append(inst)  # never thrown away
+            self._detached = True
         self._structure_changed(parent, nd)
+
+    def _reattach(self, inst: Node, nd: NodeDef, parent: Node) -> None:
+        siblings = parent.by_name.setdefault(nd.name, [])
+        at = (parent.children.index(siblings[-1]) + 1 if siblings
+              else self._insert_point(nd, parent))
+        parent.children.insert(at, inst)
+        siblings.append(inst)
+        inst.index = len(siblings)
+        inst.parent = parent
+        for n in _walk(inst):
+            n.relevant = n.parent.relevant and n.st.own_rel if n.parent is not None \
+                else True
+            if n.st.pending is not _ALL and self._fast:
+                n.st.pending = _ALL
+            self._changed(n)
 
     def _filter_choices(self, slot: Slot, node: Node) -> list[Choice]:
         cl = self.program.choice_list(slot.node)
@@ -506,6 +732,11 @@ class FormSession:
             if expr.index_eq is not None:
                 column, other = expr.index_eq
                 return cl.lookup(column, to_string(other.fn(node, env)))
+            if slot.plan is not None and self._fast:
+                try:
+                    return cl.from_mask(slot.plan.mask(cl, node, env.at(node)))
+                except NotIndexable:
+                    pass  # an operand compares as a number or date: item by item
             out = []
             for item in cl.items():
                 if to_bool(expr.fn(item, env)):
@@ -520,6 +751,7 @@ class FormSession:
         nd = node.defn
         if nd is None or not nd.is_select:
             return []
+        self._settle(node)
         if node.st.choices is not None:
             return node.st.choices
         return list(self.program.choice_list(nd).choices)
@@ -544,8 +776,10 @@ class FormSession:
         nd = node.defn
         st: _St = node.st
         assert nd is not None
+        if st.pending is not None:
+            self._settle(node)
         relevant = node.relevant
-        value = node.value
+        value = node.value if st.raw is None else st.raw
         required = bool(st.required)
         message = None
         warning = None
@@ -569,6 +803,10 @@ class FormSession:
         st: _St = node.st
         value = node.value
         assert nd is not None
+        if st.pending is not None:
+            self._settle(node)
+        if st.raw is not None:
+            return TYPE_MSGS.get(nd.type, CONSTRAINT_MSG)
         if value == "":
             if st.required and nd.type not in ("note", "calculate"):
                 return self._render(_msg(nd.required_msgs, self.language), node) or REQUIRED_MSG
@@ -640,18 +878,22 @@ class FormSession:
         for _n, path in _walk_paths(self.root):
             yield path
 
-    def validate(self) -> Report:
-        """Hard errors (block `complete`) and soft warnings (shown to the supervisor)."""
+    def validate(self, warnings: bool = True) -> Report:
+        """Hard errors (block `complete`) and soft warnings (shown to the supervisor);
+        warnings=False leaves warnings out and does not evaluate them."""
         rep = Report()
-        for n in _walk(self.root):
+        for n, path in _walk_paths(self.root):
             nd = n.defn
-            if n is self.root or nd is None or nd.kind != "question" or not n.relevant:
+            if nd is None or nd.kind != "question" or not n.relevant:
                 continue
             msg = self._problem(n)
             if msg:
-                rep.errors.append(Issue(n.path(), msg, nd.row))
-            elif n.value != "" and not n.st.warn_ok:
-                rep.warnings.append(Issue(n.path(), self._warning_text(n), nd.row))
+                rep.errors.append(Issue(path, msg, nd.row))
+            elif warnings and n.value != "":
+                if n.st.pending is not None:
+                    self._settle(n)
+                if not n.st.warn_ok:
+                    rep.warnings.append(Issue(path, self._warning_text(n), nd.row))
         return rep
 
     # ------------------------------------------------------------------ jr:choice-name
@@ -668,22 +910,52 @@ class FormSession:
 
     # ------------------------------------------------------------------ serialisation
     def answers(self, include_aside: bool = False) -> dict[str, str]:
-        """Flat {path: value} of answered questions and calculations (relevant only,
-        unless include_aside)."""
+        """Flat {path: value} of answered questions and calculations: relevant and
+        valid ones only, unless include_aside (then also what `aside` holds)."""
+        out: dict[str, str] = {}
+        for n, path in _walk_paths(self.root):
+            nd = n.defn
+            if nd is None or nd.kind != "question" or n.value == "" or nd.type == "note":
+                continue
+            if n.relevant:
+                out[path] = n.value
+        if include_aside:
+            out.update(self.aside())
+            out.update(self.kept())
+        return out
+
+    def kept(self) -> dict[str, str]:
+        """Answers of the repeat instances a lowered repeat_count set aside (they come
+        back when the count rises again), at the positions they will take."""
         out: dict[str, str] = {}
         for n in _walk(self.root):
-            nd = n.defn
-            if nd is None or nd.kind != "question" or nd.type == "note" or n.value == "":
+            st: _St = n.st
+            if st is None or not st.kept:
                 continue
-            if n.relevant or include_aside:
-                out[n.path()] = n.value
+            for lst in st.kept.values():
+                for inst in lst:
+                    for k in _walk_kept(inst):
+                        kd, kst = k.defn, k.st
+                        v = kst.raw if kst.raw is not None else k.value
+                        if kd is not None and kd.kind == "question" and v != "" \
+                                and kd.type != "note":
+                            out[k.path()] = v
         return out
 
     def aside(self) -> dict[str, str]:
-        """Answers kept aside because their question is not relevant now."""
-        return {n.path(): n.value for n in _walk(self.root)
-                if n.defn is not None and n.defn.kind == "question" and n.value != ""
-                and not n.relevant}
+        """Answers kept but not counted now: those of non-relevant questions and those
+        the question's type refuses (as typed)."""
+        out: dict[str, str] = {}
+        for n in _walk(self.root):
+            nd = n.defn
+            st: _St = n.st
+            if nd is None or nd.kind != "question" or nd.type == "note":
+                continue
+            if st.raw is not None:
+                out[n.path()] = st.raw
+            elif n.value != "" and not n.relevant:
+                out[n.path()] = n.value
+        return out
 
     def repeats(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -705,7 +977,7 @@ class FormSession:
             "repeats": self.repeats(),
         }
         if include_aside:
-            data["aside"] = self.aside()
+            data["aside"] = {**self.aside(), **self.kept()}
         return data
 
     def canonical_bytes(self) -> bytes:
@@ -736,11 +1008,15 @@ class FormSession:
                                       f"Número de repeticiones inválido en {path}.") from e
             if n > 0:
                 self._find(f"{path}[{n}]", create=True)
+        keep = self._keep
         for path, value in answers.items():
-            node = self._find(path, create=True)
-            if node.defn is None or node.defn.kind != "question":
+            node = self._find(str(path), create=True)
+            nd = node.defn
+            if nd is None or nd.kind != "question":
                 raise ValidationError(f"{path} is not a question", f"{path} no es una pregunta.")
-            node.value = self._coerce_input(node.defn, value)
+            self._put(node, nd, value)
+            if nd.calculation and node.value != "":
+                keep.add(id(node))
 
 
 def _msg(d: dict[str, str], lang: str | None) -> str:
@@ -757,6 +1033,55 @@ def _walk(top: Node) -> Iterator[Node]:
         n = stack.pop()
         yield n
         stack.extend(reversed(n.children))
+
+
+def _walk_kept(top: Node) -> Iterator[Node]:
+    """`top` and its descendants, including instances set aside below them."""
+    for n in _walk(top):
+        yield n
+        st = n.st
+        if st is not None and st.kept:
+            for lst in st.kept.values():
+                for inst in lst:
+                    yield from _walk_kept(inst)
+
+
+def _memo_key(routes: tuple[tuple[int, tuple[str, ...]], ...],
+              chain: list[Node]) -> tuple[str, ...] | None:
+    """The values a pure slot reads (see graph.Program._routes), or None when one of
+    them is not a single node here."""
+    out = []
+    for pin, names in routes:
+        if pin >= len(chain):
+            return None
+        n = chain[pin]
+        for name in names:
+            lst = n.by_name.get(name)
+            if not lst or len(lst) != 1:
+                return None
+            n = lst[0]
+        out.append(n.value if n.relevant else "")
+    return tuple(out)
+
+
+# (name, NodeDef, generic path, static leaf results, children's plan, is a repeat)
+_Grow = tuple[str, NodeDef, tuple[str, ...], "dict[str, bool] | None", tuple[Any, ...], bool]
+
+
+def _plan_of(program: Any, nd: NodeDef) -> tuple[_Grow, ...]:
+    """What building `nd` makes, computed once per form version (kept on its Program):
+    a one-entry tuple (its children's plan is entry[4])."""
+    plans = program.plans
+    hit = plans.get(nd.path)
+    if hit is None:
+        kids = tuple(_plan_of(program, c)[0] for c in nd.children)
+        hit = plans[nd.path] = (
+            (nd.name, nd, nd.path, program.static.get(nd.path), kids, nd.is_repeat),)
+    return hit
+
+
+def _rank(slot: Slot) -> int:
+    return slot.rank
 
 
 def _walk_paths(root: Node) -> Iterator[tuple[Node, str]]:
@@ -791,4 +1116,16 @@ def _attached(node: Node, doc: Node) -> bool:
     return False
 
 
-__all__ = ["FormSession", "Issue", "NodeState", "Report"]
+def validate_submission(formdef: FormDef, answers: dict[str, Any]) -> list[str]:
+    """Reasons (Spanish, "path: message") why a received record's answers are refused;
+    empty when acceptable. `answers` is what `FormSession.to_json()` gave (or a flat
+    {path: value}). For the server: builds the record once with the fast paths and
+    evaluates only what hard errors need — relevance, calculations the record does not
+    hold, required, constraints and choice filters of relevant questions; no warnings,
+    labels or read-only states. Raises ValidationError or NotFound (Spanish
+    `user_message`) when the answers do not fit the form at all."""
+    session = FormSession(formdef, answers, fast=True)
+    return [f"{i.path}: {i.message}" for i in session.validate(warnings=False).errors]
+
+
+__all__ = ["FormSession", "Issue", "NodeState", "Report", "validate_submission"]

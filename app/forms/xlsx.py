@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.core.text import xml_safe
+
 
 def md_to_xlsx(md_text: str, out: str | Path) -> Path:
     from openpyxl import Workbook
@@ -15,7 +17,9 @@ def md_to_xlsx(md_text: str, out: str | Path) -> Path:
     for name, rows in sheets.items():
         ws = wb.create_sheet(title=name)
         for r in rows:
-            ws.append([c if c != "" else None for c in r])
+            # the one text rule for outputs (app.core.text): openpyxl refuses control chars
+            ws.append([None if c == "" else xml_safe(c) if isinstance(c, str) else c
+                       for c in r])
         ws.freeze_panes = "A2"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

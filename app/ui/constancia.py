@@ -17,6 +17,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.core.errors import SieeError, ValidationError
+from app.core.text import xml_safe
 from app.ui.worker import show_error
 from app.workspace import Workspace
 from app.workspace_review import ConstanciaData
@@ -35,7 +36,7 @@ table.grid th { background: #e8e8e8; text-align: left; }
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text or ""))
+    return html.escape(xml_safe(str(text or "")))  # one rule for every output
 
 
 def constancia_html(d: ConstanciaData) -> str:

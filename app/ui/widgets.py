@@ -11,6 +11,7 @@ and the question row (form_view.py) does the rest."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.core.text import canonical_number_text
 
 MAX_GRID_CHOICES = 14  # longer lists show only the choices that match what is typed
 MATCH_ROWS = 8
@@ -118,22 +121,25 @@ def parse_time(text: str) -> dt.time | None:
 
 
 def parse_integer(text: str) -> int | None:
-    t = text.strip()
+    t = canonical_number_text(text)  # full-width or other-script digits read as ASCII
     if not t:
         return None
-    if not re.fullmatch(r"-?\d+", t):
+    if not re.fullmatch(r"-?[0-9]+", t):
         raise ParseError("Escriba solo números enteros.")
     return int(t)
 
 
 def parse_decimal(text: str) -> float | None:
-    t = text.strip().replace(",", ".")
+    t = canonical_number_text(text).replace(",", ".")
     if not t:
         return None
-    try:
-        return float(t)
-    except ValueError:
-        raise ParseError("Escriba un número (use punto o coma para los decimales).") from None
+    if not re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", t):
+        # float() would also take 'nan', 'inf' and '1_000': none is a number a person means
+        raise ParseError("Escriba un número (use punto o coma para los decimales).")
+    x = float(t)
+    if not math.isfinite(x):
+        raise ParseError("Escriba un número (use punto o coma para los decimales).")
+    return x
 
 
 def parse_geopoint(text: str) -> str | None:

@@ -201,7 +201,10 @@ def test_trigger_recalculates_only_when_the_trigger_changes(s):
 
 
 def test_only_dependent_expressions_are_evaluated(fsu_def, fsu_answers):
+    # required/constraint/warning/choice filters are evaluated when a state is read
+    # (lazy leaves), so every state is read after each change (iter_nodes)
     s = FormSession(fsu_def, fsu_answers, clock=fixed_clock)
+    list(s.iter_nodes())
     seen: list[tuple[str, str]] = []
     real = s._eval
 
@@ -211,13 +214,16 @@ def test_only_dependent_expressions_are_evaluated(fsu_def, fsu_answers):
 
     s._eval = spy  # type: ignore[method-assign]
     s.set("/fsu/integrantes[3]/apellido_materno", "Rojas")
+    list(s.iter_nodes())
     assert seen == []  # nothing reads it
     s.set("/fsu/vivienda/alumbrado", "2")
+    list(s.iter_nodes())
     # its relevance, then its own constraint (its value now reads as empty)
     assert set(seen) == {("relevant", "/fsu/vivienda/suministro_luz"),
                          ("constraint", "/fsu/vivienda/suministro_luz")}
     seen.clear()
     s.set("/fsu/integrantes[3]/sexo", "1")
+    list(s.iter_nodes())
     paths = {p for _k, p in seen}
     assert paths and all(p.startswith("/fsu/integrantes[3]/") for p in paths)
 

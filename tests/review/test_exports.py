@@ -182,3 +182,20 @@ def test_export_refusals(exported, out):
     with pytest.raises(ValidationError):
         ws.export_data("records", "csv", out / "no-existe" / "a.csv")
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_forbidden_characters_are_removed_from_exported_cells(out, fmt):
+    """The one text rule (app.core.text.xml_safe) applies to exports too: a scanner's
+    0x1D or a pasted control character never breaks the file."""
+    from app.exports import Column, Table, write_table
+
+    table = Table("Prueba", [Column("a", "Texto")], [["a\x01b\x0bc"], ["12\x1d34"]])
+    path = out / f"prueba.{fmt}"
+    write_table(path, table, fmt)
+    if fmt == "csv":
+        rows = _csv(path)[1:]
+    else:
+        ws = openpyxl.load_workbook(path).active
+        rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert rows == [["abc"], ["1234"]]

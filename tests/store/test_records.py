@@ -54,6 +54,14 @@ def test_find_by_dni_uses_keyed_hash(ws_factory):
     assert all(len(m[0]) == 32 for m in macs)
 
 
+def test_find_by_dni_matches_other_digit_forms(ws_factory):
+    """The same person typed with full-width digits is the same DNI in the index."""
+    ws = ws_factory(hooks=PlainHooks(), create=True)
+    u = ws.new_record("fsu", "1", {"head": "Ana", "dnis": ["４０１２３４５６"]})
+    assert [m.uuid for m in ws.find_by_dni("40123456")] == [u]
+    assert [m.uuid for m in ws.find_by_dni("４０１２３４５６")] == [u]
+
+
 def test_flipped_byte_breaks_only_that_record(ws_factory, data_dir):
     ws = ws_factory(hooks=PlainHooks(), create=True)
     uuids = _seed(ws, 5)

@@ -74,6 +74,15 @@ def test_html_escapes_what_people_typed(household, qapp):
     assert "&lt;b&gt;Quispe&lt;/b&gt; &amp; Cía" in html and "<b>Quispe</b>" not in html
 
 
+def test_forbidden_characters_never_reach_the_constancia(household, qapp):
+    team, _hh, uuid = household
+    data = team.as_("emp").constancia(uuid)
+    data.head_name = "Quispe\x01\x0b Mamani\x1d"
+    html = constancia_html(data)
+    assert "Quispe Mamani" in html
+    assert not any(c in html for c in "\x01\x0b\x1d")
+
+
 def test_missing_folder_is_refused(household, tmp_path, qapp):
     team, _hh, uuid = household
     with pytest.raises(ValidationError):

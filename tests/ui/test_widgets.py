@@ -18,6 +18,7 @@ from app.ui.widgets import (
     match_choices,
     parse_date,
     parse_decimal,
+    parse_integer,
     parse_time,
 )
 
@@ -67,6 +68,17 @@ def test_parsers_and_choice_matching():
     words = choice_items([("jefe", "Jefe de hogar"), ("conyuge", "Cónyuge")])
     assert [c.code for c in words] == ["1", "2"]  # non-numeric names: typed by position
     assert [c.name for c in match_choices(words, "co")] == ["conyuge"]  # accents folded
+
+
+@pytest.mark.parametrize("typed", ["NaN", "nan", "inf", "-Infinity", "1_000", "1e400"])
+def test_decimal_field_refuses_what_is_not_a_finite_number(typed):
+    with pytest.raises(ParseError, match="Escriba un número"):
+        parse_decimal(typed)
+
+
+def test_number_fields_read_other_script_digits_as_ascii():
+    assert parse_decimal("３，５") == 3.5
+    assert parse_integer("１２") == 12
 
 
 def test_every_question_type_by_keyboard(qtbot):

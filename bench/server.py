@@ -1,0 +1,150 @@
+"""Server ingest benchmark against the reference server on 127.0.0.1: prints
+`name: value unit` lines; exits non-zero if it cannot measure.
+
+server.ingest_cpu_ms_per_record   CPU time of the server process (user + system, from
+                                  /proc) to receive N FSU records from an enrolled laptop
+                                  (HTTP, verify, decrypt, validate, store, receipts),
+                                  per record
+server.validation_cpu_ms_per_record  the form engine's check of those same records
+                                  (server.validation.BatchValidator, as the server calls
+                                  it), CPU time in this process, per record
+server.validation_share           the line above / ingest CPU per record (goal <= 0.5)
+server.validation_before_cpu_ms_per_record / server.validation_share_before
+                                  the same check with the engine as it was before issue 14
+                                  (bench/forms.py BASELINE, in a subprocess, same run); the
+                                  share assumes the rest of the ingest unchanged
+
+Validation runs inside the server process too; it is measured again here, on the same
+records, because the server's own profile is not reachable from outside. Both are CPU
+times, so other work on a shared machine weighs little.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+N = 400
+
+_BEFORE_VALIDATION = """
+import json, sys, time
+from app.forms import FormSession, bundled_form
+fd = bundled_form("fsu")
+records = json.loads(open(sys.argv[1], encoding="utf-8").read())
+FormSession.from_json(fd, records[0]).validate()
+t = time.process_time()
+for answers in records:
+    FormSession.from_json(fd, answers).validate()
+print((time.process_time() - t) * 1000 / len(records))
+"""
+
+
+def proc_cpu_ms(pid: int) -> float:
+    """User + system CPU time of process `pid` (Linux /proc), in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> int:
+    root = Path(tempfile.mkdtemp(prefix="siee-bench-server-"))
+    try:
+        return run(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run(root: Path) -> int:
+    import requests
+
+    from app.sync.client import SyncClient
+    from app.workspace import Workspace
+    from bench.forms import before_engine
+    from bench.sync import KDF, ULE, add_queued, exactly_once, workspace
+    from server import validation
+    from server.service import Service
+    from server.settings import Settings
+    from server.testing import running_server
+
+    srv_dir = root / "server"
+    svc = Service(Settings(data_dir=srv_dir, rate_per_minute=0))
+    code = svc.create_enroll_code(ULE)[0]
+    ws = workspace(root, "campo")
+    with running_server(data_dir=srv_dir, log_level="warning", rate_per_minute=0) as a:
+        SyncClient(ws).enroll(a.url, code)
+    svc.close()
+    add_queued(ws, N, seed=3)
+    while ws.sync_prepare(200):  # the laptop's part, done before the sync as when idle
+        pass
+    sent = ws.sync_take_outbox(N)
+    ws.close()
+    if len(sent) != N:
+        print(f"server bench: {len(sent)} records in the outbox, not {N}", file=sys.stderr)
+        return 1
+
+    ws = Workspace.open(root / "campo", kdf=KDF)
+    ws.login("admin", "clave-bench-123")
+    try:
+        with running_server(data_dir=srv_dir, log_level="warning", rate_per_minute=0) as srv:
+            ws.sync_update_server_url(srv.url)
+            requests.get(srv.url + "/v1/health", timeout=30)
+            time.sleep(0.5)  # start-up work done
+            pid = srv.process.pid
+            c0 = proc_cpu_ms(pid)
+            SyncClient(ws, read_timeout=300).sync(inbox=False)
+            c1 = proc_cpu_ms(pid)
+            uuids = [r.uuid for r in sent]
+            if not exactly_once(srv.admin.service, ws, uuids):
+                print("server bench: records not delivered exactly once", file=sys.stderr)
+                return 1
+    finally:
+        ws.close()
+    ingest = (c1 - c0) / N
+
+    check = validation.BatchValidator()
+    for r in sent[:3]:
+        check(r.form_id, r.form_version, r.answers)  # forms loaded, as in the server
+    rounds = []
+    for _ in range(3):
+        t = time.process_time()
+        for r in sent:
+            reasons = check(r.form_id, r.form_version, r.answers)
+            if reasons:
+                print(f"server bench: a record was refused: {reasons[:2]}", file=sys.stderr)
+                return 1
+        rounds.append((time.process_time() - t) * 1000 / N)
+    val = statistics.median(rounds)
+    print(f"server.ingest_cpu_ms_per_record: {ingest:.2f} ms")
+    print(f"server.validation_cpu_ms_per_record: {val:.2f} ms")
+    print(f"server.validation_share: {val / ingest:.2f}")
+
+    tree = before_engine(root / "before")
+    if tree is not None:
+        data = root / "records.json"
+        data.write_text(json.dumps([r.answers for r in sent]), "utf-8")
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        out = subprocess.run([sys.executable, "-c", _BEFORE_VALIDATION, str(data)], cwd=tree,
+                             env=env, check=True, capture_output=True, text=True, timeout=600)
+        before = float(out.stdout.strip().splitlines()[-1])
+        print(f"server.validation_before_cpu_ms_per_record: {before:.2f} ms")
+        print(f"server.validation_share_before: {before / (ingest - val + before):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception as e:  # noqa: BLE001 - report and fail
+        print(f"server bench failed: {e!r}", file=sys.stderr)
+        sys.exit(1)
