@@ -38,7 +38,7 @@ from typing import Any
 
 from app.core.errors import NotFound, ValidationError
 from app.core.text import ascii_digits, canonical_number_text, xml_safe
-from app.forms.definition import Choice, FormDef, NodeDef, repeat_choices, split_path
+from app.forms.definition import Choice, FormDef, NodeDef, repeat_choices
 from app.forms.graph import NotIndexable, Slot
 from app.forms.xpath import (
     Env,
