@@ -53,7 +53,7 @@ class Slot:
     # memo: results by the values the expression reads, for pure expressions whose
     # reads are single questions (routes: (pin, names below the pinned instance))
     routes: tuple[tuple[int, tuple[str, ...]], ...] | None = None
-    memo: dict[tuple[str, ...], tuple[Any, str | None]] | None = None
+    memo: dict[tuple[Any, ...], tuple[Any, str | None]] | None = None
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ import heapq
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -1047,10 +1048,11 @@ def _walk_kept(top: Node) -> Iterator[Node]:
 
 
 def _memo_key(routes: tuple[tuple[int, tuple[str, ...]], ...],
-              chain: list[Node]) -> tuple[str, ...] | None:
+              chain: list[Node]) -> tuple[Any, ...] | None:
     """The values a pure slot reads (see graph.Program._routes), or None when one of
-    them is not a single node here."""
-    out = []
+    them is not a single node here. The local time zone's offsets lead the key: date
+    functions read it (a date is local midnight), and a process may change TZ."""
+    out: list[Any] = [time.timezone, time.altzone]
     for pin, names in routes:
         if pin >= len(chain):
             return None
