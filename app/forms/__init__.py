@@ -17,8 +17,9 @@ FormDef
               .type, .label(lang), .hint(lang), .list_name, .row)
     .node(path) -> NodeDef   (generic or concrete path)
 
-FormSession(formdef, answers=None, *, language=None, clock=None)
+FormSession(formdef, answers=None, *, language=None, clock=None, fast=None)
     answers: what to_json() returned, or a flat {"/fsu/integrantes[2]/edad": value}
+    fast=False turns the fast paths off (same results; for tests and bench/forms.py)
     .set(path, value)                   one answer; dependents are re-evaluated
     .get(path) -> str                   stored answer (kept even when not relevant)
     .add_repeat(path, position=None) -> path of the new instance
@@ -33,7 +34,10 @@ FormSession(formdef, answers=None, *, language=None, clock=None)
     .to_json(include_aside=False) -> dict     canonical answers:
         {"form_id", "form_version", "answers": {path: value}, "repeats": {path: n}}
     .canonical_bytes() -> bytes         sorted, compact UTF-8 JSON of to_json()
-    .aside() -> {path: value}           answers kept aside (question not relevant now)
+    .aside() -> {path: value}           answers kept aside (question not relevant now,
+                                        or refused by its type: as typed)
+    .kept() -> {path: value}            answers of repeat instances a lowered
+                                        repeat_count set aside (they come back)
     .to_xml(instance_id) -> str         OpenRosa instance with meta/instanceID
     FormSession.from_json(formdef, data)
 

@@ -883,18 +883,25 @@ class FormSession:
         """Hard errors (block `complete`) and soft warnings (shown to the supervisor);
         warnings=False leaves warnings out and does not evaluate them."""
         rep = Report()
-        for n, path in _walk_paths(self.root):
+        stack = [self.root]
+        while stack:
+            n = stack.pop()
+            if not n.relevant:
+                continue  # nothing below a non-relevant node is checked
+            if n.children:
+                stack.extend(reversed(n.children))
+                continue
             nd = n.defn
-            if nd is None or nd.kind != "question" or not n.relevant:
+            if nd is None or nd.kind != "question":
                 continue
             msg = self._problem(n)
             if msg:
-                rep.errors.append(Issue(path, msg, nd.row))
+                rep.errors.append(Issue(n.path(), msg, nd.row))
             elif warnings and n.value != "":
                 if n.st.pending is not None:
                     self._settle(n)
                 if not n.st.warn_ok:
-                    rep.warnings.append(Issue(path, self._warning_text(n), nd.row))
+                    rep.warnings.append(Issue(n.path(), self._warning_text(n), nd.row))
         return rep
 
     # ------------------------------------------------------------------ jr:choice-name
