@@ -250,6 +250,16 @@ def _prechecks(wb: Any, problems: list[Problem]) -> None:
         wb.entities = []
         if hasattr(wb, "entities_header"):
             wb.entities_header = []
+    for i, r in enumerate(wb.survey or []):
+        rtype = " ".join(str(r.get("type") or "").split())
+        if re.match(r"^select_multiple\s+\$\{", rtype) or re.match(
+                r"^select all that apply\s+\$\{", rtype):
+            # pyxform 4 crashes on it (KeyError): say what to do instead
+            problems.append(Problem(i + 2, (
+                f"«{r.get('name', '')}»: «{rtype}» (varias respuestas de una repetición) no "
+                "se puede convertir; use select_one con esa pregunta o una lista de opciones")))
+            r["type"] = "text"
+            _ensure_label(r, i + 2)
 
 
 def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
