@@ -543,26 +543,18 @@ _simple("decimal-date", _decimal_date_time)
 
 
 def _decimal_time(v: Value) -> Value:
-    """decimal-time(): the fraction of the local day of a time ('12:00' is 0.5),
-    a date-time, or a number (its fraction). Time zones in the value are honoured."""
-    if _is_blank(v):
-        return v if isinstance(v, float) else ""
+    """decimal-time(): the fraction of the local day of a time value ('12:00' is 0.5;
+    an offset is converted to local time). Anything that is not a time — a number,
+    a date-time, an impossible time such as '24:00' — is NaN (ODK's test cases)."""
     if isinstance(v, list):
         v = v[0].string_value() if v else ""
-    if isinstance(v, float | int) and not isinstance(v, bool):
-        x = float(v)
-        return x - math.floor(x) if math.isfinite(x) else NAN
     if isinstance(v, str):
+        if v.strip() == "":
+            return ""
         t = parse_time(v)
         if t is not None:
             return t
-    d = to_date(v)
-    if isinstance(d, datetime):
-        loc = instant_of(d).astimezone()
-        return (loc.hour * 3600 + loc.minute * 60 + loc.second + loc.microsecond / 1e6) / 86400
-    if d is not None:
-        return 0.0
-    raise EvalError(f"«{to_string(v)}» no es una hora válida")
+    return NAN
 
 
 _simple("decimal-time", _decimal_time)

@@ -240,8 +240,9 @@ def _ensure_label(r: dict[str, Any], row: int) -> None:
         r["label"] = str(r.get("name") or f"fila {row}")
 
 
-def _prechecks(wb: Any, problems: list[Problem]) -> None:
-    """What pyxform accepts but the engine refuses for the whole workbook."""
+def _prechecks(wb: Any, problems: list[Problem]) -> set[int]:
+    """What pyxform accepts but the engine refuses for the whole workbook; returns the
+    rows of `select_multiple ${name}` questions (read by pyxform as select_one)."""
     entities = getattr(wb, "entities", None)
     if entities:
         problems.append(Problem(None, (
@@ -250,6 +251,16 @@ def _prechecks(wb: Any, problems: list[Problem]) -> None:
         wb.entities = []
         if hasattr(wb, "entities_header"):
             wb.entities_header = []
+    multi: set[int] = set()
+    for i, r in enumerate(wb.survey or []):
+        rtype = " ".join(str(r.get("type") or "").split())
+        m = re.match(r"^(?:select_multiple|select all that apply)\s+(\$\{.*)$", rtype)
+        if m:
+            # pyxform 4 crashes (KeyError) on a select_multiple over a repeat's answers
+            # but handles the select_one form: convert that, the engine makes it multiple
+            r["type"] = f"select_one {m.group(1)}"
+            multi.add(i + 2)
+    return multi
 
 
 def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
@@ -267,7 +278,7 @@ def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
     survey_rows: list[dict[str, Any]] = list(wb.survey or [])
     rows_by_name = _rows_by_name(survey_rows)
     problems: list[Problem] = []
-    _prechecks(wb, problems)
+    multi_rows = _prechecks(wb, problems)
     attempts: dict[int, int] = {}
     data: dict[str, Any] | None = None
     for _round in range(_MAX_ROUNDS):
@@ -304,6 +315,7 @@ def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
         raise FormLoadError(_sorted(problems))
     b = _Builder(data, rows_by_name, base, warnings, getattr(wb, "external_choices", None),
                  survey_rows)
+    b.multi_rows = multi_rows
     fd = b.build()
     problems.extend(b.problems)
     if not problems:
@@ -481,6 +493,7 @@ class _Builder:
         self.choices: dict[str, list[Choice]] = {}
         self.triggers: dict[int, list[str]] = {}
         self.repeat_lists: dict[int, str] = {}
+        self.multi_rows: set[int] = set()
         self.sheet_types: dict[int, str] = {
             i + 2: str(r.get("type") or "").strip() for i, r in enumerate(survey_rows or [])}
         self.sheet_rows: dict[int, dict[str, Any]] = {
@@ -568,6 +581,8 @@ class _Builder:
                 shown = self.sheet_types.get(row or 0) or jtype
                 self._refuse(row, name, f"el tipo «{shown}» no está soportado: {why}")
                 qtype, refused = "text", True  # placeholder so references still resolve
+            if qtype == "select_one" and row in self.multi_rows:
+                qtype = "select_multiple"
             nd = NodeDef(name, path, "question", qtype, row)
         raw_row = self.sheet_rows.get(row or 0)
         if raw_row:

@@ -190,7 +190,7 @@ def parse_time(s: str) -> float | None:
         return None
     h, mi = int(m.group(1)), int(m.group(2))
     sec = int(m.group(3) or 0) + float(m.group(4) or 0)
-    if h > 23 or mi > 59 or sec >= 61:
+    if h > 23 or mi > 59 or sec >= 60:
         return None
     secs = h * 3600 + mi * 60 + sec
     off = m.group(5)
@@ -200,7 +200,10 @@ def parse_time(s: str) -> float | None:
         else:
             sign = -1 if off[0] == "-" else 1
             digits = off[1:].replace(":", "")
-            off_s = sign * (int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60)
+            oh, om = int(digits[:2]), int(digits[2:4] or 0)
+            if oh > 23 or om > 59:
+                return None
+            off_s = sign * (oh * 3600 + om * 60)
         utc = datetime(1970, 1, 2, tzinfo=UTC) + timedelta(seconds=secs - off_s)
         loc = utc.astimezone()
         secs = loc.hour * 3600 + loc.minute * 60 + loc.second + loc.microsecond / 1e6

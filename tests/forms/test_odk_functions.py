@@ -355,3 +355,20 @@ def test_month_and_day_names_follow_the_form_language_then_the_machine(monkeypat
     assert ev_str(plain, "format-date('2001-12-31', '%b %e, %Y')") == "dic 31, 2001"
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     assert ev_str(plain, "format-date('2001-12-31', '%b %e, %Y')") == "Dec 31, 2001"
+
+
+def test_decimal_time_takes_only_times(s, monkeypatch):
+    monkeypatch.setenv("TZ", "America/Phoenix")  # UTC-7, no daylight saving
+    time.tzset()
+    try:
+        cases = {'"06:00:00.000-07:00"': "0.25", '"06:00:00.000-01:00"': "0",
+                 '"12:00:00.000-07:00"': "0.5", '"a"': "NaN", "2": "NaN", "now()": "NaN",
+                 '"24:00:00.000-07:00"': "NaN", '"06:60:00.000-07:00"': "NaN",
+                 '"06:00:60.000-07:00"': "NaN", '"23:59:00.000-07:60"': "NaN", "''": ""}
+        for arg, want in cases.items():
+            assert ev_str(s, f"decimal-time({arg})") == want, arg
+        late = float(ev_str(s, 'decimal-time("23:59:00.000-13:00")'))
+        assert late == pytest.approx(0.249, abs=1e-3)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
