@@ -17,9 +17,10 @@
 #    (`import -window root`) is written to OUT (default ./fresh-machine-check.png).
 #    Xvfb and ImageMagick are the list's `check` group, installed only for this step.
 #
-# --reuse-root keeps a root that an earlier run prepared (steps 1-2; the clone and
-# everything `make` installs are still done from scratch); --base-only stops after
-# step 2. Needs root (debootstrap, chroot, mounts). Exit status: that of `make test`,
+# --reuse-root reuses the root an earlier run made instead of a new debootstrap
+# (faster, but the root keeps what earlier runs installed in it: the Debian packages
+# and pip's cache; only a run without it checks a fresh machine). The clone and the
+# .venv are always new. --base-only stops after step 2. Needs root (debootstrap, chroot, mounts). Exit status: that of `make test`,
 # or 3 when the wizard did not show.
 set -u
 
