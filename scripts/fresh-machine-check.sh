@@ -17,9 +17,10 @@
 #    (`import -window root`) is written to OUT (default ./fresh-machine-check.png).
 #    Xvfb and ImageMagick are the list's `check` group, installed only for this step.
 #
-# --reuse-root keeps a root that an earlier run prepared (steps 1-2; the clone and
-# everything `make` installs are still done from scratch); --base-only stops after
-# step 2. Needs root (debootstrap, chroot, mounts). Exit status: that of `make test`,
+# --reuse-root reuses the root an earlier run made instead of a new debootstrap
+# (faster, but the root keeps what earlier runs installed in it: the Debian packages
+# and pip's cache; only a run without it checks a fresh machine). The clone and the
+# .venv are always new. --base-only stops after step 2. Needs root (debootstrap, chroot, mounts). Exit status: that of `make test`,
 # or 3 when the wizard did not show.
 set -u
 
@@ -167,7 +168,7 @@ say "make test exit status $test_rc"
 tail -n 15 /tmp/siee-fresh-make-test.log | grep -E 'passed|failed|error' | tail -n 3
 
 # -- 4. `make run` under Xvfb until the wizard shows ------------------------------------------
-say "installing the check group for the screenshot: $check_pkgs"
+say "installing the check group for the screenshot:" $check_pkgs
 # shellcheck disable=SC2086
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     $check_pkgs >/dev/null || { say "could not install $check_pkgs"; exit 1; }
@@ -189,10 +190,10 @@ say "windows on the display:"
 in_root env DISPLAY=:55 xwininfo -root -tree 2>/dev/null | grep -E '"SIEE' | head -n 5
 in_root bash -c 'DISPLAY=:55 import -window root /tmp/fresh-machine-check.png'
 cp "$ROOT/tmp/fresh-machine-check.png" "$OUT" 2>/dev/null && say "screenshot: $OUT"
-say "make run printed:"
-grep -v -E '^qt\.core\.(library|plugin\.factoryloader|plugin\.loader)' "$ROOT/tmp/make-run.log" \
-    | grep -v -E '^ *(")|^ *[{}\]]' | tail -n 25
-grep -E 'cannot|not found|Could not' "$ROOT/tmp/make-run.log" | head -n 10
+say "make run printed (Qt's plugin-loading lines of QT_DEBUG_PLUGINS=1 left out):"
+grep -v -E '^(qt\.|[[:space:]]|[{}]|$)' "$ROOT/tmp/make-run.log" | tail -n 25
+say "Qt plugin problems (none expected):"
+grep -i -E 'cannot load|not found|could not' "$ROOT/tmp/make-run.log" | head -n 10
 in_root bash -c 'kill "$(cat /tmp/make-run.pid)" "$(cat /tmp/xvfb.pid)"' 2>/dev/null
 [ "$test_rc" = 0 ] || exit "$test_rc"
 [ "$shown" = 1 ] || { say "the wizard did not show"; exit 3; }

@@ -230,31 +230,38 @@ def test_no_personal_data_in_the_backup_file(filled, tmp_path: Path) -> None:
 
 
 def test_backup_while_another_process_writes(filled, data_dir: Path, tmp_path: Path) -> None:
-    """The snapshot is consistent while the workspace is in use by another program."""
+    """The snapshot is consistent while the workspace is in use by another program.
+
+    The writer reports each record it committed; each backup starts only once the
+    writer committed more than the previous backup held, so every snapshot must hold
+    more records than the one before, however fast or loaded the machine is."""
     import subprocess
     import sys
     import textwrap
-    import time
 
     from tests.conftest import ROOT
 
+    stop = tmp_path / "stop-writing"
     writer = textwrap.dedent(
         f"""
-        import sys, time
+        import pathlib, sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from app.store.crypto import KdfParams
         from app.workspace import Workspace
         ws = Workspace.open({str(data_dir)!r}, kdf=KdfParams(n=2**10, r=8, p=1))
         ws.login("admin", {ADMIN_PW!r})
         print("ready", flush=True)
-        end = time.time() + 4
+        stop = pathlib.Path({str(stop)!r})
+        give_up = time.monotonic() + 300  # the test went away: do not write forever
         n = 0
-        while time.time() < end:
+        while not stop.exists() and time.monotonic() < give_up:
             ws.new_record("demo", "1", {{"/demo/n": n, "/demo/pad": "x" * 3000}})
             n += 1
-        print(n, flush=True)
+            print(n, flush=True)
+        print("done", n, flush=True)
         """
     )
+    base = sum(filled.counts_by_state().values())
     p = subprocess.Popen(
         # stderr not piped: its log lines would fill the pipe and block the writer
         [sys.executable, "-c", writer],
@@ -262,20 +269,33 @@ def test_backup_while_another_process_writes(filled, data_dir: Path, tmp_path: P
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    written = 0
+
+    def until_written(more_than: int) -> None:
+        """Read the writer's reports until it committed more than `more_than` records."""
+        nonlocal written
+        assert p.stdout is not None
+        while written <= more_than:
+            line = p.stdout.readline()
+            assert line.strip().isdigit(), f"writer stopped: {line!r}"
+            written = int(line)
+
+    counts = []
     try:
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-        infos = []
+        until_written(0)
         for i in range(3):
-            time.sleep(0.8)
-            infos.append(filled.backup_to(tmp_path / f"r{i}.sieebak"))
+            info = filled.backup_to(tmp_path / f"r{i}.sieebak")  # the writer goes on
+            res = restore_backup(info.path, tmp_path / f"t{i}",
+                                 recovery_code=filled.recovery_code)
+            counts.append(res.records)  # integrity_check, audit chain and counts checked inside
+            until_written(res.records - base)
+        stop.touch()
         out, _ = p.communicate(timeout=60)
     finally:
+        stop.touch()
         if p.poll() is None:
             p.kill()
     assert p.returncode == 0
-    assert int(out.split()[-1]) > 10
-    counts = []
-    for i, info in enumerate(infos):
-        res = restore_backup(info.path, tmp_path / f"t{i}", recovery_code=filled.recovery_code)
-        counts.append(res.records)  # integrity_check, audit chain and counts checked inside
-    assert counts == sorted(counts) and counts[-1] > counts[0] > 6
+    total = int(out.split()[-1])
+    assert base < counts[0] < counts[1] < counts[2] <= base + total

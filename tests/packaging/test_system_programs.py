@@ -298,3 +298,17 @@ def test_the_scan_finds_each_way_of_running_a_program(tmp_path):
     ]
     have = provided()
     assert "pdftotext" not in have and "lsof" not in have  # would fail the main test
+
+
+def test_every_group_the_makefile_installs_is_in_the_list():
+    makefile = (ROOT / "Makefile").read_text("utf-8")
+    lines = (ROOT / "scripts" / "debian-packages.txt").read_text("utf-8").splitlines()
+    rows = [ln.split() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    assert all(len(r) >= 2 for r in rows), [r for r in rows if len(r) < 2]
+    in_list = {r[0] for r in rows}
+    for var in ("RUN_DEBS", "TEST_DEBS", "PACKAGE_DEBS"):
+        m = re.search(rf"^{var} := (.*)$", makefile, re.M)
+        assert m and set(m.group(1).split()) <= in_list, (var, in_list)
+    # both README commands install the window's libraries (Qt's xcb plugin)
+    assert "window" in re.search(r"^RUN_DEBS := (.*)$", makefile, re.M).group(1).split()
+    assert "window" in re.search(r"^TEST_DEBS := (.*)$", makefile, re.M).group(1).split()
