@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +23,7 @@ from server import errors
 from server import records as record_q
 from server.context import Context, now_iso
 from server.db import batches
+from server.observe import INGEST_RECORDS
 from server.validation import BatchCheck, Validator
 
 log = logging.getLogger("siee.server.batches")
@@ -46,6 +47,29 @@ def receipt_of(c: Connection, batch_id: str, sha: str, device_id: str) -> bytes 
     return bytes(row.receipt)
 
 
+def ownership_refusal(head: tuple[str, int, str] | None, revision: int,
+                      sender_ule: str) -> tuple[str, tuple[str, ...]] | None:
+    """Why a new revision of a stored record is refused, as (status, reasons), or None.
+
+    The rule (docs/protocol.md, "Ownership"): a record belongs to the ULE that first
+    sent it; a new revision comes only from a device of that ULE (any of them: a laptop
+    that replaces another keeps working) and only once the centre returned the latest
+    revision for correction."""
+    if head is None:
+        return None
+    owner, latest, status = head
+    if owner != sender_ule:
+        return "invalid", ("Este registro pertenece a otra ULE; este equipo no puede "
+                           "enviar revisiones de él.",)
+    if revision < latest:
+        return "conflict", (f"El servidor ya tiene la revisión {latest} de este registro, "
+                            "más nueva que esta.",)
+    if status != "returned":
+        return "conflict", ("La sede central ya recibió este registro y no lo devolvió; "
+                            "solo se acepta una revisión nueva de un registro devuelto.",)
+    return None
+
+
 # ------------------------------------------------------------------ resource
 
 
@@ -55,7 +79,11 @@ class Batches:
     def __init__(self, ctx: Context, validator: Validator) -> None:
         self.ctx = ctx
         self.validator = validator
-        self._ingest_lock = threading.Lock()
+        # SQLite has one writer: threads of a process queue here instead of on the file
+        # lock. PostgreSQL writes concurrently; batches with the same id meet on an
+        # advisory lock held by the storing transaction (shared by every process).
+        self._sqlite = ctx.engine.dialect.name == "sqlite"
+        self._local_lock = threading.Lock() if self._sqlite else None
 
     def _stored_receipt(self, batch_id: str, sha: str, device_id: str) -> bytes | None:
         with self.ctx.engine.connect() as c:
@@ -104,8 +132,15 @@ class Batches:
                    for r in recs}
         for _attempt in range(5):
             try:
-                with self._ingest_lock, self.ctx.engine.begin() as c:
-                    out = self._store(c, env, recs, reasons, sha, len(data), source)
+                ule = str(auth_device["ule_ubigeo"])
+                if self._local_lock is not None:
+                    with self._local_lock, self.ctx.engine.begin() as c:
+                        out = self._store(c, env, recs, reasons, sha, len(data), source, ule)
+                else:
+                    with self.ctx.engine.begin() as c:
+                        c.execute(select(func.pg_advisory_xact_lock(
+                            func.hashtextextended("siee-batch:" + env.batch_id, 0))))
+                        out = self._store(c, env, recs, reasons, sha, len(data), source, ule)
                 break
             except IntegrityError:
                 # Another process stored this batch or one of its records meanwhile.
@@ -119,6 +154,9 @@ class Batches:
             return out
         receipt, rbytes = out
         counts = receipt.to_dict()["counts"]
+        for result, n in counts.items():
+            if n:
+                INGEST_RECORDS.labels(result).inc(n)
         log.info("batch %s from %s via %s: %d records %s", env.batch_id, env.device_id, source,
                  len(recs), counts)
         return rbytes
@@ -137,12 +175,14 @@ class Batches:
     def _store(
         self, c: Connection, env: p.Envelope, recs: list[p.BatchRecord],
         reasons: dict[tuple[str, int], list[str]], sha: str, size: int, source: str,
+        sender_ule: str,
     ) -> tuple[p.Receipt, bytes] | bytes:
         stored = receipt_of(c, env.batch_id, sha, env.device_id)
         if stored is not None:
             return stored
         now = now_iso()
         have = record_q.stored_hashes(c, [(r.uuid, r.revision) for r in recs])
+        heads = record_q.heads(c, [r.uuid for r in recs])
         results = []
         rows = []
         for r in recs:
@@ -156,6 +196,10 @@ class Batches:
                         f"El servidor ya tiene la revisión {r.revision} de este registro con "
                         "otro contenido. Edite el registro para crear una revisión nueva.",
                     )))
+                continue
+            refused = ownership_refusal(heads.get(r.uuid), r.revision, sender_ule)
+            if refused is not None:
+                results.append(p.RecordResult(r.uuid, r.revision, *refused))
                 continue
             why = reasons[(r.uuid, r.revision)]
             if why:

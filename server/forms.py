@@ -20,6 +20,7 @@ from server import devices as device_q
 from server.context import Context, now_iso
 from server.db import forms
 from server.errors import admin_error
+from server.files import read_bounded
 from server.messages import post_many
 
 log = logging.getLogger("siee.server.forms")
@@ -102,7 +103,7 @@ class Forms:
         Raises not_found, bad_form (422) or already_published (409)."""
         path = Path(path)
         try:
-            content = path.read_bytes()
+            content = read_bounded(path, self.ctx.settings.max_form_bytes, "form")
         except OSError as exc:
             raise admin_error("not_found", f"cannot read {path}",
                               f"No se pudo leer el archivo {path}.") from exc

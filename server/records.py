@@ -53,6 +53,26 @@ def stored_hashes(c: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str,
     return out
 
 
+def heads(c: Connection, uuids: list[str]) -> dict[str, tuple[str, int, str]]:
+    """For each stored uuid: (owner ULE = the ULE of its first revision, latest revision,
+    status of the latest revision)."""
+    out: dict[str, tuple[str, int, str]] = {}
+    first: dict[str, int] = {}
+    wanted = sorted(set(uuids))
+    for i in range(0, len(wanted), 500):
+        q = select(records.c.uuid, records.c.revision, records.c.ule_ubigeo,
+                   records.c.status).where(records.c.uuid.in_(wanted[i : i + 500]))
+        for u, rev, ule, status in c.execute(q):
+            owner, latest, latest_status = out.get(u, (ule, rev, status))
+            if rev < first.get(u, rev + 1):
+                first[u] = rev
+                owner = ule
+            if rev >= latest:
+                latest, latest_status = rev, status
+            out[u] = (owner, latest, latest_status)
+    return out
+
+
 def insert_many(c: Connection, rows: list[dict[str, Any]]) -> None:
     """Store accepted records (full rows of the records table)."""
     if rows:
