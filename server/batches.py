@@ -24,6 +24,7 @@ from server import records as record_q
 from server.context import Context, now_iso
 from server.db import batches
 from server.observe import INGEST_RECORDS
+from server.sealing import Sealer
 from server.validation import BatchCheck, Validator
 
 log = logging.getLogger("siee.server.batches")
@@ -32,7 +33,13 @@ log = logging.getLogger("siee.server.batches")
 # ------------------------------------------------------------------- queries
 
 
-def receipt_of(c: Connection, batch_id: str, sha: str, device_id: str) -> bytes | None:
+def receipt_place(batch_id: str) -> str:
+    """Where a receipt is sealed (associated data)."""
+    return f"batches.receipt:{batch_id}"
+
+
+def receipt_of(c: Connection, sealer: Sealer, batch_id: str, sha: str,
+               device_id: str) -> bytes | None:
     """The stored receipt of this very batch, None when the id is new; raises
     batch_conflict when the id was used by another body or another device."""
     row = c.execute(
@@ -44,7 +51,7 @@ def receipt_of(c: Connection, batch_id: str, sha: str, device_id: str) -> bytes 
     if row.envelope_sha256 != sha or row.device_id != device_id:
         log.warning("batch id %s reused with a different body", batch_id)
         raise errors.batch_conflict()
-    return bytes(row.receipt)
+    return sealer.open_bytes(row.receipt, receipt_place(batch_id))
 
 
 def ownership_refusal(head: tuple[str, int, str] | None, revision: int,
@@ -87,7 +94,7 @@ class Batches:
 
     def _stored_receipt(self, batch_id: str, sha: str, device_id: str) -> bytes | None:
         with self.ctx.engine.connect() as c:
-            return receipt_of(c, batch_id, sha, device_id)
+            return receipt_of(c, self.ctx.sealer, batch_id, sha, device_id)
 
     def ingest(
         self,
@@ -177,7 +184,7 @@ class Batches:
         reasons: dict[tuple[str, int], list[str]], sha: str, size: int, source: str,
         sender_ule: str,
     ) -> tuple[p.Receipt, bytes] | bytes:
-        stored = receipt_of(c, env.batch_id, sha, env.device_id)
+        stored = receipt_of(c, self.ctx.sealer, env.batch_id, sha, env.device_id)
         if stored is not None:
             return stored
         now = now_iso()
@@ -208,7 +215,9 @@ class Batches:
             rows.append(dict(
                 uuid=r.uuid, revision=r.revision, content_sha256=h, form_id=r.form_id,
                 form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
-                answers=p.canonical_json(r.answers).decode(), completed_at=r.completed_at,
+                answers=self.ctx.sealer.seal(p.canonical_json(r.answers).decode(),
+                                             record_q.answers_place(r.uuid, r.revision)),
+                completed_at=r.completed_at,
                 approved_at=r.approved_at, device_id=env.device_id, batch_id=env.batch_id,
                 received_at=now, status="received", status_at=now, return_reasons=None,
                 result_category=None, result_date=None, result_valid_until=None,
@@ -220,7 +229,7 @@ class Batches:
         c.execute(insert(batches).values(
             batch_id=env.batch_id, device_id=env.device_id, envelope_sha256=sha,
             envelope_bytes=size, record_count=len(recs), source=source, received_at=now,
-            receipt=rbytes,
+            receipt=self.ctx.sealer.seal_bytes(rbytes, receipt_place(env.batch_id)),
         ))
         return receipt, rbytes
 
@@ -234,4 +243,6 @@ class Batches:
         if row is None:
             raise ProtocolError("not_found", "no such batch for this device",
                                 "El servidor no recibió ese lote.", 404)
-        return bytes(row[0])
+        out = self.ctx.sealer.open_bytes(row[0], receipt_place(batch_id))
+        assert out is not None
+        return out

@@ -349,6 +349,15 @@ def db_command(settings: Settings, sub: str) -> int:
         print(f"La base de datos ya está en la versión {after}.")
     else:
         print(f"Base de datos actualizada: {before or 'vacía'} -> {after}.")
+    from server.sealing import Sealer, load_data_key, seal_existing
+
+    engine = db._create_engine(settings.db_url)
+    try:
+        n = seal_existing(engine, Sealer(load_data_key(settings.data_dir)))
+    finally:
+        engine.dispose()
+    if n:
+        print(f"{n} valores guardados antes sin cifrar quedaron cifrados.")
     return 0
 
 

@@ -51,7 +51,7 @@ devices = Table(
     Column("device_id", String(64), primary_key=True),
     Column("public_key", String(64), nullable=False, unique=True),
     Column("ule_ubigeo", String(6), nullable=False),
-    Column("label", String(200), nullable=False, default=""),
+    Column("label", Text, nullable=False, default=""),  # sealed (server.sealing)
     Column("app_version", String(64), nullable=False, default=""),
     Column("status", String(16), nullable=False),  # active | revoked
     Column("enrolled_at", String(32), nullable=False),
@@ -78,7 +78,7 @@ batches = Table(
     Column("record_count", Integer, nullable=False),
     Column("source", String(8), nullable=False),  # http | usb
     Column("received_at", String(32), nullable=False),
-    Column("receipt", LargeBinary, nullable=False),  # signed receipt bytes, served again as is
+    Column("receipt", LargeBinary, nullable=False),  # signed receipt bytes (sealed), served again
 )
 
 records = Table(
@@ -91,7 +91,7 @@ records = Table(
     Column("form_version", String(64), nullable=False),
     Column("ule_ubigeo", String(6), nullable=False, index=True),
     Column("author", String(64), nullable=False),
-    Column("answers", Text, nullable=False),  # canonical JSON
+    Column("answers", Text, nullable=False),  # canonical JSON, sealed (server.sealing)
     Column("completed_at", String(40), nullable=False),
     Column("approved_at", String(40)),
     Column("device_id", String(64), nullable=False, index=True),
@@ -99,7 +99,7 @@ records = Table(
     Column("received_at", String(32), nullable=False),
     Column("status", String(16), nullable=False),  # received | returned | result
     Column("status_at", String(32)),
-    Column("return_reasons", Text),  # JSON list
+    Column("return_reasons", Text),  # JSON list, sealed
     Column("result_category", String(32)),
     Column("result_date", String(10)),
     Column("result_valid_until", String(10)),
@@ -112,7 +112,7 @@ messages = Table(
     Column("device_id", String(64), nullable=False, index=True),
     Column("kind", String(32), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("payload", Text, nullable=False),  # canonical JSON
+    Column("payload", Text, nullable=False),  # canonical JSON, sealed
     sqlite_autoincrement=True,
 )
 

@@ -201,7 +201,8 @@ class Devices:
                 raise errors.key_in_use()
             c.execute(insert(devices).values(
                 device_id=device_id, public_key=pub, ule_ubigeo=row["ule_ubigeo"],
-                label=label, app_version=app_version, status="active", enrolled_at=now_iso(),
+                label=self.ctx.sealer.seal(label, f"devices.label:{device_id}"),
+                app_version=app_version, status="active", enrolled_at=now_iso(),
             ))
         return row
 
@@ -253,7 +254,14 @@ class Devices:
         """Every device row, oldest enrollment first."""
         with self.ctx.engine.connect() as c:
             rows = c.execute(select(devices).order_by(devices.c.enrolled_at)).mappings().all()
-        return [dict(r) for r in rows]
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["label"] = self.ctx.sealer.open(d["label"], f"devices.label:{d['device_id']}")
+            d["revoke_reason"] = self.ctx.sealer.open(
+                d["revoke_reason"], f"devices.revoke_reason:{d['device_id']}")
+            out.append(d)
+        return out
 
     def revoke(self, device_id: str, reason: str = "") -> None:
         """Revoke a device; it gets a signed device_revoked message. Raises not_found
@@ -267,7 +275,9 @@ class Devices:
                 raise errors.admin_error("already_revoked", "device already revoked",
                                          f"El equipo {device_id} ya estaba dado de baja.", 409)
             now = now_iso()
-            c.execute(update(devices).where(devices.c.device_id == device_id)
-                      .values(status="revoked", revoked_at=now, revoke_reason=reason))
-            post(c, device_id, "device_revoked", {"reason": reason, "revoked_at": now})
+            c.execute(update(devices).where(devices.c.device_id == device_id).values(
+                status="revoked", revoked_at=now,
+                revoke_reason=self.ctx.sealer.seal(reason, f"devices.revoke_reason:{device_id}")))
+            post(c, self.ctx.sealer, device_id, "device_revoked",
+                 {"reason": reason, "revoked_at": now})
         log.info("device %s revoked", device_id)

@@ -118,7 +118,7 @@ class Forms:
                 payload = {"form_id": form_id, "version": version, "sha256": sha,
                            "filename": path.name, "url": f"/v1/forms/{form_id}/{version}"}
                 targets = device_q.active_ids(c)
-                post_many(c, targets, "form_published", payload)
+                post_many(c, self.ctx.sealer, targets, "form_published", payload)
         except IntegrityError as exc:
             raise admin_error(
                 "already_published", f"{form_id} {version} (or identical file) already published",

@@ -33,6 +33,7 @@ from server.forms import Forms, check_xlsform
 from server.inbox import Inbox
 from server.keys import ServerKeys, load_keys
 from server.records import CSE_CATEGORIES, EXPORT_COLUMNS, Records
+from server.sealing import Sealer, load_data_key
 from server.settings import Settings
 from server.validation import Validator
 
@@ -57,7 +58,8 @@ class Service:
                 pass
         self.keys = keys or load_keys(settings.data_dir)
         self.engine = make_engine(settings.db_url, prepare=prepare_db)
-        self.ctx = Context(settings, self.keys, self.engine)
+        self.sealer = Sealer(load_data_key(settings.data_dir))
+        self.ctx = Context(settings, self.keys, self.engine, self.sealer)
         self.forms = Forms(self.ctx)
         self.validator = Validator(self.forms)
         self.devices = Devices(self.ctx)

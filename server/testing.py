@@ -169,6 +169,10 @@ def running_server(
     own_dir = data_dir is None
     ddir = Path(tempfile.mkdtemp(prefix="siee-server-")) if own_dir else Path(data_dir)
     ddir.mkdir(parents=True, exist_ok=True)
+    # Tests enroll many laptops from 127.0.0.1: the enrollment limits are off unless a
+    # test asks for them.
+    more_limits.setdefault("enroll_per_address", 0)
+    more_limits.setdefault("enroll_per_minute", 0)
     limits = {k: v for k, v in dict(max_batch_bytes=max_batch_bytes, max_records=max_records,
                                     rate_per_minute=rate_per_minute,
                                     timestamp_window=timestamp_window, **more_limits).items()

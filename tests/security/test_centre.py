@@ -20,7 +20,8 @@ ULE_A, ULE_B = "150101", "150102"
 
 @pytest.fixture(scope="module")
 def srv():
-    with running_server(log_level="warning", rate_per_minute=20) as s:
+    with running_server(log_level="warning", rate_per_minute=20, enroll_per_address=10,
+                        enroll_per_minute=120) as s:
         yield s
 
 

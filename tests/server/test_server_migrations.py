@@ -57,7 +57,12 @@ def test_upgrade_from_previous_release(backend, tmp_path, capsys):
     assert main(["db", "status", "--data", str(settings.data_dir), "--db", url]) == 3
 
     assert main(["db", "upgrade", "--data", str(settings.data_dir), "--db", url]) == 0
-    assert f"0001 -> {head_revision()}" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"0001 -> {head_revision()}" in said and "quedaron cifrados" in said
+    if url.startswith("sqlite"):  # the old plain values are gone from the file itself
+        db_file = tmp_path / "old.db"
+        blob = b"".join(f.read_bytes() for f in tmp_path.glob("old.db*"))
+        assert db_file.exists() and "versión anterior".encode() not in blob
 
     svc = Service(settings)  # ...and serves once upgraded, with the old data in place
     try:
