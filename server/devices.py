@@ -126,6 +126,8 @@ class Devices:
         and the total limits (both shared by every process); raises rate_limited (429)
         with a Spanish message when either is exceeded."""
         s = self.ctx.settings
+        if s.enroll_per_address <= 0 and s.enroll_per_minute <= 0:
+            return
         now = time.time() if now is None else now
         with self.ctx.engine.begin() as c:
             waits = [self.throttle.hit("enroll:ip:" + client[:80], s.enroll_per_address, now, c),

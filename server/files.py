@@ -26,6 +26,7 @@ def too_large(path: Path, limit: int, what: str) -> ProtocolError:
 
 
 def what_es(what: str) -> str:
+    """How a kind of file is named in a Spanish message."""
     return {"batch": "un lote", "inbox request": "una solicitud de novedades",
             "form": "un formulario"}.get(what, "leído")
 
