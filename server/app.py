@@ -11,6 +11,7 @@ from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,6 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
+from server import observe
+from server.backpressure import IngestGate
+from server.db import current_revision, head_revision
+from server.errors import RetryLater
 from server.service import Service
 from server.settings import Settings
 
@@ -55,6 +60,12 @@ class EnrollRequest(BaseModel):
     label: str = Field(default="", max_length=200)
     app_version: str = Field(default="", max_length=64)
     protocol_version: Literal[1] = 1
+
+
+class Ready(BaseModel):
+    status: str
+    schema_revision: str
+    server_time: float
 
 
 class Limits(BaseModel):
@@ -145,45 +156,100 @@ SignatureH = Annotated[str | None, Header(alias=p.H_SIGNATURE)]
 
 
 class ServerTimeAndSize:
-    """Adds X-Siee-Server-Time to every response; refuses oversized JSON bodies
-    before they are read (batch uploads are limited by their own route)."""
+    """Around every request: a request id (X-Request-Id, in the logs), the server time
+    and the largest accepted batch in the answer's headers, a bound on the requests
+    served at once (beyond it: 503 and Retry-After at once), request metrics; oversized
+    JSON bodies are refused before they are read (batch uploads are limited by their
+    own route)."""
 
-    def __init__(self, app: ASGIApp, max_json_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_json_bytes = max_json_bytes
+        self.settings = settings
+        self.max_json_bytes = settings.max_json_bytes
+        self.inflight = 0
+        self.extra_headers = [
+            (p.H_MAX_RECORDS.lower().encode(), str(settings.max_records).encode()),
+            (p.H_MAX_BATCH_BYTES.lower().encode(), str(settings.max_batch_bytes).encode()),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers") or [])
+        rid = observe.new_request_id(
+            headers.get(observe.REQUEST_ID_HEADER.lower().encode(), b"").decode("latin-1"))
+        token = observe.request_id.set(rid)
+        status = {"code": 500}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = int(message.get("status", 500))
+                hdrs = list(message.get("headers") or [])
+                hdrs.append((p.H_SERVER_TIME.lower().encode(), f"{time.time():.3f}".encode()))
+                hdrs.append((observe.REQUEST_ID_HEADER.lower().encode(), rid.encode()))
+                hdrs.extend(self.extra_headers)
+                message = {**message, "headers": hdrs}
+            await send(message)
+
+        self.inflight += 1
+        observe.INFLIGHT.inc()
+        try:
+            refusal = self._refusal(scope, headers)
+            if refusal is not None:
+                if scope.get("path", "").startswith("/v1/batches/"):
+                    await _drain(receive, self.settings.max_batch_bytes)
+                await _error_response(refusal)(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        finally:
+            self.inflight -= 1
+            observe.INFLIGHT.dec()
+            route = scope.get("route")
+            observe.REQUESTS.labels(scope.get("method", "?"),
+                                    getattr(route, "path", "unmatched"),
+                                    str(status["code"])).inc()
+            observe.request_id.reset(token)
+
+    def _refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> ProtocolError | None:
         path = scope.get("path", "")
+        if self.inflight > self.settings.max_inflight_requests and path not in (
+                "/v1/health", "/v1/ready", "/metrics"):
+            return RetryLater("busy", "too many requests in flight",
+                              "El servidor está ocupado. Vuelva a intentar en un momento.",
+                              503, 5)
         if not path.startswith("/v1/batches/"):
-            headers = dict(scope.get("headers") or [])
             cl = headers.get(b"content-length")
             chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
             too_big = chunked or (cl is not None and (not cl.isdigit()
                                                       or int(cl) > self.max_json_bytes))
             if too_big:
-                resp = _error_response(ProtocolError(
+                return ProtocolError(
                     "too_large", f"request body over {self.max_json_bytes} bytes",
-                    "La solicitud es demasiado grande.", 413))
-                await resp(scope, receive, send)
-                return
+                    "La solicitud es demasiado grande.", 413)
+        return None
 
-        async def send_with_time(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                hdrs = list(message.get("headers") or [])
-                hdrs.append((p.H_SERVER_TIME.lower().encode(), f"{time.time():.3f}".encode()))
-                message = {**message, "headers": hdrs}
-            await send(message)
 
-        await self.app(scope, receive, send_with_time)
+async def _drain(receive: Receive, limit: int) -> None:
+    """Read and drop a request body (bounded), so the client reads our early answer
+    instead of a reset connection."""
+    n = 0
+    while n <= 4 * limit + (1 << 20):
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        n += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _error_response(exc: ProtocolError, **extra: Any) -> JSONResponse:
     headers = {}
-    if exc.status == 429:
+    if isinstance(exc, RetryLater):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif exc.status == 429:
         headers["Retry-After"] = "60"
+    observe.REJECTIONS.labels(exc.code).inc()
     return JSONResponse(exc.body(server_time=time.time(), **extra), status_code=exc.status,
                         headers=headers)
 
@@ -246,7 +312,24 @@ async def _auth(svc: Service, request: Request, body: bytes = b"") -> Any:
 
 def create_app(settings: Settings, service: Service | None = None) -> ASGIApp:
     """The ASGI application (FastAPI wrapped in the server-time/size middleware)."""
-    return ServerTimeAndSize(create_fastapi(settings, service), settings.max_json_bytes)
+    return ServerTimeAndSize(create_fastapi(settings, service), settings)
+
+
+def app_from_env() -> ASGIApp:
+    """The application of one worker of `siee-server serve --workers N`: settings from
+    the SIEE_SERVER_SETTINGS environment variable (JSON, Settings.to_env), database
+    already prepared by the parent process."""
+    import os
+
+    level, _, fmt = os.environ.get("SIEE_SERVER_LOG", "info:json").partition(":")
+    observe.setup_logging(level, fmt or "json")
+    settings = Settings.from_env(os.environ[SETTINGS_ENV])
+    service = Service(settings, prepare_db=False)
+    service.validator.warm_up()
+    return create_app(settings, service)
+
+
+SETTINGS_ENV = "SIEE_SERVER_SETTINGS"
 
 
 def openapi_document() -> dict[str, Any]:
@@ -259,6 +342,8 @@ _NO_SERVICE: Any = object()
 
 def create_fastapi(settings: Settings, service: Service | None = None) -> FastAPI:
     svc = service or Service(settings)
+    gate = IngestGate(settings.max_inflight_ingest, settings.max_waiting_ingest,
+                      settings.max_queue_wait)
     app = FastAPI(
         title="SIEE reference server",
         version=f"{p.PROTOCOL_VERSION}.0",
@@ -319,11 +404,9 @@ def create_fastapi(settings: Settings, service: Service | None = None) -> FastAP
     async def _db_busy(request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
                     type(exc.orig).__name__ if exc.orig is not None else "?")
-        resp = _error_response(ProtocolError(
+        return _error_response(RetryLater(
             "busy", "database busy or unavailable",
-            "El servidor está ocupado. Vuelva a intentar en un momento.", 503))
-        resp.headers["Retry-After"] = "5"
-        return resp
+            "El servidor está ocupado. Vuelva a intentar en un momento.", 503, 5))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -336,10 +419,31 @@ def create_fastapi(settings: Settings, service: Service | None = None) -> FastAP
     async def health() -> dict[str, Any]:
         return {"status": "ok", "protocol_version": p.PROTOCOL_VERSION, "server_time": time.time()}
 
+    @app.get("/v1/ready", response_model=Ready, tags=["public"], responses=_errors(503))
+    async def ready() -> dict[str, Any]:
+        """Readiness: the database answers and holds the schema this program expects."""
+        def check() -> str:
+            with svc.engine.connect() as c:
+                c.execute(text("SELECT 1"))
+                rev = current_revision(c)
+            if rev != head_revision():
+                raise RetryLater("not_ready", f"schema {rev} is not {head_revision()}",
+                                 "La base de datos del servidor no está actualizada.", 503, 30)
+            return rev
+
+        rev = await run_in_threadpool(check)
+        return {"status": "ready", "schema_revision": rev, "server_time": time.time()}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, ctype = await run_in_threadpool(observe.metrics_text)
+        return Response(body, media_type=ctype)
+
     @app.post("/v1/enroll", response_model=EnrollResponse, tags=["public"],
               responses=_errors(401, 403, 409, 413, 422))
-    async def enroll(req: EnrollRequest) -> dict[str, Any]:
-        return await run_in_threadpool(svc.enroll, req.model_dump())
+    async def enroll(request: Request, req: EnrollRequest) -> dict[str, Any]:
+        client = request.client.host if request.client else "unknown"
+        return await run_in_threadpool(svc.enroll, req.model_dump(), client)
 
     @app.get("/v1/device", response_model=DeviceInfo, tags=["device"],
              responses=_errors(*AUTH_ERRORS))
@@ -365,9 +469,12 @@ def create_fastapi(settings: Settings, service: Service | None = None) -> FastAP
         x_device: DeviceH = None, x_ts: TimestampH = None, x_nonce: NonceH = None,
         x_sig: SignatureH = None,
     ) -> Response:
+        started = time.monotonic()
         body = await _read_limited(request, settings.max_batch_bytes)
-        dev = await _auth(svc, request, body)
-        receipt = await run_in_threadpool(svc.ingest, body, "http", dev, batch_id)
+        async with gate.slot():
+            dev = await _auth(svc, request, body)
+            receipt = await run_in_threadpool(svc.ingest, body, "http", dev, batch_id)
+        observe.RECEIPT_SECONDS.observe(time.monotonic() - started)
         return Response(receipt, media_type=p.RECEIPT_CONTENT_TYPE)
 
     @app.get("/v1/batches/{batch_id}", response_model=SignedReceipt, tags=["device"],

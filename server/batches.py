@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +23,8 @@ from server import errors
 from server import records as record_q
 from server.context import Context, now_iso
 from server.db import batches
+from server.observe import INGEST_RECORDS
+from server.sealing import Sealer
 from server.validation import BatchCheck, Validator
 
 log = logging.getLogger("siee.server.batches")
@@ -31,7 +33,13 @@ log = logging.getLogger("siee.server.batches")
 # ------------------------------------------------------------------- queries
 
 
-def receipt_of(c: Connection, batch_id: str, sha: str, device_id: str) -> bytes | None:
+def receipt_place(batch_id: str) -> str:
+    """Where a receipt is sealed (associated data)."""
+    return f"batches.receipt:{batch_id}"
+
+
+def receipt_of(c: Connection, sealer: Sealer, batch_id: str, sha: str,
+               device_id: str) -> bytes | None:
     """The stored receipt of this very batch, None when the id is new; raises
     batch_conflict when the id was used by another body or another device."""
     row = c.execute(
@@ -43,7 +51,30 @@ def receipt_of(c: Connection, batch_id: str, sha: str, device_id: str) -> bytes 
     if row.envelope_sha256 != sha or row.device_id != device_id:
         log.warning("batch id %s reused with a different body", batch_id)
         raise errors.batch_conflict()
-    return bytes(row.receipt)
+    return sealer.open_bytes(row.receipt, receipt_place(batch_id))
+
+
+def ownership_refusal(head: tuple[str, int, str] | None, revision: int,
+                      sender_ule: str) -> tuple[str, tuple[str, ...]] | None:
+    """Why a new revision of a stored record is refused, as (status, reasons), or None.
+
+    The rule (docs/protocol.md, "Ownership"): a record belongs to the ULE that first
+    sent it; a new revision comes only from a device of that ULE (any of them: a laptop
+    that replaces another keeps working) and only once the centre returned the latest
+    revision for correction."""
+    if head is None:
+        return None
+    owner, latest, status = head
+    if owner != sender_ule:
+        return "invalid", ("Este registro pertenece a otra ULE; este equipo no puede "
+                           "enviar revisiones de él.",)
+    if revision < latest:
+        return "conflict", (f"El servidor ya tiene la revisión {latest} de este registro, "
+                            "más nueva que esta.",)
+    if status != "returned":
+        return "conflict", ("La sede central ya recibió este registro y no lo devolvió; "
+                            "solo se acepta una revisión nueva de un registro devuelto.",)
+    return None
 
 
 # ------------------------------------------------------------------ resource
@@ -55,11 +86,15 @@ class Batches:
     def __init__(self, ctx: Context, validator: Validator) -> None:
         self.ctx = ctx
         self.validator = validator
-        self._ingest_lock = threading.Lock()
+        # SQLite has one writer: threads of a process queue here instead of on the file
+        # lock. PostgreSQL writes concurrently; batches with the same id meet on an
+        # advisory lock held by the storing transaction (shared by every process).
+        self._sqlite = ctx.engine.dialect.name == "sqlite"
+        self._local_lock = threading.Lock() if self._sqlite else None
 
     def _stored_receipt(self, batch_id: str, sha: str, device_id: str) -> bytes | None:
         with self.ctx.engine.connect() as c:
-            return receipt_of(c, batch_id, sha, device_id)
+            return receipt_of(c, self.ctx.sealer, batch_id, sha, device_id)
 
     def ingest(
         self,
@@ -104,8 +139,15 @@ class Batches:
                    for r in recs}
         for _attempt in range(5):
             try:
-                with self._ingest_lock, self.ctx.engine.begin() as c:
-                    out = self._store(c, env, recs, reasons, sha, len(data), source)
+                ule = str(auth_device["ule_ubigeo"])
+                if self._local_lock is not None:
+                    with self._local_lock, self.ctx.engine.begin() as c:
+                        out = self._store(c, env, recs, reasons, sha, len(data), source, ule)
+                else:
+                    with self.ctx.engine.begin() as c:
+                        c.execute(select(func.pg_advisory_xact_lock(
+                            func.hashtextextended("siee-batch:" + env.batch_id, 0))))
+                        out = self._store(c, env, recs, reasons, sha, len(data), source, ule)
                 break
             except IntegrityError:
                 # Another process stored this batch or one of its records meanwhile.
@@ -119,6 +161,9 @@ class Batches:
             return out
         receipt, rbytes = out
         counts = receipt.to_dict()["counts"]
+        for result, n in counts.items():
+            if n:
+                INGEST_RECORDS.labels(result).inc(n)
         log.info("batch %s from %s via %s: %d records %s", env.batch_id, env.device_id, source,
                  len(recs), counts)
         return rbytes
@@ -137,12 +182,14 @@ class Batches:
     def _store(
         self, c: Connection, env: p.Envelope, recs: list[p.BatchRecord],
         reasons: dict[tuple[str, int], list[str]], sha: str, size: int, source: str,
+        sender_ule: str,
     ) -> tuple[p.Receipt, bytes] | bytes:
-        stored = receipt_of(c, env.batch_id, sha, env.device_id)
+        stored = receipt_of(c, self.ctx.sealer, env.batch_id, sha, env.device_id)
         if stored is not None:
             return stored
         now = now_iso()
         have = record_q.stored_hashes(c, [(r.uuid, r.revision) for r in recs])
+        heads = record_q.heads(c, [r.uuid for r in recs])
         results = []
         rows = []
         for r in recs:
@@ -157,6 +204,10 @@ class Batches:
                         "otro contenido. Edite el registro para crear una revisión nueva.",
                     )))
                 continue
+            refused = ownership_refusal(heads.get(r.uuid), r.revision, sender_ule)
+            if refused is not None:
+                results.append(p.RecordResult(r.uuid, r.revision, *refused))
+                continue
             why = reasons[(r.uuid, r.revision)]
             if why:
                 results.append(p.RecordResult(r.uuid, r.revision, "invalid", tuple(why)))
@@ -164,7 +215,9 @@ class Batches:
             rows.append(dict(
                 uuid=r.uuid, revision=r.revision, content_sha256=h, form_id=r.form_id,
                 form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
-                answers=p.canonical_json(r.answers).decode(), completed_at=r.completed_at,
+                answers=self.ctx.sealer.seal(p.canonical_json(r.answers).decode(),
+                                             record_q.answers_place(r.uuid, r.revision)),
+                completed_at=r.completed_at,
                 approved_at=r.approved_at, device_id=env.device_id, batch_id=env.batch_id,
                 received_at=now, status="received", status_at=now, return_reasons=None,
                 result_category=None, result_date=None, result_valid_until=None,
@@ -176,7 +229,7 @@ class Batches:
         c.execute(insert(batches).values(
             batch_id=env.batch_id, device_id=env.device_id, envelope_sha256=sha,
             envelope_bytes=size, record_count=len(recs), source=source, received_at=now,
-            receipt=rbytes,
+            receipt=self.ctx.sealer.seal_bytes(rbytes, receipt_place(env.batch_id)),
         ))
         return receipt, rbytes
 
@@ -190,4 +243,6 @@ class Batches:
         if row is None:
             raise ProtocolError("not_found", "no such batch for this device",
                                 "El servidor no recibió ese lote.", 404)
-        return bytes(row[0])
+        out = self.ctx.sealer.open_bytes(row[0], receipt_place(batch_id))
+        assert out is not None
+        return out

@@ -24,6 +24,7 @@ from typing import Any
 
 from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
+from server.files import read_bounded
 from server.settings import Settings, default_data_dir
 
 receipt_filename = p.receipt_filename
@@ -49,10 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port-file", type=Path, default=None,
                    help="write the bound port here once listening (useful with --port 0)")
     s.add_argument("--log-level", default="info")
-    s.add_argument("--max-batch-bytes", type=int)
-    s.add_argument("--max-records", type=int)
-    s.add_argument("--rate-per-minute", type=int)
-    s.add_argument("--timestamp-window", type=int)
+    s.add_argument("--log-format", choices=["json", "text"], default="json",
+                   help="log lines as JSON objects (default) or plain text")
+    s.add_argument("--workers", type=int, default=1,
+                   help="worker processes sharing the socket and the database (PostgreSQL "
+                   "for more than one)")
+    s.add_argument("--forwarded-allow-ips", default=None,
+                   help="addresses of the reverse proxy whose X-Forwarded-For is trusted "
+                   "(e.g. 127.0.0.1); the client address counts in the enrollment limit")
+    for name in _LIMIT_ARGS:
+        s.add_argument("--" + name.replace("_", "-"), type=_LIMIT_TYPES.get(name, int))
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="sub", required=True)
+    db.add_parser("upgrade", parents=[common],
+                  help="bring the database to this version's schema (Alembic migrations)")
+    db.add_parser("status", parents=[common], help="show the database's schema revision")
 
     e = sub.add_parser("enroll-code", parents=[common], help="create a one-time enrollment code")
     e.add_argument("--ule", required=True, help="ULE ubigeo (6 digits)")
@@ -117,10 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+_LIMIT_ARGS = ("max_batch_bytes", "max_records", "rate_per_minute", "timestamp_window",
+               "enroll_per_address", "enroll_per_minute", "max_inflight_ingest",
+               "max_waiting_ingest", "max_queue_wait", "max_inflight_requests")
+_LIMIT_TYPES: dict[str, type] = {"max_queue_wait": float}
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     data = args.data or default_data_dir()
     kw: dict[str, Any] = {"data_dir": data, "db_url": args.db or ""}
-    for name in ("max_batch_bytes", "max_records", "rate_per_minute", "timestamp_window"):
+    for name in _LIMIT_ARGS:
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v
@@ -147,7 +165,11 @@ def _parse_value(v: str) -> Any:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.cmd == "serve":
-        return serve(settings, args.host, args.port, args.log_level, args.port_file)
+        return serve(settings, args.host, args.port, args.log_level, args.port_file,
+                     workers=args.workers, log_format=args.log_format,
+                     forwarded_allow_ips=args.forwarded_allow_ips)
+    if args.cmd == "db":
+        return db_command(settings, args.sub)
 
     from server.service import Service
 
@@ -250,13 +272,10 @@ def import_batch(svc: Any, file: Path, receipt: Path | None) -> int:
 
 def _ingest_file(svc: Any, file: Path, receipt: Path | None) -> int:
     try:
-        data = file.read_bytes()
+        data = read_bounded(file, svc.settings.max_batch_bytes, "batch")
     except OSError:
         print(f"No se pudo leer el archivo {file}.", file=sys.stderr)
         return 1
-    if len(data) > svc.settings.max_batch_bytes:
-        raise ProtocolError("too_large", "batch file too large",
-                            "El archivo de lote es demasiado grande.", 413)
     env = p.parse_envelope(data, svc.settings.max_batch_bytes)
     rbytes = svc.ingest(data, source="usb")
     if receipt is None:
@@ -277,9 +296,12 @@ def export_inbox(svc: Any, request: Path, to: Path | None = None) -> int:
     """Answer a laptop's USB inbox request file: write its inbox file (the signed
     messages after the laptop's cursor) into `to` (default: beside the request)."""
     try:
-        data = request.read_bytes()
+        data = read_bounded(request, svc.settings.max_json_bytes, "inbox request")
     except OSError:
         print(f"No se pudo leer la solicitud de novedades {request}.", file=sys.stderr)
+        return 1
+    except ProtocolError as exc:
+        print(exc.message, file=sys.stderr)
         return 1
     try:
         req, inbox, n = svc.usb_inbox(data)
@@ -308,21 +330,56 @@ def _write(out: Path, data: bytes) -> None:
     tmp.replace(out)
 
 
+def db_command(settings: Settings, sub: str) -> int:
+    """`siee-server db upgrade|status`."""
+    from server import db
+
+    if sub == "status":
+        engine = db._create_engine(settings.db_url)
+        try:
+            with engine.connect() as c:
+                rev = db.current_revision(c)
+        finally:
+            engine.dispose()
+        head = db.head_revision()
+        print(f"Esquema de la base de datos: {rev or 'vacía'}; versión del programa: {head}.")
+        return 0 if rev == head else 3
+    before, after = db.upgrade(settings.db_url)
+    if before == after:
+        print(f"La base de datos ya está en la versión {after}.")
+    else:
+        print(f"Base de datos actualizada: {before or 'vacía'} -> {after}.")
+    from server.sealing import Sealer, load_data_key, seal_existing
+
+    engine = db._create_engine(settings.db_url)
+    try:
+        n = seal_existing(engine, Sealer(load_data_key(settings.data_dir)))
+    finally:
+        engine.dispose()
+    if n:
+        print(f"{n} valores guardados antes sin cifrar quedaron cifrados.")
+    return 0
+
+
 def serve(settings: Settings, host: str, port: int, log_level: str = "info",
-          port_file: Path | None = None) -> int:
+          port_file: Path | None = None, workers: int = 1, log_format: str = "json",
+          forwarded_allow_ips: str | None = None) -> int:
+    """Run the HTTP server on host:port: one process, or `workers` processes sharing the
+    listening socket (uvicorn's supervisor) and the database. The database is prepared
+    (created or checked) once, here, before any worker starts."""
+    import os
+    import shutil
     import socket
 
     import uvicorn
     from sqlalchemy.engine import make_url
 
-    from server.app import create_app
+    from server import observe
+    from server.app import SETTINGS_ENV, create_app
     from server.service import Service
 
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    service = Service(settings)
-    service.validator.warm_up()  # the engine and bundled forms load now, not on batch one
-    app = create_app(settings, service)
+    observe.setup_logging(log_level, log_format)
+    service = Service(settings)  # raises SchemaOutdated before anything listens
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -330,18 +387,46 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
+        service.close()
         print(f"No se pudo usar el puerto {port} en {host}: {exc.strerror}.", file=sys.stderr)
         return 1
     bound = sock.getsockname()[1]
     logging.getLogger("siee.server").info(
-        "SIEE server (protocol v%d) on %s:%d, data %s, db %s", p.PROTOCOL_VERSION, host, bound,
-        settings.data_dir, make_url(settings.db_url).render_as_string(hide_password=True))
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, server_header=False)
-    server = uvicorn.Server(config)
+        "SIEE server (protocol v%d) on %s:%d, %d worker(s), data %s, db %s",
+        p.PROTOCOL_VERSION, host, bound, workers, settings.data_dir,
+        make_url(settings.db_url).render_as_string(hide_password=True))
+    proxy = {"proxy_headers": bool(forwarded_allow_ips),
+             "forwarded_allow_ips": forwarded_allow_ips}
+    if workers <= 1:
+        service.validator.warm_up()  # the engine and bundled forms load now, not on batch one
+        config = uvicorn.Config(create_app(settings, service), log_level=log_level,
+                                access_log=False, server_header=False, log_config=None,
+                                **proxy)
+        server = uvicorn.Server(config)
+        if port_file is not None:
+            _write_port_when_started(server, port_file, bound)
+        server.run(sockets=[sock])
+        return 0
+    service.close()
+    metrics_dir = settings.data_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(mode=0o700)
+    os.environ[observe.MULTIPROC_ENV] = str(metrics_dir)
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    os.environ[LOG_ENV] = f"{log_level}:{log_format}"
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("server.app:app_from_env", factory=True, workers=workers,
+                            log_level=log_level, access_log=False, server_header=False,
+                            log_config=None, **proxy)
+    sock.listen(2048)
     if port_file is not None:
-        _write_port_when_started(server, port_file, bound)
-    server.run(sockets=[sock])
+        _write(port_file, str(bound).encode())  # workers accept once ready; health waits
+    Multiprocess(config, sockets=[sock]).run()
     return 0
+
+
+LOG_ENV = "SIEE_SERVER_LOG"
 
 
 def _write_port_when_started(server: Any, port_file: Path, port: int) -> None:
@@ -352,9 +437,7 @@ def _write_port_when_started(server: Any, port_file: Path, port: int) -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.02)
         if server.started:
-            tmp = port_file.with_name(port_file.name + ".tmp")
-            tmp.write_text(str(port))
-            tmp.replace(port_file)
+            _write(port_file, str(port).encode())
 
     threading.Thread(target=wait, daemon=True).start()
 

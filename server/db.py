@@ -1,10 +1,22 @@
-"""Storage through SQLAlchemy Core: SQLite file by default, PostgreSQL by URL."""
+"""Storage through SQLAlchemy Core: SQLite file by default, PostgreSQL by URL.
+
+The schema is versioned with Alembic (server/migrations): a new database is created
+from these tables and stamped at the newest revision; an older one must be brought up
+with `siee-server db upgrade` (the server refuses to run on it until then)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Column,
     Engine,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -14,7 +26,11 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
 )
+from sqlalchemy.engine import Connection, make_url
+
+from app.sync.protocol import ProtocolError
 
 metadata = MetaData()
 
@@ -35,7 +51,7 @@ devices = Table(
     Column("device_id", String(64), primary_key=True),
     Column("public_key", String(64), nullable=False, unique=True),
     Column("ule_ubigeo", String(6), nullable=False),
-    Column("label", String(200), nullable=False, default=""),
+    Column("label", Text, nullable=False, default=""),  # sealed (server.sealing)
     Column("app_version", String(64), nullable=False, default=""),
     Column("status", String(16), nullable=False),  # active | revoked
     Column("enrolled_at", String(32), nullable=False),
@@ -62,7 +78,7 @@ batches = Table(
     Column("record_count", Integer, nullable=False),
     Column("source", String(8), nullable=False),  # http | usb
     Column("received_at", String(32), nullable=False),
-    Column("receipt", LargeBinary, nullable=False),  # signed receipt bytes, served again as is
+    Column("receipt", LargeBinary, nullable=False),  # signed receipt bytes (sealed), served again
 )
 
 records = Table(
@@ -75,7 +91,7 @@ records = Table(
     Column("form_version", String(64), nullable=False),
     Column("ule_ubigeo", String(6), nullable=False, index=True),
     Column("author", String(64), nullable=False),
-    Column("answers", Text, nullable=False),  # canonical JSON
+    Column("answers", Text, nullable=False),  # canonical JSON, sealed (server.sealing)
     Column("completed_at", String(40), nullable=False),
     Column("approved_at", String(40)),
     Column("device_id", String(64), nullable=False, index=True),
@@ -83,7 +99,7 @@ records = Table(
     Column("received_at", String(32), nullable=False),
     Column("status", String(16), nullable=False),  # received | returned | result
     Column("status_at", String(32)),
-    Column("return_reasons", Text),  # JSON list
+    Column("return_reasons", Text),  # JSON list, sealed
     Column("result_category", String(32)),
     Column("result_date", String(10)),
     Column("result_valid_until", String(10)),
@@ -96,8 +112,17 @@ messages = Table(
     Column("device_id", String(64), nullable=False, index=True),
     Column("kind", String(32), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("payload", Text, nullable=False),  # canonical JSON
+    Column("payload", Text, nullable=False),  # canonical JSON, sealed
     sqlite_autoincrement=True,
+)
+
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(96), primary_key=True),  # e.g. dev:<device_id>, enroll:ip:<addr>
+    Column("window", Integer, primary_key=True),  # unix minute (seconds // 60)
+    Column("hits", Integer, nullable=False),
+    Index("ix_rate_counters_window", "window"),
 )
 
 forms = Table(
@@ -113,9 +138,50 @@ forms = Table(
 )
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; creates the tables if missing."""
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class SchemaOutdated(ProtocolError):
+    """The database holds an older schema revision; `siee-server db upgrade` first."""
+
+    def __init__(self, current: str | None, head: str) -> None:
+        super().__init__(
+            "schema_outdated", f"database schema {current or 'unversioned'} is older than {head}",
+            "La base de datos del servidor es de una versión anterior del programa. Haga una "
+            "copia de seguridad y ejecute: siee-server db upgrade", 503)
+        self.current, self.head = current, head
+
+
+def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    """An Alembic configuration on the server's migrations (no alembic.ini needed)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this program knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(c: Connection) -> str | None:
+    """The database's schema revision: None when it has no server tables at all,
+    "0001" for a first-release database (tables but no alembic_version)."""
+    rev = MigrationContext.configure(c).get_current_revision()
+    if rev is not None:
+        return rev
+    return "0001" if inspect(c).has_table("devices") else None
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _private_sqlite_dir(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -127,14 +193,79 @@ def make_engine(url: str) -> Engine:
             cur.close()
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    metadata.create_all(engine)
     return engine
 
 
+def _private_sqlite_dir(url: str) -> None:
+    """The database file is created readable by the owner only (0600); SQLite gives its
+    WAL and shared-memory files the database file's mode."""
+    db = make_url(url).database
+    if not db or db == ":memory:" or os.name != "posix":
+        return
+    path = Path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for f in (path, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        if f.exists() and f.stat().st_mode & 0o077:
+            os.chmod(f, 0o600)
+
+
+def make_engine(url: str, prepare: bool = True) -> Engine:
+    """An engine for `url`. prepare=True: an empty database gets the newest schema
+    (created and stamped); an older one raises SchemaOutdated; prepare=False: no check
+    (worker processes, whose parent prepared the database)."""
+    engine = _create_engine(url)
+    if prepare:
+        try:
+            prepare_schema(engine)
+        except Exception:
+            engine.dispose()
+            raise
+    return engine
+
+
+def prepare_schema(engine: Engine) -> None:
+    """Create the schema in an empty database, or check that it is the newest."""
+    head = head_revision()
+    with engine.begin() as c:
+        rev = current_revision(c)
+        if rev is None:
+            metadata.create_all(c)
+            command.stamp(alembic_config(c), "head", purge=True)
+            return
+    if rev != head:
+        raise SchemaOutdated(rev, head)
+
+
+def upgrade(url: str) -> tuple[str | None, str]:
+    """Bring the database at `url` to the newest schema revision; returns (before, after).
+    An empty database is created; a first-release one is stamped 0001 and upgraded."""
+    engine = _create_engine(url)
+    try:
+        with engine.begin() as c:
+            before = current_revision(c)
+            cfg = alembic_config(c)
+            if before is None:
+                metadata.create_all(c)
+                command.stamp(cfg, "head", purge=True)
+            else:
+                if MigrationContext.configure(c).get_current_revision() is None:
+                    command.stamp(cfg, before)
+                command.upgrade(cfg, "head")
+            after = current_revision(c)
+        assert after is not None
+        return before, after
+    finally:
+        engine.dispose()
+
+
 def drop_all(url: str) -> None:
-    """Remove every server table (tests use it to start from empty)."""
+    """Remove every server table and the schema version (tests start from empty)."""
     engine = create_engine(url)
     try:
         metadata.drop_all(engine)
+        with engine.begin() as c:
+            c.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     finally:
         engine.dispose()

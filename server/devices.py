@@ -9,10 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import threading
 import time
 import uuid as uuid_mod
-from collections import defaultdict, deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +24,7 @@ from server import errors
 from server.context import Context, now_iso
 from server.db import devices, enroll_codes, nonces
 from server.messages import post
+from server.throttle import Throttle
 
 log = logging.getLogger("siee.server.devices")
 
@@ -96,28 +95,6 @@ def check_ule(ule: str) -> str:
     return ule
 
 
-class RateLimiter:
-    """Sliding one-minute window of requests per key (in memory, per process)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, now: float) -> float | None:
-        """Record one request; return seconds to wait when over the limit."""
-        if self.per_minute <= 0:
-            return None
-        with self._lock:
-            q = self._hits[key]
-            while q and q[0] <= now - 60:
-                q.popleft()
-            if len(q) >= self.per_minute:
-                return max(1.0, 60 - (now - q[0]))
-            q.append(now)
-            return None
-
-
 # ------------------------------------------------------------------ resource
 
 
@@ -126,7 +103,7 @@ class Devices:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.rate = RateLimiter(ctx.settings.rate_per_minute)
+        self.throttle = Throttle(ctx.engine)
         self._last_purge = 0.0
 
     # -- enrollment ---------------------------------------------------------------------
@@ -144,9 +121,33 @@ class Devices:
         log.info("enrollment code created for ULE %s", ule)
         return code, p.utc_now_iso(expires)
 
-    def enroll(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def check_enroll_rate(self, client: str, now: float | None = None) -> None:
+        """Count one enrollment attempt from a client address against the per-address
+        and the total limits (both shared by every process); raises rate_limited (429)
+        with a Spanish message when either is exceeded."""
+        s = self.ctx.settings
+        if s.enroll_per_address <= 0 and s.enroll_per_minute <= 0:
+            return
+        now = time.time() if now is None else now
+        with self.ctx.engine.begin() as c:
+            waits = [self.throttle.hit("enroll:ip:" + client[:80], s.enroll_per_address, now, c),
+                     self.throttle.hit("enroll:all", s.enroll_per_minute, now, c)]
+        self.throttle.purge_if_due(now)
+        wait = max((w for w in waits if w is not None), default=None)
+        if wait is not None:
+            log.warning("enrollment attempts over the limit (address or total)")
+            raise errors.RetryLater(
+                "rate_limited", "too many enrollment attempts",
+                f"Demasiados intentos de inscripción seguidos. Espere {int(wait)} s, revise "
+                "el código y vuelva a intentar.", 429, wait)
+
+    def enroll(self, body: Mapping[str, Any], client: str | None = None) -> dict[str, Any]:
         """Enroll a device with a one-time code (body as EnrollRequest); returns the
-        enrollment answer (device id, server keys, limits)."""
+        enrollment answer (device id, server keys, limits). `client`: the caller's
+        network address, counted against the enrollment limits (None: not counted,
+        e.g. the admin CLI)."""
+        if client is not None:
+            self.check_enroll_rate(client)
         code = str(body.get("code", ""))
         pub = str(body.get("device_public_key", ""))
         proof = str(body.get("proof", ""))
@@ -202,7 +203,8 @@ class Devices:
                 raise errors.key_in_use()
             c.execute(insert(devices).values(
                 device_id=device_id, public_key=pub, ule_ubigeo=row["ule_ubigeo"],
-                label=label, app_version=app_version, status="active", enrolled_at=now_iso(),
+                label=self.ctx.sealer.seal(label, f"devices.label:{device_id}"),
+                app_version=app_version, status="active", enrolled_at=now_iso(),
             ))
         return row
 
@@ -218,22 +220,27 @@ class Devices:
         p.verify_request(method, path, body, headers, dev["public_key"], now=now,
                          window=self.ctx.settings.timestamp_window)
         check_active(dev)
-        wait = self.rate.hit(dev["device_id"], now)
-        if wait is not None:
-            raise errors.rate_limited(self.ctx.settings.rate_per_minute, wait)
+        # Replay first, rate second: a refused replay (or a bad signature, above) never
+        # counts against the genuine device.
         try:
             with self.ctx.engine.begin() as c:
                 c.execute(insert(nonces).values(device_id=dev["device_id"], nonce=req.nonce,
                                                 ts=req.timestamp))
-                c.execute(update(devices).where(devices.c.device_id == dev["device_id"])
-                          .values(last_seen_at=now_iso()))
+                wait = self.throttle.hit("dev:" + dev["device_id"],
+                                         self.ctx.settings.rate_per_minute, now, c)
+                if wait is None:
+                    c.execute(update(devices).where(devices.c.device_id == dev["device_id"])
+                              .values(last_seen_at=now_iso()))
         except IntegrityError as exc:
             log.warning("replayed nonce from device %s", dev["device_id"])
             raise ProtocolError(
                 "replayed_nonce", "nonce already used",
                 "La solicitud ya fue recibida antes (repetida). Vuelva a intentar.", 401,
             ) from exc
+        self.throttle.purge_if_due(now)
         self._maybe_purge_nonces(now)
+        if wait is not None:
+            raise errors.rate_limited(self.ctx.settings.rate_per_minute, wait)
         return dev
 
     def _maybe_purge_nonces(self, now: float) -> None:
@@ -249,7 +256,14 @@ class Devices:
         """Every device row, oldest enrollment first."""
         with self.ctx.engine.connect() as c:
             rows = c.execute(select(devices).order_by(devices.c.enrolled_at)).mappings().all()
-        return [dict(r) for r in rows]
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["label"] = self.ctx.sealer.open(d["label"], f"devices.label:{d['device_id']}")
+            d["revoke_reason"] = self.ctx.sealer.open(
+                d["revoke_reason"], f"devices.revoke_reason:{d['device_id']}")
+            out.append(d)
+        return out
 
     def revoke(self, device_id: str, reason: str = "") -> None:
         """Revoke a device; it gets a signed device_revoked message. Raises not_found
@@ -263,7 +277,9 @@ class Devices:
                 raise errors.admin_error("already_revoked", "device already revoked",
                                          f"El equipo {device_id} ya estaba dado de baja.", 409)
             now = now_iso()
-            c.execute(update(devices).where(devices.c.device_id == device_id)
-                      .values(status="revoked", revoked_at=now, revoke_reason=reason))
-            post(c, device_id, "device_revoked", {"reason": reason, "revoked_at": now})
+            c.execute(update(devices).where(devices.c.device_id == device_id).values(
+                status="revoked", revoked_at=now,
+                revoke_reason=self.ctx.sealer.seal(reason, f"devices.revoke_reason:{device_id}")))
+            post(c, self.ctx.sealer, device_id, "device_revoked",
+                 {"reason": reason, "revoked_at": now})
         log.info("device %s revoked", device_id)

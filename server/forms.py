@@ -20,6 +20,7 @@ from server import devices as device_q
 from server.context import Context, now_iso
 from server.db import forms
 from server.errors import admin_error
+from server.files import read_bounded
 from server.messages import post_many
 
 log = logging.getLogger("siee.server.forms")
@@ -102,7 +103,7 @@ class Forms:
         Raises not_found, bad_form (422) or already_published (409)."""
         path = Path(path)
         try:
-            content = path.read_bytes()
+            content = read_bounded(path, self.ctx.settings.max_form_bytes, "form")
         except OSError as exc:
             raise admin_error("not_found", f"cannot read {path}",
                               f"No se pudo leer el archivo {path}.") from exc
@@ -117,7 +118,7 @@ class Forms:
                 payload = {"form_id": form_id, "version": version, "sha256": sha,
                            "filename": path.name, "url": f"/v1/forms/{form_id}/{version}"}
                 targets = device_q.active_ids(c)
-                post_many(c, targets, "form_published", payload)
+                post_many(c, self.ctx.sealer, targets, "form_published", payload)
         except IntegrityError as exc:
             raise admin_error(
                 "already_published", f"{form_id} {version} (or identical file) already published",

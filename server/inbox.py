@@ -14,7 +14,7 @@ from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
 from server import devices as device_q
 from server.context import Context
-from server.messages import last_of_kind, page_rows, post_many
+from server.messages import last_of_kind, page_rows, payload_place, post_many
 
 if TYPE_CHECKING:
     from server.forms import Forms
@@ -34,8 +34,10 @@ class Inbox:
 
     def signed(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """One stored message as the signed entry a device verifies."""
+        payload = self.ctx.sealer.open(row["payload"],
+                                       payload_place(row["device_id"], row["kind"]))
         msg = p.InboxMessage(int(row["cursor"]), row["kind"], row["device_id"],
-                             row["created_at"], json.loads(row["payload"]))
+                             row["created_at"], json.loads(payload or "{}"))
         return p.sign_message(msg, self.ctx.keys.signing)
 
     def revocation_notice(self, device_id: str) -> dict[str, Any] | None:
@@ -60,7 +62,7 @@ class Inbox:
         """Send new settings to the active devices (of one ULE, or all); returns how many."""
         with self.ctx.engine.begin() as c:
             targets = device_q.active_ids(c, ule)
-            post_many(c, targets, "settings_changed", {"settings": values})
+            post_many(c, self.ctx.sealer, targets, "settings_changed", {"settings": values})
         log.info("settings %s sent to %d devices", sorted(values), len(targets))
         return len(targets)
 

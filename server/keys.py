@@ -4,6 +4,7 @@ X25519 to receive batches, Ed25519 to sign receipts, inbox messages and forms.""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,9 @@ class ServerKeys:
         return p.public_key_text(self.signing)
 
 
-def _load_or_create(path: Path, make) -> bytes:  # noqa: ANN001
+def load_or_create_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+    """32 secret bytes kept in `path` (mode 0600): read, or made by `make()` and written
+    once (two processes starting together end up with the same file)."""
     if path.exists():
         raw = path.read_bytes()
         if len(raw) != 32:
@@ -38,7 +41,7 @@ def _load_or_create(path: Path, make) -> bytes:  # noqa: ANN001
         if os.name == "posix" and path.stat().st_mode & 0o077:
             os.chmod(path, 0o600)
         return raw
-    raw = p.private_bytes(make())
+    raw = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -51,7 +54,7 @@ def _load_or_create(path: Path, make) -> bytes:  # noqa: ANN001
         os.link(tmp, path)  # fails if another process created it first
     except FileExistsError:
         os.unlink(tmp)
-        return _load_or_create(path, make)
+        return load_or_create_secret(path, make)
     except OSError:
         os.replace(tmp, path)
     else:
@@ -62,6 +65,8 @@ def _load_or_create(path: Path, make) -> bytes:  # noqa: ANN001
 def load_keys(data_dir: Path) -> ServerKeys:
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    enc = _load_or_create(data_dir / ENC_FILE, p.new_encryption_key)
-    sig = _load_or_create(data_dir / SIG_FILE, p.new_signing_key)
+    enc = load_or_create_secret(data_dir / ENC_FILE,
+                                lambda: p.private_bytes(p.new_encryption_key()))
+    sig = load_or_create_secret(data_dir / SIG_FILE,
+                                lambda: p.private_bytes(p.new_signing_key()))
     return ServerKeys(p.encryption_key_from_bytes(enc), p.signing_key_from_bytes(sig))

@@ -11,25 +11,34 @@ from sqlalchemy.engine import Connection, RowMapping
 from app.sync import protocol as p
 from server.context import now_iso
 from server.db import messages
+from server.sealing import Sealer
 
 
-def post(c: Connection, device_id: str, kind: str, payload: dict[str, Any]) -> int:
+def payload_place(device_id: str, kind: str) -> str:
+    """Where a message payload is sealed (associated data)."""
+    return f"messages.payload:{device_id}:{kind}"
+
+
+def post(c: Connection, sealer: Sealer, device_id: str, kind: str,
+         payload: dict[str, Any]) -> int:
     """Leave one message of `kind` (one of protocol.MESSAGE_KINDS) for a device in the
-    caller's transaction; returns its cursor."""
+    caller's transaction, its payload sealed; returns its cursor."""
     if kind not in p.MESSAGE_KINDS:
         raise ValueError(f"unknown message kind {kind}")
     res = c.execute(insert(messages).values(
         device_id=device_id, kind=kind, created_at=now_iso(),
-        payload=p.canonical_json(payload).decode(),
+        payload=sealer.seal(p.canonical_json(payload).decode(),
+                            payload_place(device_id, kind)),
     ))
     return int(res.inserted_primary_key[0])
 
 
-def post_many(c: Connection, device_ids: list[str], kind: str, payload: dict[str, Any]) -> int:
+def post_many(c: Connection, sealer: Sealer, device_ids: list[str], kind: str,
+              payload: dict[str, Any]) -> int:
     """The same message for several devices; returns the last cursor (0 when none)."""
     cursor = 0
     for d in device_ids:
-        cursor = post(c, d, kind, payload)
+        cursor = post(c, sealer, d, kind, payload)
     return cursor
 
 

@@ -53,6 +53,26 @@ def stored_hashes(c: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str,
     return out
 
 
+def heads(c: Connection, uuids: list[str]) -> dict[str, tuple[str, int, str]]:
+    """For each stored uuid: (owner ULE = the ULE of its first revision, latest revision,
+    status of the latest revision)."""
+    out: dict[str, tuple[str, int, str]] = {}
+    first: dict[str, int] = {}
+    wanted = sorted(set(uuids))
+    for i in range(0, len(wanted), 500):
+        q = select(records.c.uuid, records.c.revision, records.c.ule_ubigeo,
+                   records.c.status).where(records.c.uuid.in_(wanted[i : i + 500]))
+        for u, rev, ule, status in c.execute(q):
+            owner, latest, latest_status = out.get(u, (ule, rev, status))
+            if rev < first.get(u, rev + 1):
+                first[u] = rev
+                owner = ule
+            if rev >= latest:
+                latest, latest_status = rev, status
+            out[u] = (owner, latest, latest_status)
+    return out
+
+
 def insert_many(c: Connection, rows: list[dict[str, Any]]) -> None:
     """Store accepted records (full rows of the records table)."""
     if rows:
@@ -79,6 +99,16 @@ def audience(c: Connection, row: Mapping[str, Any]) -> list[str]:
     if dev is not None and dev["status"] == "active":
         return [row["device_id"]]
     return device_q.active_ids(c, row["ule_ubigeo"])
+
+
+def answers_place(uuid: str, revision: int) -> str:
+    """Where a record's answers are sealed (associated data)."""
+    return f"records.answers:{uuid}:{revision}"
+
+
+def reasons_place(uuid: str, revision: int) -> str:
+    """Where a record's return reasons are sealed (associated data)."""
+    return f"records.return_reasons:{uuid}:{revision}"
 
 
 def set_status(c: Connection, row: Mapping[str, Any], at: str, **values: Any) -> None:
@@ -109,15 +139,24 @@ class Records:
         with self.ctx.engine.connect() as c:
             rows = c.execute(q.order_by(records.c.received_at, records.c.uuid,
                                         records.c.revision).limit(limit)).mappings().all()
-        return [dict(r) for r in rows]
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["return_reasons"] = self.ctx.sealer.open(
+                d["return_reasons"], reasons_place(d["uuid"], d["revision"]))
+            out.append(d)
+        return out
 
     def get(self, uuid: str, revision: int | None = None) -> dict[str, Any]:
         """One record with its answers (dict) and return reasons (list) decoded."""
         with self.ctx.engine.connect() as c:
             row = dict(find(c, uuid, revision))
-        row["answers"] = json.loads(row["answers"])
+        open_ = self.ctx.sealer.open
+        row["answers"] = json.loads(open_(row["answers"], answers_place(uuid, row["revision"]))
+                                    or "null")
         if row["return_reasons"]:
-            row["return_reasons"] = json.loads(row["return_reasons"])
+            row["return_reasons"] = json.loads(
+                open_(row["return_reasons"], reasons_place(uuid, row["revision"])) or "[]")
         return row
 
     def return_record(self, uuid: str, revision: int | None, reasons: list[str]) -> int:
@@ -135,10 +174,12 @@ class Records:
                                   "ni devolución previa.", 409)
             now = now_iso()
             set_status(c, row, now, status="returned",
-                       return_reasons=json.dumps(reasons, ensure_ascii=False))
+                       return_reasons=self.ctx.sealer.seal(
+                           json.dumps(reasons, ensure_ascii=False),
+                           reasons_place(uuid, row["revision"])))
             payload = {"uuid": uuid, "revision": row["revision"], "form_id": row["form_id"],
                        "reasons": reasons, "returned_at": now}
-            cursor = post_many(c, audience(c, row), "record_returned", payload)
+            cursor = post_many(c, self.ctx.sealer, audience(c, row), "record_returned", payload)
         log.info("record %s rev %s returned to %s", uuid, row["revision"], row["device_id"])
         return cursor
 
@@ -165,7 +206,7 @@ class Records:
             payload = {"uuid": uuid, "revision": row["revision"], "form_id": row["form_id"],
                        "category": category, "result_date": result_date,
                        "valid_until": valid_until}
-            cursor = post_many(c, audience(c, row), "cse_result", payload)
+            cursor = post_many(c, self.ctx.sealer, audience(c, row), "cse_result", payload)
         log.info("CSE result for record %s rev %s sent to %s", uuid, row["revision"],
                  row["device_id"])
         return cursor
@@ -175,6 +216,7 @@ class Records:
         cols = [c for c in EXPORT_COLUMNS if with_answers or c != "answers"]
         w = csv.writer(out)
         w.writerow(cols)
+        ai = cols.index("answers") if "answers" in cols else -1
         q = select(*[records.c[c] for c in cols]).order_by(
             records.c.received_at, records.c.uuid, records.c.revision)
         if ule:
@@ -182,7 +224,11 @@ class Records:
         n = 0
         with self.ctx.engine.connect() as c:
             for row in c.execute(q):
-                w.writerow(["" if v is None else v for v in row])
+                vals = list(row)
+                if ai >= 0:
+                    vals[ai] = self.ctx.sealer.open(vals[ai], answers_place(row.uuid,
+                                                                           row.revision))
+                w.writerow(["" if v is None else v for v in vals])
                 n += 1
         log.info("exported %d records", n)
         return n

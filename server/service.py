@@ -16,6 +16,7 @@ message, HTTP status). Logs carry ids and counts, never answers or names."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +33,7 @@ from server.forms import Forms, check_xlsform
 from server.inbox import Inbox
 from server.keys import ServerKeys, load_keys
 from server.records import CSE_CATEGORIES, EXPORT_COLUMNS, Records
+from server.sealing import Sealer, load_data_key
 from server.settings import Settings
 from server.validation import Validator
 
@@ -43,12 +45,21 @@ class Service:
 
     EXPORT_COLUMNS = EXPORT_COLUMNS
 
-    def __init__(self, settings: Settings, keys: ServerKeys | None = None) -> None:
+    def __init__(self, settings: Settings, keys: ServerKeys | None = None,
+                 prepare_db: bool = True) -> None:
+        """prepare_db: create the schema of an empty database and refuse an outdated one
+        (server.db.SchemaOutdated); False for worker processes of a prepared database."""
         self.settings = settings
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            try:
+                os.chmod(self.settings.data_dir, 0o700)  # keys and database: owner only
+            except OSError:
+                pass
         self.keys = keys or load_keys(settings.data_dir)
-        self.engine = make_engine(settings.db_url)
-        self.ctx = Context(settings, self.keys, self.engine)
+        self.engine = make_engine(settings.db_url, prepare=prepare_db)
+        self.sealer = Sealer(load_data_key(settings.data_dir))
+        self.ctx = Context(settings, self.keys, self.engine, self.sealer)
         self.forms = Forms(self.ctx)
         self.validator = Validator(self.forms)
         self.devices = Devices(self.ctx)
@@ -65,9 +76,9 @@ class Service:
         """See Devices.create_enroll_code."""
         return self.devices.create_enroll_code(ule, hours)
 
-    def enroll(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def enroll(self, body: Mapping[str, Any], client: str | None = None) -> dict[str, Any]:
         """See Devices.enroll."""
-        return self.devices.enroll(body)
+        return self.devices.enroll(body, client)
 
     def authenticate(self, method: str, path: str, body: bytes, headers: Mapping[str, str],
                      now: float | None = None) -> RowMapping:

@@ -117,6 +117,35 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
+def another_process(srv: RunningServer, *extra_args: str,
+                    startup_timeout: float = 30.0) -> Iterator[str]:
+    """A second `python -m server serve` process on the same data dir (keys) and database
+    as `srv`, on its own loopback port; yields its base URL. For tests of shared state
+    across processes (as behind a reverse proxy with several upstreams)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    port_file = srv.data_dir / f"server-{os.getpid()}-{time.monotonic_ns()}.port"
+    log_path = srv.data_dir / "server-2.log"
+    cmd = [sys.executable, "-m", "server", "serve", "--data", str(srv.data_dir),
+           "--db", srv.db_url, "--host", "127.0.0.1", "--port", "0",
+           "--port-file", str(port_file), "--log-level", "warning", *extra_args]
+    with open(log_path, "ab") as logf:
+        proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdout=logf,
+                                stderr=subprocess.STDOUT)
+    try:
+        port = _wait_port(port_file, proc, startup_timeout)
+        url = f"http://127.0.0.1:{port}"
+        if not port or not _wait_healthy(url, proc, startup_timeout):
+            raise RuntimeError("second server did not start:\n"
+                               + log_path.read_text(errors="replace"))
+        yield url
+    finally:
+        _stop(proc)
+        port_file.unlink(missing_ok=True)
+
+
+@contextmanager
 def running_server(
     db_url: str | None = None,
     data_dir: Path | str | None = None,
@@ -127,18 +156,27 @@ def running_server(
     rate_per_minute: int | None = None,
     timestamp_window: int | None = None,
     log_level: str = "info",
-    startup_timeout: float = 30.0,
+    startup_timeout: float = 120.0,  # a loaded 2-core CI machine needs more than 30 s
+    workers: int = 1,
+    **more_limits: int | float,
 ) -> Iterator[RunningServer]:
     """Start `python -m server serve` on 127.0.0.1 with a fresh data dir (unless given).
 
     db_url: None = SQLite file in the data dir; a postgresql+psycopg:// URL works too
-    (reset_db=True drops the server's tables first, for a clean test database)."""
+    (reset_db=True drops the server's tables first, for a clean test database).
+    workers: processes of `serve --workers N`. more_limits: other Settings limits
+    (enroll_per_address, max_inflight_ingest, ...)."""
     own_dir = data_dir is None
     ddir = Path(tempfile.mkdtemp(prefix="siee-server-")) if own_dir else Path(data_dir)
     ddir.mkdir(parents=True, exist_ok=True)
+    # Tests enroll many laptops from 127.0.0.1: the enrollment limits are off unless a
+    # test asks for them.
+    more_limits.setdefault("enroll_per_address", 0)
+    more_limits.setdefault("enroll_per_minute", 0)
     limits = {k: v for k, v in dict(max_batch_bytes=max_batch_bytes, max_records=max_records,
                                     rate_per_minute=rate_per_minute,
-                                    timestamp_window=timestamp_window).items() if v is not None}
+                                    timestamp_window=timestamp_window, **more_limits).items()
+              if v is not None}
     settings = Settings(data_dir=ddir, db_url=db_url or "", **limits)
     if reset_db:
         drop_all(settings.db_url)
@@ -154,7 +192,8 @@ def running_server(
         port_file.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "server", "serve", "--data", str(ddir),
                "--db", settings.db_url, "--host", "127.0.0.1", "--port", "0",
-               "--port-file", str(port_file), "--log-level", log_level]
+               "--port-file", str(port_file), "--log-level", log_level,
+               "--workers", str(workers)]
         for k, v in limits.items():
             cmd += ["--" + k.replace("_", "-"), str(v)]
         with open(log_path, "ab") as logf:

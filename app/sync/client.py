@@ -54,6 +54,19 @@ _FORM_EXT = (".xlsx", ".md")
 _ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
+BUSY_WAIT_MAX_S = 60.0  # longest single wait a busy server's Retry-After gets
+BUSY_WAIT_TOTAL_S = 600.0  # then the sync gives up this time (ServerBusy: retried later)
+
+
+def _pause(seconds: float, cancelled: CancelFn | None) -> None:
+    """Sleep, waking every 0.2 s to honour a cancellation."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if cancelled and cancelled():
+            raise Cancelled()
+        time.sleep(min(0.2, left))
+
+
 @dataclass
 class SizerConfig:
     start_bytes: int = 48 * 1024  # first batch: a few seconds even on a poor link
@@ -76,6 +89,12 @@ class AdaptiveSizer:
     def next_count(self) -> int:
         n = int(self.budget / max(1.0, self.per_record))
         return max(self.cfg.min_records, min(self.max_records, n))
+
+    def cap(self, max_records: int, max_bytes: int) -> None:
+        """The server's largest accepted batch (from its answers): never exceeded."""
+        self.max_records = max(1, min(self.max_records, max_records))
+        self.max_bytes = max(4096, min(self.max_bytes, int(max_bytes * 0.8)))
+        self.budget = min(self.budget, float(self.max_bytes))
 
     def success(self, size: int, count: int, seconds: float) -> None:
         if count:
@@ -115,6 +134,7 @@ class SyncClient:
         self.offset = 0.0  # server clock - laptop clock, learned from every answer
         self.pipeline = True  # build the next batch while the current one uploads
         self.last_inbox_request: Path | None = None  # written by the last export_batches
+        self.busy_waited = 0.0  # seconds spent waiting for a busy server (Retry-After)
 
     # -- plumbing -----------------------------------------------------------------------------
     def _transport(self, url: str | None = None) -> Transport:
@@ -220,8 +240,24 @@ class SyncClient:
                 on_bytes: Callable[[int], None] | None, cancelled: CancelFn | None
                 ) -> tuple[p.Receipt, bytes]:
         self.ws.sync_batch_attempt(b.batch_id)
-        body = t.put_batch(b.batch_id, envelope, self._read_timeout(len(envelope), b.count),
-                           on_bytes, cancelled)
+        waited = 0.0
+        while True:
+            try:
+                body = t.put_batch(b.batch_id, envelope,
+                                   self._read_timeout(len(envelope), b.count), on_bytes,
+                                   cancelled)
+                break
+            except ServerBusy as e:
+                # The server is full (503 busy), not the link: wait as it says, send the
+                # same batch again (same id: exactly once), and do not shrink the batches.
+                # A device over its request quota (429) stops here and retries later.
+                pause = min(max(e.retry_after, 1.0), BUSY_WAIT_MAX_S)
+                if getattr(e, "server_code", "") != "busy" or waited + pause > BUSY_WAIT_TOTAL_S:
+                    raise
+                log.info("server busy: batch %s again in %.0f s", b.batch_id, pause)
+                _pause(pause, cancelled)
+                waited += pause
+        self.busy_waited += waited
         try:
             receipt = p.verify_receipt(body, dev.server_signing_key, envelope)
         except p.ProtocolError as e:
@@ -377,6 +413,7 @@ class SyncClient:
             self.ws.sync_abandon_batch(b.batch_id)
             return
         started = time.monotonic()
+        waited_before = self.busy_waited
         try:
             receipt, rbytes = self._upload(t, dev, b, envelope, show, cancelled)
         except NetworkError as e:
@@ -400,7 +437,10 @@ class SyncClient:
                     raise
                 return
             raise
-        sizer.success(len(envelope), b.count, time.monotonic() - started)
+        if t.server_limits:
+            sizer.cap(*t.server_limits)
+        sizer.success(len(envelope), b.count,
+                      time.monotonic() - started - (self.busy_waited - waited_before))
         outcome = self.ws.sync_apply_receipt(receipt, rbytes)
         report.outcome.add(outcome)
         report.batches += 1

@@ -43,6 +43,10 @@ H_SIGNATURE = "X-Siee-Signature"
 H_SERVER_TIME = "X-Siee-Server-Time"
 H_CONTENT_SHA256 = "X-Siee-Content-Sha256"
 H_SERVER_SIGNATURE = "X-Siee-Server-Signature"
+# Sent by servers since the backpressure addition (absent from older servers): the
+# largest batch the server accepts now; the client's batch sizer never exceeds it.
+H_MAX_RECORDS = "X-Siee-Max-Records"
+H_MAX_BATCH_BYTES = "X-Siee-Max-Batch-Bytes"
 
 BATCH_CONTENT_TYPE = "application/vnd.siee.batch"
 RECEIPT_CONTENT_TYPE = "application/json"

@@ -89,6 +89,9 @@ class Transport:
         self.bytes_up = 0
         self.bytes_down = 0
         self._lock = threading.Lock()
+        # (records, bytes) of the largest batch the server accepts, from its last answer
+        # (servers before the backpressure addition do not say: None).
+        self.server_limits: tuple[int, int] | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -159,6 +162,9 @@ class Transport:
             st = r.headers.get(p.H_SERVER_TIME)
             if st:
                 self.offset = p.clock_offset(st)
+            mr, mb = r.headers.get(p.H_MAX_RECORDS, ""), r.headers.get(p.H_MAX_BATCH_BYTES, "")
+            if mr.isdigit() and mb.isdigit():
+                self.server_limits = (int(mr), int(mb))
             if r.status_code < 400 and 200 <= r.status_code < 300:
                 return r
             err = self._error(r, content)
@@ -190,8 +196,10 @@ class Transport:
                 retry = float(r.headers.get("Retry-After") or 0)
             except ValueError:
                 retry = 0.0
-            return ServerBusy(what, msg or "El servidor está ocupado. Se reintentará en un "
+            busy = ServerBusy(what, msg or "El servidor está ocupado. Se reintentará en un "
                               "momento.", retry)
+            busy.server_code = code  # type: ignore[attr-defined]  # "busy": load, not quota
+            return busy
         if code == "unknown_device":
             return NotEnrolled(
                 what,

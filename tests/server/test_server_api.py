@@ -299,7 +299,13 @@ def test_duplicate_and_conflict(server, device):
     rc = device.send([changed])
     assert rc.results[0].status == "conflict" and rc.results[0].reasons
     newrev = device.record(uuid=rec.uuid, revision=2, answers={"tipo_solicitud": "x"})
-    assert device.send([newrev]).results[0].status == "accepted"
+    # a new revision only once the centre has returned the record (issue 19: ownership)
+    early = device.send([newrev]).results[0]
+    assert early.status == "conflict" and "devuelto" in early.reasons[0]
+    server.admin.return_record(rec.uuid, None, ["Corrija el tipo de solicitud."])
+    assert device.send([device.record(uuid=rec.uuid, revision=2,
+                                      answers={"tipo_solicitud": "x"})]
+                       ).results[0].status == "accepted"
     assert server.admin.get_record(rec.uuid)["revision"] == 2
 
 

@@ -1,0 +1,332 @@
+"""Load benchmark of the reference server on 127.0.0.1: prints `name: value unit` lines.
+
+Simulated enrolled devices upload realistic FSU batches (demo households, answers as the
+laptop's form engine writes them; envelopes signed and encrypted beforehand, so the
+bench's own CPU is not measured) to a real `siee-server serve` on loopback, behaving
+like the sync client: a `503 busy` is waited out (Retry-After) and the same batch is
+sent again; a request that takes longer than the client's read timeout is a timeout
+resend.
+
+For each backend (SQLite; PostgreSQL when SIEE_BENCH_PG_URL or SIEE_TEST_PG_URL is set),
+1 and 2 server processes, 1, 8 and 32 concurrent devices and batches of 10 and 100:
+
+server.records_per_s[DB,Pp,Cc,Bb]   accepted records per second (wall clock)
+server.receipt_p95_s[DB,Pp,Cc,Bb]   95th percentile of a batch's time to receipt (first
+                                    send to receipt, waits for a busy server included)
+server.busy_waits[...]              503 answers waited out (not failures)
+server.errors[...]                  failed batches plus timeout resends of one configuration
+server.errors                       refused/failed batches plus timeout resends, all configs
+server.timeout_resends_c32          timeout resends at 32 concurrent devices
+server.receipt_p95_s                worst p95 of the 32-device configurations
+server.scaling_2_vs_1               records/s of 2 processes vs 1 (PostgreSQL if available,
+                                    32 devices, 100-record batches), same run
+server.cpu_ms_per_record            server CPU per accepted record (1 process, 100-record
+                                    batches, 32 devices)
+server.validation_ms_per_record     the form-engine check alone (same records, in-process)
+server.validation_share             the second over the first
+
+National day (scaled down in count, not in concurrency): 36,180 FSU records from 3,600
+devices in two 30-minute windows. The bench keeps ~10 records per device and the number
+of devices syncing at the same moment (64 at the peak, each window's devices arriving
+within a compressed window), but scales the number of devices by SIEE_BENCH_DAY_SCALE
+(default 0.05: 180 devices, 1,809 records), on the production layout (PostgreSQL with 2
+processes when available, else SQLite with 1):
+
+server.day_p95_receipt_s   p95 time to receipt of the day's batches
+server.day_errors          batches not receipted (after waiting out busy answers)
+server.day_receipted       1 when the server holds every record of the day exactly once
+
+Environment: SIEE_BENCH_QUICK=1 runs only 1 process and the 32-device configurations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import sys
+import threading
+import time
+import uuid as uuidlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import requests  # noqa: E402
+
+from app.demo import households  # noqa: E402
+from app.demo_answers import fsu_answers  # noqa: E402
+from app.forms import bundled_form  # noqa: E402
+from app.sync import protocol as p  # noqa: E402
+from server.testing import RunningServer, running_server  # noqa: E402
+from server.validation import Validator  # noqa: E402
+
+ULE = "150101"
+CONCURRENCY = (1, 8, 32)
+BATCHES = (10, 100)
+MIN_RECORDS = 200  # per configuration (more when concurrency x batch is larger)
+DAY_RECORDS, DAY_DEVICES = 36_180, 3_600
+DAY_PEAK = 64
+DAY_WINDOW_S = 20.0  # a 30-minute window, compressed
+CLIENT_TIMEOUT = 30.0  # the sync client's read timeout (plus its per-size allowance)
+BUSY_WAIT_TOTAL = 600.0
+
+
+def out(name: str, value: float, unit: str) -> None:
+    print(f"{name}: {value:.3f} {unit}" if isinstance(value, float) else
+          f"{name}: {value} {unit}", flush=True)
+
+
+# ------------------------------------------------------------------ devices
+
+
+@dataclass
+class SimDevice:
+    """An enrolled laptop as the server sees it (key, id), sending prepared envelopes."""
+
+    base_url: str
+    device_id: str
+    key: Any
+    enc_key: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @classmethod
+    def enroll(cls, srv: RunningServer) -> SimDevice:
+        key = p.new_signing_key()
+        code = srv.admin.enroll_code(ULE)
+        r = requests.post(srv.url + "/v1/enroll", json=p.enrollment_request(code, key, "bench"),
+                          timeout=60)
+        r.raise_for_status()
+        d = r.json()
+        return cls(srv.url, d["device_id"], key, d["server_encryption_key"])
+
+    def envelope(self, answers: list[dict[str, Any]], version: str) -> tuple[str, bytes]:
+        now = time.time()
+        recs = [p.BatchRecord(
+            uuid=str(uuidlib.uuid4()), revision=1, form_id="fsu", form_version=version,
+            ule_ubigeo=ULE, author="enum01", answers=a,
+            completed_at=p.utc_now_iso(now), approved_at=p.utc_now_iso(now),
+        ) for a in answers]
+        env = p.build_batch(recs, self.device_id, self.key, self.enc_key, level=6)
+        return env.batch_id, env.to_bytes()
+
+
+@dataclass
+class Outcome:
+    seconds: float = 0.0
+    accepted: int = 0
+    ok: bool = False
+    busy_waits: int = 0
+    timeouts: int = 0
+
+
+def upload(dev: SimDevice, batch_id: str, data: bytes, count: int) -> Outcome:
+    """Send one batch as the sync client does, until receipted or failed."""
+    o = Outcome()
+    t0 = time.monotonic()
+    read_timeout = CLIENT_TIMEOUT + len(data) / 16384 + count * 0.02
+    path = f"/v1/batches/{batch_id}"
+    for _attempt in range(200):
+        headers = p.sign_request("PUT", path, data, dev.device_id, dev.key)
+        headers["Content-Type"] = p.BATCH_CONTENT_TYPE
+        try:
+            r = dev.session.put(dev.base_url + path, data=data, headers=headers,
+                                timeout=(10, read_timeout))
+        except requests.exceptions.Timeout:
+            o.timeouts += 1
+            continue
+        except requests.exceptions.ConnectionError:
+            o.timeouts += 1
+            time.sleep(1)
+            continue
+        if r.status_code == 200:
+            counts = _counts(r.content)
+            o.accepted = counts.get("accepted", 0) + counts.get("duplicate", 0)
+            o.ok = True
+            break
+        if r.status_code in (503, 429) and time.monotonic() - t0 < BUSY_WAIT_TOTAL:
+            o.busy_waits += 1
+            time.sleep(min(60.0, float(r.headers.get("Retry-After") or 1)))
+            continue
+        break
+    o.seconds = time.monotonic() - t0
+    return o
+
+
+def _counts(body: bytes) -> dict[str, int]:
+    return dict(json.loads(body)["receipt"]["counts"])
+
+
+# ------------------------------------------------------------------ answers
+
+
+def answer_pool(n: int = 60) -> tuple[list[dict[str, Any]], str]:
+    """Distinct realistic FSU answers (reused across records with fresh uuids)."""
+    version = str(bundled_form("fsu").version)
+    return [fsu_answers(hh) for hh in households(n, 4242)], version
+
+
+def take(pool: list[dict[str, Any]], n: int, rng: random.Random) -> list[dict[str, Any]]:
+    return [pool[rng.randrange(len(pool))] for _ in range(n)]
+
+
+# ------------------------------------------------------------------ runs
+
+
+def server_cpu(srv: RunningServer) -> float:
+    """CPU seconds used so far by the server process and its workers."""
+    total = 0.0
+    tck = os.sysconf("SC_CLK_TCK")
+    pids = [srv.process.pid]
+    try:
+        kids = Path(f"/proc/{srv.process.pid}/task/{srv.process.pid}/children").read_text()
+        pids += [int(x) for x in kids.split()]
+    except OSError:
+        pass
+    for pid in pids:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tck
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def run_config(srv: RunningServer, devices: list[SimDevice], conc: int, batch: int,
+               pool: list[dict[str, Any]], version: str, rng: random.Random
+               ) -> tuple[float, float, int, int, int, float]:
+    """(records/s, p95 receipt s, errors, busy waits, timeouts, cpu s) of one config."""
+    rounds = max(1, math.ceil(MIN_RECORDS / (conc * batch)))
+    work = [(devices[i], *devices[i].envelope(take(pool, batch, rng), version))
+            for _ in range(rounds) for i in range(conc)]
+    per_dev: dict[str, list[tuple[SimDevice, str, bytes]]] = {}
+    for d, bid, data in work:
+        per_dev.setdefault(d.device_id, []).append((d, bid, data))
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+
+    def device_loop(items: list[tuple[SimDevice, str, bytes]]) -> None:
+        for d, bid, data in items:
+            o = upload(d, bid, data, batch)
+            with lock:
+                outcomes.append(o)
+
+    cpu0 = server_cpu(srv)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=conc) as ex:
+        list(ex.map(device_loop, per_dev.values()))
+    wall = time.monotonic() - t0
+    cpu = server_cpu(srv) - cpu0
+    accepted = sum(o.accepted for o in outcomes)
+    secs = sorted(o.seconds for o in outcomes)
+    p95 = secs[min(len(secs) - 1, int(math.ceil(0.95 * len(secs))) - 1)]
+    errors = sum(1 for o in outcomes if not o.ok) + sum(o.timeouts for o in outcomes)
+    return (accepted / wall, p95, errors, sum(o.busy_waits for o in outcomes),
+            sum(o.timeouts for o in outcomes), cpu / max(1, accepted))
+
+
+def start(db_url: str | None, workers: int):  # noqa: ANN201
+    return running_server(db_url=db_url, reset_db=db_url is not None, workers=workers,
+                          log_level="warning", rate_per_minute=0, enroll_per_address=0,
+                          enroll_per_minute=0, startup_timeout=180)
+
+
+def national_day(db_url: str | None, workers: int, pool: list[dict[str, Any]], version: str,
+                 rng: random.Random) -> None:
+    scale = float(os.environ.get("SIEE_BENCH_DAY_SCALE", "0.05"))
+    n_dev = max(DAY_PEAK, int(DAY_DEVICES * scale))
+    per_dev = round(DAY_RECORDS / DAY_DEVICES)
+    with start(db_url, workers) as srv:
+        devices = [SimDevice.enroll(srv) for _ in range(n_dev)]
+        plans = [(d, *d.envelope(take(pool, per_dev, rng), version)) for d in devices]
+        halves = [plans[: n_dev // 2], plans[n_dev // 2:]]
+        outcomes: list[Outcome] = []
+        lock = threading.Lock()
+
+        def one(item: tuple[SimDevice, str, bytes], at: float) -> None:
+            time.sleep(max(0.0, at - time.monotonic()))
+            o = upload(item[0], item[1], item[2], per_dev)
+            with lock:
+                outcomes.append(o)
+
+        for window in halves:
+            t0 = time.monotonic()
+            with ThreadPoolExecutor(max_workers=DAY_PEAK) as ex:
+                for item in window:
+                    ex.submit(one, item, t0 + rng.uniform(0, DAY_WINDOW_S))
+        secs = sorted(o.seconds for o in outcomes)
+        p95 = secs[min(len(secs) - 1, int(math.ceil(0.95 * len(secs))) - 1)]
+        errors = sum(1 for o in outcomes if not o.ok) + sum(o.timeouts for o in outcomes)
+        held = srv.admin.counts()["records"]
+        out("server.day_devices", n_dev, "devices")
+        out("server.day_records", n_dev * per_dev, "records")
+        out("server.day_p95_receipt_s", p95, "s")
+        out("server.day_errors", errors, "batches")
+        out("server.day_receipted", int(held == n_dev * per_dev and errors == 0), "bool")
+
+
+def validation_ms_per_record(pool: list[dict[str, Any]], version: str) -> float:
+    v = Validator()
+    check = v.batch()
+    check("fsu", version, pool[0])  # load the form once
+    t0 = time.process_time()
+    n = 0
+    for a in pool * 2:
+        check("fsu", version, a)
+        n += 1
+    return (time.process_time() - t0) * 1000 / n
+
+
+def main() -> int:
+    rng = random.Random(2026)
+    pool, version = answer_pool()
+    pg = os.environ.get("SIEE_BENCH_PG_URL") or os.environ.get("SIEE_TEST_PG_URL")
+    quick = os.environ.get("SIEE_BENCH_QUICK") == "1"
+    backends = [("sqlite", None)] + ([("postgres", pg)] if pg else [])
+    rates: dict[tuple[str, int, int, int], float] = {}
+    errors = 0
+    timeouts_c32 = 0
+    p95_c32: list[float] = []
+    cpu_per_record = None
+    for name, url in backends:
+        for workers in ((1,) if quick else (1, 2)):
+            with start(url, workers) as srv:
+                devices = [SimDevice.enroll(srv) for _ in range(max(CONCURRENCY))]
+                for conc in ((32,) if quick else CONCURRENCY):
+                    for batch in BATCHES:
+                        rps, p95, err, busy, tmo, cpu = run_config(
+                            srv, devices, conc, batch, pool, version, rng)
+                        tag = f"[{name},P{workers},C{conc},B{batch}]"
+                        out(f"server.records_per_s{tag}", rps, "records/s")
+                        out(f"server.receipt_p95_s{tag}", p95, "s")
+                        out(f"server.busy_waits{tag}", busy, "answers")
+                        out(f"server.errors{tag}", err, "batches")
+                        rates[(name, workers, conc, batch)] = rps
+                        errors += err
+                        if conc == 32:
+                            timeouts_c32 += tmo
+                            p95_c32.append(p95)
+                        if workers == 1 and conc == 32 and batch == 100 and (
+                                cpu_per_record is None or name == "postgres"):
+                            cpu_per_record = cpu
+    out("server.errors", errors, "batches")
+    out("server.timeout_resends_c32", timeouts_c32, "resends")
+    out("server.receipt_p95_s", max(p95_c32), "s")
+    ref = "postgres" if pg else "sqlite"
+    if (ref, 2, 32, 100) in rates:
+        out("server.scaling_2_vs_1", rates[(ref, 2, 32, 100)] / rates[(ref, 1, 32, 100)], "x")
+    vms = validation_ms_per_record(pool, version)
+    if cpu_per_record:
+        out("server.cpu_ms_per_record", cpu_per_record * 1000, "ms")
+        out("server.validation_ms_per_record", vms, "ms")
+        out("server.validation_share", vms / (cpu_per_record * 1000), "ratio")
+    national_day(pg, 2 if pg else 1, pool, version, rng)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
