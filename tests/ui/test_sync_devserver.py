@@ -20,15 +20,15 @@ def test_window_enrolls_and_sees_the_whole_loop(local_server, logged_in, qtbot):
     win = logged_in
     ws = win.ws
     ctl = win.sync_menu.ctl
-    qtbot.waitUntil(lambda: ws.sync_device() is not None, timeout=15000)
-    assert ws.sync_device().server_url == local_server.url
+    qtbot.waitUntil(lambda: ws.centre.device() is not None, timeout=15000)
+    assert ws.centre.device().server_url == local_server.url
     qtbot.waitUntil(lambda: not ctl.running and ctl.status and ctl.status.enrolled,
                     timeout=15000)
     uuids = add_queued(ws, 6, seed=701)
     ctl.sync_now()
-    qtbot.waitUntil(lambda: not ctl.running and ws.sync_status().delivered == 6,
+    qtbot.waitUntil(lambda: not ctl.running and ws.centre.status().delivered == 6,
                     timeout=20000)
     assert local_server.post_results() == 6
     ctl.sync_now()
-    qtbot.waitUntil(lambda: not ctl.running and ws.sync_status().result == 6, timeout=20000)
+    qtbot.waitUntil(lambda: not ctl.running and ws.centre.status().result == 6, timeout=20000)
     assert ws.notes(uuids[0])["result"]["category"] in ("pobre_extremo", "pobre", "no_pobre")
