@@ -15,6 +15,7 @@ Two halves:
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,7 @@ class StorePorts:
                 meta.put_json(conn, meta.SYNC_DEVICE, d)
                 self._settings.write(conn, {"server_url": url})
 
-    def _mark_revoked(self, conn: Any, reason: str, at: str) -> None:
+    def _mark_revoked(self, conn: sqlite3.Connection, reason: str, at: str) -> None:
         d = meta.get_json(conn, meta.SYNC_DEVICE)
         if not d or d.get("revoked_at"):
             return
@@ -332,8 +333,8 @@ class StorePorts:
                 )
             return out
 
-    def _apply_result(self, conn: Any, res: p.RecordResult, batch_id: str, now: float,
-                      out: ReceiptOutcome) -> None:
+    def _apply_result(self, conn: sqlite3.Connection, res: p.RecordResult, batch_id: str,
+                      now: float, out: ReceiptOutcome) -> None:
         ctx = self.ctx
         records = ctx.session.records
         head = records.head(conn, res.uuid)
@@ -397,7 +398,8 @@ class StorePorts:
                     self._log_in(conn, text, "error" if msg.kind == "device_revoked" else "info")
             return text
 
-    def _apply_message(self, conn: Any, msg: p.InboxMessage, now: float) -> str | None:
+    def _apply_message(self, conn: sqlite3.Connection, msg: p.InboxMessage,
+                       now: float) -> str | None:
         pl = msg.payload
         if msg.kind in ("record_returned", "cse_result"):
             return self._apply_record_message(conn, msg.kind, pl, now)
@@ -412,7 +414,7 @@ class StorePorts:
             return None  # _mark_revoked logs it
         return None
 
-    def _apply_record_message(self, conn: Any, kind: str, pl: dict[str, Any],
+    def _apply_record_message(self, conn: sqlite3.Connection, kind: str, pl: dict[str, Any],
                               now: float) -> str | None:
         ctx = self.ctx
         records = ctx.session.records
@@ -454,7 +456,7 @@ class StorePorts:
         return "Llegó 1 resultado de clasificación socioeconómica (CSE)."
 
     # -- log and status ---------------------------------------------------------------------------
-    def _log_in(self, conn: Any, text: str, level: str = "info") -> None:
+    def _log_in(self, conn: sqlite3.Connection, text: str, level: str = "info") -> None:
         self.ctx.session.outbox.log_add(conn, self.ctx.clock(), level, text)
 
     def log_add(self, text: str, level: str = "info") -> None:

@@ -20,7 +20,7 @@ from app.core.errors import NotAllowed, SieeError, ValidationError
 from app.core.roles import Perm
 from app.core.states import STATE_LABELS, State
 from app.core.ubigeo import catalog
-from app.forms import FormDef, FormSession, list_bundled
+from app.forms import FormDef, FormSession, NodeDef, list_bundled
 from app.forms.library import FormLibrary
 from app.store import stats
 from app.store.db import transaction
@@ -468,7 +468,7 @@ class Documents:
 
     def _answers_table(
         self,
-        fd: Any,
+        fd: FormDef,
         metas: list[RecordMeta],
         people: dict[int, str],
         progress: Callable[[int, int], None] | None,
@@ -500,7 +500,7 @@ class Documents:
         return exports.Table("Respuestas", cols, rows())
 
     def _members_table(
-        self, fd: Any, metas: list[RecordMeta], progress: Callable[[int, int], None] | None
+        self, fd: FormDef, metas: list[RecordMeta], progress: Callable[[int, int], None] | None
     ) -> exports.Table:
         rep = exports.find_repeat(fd)
         if rep is None:
@@ -655,7 +655,7 @@ class Documents:
         )
 
 
-def _typed(nd: Any, col: exports.Column, value: str, labels: exports.FormLabels) -> Any:
+def _typed(nd: NodeDef, col: exports.Column, value: str, labels: exports.FormLabels) -> Any:
     if value == "":
         return None
     if nd.is_select:
@@ -663,7 +663,7 @@ def _typed(nd: Any, col: exports.Column, value: str, labels: exports.FormLabels)
     return exports.cell_value(col, value)
 
 
-def _member_name(session: Any, prefix: str) -> str:
+def _member_name(session: FormSession, prefix: str) -> str:
     def get(name: str) -> str:
         try:
             return session.get(f"{prefix}/{name}")

@@ -166,7 +166,7 @@ def _chunks(blob: bytes, start: int) -> list[bytes]:
 
 
 def test_tampered_backups_are_refused(filled, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("app.backup.CHUNK_SIZE", 8192)  # many chunks
+    monkeypatch.setattr("app.store.backup.CHUNK_SIZE", 8192)  # many chunks
     info = filled.admin.backup_to(tmp_path / "r.sieebak")
     good = info.path.read_bytes()
     code = filled.recovery_code
