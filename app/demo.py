@@ -6,16 +6,11 @@ members whose ages agree with their relationships. Deterministic for a seed."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from app.core.identifiers import dni_check_chars
 from app.core.ubigeo import catalog
-
-if TYPE_CHECKING:
-    from app.workspace import Workspace
 
 APELLIDOS = (
     "Quispe Flores Sánchez Rodríguez García Mamani Huamán Chávez Ramos Torres Vásquez Díaz "
@@ -164,24 +159,3 @@ def make_household(rng: random.Random, today: date | None = None) -> Household:
 def households(n: int, seed: int | None = None) -> list[Household]:
     rng = random.Random(seed)
     return [make_household(rng) for _ in range(n)]
-
-
-def load_demo(
-    ws: Workspace,
-    n: int,
-    seed: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Create one S100 and one FSU draft per household for the logged-in user."""
-    from app.demo_answers import fsu_answers, s100_answers
-    from app.forms import bundled_form
-
-    s100, fsu = bundled_form("s100"), bundled_form("fsu")
-    count = 0
-    for i, hh in enumerate(households(n, seed), 1):
-        ws.new_record(s100.form_id, str(s100.version), s100_answers(hh))
-        ws.new_record(fsu.form_id, str(fsu.version), fsu_answers(hh))
-        count += 2
-        if progress:
-            progress(i, n)
-    return count

@@ -1,4 +1,5 @@
-"""Demo households (app.demo) as answers to the bundled S100 and FSU.
+"""Demo households (app.demo) as answers to the bundled S100 and FSU, and `load_demo`
+that stores them in a workspace.
 
 Every question gets a value valid at any later date (ages only grow), so the
 demo records pass `complete` whenever they are used."""
@@ -7,9 +8,12 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Callable
 from typing import Any
 
-from app.demo import Household, Member
+from app.demo import Household, Member, households
+from app.forms import bundled_form
+from app.workspace import Workspace
 
 PARENTESCO = {"jefe": "1", "conyuge": "2", "hijo": "3", "nieto": "5", "padre": "6", "hermano": "7"}
 
@@ -142,3 +146,21 @@ def s100_answers(hh: Household, registrador: str = "Registrador de demostración
         if m.dni:
             out[f"{p}/num_doc"] = m.dni
     return out
+
+
+def load_demo(
+    ws: Workspace,
+    n: int,
+    seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Create one S100 and one FSU draft per household for the logged-in user."""
+    s100, fsu = bundled_form("s100"), bundled_form("fsu")
+    count = 0
+    for i, hh in enumerate(households(n, seed), 1):
+        ws.new_record(s100.form_id, str(s100.version), s100_answers(hh))
+        ws.new_record(fsu.form_id, str(fsu.version), fsu_answers(hh))
+        count += 2
+        if progress:
+            progress(i, n)
+    return count

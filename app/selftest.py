@@ -1,6 +1,10 @@
 """`siee-campo selftest`: checks crypto, the store, the bundled data, the forms,
 that the packaged program holds no development part (the reference server,
-devtools/) and (optionally) Qt offscreen; prints a short report and returns 0 or 1."""
+devtools/) and (optionally) Qt offscreen; prints a short report and returns 0 or 1.
+
+Each check imports what it checks inside the check, on purpose: in a damaged
+installation a missing part is reported as that check failing, instead of the
+whole self-test failing to start (and Qt is loaded only for the GUI check)."""
 
 from __future__ import annotations
 
@@ -23,9 +27,9 @@ def _crypto() -> str:
 
 def _store() -> str:
     from app.store.crypto import KdfParams
-    from app.workspace import FormHooks, Workspace
+    from app.workspace import EngineHooks, Workspace
 
-    class _NoForms(FormHooks):
+    class _NoForms(EngineHooks):
         def facts(self, form_id, version, answers):  # type: ignore[override]
             return {}, []
 
@@ -37,7 +41,7 @@ def _store() -> str:
         ws = Workspace.open(Path(d), kdf=kdf, hooks=_NoForms())
         ws.login("admin", "selftest-1234")
         assert ws.load_answers(u) == {"prueba": 1}
-        assert ws.audit_verify().ok
+        assert ws.admin.audit_verify().ok
         ws.close()
     return "SQLite cifrado: escribir, reabrir, leer y bitácora OK"
 
@@ -62,7 +66,7 @@ def _forms() -> str:
 
 
 def _settings() -> str:
-    from app.settings_file import load_file_settings
+    from app.workspace.settings import load_file_settings
 
     fs = load_file_settings()
     if fs.errors:

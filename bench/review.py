@@ -63,13 +63,13 @@ def main() -> int:
         page.select_all()
 
         calls: list[float] = []
-        approve = ws.approve
+        approve = ws.review.approve
 
         def timed(uuid: str) -> None:
             calls.append(time.monotonic())
             approve(uuid)
 
-        ws.approve = timed  # type: ignore[method-assign]
+        ws.review.approve = timed  # type: ignore[method-assign]
         ticks: list[float] = []
         timer = QTimer()
         timer.setInterval(TICK_MS)

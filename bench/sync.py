@@ -137,18 +137,18 @@ def timed_sync(ws_dir: Path, srv_dir: Path) -> tuple[float, list[tuple[str, byte
     ws.login("admin", "clave-bench-123")
     try:
         with running_server(data_dir=srv_dir, log_level="warning", rate_per_minute=0) as srv:
-            ws.sync_update_server_url(srv.url)
+            ws.centre.update_server_url(srv.url)
             requests.get(srv.url + "/v1/health", timeout=30)
-            c = RecordingClient(ws, read_timeout=120)
+            c = RecordingClient(ws.centre.ports, read_timeout=120)
             t0 = time.perf_counter()
             rep = c.sync()
             sync_s = time.perf_counter() - t0
             uuids = [r[0] for r in ws.db.execute("SELECT uuid FROM records")]
             if not exactly_once(srv.admin.service, ws, uuids):
                 raise RuntimeError("sync did not deliver every record exactly once")
-            dev = ws.sync_device()
+            dev = ws.centre.device()
             assert dev is not None
-            ident = (dev.device_id, ws.sync_device_key(), rep.batches)
+            ident = (dev.device_id, ws.centre.ports.device_key(), rep.batches)
         return sync_s, c.sent, ident
     finally:
         ws.close()
@@ -169,7 +169,7 @@ def run(root: Path) -> int:
     codes = [svc.create_enroll_code(ULE)[0] for _ in range(4)]
     ws = workspace(root, "campo")
     with running_server(data_dir=base_srv, log_level="warning", rate_per_minute=0) as a:
-        SyncClient(ws).enroll(a.url, codes[0])
+        ws.centre.client().enroll(a.url, codes[0])
     svc.close()
     add_queued(ws, N, seed=1)
     ws.close()
@@ -181,10 +181,10 @@ def run(root: Path) -> int:
     ws = Workspace.open(root / "campo", kdf=KDF)
     ws.login("admin", "clave-bench-123")
     t0 = time.perf_counter()
-    while ws.sync_prepare(500):
+    while ws.centre.prepare(500):
         pass
     prep_s = time.perf_counter() - t0
-    plain = sum(len(r.canonical()) for r in ws.sync_take_outbox(N))
+    plain = sum(len(r.canonical()) for r in ws.centre.ports.take_outbox(N))
     ws.close()
     for name in ("w1", "w2"):
         shutil.copytree(root / "campo", root / name)
@@ -209,12 +209,12 @@ def run(root: Path) -> int:
         # A day of work on a 256 kbit/s link.
         rate = 256_000 / 8
         ws2 = workspace(root, "campo-256k")
-        c2 = SyncClient(ws2, read_timeout=120)
+        c2 = ws2.centre.client(read_timeout=120)
         c2.enroll(a.url, codes[1])
         day = add_queued(ws2, DAY, seed=2)
-        ws2.sync_prepare(DAY)  # approved during the day; prepared while the window idled
+        ws2.centre.prepare(DAY)  # approved during the day; prepared while the window idled
         with NetProxy(("127.0.0.1", a.port), rate_bps=rate) as proxy:
-            ws2.sync_update_server_url(proxy.url)
+            ws2.centre.update_server_url(proxy.url)
             t0 = time.perf_counter()
             c2.sync()
             day_s = time.perf_counter() - t0
@@ -227,19 +227,19 @@ def run(root: Path) -> int:
 
         # Flaky vs clean link, same number of records, same client settings.
         ws3 = workspace(root, "campo-clean")
-        c3 = SyncClient(ws3, connect_timeout=1.0, read_timeout=1.0)
+        c3 = ws3.centre.client(connect_timeout=1.0, read_timeout=1.0)
         c3.enroll(a.url, codes[2])
         clean_ids = add_queued(ws3, FLAKY, seed=3)
         clean_s = deliver_until_done(c3, 120)
         ws4 = workspace(root, "campo-flaky")
-        c4 = SyncClient(ws4, connect_timeout=1.0, read_timeout=1.0)
+        c4 = ws4.centre.client(connect_timeout=1.0, read_timeout=1.0)
         c4.enroll(a.url, codes[3])
         flaky_ids = add_queued(ws4, FLAKY, seed=4)
         weights = {"refuse": 1.0, "reset_request": 1.0, "reset_response": 1.5,
                    "truncate": 1.0, "stall": 0.3}
         with NetProxy(("127.0.0.1", a.port), fault_rate=0.5, weights=weights, stall_s=1.5,
                       seed=11, cut_span=(60000, 4000), script=[*weights, None]) as proxy:
-            ws4.sync_update_server_url(proxy.url)
+            ws4.centre.update_server_url(proxy.url)
             flaky_s = deliver_until_done(c4, 150)
             faults = sum(proxy.faults.values())
         ok = exactly_once(a.admin.service, ws3, clean_ids) and exactly_once(

@@ -53,7 +53,7 @@ from app.store.crypto import KdfParams  # noqa: E402
 from app.sync import protocol as p  # noqa: E402
 from app.sync.client import SyncClient  # noqa: E402
 from app.sync.model import SyncError  # noqa: E402
-from app.sync.scheduler import Backoff, SchedulePolicy  # noqa: E402
+from app.sync.scheduler import Backoff, ProbeAndSync, SchedulePolicy, attempt  # noqa: E402
 from app.workspace import Workspace  # noqa: E402
 from devtools.netsim import NetProxy  # noqa: E402
 from server.testing import RunningServer, running_server  # noqa: E402
@@ -215,7 +215,7 @@ class Laptop:
 
     def has_work(self) -> bool:
         assert self.ws is not None
-        return self.ws.sync_outbox_count() + len(self.ws.sync_pending_batches()) > 0
+        return self.ws.centre.outbox_count() + len(self.ws.centre.pending_batches()) > 0
 
 
 @dataclass
@@ -319,7 +319,7 @@ class FieldWeek:
         lap.ws = Workspace.open(lap.data_dir, clock=self.clock, kdf=KDF)
         lap.ws.login(user, PASSWORDS[user])
         lap.user = user
-        lap.client = SyncClient(lap.ws)
+        lap.client = lap.ws.centre.client()
 
     def close_laptop(self, lap: Laptop) -> None:
         if lap.ws is not None:
@@ -350,9 +350,9 @@ class FieldWeek:
             ws, _recovery = Workspace.create(lap.data_dir, "soporte", PASSWORDS["soporte"],
                                              ule_ubigeo=ULE, kdf=KDF, clock=self.clock)
             for user in ("ana", "luis", "rosa") if usb else (*authors, "rosa"):
-                ws.add_user(user, ROLES[user], PASSWORDS[user], NAMES[user])
+                ws.admin.add_user(user, ROLES[user], PASSWORDS[user], NAMES[user])
             # IT enrolls every laptop at the office, the USB one included (its only link).
-            info = SyncClient(ws).enroll(self.proxy.url, self.admin.enroll_code(ULE),
+            info = ws.centre.client().enroll(self.proxy.url, self.admin.enroll_code(ULE),
                                          f"ULE {ULE} {name}")
             lap.device_id = info.device_id
             ws.close()
@@ -494,7 +494,7 @@ class FieldWeek:
             back = lap.user or lap.home_user
             ws = self.switch(lap, "rosa")
             todo = ws.list_records(state=State.COMPLETE)
-            res = ws.approve_many([m.uuid for m in todo])
+            res = ws.review.approve_many([m.uuid for m in todo])
             if res.refused:
                 self.anomalies.append(f"approval refused on {lap.name}: {res.refused}")
             revs = {m.uuid: m.revision for m in todo}
@@ -581,7 +581,7 @@ class FieldWeek:
             data[mid:mid + 32] = bytes(32)
             victim.write_bytes(bytes(data))
             self.faults_done["corrupt"] += 1
-            b = ws.sync_batch(victim.name[len("siee-batch-"):-len(p.BATCH_FILE_SUFFIX)])
+            b = ws.centre.batch(victim.name[len("siee-batch-"):-len(p.BATCH_FILE_SUFFIX)])
             self.note("fault", "Falla: un archivo de lote se dañó en la memoria USB "
                                f"({b.count if b else '?'} fichas).")
         n_ok = 0
@@ -631,13 +631,19 @@ class FieldWeek:
         return -1
 
     def tick(self, lap: Laptop) -> None:
-        """One pass of app.sync.scheduler.SyncScheduler's loop, at simulated time:
-        probe, sync, and the policy's next time (interval, or backoff with jitter)."""
+        """One step of the window's scheduling loop (app/sync/scheduler.py: the policy's
+        `step`, `attempt`, `record`), at simulated time: probe, sync, and the policy's
+        next time (interval, or backoff with jitter). Preparing ahead is left out: the
+        simulated laptops sync the moment a step is due."""
         assert lap.policy is not None and lap.client is not None
         w = self.w
+        action = lap.policy.step(w)
+        if not isinstance(action, ProbeAndSync):
+            return
+        lap.policy.started()
         self.probes += 1
-        if not lap.client.reachable(5.0):
-            lap.policy.on_offline(w)
+        if action.probe and not lap.client.reachable(5.0):
+            lap.policy.record(w, None)
             return
         if lap.name == "campo-1" and lap.has_work() and self.fault_due(
                 "kill", self.cfg.kill_at, self.cfg.windows):
@@ -650,13 +656,13 @@ class FieldWeek:
         had_work = lap.has_work()
         self.syncs += 1
         try:
-            lap.client.sync()
+            report = attempt(lap.client, ProbeAndSync(probe=False))
         except SyncError as e:
             self.unplanned_failures += 1
             self.anomalies.append(f"{lap.name} sync failed at {hhmm(w)}: {e.code} {e}")
-            lap.policy.on_failure(w, e)
+            lap.policy.record(w, e)
             return
-        lap.policy.on_success(w)
+        lap.policy.record(w, report)
         win = self.window_index(w)
         if had_work and win >= 0 and win != lap.window_seen:
             start = day_of(w) * DAY + self.cfg.windows[win % len(self.cfg.windows)][0]
@@ -706,12 +712,12 @@ class FieldWeek:
         assert self.proxy is not None and lap.client is not None and lap.policy is not None
         before = self._server_count()
         self.proxy.script = ["stall"]
-        out: dict[str, BaseException] = {}
+        out: dict[str, Any] = {}
 
         def run() -> None:
             try:
                 assert lap.client is not None
-                lap.client.sync()
+                out["report"] = lap.client.sync()
             except BaseException as e:  # noqa: BLE001 - reported below
                 out["error"] = e
 
@@ -730,12 +736,12 @@ class FieldWeek:
         self.syncs += 1
         err = out.get("error")
         if isinstance(err, SyncError):
-            lap.policy.on_failure(self.w, err)
+            lap.policy.record(self.w, err)
         elif err is not None:
             raise err
         else:
             self.anomalies.append("the upload cut by the server restart succeeded")
-            lap.policy.on_success(self.w)
+            lap.policy.record(self.w, out.get("report"))
         self.observe_server()
         self.restart_seconds = time.monotonic() - t0
         self.note("fault", f"Falla: el servidor se cayó mientras recibía un lote de {lap.name} "
@@ -817,7 +823,7 @@ class FieldWeek:
         for lap in self.laptops.values():
             ws = self.switch(lap, "rosa")
             ok_db = ws.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            chains_ok = chains_ok and ok_db and ws.audit_verify().ok
+            chains_ok = chains_ok and ok_db and ws.admin.audit_verify().ok
         held = [r for r in self.revs.values() if r.held is not None]
         ideal = sum(r.ideal - r.approved for r in held)
         actual = sum(r.held - r.approved for r in held)  # type: ignore[operator]
@@ -978,7 +984,7 @@ def _child_sync(data_dir: str, user: str, at: str) -> None:
 
     ws = Workspace.open(Path(data_dir), clock=clock, kdf=KDF)
     ws.login(user, PASSWORDS[user])
-    SyncClient(ws).sync()
+    ws.centre.client().sync()
 
 
 if __name__ == "__main__":

@@ -40,6 +40,18 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+@contextmanager
+def read_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """BEGIN ... COMMIT around reads that must see one snapshot (e.g. a backup's
+    header and its copy of the database)."""
+    conn = db.conn
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
 def _m1_initial(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
     db["key_slots"].create({"slot": str, "salt": bytes, "kdf": str, "wrapped": bytes}, pk="slot")

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.core.errors import IntegrityFailure, NotFound
 from app.core.identifiers import normalize_dni
+from app.core.states import State
 from app.store.crypto import Sealer, keyed_hash
 
 COLUMNS = (
@@ -29,7 +30,7 @@ class RecordMeta:
     revision: int
     form_id: str
     form_version: str
-    state: str
+    state: State
     created_at: float
     updated_at: float
     author_id: int
@@ -88,6 +89,9 @@ def _aad(uuid: str, revision: int, form_id: str, form_version: str, part: str) -
 def _dumps(obj: Any) -> bytes:
     # Key order is the caller's (the form engine's canonical order); not re-sorted.
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_STATES: dict[str, State] = {s.value: s for s in State}
 
 
 class RecordStore:
@@ -179,6 +183,8 @@ class RecordStore:
         )
 
     def update_meta(self, conn: sqlite3.Connection, uuid: str, **cols: Any) -> None:
+        """Write clear metadata columns (state, timestamps, assignee, quarantine...): the
+        one writer of a record's state."""
         sets = ", ".join(f"{k}=?" for k in cols)
         conn.execute(f"UPDATE records SET {sets} WHERE uuid=?", (*cols.values(), uuid))
 
@@ -225,9 +231,43 @@ class RecordStore:
         if row is None:
             raise NotFound(f"record {uuid} not found", "La ficha no existe en este equipo.")
         m = RecordMeta(*row)
+        m.state = _STATES[m.state]
         m.quarantined = bool(m.quarantined)
         m._opener = self.sealer.open_fast
         return m
+
+    @staticmethod
+    def head(conn: sqlite3.Connection, uuid: str) -> tuple[int, State, bool] | None:
+        """(revision, state, quarantined) of a record, or None if it is not here."""
+        row = conn.execute(
+            "SELECT revision, state, quarantined FROM records WHERE uuid=?", (uuid,)
+        ).fetchone()
+        return (int(row[0]), _STATES[row[1]], bool(row[2])) if row else None
+
+    @staticmethod
+    def count_by_state(
+        conn: sqlite3.Connection, owner_id: int | None = None, quarantined: bool | None = None
+    ) -> dict[State, int]:
+        """Records per state (every state present, zero when none): all records, or only
+        those `owner_id` wrote or was assigned; optionally only (not) quarantined ones."""
+        where, args = [], []
+        if owner_id is not None:
+            where.append("(author_id=? OR assignee_id=?)")
+            args += [owner_id, owner_id]
+        if quarantined is not None:
+            where.append("quarantined=?")
+            args.append(int(quarantined))
+        sql = "SELECT state, COUNT(*) FROM records"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        counts = dict.fromkeys(State, 0)
+        for state, n in conn.execute(sql + " GROUP BY state", args):
+            counts[_STATES[state]] = n
+        return counts
+
+    @staticmethod
+    def count_quarantined(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT COUNT(*) FROM records WHERE quarantined=1").fetchone()[0])
 
     def answers(self, conn: sqlite3.Connection, m: RecordMeta) -> dict:
         row = conn.execute("SELECT answers FROM records WHERE uuid=?", (m.uuid,)).fetchone()
@@ -253,8 +293,10 @@ class RecordStore:
             sql += f" LIMIT {int(limit)}"
         metas = list(starmap(RecordMeta, conn.execute(sql, args)))
         opener = self.sealer.open_fast
+        states = _STATES
         for m in metas:
             m._opener = opener
+            m.state = states[m.state]
         return metas
 
     def find_uuids_by_dni(self, conn: sqlite3.Connection, dni: str) -> list[str]:

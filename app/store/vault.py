@@ -3,7 +3,9 @@ for the recovery code; users, their roles and the lock-out after wrong passwords
 
 from __future__ import annotations
 
+import base64
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -207,3 +209,76 @@ class Vault:
                 "El código de recuperación no es correcto. Revíselo letra por letra.",
             )
         return key
+
+    # -- users: the workspace's reads and writes ----------------------------------------
+    def is_initialized(self) -> bool:
+        """True once a first administrator (and so a data key) exists."""
+        return bool(self.db.execute("SELECT 1 FROM key_slots LIMIT 1").fetchone())
+
+    @staticmethod
+    def set_display_name(conn: sqlite3.Connection, uid: int, sealed: bytes) -> None:
+        """Store a user's display name (sealed by the caller with the data key)."""
+        conn.execute("UPDATE users SET display_name=? WHERE id=?", (sealed, uid))
+
+    def display_name_blob(self, uid: int) -> bytes | None:
+        row = self.db.execute("SELECT display_name FROM users WHERE id=?", (uid,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def set_active(conn: sqlite3.Connection, uid: int, active: bool) -> None:
+        conn.execute("UPDATE users SET active=? WHERE id=?", (int(active), uid))
+
+    def users(self) -> list[tuple[int, str, str, bool, bytes | None]]:
+        """(id, username, role, active, sealed display name) of every user, by username."""
+        return [
+            (r[0], r[1], r[2], bool(r[3]), r[4])
+            for r in self.db.execute(
+                "SELECT id, username, role, active, display_name FROM users ORDER BY username"
+            )
+        ]
+
+    def username(self, uid: int) -> str:
+        """The username of `uid`, or "" if there is no such user."""
+        row = self.db.execute("SELECT username FROM users WHERE id=?", (uid,)).fetchone()
+        return row[0] if row else ""
+
+    @staticmethod
+    def add_auth_event(conn: sqlite3.Connection, ts: float, username: str, event: str) -> None:
+        """Queue a log-in failure seen while locked (no key yet to write the audit log)."""
+        conn.execute(
+            "INSERT INTO auth_events(ts, username, event) VALUES (?,?,?)",
+            (ts, (username or "")[:32], event),
+        )
+
+    @staticmethod
+    def take_auth_events(conn: sqlite3.Connection) -> list[tuple[float, str, str]]:
+        """The queued log-in failures, oldest first, removed from the queue."""
+        rows = conn.execute("SELECT ts, username, event FROM auth_events ORDER BY id").fetchall()
+        conn.execute("DELETE FROM auth_events")
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def backup_slots(self) -> list[dict[str, str]]:
+        """Key slots that may open a backup: the recovery code and every active
+        administrator's (base64 fields; "username" on an administrator's slot)."""
+        admins = {
+            _user_slot(uid): name
+            for uid, name in self.db.execute(
+                "SELECT id, username FROM users WHERE role=? AND active=1", (Role.ADMIN.value,)
+            )
+        }
+        slots = []
+        for slot, salt, kdf, wrapped in self.db.execute(
+            "SELECT slot, salt, kdf, wrapped FROM key_slots ORDER BY slot"
+        ):
+            if slot != RECOVERY_SLOT and slot not in admins:
+                continue
+            entry = {
+                "slot": slot,
+                "salt": base64.b64encode(salt).decode(),
+                "kdf": kdf,
+                "wrapped": base64.b64encode(wrapped).decode(),
+            }
+            if slot in admins:
+                entry["username"] = admins[slot]
+            slots.append(entry)
+        return slots

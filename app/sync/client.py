@@ -11,24 +11,27 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from app import __version__
 from app.core.errors import SieeError
+from app.forms.library import EXTENSIONS, valid_id
 from app.sync import protocol as p
 from app.sync.lock import SyncLock
 from app.sync.model import (
+    CancelFn,
     Cancelled,
     DeviceInfo,
     DeviceRevoked,
     NetworkError,
     NotEnrolled,
+    ProgressFn,
     ReceiptOutcome,
     ServerBusy,
     ServerRefused,
@@ -40,18 +43,11 @@ from app.sync.model import (
     describe_outcome,
     fichas,
 )
+from app.sync.ports import SyncPorts
 from app.sync.transport import Transport
-
-if TYPE_CHECKING:
-    from app.workspace import Workspace
 
 log = logging.getLogger("siee.sync")
 
-ProgressFn = Callable[[SyncProgress], None]
-CancelFn = Callable[[], bool]
-
-_FORM_EXT = (".xlsx", ".md")
-_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
 BUSY_WAIT_MAX_S = 60.0  # longest single wait a busy server's Retry-After gets
@@ -112,22 +108,24 @@ class AdaptiveSizer:
 
 
 class SyncClient:
-    """Sync of one workspace (whose user is logged in) with its enrolled server."""
+    """Sync of one laptop (its user logged in) with its enrolled server. `ports` is the
+    laptop's data as the workspace hands it (app/sync/ports.py); build one with
+    `ws.centre.client(...)`."""
 
     def __init__(
         self,
-        ws: Workspace,
+        ports: SyncPorts,
         *,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
         sizer: SizerConfig | None = None,
         lock_timeout: float = 0.0,
     ) -> None:
-        self.ws = ws
+        self.ports = ports
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.sizer_cfg = sizer or SizerConfig()
-        self.lock = SyncLock(ws.data_dir)
+        self.lock = SyncLock(ports.data_dir)
         self.lock_timeout = lock_timeout
         self.sizer: AdaptiveSizer | None = None
         self.last_transport: Transport | None = None
@@ -138,8 +136,8 @@ class SyncClient:
 
     # -- plumbing -----------------------------------------------------------------------------
     def _transport(self, url: str | None = None) -> Transport:
-        settings = self.ws.settings()
-        dev = self.ws.sync_device()
+        settings = self.ports.settings()
+        dev = self.ports.device()
         base = url or (dev.server_url if dev else None) or settings.get("server_url")
         if not base:
             raise NotEnrolled(
@@ -152,6 +150,10 @@ class SyncClient:
         t.offset = self.offset
         self.last_transport = t
         return t
+
+    def prepare(self, limit: int = 20) -> int:
+        """The form engine's part of the next sync for up to `limit` records (idle time)."""
+        return self.ports.prepare(limit)
 
     def reachable(self, timeout: float = 5.0) -> bool:
         """True when the server answers its health check (no signature, no lock)."""
@@ -179,8 +181,6 @@ class SyncClient:
         t = self._transport(server_url)
         self.lock.acquire(self.lock_timeout)
         try:
-            from app import __version__
-
             d = t.enroll(p.enrollment_request(code, key, label or "SIEE Campo", __version__))
             try:
                 p.verify_key_from_text(d["server_signing_key"])
@@ -198,7 +198,7 @@ class SyncClient:
             except (KeyError, TypeError, ValueError, p.ProtocolError) as e:
                 raise SyncError(f"enroll answer malformed: {e}",
                                 "La respuesta del servidor no es válida.") from None
-            self.ws.sync_set_device(info, key)
+            self.ports.set_device(info, key)
             log.info("enrolled as %s", info.device_id)
             return info
         except ServerRefused as e:
@@ -210,26 +210,26 @@ class SyncClient:
             t.close()
 
     def _identity(self) -> tuple[DeviceInfo, Any]:
-        self.ws.sync_require_run()
-        dev = self.ws.sync_device()
+        self.ports.check_can_run()
+        dev = self.ports.device()
         if dev is None:
             raise NotEnrolled(
                 "device not enrolled",
                 "Este equipo no está inscrito en el servidor del SIEE. Pida un código de "
                 "inscripción a la sede central e inscríbalo (menú Sincronización).",
             )
-        return dev, self.ws.sync_device_key()
+        return dev, self.ports.device_key()
 
     # -- batches --------------------------------------------------------------------------------
     def _build(self, dev: DeviceInfo, key: Any, count: int, via: str) -> tuple[p.Envelope, bytes]:
-        records = self.ws.sync_take_outbox(count)
+        records = self.ports.take_outbox(count)
         env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6)
         data = env.to_bytes()
         while len(data) > dev.max_batch_bytes and len(records) > 1:
             records = records[: len(records) // 2]
             env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6)
             data = env.to_bytes()
-        self.ws.sync_save_batch(env, data, via)  # stored before it leaves the laptop
+        self.ports.save_batch(env, data, via)  # stored before it leaves the laptop
         return env, data
 
     def _read_timeout(self, size: int, count: int) -> float:
@@ -239,7 +239,7 @@ class SyncClient:
     def _upload(self, t: Transport, dev: DeviceInfo, b: StoredBatch, envelope: bytes,
                 on_bytes: Callable[[int], None] | None, cancelled: CancelFn | None
                 ) -> tuple[p.Receipt, bytes]:
-        self.ws.sync_batch_attempt(b.batch_id)
+        self.ports.batch_attempt(b.batch_id)
         waited = 0.0
         while True:
             try:
@@ -299,8 +299,8 @@ class SyncClient:
             if t is not None:
                 self.offset = t.offset  # the next sync starts with the right clock
             try:
-                report.pending_left = self.ws.sync_outbox_count() + sum(
-                    b.count for b in self.ws.sync_pending_batches())
+                report.pending_left = self.ports.outbox_count() + sum(
+                    b.count for b in self.ports.pending_batches())
                 self._finish(report, ok, err)
             except SieeError:
                 if ok:
@@ -318,7 +318,7 @@ class SyncClient:
     def _finish(self, report: SyncReport, ok: bool, err: SieeError | None) -> None:
         o = report.outcome
         if o.sent:
-            self.ws.sync_log_add(describe_outcome(o), "warning" if o.returned or o.conflict
+            self.ports.log_add(describe_outcome(o), "warning" if o.returned or o.conflict
                                  else "info")
         if not ok and err is not None and not isinstance(err, DeviceRevoked):
             level = "info" if isinstance(err, Cancelled) else "error"
@@ -326,7 +326,7 @@ class SyncClient:
         elif ok and not o.sent and not report.messages:
             self._log_once("Sincronización completa: no había fichas por enviar ni novedades "
                            "del servidor.")
-        self.ws.sync_finished(
+        self.ports.finished(
             ok, None if ok or err is None else err.user_message,
             {"batches": report.batches, "delivered": o.delivered, "returned": o.returned,
              "conflict": o.conflict, "messages": report.messages,
@@ -336,9 +336,9 @@ class SyncClient:
     def _log_once(self, text: str, level: str = "info") -> None:
         """A line for the log, unless it only repeats the previous one (an automatic
         sync every few minutes must not bury what happened under identical lines)."""
-        last = self.ws.sync_log(1)
+        last = self.ports.log(1)
         if not last or last[0].text != text:
-            self.ws.sync_log_add(text, level)
+            self.ports.log_add(text, level)
 
     def _revoked(self, e: DeviceRevoked, dev: DeviceInfo) -> None:
         notice = getattr(e, "revocation", None)
@@ -353,14 +353,14 @@ class SyncClient:
                 return
         else:
             return
-        self.ws.sync_mark_revoked(reason, at)
+        self.ports.mark_revoked(reason, at)
 
     def _send_all(self, t: Transport, dev: DeviceInfo, key: Any, report: SyncReport,
                   progress: ProgressFn | None, cancelled: CancelFn | None) -> None:
         sizer = self.sizer or AdaptiveSizer(dev.max_records, dev.max_batch_bytes, self.sizer_cfg)
         self.sizer = sizer
-        pending = [b for b in self.ws.sync_pending_batches() if b.device_id == dev.device_id]
-        total = self.ws.sync_outbox_count() + sum(b.count for b in pending)
+        pending = [b for b in self.ports.pending_batches() if b.device_id == dev.device_id]
+        total = self.ports.outbox_count() + sum(b.count for b in pending)
         state = {"done": 0, "bytes": 0, "bytes_total": sum(b.size for b in pending)}
 
         def show(extra_bytes: int = 0) -> None:
@@ -372,10 +372,10 @@ class SyncClient:
                 ))
 
         def build() -> StoredBatch | None:
-            if self.ws.sync_outbox_count() == 0:
+            if self.ports.outbox_count() == 0:
                 return None
             env, envelope = self._build(dev, key, sizer.next_count(), "http")
-            b = self.ws.sync_batch(env.batch_id)
+            b = self.ports.batch(env.batch_id)
             assert b is not None
             state["bytes_total"] += len(envelope)
             return b
@@ -408,9 +408,9 @@ class SyncClient:
     def _send_one(self, t: Transport, dev: DeviceInfo, b: StoredBatch, sizer: AdaptiveSizer,
                   report: SyncReport, state: dict[str, int], show: Callable[[int], None],
                   cancelled: CancelFn | None) -> None:
-        envelope = b.envelope or self.ws.sync_batch(b.batch_id).envelope  # type: ignore[union-attr]
+        envelope = b.envelope or self.ports.batch(b.batch_id).envelope  # type: ignore[union-attr]
         if envelope is None:  # pragma: no cover - pending batches keep their bytes
-            self.ws.sync_abandon_batch(b.batch_id)
+            self.ports.abandon_batch(b.batch_id)
             return
         started = time.monotonic()
         waited_before = self.busy_waited
@@ -422,17 +422,17 @@ class SyncClient:
                 if b.count > sizer.next_count():
                     # Too big for this link: its records go out again in smaller batches
                     # (a copy the server already got comes back as 'duplicate').
-                    self.ws.sync_abandon_batch(b.batch_id)
+                    self.ports.abandon_batch(b.batch_id)
             raise
         except ServerRefused as e:
             if e.server_code in ("too_large", "too_many_records"):
                 sizer.too_large()
-                self.ws.sync_abandon_batch(b.batch_id)
+                self.ports.abandon_batch(b.batch_id)
                 return
             if e.server_code in ("batch_conflict", "decrypt_failed", "device_mismatch",
                                  "malformed_envelope"):
                 log.warning("batch %s refused (%s): rebuilt", b.batch_id, e.server_code)
-                self.ws.sync_abandon_batch(b.batch_id)
+                self.ports.abandon_batch(b.batch_id)
                 if e.server_code == "decrypt_failed":
                     raise
                 return
@@ -441,7 +441,7 @@ class SyncClient:
             sizer.cap(*t.server_limits)
         sizer.success(len(envelope), b.count,
                       time.monotonic() - started - (self.busy_waited - waited_before))
-        outcome = self.ws.sync_apply_receipt(receipt, rbytes)
+        outcome = self.ports.apply_receipt(receipt, rbytes)
         report.outcome.add(outcome)
         report.batches += 1
         report.bytes_sent += len(envelope)
@@ -456,7 +456,7 @@ class SyncClient:
         for _page in range(1000):
             if cancelled and cancelled():
                 raise Cancelled()
-            page = t.inbox(self.ws.sync_inbox_cursor())
+            page = t.inbox(self.ports.inbox_cursor())
             msgs = page.get("messages") or []
             for entry in msgs:
                 try:
@@ -468,7 +468,7 @@ class SyncClient:
                 note = None
                 if msg.kind == "form_published":
                     note = self._install_form(t, dev, msg)
-                text = self.ws.sync_apply_message(msg, note)
+                text = self.ports.apply_message(msg, note)
                 report.messages += 1
                 if text:
                     report.inbox_notes.append(text)
@@ -476,9 +476,6 @@ class SyncClient:
                 break
 
     # -- forms ------------------------------------------------------------------------------------
-    def forms_dir(self) -> Path:
-        return Path(self.ws.data_dir) / "forms"
-
     def _install_form(self, t: Transport, dev: DeviceInfo, msg: p.InboxMessage) -> str:
         def fetch(form_id: str, version: str) -> bytes:
             r = t.get_form(form_id, version)
@@ -497,22 +494,21 @@ class SyncClient:
         verified bytes (downloaded, or carried in a USB inbox file)."""
         pl = msg.payload
         form_id, version = str(pl.get("form_id", "")), str(pl.get("version", ""))
-        if not _ID_RE.match(form_id) or not _ID_RE.match(version):
+        if not valid_id(form_id) or not valid_id(version):
             raise SyncError("form message with bad ids", "El servidor anunció un formulario "
                             "con un nombre no válido; se ignoró.")
+        library = self.ports.forms
         ext = Path(str(pl.get("filename") or "")).suffix.lower()
-        ext = ext if ext in _FORM_EXT else ".xlsx"
-        target = self.forms_dir() / f"{form_id}-{version}{ext}"
+        ext = ext if ext in EXTENSIONS else ".xlsx"
+        target = library.target(form_id, version, ext)
         if target.exists() and p.sha256_hex(target.read_bytes()) == pl.get("sha256"):
             return f"El formulario {form_id} versión {version} ya estaba instalado."
         content = fetch(form_id, version)
         if pl.get("sha256") and p.sha256_hex(content) != pl["sha256"]:
             raise NetworkError("form download does not match the announcement")
-        _atomic_write(target, content)
         try:
-            self.ws.hooks.formdef(form_id, version)
+            library.install(form_id, version, ext, content)
         except Exception as e:  # noqa: BLE001 - a form this version cannot read
-            target.unlink(missing_ok=True)
             log.warning("published form %s %s does not load: %s", form_id, version,
                         type(e).__name__)
             return (f"El formulario {form_id} versión {version} publicado por la sede central "
@@ -532,27 +528,27 @@ class SyncClient:
         self.lock.acquire(self.lock_timeout)
         paths: list[Path] = []
         try:
-            pending = [b for b in self.ws.sync_pending_batches() if b.device_id == dev.device_id]
+            pending = [b for b in self.ports.pending_batches() if b.device_id == dev.device_id]
             for b in pending:
                 if b.envelope is not None:
                     paths.append(self._write_batch(folder, b.batch_id, b.envelope))
-            while self.ws.sync_outbox_count():
+            while self.ports.outbox_count():
                 env, data = self._build(dev, key, dev.max_records, "usb")
                 paths.append(self._write_batch(folder, env.batch_id, data))
                 if progress:
                     progress(SyncProgress("send", len(paths), 0, 0, 0,
                                           f"Lotes escritos: {len(paths)}"))
-            n = sum(self.ws.sync_batch(_batch_id(x)).count for x in paths)  # type: ignore[union-attr]
+            n = sum(self.ports.batch(_batch_id(x)).count for x in paths)  # type: ignore[union-attr]
             # Always: a laptop without any link may only want its inbox.
             self.last_inbox_request = self._write_inbox_request(folder, dev, key)
             if paths:
-                self.ws.sync_log_add(
+                self.ports.log_add(
                     f"Se exportaron {fichas(n)} en {len(paths)} archivo(s) de lote a la carpeta "
                     f"{folder.name or folder}, con la solicitud de novedades. Lleve los "
                     "archivos a la sede central y luego importe el recibo y las novedades."
                 )
             else:
-                self.ws.sync_log_add(
+                self.ports.log_add(
                     "No había fichas por enviar; se escribió la solicitud de novedades en la "
                     f"carpeta {folder.name or folder}. Llévela a la sede central y luego "
                     "importe el archivo de novedades."
@@ -563,7 +559,7 @@ class SyncClient:
 
     def _write_inbox_request(self, folder: Path, dev: DeviceInfo, key: Any) -> Path:
         """The signed inbox request (this device, its inbox cursor) for the centre."""
-        data = p.sign_inbox_request(dev.device_id, self.ws.sync_inbox_cursor(), key,
+        data = p.sign_inbox_request(dev.device_id, self.ports.inbox_cursor(), key,
                                     created_at=p.utc_now_iso(time.time() + self.offset))
         path = folder / p.inbox_request_filename(dev.device_id)
         _atomic_write(path, data)
@@ -577,10 +573,10 @@ class SyncClient:
 
     def _read_usb_file(self, path: Path, what: str) -> tuple[DeviceInfo, bytes]:
         """The enrolled device and the bytes of a file brought from the centre."""
-        dev = self.ws.sync_device()
+        dev = self.ports.device()
         if dev is None:
             raise NotEnrolled("not enrolled", "Este equipo no está inscrito en el servidor.")
-        self.ws.sync_require_run()
+        self.ports.check_can_run()
         try:
             return dev, Path(path).read_bytes()
         except OSError:
@@ -596,18 +592,18 @@ class SyncClient:
             raise SyncError("receipt does not verify",
                             "El archivo no es un recibo válido del servidor del SIEE para este "
                             "equipo (firma incorrecta o archivo dañado).") from None
-        b = self.ws.sync_batch(receipt.batch_id)
+        b = self.ports.batch(receipt.batch_id)
         if b is None or receipt.envelope_sha256 != b.envelope_sha256:
             raise SyncError("receipt for an unknown batch",
                             "Este recibo no corresponde a ningún lote exportado desde este "
                             "equipo.")
         self.lock.acquire(self.lock_timeout)
         try:
-            out = self.ws.sync_apply_receipt(receipt, data)
+            out = self.ports.apply_receipt(receipt, data)
             if out.already_applied:
-                self.ws.sync_log_add("El recibo ya había sido importado; no cambió nada.")
+                self.ports.log_add("El recibo ya había sido importado; no cambió nada.")
             else:
-                self.ws.sync_log_add("Recibo importado. " + describe_outcome(out),
+                self.ports.log_add("Recibo importado. " + describe_outcome(out),
                                      "warning" if out.returned or out.conflict else "info")
             return out
         finally:
@@ -637,14 +633,14 @@ class SyncClient:
         try:
             inbox = p.verify_inbox_file(data, dev.server_signing_key, dev.device_id)
         except p.ProtocolError as e:
-            self.ws.sync_log_add("Se rechazó un archivo de novedades del SIEE: " + e.message,
+            self.ports.log_add("Se rechazó un archivo de novedades del SIEE: " + e.message,
                                  "error")
             raise SyncError(f"inbox file refused: {e.code} ({e.detail})", e.message) from None
         self.lock.acquire(self.lock_timeout)
         result = InboxImport(total=len(inbox.messages))
         try:
             for msg in inbox.messages:
-                if msg.cursor <= self.ws.sync_inbox_cursor():
+                if msg.cursor <= self.ports.inbox_cursor():
                     continue
                 note = None
                 if msg.kind == "form_published":
@@ -652,19 +648,19 @@ class SyncClient:
                         note = self._install_form_from(msg, _usb_form_fetch(inbox))
                     except SyncError as e:
                         note = e.user_message
-                text = self.ws.sync_apply_message(msg, note)
+                text = self.ports.apply_message(msg, note)
                 result.applied += 1
                 if text or msg.kind == "device_revoked":
                     result.notes.append(text or "")
                     result.kinds[msg.kind] = result.kinds.get(msg.kind, 0) + 1
             if result.applied:
-                self.ws.sync_log_add(result.text(),
+                self.ports.log_add(result.text(),
                                      "warning" if result.kinds.get("record_returned") else "info")
             elif not result.total:
-                self.ws.sync_log_add("Archivo de novedades importado: no había novedades del "
+                self.ports.log_add("Archivo de novedades importado: no había novedades del "
                                      "SIEE para este equipo.")
             else:
-                self.ws.sync_log_add("El archivo de novedades ya había sido importado (o es "
+                self.ports.log_add("El archivo de novedades ya había sido importado (o es "
                                      "anterior a uno ya importado); no cambió nada.")
             return result
         finally:

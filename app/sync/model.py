@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -222,6 +223,11 @@ class SyncProgress:
     bytes_done: int
     bytes_total: int
     text: str = ""
+
+
+# Callbacks of a long sync operation: progress reports, and "stop at the next safe point?".
+ProgressFn = Callable[[SyncProgress], None]
+CancelFn = Callable[[], bool]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,13 @@
 """When to sync: as soon as the server is reachable, again every few minutes, at
 once on "Sincronizar ahora", and after failures with exponential backoff and
-jitter. `SchedulePolicy` is the decision (pure, time passed in; the window uses
-it with a timer); `SyncScheduler` runs it on a thread for headless use."""
+jitter.
+
+One loop, three runners. `SchedulePolicy.step(now)` is the pure decision (time
+passed in): `Wait`, `Prepare` (idle work) or `ProbeAndSync`. `attempt()` carries out
+a ProbeAndSync on any thread and `SchedulePolicy.record()` feeds its outcome back.
+The background thread (`SyncScheduler`, headless and `sync watch`), the window's
+timer (app/ui/sync_panel.py SyncController.tick) and the field-week simulation
+(sim/field_week.py) all run exactly these three calls."""
 
 from __future__ import annotations
 
@@ -11,9 +17,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from app.sync.model import Cancelled, SyncBusy, SyncError, SyncReport
+from app.sync.model import (
+    CancelFn,
+    Cancelled,
+    ProgressFn,
+    SyncBusy,
+    SyncError,
+    SyncProgress,
+    SyncReport,
+)
 
 log = logging.getLogger("siee.sync.scheduler")
 
@@ -35,6 +49,63 @@ class Backoff:
         return max(r, retry_after)
 
 
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do for `seconds` (a runner may wake earlier on "Sincronizar ahora")."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """Idle: do the form engine's part of the next sync (a few records)."""
+
+
+@dataclass(frozen=True)
+class ProbeAndSync:
+    """A sync is due: probe the server first (`probe`), unless a person asked for it."""
+
+    probe: bool
+
+
+Step = Wait | Prepare | ProbeAndSync
+
+
+class SyncTarget(Protocol):
+    """What the loop drives: the workspace's `ws.centre` (or a SyncClient in tests)."""
+
+    def reachable(self, timeout: float = 5.0) -> bool: ...
+
+    def sync(self, progress: ProgressFn | None = None,
+             cancelled: CancelFn | None = None) -> SyncReport: ...
+
+    def prepare(self, limit: int = 20) -> int: ...
+
+
+# The outcome of one attempt: a report, None (the probe found the server offline), or
+# the SyncError that stopped it.
+Outcome = SyncReport | SyncError | None
+
+
+def attempt(target: SyncTarget, action: ProbeAndSync, probe_timeout: float = 5.0,
+            progress: ProgressFn | None = None,
+            cancelled: CancelFn | None = None) -> SyncReport | None:
+    """Carry out a ProbeAndSync (any thread): None when the probe finds the server
+    offline, else the sync's report. Raises SyncError as the sync does."""
+    if action.probe and not target.reachable(probe_timeout):
+        return None
+    return target.sync(progress=progress, cancelled=cancelled)
+
+
+def as_sync_error(e: BaseException, user_message: str) -> SyncError:
+    """An unexpected exception as a transient SyncError (a bug must not stop the loop)."""
+    if isinstance(e, SyncError):
+        return e
+    err = SyncError(f"unexpected {type(e).__name__}", user_message)
+    err.transient = True
+    return err
+
+
 class SchedulePolicy:
     """The scheduler's state: when the next attempt is due and why."""
 
@@ -50,6 +121,29 @@ class SchedulePolicy:
 
     def due(self, now: float) -> bool:
         return self.forced or now >= self.next_at
+
+    def step(self, now: float, idle_work: bool = False) -> Step:
+        """The next thing to do at `now` (seconds on the runner's clock). `idle_work`:
+        whether preparing records could help while no sync is due. Pure: call
+        `started()` when acting on a ProbeAndSync, `record()` with its outcome."""
+        if self.due(now):
+            return ProbeAndSync(probe=not self.forced)
+        if idle_work:
+            return Prepare()
+        return Wait(self.seconds_left(now))
+
+    def started(self) -> None:
+        """A ProbeAndSync is being carried out: a pending request is served."""
+        self.forced = False
+
+    def record(self, now: float, outcome: Outcome) -> None:
+        """Feed back the outcome of `attempt` (None: offline)."""
+        if outcome is None:
+            self.on_offline(now)
+        elif isinstance(outcome, SyncError):
+            self.on_failure(now, outcome)
+        else:
+            self.on_success(now)
 
     def request_now(self) -> None:
         self.forced = True
@@ -95,13 +189,13 @@ Event = Callable[[str, Any], None]
 
 
 class SyncScheduler:
-    """Runs `SchedulePolicy` on a thread. `client` is an app.sync.client.SyncClient.
-    Events: ("offline", None), ("started", forced), ("progress", SyncProgress),
-    ("ok", SyncReport), ("failed", SyncError)."""
+    """Runs the policy's steps on a thread (headless use, `sync watch`). `target` is
+    usually `ws.centre`. Events: ("offline", None), ("started", forced),
+    ("progress", SyncProgress), ("ok", SyncReport), ("failed", SyncError)."""
 
-    def __init__(self, client: Any, policy: SchedulePolicy | None = None,
+    def __init__(self, target: SyncTarget, policy: SchedulePolicy | None = None,
                  on_event: Event | None = None, probe_timeout: float = 5.0) -> None:
-        self.client = client
+        self.target = target
         self.policy = policy or SchedulePolicy()
         self.on_event = on_event or (lambda kind, data: None)
         self.probe_timeout = probe_timeout
@@ -112,6 +206,7 @@ class SyncScheduler:
         self._thread: threading.Thread | None = None
         self.runs = 0
         self.prepare_idle = True
+        self._idle_work = True  # until a Prepare step finds nothing to do
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="siee-sync", daemon=True)
@@ -139,11 +234,8 @@ class SyncScheduler:
 
     def _prepare(self) -> bool:
         """Idle time: the form engine's part of the next sync, a few records at a time."""
-        ws = getattr(self.client, "ws", None)
-        if ws is None or not self.prepare_idle:
-            return False
         try:
-            return bool(ws.sync_prepare(20))
+            return bool(self.target.prepare(20))
         except SyncError:
             return False
         except Exception:  # noqa: BLE001 - preparing is an optimisation only
@@ -152,46 +244,52 @@ class SyncScheduler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            now = time.monotonic()
-            if not self.policy.due(now):
-                if self._prepare():
-                    continue
-                self._wake.wait(min(1.0, self.policy.seconds_left(now)))
-                self._wake.clear()
+            action = self.policy.step(time.monotonic(), self.prepare_idle and self._idle_work)
+            if isinstance(action, Prepare):
+                self._idle_work = self._prepare()
                 continue
-            forced = self.policy.take_forced()
-            if not forced and not self.client.reachable(self.probe_timeout):
-                self.policy.on_offline(time.monotonic())
+            if isinstance(action, Wait):
+                self._wake.wait(min(1.0, action.seconds))
+                self._wake.clear()
+                self._idle_work = True  # new records may have been queued meanwhile
+                continue
+            self.policy.started()
+            if action.probe and not self.target.reachable(self.probe_timeout):
+                self.policy.record(time.monotonic(), None)
                 self.on_event("offline", None)
                 continue
-            self.run_once(forced)
+            self.run_once(forced=not action.probe)
 
     def run_once(self, forced: bool = True) -> SyncReport | None:
+        """One sync now, without a probe (`forced`: a person asked for it; reported in
+        the "started" event). Returns the report, or None when it failed."""
+        self.policy.started()
         self._cancel.clear()
         self._busy.set()
         self.runs += 1
         self.on_event("started", forced)
+        outcome: Outcome
         try:
-            report = self.client.sync(
-                progress=lambda pr: self.on_event("progress", pr),
-                cancelled=self._cancel.is_set,
-            )
+            outcome = attempt(self.target, ProbeAndSync(probe=False), self.probe_timeout,
+                              progress=lambda pr: self.on_event("progress", pr),
+                              cancelled=self._cancel.is_set)
         except SyncError as e:
-            self.policy.on_failure(time.monotonic(), e)
-            log.info("sync failed (%s); next in %.0f s", e.code,
-                     self.policy.seconds_left(time.monotonic()))
-            self.on_event("failed", e)
-            return None
+            outcome = e
         except Exception as e:  # noqa: BLE001 - a bug must not kill the scheduler
             log.exception("sync crashed")
-            err = SyncError(f"unexpected {type(e).__name__}",
-                            "Ocurrió un error inesperado al sincronizar. Se reintentará.")
-            err.transient = True
-            self.policy.on_failure(time.monotonic(), err)
-            self.on_event("failed", err)
-            return None
+            outcome = as_sync_error(e, "Ocurrió un error inesperado al sincronizar. "
+                                       "Se reintentará.")
         finally:
             self._busy.clear()
-        self.policy.on_success(time.monotonic())
-        self.on_event("ok", report)
-        return report
+        self.policy.record(time.monotonic(), outcome)
+        if isinstance(outcome, SyncError):
+            log.info("sync failed (%s); next in %.0f s", outcome.code,
+                     self.policy.seconds_left(time.monotonic()))
+            self.on_event("failed", outcome)
+            return None
+        self.on_event("ok", outcome)
+        return outcome
+
+
+__all__ = ["Backoff", "Prepare", "ProbeAndSync", "SchedulePolicy", "SyncProgress",
+           "SyncScheduler", "SyncTarget", "Wait", "attempt"]

@@ -53,7 +53,7 @@ class AdminMenu(QMenu):
             # IT's settings file also reaches a workspace the first-run wizard just made.
             self._applied.add(id(ws))
             try:
-                ws.apply_file_settings()
+                ws.settings.apply_file()
             except Exception:  # a bad file must not stop the program
                 log.exception("could not apply the settings file")
         user = ws.user if ws is not None else None
@@ -97,7 +97,7 @@ class AdminMenu(QMenu):
         self._show(RestoreDialog(target, self.window_))
 
     def open_doctor(self) -> None:
-        from app.doctor import doctor_report, format_report
+        from app.cli.doctor import doctor_report, format_report
 
         ws = self._ws()
         if ws is None:

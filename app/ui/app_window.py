@@ -110,7 +110,7 @@ class AppWindow(QMainWindow):
         assert self.wizard is not None and self.wizard.ws is not None
         ws = self.wizard.ws
         name = self.wizard.admin_username
-        url = ws.settings().get("server_url") or ""
+        url = ws.settings.values().get("server_url") or ""
         if url and self.wizard.enrollment_code:
             self.sync_menu.ctl.pending_enrollment = (url, self.wizard.enrollment_code)
         ws.logout()
@@ -159,7 +159,7 @@ class AppWindow(QMainWindow):
             return
 
         def work(job: Job) -> int:
-            from app.demo import load_demo
+            from app.demo_answers import load_demo
 
             return load_demo(ws, 12, seed=7, progress=job.progress)
 
@@ -177,7 +177,7 @@ class AppWindow(QMainWindow):
         if self.autolock_ms_override is not None:
             return self.autolock_ms_override
         assert self.ws is not None
-        minutes = self.ws.settings().get("autolock_minutes") or 0
+        minutes = self.ws.settings.values().get("autolock_minutes") or 0
         return int(float(minutes) * 60_000)
 
     def _restart_idle(self) -> None:

@@ -22,38 +22,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.audit_actions import AUDIT_LABELS, audit_label
 from app.core.errors import SieeError
 from app.core.states import STATE_LABELS, State
-from app.exports import KIND_LABELS
 from app.store.audit import AuditEntry, ChainReport
 from app.ui import styles
 from app.ui.record_list import form_label
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import Workspace
+from app.workspace.exports import KIND_LABELS
 
 log = logging.getLogger("siee.ui.audit")
 
-ACTION_LABELS: dict[str, str] = {
-    "init": "Configuración inicial",
-    "login": "Inicio de sesión",
-    "logout": "Cierre de sesión",
-    "login_failed": "Ingreso fallido",
-    "password_change": "Cambio de contraseña",
-    "password_reset": "Contraseña restablecida",
-    "settings": "Cambio de configuración",
-    "user_add": "Usuario creado",
-    "user_enable": "Usuario activado",
-    "user_disable": "Usuario desactivado",
-    "create": "Ficha creada",
-    "save": "Ficha guardada",
-    "reopen": "Ficha reabierta (nueva revisión)",
-    "complete": "Ficha completada",
-    "approve": "Ficha aprobada",
-    "return": "Ficha observada",
-    "reassign": "Ficha reasignada",
-    "export": "Exportación",
-    "constancia": "Constancia emitida",
-}
 DETAIL_LABELS = {
     "reason": "motivo",
     "source": "origen",
@@ -76,7 +56,7 @@ DETAIL_LABELS = {
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    return audit_label(action)
 
 
 def export_kind_text(kind: str) -> str:
@@ -119,7 +99,7 @@ class AuditPage(QWidget):
         title.setObjectName("title")
         self.action = QComboBox()
         self.action.addItem("Todas las acciones", "")
-        for key, label in ACTION_LABELS.items():
+        for key, label in AUDIT_LABELS.items():
             self.action.addItem(label, key)
         self.user = QComboBox()
         self.user.addItem("Todos los usuarios", None)
@@ -174,7 +154,7 @@ class AuditPage(QWidget):
 
     def _fill_users(self) -> None:
         try:
-            users = self.ws.list_users()
+            users = self.ws.admin.list_users()
         except SieeError:
             return
         self.names = {u.id: u.username for u in users}
@@ -202,7 +182,9 @@ class AuditPage(QWidget):
         ws = self.ws
         self.status.setText("Cargando…")
         self.load_job = run_job(
-            lambda _job: ws.audit_entries(**filters), on_result=self._loaded, on_error=self._failed
+            lambda _job: ws.admin.audit_entries(**filters),
+            on_result=self._loaded,
+            on_error=self._failed,
         )
 
     def _failed(self, exc: BaseException) -> None:
@@ -246,7 +228,9 @@ class AuditPage(QWidget):
         self.verify_label.setText("Verificando…")
         self.verify_btn.setEnabled(False)
         self.verify_job = run_job(
-            lambda _job: ws.audit_verify(), on_result=self._verified, on_error=self._verify_failed
+            lambda _job: ws.admin.audit_verify(),
+            on_result=self._verified,
+            on_error=self._verify_failed,
         )
         return self.verify_job
 

@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backup import SUFFIX, BackupInfo, RestoreResult, inspect_backup, restore_backup
 from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.core.states import STATE_LABELS
+from app.store.backup import SUFFIX, BackupInfo, RestoreResult, inspect_backup, restore_backup
 from app.ui.worker import Job, run_job, user_text
 from app.workspace import Workspace
 
@@ -61,7 +61,7 @@ def describe(info: BackupInfo) -> str:
 class BackupDialog(QDialog):
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        require(ws._me().role, Perm.BACKUP)
+        require(ws.current_user().role, Perm.BACKUP)
         self.ws = ws
         self.job: Job | None = None
         self.result_info: BackupInfo | None = None
@@ -125,7 +125,7 @@ class BackupDialog(QDialog):
         ws = self.ws
 
         def work(job: Job) -> BackupInfo:
-            return ws.backup_to(target, progress=job.progress)
+            return ws.admin.backup_to(target, progress=job.progress)
 
         self.job = run_job(
             work,

@@ -20,7 +20,7 @@ from app.core.errors import SieeError, ValidationError
 from app.core.text import xml_safe
 from app.ui.worker import show_error
 from app.workspace import Workspace
-from app.workspace_review import ConstanciaData
+from app.workspace.documents import ConstanciaData
 
 log = logging.getLogger("siee.ui.constancia")
 
@@ -175,7 +175,7 @@ def default_name(d: ConstanciaData) -> str:
 def save_constancia(parent: QWidget | None, ws: Workspace, uuid: str) -> Path | None:
     """Ask where to save the household's constancia, then write it there."""
     try:
-        data = ws.constancia(uuid)
+        data = ws.documents.constancia(uuid)
     except SieeError as e:
         show_error(parent, e)
         return None
@@ -206,7 +206,7 @@ def print_constancia(parent: QWidget | None, ws: Workspace, uuid: str) -> bool:
     from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 
     try:
-        data = ws.constancia(uuid)
+        data = ws.documents.constancia(uuid)
     except SieeError as e:
         show_error(parent, e)
         return False

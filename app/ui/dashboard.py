@@ -30,7 +30,7 @@ from app.ui import styles
 from app.ui.review_view import ts_text
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import Workspace
-from app.workspace_review import Dashboard
+from app.workspace.documents import Dashboard
 
 log = logging.getLogger("siee.ui.dashboard")
 
@@ -196,7 +196,7 @@ class DashboardPage(QWidget):
         ws = self.ws
         self.updated.setText("Calculando…")
         self.load_job = run_job(
-            lambda _job: ws.dashboard(), on_result=self.show_data, on_error=self._failed
+            lambda _job: ws.documents.dashboard(), on_result=self.show_data, on_error=self._failed
         )
 
     def _failed(self, exc: BaseException) -> None:

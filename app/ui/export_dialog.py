@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.states import STATE_LABELS, State
-from app.exports import KIND_LABELS, ExportCancelled
 from app.ui.record_list import FORM_LABELS
 from app.ui.worker import Job, run_job, user_text
 from app.workspace import Workspace
-from app.workspace_review import ExportResult
+from app.workspace.documents import ExportResult
+from app.workspace.exports import KIND_LABELS, ExportCancelled
 
 log = logging.getLogger("siee.ui.export")
 
@@ -146,7 +146,7 @@ class ExportDialog(QDialog):
         state = self.state.currentData() or None
 
         def work(job: Job) -> ExportResult:
-            return ws.export_data(
+            return ws.documents.export_data(
                 kind, fmt, path, form_id, state, progress=job.progress,
                 cancelled=lambda: job.cancelled,
             )

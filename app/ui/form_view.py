@@ -4,8 +4,6 @@ show relevance, required marks, choices and the Spanish messages live."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -18,101 +16,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.widgets import HIDDEN, LABEL_ONLY, Editor, make_editor
+from app.forms.navigation import (
+    LABEL_ONLY,
+    PageSpec,
+    node_label,
+    page_question_paths,
+)
+from app.ui.widgets import Editor, make_editor
 
 if TYPE_CHECKING:
-    from app.forms.definition import FormDef, NodeDef
-    from app.forms.session import FormSession, NodeState
-
-GENERAL_TITLE = "Datos generales"
-
-
-@dataclass
-class PageSpec:
-    """One page of the form window.
-
-    kind "section": the questions of a group (or loose top-level questions),
-    kind "roster": the table of a repeat's instances, kind "member": one instance."""
-
-    kind: str
-    title: str
-    path: str  # concrete path of the group / repeat / instance
-    nodes: list[NodeDef] = field(default_factory=list)  # section: the top nodes it shows
-    repeat: NodeDef | None = None
-    index: int = 0  # member: 1-based
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}:{self.path}"
-
-
-def _label(nd: NodeDef, lang: str | None) -> str:
-    return nd.label(lang) or nd.name.replace("_", " ").capitalize()
-
-
-def _has_repeat(nd: NodeDef) -> bool:
-    return any(c.is_repeat or (c.kind == "group" and _has_repeat(c)) for c in nd.children)
-
-
-def plan_pages(fd: FormDef, session: FormSession, lang: str | None) -> list[PageSpec]:
-    """Pages in form order: each top-level group a section, loose questions in a
-    "Datos generales" section, each repeat a roster followed by its members."""
-    pages: list[PageSpec] = []
-    root = "/" + fd.root.name
-    loose: PageSpec | None = None
-
-    def add_repeat(rep: NodeDef, base: str) -> None:
-        rpath = f"{base}/{rep.name}"
-        title = _label(rep, lang)
-        pages.append(PageSpec("roster", title, rpath, repeat=rep))
-        for i in range(1, session.repeat_count(rpath) + 1):
-            pages.append(PageSpec("member", f"{title} {i}", f"{rpath}[{i}]", repeat=rep, index=i))
-
-    def add_group(g: NodeDef, base: str) -> None:
-        gpath = f"{base}/{g.name}"
-        plain = [c for c in g.children if not c.is_repeat]
-        if any(c.kind == "question" or c.kind == "group" for c in plain):
-            pages.append(PageSpec("section", _label(g, lang), gpath, nodes=plain))
-        for c in g.children:
-            if c.is_repeat:
-                add_repeat(c, gpath)
-
-    for nd in fd.root.children:
-        if nd.is_repeat:
-            add_repeat(nd, root)
-        elif nd.kind == "group":
-            add_group(nd, root)
-        elif nd.type not in HIDDEN:
-            if loose is None:
-                loose = PageSpec("section", GENERAL_TITLE, root)
-                pages.append(loose)
-            loose.nodes.append(nd)
-    return pages
-
-
-def page_question_paths(spec: PageSpec) -> Iterator[tuple[str, NodeDef]]:
-    """Concrete (path, NodeDef) of every question and sub-group shown on a page."""
-    if spec.kind == "roster":
-        return
-    if spec.kind == "member":
-        assert spec.repeat is not None
-        nodes, base = spec.repeat.children, spec.path
-    else:
-        nodes, base = spec.nodes, spec.path
-
-    def walk(items: list[NodeDef], prefix: str) -> Iterator[tuple[str, NodeDef]]:
-        for nd in items:
-            p = f"{prefix}/{nd.name}"
-            if nd.is_repeat:
-                continue  # nested repeats are not shown (the bundled forms have none)
-            if nd.kind == "group":
-                yield p, nd
-                yield from walk(nd.children, p)
-            elif nd.type not in HIDDEN:
-                yield p, nd
-
-    yield from walk(nodes, base)
-
+    from app.forms.definition import NodeDef
+    from app.forms.session import NodeState
 
 class QuestionRow(QFrame):
     """Label, hint, editor and the message beside it, for one concrete question."""
@@ -163,7 +77,7 @@ class QuestionRow(QFrame):
         if not st.relevant:
             return
         mark = " *" if st.required and not self.is_group else ""
-        self.label.setText(f"{st.label or _label(self.nd, lang)}{mark}")
+        self.label.setText(f"{st.label or node_label(self.nd, lang)}{mark}")
         self.hint.setText(st.hint)
         self.hint.setVisible(bool(st.hint))
         self._ro = st.read_only

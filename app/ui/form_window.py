@@ -30,9 +30,17 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError, ValidationError
 from app.core.states import STATE_LABELS, State
-from app.forms import carry_over
+from app.forms.navigation import (
+    PageSpec,
+    next_error,
+    next_page_index,
+    page_after,
+    page_index,
+    page_question_paths,
+    visible_pages,
+)
 from app.ui import styles
-from app.ui.form_view import PageSpec, QuestionPage, QuestionRow, page_question_paths, plan_pages
+from app.ui.form_view import QuestionPage, QuestionRow
 from app.ui.help_panel import HelpPanel
 from app.ui.roster import RosterPage
 from app.ui.worker import Job, SerialSaver, run_job, show_error, user_text
@@ -64,17 +72,9 @@ def new_session(fd: FormDef, answers: dict | None) -> FormSession:
 
 
 def create_record(ws: Workspace, form_id: str, from_uuid: str | None = None) -> str:
-    """A new draft of `form_id`; an FSU made from an S100 gets its household data."""
-    fd = form_def(form_id)
-    answers: dict | None = None
-    if from_uuid:
-        src = ws.get(from_uuid)
-        src_fd = form_def(src.form_id, src.form_version, ws)
-        src_session = new_session(src_fd, ws.load_answers(from_uuid))
-        session = new_session(fd, None)
-        carry_over(src_session, session)
-        answers = session.to_json(include_aside=True)
-    return ws.new_record(fd.form_id, str(fd.version), answers)
+    """A new draft of `form_id`; an FSU made from an S100 gets its household data
+    (the rule lives in Workspace.new_draft)."""
+    return ws.new_draft(form_id, from_uuid)
 
 
 class FormWindow(QMainWindow):
@@ -91,12 +91,7 @@ class FormWindow(QMainWindow):
         self.fd = form_def(meta.form_id, meta.form_version, ws)
         self.session = new_session(self.fd, ws.load_answers(uuid))
         self.lang = self.session.language
-        me = ws.user
-        self.editable = bool(
-            me is not None
-            and meta.owner_id == me.id
-            and meta.state in (State.DRAFT.value, State.RETURNED.value)
-        )
+        self.editable = ws.can_edit(meta)
         self.show_all = False
         self.current_row: QuestionRow | None = None
         self.saver = SerialSaver(lambda answers: ws.save_answers(uuid, answers), self)
@@ -192,11 +187,7 @@ class FormWindow(QMainWindow):
     # -- layout of pages -----------------------------------------------------------------------
     def replan(self) -> None:
         """(Re)compute the pages after a member was added or removed."""
-        specs = [
-            s
-            for s in plan_pages(self.fd, self.session, self.lang)
-            if s.kind != "section" or any(True for _ in page_question_paths(s))
-        ]
+        specs = visible_pages(self.fd, self.session, self.lang)
         self.specs = specs
         keys = {s.key for s in specs}
         for key in [k for k in self.pages if k not in keys]:
@@ -239,7 +230,7 @@ class FormWindow(QMainWindow):
         return " ".join(parts[:1] + parts[2:]) if len(parts) == 3 else " ".join(parts)
 
     def spec_index(self, key: str) -> int:
-        return next((i for i, s in enumerate(self.specs) if s.key == key), -1)
+        return page_index(self.specs, key)
 
     def current_spec(self) -> PageSpec | None:
         w = self.stack.currentWidget()
@@ -410,25 +401,10 @@ class FormWindow(QMainWindow):
         self.enter_page(self._next_page_index(page.spec, step), step)
 
     def _next_page_index(self, spec: PageSpec, step: int) -> int:
-        """Going on from the last member leads back to its roster (Enter adds another
-        member there, Tab continues); otherwise the next page in form order."""
-        i = self.spec_index(spec.key)
-        target = i + step
-        if step > 0 and spec.kind == "member":
-            nxt = self.specs[target] if target < len(self.specs) else None
-            if nxt is None or nxt.kind != "member" or nxt.repeat is not spec.repeat:
-                roster = f"roster:{spec.path.rsplit('[', 1)[0]}"
-                return self.spec_index(roster)
-        return target
+        return next_page_index(self.specs, spec, step)
 
     def advance_page(self, step: int) -> None:
-        spec = self.current_spec()
-        i = self.spec_index(spec.key) if spec else -1
-        if step > 0 and spec is not None and spec.kind == "roster":
-            # Tab on the roster: continue after its members
-            while i + 1 < len(self.specs) and self.specs[i + 1].kind == "member":
-                i += 1
-        self.enter_page(i + step, step)
+        self.enter_page(page_after(self.specs, self.current_spec(), step), step)
 
     def next_section(self, step: int = 1) -> None:
         self.commit_current()
@@ -633,16 +609,12 @@ class FormWindow(QMainWindow):
         self.commit_current()
         self.show_all = True
         self.update_issues()
-        errors = [i.path for i in self.session.validate().errors]
-        if not errors:
+        cur = self.current_row.path if self.current_row is not None else ""
+        target = next_error(self.session, cur)
+        if target is None:
             self.save_status.setText("No hay errores.")
             return
-        cur = self.current_row.path if self.current_row is not None else ""
-        order = list(self.session.iter_paths())
-        pos = {p: i for i, p in enumerate(order)}
-        here = pos.get(cur, -1)
-        after = [p for p in errors if pos.get(p, -1) > here]
-        self.jump((after or errors)[0])
+        self.jump(target)
 
     # -- completing ----------------------------------------------------------------------------
     def complete(self) -> None:

@@ -96,7 +96,7 @@ class LoginPage(QWidget):
             self.user.setCurrentText(username)
         elif len(names) == 1:
             self.user.setCurrentIndex(0)
-        ubigeo = self.ws.settings().get("ule_ubigeo") or ""
+        ubigeo = self.ws.settings.values().get("ule_ubigeo") or ""
         d = catalog().get(ubigeo)
         self.place.setText(f"ULE de {d.label}" if d else "")
         self.notice.setText(notice)

@@ -38,7 +38,7 @@ from app.ui.review_view import ReviewWindow, ask_reassign, ts_text
 from app.ui.table_model import RowsModel
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import ApproveResult, Workspace
-from app.workspace_review import QueueItem
+from app.workspace.review import QueueItem
 
 log = logging.getLogger("siee.ui.review_queue")
 
@@ -178,7 +178,7 @@ class ReviewQueuePage(QWidget):
         ws = self.ws
         self.status.setText("Cargando…")
         self.load_job = run_job(
-            lambda _job: ws.review_queue(form_id), on_result=self._loaded, on_error=self._failed
+            lambda _job: ws.review.queue(form_id), on_result=self._loaded, on_error=self._failed
         )
 
     def _failed(self, exc: BaseException) -> None:
@@ -277,7 +277,7 @@ class ReviewQueuePage(QWidget):
         self.progress = dlg
 
         def work(job: Job) -> ApproveResult:
-            return ws.approve_many(uuids, job.progress, lambda: job.cancelled)
+            return ws.review.approve_many(uuids, job.progress, lambda: job.cancelled)
 
         job = run_job(
             work,

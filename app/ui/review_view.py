@@ -36,7 +36,8 @@ from app.core.states import STATE_LABELS, State
 from app.ui import styles
 from app.ui.worker import show_error
 from app.workspace import Workspace
-from app.workspace_review import ReviewDetail, ReviewLine, cse_label
+from app.workspace.documents import cse_label
+from app.workspace.review import ReviewDetail, ReviewLine
 
 log = logging.getLogger("siee.ui.review")
 
@@ -57,7 +58,7 @@ def esc(text: object) -> str:
 def ask_reassign(parent: QWidget, ws: Workspace, uuid: str) -> bool:
     """Pick another enumerator for the record; True when it was reassigned."""
     try:
-        users = ws.assignable_users()
+        users = ws.review.assignable_users()
     except SieeError as e:
         show_error(parent, e)
         return False
@@ -76,7 +77,7 @@ def ask_reassign(parent: QWidget, ws: Workspace, uuid: str) -> bool:
         return False
     username = users[shown.index(choice)][0]
     try:
-        ws.reassign(uuid, username)
+        ws.review.reassign(uuid, username)
     except SieeError as e:
         show_error(parent, e)
         return False
@@ -95,7 +96,7 @@ class ReviewWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.ws = ws
         self.uuid = uuid
-        self.detail: ReviewDetail = ws.review_detail(uuid)
+        self.detail: ReviewDetail = ws.review.detail(uuid)
         d = self.detail
         self.setWindowTitle(f"Revisión — {d.head_name or d.form_title} — SIEE Campo")
 
@@ -346,7 +347,7 @@ class ReviewWindow(QMainWindow):
 
     def _reload(self) -> None:
         try:
-            self.detail = self.ws.review_detail(self.uuid)
+            self.detail = self.ws.review.detail(self.uuid)
         except SieeError as e:
             show_error(self, e)
             return
@@ -357,7 +358,7 @@ class ReviewWindow(QMainWindow):
         if not self.approve_btn.isEnabled():
             return
         try:
-            self.ws.approve(self.uuid)
+            self.ws.review.approve(self.uuid)
         except SieeError as e:
             show_error(self, e)
             return
@@ -372,7 +373,7 @@ class ReviewWindow(QMainWindow):
             self.reason.setFocus()
             return
         try:
-            self.ws.return_record(self.uuid, reason, self.pinned())
+            self.ws.review.return_record(self.uuid, reason, self.pinned())
         except SieeError as e:
             show_error(self, e)
             return

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.core.roles import Perm, require
-from app.settings_file import MAX_AUTOLOCK_MINUTES, SETTINGS_FILE, machine_dir, program_dir
 from app.ui.ubigeo_picker import UbigeoPicker
 from app.ui.worker import user_text
 from app.workspace import Workspace
+from app.workspace.settings import MAX_AUTOLOCK_MINUTES, SETTINGS_FILE, machine_dir, program_dir
 
 log = logging.getLogger("siee.ui.settings")
 
@@ -36,11 +36,11 @@ log = logging.getLogger("siee.ui.settings")
 class SettingsDialog(QDialog):
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        require(ws._me().role, Perm.SETTINGS_MANAGE)
+        require(ws.current_user().role, Perm.SETTINGS_MANAGE)
         self.ws = ws
         self.setWindowTitle("SIEE Campo — configuración")
         self.setMinimumWidth(820)
-        self.rows = {r["key"]: r for r in ws.settings_view()}
+        self.rows = {r["key"]: r for r in ws.settings.view()}
 
         self.server_url = QLineEdit()
         self.server_url.setPlaceholderText("https://servidor.gob.pe")
@@ -88,7 +88,7 @@ class SettingsDialog(QDialog):
                 editor.setToolTip("TI fijó esta opción en el archivo de configuración.")
         self._load_values()
 
-        fs = ws.file_settings()
+        fs = ws.settings.file()
         files = QLabel(self._files_text(fs))
         files.setObjectName("hint")
         files.setWordWrap(True)
@@ -171,7 +171,7 @@ class SettingsDialog(QDialog):
             self.accept()
             return
         try:
-            self.ws.save_settings(**changes)
+            self.ws.settings.save(**changes)
         except SieeError as e:
             self.message.setText(user_text(e))
             return

@@ -51,7 +51,7 @@ class EnrollDialog(QDialog):
         self.result_info: DeviceInfo | None = None
         self.setWindowTitle("Inscribir este equipo en el servidor del SIEE")
         ws = ctl.ws()
-        dev = ws.sync_device() if ws is not None else None
+        dev = ws.centre.device() if ws is not None else None
         intro = QLabel(
             "Pida a la sede central un código de inscripción (válido 72 horas) y escriba la "
             "dirección del servidor. Las fichas pendientes se conservan."
@@ -59,7 +59,7 @@ class EnrollDialog(QDialog):
                "nueva y sus fichas sin enviar se envían con ella." if dev else "")
         )
         intro.setWordWrap(True)
-        self.url = QLineEdit((ws.settings().get("server_url") if ws else "") or "https://")
+        self.url = QLineEdit((ws.settings.values().get("server_url") if ws else "") or "https://")
         self.code = QLineEdit()
         self.code.setPlaceholderText("XXXX-XXXX-XXXX")
         self.label = QLineEdit()
@@ -88,10 +88,10 @@ class EnrollDialog(QDialog):
         if not code:
             self.message.setText("Escriba el código de inscripción.")
             return
-        client = self.ctl.client()
+        centre = self.ctl.centre()
         self.buttons.setEnabled(False)
         self.message.setText("Inscribiendo…")
-        self.job = run_job(lambda _job: client.enroll(url, code, label),
+        self.job = run_job(lambda _job: centre.enroll(url, code, label),
                            on_result=self._done, on_error=self._failed)
 
     def _done(self, info: DeviceInfo) -> None:

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.core.roles import Perm, can
-from app.sync.client import InboxImport, SyncClient
+from app.sync.client import InboxImport
 from app.sync.model import (
     Cancelled,
     SyncError,
@@ -46,8 +46,9 @@ from app.sync.model import (
     fichas,
     human_bytes,
 )
-from app.sync.scheduler import Backoff, SchedulePolicy
+from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, attempt
 from app.ui.worker import Job, run_job, show_error, user_text
+from app.workspace.centre import Centre
 
 log = logging.getLogger("siee.ui.sync")
 
@@ -78,7 +79,6 @@ class SyncController(QObject):
         self.window_ = window
         self.policy = SchedulePolicy(interval_s, backoff or Backoff(base=5.0, cap=300.0))
         self.job: Job | None = None
-        self.client_kwargs: dict[str, Any] = {}
         self.status: SyncStatus | None = None
         self.auto = True
         self.prep_job: Job | None = None
@@ -108,17 +108,17 @@ class SyncController(QObject):
         if pending is None or ws is None or not can(ws.user.role, Perm.SETTINGS_MANAGE):
             return
         self.pending_enrollment = None  # one attempt; the menu offers it again
-        if ws.sync_device() is not None:
+        if ws.centre.device() is not None:
             return
         url, code = pending
-        client = self.client()
+        centre = self.centre()
 
         def failed(exc: BaseException) -> None:
             self.refresh()
             show_error(self.window_, exc, "Inscripción del equipo")
 
         run_job(
-            lambda _job: client.enroll(url, code, "SIEE Campo"),
+            lambda _job: centre.enroll(url, code, "SIEE Campo"),
             on_result=lambda _info: (self.refresh(), self.policy.request_now()),
             on_error=failed,
         )
@@ -129,11 +129,12 @@ class SyncController(QObject):
         self.status = None
         self.status_changed.emit(None)
 
-    def client(self) -> SyncClient:
+    def centre(self) -> Centre:
+        """The logged-in workspace's sync part (SieeError when nobody is logged in)."""
         ws = self.ws()
         if ws is None:
             raise SieeError("not logged in", "Inicie sesión para continuar.")
-        return SyncClient(ws, **self.client_kwargs)
+        return ws.centre
 
     @property
     def running(self) -> bool:
@@ -145,7 +146,7 @@ class SyncController(QObject):
         if ws is None:
             return
         try:
-            self.status = ws.sync_status()
+            self.status = ws.centre.status()
         except SieeError:
             return
         self.status_changed.emit(self.status)
@@ -167,10 +168,13 @@ class SyncController(QObject):
         if st is None or not st.enrolled or st.revoked:
             self.policy.take_forced()
             return
-        if self.policy.due(time.monotonic()):
-            if self.prep_job is None or self.prep_job.done:
-                self._start(forced=self.policy.take_forced())
-        elif st.pending and (self.prep_job is None or self.prep_job.done):
+        prep_idle = self.prep_job is None or self.prep_job.done
+        action = self.policy.step(time.monotonic(), idle_work=bool(st.pending) and prep_idle)
+        if isinstance(action, ProbeAndSync):
+            if prep_idle:
+                self.policy.started()
+                self._start(forced=not action.probe)
+        elif isinstance(action, Prepare):
             self._prepare()
 
     def _prepare(self) -> None:
@@ -185,7 +189,7 @@ class SyncController(QObject):
             if n == 0:
                 self._prepared_pending = pending
 
-        self.prep_job = run_job(lambda _job: ws.sync_prepare(20), on_result=done,
+        self.prep_job = run_job(lambda _job: ws.centre.prepare(20), on_result=done,
                                 on_error=lambda e: log.warning("prepare failed: %s", e))
 
     def sync_now(self) -> None:
@@ -200,25 +204,21 @@ class SyncController(QObject):
 
     def _start(self, forced: bool) -> None:
         try:
-            client = self.client()
+            centre = self.centre()
         except SieeError:
             return
         emit = self._w_progress.emit
 
         def work(job: Job) -> SyncReport | None:
-            if not forced and not client.reachable(5.0):
-                return None  # offline: the policy waits and probes again
-            return client.sync(progress=emit, cancelled=lambda: job.cancelled)
+            # None: offline; the policy waits and probes again.
+            return attempt(centre, ProbeAndSync(probe=not forced), 5.0, progress=emit,
+                           cancelled=lambda: job.cancelled)
 
         self.running_changed.emit(True)
         self.job = run_job(work, on_result=self._done, on_error=self._failed)
 
     def _done(self, report: SyncReport | None) -> None:
-        now = time.monotonic()
-        if report is None:
-            self.policy.on_offline(now)
-        else:
-            self.policy.on_success(now)
+        self.policy.record(time.monotonic(), report)
         self.job = None
         self.running_changed.emit(False)
         self.refresh()
@@ -232,26 +232,26 @@ class SyncController(QObject):
             text = user_text(exc)
             exc = SyncError(f"unexpected {type(exc).__name__}", text)
             exc.transient = True
-        self.policy.on_failure(time.monotonic(), exc)
+        self.policy.record(time.monotonic(), exc)
         self.refresh()
         self.finished.emit(exc)
 
     # -- USB ----------------------------------------------------------------------------------
     def export_to(self, folder: Path, on_done: Any = None, on_error: Any = None) -> Job:
-        client = self.client()
-        return run_job(lambda job: client.export_batches(Path(folder)),
+        centre = self.centre()
+        return run_job(lambda job: centre.export_usb(Path(folder)),
                        on_result=lambda r: (self.refresh(), on_done and on_done(r)),
                        on_error=on_error or (lambda e: self._message(user_text(e), True)))
 
     def import_files(self, files: list[Path], on_done: Any = None,
                      on_error: Any = None) -> Job:
-        client = self.client()
+        centre = self.centre()
 
         def work(_job: Job) -> list[str]:
             lines = []
             # Receipts before inbox files (a returned record is DELIVERED first).
             for f in sorted(files, key=lambda x: Path(x).name.startswith("siee-inbox-")):
-                out = client.import_usb_file(Path(f))
+                out = centre.import_usb(Path(f))
                 if isinstance(out, InboxImport):
                     lines.append(f"{Path(f).name}: {out.text()}")
                     continue
@@ -431,7 +431,7 @@ class SyncPanel(QDialog):
         if ws is None:
             return
         try:
-            entries = ws.sync_log(200)
+            entries = ws.centre.log(200)
         except SieeError:
             return
         self.log.clear()

@@ -101,7 +101,7 @@ class NewUserDialog(_FormDialog):
             self.fail("Las contraseñas no coinciden. Escríbalas de nuevo.", self.password2)
             return
         try:
-            self.ws.add_user(
+            self.ws.admin.add_user(
                 self.username.text().strip(),
                 self.role.currentData(),
                 self.password.text(),
@@ -201,7 +201,7 @@ class UsersPage(QWidget):
         if self.ws.user is None:
             return
         try:
-            users = self.ws.list_users()
+            users = self.ws.admin.list_users()
         except SieeError as e:
             show_error(self, e)
             return
@@ -280,7 +280,7 @@ class UsersPage(QWidget):
             if not self.confirm(box) or box.clickedButton() is not yes:
                 return
         try:
-            self.ws.set_user_active(u.username, not u.active)
+            self.ws.admin.set_user_active(u.username, not u.active)
         except SieeError as e:
             show_error(self, e)
             return

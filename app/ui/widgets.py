@@ -625,8 +625,6 @@ EDITORS: dict[str, type[Editor]] = {
 }
 
 # Types that get a row but no editor (note) or no row at all (computed or metadata).
-LABEL_ONLY = frozenset({"note"})
-HIDDEN = frozenset({"calculate", "start", "end", "today"})
 
 
 def make_editor(qtype: str, parent: QWidget | None = None) -> Editor | None:

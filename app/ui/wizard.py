@@ -285,7 +285,7 @@ class FirstRunWizard(QWizard):
             self.enrollment_code = self.server_page.code.text().strip()
             if url:
                 try:
-                    self.ws.update_settings(server_url=url)
+                    self.ws.settings.update(server_url=url)
                 except SieeError as e:
                     self.server_page.error.setText(user_text(e))
                     return

@@ -86,7 +86,7 @@ def main() -> int:
     assert ws is not None
     # data: the admin adds an enumerator, who registers households; one comes back
     ws.login("atorres", PW)
-    ws.add_user("msoto", "empadronador", "clave-maria-1", "María Soto")
+    ws.admin.add_user("msoto", "empadronador", "clave-maria-1", "María Soto")
     ws.logout()
     ws.login("msoto", "clave-maria-1")
     s100, fsu = bundled_form("s100"), bundled_form("fsu")
@@ -105,7 +105,7 @@ def main() -> int:
     ws.logout()
     ws.login("atorres", PW)
     if done:
-        ws.return_record(
+        ws.review.return_record(
             done[-1],
             "La fecha de nacimiento del segundo integrante no coincide con su DNI",
             [],

@@ -68,9 +68,9 @@ def make_data(data_dir: Path) -> None:
         data_dir, "atorres", PW["atorres"], ule_ubigeo="080108",
         display_name="Ana Torres Quispe", clock=clock,
     )
-    ws.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán")
-    ws.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani")
-    ws.add_user("lcondori", "empadronador", PW["lcondori"], "Luz Condori Apaza")
+    ws.admin.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán")
+    ws.admin.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani")
+    ws.admin.add_user("lcondori", "empadronador", PW["lcondori"], "Luz Condori Apaza")
     s100v, fsuv = str(bundled_form("s100").version), str(bundled_form("fsu").version)
     homes = households(24, seed=7)
     made: list[tuple[str, str]] = []  # (fsu uuid, enumerator)
@@ -101,16 +101,16 @@ def make_data(data_dir: Path) -> None:
     s100s = [m.uuid for m in ws.list_records(state="COMPLETE", form_id="s100")]
     for n, (f, _who) in enumerate(made[:12]):
         clock.t = (start + dt.timedelta(days=8 + n)).timestamp()
-        ws.approve(f)
-    ws.approve_many(sorted(s100s)[:14])
+        ws.review.approve(f)
+    ws.review.approve_many(sorted(s100s)[:14])
     # the sync client's work, done by hand: delivered, results, a return from the centre
     for n, (f, _who) in enumerate(made[:10]):
-        with ws._lock, transaction(ws.db) as conn:
+        with ws.lock, transaction(ws.db) as conn:
             ws.records.update_meta(conn, f, state="DELIVERED", delivered_at=clock.t + n * 3600)
     for f, cat in zip([m[0] for m in made[:6]], ["pobre", "pobre_extremo", "no_pobre", "pobre",
                                                  "pobre", "pobre_extremo"], strict=True):
         m = ws.records.meta(ws.db.conn, f)
-        with ws._lock, transaction(ws.db) as conn:
+        with ws.lock, transaction(ws.db) as conn:
             notes = ws.records.notes(conn, m)
             notes["result"] = {"category": cat, "date": today.isoformat(),
                                "valid_until": (today + dt.timedelta(days=3 * 365)).isoformat()}
@@ -121,7 +121,7 @@ def make_data(data_dir: Path) -> None:
         "by": "", "source": "server", "questions": [],
         "reason": "El número de suministro eléctrico no corresponde al distrito."})
     clock.t = dt.datetime.now().timestamp() - 3600
-    ws.return_record(made[13][0], "Revise la edad del cónyuge: parece la del hijo.",
+    ws.review.return_record(made[13][0], "Revise la edad del cónyuge: parece la del hijo.",
                      ["/fsu/integrantes[2]/fecha_nacimiento"])
     ws.new_record("fsu", fsuv, fsu_answers(homes[23]))  # the supervisor's own survey
     own = ws.list_records(state="DRAFT", owner="rquispe")[0].uuid
@@ -179,7 +179,7 @@ def main() -> int:
 
     # bulk approval, held half-way so that the progress shows
     gate = threading.Event()
-    approve = ws.approve
+    approve = ws.review.approve
     count = [0]
 
     def held(uuid: str) -> None:
@@ -188,7 +188,7 @@ def main() -> int:
             gate.wait(10)
         approve(uuid)
 
-    ws.approve = held  # type: ignore[method-assign]
+    ws.review.approve = held  # type: ignore[method-assign]
     q.select_all()
     q.approve_selected()
     QTest.qWait(1200)
@@ -198,7 +198,7 @@ def main() -> int:
         QTest.qWait(100)
     shot("24-revision-aprobadas.png", 600)
     q.result_box.close()
-    ws.approve = approve  # type: ignore[method-assign]
+    ws.review.approve = approve  # type: ignore[method-assign]
 
     sup.show_tab(sup.dashboard)
     QTest.qWait(1000)
@@ -243,7 +243,7 @@ def main() -> int:
 
     # the constancia: the PDF's first page as an image
     uuid = next(m.uuid for m in ws.list_records(state="RESULT"))
-    pdf = write_constancia_pdf(ws.constancia(uuid), tmp / "constancia.pdf")
+    pdf = write_constancia_pdf(ws.documents.constancia(uuid), tmp / "constancia.pdf")
     subprocess.run(
         ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),
          str(HERE / "29-constancia")],

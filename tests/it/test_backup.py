@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.backup import (
+from app.core.errors import AuthError, IntegrityFailure, NotAllowed, SieeError, ValidationError
+from app.store.backup import (
     MAGIC,
     MSG_NOT_BACKUP,
     MSG_TAMPERED,
@@ -18,7 +19,6 @@ from app.backup import (
     inspect_backup,
     restore_backup,
 )
-from app.core.errors import AuthError, IntegrityFailure, NotAllowed, SieeError, ValidationError
 from app.store.db import DB_NAME
 from app.workspace import Workspace
 from tests.conftest import ADMIN_PW, FAST_KDF
@@ -27,13 +27,13 @@ from tests.conftest import ADMIN_PW, FAST_KDF
 @pytest.fixture
 def filled(ws_factory, data_dir: Path):
     """A workspace with demo households in several states and an installed form."""
-    from app.demo import load_demo
+    from app.demo_answers import load_demo
 
     ws = ws_factory(create=True)
     load_demo(ws, 3, seed=11)
     drafts = ws.list_records()
     ws.complete(drafts[0].uuid)
-    ws.add_user("ana", "empadronador", "clave-ana-123")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-123")
     forms = data_dir / "forms"
     forms.mkdir()
     (forms / "s100-2099.md").write_text("# a newer form version\n", "utf-8")
@@ -62,11 +62,13 @@ def test_restore_gives_the_same_records(filled: Workspace, tmp_path: Path) -> No
     before = _snapshot(filled)
     assert len(before) == 6 and {v[3] for v in before.values()} == {"DRAFT", "COMPLETE"}
     seen = []
-    info = filled.backup_to(tmp_path / "respaldo.sieebak", progress=lambda d, t: seen.append(t))
+    info = filled.admin.backup_to(
+        tmp_path / "respaldo.sieebak", progress=lambda d, t: seen.append(t)
+    )
     assert info.records == 6 and info.admins == ["admin"] and seen
     assert inspect_backup(info.path).backup_id == info.backup_id
     with pytest.raises(ValidationError) as exists:
-        filled.backup_to(info.path)
+        filled.admin.backup_to(info.path)
     assert "Ya existe el archivo" in exists.value.user_message
 
     target = tmp_path / "nueva-laptop" / "datos"
@@ -79,8 +81,8 @@ def test_restore_gives_the_same_records(filled: Workspace, tmp_path: Path) -> No
     ws2 = _open(target)
     try:
         assert _snapshot(ws2) == before
-        assert ws2.audit_verify().ok
-        actions = [e.action for e in ws2.audit_entries()]
+        assert ws2.admin.audit_verify().ok
+        actions = [e.action for e in ws2.admin.audit_entries()]
         assert "restore" in actions and "backup" not in actions  # taken before the backup
         assert ws2.db.execute("SELECT value FROM meta WHERE key='sync_device'").fetchone() is None
         # Other users keep their passwords; the workspace keeps working.
@@ -92,7 +94,7 @@ def test_restore_gives_the_same_records(filled: Workspace, tmp_path: Path) -> No
 
 
 def test_admin_password_opens_and_enrollment_can_be_kept(filled, tmp_path: Path) -> None:
-    info = filled.backup_to(tmp_path / "r.sieebak")
+    info = filled.admin.backup_to(tmp_path / "r.sieebak")
     target = tmp_path / "vacia"
     (target / "logs").mkdir(parents=True)  # a folder with only the program's logs is "empty"
     (target / "logs" / "siee-campo.log").write_text("opened once\n", "utf-8")
@@ -110,7 +112,7 @@ def test_admin_password_opens_and_enrollment_can_be_kept(filled, tmp_path: Path)
 
 
 def test_wrong_secrets_and_non_admins_cannot_open(filled, tmp_path: Path) -> None:
-    info = filled.backup_to(tmp_path / "r.sieebak")
+    info = filled.admin.backup_to(tmp_path / "r.sieebak")
     for kw in (
         {"recovery_code": "AAAAA-BBBBB-CCCCC-DDDDD"},
         {"username": "admin", "password": "otra-clave-999"},
@@ -128,12 +130,12 @@ def test_only_admins_back_up(filled, data_dir: Path, tmp_path: Path) -> None:
     filled.logout()
     filled.login("ana", "clave-ana-123")
     with pytest.raises(NotAllowed):
-        filled.backup_to(tmp_path / "r.sieebak")
+        filled.admin.backup_to(tmp_path / "r.sieebak")
     assert not (tmp_path / "r.sieebak").exists()
 
 
 def test_target_with_data_is_never_overwritten(filled, data_dir: Path, tmp_path: Path) -> None:
-    info = filled.backup_to(tmp_path / "r.sieebak")
+    info = filled.admin.backup_to(tmp_path / "r.sieebak")
     with pytest.raises(ValidationError, match="not empty") as e:
         restore_backup(info.path, data_dir, recovery_code=filled.recovery_code)
     assert "no está vacía" in e.value.user_message
@@ -164,8 +166,8 @@ def _chunks(blob: bytes, start: int) -> list[bytes]:
 
 
 def test_tampered_backups_are_refused(filled, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("app.backup.CHUNK_SIZE", 8192)  # many chunks
-    info = filled.backup_to(tmp_path / "r.sieebak")
+    monkeypatch.setattr("app.store.backup.CHUNK_SIZE", 8192)  # many chunks
+    info = filled.admin.backup_to(tmp_path / "r.sieebak")
     good = info.path.read_bytes()
     code = filled.recovery_code
     (n,) = struct.unpack(">I", good[8:12])
@@ -220,7 +222,7 @@ def test_no_personal_data_in_the_backup_file(filled, tmp_path: Path) -> None:
     texts = json.dumps(answers, ensure_ascii=False)
     dnis = {w for w in texts.replace('"', " ").split() if w.isdigit() and len(w) == 8}
     assert dnis
-    info = filled.backup_to(tmp_path / "r.sieebak")
+    info = filled.admin.backup_to(tmp_path / "r.sieebak")
     blob = info.path.read_bytes()
     for dni in dnis:
         assert dni.encode() not in blob
@@ -285,7 +287,7 @@ def test_backup_while_another_process_writes(filled, data_dir: Path, tmp_path: P
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
         until_written(0)
         for i in range(3):
-            info = filled.backup_to(tmp_path / f"r{i}.sieebak")  # the writer goes on
+            info = filled.admin.backup_to(tmp_path / f"r{i}.sieebak")  # the writer goes on
             res = restore_backup(info.path, tmp_path / f"t{i}",
                                  recovery_code=filled.recovery_code)
             counts.append(res.records)  # integrity_check, audit chain and counts checked inside

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.backup import restore_backup
-from app.settings_file import load_file_settings
+from app.store.backup import restore_backup
+from app.workspace.settings import load_file_settings
 from tests.conftest import ADMIN_PW, FAST_KDF
 
 
@@ -16,7 +16,7 @@ def window(qtbot, data_dir: Path, clock, ws_factory):
     from app.ui.app_window import build
 
     ws = ws_factory(create=True)
-    ws.add_user("ana", "empadronador", "clave-ana-123")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-123")
     code = ws.recovery_code
     ws.close()
     win = build(data_dir, {"kdf": FAST_KDF, "clock": clock})
@@ -53,8 +53,8 @@ def test_settings_dialog_saves_and_respects_locks(window, qtbot, tmp_path: Path)
     f = tmp_path / "siee-campo.toml"
     f.write_text('server_url = "https://siee.gob.pe"\nlocked = ["server_url"]\n', "utf-8")
     fs = load_file_settings([("equipo", f)])
-    ws.file_settings = lambda: fs
-    ws.apply_file_settings(fs)
+    ws.settings.file = lambda: fs
+    ws.settings.apply_file(fs)
     dlg = SettingsDialog(ws, window)
     qtbot.addWidget(dlg)
     assert not dlg.server_url.isEnabled()
@@ -66,7 +66,7 @@ def test_settings_dialog_saves_and_respects_locks(window, qtbot, tmp_path: Path)
     assert dlg.changes() == {"autolock_minutes": 25, "review_required": False}
     dlg.save()
     assert dlg.result() == dlg.DialogCode.Accepted
-    s = ws.settings()
+    s = ws.settings.values()
     assert s["autolock_minutes"] == 25 and s["review_required"] is False
     assert s["server_url"] == "https://siee.gob.pe"
     assert window.autolock_ms() == 25 * 60_000
@@ -138,13 +138,13 @@ def test_window_applies_the_settings_file(
 
     f = tmp_path / "siee-campo.toml"
     f.write_text("autolock_minutes = 2\n", "utf-8")
-    monkeypatch.setattr("app.settings_file.default_locations", lambda: [("equipo", f)])
+    monkeypatch.setattr("app.workspace.settings.default_locations", lambda: [("equipo", f)])
     ws_factory(create=True).close()
     win = build(data_dir, {"kdf": FAST_KDF, "clock": clock})
     qtbot.addWidget(win)
     win.start()
     try:
-        assert win.ws.settings()["autolock_minutes"] == 2
+        assert win.ws.settings.values()["autolock_minutes"] == 2
         login(win, "admin", ADMIN_PW)
         assert win.autolock_ms() == 2 * 60_000
     finally:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.backup import restore_backup
+from app.store.backup import restore_backup
 from app.workspace import Workspace
 from server.cli import import_batch
 from tests.conftest import ADMIN_PW, FAST_KDF
@@ -17,12 +17,11 @@ __all__ = ["server"]  # the module-scoped real server fixture
 
 
 def test_replaced_laptop_sends_everything_exactly_once(server, tmp_path: Path) -> None:
-    from app.sync.client import SyncClient
 
     a, code = Workspace.create(tmp_path / "a", "admin", ADMIN_PW, ule_ubigeo=ULE, kdf=FAST_KDF)
-    client_a = SyncClient(a, read_timeout=20)
+    client_a = a.centre.client(read_timeout=20)
     client_a.enroll(server.url, server.admin.enroll_code(ULE))
-    device_a = a.sync_device().device_id
+    device_a = a.centre.device().device_id
     delivered = add_queued(a, 3, seed=301)
     client_a.sync()
     usb = tmp_path / "usb"
@@ -36,7 +35,7 @@ def test_replaced_laptop_sends_everything_exactly_once(server, tmp_path: Path) -
     st = states(a)
     assert {st[u] for u in delivered} == {"DELIVERED"}
     assert {st[u] for u in in_usb + unsent} == {"QUEUED"}
-    bak = a.backup_to(tmp_path / "a.sieebak")
+    bak = a.admin.backup_to(tmp_path / "a.sieebak")
     a.close()
     server.admin.revoke_device(device_a, "laptop robada")
 
@@ -45,21 +44,21 @@ def test_replaced_laptop_sends_everything_exactly_once(server, tmp_path: Path) -
     b = Workspace.open(tmp_path / "b", kdf=FAST_KDF)
     try:
         b.login("admin", ADMIN_PW)
-        assert b.sync_device() is None  # the old identity is not reused
+        assert b.centre.device() is None  # the old identity is not reused
         assert states(b) == st
-        client_b = SyncClient(b, read_timeout=20)
+        client_b = b.centre.client(read_timeout=20)
         client_b.enroll(server.url, server.admin.enroll_code(ULE))
-        assert b.sync_device().device_id != device_a
+        assert b.centre.device().device_id != device_a
         client_b.sync()
         everything = delivered + in_usb + unsent
         assert_exactly_once(server, b, everything)
         assert len([r for r in server_rows(server) if r[0] in set(everything)]) == 8
         # the support report sees the new enrollment and the batches, without answers
-        from app.doctor import doctor_report, format_report
+        from app.cli.doctor import doctor_report, format_report
 
         rep = doctor_report(tmp_path / "b")
         sy = rep["database"]["sync"]
-        assert sy["device_id"] == b.sync_device().device_id and sy["batches"].get("done", 0) >= 1
+        assert sy["device_id"] == b.centre.device().device_id and sy["batches"].get("done", 0) >= 1
         assert rep["database"]["records"]["DELIVERED"] == 8
         text = format_report(rep)
         assert f"equipo inscrito: {sy['device_id']}" in text and "Entregada: 8" in text

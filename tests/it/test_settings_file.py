@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import NotAllowed, ValidationError
-from app.settings_file import load_file_settings, merge, sources
 from app.workspace import DEFAULT_SETTINGS
+from app.workspace.settings import load_file_settings, merge, sources
 
 
 def write(path: Path, text: str) -> Path:
@@ -111,22 +111,22 @@ def test_workspace_applies_file_and_screen_respects_locks(ws_factory, tmp_path: 
         'server_url = "https://siee.gob.pe"\nautolock_minutes = 3\nlocked = ["server_url"]\n',
     )
     fs = load_file_settings([("equipo", f)])
-    assert ws.apply_file_settings(fs) == ["autolock_minutes", "server_url"]
-    assert ws.settings()["autolock_minutes"] == 3
-    assert ws.apply_file_settings(fs) == []  # idempotent
-    assert "settings" in [e.action for e in ws.audit_entries()]
+    assert ws.settings.apply_file(fs) == ["autolock_minutes", "server_url"]
+    assert ws.settings.values()["autolock_minutes"] == 3
+    assert ws.settings.apply_file(fs) == []  # idempotent
+    assert "settings" in [e.action for e in ws.admin.audit_entries()]
 
-    ws.file_settings = lambda: fs  # type: ignore[method-assign]
-    view = {row["key"]: row for row in ws.settings_view()}
+    ws.settings.file = lambda: fs  # type: ignore[method-assign]
+    view = {row["key"]: row for row in ws.settings.view()}
     assert view["server_url"]["locked"] and view["server_url"]["value"] == "https://siee.gob.pe"
     assert view["ule_ubigeo"]["source"] == "este equipo"  # set at creation
     with pytest.raises(NotAllowed) as e:
-        ws.save_settings(server_url="https://otro.gob.pe")
+        ws.settings.save(server_url="https://otro.gob.pe")
     assert "TI fijó" in e.value.user_message
     with pytest.raises(ValidationError) as e2:
-        ws.save_settings(autolock_minutes=-4)
+        ws.settings.save(autolock_minutes=-4)
     assert "Bloqueo por inactividad" in e2.value.user_message
-    ws.save_settings(autolock_minutes=15)
-    assert ws.apply_file_settings(fs) == []  # the local change stays
-    assert ws.settings()["autolock_minutes"] == 15
-    assert {r["key"]: r["source"] for r in ws.settings_view()}["autolock_minutes"] == "este equipo"
+    ws.settings.save(autolock_minutes=15)
+    assert ws.settings.apply_file(fs) == []  # the local change stays
+    assert ws.settings.values()["autolock_minutes"] == 15
+    assert {r["key"]: r["source"] for r in ws.settings.view()}["autolock_minutes"] == "este equipo"

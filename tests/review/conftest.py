@@ -54,10 +54,10 @@ class Team:
 @pytest.fixture
 def team(ws_factory, clock) -> Team:
     ws = ws_factory(create=True)
-    ws.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.add_user("sup2", "supervisor", PASSWORDS["sup2"], "Carlos Mamani")
-    ws.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    ws.admin.add_user("sup2", "supervisor", PASSWORDS["sup2"], "Carlos Mamani")
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.admin.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori")
     return Team(ws, clock)
 
 

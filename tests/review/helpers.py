@@ -15,16 +15,16 @@ _cursor = itertools.count(1)
 
 def deliver(ws: Workspace, uuid: str, at: float | None = None) -> None:
     """The receipt said «accepted» (the receipt parsing is the sync tests' business)."""
-    with ws._lock, transaction(ws.db) as conn:
+    with ws.lock, transaction(ws.db) as conn:
         ws.records.update_meta(
             conn, uuid, state=State.DELIVERED.value, delivered_at=at or ws.clock()
         )
 
 
 def _message(ws: Workspace, kind: str, payload: dict) -> None:
-    cursor = max(next(_cursor), ws.sync_inbox_cursor() + 1)
+    cursor = max(next(_cursor), ws.centre.inbox_cursor() + 1)
     msg = p.InboxMessage(cursor, kind, "dev-test", "2026-11-27T10:00:00Z", payload)
-    ws.sync_apply_message(msg)
+    ws.centre.ports.apply_message(msg)
 
 
 def post_result(ws: Workspace, uuid: str, category: str, date: str, valid_until: str) -> None:

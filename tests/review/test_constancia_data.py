@@ -14,7 +14,7 @@ def test_constancia_data_with_result(team, homes):
     uuid = team.fsu(hh)
     s100 = team.s100(hh)
     draft = team.fsu(homes[1], complete=False)
-    data = ws.constancia(uuid)
+    data = ws.documents.constancia(uuid)
     assert data.head_name == hh.head.full_name
     assert [m.nombre for m in data.members] == [m.full_name for m in hh.members]
     assert data.members[0].parentesco == "Jefe/jefa del hogar"
@@ -27,13 +27,13 @@ def test_constancia_data_with_result(team, homes):
     assert not any(v.isdigit() and k.startswith("Tipo de vivienda") for k, v in data.answers)
     assert ws.history(uuid)[0].action == "constancia"
     with pytest.raises(NotAllowed):
-        ws.constancia(draft)
+        ws.documents.constancia(draft)
     with pytest.raises(ValidationError):
-        ws.constancia(s100)
+        ws.documents.constancia(s100)
     ws = team.as_("sup")
-    ws.approve(uuid)
+    ws.review.approve(uuid)
     post_result(ws, uuid, "pobre_extremo", "2026-11-25", "2029-11-25")
-    data = ws.constancia(uuid)
+    data = ws.documents.constancia(uuid)
     assert data.result == {
         "category": "Pobre extremo", "date": "25/11/2026", "valid_until": "25/11/2029"
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app import deadlines
+from app.core import deadlines
 from app.store.db import transaction
 from tests.review.helpers import centre_returns, post_result
 
@@ -45,15 +45,15 @@ def test_dashboard_counts_delivery_results_and_targets(team, homes):
     fsu_e, fsu_f, fsu_g = team.fsu(e), team.fsu(f), team.fsu(g)
     team.fsu(homes[7], complete=False)
     ws = team.as_("sup")
-    ws.approve_many([fsu_d, fsu_e, fsu_g])
+    ws.review.approve_many([fsu_d, fsu_e, fsu_g])
     post_result(ws, fsu_d, "pobre", "2026-11-19", "2029-11-19")
     centre_returns(ws, fsu_e, "Falta el suministro eléctrico.")
-    ws.return_record(fsu_f, "Revise el parentesco.")
+    ws.review.return_record(fsu_f, "Revise el parentesco.")
 
-    with ws._lock, transaction(ws.db) as conn:  # a conflict the centre reported
+    with ws.lock, transaction(ws.db) as conn:  # a conflict the centre reported
         ws.records.update_meta(conn, fsu_g, quarantined=1)
 
-    dash = ws.dashboard(today=today)
+    dash = ws.documents.dashboard(today=today)
     assert dash.quarantined == 1
     assert dash.counts == {
         "DRAFT": 1, "COMPLETE": 5, "QUEUED": 1, "DELIVERED": 0, "RESULT": 1, "RETURNED": 2

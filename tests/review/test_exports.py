@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from app.core.states import State
-from app.exports import ExportCancelled
+from app.workspace.exports import ExportCancelled
 
 EVIL = "=HYPERLINK(\"http://x\",\"clic\")"
 
@@ -43,13 +43,13 @@ def exported(team, homes):
     team.fsu(homes[3], **{"/fsu/ubicacion/nombre_via": EVIL})
     team.s100(homes[4])
     ws = team.as_("sup")
-    ws.approve(uuids[0])
+    ws.review.approve(uuids[0])
     return ws, uuids
 
 
 def test_record_list_csv_and_xlsx(exported, homes, out):
     ws, uuids = exported
-    res = ws.export_data("records", "csv", out / "fichas.csv")
+    res = ws.documents.export_data("records", "csv", out / "fichas.csv")
     rows = _csv(out / "fichas.csv")
     assert res.rows == 5 and len(rows) == 6
     head = rows[0]
@@ -69,14 +69,14 @@ def test_record_list_csv_and_xlsx(exported, homes, out):
         "Ficha Socioeconómica Única (FSU)", "Solicitud de Clasificación Socioeconómica (S100)"
     }
     # filtered by state, as xlsx
-    ws.export_data("records", "xlsx", out / "cola.xlsx", state=State.QUEUED)
+    ws.documents.export_data("records", "xlsx", out / "cola.xlsx", state=State.QUEUED)
     sheet = openpyxl.load_workbook(out / "cola.xlsx").active
     values = list(sheet.values)
     assert sheet.title == "Fichas" and len(values) == 2
     assert values[1][0] == uuids[0] and values[1][2] == "En cola de envío"
     assert isinstance(values[1][11], dt.datetime)  # Fecha de registro is a real date
     # each export is in the audit log, with the file name only
-    entries = ws.audit_entries(action="export")
+    entries = ws.admin.audit_entries(action="export")
     assert [e.detail["file"] for e in entries] == ["cola.xlsx", "fichas.csv"]
     assert entries[0].detail["rows"] == 1 and entries[0].detail["kind"].startswith("records:")
     assert entries[0].user_id == ws.user.id
@@ -91,7 +91,7 @@ def test_answers_with_labels_and_typed_cells(exported, homes, out):
     def progress(i: int, n: int) -> None:  # while rows stream out
         seen_tmp.append(os.listdir(tempfile.gettempdir()))
 
-    res = ws.export_data(
+    res = ws.documents.export_data(
         "answers", "xlsx", out / "respuestas.xlsx", form_id="fsu", progress=progress
     )
     assert res.rows == 4
@@ -121,7 +121,7 @@ def test_answers_with_labels_and_typed_cells(exported, homes, out):
     cells = [wb.active.cell(row=i, column=col) for i in range(2, 6)]
     assert all(c.data_type == "s" for c in cells if c.value)
     # the same as csv: formula-looking text is quoted
-    ws.export_data("answers", "csv", out / "respuestas.csv", form_id="fsu")
+    ws.documents.export_data("answers", "csv", out / "respuestas.csv", form_id="fsu")
     rows = _csv(out / "respuestas.csv")
     assert len(rows) == 5
     i = rows[0].index("Nombre de la vía")
@@ -132,7 +132,7 @@ def test_answers_with_labels_and_typed_cells(exported, homes, out):
 
 def test_members_one_row_per_person(exported, homes, out):
     ws, uuids = exported
-    res = ws.export_data("members", "csv", out / "integrantes.csv", form_id="fsu")
+    res = ws.documents.export_data("members", "csv", out / "integrantes.csv", form_id="fsu")
     rows = _csv(out / "integrantes.csv")
     expected = sum(len(h.members) for h in homes[:4])
     assert res.rows == expected and len(rows) == expected + 1
@@ -147,27 +147,27 @@ def test_members_one_row_per_person(exported, homes, out):
     assert mine[0]["Fecha de nacimiento"] == hh.head.birth.strftime("%d/%m/%Y")
     assert {m["Apellido paterno"] for m in mine} >= {hh.head.apellido_paterno}
     # s100 members have their own fields
-    ws.export_data("members", "xlsx", out / "s100.xlsx", form_id="s100")
+    ws.documents.export_data("members", "xlsx", out / "s100.xlsx", form_id="s100")
     head = next(openpyxl.load_workbook(out / "s100.xlsx").active.values)
     assert "Apellidos" in head and "Nombres" in head
 
 
 def test_cancelled_export_leaves_nothing(exported, out):
     ws, _ = exported
-    before = len(ws.audit_entries(action="export"))
+    before = len(ws.admin.audit_entries(action="export"))
     seen = []
     with pytest.raises(ExportCancelled):
-        ws.export_data(
+        ws.documents.export_data(
             "answers", "xlsx", out / "x.xlsx", form_id="fsu",
             progress=lambda i, n: seen.append(i), cancelled=lambda: len(seen) >= 2,
         )
     assert list(out.iterdir()) == []
-    assert len(ws.audit_entries(action="export")) == before
+    assert len(ws.admin.audit_entries(action="export")) == before
     # an existing file is left as it was when the export is cancelled
     target = out / "x.csv"
     target.write_text("anterior")
     with pytest.raises(ExportCancelled):
-        ws.export_data("records", "csv", target, cancelled=lambda: True)
+        ws.documents.export_data("records", "csv", target, cancelled=lambda: True)
     assert target.read_text() == "anterior" and list(out.iterdir()) == [target]
 
 
@@ -176,11 +176,11 @@ def test_export_refusals(exported, out):
     from app.core.errors import ValidationError
 
     with pytest.raises(ValidationError):
-        ws.export_data("answers", "csv", out / "a.csv")  # which form?
+        ws.documents.export_data("answers", "csv", out / "a.csv")  # which form?
     with pytest.raises(ValidationError):
-        ws.export_data("records", "pdf", out / "a.pdf")
+        ws.documents.export_data("records", "pdf", out / "a.pdf")
     with pytest.raises(ValidationError):
-        ws.export_data("records", "csv", out / "no-existe" / "a.csv")
+        ws.documents.export_data("records", "csv", out / "no-existe" / "a.csv")
     assert list(out.iterdir()) == []
 
 
@@ -188,7 +188,7 @@ def test_export_refusals(exported, out):
 def test_forbidden_characters_are_removed_from_exported_cells(out, fmt):
     """The one text rule (app.core.text.xml_safe) applies to exports too: a scanner's
     0x1D or a pasted control character never breaks the file."""
-    from app.exports import Column, Table, write_table
+    from app.workspace.exports import Column, Table, write_table
 
     table = Table("Prueba", [Column("a", "Texto")], [["a\x01b\x0bc"], ["12\x1d34"]])
     path = out / f"prueba.{fmt}"

@@ -18,12 +18,12 @@ def test_return_round_trip(team, homes):
     assert ws.get(uuid).state == State.COMPLETE.value
 
     ws = team.as_("sup")
-    queue = ws.review_queue()
+    queue = ws.review.queue()
     item = next(i for i in queue if i.uuid == uuid)
     assert item.enumerator == "Juan Pérez (emp)"
     assert item.warnings == 1 and not item.own
     assert item.head_name.startswith(hh.head.apellido_paterno)
-    detail = ws.review_detail(uuid)
+    detail = ws.review.detail(uuid)
     assert [w.path for w in detail.warnings] == ["/fsu/vivienda/horas_capital"]
     assert "72 horas" in detail.warnings[0].warning
     assert detail.can_approve and detail.can_return
@@ -34,12 +34,12 @@ def test_return_round_trip(team, homes):
     assert any(ln.kind == "member" and hh.head.nombres in ln.label for ln in detail.lines)
 
     with pytest.raises(ValidationError):
-        ws.return_record(uuid, "   ")
-    ws.return_record(
+        ws.review.return_record(uuid, "   ")
+    ws.review.return_record(
         uuid, "Confirme las horas hasta la capital.", ["/fsu/vivienda/horas_capital"]
     )
     assert ws.get(uuid).state == State.RETURNED.value
-    assert uuid not in {i.uuid for i in ws.review_queue()}
+    assert uuid not in {i.uuid for i in ws.review.queue()}
 
     # the enumerator sees the reason and the pinned question on the record
     ws = team.as_("emp")
@@ -57,10 +57,10 @@ def test_return_round_trip(team, homes):
     assert state == State.COMPLETE and warnings == []
 
     ws = team.as_("sup")
-    item = next(i for i in ws.review_queue() if i.uuid == uuid)
+    item = next(i for i in ws.review.queue() if i.uuid == uuid)
     assert item.revision == 2 and item.warnings == 0
-    assert ws.review_detail(uuid).returns[-1]["reason"].startswith("Confirme")
-    ws.approve(uuid)
+    assert ws.review.detail(uuid).returns[-1]["reason"].startswith("Confirme")
+    ws.review.approve(uuid)
     meta = ws.get(uuid)
     assert meta.state == State.QUEUED.value and meta.revision == 2
     actions = [e.action for e in ws.history(uuid)]
@@ -70,23 +70,23 @@ def test_return_round_trip(team, homes):
 def test_author_never_approves_own_record(team, homes):
     ws = team.as_("sup")  # supervisors also register households
     own = team.fsu(homes[1])
-    item = next(i for i in ws.review_queue() if i.uuid == own)
+    item = next(i for i in ws.review.queue() if i.uuid == own)
     assert item.own
-    assert not ws.review_detail(own).can_approve
+    assert not ws.review.detail(own).can_approve
     with pytest.raises(NotAllowed) as e:
-        ws.approve(own)
+        ws.review.approve(own)
     assert "usted mismo" in e.value.user_message
-    res = ws.approve_many([own])
+    res = ws.review.approve_many([own])
     assert res.approved == [] and "usted mismo" in res.refused[own]
     # the admin holds every permission, but not over a record they hold
     ws = team.as_("admin")
-    ws.reassign(own, "emp")
+    ws.review.reassign(own, "emp")
     ws = team.as_("sup")  # handing the record to someone else does not change who wrote it
     with pytest.raises(NotAllowed):
-        ws.approve(own)
-    assert next(i for i in ws.review_queue() if i.uuid == own).own
+        ws.review.approve(own)
+    assert next(i for i in ws.review.queue() if i.uuid == own).own
     ws = team.as_("sup2")
-    ws.approve(own)
+    ws.review.approve(own)
     assert ws.get(own).state == State.QUEUED.value
 
 
@@ -94,20 +94,21 @@ def test_reassigned_holder_cannot_approve(team, homes):
     ws = team.as_("emp")
     uuid = team.fsu(homes[2])
     ws = team.as_("sup")
-    ws.reassign(uuid, "emp2")
-    assert next(i for i in ws.review_queue() if i.uuid == uuid).enumerator.endswith("(emp2)")
-    assert ("emp2", "Luz Condori (emp2)") in ws.assignable_users()
+    ws.review.reassign(uuid, "emp2")
+    assert next(i for i in ws.review.queue() if i.uuid == uuid).enumerator.endswith("(emp2)")
+    assert ("emp2", "Luz Condori (emp2)") in ws.review.assignable_users()
     ws = team.as_("admin")
-    ws.add_user("emp3", "empadronador", "clave-emp3-1234")
-    ws.set_user_active("emp3", False)
+    ws.admin.add_user("emp3", "empadronador", "clave-emp3-1234")
+    ws.admin.set_user_active("emp3", False)
     ws = team.as_("sup")
-    assert "emp3" not in {u for u, _ in ws.assignable_users()}  # disabled: cannot hold records
+    # disabled: cannot hold records
+    assert "emp3" not in {u for u, _ in ws.review.assignable_users()}
     with pytest.raises(ValidationError):
-        ws.reassign(uuid, "emp3")
+        ws.review.reassign(uuid, "emp3")
     ws = team.as_("emp2")
     assert uuid in {m.uuid for m in ws.list_records()}
     with pytest.raises(NotAllowed):
-        ws.approve(uuid)
+        ws.review.approve(uuid)
 
 
 def test_approve_many_reports_each_refusal(team, homes):
@@ -116,7 +117,7 @@ def test_approve_many_reports_each_refusal(team, homes):
     draft = team.fsu(homes[6], complete=False)
     ws = team.as_("sup")
     seen = []
-    res = ws.approve_many(complete + [draft], progress=lambda i, n: seen.append((i, n)))
+    res = ws.review.approve_many(complete + [draft], progress=lambda i, n: seen.append((i, n)))
     assert res.approved == complete
     assert list(res.refused) == [draft] and "Borrador" in res.refused[draft]
     assert seen[-1] == (4, 4)
@@ -126,7 +127,7 @@ def test_approve_many_reports_each_refusal(team, homes):
     more = [team.fsu(h) for h in homes[7:10]]
     ws = team.as_("sup")
     calls = iter([False, True, True])
-    res = ws.approve_many(more, cancelled=lambda: next(calls))
+    res = ws.review.approve_many(more, cancelled=lambda: next(calls))
     assert res.approved == more[:1]
     assert [ws.get(u).state for u in more[1:]] == [State.COMPLETE.value] * 2
 
@@ -138,36 +139,36 @@ def test_role_refusals_in_the_workspace(team, homes, tmp_path):
     other = team.fsu(homes[1])
     ws = team.as_("emp")
     refused = [
-        lambda: ws.review_queue(),
-        lambda: ws.approve(other),
-        lambda: ws.approve(mine),
-        lambda: ws.return_record(other, "motivo"),
-        lambda: ws.reassign(other, "emp"),
-        lambda: ws.assignable_users(),
-        lambda: ws.dashboard(),
-        lambda: ws.export_data("records", "csv", tmp_path / "x.csv"),
-        lambda: ws.review_detail(other),  # another enumerator's record
-        lambda: ws.constancia(other),
-        lambda: ws.add_user("nuevo", "empadronador", "clave-nueva-123"),
-        lambda: ws.set_user_active("emp2", False),
-        lambda: ws.audit_entries(),
-        lambda: ws.audit_verify(),
+        lambda: ws.review.queue(),
+        lambda: ws.review.approve(other),
+        lambda: ws.review.approve(mine),
+        lambda: ws.review.return_record(other, "motivo"),
+        lambda: ws.review.reassign(other, "emp"),
+        lambda: ws.review.assignable_users(),
+        lambda: ws.documents.dashboard(),
+        lambda: ws.documents.export_data("records", "csv", tmp_path / "x.csv"),
+        lambda: ws.review.detail(other),  # another enumerator's record
+        lambda: ws.documents.constancia(other),
+        lambda: ws.admin.add_user("nuevo", "empadronador", "clave-nueva-123"),
+        lambda: ws.admin.set_user_active("emp2", False),
+        lambda: ws.admin.audit_entries(),
+        lambda: ws.admin.audit_verify(),
     ]
     for call in refused:
         with pytest.raises(NotAllowed):
             call()
     assert not (tmp_path / "x.csv").exists()
-    assert ws.approve_many([other]).approved == []
+    assert ws.review.approve_many([other]).approved == []
     # what the enumerator may do with their own record
-    assert ws.review_detail(mine).can_approve is False
-    assert ws.constancia(mine).head_name
+    assert ws.review.detail(mine).can_approve is False
+    assert ws.documents.constancia(mine).head_name
     # supervisors review and export but do not manage users
     ws = team.as_("sup")
     with pytest.raises(NotAllowed):
-        ws.add_user("nuevo", "empadronador", "clave-nueva-123")
+        ws.admin.add_user("nuevo", "empadronador", "clave-nueva-123")
     with pytest.raises(NotAllowed):
-        ws.set_user_active("emp", False)
-    assert len(ws.review_queue()) == 2
+        ws.admin.set_user_active("emp", False)
+    assert len(ws.review.queue()) == 2
 
 
 def test_return_of_queued_record_and_not_of_draft(team, homes):
@@ -175,8 +176,8 @@ def test_return_of_queued_record_and_not_of_draft(team, homes):
     uuid = team.fsu(homes[4])
     draft = team.fsu(homes[5], complete=False)
     ws = team.as_("sup")
-    ws.approve(uuid)
-    ws.return_record(uuid, "Falta el teléfono del hogar.")  # still on this laptop: allowed
+    ws.review.approve(uuid)
+    ws.review.return_record(uuid, "Falta el teléfono del hogar.")  # still on this laptop: allowed
     assert ws.get(uuid).state == State.RETURNED.value
     with pytest.raises(NotAllowed):
-        ws.return_record(draft, "No debería poder")
+        ws.review.return_record(draft, "No debería poder")

@@ -10,3 +10,6 @@ class PlainHooks:
         errors = [{"path": "/x", "message": "falta"}] if answers.get("bad") else []
         warnings = [{"path": "/w", "message": "raro"}] if answers.get("odd") else []
         return errors, warnings
+
+    def submission(self, form_id, version, answers):
+        return answers

@@ -11,7 +11,7 @@ def test_chain_verifies_and_detects_tampering(ws_factory, data_dir):
     ws = ws_factory(hooks=PlainHooks(), create=True)
     for i in range(5):
         ws.new_record("fsu", "1", {"head": str(i)})
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert rep.ok and rep.entries == 1 + 5
     ws.close()
     con = sqlite3.connect(data_dir / DB_NAME)
@@ -26,7 +26,7 @@ def test_chain_verifies_and_detects_tampering(ws_factory, data_dir):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok and rep.first_bad_seq == 3 and rep.entries == 2
 
 
@@ -42,21 +42,21 @@ def test_deleted_entry_breaks_chain(ws_factory, data_dir):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok and rep.first_bad_seq == 3
 
 
 def test_details_are_encrypted(ws_factory, data_dir):
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.add_user("ana", "empadronador", "clave-ana-1")
-    ws.add_user("sup", "supervisor", "clave-sup-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("sup", "supervisor", "clave-sup-1")
     ws.logout()
     ws.login("ana", "clave-ana-1")
     u = ws.new_record("fsu", "1", {"head": "A"})
     ws.complete(u)
     ws.logout()
     ws.login("sup", "clave-sup-1")
-    ws.return_record(u, "Corregir apellido Huamanchumo")
+    ws.review.return_record(u, "Corregir apellido Huamanchumo")
     entry = ws.history(u)[0]
     assert entry.action == "return" and "Huamanchumo" in entry.detail["reason"]
     ws.close()

@@ -68,7 +68,7 @@ def test_sigkill_during_saves_loses_nothing(tmp_path):
         for u, i in all_acked.items():
             # The save after the last acknowledged one may have landed too.
             assert ws.load_answers(u)["i"] >= i
-        rep = ws.audit_verify()
+        rep = ws.admin.audit_verify()
         assert rep.ok, rep
         ws.close()
     saves = sum(1 for _ in all_acked)

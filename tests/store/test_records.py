@@ -28,7 +28,7 @@ def _seed(ws, n=30):
 def test_nothing_readable_on_disk(ws_factory, data_dir):
     ws = ws_factory(hooks=PlainHooks(), create=True)
     _seed(ws)
-    ws.return_record  # noqa: B018 - keep the connection open so the WAL exists
+    ws.review.return_record  # noqa: B018 - keep the connection open so the WAL exists
     needles = [s.encode() for s in SECRET_NAMES + SECRET_DNIS + ["Huallaga"]]
     needles += [s.encode("utf-16-le") for s in SECRET_NAMES]
     files = [p for p in data_dir.rglob("*") if p.is_file()]
@@ -110,8 +110,8 @@ def test_ciphertext_cannot_be_swapped_between_records(ws_factory, data_dir):
 
 def test_return_round_trip_makes_a_new_revision(ws_factory):
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.add_user("ana", "empadronador", "clave-ana-1")
-    ws.add_user("sup", "supervisor", "clave-sup-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("sup", "supervisor", "clave-sup-1")
     ws.logout()
     ws.login("ana", "clave-ana-1")
     u = ws.new_record("fsu", "1", {"head": "Mamani", "bad": True})
@@ -127,8 +127,10 @@ def test_return_round_trip_makes_a_new_revision(ws_factory):
     ws.login("sup", "clave-sup-1")
     assert ws.get(u).warnings == 1
     with pytest.raises(ValidationError):
-        ws.return_record(u, "   ")
-    ws.return_record(u, "Falta la fecha de nacimiento del hijo", ["/fsu/integrantes[2]/fecha"])
+        ws.review.return_record(u, "   ")
+    ws.review.return_record(
+        u, "Falta la fecha de nacimiento del hijo", ["/fsu/integrantes[2]/fecha"]
+    )
     ws.logout()
     ws.login("ana", "clave-ana-1")
     m = ws.get(u)
@@ -142,7 +144,7 @@ def test_return_round_trip_makes_a_new_revision(ws_factory):
     ws.complete(u)
     ws.logout()
     ws.login("sup", "clave-sup-1")
-    ws.approve(u)
+    ws.review.approve(u)
     m = ws.get(u)
     assert m.state == "QUEUED" and m.revision == 2
     assert ws.load_answers(u) == {"head": "Mamani", "fecha": "2010-01-01"}

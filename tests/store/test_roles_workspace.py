@@ -7,9 +7,9 @@ from tests.store.hooks import PlainHooks
 @pytest.fixture
 def team(ws_factory):
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.add_user("ana", "empadronador", "clave-ana-1")
-    ws.add_user("beto", "digitador", "clave-beto-1")
-    ws.add_user("sup", "supervisor", "clave-sup-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("beto", "digitador", "clave-beto-1")
+    ws.admin.add_user("sup", "supervisor", "clave-sup-1")
     ws.logout()
     return ws
 
@@ -25,16 +25,16 @@ def test_enumerator_cannot_approve_or_manage(team):
     u = ws.new_record("fsu", "1", {"head": "A"})
     ws.complete(u)
     with pytest.raises(NotAllowed) as e:
-        ws.approve(u)
+        ws.review.approve(u)
     assert "no permite aprobar" in e.value.user_message
     with pytest.raises(NotAllowed):
-        ws.return_record(u, "x")
+        ws.review.return_record(u, "x")
     with pytest.raises(NotAllowed):
-        ws.add_user("x", "admin", "clave-larga-1")
+        ws.admin.add_user("x", "admin", "clave-larga-1")
     with pytest.raises(NotAllowed):
-        ws.audit_verify()
+        ws.admin.audit_verify()
     with pytest.raises(NotAllowed):
-        ws.update_settings(review_required=False)
+        ws.settings.update(review_required=False)
 
 
 def test_nobody_approves_their_own(team):
@@ -43,11 +43,11 @@ def test_nobody_approves_their_own(team):
     u = ws.new_record("fsu", "1", {"head": "S"})
     ws.complete(u)
     with pytest.raises(NotAllowed) as e:
-        ws.approve(u)
+        ws.review.approve(u)
     assert "usted mismo" in e.value.user_message
     ws.logout()
     ws.login("admin", "clave-admin-123")
-    ws.approve(u)
+    ws.review.approve(u)
     assert ws.get(u).state == "QUEUED"
 
 
@@ -66,7 +66,7 @@ def test_visibility_and_editing_are_per_owner(team):
     assert [m.uuid for m in ws.list_records()] == [u]
     with pytest.raises(NotAllowed):
         ws.save_answers(u, {"head": "S"})  # supervisors review, they do not edit
-    ws.reassign(u, "beto")
+    ws.review.reassign(u, "beto")
     _as(ws, "beto")
     ws.save_answers(u, {"head": "B"})
     assert ws.counts_by_state()["DRAFT"] == 1
@@ -75,9 +75,9 @@ def test_visibility_and_editing_are_per_owner(team):
 def test_disabled_user_cannot_log_in(team):
     ws = team
     ws.login("admin", "clave-admin-123")
-    ws.set_user_active("beto", False)
+    ws.admin.set_user_active("beto", False)
     with pytest.raises(NotAllowed):
-        ws.set_user_active("admin", False)
+        ws.admin.set_user_active("admin", False)
     ws.logout()
     with pytest.raises(AuthError) as e:
         ws.login("beto", "clave-beto-1")
@@ -95,7 +95,7 @@ def test_logged_out_workspace_refuses_everything(team):
 def test_review_not_required_queues_on_complete(team):
     ws = team
     ws.login("admin", "clave-admin-123")
-    ws.update_settings(review_required=False)
+    ws.settings.update(review_required=False)
     _as(ws, "ana")
     u = ws.new_record("fsu", "1", {"head": "A"})
     state, _ = ws.complete(u)
@@ -110,7 +110,7 @@ def test_approve_many_reports_refusals(team):
         ws.complete(u)
     _as(ws, "sup")
     seen = []
-    res = ws.approve_many(done, progress=lambda i, n: seen.append((i, n)))
+    res = ws.review.approve_many(done, progress=lambda i, n: seen.append((i, n)))
     assert res.approved == done[:4]
     assert list(res.refused) == [done[4]] and "Borrador" in res.refused[done[4]]
     assert seen[-1] == (5, 5)

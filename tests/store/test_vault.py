@@ -8,7 +8,7 @@ from tests.conftest import ADMIN_PW
 
 def test_create_login_and_wrong_password(ws_factory):
     ws = ws_factory(create=True)
-    ws.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
     ws.close()
     ws = ws_factory()
     assert ws.usernames() == ["admin", "ana"]
@@ -27,7 +27,7 @@ def test_unknown_user_gives_the_same_message(ws_factory):
 
 def test_lockout_survives_restart_and_grows(ws_factory, clock):
     ws = ws_factory(create=True)
-    ws.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
     ws.close()
     ws = ws_factory()
     for _ in range(4):
@@ -54,8 +54,8 @@ def test_lockout_survives_restart_and_grows(ws_factory, clock):
     # Failed attempts joined the audit chain at the next successful log-in.
     ws.logout()
     ws.login("admin", ADMIN_PW)
-    fails = ws.audit_entries(action="login_failed")
-    assert len(fails) == 11 and ws.audit_verify().ok
+    fails = ws.admin.audit_entries(action="login_failed")
+    assert len(fails) == 11 and ws.admin.audit_verify().ok
 
 
 def test_recovery_code_resets_password_and_keeps_data(ws_factory, data_dir):
@@ -71,7 +71,7 @@ def test_recovery_code_resets_password_and_keeps_data(ws_factory, data_dir):
         ws.login("admin", ADMIN_PW)
     ws.login("admin", "nueva-clave-1")
     assert ws.load_answers(uid) == {"head": "Quispe"}
-    assert any(e.action == "password_reset" for e in ws.audit_entries())
+    assert any(e.action == "password_reset" for e in ws.admin.audit_entries())
 
 
 def test_password_change_and_policy(ws_factory):

@@ -83,8 +83,7 @@ def ws(tmp_path: Path):
 
 @pytest.fixture
 def enrolled(ws, server):
-    from app.sync.client import SyncClient
 
-    c = SyncClient(ws, read_timeout=20)
+    c = ws.centre.client(read_timeout=20)
     c.enroll(server.url, server.admin.enroll_code(ULE))
     return c

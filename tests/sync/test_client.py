@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.sync import protocol as p
-from app.sync.client import AdaptiveSizer, SizerConfig, SyncClient
+from app.sync.client import AdaptiveSizer, SizerConfig
 from app.sync.lock import SyncLock
 from app.sync.model import (
     DeviceRevoked,
@@ -29,27 +29,27 @@ from tests.sync.conftest import ULE, add_queued, assert_exactly_once, fsu_versio
 
 
 def test_enroll_pins_keys_and_seals_the_device_key(ws, server):
-    c = SyncClient(ws)
+    c = ws.centre.client()
     with pytest.raises(NotEnrolled):
         c.sync()
     info = c.enroll(server.url, server.admin.enroll_code(ULE), label="Laptop 1")
     assert info.server_signing_key == server.signing_public
     assert info.server_encryption_key == server.encryption_public
-    assert ws.settings()["server_url"] == server.url
+    assert ws.settings.values()["server_url"] == server.url
     # The private key is stored only sealed with the data key.
     raw = ws.db.execute("SELECT value FROM meta WHERE key='sync_device'").fetchone()[0]
-    key = ws.sync_device_key()
+    key = ws.centre.ports.device_key()
     assert p.b64e(p.private_bytes(key)) not in raw
     assert p.public_key_text(key) in {d["public_key"] for d in server.admin.list_devices()}
     # A used code does not enroll again; the message is Spanish.
     with pytest.raises(SyncError) as e:
-        SyncClient(ws).enroll(server.url, "AAAA-BBBB-CCCC")
+        ws.centre.client().enroll(server.url, "AAAA-BBBB-CCCC")
     assert "código" in e.value.user_message
 
 
 def test_sync_delivers_every_record_once(ws, enrolled, server):
     uuids = add_queued(ws, 120, seed=11)
-    plain = sum(len(r.canonical()) for r in ws.sync_take_outbox(1000))
+    plain = sum(len(r.canonical()) for r in ws.centre.ports.take_outbox(1000))
     seen = []
     rep = enrolled.sync(progress=seen.append)
     assert rep.outcome.delivered == 120 and rep.batches >= 2  # starts small
@@ -58,14 +58,14 @@ def test_sync_delivers_every_record_once(ws, enrolled, server):
     sends = [s for s in seen if s.phase == "send"]
     assert sends[-1].records_done == 120 and sends[-1].records_total == 120
     assert max(s.bytes_done for s in sends) == rep.bytes_sent
-    st = ws.sync_status()
+    st = ws.centre.status()
     assert (st.pending, st.delivered, st.in_flight) == (0, 120, 0)
     assert st.last_ok is not None
-    assert ws.sync_log()[0].text == "Se enviaron 120 fichas."
+    assert ws.centre.log()[0].text == "Se enviaron 120 fichas."
     # Nothing left: a second sync sends nothing and says so.
     rep2 = enrolled.sync()
     assert rep2.batches == 0
-    assert "no había fichas" in ws.sync_log()[0].text
+    assert "no había fichas" in ws.centre.log()[0].text
     # Each delivery is in the record's history.
     assert any(e.action == "delivered" for e in ws.history(uuids[0]))
     # Compression: the wire carries far fewer bytes than the records' JSON.
@@ -88,7 +88,7 @@ def test_invalid_record_returns_to_author_with_reasons(ws, enrolled, server):
     assert ret["source"] == "server" and ret["by"] == "SIEE central" and ret["revision"] == 1
     assert "repetido" in ret["reason"] and "/fsu/" not in ret["reason"]
     assert ret["questions"] and all(q.startswith("/fsu/integrantes") for q in ret["questions"])
-    line = ws.sync_log()[0].text
+    line = ws.centre.log()[0].text
     assert line.startswith("Se enviaron 3 fichas; 1 fue observada: El DNI ")
     assert line.count("repetido") == 1 and line.endswith("distinto.")
     # The reason quotes a DNI: neither the log table nor the notes hold it in clear.
@@ -113,14 +113,14 @@ def test_conflict_is_quarantined_never_deleted(ws, enrolled, server):
     m = ws.get(uuids[0])
     assert m.state == "QUEUED" and m.quarantined
     assert "otro contenido" in ws.notes(uuids[0])["quarantine"]
-    assert ws.sync_status().quarantined == 1
-    assert ws.sync_outbox_count() == 0  # not sent again and again
-    assert "cuarentena" in ws.sync_log()[0].text
+    assert ws.centre.status().quarantined == 1
+    assert ws.centre.outbox_count() == 0  # not sent again and again
+    assert "cuarentena" in ws.centre.log()[0].text
     # A supervisor return sends it back to its author; editing clears the quarantine.
-    ws.add_user("sup", "supervisor", "clave-sup-123")
+    ws.admin.add_user("sup", "supervisor", "clave-sup-123")
     ws.logout()
     ws.login("sup", "clave-sup-123")
-    ws.return_record(uuids[0], "Conflicto con otra versión")
+    ws.review.return_record(uuids[0], "Conflicto con otra versión")
     ws.logout()
     ws.login("admin", ADMIN_PW)
     m2 = ws.reopen(uuids[0])
@@ -145,37 +145,37 @@ def test_inbox_returns_results_settings_and_forms(ws, enrolled, server, tmp_path
     ret = ws.notes(uuids[0])["returns"][-1]
     assert ret["reason"] == "Falta la firma del informante." and ret["source"] == "server"
     assert ws.notes(uuids[1])["result"]["category"] == "pobre"
-    assert ws.settings()["review_required"] is False
-    assert ws.settings()["server_url"] == server.url  # the centre cannot move the laptop
+    assert ws.settings.values()["review_required"] is False
+    assert ws.settings.values()["server_url"] == server.url  # the centre cannot move the laptop
     installed = ws.data_dir / "forms" / "s100-2026112799.md"
     assert installed.read_bytes() == newform.read_bytes()
     assert ws.hooks.formdef("s100", "2026112799").version == "2026112799"
     text_all = " ".join(rep.inbox_notes)
     assert "devolvió 1 ficha" in text_all and "resultado" in text_all and "formulario" in text_all
     # The cursor moved: the same messages are not applied twice.
-    before = ws.sync_inbox_cursor()
+    before = ws.centre.inbox_cursor()
     rep2 = enrolled.sync()
-    assert rep2.messages == 0 and ws.sync_inbox_cursor() == before
+    assert rep2.messages == 0 and ws.centre.inbox_cursor() == before
 
 
 def test_revoked_device_stops_and_says_so(ws, enrolled, server):
     add_queued(ws, 1, seed=31)
     enrolled.sync()
-    server.admin.revoke_device(ws.sync_device().device_id, "Equipo robado")
+    server.admin.revoke_device(ws.centre.device().device_id, "Equipo robado")
     add_queued(ws, 1, seed=32)
     with pytest.raises(DeviceRevoked):
         enrolled.sync()
-    assert ws.sync_status().revoked
-    assert "robado" in ws.sync_log()[0].text
+    assert ws.centre.status().revoked
+    assert "robado" in ws.centre.log()[0].text
     with pytest.raises(SyncError) as e:
         enrolled.sync()
     assert "dio de baja" in e.value.user_message
-    assert ws.sync_status().pending == 1  # kept
+    assert ws.centre.status().pending == 1  # kept
 
 
 def test_reenroll_keeps_unsent_records(ws, enrolled, server):
     uuids = add_queued(ws, 30, seed=41)
-    dev, key = ws.sync_device(), ws.sync_device_key()
+    dev, key = ws.centre.device(), ws.centre.ports.device_key()
     # A batch stored and received by the server, but its answer was lost...
     env, data = enrolled._build(dev, key, 10, "http")
     t = Transport(server.url)
@@ -183,15 +183,15 @@ def test_reenroll_keeps_unsent_records(ws, enrolled, server):
     t.put_batch(env.batch_id, data, 30)
     # ...and another stored but never sent.
     enrolled._build(dev, key, 10, "http")
-    assert ws.sync_status().in_flight == 2
+    assert ws.centre.status().in_flight == 2
     # The laptop is re-enrolled (new identity; e.g. its data restored on a new laptop).
-    c2 = SyncClient(ws)
+    c2 = ws.centre.client()
     c2.enroll(server.url, server.admin.enroll_code(ULE))
-    assert ws.sync_device().device_id != dev.device_id
+    assert ws.centre.device().device_id != dev.device_id
     rep = c2.sync()
     assert rep.outcome.delivered == 30 and rep.outcome.duplicate == 10
     assert_exactly_once(server, ws, uuids)
-    assert ws.sync_status().in_flight == 0
+    assert ws.centre.status().in_flight == 0
 
 
 def test_one_sync_at_a_time_across_processes(ws, enrolled, tmp_path):
@@ -238,7 +238,7 @@ def test_urls_tls_and_proxy_rules(tmp_path):
 
 
 def test_clock_offset_heals_a_wrong_laptop_clock(ws, enrolled, server):
-    dev, key = ws.sync_device(), ws.sync_device_key()
+    dev, key = ws.centre.device(), ws.centre.ports.device_key()
     t = Transport(server.url)
     t.identify(dev.device_id, key)
     t.offset = -4000.0  # the laptop is more than an hour late
@@ -250,16 +250,16 @@ def test_unreachable_server_is_a_transient_error(ws, server):
     from app.sync.model import NetworkError
     from server.testing import free_port
 
-    c = SyncClient(ws, connect_timeout=2)
+    c = ws.centre.client(connect_timeout=2)
     c.enroll(server.url, server.admin.enroll_code(ULE))
     add_queued(ws, 2, seed=51)
-    ws.sync_update_server_url(f"http://127.0.0.1:{free_port()}")
+    ws.centre.update_server_url(f"http://127.0.0.1:{free_port()}")
     assert not c.reachable()
     with pytest.raises(NetworkError) as e:
         c.sync()
     assert e.value.transient and "conexión" in e.value.user_message
-    assert ws.sync_status().pending == 2 and ws.sync_status().last_error
-    ws.sync_update_server_url(server.url)
+    assert ws.centre.status().pending == 2 and ws.centre.status().last_error
+    ws.centre.update_server_url(server.url)
     assert c.reachable()
     assert c.sync().outcome.delivered == 2
 
@@ -296,16 +296,16 @@ def test_receipt_log_has_no_personal_data_in_clear(ws, enrolled):
     assert rows and all(b"fichas" not in r[0] for r in rows)  # sealed
     assert json.loads(ws.db.execute("SELECT value FROM meta WHERE key='sync_device'")
                       .fetchone()[0])["device_id"]
-    assert time.time() - ws.sync_status().last_ok < 600
+    assert time.time() - ws.centre.status().last_ok < 600
 
 
 def test_submission_computed_once_per_revision(ws, enrolled, server):
     uuids = add_queued(ws, 6, seed=71)
-    assert ws.sync_prepare(4) == 4 and ws.sync_prepare(4) == 2 and ws.sync_prepare(4) == 0
+    assert ws.centre.prepare(4) == 4 and ws.centre.prepare(4) == 2 and ws.centre.prepare(4) == 0
     calls = []
     real = ws.hooks.submission
     ws.hooks.submission = lambda *a: calls.append(a) or real(*a)  # type: ignore[method-assign]
-    recs = ws.sync_take_outbox(10)
+    recs = ws.centre.ports.take_outbox(10)
     assert not calls  # all prepared: the form engine is not run again
     assert {r.uuid for r in recs} == set(uuids)
     # What is sent is the form engine's submission (aside answers stay on the laptop).
@@ -319,18 +319,18 @@ def test_submission_computed_once_per_revision(ws, enrolled, server):
 
 def test_data_restored_on_a_new_laptop_sends_its_unsent_records(ws, enrolled, server,
                                                                 tmp_path):
-    from app.backup import restore_backup
+    from app.store.backup import restore_backup
     from app.workspace import Workspace
     from tests.conftest import FAST_KDF
 
     uuids = add_queued(ws, 25, seed=81)
-    dev, key = ws.sync_device(), ws.sync_device_key()
+    dev, key = ws.centre.device(), ws.centre.ports.device_key()
     env, data = enrolled._build(dev, key, 10, "http")  # reached the centre, answer lost
     t = Transport(server.url)
     t.identify(dev.device_id, key)
     t.put_batch(env.batch_id, data, 30)
     enrolled._build(dev, key, 5, "http")  # stored, never sent
-    ws.backup_to(tmp_path / "respaldo.bak")
+    ws.admin.backup_to(tmp_path / "respaldo.bak")
     # The old laptop is stolen: the centre revokes it; the data comes back on a new one.
     server.admin.revoke_device(dev.device_id, "Robado")
     restore_backup(tmp_path / "respaldo.bak", tmp_path / "nueva", username="admin",
@@ -338,7 +338,7 @@ def test_data_restored_on_a_new_laptop_sends_its_unsent_records(ws, enrolled, se
     new = Workspace.open(tmp_path / "nueva", kdf=FAST_KDF)
     try:
         new.login("admin", ADMIN_PW)
-        c = SyncClient(new)
+        c = new.centre.client()
         with pytest.raises(NotEnrolled):
             c.sync()
         c.enroll(server.url, server.admin.enroll_code(ULE))

@@ -37,7 +37,7 @@ def _sync_until_done(c: SyncClient, ws, deadline_s: float, pause: float = 0.0) -
         except SyncError as e:
             assert e.transient, e
             time.sleep(pause)
-    raise AssertionError(f"not done after {attempts} attempts; status {ws.sync_status()}")
+    raise AssertionError(f"not done after {attempts} attempts; status {ws.centre.status()}")
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def own_server():
 
 def test_fault_proxy_hundreds_of_records(ws, own_server):
     server = own_server
-    c = SyncClient(ws, connect_timeout=1.0, read_timeout=0.8, sizer=SMALL)
+    c = ws.centre.client(connect_timeout=1.0, read_timeout=0.8, sizer=SMALL)
     c.enroll(server.url, server.admin.enroll_code(ULE))
     uuids = add_queued(ws, 240, seed=101)
     host, port = server.url.rsplit(":", 1)
@@ -62,7 +62,7 @@ def test_fault_proxy_hundreds_of_records(ws, own_server):
     # first tens of KB of a connection, so most sync attempts get a few batches through.
     with NetProxy(("127.0.0.1", int(port)), fault_rate=0.8, weights=weights, stall_s=2.0,
                   seed=7, cut_span=(40000, 6000), script=[*weights, None]) as proxy:
-        ws.sync_update_server_url(proxy.url)
+        ws.centre.update_server_url(proxy.url)
         # The server goes away entirely for a moment too.
         proxy.set_online(False)
         with pytest.raises(SyncError) as e:
@@ -77,7 +77,7 @@ def test_fault_proxy_hundreds_of_records(ws, own_server):
     # Answers lost after the server stored a batch were recovered by resending it.
     rows = ws.db.execute("SELECT attempts FROM sync_batches WHERE state='done'").fetchall()
     assert any(a > 1 for (a,) in rows)
-    assert ws.sync_status().in_flight == 0
+    assert ws.centre.status().in_flight == 0
 
 
 def _child_sync(data_dir, url_unused=None) -> None:
@@ -85,7 +85,7 @@ def _child_sync(data_dir, url_unused=None) -> None:
 
     w = Workspace.open(data_dir, kdf=FAST_KDF)
     w.login("admin", ADMIN_PW)
-    c = SyncClient(w, sizer=SizerConfig(start_bytes=1500, grow_below_s=0.0))
+    c = w.centre.client(sizer=SizerConfig(start_bytes=1500, grow_below_s=0.0))
     try:
         c.sync()
     except SyncError:
@@ -93,7 +93,7 @@ def _child_sync(data_dir, url_unused=None) -> None:
 
 
 def test_client_killed_at_random_points(ws, server):
-    c = SyncClient(ws, sizer=SMALL)
+    c = ws.centre.client(sizer=SMALL)
     c.enroll(server.url, server.admin.enroll_code(ULE))
     rng = random.Random(2026)
     uuids: list[str] = []
@@ -116,13 +116,13 @@ def test_client_killed_at_random_points(ws, server):
         except ProcessLookupError:
             pass
         os.waitpid(pid, 0)
-        interrupted += ws.sync_status().in_flight > 0
+        interrupted += ws.centre.status().in_flight > 0
     assert kills >= 20 and interrupted >= 3, (kills, interrupted)
     # Some kills left batches without receipts; the next sync resends them.
     _sync_until_done(c, ws, 60)
     assert_exactly_once(server, ws, uuids)
     assert ws.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert ws.audit_verify().ok
+    assert ws.admin.audit_verify().ok
 
 
 def test_server_restarted_mid_batch(ws, tmp_path):
@@ -131,7 +131,7 @@ def test_server_restarted_mid_batch(ws, tmp_path):
     s = srv.__enter__()
     proxy = NetProxy(("127.0.0.1", s.port))
     try:
-        c = SyncClient(ws, connect_timeout=1.0, read_timeout=2.0, sizer=SMALL)
+        c = ws.centre.client(connect_timeout=1.0, read_timeout=2.0, sizer=SMALL)
         c.enroll(proxy.url, s.admin.enroll_code(ULE))
         uuids = add_queued(ws, 160, seed=303)
         result: dict[str, object] = {}

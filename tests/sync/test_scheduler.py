@@ -58,7 +58,7 @@ def test_policy_decisions():
 
 
 def test_notices_the_server_coming_back(ws, server):
-    c = SyncClient(ws, connect_timeout=0.5, read_timeout=5)
+    c = ws.centre.client(connect_timeout=0.5, read_timeout=5)
     c.enroll(server.url, server.admin.enroll_code(ULE))
     host, port = server.url.rsplit(":", 1)
     proxy = NetProxy(("127.0.0.1", int(port)))
@@ -68,12 +68,12 @@ def test_notices_the_server_coming_back(ws, server):
         on_event=lambda kind, data: events.append(kind), probe_timeout=0.5,
     )
     try:
-        ws.sync_update_server_url(proxy.url)
+        ws.centre.update_server_url(proxy.url)
         proxy.set_online(False)
         uuids = add_queued(ws, 20, seed=401)
         sched.start()
         assert _wait(lambda: events.count("offline") >= 3, 10)
-        assert sched.policy.failures >= 3 and ws.sync_status().pending == 20
+        assert sched.policy.failures >= 3 and ws.centre.status().pending == 20
         proxy.set_online(True)  # the connection comes back: it syncs by itself
         assert _wait(lambda: "ok" in events, 10), events
         assert_exactly_once(server, ws, uuids)
@@ -93,12 +93,12 @@ def test_notices_the_server_coming_back(ws, server):
 
 
 def test_cancel_mid_sync_is_harmless(ws, server):
-    c = SyncClient(ws, sizer=SizerConfig(start_bytes=3000, grow_below_s=0.0))
+    c = ws.centre.client(sizer=SizerConfig(start_bytes=3000, grow_below_s=0.0))
     c.enroll(server.url, server.admin.enroll_code(ULE))
     host, port = server.url.rsplit(":", 1)
     # A slow link (64 KB/s) so that the sync is still running when cancelled.
     with NetProxy(("127.0.0.1", int(port)), rate_bps=64_000) as proxy:
-        ws.sync_update_server_url(proxy.url)
+        ws.centre.update_server_url(proxy.url)
         uuids = add_queued(ws, 80, seed=403)
         events: list[tuple[str, object]] = []
         sched = SyncScheduler(c, SchedulePolicy(interval=3600),
@@ -112,10 +112,10 @@ def test_cancel_mid_sync_is_harmless(ws, server):
         failed = [d for k, d in events if k == "failed"]
         assert failed and isinstance(failed[0], Cancelled)
         assert "cancelada" in failed[0].user_message
-        st = ws.sync_status()
+        st = ws.centre.status()
         assert 0 < st.delivered < 80
-        assert "cancelada" in ws.sync_log()[0].text
-        ws.sync_update_server_url(server.url)
+        assert "cancelada" in ws.centre.log()[0].text
+        ws.centre.update_server_url(server.url)
     assert c.sync().pending_left == 0
     assert_exactly_once(server, ws, uuids)
 
@@ -123,12 +123,12 @@ def test_cancel_mid_sync_is_harmless(ws, server):
 def test_two_windows_never_sync_at_once(ws, server):
     from app.workspace import Workspace
 
-    c1 = SyncClient(ws)
+    c1 = ws.centre.client()
     c1.enroll(server.url, server.admin.enroll_code(ULE))
     uuids = add_queued(ws, 60, seed=404)
     ws2 = Workspace.open(ws.data_dir, kdf=FAST_KDF)  # a second window on the same folder
     ws2.login("admin", ADMIN_PW)
-    c2 = SyncClient(ws2)
+    c2 = ws2.centre.client()
     results: list[object] = []
     barrier = threading.Barrier(2)
 
@@ -153,7 +153,7 @@ def test_two_windows_never_sync_at_once(ws, server):
 
 
 def test_scheduler_survives_permanent_errors(ws):
-    c = SyncClient(ws)  # never enrolled
+    c = ws.centre.client()  # never enrolled
     events: list[tuple[str, object]] = []
     sched = SyncScheduler(c, SchedulePolicy(interval=50),
                           on_event=lambda k, d: events.append((k, d)))

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from app.sync.client import SizerConfig, SyncClient
+from app.sync.client import SizerConfig
 from app.sync.model import NetworkError, ServerBusy, SyncError
 from app.sync.transport import Transport
 from server.testing import running_server
@@ -80,14 +80,14 @@ def test_tls_is_verified_and_a_ca_bundle_is_honoured(tmp_path):
 
 def test_rate_limited_server_is_transient(ws):
     with running_server(log_level="warning", rate_per_minute=4) as srv:
-        c = SyncClient(ws, sizer=SizerConfig(start_bytes=2000, grow_below_s=0.0))
+        c = ws.centre.client(sizer=SizerConfig(start_bytes=2000, grow_below_s=0.0))
         c.enroll(srv.url, srv.admin.enroll_code(ULE))
         uuids = add_queued(ws, 30, seed=801)
         with pytest.raises(ServerBusy) as e:
             c.sync()
         assert e.value.transient and e.value.retry_after >= 1
         assert "Espere" in e.value.user_message
-        st = ws.sync_status()
+        st = ws.centre.status()
         assert 0 < st.delivered < 30 and st.delivered + st.pending + 8 * st.in_flight >= 30
         assert isinstance(e.value, SyncError) and not isinstance(e.value, NetworkError)
         delivered = [u for u, s in ws.db.execute("SELECT uuid, state FROM records")

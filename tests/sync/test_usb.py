@@ -21,7 +21,7 @@ def test_export_import_twice_changes_nothing(ws, enrolled, server, tmp_path):
     uuids = add_queued(ws, 40, seed=201)
     files = enrolled.export_batches(usb)
     assert files and all(f.name.startswith("siee-batch-") for f in files)
-    assert ws.sync_status().in_flight == len(files) and ws.sync_outbox_count() == 0
+    assert ws.centre.status().in_flight == len(files) and ws.centre.outbox_count() == 0
     # The file is the same envelope as an upload: encrypted, no answers in clear.
     raw = files[0].read_bytes()
     assert raw[:4] == b"SIEB" and b"/fsu/integrantes" not in raw
@@ -35,11 +35,11 @@ def test_export_import_twice_changes_nothing(ws, enrolled, server, tmp_path):
     assert set(states(ws)[u] for u in uuids) == {"QUEUED"}
     outs = [enrolled.import_receipt(r) for r in receipts]
     assert sum(o.delivered for o in outs) == 40
-    assert "Recibo importado. Se enviaron" in ws.sync_log()[0].text
+    assert "Recibo importado. Se enviaron" in ws.centre.log()[0].text
     # Imported again: nothing changes.
     again = [enrolled.import_receipt(r) for r in receipts]
     assert all(o.already_applied and o.delivered == 0 for o in again)
-    assert "ya había sido importado" in ws.sync_log()[0].text
+    assert "ya había sido importado" in ws.centre.log()[0].text
     assert_exactly_once(server, ws, uuids)
     # A later online sync has nothing left to send.
     assert enrolled.sync().batches == 0
@@ -85,7 +85,7 @@ def test_inbox_before_receipt_and_bad_files(ws, enrolled, server, tmp_path):
 
 def test_pending_batches_are_exported_as_they_are(ws, enrolled, server, tmp_path):
     add_queued(ws, 5, seed=204)
-    dev, key = ws.sync_device(), ws.sync_device_key()
+    dev, key = ws.centre.device(), ws.centre.ports.device_key()
     env, data = enrolled._build(dev, key, 5, "http")  # stored, never answered
     (f,) = enrolled.export_batches(tmp_path)
     assert f.read_bytes() == data and env.batch_id in f.name

@@ -31,19 +31,20 @@ def _record_state(ws, uuid: str) -> tuple[str, int]:
 
 def _snapshot(ws) -> tuple[dict[str, str], int, list]:
     notes = ws.db.execute("SELECT uuid, updated_at FROM records ORDER BY uuid").fetchall()
-    return states(ws), ws.sync_inbox_cursor(), notes
+    return states(ws), ws.centre.inbox_cursor(), notes
 
 
 def test_usb_round_trip(ws, enrolled, server, tmp_path):
     usb = tmp_path / "usb"
     usb.mkdir()
     uuids = add_queued(ws, 3, seed=301)
-    dev = ws.sync_device()
+    dev = ws.centre.device()
     files = enrolled.export_batches(usb)
     request = usb / p.inbox_request_filename(dev.device_id)
     assert enrolled.last_inbox_request == request and request.exists()
-    req = p.verify_inbox_request(request.read_bytes(), p.public_key_text(ws.sync_device_key()))
-    assert req.device_id == dev.device_id and req.after == ws.sync_inbox_cursor()
+    key = ws.centre.ports.device_key()
+    req = p.verify_inbox_request(request.read_bytes(), p.public_key_text(key))
+    assert req.device_id == dev.device_id and req.after == ws.centre.inbox_cursor()
 
     # Trip 1: the centre imports the batch; the request is answered (nothing yet).
     (batch,) = files
@@ -59,7 +60,7 @@ def test_usb_round_trip(ws, enrolled, server, tmp_path):
     assert enrolled.import_usb_file(receipt).delivered == 3
     empty = enrolled.import_usb_file(inbox0)
     assert isinstance(empty, InboxImport) and empty.total == 0
-    assert "no había novedades" in ws.sync_log()[0].text
+    assert "no había novedades" in ws.centre.log()[0].text
     old = tmp_path / "old-inbox.json"
     old.write_bytes(inbox0.read_bytes())
 
@@ -84,7 +85,7 @@ def test_usb_round_trip(ws, enrolled, server, tmp_path):
     assert isinstance(res, InboxImport) and res.applied == 3
     assert res.text() == ("Se importaron 3 mensajes del SIEE por USB: 1 ficha observada, "
                           "2 resultados")
-    assert ws.sync_log()[0].text == res.text()
+    assert ws.centre.log()[0].text == res.text()
     assert _record_state(ws, uuids[0]) == ("RETURNED", 1)
     assert "Falta la firma del informante" in ws.notes(uuids[0])["returns"][-1]["reason"]
     assert _record_state(ws, uuids[1])[0] == "RESULT"
@@ -94,7 +95,7 @@ def test_usb_round_trip(ws, enrolled, server, tmp_path):
     # Imported twice, or the older (empty) file afterwards: nothing changes.
     before = _snapshot(ws)
     again = enrolled.import_inbox(inbox)
-    assert again.already_applied and "no cambió nada" in ws.sync_log()[0].text
+    assert again.already_applied and "no cambió nada" in ws.centre.log()[0].text
     assert enrolled.import_inbox(old).already_applied
     assert _snapshot(ws) == before
     # A later HTTP sync finds nothing new in the inbox.
@@ -111,7 +112,7 @@ def test_tampered_inbox_refused(ws, enrolled, server, tmp_path):
     server.admin.post_result(uuids[1], None, "pobre", "2026-11-27", "2029-11-27")
     request = enrolled.last_inbox_request
     assert export_inbox(server.admin.service, request, tmp_path) == 0
-    dev = ws.sync_device()
+    dev = ws.centre.device()
     inbox = tmp_path / p.inbox_filename(dev.device_id, 0)
     good = inbox.read_bytes()
     before = _snapshot(ws)
@@ -142,7 +143,7 @@ def test_tampered_inbox_refused(ws, enrolled, server, tmp_path):
 
 
 def test_request_checks_at_the_centre(ws, enrolled, server, tmp_path):
-    dev = ws.sync_device()
+    dev = ws.centre.device()
     enrolled.export_batches(tmp_path)
     request = enrolled.last_inbox_request
     assert request is not None and request.exists()
@@ -187,7 +188,7 @@ def test_revoked_device_gets_only_the_notice(ws, enrolled, server, tmp_path):
     (batch,) = enrolled.export_batches(tmp_path)
     assert _centre(server, "import-batch", str(batch)).returncode == 0
     server.admin.post_result(uuids[0], None, "pobre", "2026-11-27", "2029-11-27")
-    dev = ws.sync_device()
+    dev = ws.centre.device()
     server.admin.revoke_device(dev.device_id, "Equipo robado")
     assert export_inbox(server.admin.service, enrolled.last_inbox_request) == 0
     inbox = tmp_path / p.inbox_filename(dev.device_id, 0)
@@ -195,7 +196,7 @@ def test_revoked_device_gets_only_the_notice(ws, enrolled, server, tmp_path):
     assert [m["kind"] for m in doc["inbox"]["messages"]] == ["device_revoked"]
     res = enrolled.import_inbox(inbox)
     assert res.kinds == {"device_revoked": 1}
-    assert ws.sync_status().revoked
+    assert ws.centre.status().revoked
     assert "aviso de baja" in res.text()
 
 
@@ -208,13 +209,13 @@ def test_form_and_settings_travel_in_the_file(ws, enrolled, server, tmp_path):
     server.admin.publish_form(newform)
     server.admin.set_settings({"review_required": False}, "150101")
     assert export_inbox(server.admin.service, enrolled.last_inbox_request) == 0
-    dev = ws.sync_device()
+    dev = ws.centre.device()
     inbox = tmp_path / p.inbox_filename(dev.device_id, 0)
     res = enrolled.import_inbox(inbox)
     assert res.kinds.get("form_published") == 1 and res.kinds.get("settings_changed") == 1
     installed = ws.data_dir / "forms" / "s100-2026112788.md"
     assert installed.read_bytes() == newform.read_bytes()
-    assert ws.settings()["review_required"] is False
+    assert ws.settings.values()["review_required"] is False
 
 
 def test_laptop_cli_accepts_both_files(ws, enrolled, server, tmp_path):

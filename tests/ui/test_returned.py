@@ -30,7 +30,7 @@ S100_ANSWERS = {
 def make_returned(ws_factory) -> tuple[str, str]:
     """maria (empadronadora) completes two S100; the admin returns one of them."""
     ws = ws_factory(create=True)
-    ws.add_user("maria", "empadronador", "clave-maria-1", "María Soto")
+    ws.admin.add_user("maria", "empadronador", "clave-maria-1", "María Soto")
     ws.logout()
     ws.login("maria", "clave-maria-1")
     fd = bundled_form("s100")
@@ -45,7 +45,7 @@ def make_returned(ws_factory) -> tuple[str, str]:
         uuids.append(uuid)
     ws.logout()
     ws.login("admin", "clave-admin-123")
-    ws.return_record(
+    ws.review.return_record(
         uuids[0],
         "Falta el teléfono del solicitante",
         ["/s100/solicitante/sol_telefono"],

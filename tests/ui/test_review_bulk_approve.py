@@ -23,7 +23,7 @@ def test_bulk_approve_of_200_keeps_the_window_responsive(qtbot, ws_factory, cloc
     ws = ws_factory(create=True)
     team = Team(ws, clock)
     for name in ("sup", "emp"):
-        ws.add_user(name, "supervisor" if name == "sup" else "empadronador", PASSWORDS[name])
+        ws.admin.add_user(name, "supervisor" if name == "sup" else "empadronador", PASSWORDS[name])
     team.as_("emp")
     for hh in households(N, seed=3):
         team.s100(hh)
@@ -40,13 +40,13 @@ def test_bulk_approve_of_200_keeps_the_window_responsive(qtbot, ws_factory, cloc
 
     # where and when each approval really runs
     calls: list[tuple[float, bool]] = []
-    approve = ws.approve
+    approve = ws.review.approve
 
     def spy(uuid: str) -> None:
         calls.append((time.monotonic(), threading.current_thread() is threading.main_thread()))
         approve(uuid)
 
-    ws.approve = spy  # type: ignore[method-assign]
+    ws.review.approve = spy  # type: ignore[method-assign]
     progress: list[int] = []
     job = page.approve_selected()
     assert job is not None
@@ -71,20 +71,20 @@ def test_bulk_approve_of_200_keeps_the_window_responsive(qtbot, ws_factory, cloc
 def test_cancel_stops_the_bulk_approval(qtbot, ws_factory, clock):
     ws = ws_factory(create=True)
     team = Team(ws, clock)
-    ws.add_user("emp", "empadronador", PASSWORDS["emp"])
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"])
     team.as_("emp")
     uuids = [team.s100(hh) for hh in households(30, seed=4)]
     team.as_("admin")
     page = ReviewQueuePage(ws)
     qtbot.addWidget(page)
-    approve = ws.approve
+    approve = ws.review.approve
     gate = threading.Event()
 
     def slow(uuid: str) -> None:
         gate.wait(5)
         approve(uuid)
 
-    ws.approve = slow  # type: ignore[method-assign]
+    ws.review.approve = slow  # type: ignore[method-assign]
     job = page.approve(uuids)
     cancel = page.progress.findChild(QPushButton)
     assert cancel.text() == "Cancelar"

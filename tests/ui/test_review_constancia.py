@@ -29,8 +29,8 @@ def pdf_text(path) -> str:
 def household(ws_factory, clock):
     ws = ws_factory(create=True)
     team = Team(ws, clock)
-    ws.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
     hh = households(1, seed=21)[0]
     team.as_("emp")
     uuid = team.fsu(hh)
@@ -40,7 +40,7 @@ def household(ws_factory, clock):
 def test_pdf_with_names_and_result(household, tmp_path, qapp):
     team, hh, uuid = household
     ws = team.as_("emp")
-    before = ws.constancia(uuid)
+    before = ws.documents.constancia(uuid)
     out = tmp_path / "pdf"
     out.mkdir()
     path = write_constancia_pdf(before, out / "constancia.pdf")
@@ -55,9 +55,9 @@ def test_pdf_with_names_and_result(household, tmp_path, qapp):
     assert list(out.iterdir()) == [path]  # no partial file left beside it
 
     ws = team.as_("sup")
-    ws.approve(uuid)
+    ws.review.approve(uuid)
     post_result(ws, uuid, "pobre_extremo", "2026-11-25", "2029-11-25")
-    after = ws.constancia(uuid)
+    after = ws.documents.constancia(uuid)
     path = write_constancia_pdf(after, tmp_path / "con-resultado.pdf")
     text = pdf_text(path)
     assert "Clasificación socioeconómica (CSE): Pobre extremo" in text
@@ -68,7 +68,7 @@ def test_pdf_with_names_and_result(household, tmp_path, qapp):
 
 def test_html_escapes_what_people_typed(household, qapp):
     team, _hh, uuid = household
-    data = team.as_("emp").constancia(uuid)
+    data = team.as_("emp").documents.constancia(uuid)
     data.head_name = "<b>Quispe</b> & Cía"
     html = constancia_html(data)
     assert "&lt;b&gt;Quispe&lt;/b&gt; &amp; Cía" in html and "<b>Quispe</b>" not in html
@@ -86,7 +86,7 @@ def test_forbidden_characters_never_reach_the_constancia(household, qapp):
 def test_missing_folder_is_refused(household, tmp_path, qapp):
     team, _hh, uuid = household
     with pytest.raises(ValidationError):
-        write_constancia_pdf(team.as_("emp").constancia(uuid), tmp_path / "no" / "c.pdf")
+        write_constancia_pdf(team.as_("emp").documents.constancia(uuid), tmp_path / "no" / "c.pdf")
 
 
 def test_saved_from_the_review_window(household, tmp_path, qtbot, monkeypatch):
@@ -117,7 +117,7 @@ def test_printed_page_has_the_same_content(household, tmp_path, qapp):
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
     printer.setOutputFileName(str(tmp_path / "impresa.pdf"))
-    _print_on(_document(team.as_("emp").constancia(uuid)), printer)
+    _print_on(_document(team.as_("emp").documents.constancia(uuid)), printer)
     del printer
     text = pdf_text(tmp_path / "impresa.pdf")
     assert "Constancia de empadronamiento" in text and hh.head.nombres in text

@@ -30,9 +30,9 @@ HOURS = "/fsu/vivienda/horas_capital"
 @pytest.fixture
 def team(ws_factory, clock) -> Team:
     ws = ws_factory(create=True)
-    ws.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.admin.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori")
     return Team(ws, clock)
 
 
@@ -111,7 +111,7 @@ def test_hook_on_the_records_screen_per_role(logged_in, qtbot):
     page = win.records_page
     tools = page.supervision
     ws = win.ws
-    ws.add_user("emp", "empadronador", PASSWORDS["emp"])
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"])
     assert tools.open_btn.isVisibleTo(page)
     sup = tools.open_supervision()
     assert isinstance(sup, SupervisionWindow)
@@ -199,13 +199,13 @@ def test_export_dialog_writes_the_chosen_file(team, homes, qtbot, tmp_path):
     assert len(list(openpyxl.load_workbook(tmp_path / "fichas.xlsx").active.values)) == 4
     # cancelled while it runs: no file, and the dialog says so
     gate = threading.Event()
-    answers_of = ws._answers_of
+    answers_of = ws.documents._answers_of
 
     def slow(m):
         gate.wait(5)
         return answers_of(m)
 
-    ws._answers_of = slow
+    ws.documents._answers_of = slow
     dlg.kind.setCurrentIndex(dlg.kind.findData("answers"))
     dlg.start_export(tmp_path / "cancelada.xlsx")
     assert dlg.cancel_btn.isVisibleTo(dlg)
@@ -216,7 +216,7 @@ def test_export_dialog_writes_the_chosen_file(team, homes, qtbot, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != "") == [
         "fichas.xlsx", "integrantes.csv"
     ]
-    files = [e.detail["file"] for e in ws.audit_entries(action="export")]
+    files = [e.detail["file"] for e in ws.admin.audit_entries(action="export")]
     assert files == ["fichas.xlsx", "integrantes.csv"]
 
 
@@ -239,7 +239,7 @@ def test_users_admin_create_disable_reset(team, qtbot, ws_factory):
     assert not dlg.isVisible()
     assert page.selected_username() == "mflores"
     assert "creado" in page.status.text()
-    assert {u.username: u.role.value for u in ws.list_users()}["mflores"] == "digitador"
+    assert {u.username: u.role.value for u in ws.admin.list_users()}["mflores"] == "digitador"
     # a duplicate is refused with the workspace's message
     dup = page.new_user()
     dup.username.setText("mflores")
@@ -251,10 +251,10 @@ def test_users_admin_create_disable_reset(team, qtbot, ws_factory):
     # disable (confirmed), then enable again
     page.confirm = lambda box: (box.buttons()[0].click(), True)[1]
     page.toggle_active()
-    assert not next(u for u in ws.list_users() if u.username == "mflores").active
+    assert not next(u for u in ws.admin.list_users() if u.username == "mflores").active
     assert page.toggle_btn.text() == "&Activar"
     page.toggle_active()
-    assert next(u for u in ws.list_users() if u.username == "mflores").active
+    assert next(u for u in ws.admin.list_users() if u.username == "mflores").active
     # own account cannot be disabled from here
     page.select("admin")
     assert not page.toggle_btn.isEnabled()
@@ -313,8 +313,8 @@ def test_return_reaches_the_enumerator_in_the_shell(shell, ws_factory, qtbot):
     """Supervisor returns from the review window; the enumerator logs in on the same
     laptop and sees the reason and the pinned question on the record."""
     ws = ws_factory(create=True)
-    ws.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
     team = Team(ws, None)
     team.as_("emp")
     uuid = team.fsu(households(1, seed=41)[0])

@@ -68,8 +68,8 @@ def test_first_run_wizard_then_login(shell, qtbot, data_dir):
     QTest.keyClick(win.login_page.password, Qt.Key.Key_Return)
     assert win.stack.currentWidget() is win.records_page
     assert "Rosa Quispe" in win.records_page.who.text()
-    assert win.ws.settings()["server_url"] == "https://siee.example.pe"
-    assert win.ws.settings()["ule_ubigeo"] == "080108"
+    assert win.ws.settings.values()["server_url"] == "https://siee.example.pe"
+    assert win.ws.settings.values()["ule_ubigeo"] == "080108"
     # the recovery code really unlocks the data
     win.close()
     ws = Workspace.open(data_dir, kdf=FAST_KDF)

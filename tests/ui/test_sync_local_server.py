@@ -50,17 +50,17 @@ def test_window_enrolls_and_sees_the_whole_loop(window, ws_factory, tmp_path, qt
         win = window((srv.url, enroll_code(srv.data_dir, ULE)))
         log_in(win, "admin", ADMIN_PW)
         ws, ctl = win.ws, win.sync_menu.ctl
-        qtbot.waitUntil(lambda: ws.sync_device() is not None, timeout=15000)
-        assert ws.sync_device().server_url == srv.url
+        qtbot.waitUntil(lambda: ws.centre.device() is not None, timeout=15000)
+        assert ws.centre.device().server_url == srv.url
         qtbot.waitUntil(lambda: not ctl.running and ctl.status and ctl.status.enrolled,
                         timeout=15000)
         uuids = add_queued(ws, 6, seed=701)
         ctl.sync_now()
-        qtbot.waitUntil(lambda: not ctl.running and ws.sync_status().delivered == 6,
+        qtbot.waitUntil(lambda: not ctl.running and ws.centre.status().delivered == 6,
                         timeout=20000)
         assert srv.post_results() == 6
         ctl.sync_now()
-        qtbot.waitUntil(lambda: not ctl.running and ws.sync_status().result == 6,
+        qtbot.waitUntil(lambda: not ctl.running and ws.centre.status().result == 6,
                         timeout=20000)
         assert ws.notes(uuids[0])["result"]["category"] in ("pobre_extremo", "pobre", "no_pobre")
 
@@ -75,9 +75,9 @@ def test_enumerator_syncs_after_server_and_program_restart(
         win = window((srv.url, enroll_code(srv.data_dir, ULE)))
         log_in(win, "admin", ADMIN_PW)
         ws, ctl = win.ws, win.sync_menu.ctl
-        qtbot.waitUntil(lambda: ws.sync_device() is not None, timeout=15000)
+        qtbot.waitUntil(lambda: ws.centre.device() is not None, timeout=15000)
         qtbot.waitUntil(lambda: not ctl.running, timeout=15000)
-        device = ws.sync_device().device_id
+        device = ws.centre.device().device_id
         ws.add_user("emp", "empadronador", EMP_PW, "Juan Pérez")
         win.logout()
         win.close()
@@ -90,9 +90,9 @@ def test_enumerator_syncs_after_server_and_program_restart(
         assert ws.user.username == "emp"
         add_queued(ws, 3, seed=702)
         ctl.sync_now()
-        qtbot.waitUntil(lambda: not ctl.running and ws.sync_status().delivered == 3,
+        qtbot.waitUntil(lambda: not ctl.running and ws.centre.status().delivered == 3,
                         timeout=20000)
-        dev = ws.sync_device()
+        dev = ws.centre.device()
         assert (dev.device_id, dev.server_url) == (device, first_url)  # no new enrollment
         assert ctl.status.enrolled
 

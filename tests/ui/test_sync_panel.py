@@ -90,9 +90,8 @@ def test_idle_window_prepares_queued_records(logged_in, server, qtbot):
     ctl = win.sync_menu.ctl
     ws = win.ws
     ctl.auto = False
-    from app.sync.client import SyncClient
 
-    SyncClient(ws).enroll(server.url, server.admin.enroll_code(ULE))
+    ws.centre.client().enroll(server.url, server.admin.enroll_code(ULE))
     add_queued(ws, 5, seed=603)
     ctl.refresh()
     ctl.policy.on_success(time.monotonic())  # next sync far away
@@ -102,9 +101,9 @@ def test_idle_window_prepares_queued_records(logged_in, server, qtbot):
         return ws.db.execute("SELECT COUNT(*) FROM sync_submissions").fetchone()[0]
 
     qtbot.waitUntil(lambda: prepared() == 5, timeout=10000)
-    assert ws.sync_status().pending == 5  # prepared, not sent yet
+    assert ws.centre.status().pending == 5  # prepared, not sent yet
     ctl.sync_now()
-    qtbot.waitUntil(lambda: not ctl.running and ws.sync_status().delivered == 5,
+    qtbot.waitUntil(lambda: not ctl.running and ws.centre.status().delivered == 5,
                     timeout=20000)
     assert prepared() == 0
 

@@ -9,7 +9,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.forms import FormSession, load_form
-from app.ui.form_view import QuestionPage, plan_pages
+from app.forms.navigation import plan_pages
+from app.ui.form_view import QuestionPage
 from app.ui.form_window import FormWindow, create_record
 from app.ui.widgets import (
     ParseError,

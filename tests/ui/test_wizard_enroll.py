@@ -48,10 +48,10 @@ def test_wizard_code_enrolls_at_first_login(qtbot, data_dir, server):
     wiz.server_page.code.setText(server.admin.enroll_code("080108"))
     wiz.accept()
     qtbot.waitUntil(lambda: win.login_page is not None and win.login_page.isVisible(), timeout=5000)
-    assert win.ws.sync_device() is None  # nothing happens before someone logs in
+    assert win.ws.centre.device() is None  # nothing happens before someone logs in
     win.login_page.password.setText("clave-admin-1")
     win.login_page.submit()
-    qtbot.waitUntil(lambda: win.ws.sync_device() is not None, timeout=15000)
-    dev = win.ws.sync_device()
+    qtbot.waitUntil(lambda: win.ws.centre.device() is not None, timeout=15000)
+    dev = win.ws.centre.device()
     assert dev.server_url == server.url and dev.ule_ubigeo == "080108"
     win.close()

@@ -7,19 +7,29 @@ else it is asked for. Messages for people are Spanish; exit codes: 0 ok,
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
+from app.cli.common import open_workspace, password, say, user
+from app.cli.doctor import doctor_report, format_report
+from app.cli.sync import register as register_sync
 from app.core.errors import SieeError, ValidationError
 from app.core.roles import Role
 from app.core.states import STATE_LABELS, State
+from app.demo_answers import load_demo
+from app.forms import bundled_form
+from app.forms.cli import register as register_forms
 from app.paths import default_data_dir, setup_logging
+from app.selftest import run_selftest
+from app.store.backup import inspect_backup, restore_backup
+from app.sync.model import check_server_url
+from app.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], int]
 # `run`: the one-time enrollment code, kept out of the command line (other users of
@@ -27,43 +37,11 @@ Handler = Callable[[argparse.Namespace], int]
 ENV_ENROLL_CODE = "SIEE_ENROLL_CODE"
 
 
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr)
-
-
-def _password(
-    prompt: str = "Contraseña: ", env: str = "SIEE_PASSWORD", confirm: bool = False
-) -> str:
-    value = os.environ.get(env)
-    if value is not None:
-        return value
-    pw = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repita la contraseña: ") != pw:
-        raise SieeError("password confirmation mismatch", "Las contraseñas no coinciden.")
-    return pw
-
-
-def _user() -> str:
-    return os.environ.get("SIEE_USER") or input("Usuario: ").strip()
-
-
-def _open(args: argparse.Namespace, login: bool = True):
-    from app.workspace import Workspace
-
-    ws = Workspace.open(Path(args.data))
-    ws.apply_file_settings()
-    if login:
-        ws.login(_user(), _password())
-    return ws
-
-
 # -- commands ------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
-    from app.workspace import Workspace
-
-    password = _password("Contraseña del administrador: ", confirm=True)
-    ws, code = Workspace.create(Path(args.data), args.admin, password, ule_ubigeo=args.ule)
-    ws.apply_file_settings()
+    secret = password("Contraseña del administrador: ", confirm=True)
+    ws, code = Workspace.create(Path(args.data), args.admin, secret, ule_ubigeo=args.ule)
+    ws.settings.apply_file()
     ws.close()
     print("Datos creados en:", args.data)
     print()
@@ -74,26 +52,24 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_users(args: argparse.Namespace) -> int:
     if args.users_cmd == "reset-password":
-        from app.workspace import Workspace
-
         ws = Workspace.open(Path(args.data))
-        new = _password("Nueva contraseña: ", env="SIEE_NEW_PASSWORD", confirm=True)
+        new = password("Nueva contraseña: ", env="SIEE_NEW_PASSWORD", confirm=True)
         ws.reset_password_with_recovery(args.username, args.recovery_code, new)
         ws.close()
         print(f"Contraseña de «{args.username}» cambiada.")
         return 0
-    ws = _open(args)
+    ws = open_workspace(args)
     try:
         if args.users_cmd == "add":
-            pw = _password("Contraseña del nuevo usuario: ", env="SIEE_NEW_PASSWORD", confirm=True)
-            ws.add_user(args.username, args.role, pw, args.name or "")
+            pw = password("Contraseña del nuevo usuario: ", env="SIEE_NEW_PASSWORD", confirm=True)
+            ws.admin.add_user(args.username, args.role, pw, args.name or "")
             print(f"Usuario «{args.username}» creado ({args.role}).")
         elif args.users_cmd == "list":
-            for u in ws.list_users():
+            for u in ws.admin.list_users():
                 state = "activo" if u.active else "desactivado"
                 print(f"{u.username}\t{u.role.value}\t{state}\t{u.display_name}")
         elif args.users_cmd == "disable":
-            ws.set_user_active(args.username, False)
+            ws.admin.set_user_active(args.username, False)
             print(f"Usuario «{args.username}» desactivado.")
     finally:
         ws.close()
@@ -101,7 +77,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_records(args: argparse.Namespace) -> int:
-    ws = _open(args)
+    ws = open_workspace(args)
     try:
         if args.records_cmd == "list":
             rows = ws.list_records(state=args.state)
@@ -140,17 +116,15 @@ def cmd_records(args: argparse.Namespace) -> int:
 
 def _bundled_version(form_id: str) -> str:
     try:
-        from app.forms import bundled_form
-
         return str(bundled_form(form_id).version)
     except Exception:
         return "1"
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    ws = _open(args)
+    ws = open_workspace(args)
     try:
-        report = ws.audit_verify()
+        report = ws.admin.audit_verify()
     finally:
         ws.close()
     if report.ok:
@@ -164,9 +138,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import load_demo
-
-    ws = _open(args)
+    ws = open_workspace(args)
     try:
         n = load_demo(ws, args.households, seed=args.seed, progress=_progress_printer())
     finally:
@@ -184,19 +156,19 @@ def _progress_printer() -> Callable[[int, int], None]:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
-    from app.selftest import run_selftest
-
     return run_selftest(gui=getattr(args, "gui", False))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Qt is imported here only, on purpose: every other command runs without it
+    # (and starts faster); the window is the one command that needs it.
     from app.ui.main import run_gui
 
     data = Path(args.data)
     _apply_settings_file(data)
     enrollment = _enrollment(args)
     if os.environ.get("SIEE_STARTUP_PROBE") == "1":
-        from app.ui.startup_probe import install
+        from app.ui.startup_probe import install  # Qt: deferred like run_gui above
 
         install()
     return run_gui(data, demo=args.demo, enrollment=enrollment, ule=getattr(args, "ule", None))
@@ -205,8 +177,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _enrollment(args: argparse.Namespace) -> tuple[str, str] | None:
     """`run --server URL --enroll-code CODE`: (url, code) for the window, checked.
     SieeError (Spanish) when only one is given or the address is not allowed."""
-    from app.sync.model import check_server_url
-
     url = (getattr(args, "server", None) or "").strip()
     code = (getattr(args, "enroll_code", None) or "").strip()
     if not url and not code:
@@ -221,20 +191,18 @@ def _enrollment(args: argparse.Namespace) -> tuple[str, str] | None:
 
 
 def _apply_settings_file(data: Path) -> None:
-    from app.workspace import Workspace
-
     if Workspace.is_initialized(data):
         ws = Workspace.open(data)
         try:
-            ws.apply_file_settings()
+            ws.settings.apply_file()
         finally:
             ws.close()
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    ws = _open(args)
+    ws = open_workspace(args)
     try:
-        info = ws.backup_to(Path(args.to), progress=_progress_bytes())
+        info = ws.admin.backup_to(Path(args.to), progress=_progress_bytes())
     finally:
         ws.close()
     print(
@@ -253,17 +221,15 @@ def _progress_bytes() -> Callable[[int, int], None]:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from app.backup import inspect_backup, restore_backup
-
     info = inspect_backup(Path(args.file))
-    _say(
+    say(
         f"Copia del {_when(info.created_at)} (programa {info.program_version}): "
         f"{info.records} fichas."
     )
     if args.recovery_code:
         kw = {"recovery_code": args.recovery_code}
     else:
-        kw = {"username": _user(), "password": _password("Contraseña de administrador: ")}
+        kw = {"username": user(), "password": password("Contraseña de administrador: ")}
     res = restore_backup(
         Path(args.file), Path(args.target), keep_enrollment=args.keep_enrollment, **kw
     )
@@ -277,14 +243,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _when(ts: float) -> str:
-    import time
-
     return time.strftime("%d/%m/%Y %H:%M", time.localtime(ts))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from app.doctor import doctor_report, format_report
-
     report = doctor_report(Path(args.data))
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
@@ -402,14 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ule", metavar="UBIGEO", help="distrito que el asistente inicial propone")
     s.set_defaults(func=cmd_run)
 
-    try:
-        from app.forms.cli import register as register_forms
-    except ImportError:
-        register_forms = None
-    if register_forms is not None:
-        register_forms(sub)
-    from app.sync.cli import register as register_sync
-
+    register_forms(sub)
     register_sync(sub)
     return p
 
@@ -418,9 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.selftest:
-        from app.selftest import run_selftest
-
-        return run_selftest(gui=True)
+            return run_selftest(gui=True)
     if args.gui_data and getattr(args, "func", None):
         # `siee-campo --data DIR COMMAND`: the folder given before the command counts.
         for attr in ("data", "target"):
@@ -440,11 +393,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SieeError as e:
         logging.getLogger("siee.cli").info("refused: %s", e)
-        _say(f"Error: {e.user_message}")
+        say(f"Error: {e.user_message}")
         return 1
     except (KeyboardInterrupt, EOFError):
-        _say("Cancelado.")
+        say("Cancelado.")
         return 1
     except (OSError, json.JSONDecodeError) as e:
-        _say(f"Error: no se pudo leer o escribir un archivo ({type(e).__name__}).")
+        say(f"Error: no se pudo leer o escribir un archivo ({type(e).__name__}).")
         return 1

@@ -273,6 +273,7 @@ def _write_csv(path: Path, table: Table, cancelled: Callable[[], bool] | None) -
 
 
 def _write_xlsx(path: Path, table: Table, cancelled: Callable[[], bool] | None) -> int:
+    # openpyxl (heavy) is loaded on purpose only when an Excel file is written.
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font

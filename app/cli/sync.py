@@ -14,7 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.cli.common import open_workspace
 from app.paths import default_data_dir
+from app.sync.client import InboxImport
+from app.sync.model import describe_outcome
+from app.sync.protocol import key_fingerprint
+from app.sync.scheduler import SchedulePolicy, SyncScheduler
+from app.workspace import Workspace
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -72,10 +78,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _ws(args: argparse.Namespace) -> Any:
-    from app.cli import _open
-
-    return _open(args)
+def _ws(args: argparse.Namespace) -> Workspace:
+    return open_workspace(args)
 
 
 def _when(ts: float | None) -> str:
@@ -90,15 +94,11 @@ def _progress(pr: Any) -> None:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from app.sync.client import SyncClient
-
     ws = _ws(args)
     try:
-        info = SyncClient(ws).enroll(args.server, args.code, args.label)
+        info = ws.centre.enroll(args.server, args.code, args.label)
     finally:
         ws.close()
-    from app.sync.protocol import key_fingerprint
-
     print(f"Equipo inscrito: {info.device_id} (ULE {info.ule_ubigeo}).")
     print(f"Huella de la clave del servidor: {key_fingerprint(info.server_signing_key)}")
     print("Compárela con la que muestra la sede central (siee-server keys).")
@@ -106,11 +106,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_now(args: argparse.Namespace) -> int:
-    from app.sync.client import SyncClient
-
     ws = _ws(args)
     try:
-        rep = SyncClient(ws, read_timeout=args.timeout).sync(progress=_progress)
+        ws.centre.configure(read_timeout=args.timeout)
+        rep = ws.sync(progress=_progress)
     finally:
         ws.close()
     print(rep.text())
@@ -120,7 +119,7 @@ def cmd_now(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     ws = _ws(args)
     try:
-        st = ws.sync_status()
+        st = ws.centre.status()
     finally:
         ws.close()
     if args.json:
@@ -145,7 +144,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_log(args: argparse.Namespace) -> int:
     ws = _ws(args)
     try:
-        for e in reversed(ws.sync_log(args.limit)):
+        for e in reversed(ws.centre.log(args.limit)):
             print(f"{_when(e.ts)}  {e.text}")
     finally:
         ws.close()
@@ -153,19 +152,17 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from app.sync.client import SyncClient
-
     ws = _ws(args)
     try:
-        client = SyncClient(ws)
-        paths = client.export_batches(Path(args.folder))
+        paths = ws.centre.export_usb(Path(args.folder))
+        request = ws.centre.last_inbox_request()
     finally:
         ws.close()
     if not paths:
         print("No hay fichas en cola de envío.")
     for path in paths:
         print(path)
-    print(f"Solicitud de novedades: {client.last_inbox_request}", file=sys.stderr)
+    print(f"Solicitud de novedades: {request}", file=sys.stderr)
     print(f"{len(paths)} archivo(s) de lote y la solicitud de novedades. Llévelos a la sede "
           "central (siee-server import-batch / export-inbox) y luego importe el recibo y las "
           "novedades con «sync import-receipt».", file=sys.stderr)
@@ -173,14 +170,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from app.sync.client import InboxImport, SyncClient
-    from app.sync.model import describe_outcome
-
     ws = _ws(args)
     try:
-        c = SyncClient(ws)
         for f in _receipts_first(args.file):
-            out = c.import_usb_file(Path(f))
+            out = ws.centre.import_usb(Path(f))
             if isinstance(out, InboxImport):
                 print(f"{Path(f).name}: {out.text()}")
             elif out.already_applied:
@@ -199,9 +192,6 @@ def _receipts_first(files: list[str]) -> list[str]:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from app.sync.client import SyncClient
-    from app.sync.scheduler import SchedulePolicy, SyncScheduler
-
     ws = _ws(args)
 
     def event(kind: str, data: Any) -> None:
@@ -212,7 +202,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         elif kind == "offline":
             print("Servidor no disponible; se reintentará.", file=sys.stderr, flush=True)
 
-    sched = SyncScheduler(SyncClient(ws), SchedulePolicy(interval=args.interval), event)
+    sched = SyncScheduler(ws.centre, SchedulePolicy(interval=args.interval), event)
     sched.start()
     try:
         while True:

@@ -1,5 +1,9 @@
-"""IT's settings file (TOML): where it is looked for, how it is checked, and how
-it combines with the workspace settings stored in the database.
+"""The workspace settings, in one module: defaults, keys, Spanish labels, checks, IT's
+settings files (TOML), their precedence, and the one write path (`Settings.write`).
+
+The settings live as one JSON value in the database (meta key "settings"); three
+sources change them: this laptop (settings screen, CLI: `Settings.save`), the
+centre (sync's settings_changed message: only SERVER_KEYS) and IT's files.
 
 Files, each optional, read in this order (a later file wins over an earlier one):
   1. the program folder: `siee-campo.toml` beside the executable (from source:
@@ -15,12 +19,14 @@ Precedence of one setting, lowest to highest:
 A file value reaches the workspace when the workspace's value is still the
 default or is still the value a file gave it last time; a value changed on the
 laptop is kept until IT locks the setting. `apply_file_settings` does this on
-every start (app/workspace_admin.py), so the rest of the program only reads
-`Workspace.settings()`."""
+every start (`Settings.apply_file`), so the rest of the program only reads
+`ws.settings.values()`."""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import sqlite3
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -30,11 +36,28 @@ from urllib.parse import urlsplit
 
 from platformdirs import site_config_dir
 
-from app.core.errors import SieeError
+from app.core.audit_actions import AuditAction
+from app.core.errors import NotAllowed, SieeError, ValidationError
+from app.core.roles import Perm
+from app.core.ubigeo import catalog
 from app.paths import APP_NAME
+from app.store import meta
+from app.store.db import transaction
+from app.workspace.context import Context, locked
+
+log = logging.getLogger("siee.settings")
 
 SETTINGS_FILE = "siee-campo.toml"
 KEYS = ("server_url", "ca_bundle", "ule_ubigeo", "autolock_minutes", "review_required")
+DEFAULTS: dict[str, Any] = {
+    "ule_ubigeo": None,
+    "review_required": True,
+    "autolock_minutes": 10,
+    "server_url": None,
+    "ca_bundle": None,
+}
+# Settings the centre may change on a laptop (the rest stay local decisions).
+SERVER_KEYS = ("review_required", "autolock_minutes")
 MAX_AUTOLOCK_MINUTES = 24 * 60
 
 # Spanish labels, shared by the settings screen, `doctor` and the guide.
@@ -54,7 +77,7 @@ def program_dir() -> Path:
     """The folder of the executable (packaged) or the project folder (from source)."""
     if getattr(sys, "frozen", False):
         return Path(sys.executable).resolve().parent
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parent.parent.parent
 
 
 def machine_dir() -> Path:
@@ -126,8 +149,6 @@ def check_value(key: str, value: Any, base_dir: Path | None = None) -> Any:
     if key == "ule_ubigeo":
         if value is None or value == "":
             return None
-        from app.core.ubigeo import catalog
-
         try:
             return catalog().validate(str(value)).ubigeo
         except SieeError as e:
@@ -239,8 +260,118 @@ def value_text(key: str, value: Any) -> str:
     if key == "autolock_minutes":
         return "nunca" if value == 0 else f"{value} min"
     if key == "ule_ubigeo":
-        from app.core.ubigeo import catalog
-
         d = catalog().get(str(value))
         return f"{value} — {d.label}" if d else str(value)
     return str(value)
+
+
+class Settings:
+    """The settings part of the workspace (`ws.settings`)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def values(self) -> dict[str, Any]:
+        """The effective settings: the defaults overlaid with what is stored."""
+        return {**DEFAULTS, **(meta.get_json(self.ctx.db, meta.SETTINGS) or {})}
+
+    def get(self, key: str) -> Any:
+        return self.values().get(key)
+
+    def write(
+        self,
+        conn: sqlite3.Connection,
+        changes: dict[str, Any],
+        by: str | None = None,
+        audited: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The one write path: overlay `changes` on the stored settings inside the
+        caller's transaction and audit the keys in `audited` (default: every key of
+        `changes`; an empty list writes no audit entry). `by` names who changed them
+        when not the logged-in user ("server", "settings_file"). Returns the new
+        settings. Values must already be checked."""
+        new = {**self.values(), **changes}
+        meta.put_json(conn, meta.SETTINGS, new)
+        keys = sorted(changes) if audited is None else audited
+        if audited is None or audited:
+            detail: dict[str, Any] = {"changed": keys}
+            if by:
+                detail["by"] = by
+            self.ctx.audit(conn, AuditAction.SETTINGS, detail=detail)
+        return new
+
+    @locked
+    def update(self, **changes: Any) -> dict[str, Any]:
+        """Change settings as the logged-in administrator (needs SETTINGS_MANAGE); values
+        are checked against the known keys and the ubigeo catalog."""
+        self.ctx.require(Perm.SETTINGS_MANAGE)
+        unknown = set(changes) - set(DEFAULTS)
+        if unknown:
+            raise ValidationError(f"unknown settings {sorted(unknown)}", "Opción desconocida.")
+        if changes.get("ule_ubigeo"):
+            catalog().validate(changes["ule_ubigeo"])
+        with transaction(self.ctx.db) as conn:
+            return self.write(conn, changes)
+
+    def file(self) -> FileSettings:
+        """What IT's settings files say (read now)."""
+        return load_file_settings()
+
+    def save(self, **changes: Any) -> dict[str, Any]:
+        """The settings screen's save: checks values, refuses keys IT locked."""
+        fs = self.file()
+        locked_keys = sorted(set(changes) & fs.locked)
+        if locked_keys:
+            raise NotAllowed(
+                f"settings locked by file: {locked_keys}",
+                "TI fijó estas opciones en el archivo de configuración y no se pueden cambiar "
+                "aquí: " + ", ".join(LABELS.get(k, k) for k in locked_keys) + ".",
+            )
+        checked = {}
+        for k, v in changes.items():
+            if k not in LABELS:
+                raise ValidationError(f"unknown setting {k}", "Opción desconocida.")
+            try:
+                checked[k] = check_value(k, v)
+            except ValueError as e:
+                raise ValidationError(f"bad value for {k}", f"{LABELS[k]}: {e}.") from None
+        return self.update(**checked)
+
+    def view(self) -> list[dict[str, Any]]:
+        """For the settings screen: each key with its value, source and whether IT locked it."""
+        fs = self.file()
+        eff = self.values()
+        src = sources(eff, fs, DEFAULTS)
+        return [
+            {
+                "key": k,
+                "label": LABELS[k],
+                "value": eff.get(k),
+                "source": src[k],
+                "locked": k in fs.locked,
+                "file_value": fs.values.get(k),
+                "in_file": k in fs.values,
+            }
+            for k in KEYS
+        ]
+
+    def apply_file(self, fs: FileSettings | None = None) -> list[str]:
+        """Bring the settings files' values into the workspace (see the precedence above).
+        Needs no log-in: it runs at every start. Returns the keys that changed."""
+        fs = fs if fs is not None else load_file_settings()
+        for e in fs.errors:
+            log.warning("settings file problem: %s", e)
+        with self.ctx.lock:
+            applied = meta.get_json(self.ctx.db, meta.SETTINGS_FILE_APPLIED) or {}
+            stored = self.values()
+            new, changed = merge(stored, applied, fs, DEFAULTS)
+            if not changed and applied == fs.values:
+                return []
+            audited = changed if self.ctx.session.unlocked else []
+            with transaction(self.ctx.db) as conn:
+                self.write(conn, {k: new[k] for k in changed}, by="settings_file",
+                           audited=audited)
+                meta.put_json(conn, meta.SETTINGS_FILE_APPLIED, fs.values)
+        if changed:
+            log.info("settings from file applied: %s", ",".join(changed))
+        return changed

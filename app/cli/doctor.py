@@ -6,7 +6,6 @@ opens an encrypted column. Log lines are English ids and counts by design."""
 
 from __future__ import annotations
 
-import json
 import platform
 import sqlite3
 import sys
@@ -18,7 +17,9 @@ from typing import Any
 from app import __version__
 from app.core.states import STATE_LABELS, State
 from app.paths import log_dir
-from app.settings_file import (
+from app.store.inspect import inspect_database
+from app.workspace.settings import (
+    DEFAULTS,
     KEYS,
     LABELS,
     default_locations,
@@ -29,7 +30,6 @@ from app.settings_file import (
     sources,
     value_text,
 )
-from app.store.db import DB_NAME, MIGRATIONS
 
 LOG_TAIL = 15
 
@@ -54,99 +54,6 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-def _database(data_dir: Path) -> dict[str, Any]:
-    path = data_dir / DB_NAME
-    out: dict[str, Any] = {
-        "path": str(path),
-        "exists": path.exists(),
-        "size_bytes": _size(path),
-        "wal_bytes": _size(path.with_name(DB_NAME + "-wal")),
-    }
-    if not path.exists():
-        return out
-    try:
-        conn = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, timeout=10)
-    except sqlite3.Error as e:
-        out["error"] = f"{type(e).__name__}: {e}"
-        return out
-    try:
-        conn.execute("PRAGMA busy_timeout=10000")
-        out["integrity_check"] = "; ".join(
-            r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()[:5]
-        )
-        out["schema_version"] = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        out["schema_expected"] = len(MIGRATIONS)
-        out["journal_mode"] = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        tables = _tables(conn)
-        meta = (
-            dict(conn.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
-        )
-        out["workspace_id"] = meta.get("workspace_id")
-        if meta.get("restored_from"):
-            out["restored_from"] = json.loads(meta["restored_from"])
-        if "users" in tables:
-            out["users"] = dict(
-                conn.execute(
-                    "SELECT role, COUNT(*) FROM users WHERE active=1 GROUP BY role"
-                ).fetchall()
-            )
-        if "audit" in tables:
-            out["audit_entries"] = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
-        if "records" in tables:
-            counts = {s.value: 0 for s in State}
-            counts.update(
-                conn.execute("SELECT state, COUNT(*) FROM records GROUP BY state").fetchall()
-            )
-            out["records"] = counts
-            out["quarantined"] = conn.execute(
-                "SELECT COUNT(*) FROM records WHERE quarantined=1"
-            ).fetchone()[0]
-        out["settings"] = json.loads(meta["settings"]) if meta.get("settings") else {}
-        applied = meta.get("settings_file_applied")
-        out["settings_applied"] = json.loads(applied) if applied else {}
-        out["sync"] = _sync(conn, tables, meta)
-    except (sqlite3.Error, ValueError) as e:
-        out["error"] = f"{type(e).__name__}: {e}"
-    finally:
-        conn.close()
-    return out
-
-
-def _sync(conn: sqlite3.Connection, tables: set[str], meta: dict[str, str]) -> dict[str, Any]:
-    """Enrollment, batches per state and when the last errors happened. The sync
-    log's texts are sealed (they may quote a reason with a DNI): only times here."""
-    out: dict[str, Any] = {}
-    if meta.get("sync_device"):
-        try:
-            d = json.loads(meta["sync_device"])
-        except ValueError:
-            d = {}
-        out["device_id"] = d.get("device_id")
-        out["server_url"] = d.get("server_url")
-        out["enrolled_at"] = d.get("enrolled_at")
-        out["revoked_at"] = d.get("revoked_at")
-    else:
-        out["device_id"] = None
-    if "sync_batches" in tables:
-        out["batches"] = dict(
-            conn.execute("SELECT state, COUNT(*) FROM sync_batches GROUP BY state").fetchall()
-        )
-        row = conn.execute("SELECT MAX(done_at) FROM sync_batches").fetchone()
-        out["last_receipt_at"] = row[0] if row else None
-    if "sync_log" in tables:
-        out["last_errors_at"] = [
-            r[0]
-            for r in conn.execute(
-                "SELECT ts FROM sync_log WHERE level='error' ORDER BY id DESC LIMIT 5"
-            )
-        ]
-    return out
-
-
 def _log_tail(data_dir: Path) -> list[str]:
     f = log_dir(data_dir) / "siee-campo.log"
     try:
@@ -160,12 +67,11 @@ def _log_tail(data_dir: Path) -> list[str]:
 def doctor_report(data_dir: Path) -> dict[str, Any]:
     data_dir = Path(data_dir)
     fs = load_file_settings()
-    db = _database(data_dir)
-    from app.workspace import DEFAULT_SETTINGS
+    db = inspect_database(data_dir)
 
     # What the program uses from its next start on (the files applied, as at start-up).
-    stored = {**DEFAULT_SETTINGS, **db.get("settings", {})}
-    effective, _ = merge(stored, db.get("settings_applied", {}), fs, DEFAULT_SETTINGS)
+    stored = {**DEFAULTS, **db.get("settings", {})}
+    effective, _ = merge(stored, db.get("settings_applied", {}), fs, DEFAULTS)
     return {
         "program": {
             "version": __version__,
@@ -189,7 +95,7 @@ def doctor_report(data_dir: Path) -> dict[str, Any]:
         },
         "settings": {
             "effective": {k: effective.get(k) for k in KEYS},
-            "sources": sources(effective, fs, DEFAULT_SETTINGS),
+            "sources": sources(effective, fs, DEFAULTS),
             "locked": sorted(fs.locked),
             "errors": fs.errors,
         },

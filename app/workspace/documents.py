@@ -1,7 +1,6 @@
-"""Workspace operations for supervisors: review queue, dashboard, exports, and the
-household's constancia.
+"""The documents part of the workspace (`ws.documents`): the supervisor's dashboard,
+exports (CSV / Excel) and the household's constancia data.
 
-A mixin of app.workspace.Workspace: same lock, same audit, same role checks.
 Every operation checks the logged-in role here, below any screen. Long reads
 (dashboard, exports) hold the workspace lock one record at a time, so a bulk
 operation never freezes the other users of the workspace (the GUI thread)."""
@@ -13,24 +12,25 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from app import deadlines, exports
+from app.core import deadlines
+from app.core.audit_actions import AuditAction
 from app.core.errors import NotAllowed, SieeError, ValidationError
-from app.core.roles import Perm, can, require
+from app.core.roles import Perm
 from app.core.states import STATE_LABELS, State
 from app.core.ubigeo import catalog
+from app.forms import FormDef, FormSession, NodeDef, list_bundled
+from app.forms.library import FormLibrary
+from app.store import stats
 from app.store.db import transaction
+from app.store.records import RecordMeta
+from app.workspace import exports
+from app.workspace.context import Context, locked
+from app.workspace.records import Records
+from app.workspace.settings import Settings
 
-if TYPE_CHECKING:
-    from app.store.records import RecordMeta
-    from app.workspace import Workspace
-
-    _Base = Workspace
-else:
-    _Base = object
-
-log = logging.getLogger("siee.workspace.review")
+log = logging.getLogger("siee.workspace.documents")
 
 CSE_LABELS = {
     "pobre_extremo": "Pobre extremo",
@@ -49,64 +49,6 @@ def cse_label(category: str | None) -> str:
 def _summary_head(m: RecordMeta) -> tuple[str, str]:
     s = {} if m.damaged else (m.summary or {})
     return (s.get("head_name") or s.get("head") or "", s.get("head_dni") or s.get("dni") or "")
-
-
-# -- results ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class QueueItem:
-    """One COMPLETE record waiting for the supervisor."""
-
-    uuid: str
-    form_id: str
-    revision: int
-    head_name: str
-    head_dni: str
-    ubigeo: str
-    members: int
-    enumerator: str  # who holds the record now (assignee, else author)
-    enumerator_id: int
-    completed_at: float | None
-    warnings: int
-    own: bool  # the reviewer wrote or holds it: they may not approve it
-
-
-@dataclass(frozen=True)
-class ReviewLine:
-    """One line of the read-only view of a whole survey."""
-
-    path: str
-    kind: str  # section | member | question | note
-    depth: int
-    label: str
-    text: str = ""
-    warning: str | None = None
-    error: str | None = None
-
-
-@dataclass
-class ReviewDetail:
-    uuid: str
-    form_id: str
-    form_title: str
-    revision: int
-    state: str
-    head_name: str
-    enumerator: str
-    author: str
-    completed_at: float | None
-    lines: list[ReviewLine]
-    returns: list[dict]
-    result: dict | None
-    can_approve: bool
-    can_return: bool
-
-    @property
-    def warnings(self) -> list[ReviewLine]:
-        return [ln for ln in self.lines if ln.warning]
-
-    @property
-    def errors(self) -> list[ReviewLine]:
-        return [ln for ln in self.lines if ln.error]
 
 
 @dataclass(frozen=True)
@@ -209,173 +151,52 @@ class ConstanciaData:
     notes: list[str] = field(default_factory=list)
 
 
-# -- the mixin -----------------------------------------------------------------------------------
-class ReviewOps(_Base):
-    """Supervisor operations (issue 7)."""
+# -- the part ------------------------------------------------------------------------------------
+class Documents:
+    """Dashboard, exports and constancia (`ws.documents`)."""
 
-    # helpers -----------------------------------------------------------------------------
-    def _formdef(self, form_id: str, version: str) -> Any:
-        fn = getattr(self.hooks, "formdef", None)
-        if fn is not None:
-            return fn(form_id, version)
-        from app.forms import bundled_form
+    def __init__(
+        self, ctx: Context, records: Records, forms: FormLibrary, settings: Settings
+    ) -> None:
+        self.ctx = ctx
+        self.records = records
+        self.forms = forms
+        self.settings = settings
 
-        return bundled_form(form_id)
-
-    def _people(self) -> dict[int, str]:
-        """user id -> 'Display name (username)' or the username."""
-        out = {}
-        for uid, username, disp in self.db.execute(
-            "SELECT id, username, display_name FROM users"
-        ).fetchall():
-            name = self._open_display(uid, disp)
-            out[uid] = f"{name} ({username})" if name else username
-        return out
-
-    def assignable_users(self) -> list[tuple[str, str]]:
-        """(username, shown name) of active users who can hold records (for reassign)."""
-        with self._lock:
-            require(self._me().role, Perm.RECORD_REASSIGN)
-            out = []
-            for u in self.list_users():
-                if u.active and can(u.role, Perm.RECORD_EDIT_OWN):
-                    shown = f"{u.display_name} ({u.username})" if u.display_name else u.username
-                    out.append((u.username, shown))
-            return out
-
-    # review queue ---------------------------------------------------------------------------
-    def review_queue(self, form_id: str | None = None) -> list[QueueItem]:
-        """COMPLETE records, oldest completion first."""
-        with self._lock:
-            me = self._me()
-            require(me.role, Perm.RECORD_APPROVE)
-            where, args = "state=?", [State.COMPLETE.value]
-            if form_id:
-                where += " AND form_id=?"
-                args.append(form_id)
-            metas = self.records.list(self.db.conn, where, tuple(args))
-            people = self._people()
-        items = []
-        for m in metas:
-            head, dni = _summary_head(m)
-            s = {} if m.damaged else m.summary
-            items.append(
-                QueueItem(
-                    uuid=m.uuid,
-                    form_id=m.form_id,
-                    revision=m.revision,
-                    head_name=head if not m.damaged else "(ficha dañada)",
-                    head_dni=dni,
-                    ubigeo=str(s.get("ubigeo") or m.ule_ubigeo or ""),
-                    members=int(s.get("members") or 0),
-                    enumerator=people.get(m.owner_id, "?"),
-                    enumerator_id=m.owner_id,
-                    completed_at=m.completed_at,
-                    warnings=int(m.warnings or 0),
-                    own=me.id in (m.author_id, m.assignee_id),
-                )
+    @locked
+    def record_export(self, kind: str, rows: int, target_name: str) -> None:
+        """Leave an export's trace in the audit log (exports written elsewhere, e.g. the
+        CLI's, call this too)."""
+        self.ctx.require(Perm.EXPORT)
+        with transaction(self.ctx.db) as conn:
+            self.ctx.audit(
+                conn,
+                AuditAction.EXPORT,
+                detail={"kind": kind, "rows": rows, "file": Path(target_name).name},
             )
-        items.sort(key=lambda i: (i.completed_at or 0.0, i.uuid))
-        return items
 
-    def review_detail(self, uuid: str) -> ReviewDetail:
-        """The whole survey as read-only lines, soft warnings and errors marked."""
-        with self._lock:
-            me = self._me()
-            m = self.get(uuid)  # visibility: the owner, or a role that sees all
-            answers = self.records.answers(self.db.conn, m)
-            notes = self.records.notes(self.db.conn, m)
-            people = self._people()
-        from app.forms import FormSession
-
-        fd = self._formdef(m.form_id, m.form_version)
-        session = FormSession.from_json(fd, answers)
-        labels = exports.FormLabels(fd, session.language)
-        lines: list[ReviewLine] = []
-        members_seen = 0
-        for st in session.iter_nodes():
-            if not st.relevant:
-                continue
-            depth = max(0, st.path.count("/") - 2)
-            if st.kind == "group":
-                if st.path.count("/") > 1:
-                    lines.append(ReviewLine(st.path, "section", depth, st.label))
-                continue
-            if st.kind == "repeat":
-                members_seen += 1
-                pos = st.path.rsplit("[", 1)[-1].rstrip("]")
-                name = _member_name(session, st.path)
-                label = f"Integrante {pos}" + (f": {name}" if name else "")
-                lines.append(ReviewLine(st.path, "member", depth, label))
-                continue
-            if st.type == "calculate":
-                continue
-            if st.type == "note":
-                if st.label:
-                    lines.append(ReviewLine(st.path, "note", depth, st.label))
-                continue
-            nd = fd.node(st.path)
-            lines.append(
-                ReviewLine(
-                    st.path,
-                    "question",
-                    depth,
-                    st.label or nd.name,
-                    labels.value_text(nd, st.value),
-                    warning=st.warning,
-                    error=st.message,
-                )
-            )
-        head, _dni = _summary_head(m)
-        reviewer = can(me.role, Perm.RECORD_APPROVE)
-        own = me.id in (m.author_id, m.assignee_id)
-        return ReviewDetail(
-            uuid=m.uuid,
-            form_id=m.form_id,
-            form_title=fd.title,
-            revision=m.revision,
-            state=m.state,
-            head_name=head,
-            enumerator=people.get(m.owner_id, "?"),
-            author=people.get(m.author_id, "?"),
-            completed_at=m.completed_at,
-            lines=lines,
-            returns=list(notes.get("returns") or []),
-            result=notes.get("result"),
-            can_approve=reviewer and not own and m.state == State.COMPLETE.value,
-            can_return=can(me.role, Perm.RECORD_RETURN)
-            and m.state in (State.COMPLETE.value, State.QUEUED.value),
-        )
+    def _formdef(self, form_id: str, version: str) -> FormDef:
+        return self.forms.get(form_id, version)
 
     # dashboard -------------------------------------------------------------------------------
     def dashboard(self, today: dt.date | None = None) -> Dashboard:
         """Counts per state, per enumerator and per day, delivery and results, and the
         households waiting longest against the 8 / 25 business-day targets."""
-        with self._lock:
-            require(self._me().role, Perm.RECORD_VIEW_ALL)
-            conn = self.db.conn
-            today = today or dt.date.fromtimestamp(self.clock())
-            counts = self.counts_by_state()
-            people = self._people()
+        with self.ctx.lock:
+            self.ctx.require(Perm.RECORD_VIEW_ALL)
+            conn = self.ctx.conn
+            today = today or dt.date.fromtimestamp(self.ctx.clock())
+            counts = self.records.counts_by_state()
+            people = self.ctx.people()
             per_user: dict[int, dict[str, int]] = {}
-            for owner, state, n in conn.execute(
-                "SELECT COALESCE(assignee_id, author_id), state, COUNT(*) FROM records "
-                "GROUP BY 1, 2"
-            ):
-                per_user.setdefault(owner, {s.value: 0 for s in State})[state] = n
+            for owner, state, n in stats.per_owner_state(conn):
+                per_user.setdefault(owner, {s.value: 0 for s in State})[state.value] = n
             days = self._per_day(today)
-            oldest_queued = conn.execute(
-                "SELECT MIN(COALESCE(approved_at, updated_at)) FROM records WHERE state=?",
-                (State.QUEUED.value,),
-            ).fetchone()[0]
-            oldest_complete = conn.execute(
-                "SELECT MIN(completed_at) FROM records WHERE state=?", (State.COMPLETE.value,)
-            ).fetchone()[0]
-            quarantined = conn.execute(
-                "SELECT COUNT(*) FROM records WHERE quarantined=1"
-            ).fetchone()[0]
-            returned = self.records.list(conn, "state=?", (State.RETURNED.value,))
-            with_result = self.records.list(conn, "state=?", (State.RESULT.value,))
+            oldest_queued = stats.oldest_queued(conn)
+            oldest_complete = stats.oldest_complete(conn)
+            quarantined = self.ctx.session.records.count_quarantined(conn)
+            returned = self.ctx.session.records.list(conn, "state=?", (State.RETURNED.value,))
+            with_result = self.ctx.session.records.list(conn, "state=?", (State.RESULT.value,))
         by_sup = by_centre = 0
         for m in returned:
             source = self._last_return_source(m)
@@ -421,9 +242,7 @@ class ReviewOps(_Base):
         tallies: dict[str, dict[dt.date, int]] = {}
         for col in ("created_at", "completed_at", "approved_at", "delivered_at"):
             got: dict[dt.date, int] = {}
-            for (ts,) in self.db.conn.execute(
-                f"SELECT {col} FROM records WHERE {col} >= ?", (start_ts,)
-            ):
+            for ts in stats.timestamps_since(self.ctx.conn, col, start_ts):
                 d = dt.date.fromtimestamp(ts)
                 got[d] = got.get(d, 0) + 1
             tallies[col] = got
@@ -442,9 +261,9 @@ class ReviewOps(_Base):
         return out
 
     def _notes_of(self, m: RecordMeta) -> dict:
-        with self._lock:
+        with self.ctx.lock:
             try:
-                return self.records.notes(self.db.conn, m)
+                return self.ctx.session.records.notes(self.ctx.conn, m)
             except SieeError:
                 log.warning("notes of a record could not be read")
                 return {}
@@ -455,9 +274,9 @@ class ReviewOps(_Base):
 
     def _request_date(self, m: RecordMeta) -> dt.date:
         """The S100's fecha_solicitud (paper requests are typed later), else its creation."""
-        with self._lock:
+        with self.ctx.lock:
             try:
-                flat = exports.answers_flat(self.records.answers(self.db.conn, m))
+                flat = exports.answers_flat(self.ctx.session.records.answers(self.ctx.conn, m))
             except SieeError:
                 flat = {}
         for path, value in flat.items():
@@ -471,17 +290,15 @@ class ReviewOps(_Base):
     def _waiting(self, today: dt.date, people: dict[int, str]) -> list[WaitingItem]:
         """Households not yet with a result. An S100 and an FSU belong to the same
         household when they share a DNI (matched on the keyed DNI index)."""
-        with self._lock:
-            conn = self.db.conn
-            metas = {m.uuid: m for m in self.records.list(conn, "form_id IN ('s100', 'fsu')", ())}
+        with self.ctx.lock:
+            conn = self.ctx.conn
+            metas = {
+                m.uuid: m
+                for m in self.ctx.session.records.list(conn, "form_id IN ('s100', 'fsu')", ())
+            }
             links: dict[str, set[str]] = {}
             fsu_linked: set[str] = set()
-            for s_uuid, f_uuid in conn.execute(
-                "SELECT DISTINCT a.uuid, b.uuid FROM dni_index a "
-                "JOIN dni_index b ON a.mac = b.mac AND a.uuid <> b.uuid "
-                "JOIN records ra ON ra.uuid = a.uuid JOIN records rb ON rb.uuid = b.uuid "
-                "WHERE ra.form_id = 's100' AND rb.form_id = 'fsu'"
-            ):
+            for s_uuid, f_uuid in stats.s100_fsu_links(conn):
                 links.setdefault(s_uuid, set()).add(f_uuid)
                 fsu_linked.add(f_uuid)
         out: list[WaitingItem] = []
@@ -546,10 +363,10 @@ class ReviewOps(_Base):
             raise ValidationError(
                 "export folder missing", "La carpeta elegida no existe. Elija otra ubicación."
             )
-        with self._lock:
-            require(self._me().role, Perm.EXPORT)
-            metas = self.list_records(state=state, form_id=form_id)
-            people = self._people()
+        with self.ctx.lock:
+            self.ctx.require(Perm.EXPORT)
+            metas = self.records.list(state=state, form_id=form_id)
+            people = self.ctx.people()
         metas.sort(key=lambda m: m.created_at)
         if kind == "records":
             table = self._records_table(metas, people, progress)
@@ -572,8 +389,6 @@ class ReviewOps(_Base):
         return ExportResult(kind, fmt, path, n)
 
     def _latest_version(self, form_id: str, metas: list[RecordMeta]) -> str:
-        from app.forms import list_bundled
-
         for f, v, _t in list_bundled():
             if f == form_id:
                 return str(v)
@@ -590,9 +405,9 @@ class ReviewOps(_Base):
                 progress(i, n)
 
     def _answers_of(self, m: RecordMeta) -> dict[str, str]:
-        with self._lock:
-            self._me()  # the session may have ended mid-export
-            return exports.answers_flat(self.records.answers(self.db.conn, m))
+        with self.ctx.lock:
+            self.ctx.me()  # the session may have ended mid-export
+            return exports.answers_flat(self.ctx.session.records.answers(self.ctx.conn, m))
 
     def _records_table(
         self,
@@ -621,8 +436,6 @@ class ReviewOps(_Base):
             C("warnings", "Advertencias", "integer", 12),
             C("updated", "Última modificación", "datetime", 17),
         ]
-        from app.forms import list_bundled
-
         titles = {f: t for f, _v, t in list_bundled()}
 
         def rows() -> Iterator[list[Any]]:
@@ -655,7 +468,7 @@ class ReviewOps(_Base):
 
     def _answers_table(
         self,
-        fd: Any,
+        fd: FormDef,
         metas: list[RecordMeta],
         people: dict[int, str],
         progress: Callable[[int, int], None] | None,
@@ -687,7 +500,7 @@ class ReviewOps(_Base):
         return exports.Table("Respuestas", cols, rows())
 
     def _members_table(
-        self, fd: Any, metas: list[RecordMeta], progress: Callable[[int, int], None] | None
+        self, fd: FormDef, metas: list[RecordMeta], progress: Callable[[int, int], None] | None
     ) -> exports.Table:
         rep = exports.find_repeat(fd)
         if rep is None:
@@ -729,9 +542,9 @@ class ReviewOps(_Base):
     # constancia ---------------------------------------------------------------------------
     def constancia(self, uuid: str) -> ConstanciaData:
         """What the household's constancia de empadronamiento shows; leaves an audit entry."""
-        with self._lock:
-            me = self._me()
-            m = self.get(uuid)
+        with self.ctx.lock:
+            me = self.ctx.me()
+            m = self.records.get(uuid)
             if m.form_id != "fsu":
                 raise ValidationError(
                     "constancia needs an FSU",
@@ -744,14 +557,12 @@ class ReviewOps(_Base):
                     "La constancia se emite cuando la FSU está completa. Complete la ficha "
                     "primero.",
                 )
-            answers = self.records.answers(self.db.conn, m)
-            notes = self.records.notes(self.db.conn, m)
-            people = self._people()
-            ule = m.ule_ubigeo or self.settings().get("ule_ubigeo") or ""
-            with transaction(self.db) as conn:
-                self._audit_in(conn, "constancia", m.uuid, detail={"rev": m.revision})
-        from app.forms import FormSession
-
+            answers = self.ctx.session.records.answers(self.ctx.conn, m)
+            notes = self.ctx.session.records.notes(self.ctx.conn, m)
+            people = self.ctx.people()
+            ule = m.ule_ubigeo or self.settings.get("ule_ubigeo") or ""
+            with transaction(self.ctx.db) as conn:
+                self.ctx.audit(conn, AuditAction.CONSTANCIA, m.uuid, detail={"rev": m.revision})
         fd = self._formdef(m.form_id, m.form_version)
         session = FormSession.from_json(fd, answers)
         labels = exports.FormLabels(fd, session.language)
@@ -839,12 +650,12 @@ class ReviewOps(_Base):
             answers=main,
             state_label=STATE_LABELS.get(State(m.state), m.state),
             result=result,
-            issued_at=dt.datetime.fromtimestamp(self.clock()).replace(microsecond=0),
+            issued_at=dt.datetime.fromtimestamp(self.ctx.clock()).replace(microsecond=0),
             issued_by=people.get(me.id, me.username),
         )
 
 
-def _typed(nd: Any, col: exports.Column, value: str, labels: exports.FormLabels) -> Any:
+def _typed(nd: NodeDef, col: exports.Column, value: str, labels: exports.FormLabels) -> Any:
     if value == "":
         return None
     if nd.is_select:
@@ -852,7 +663,7 @@ def _typed(nd: Any, col: exports.Column, value: str, labels: exports.FormLabels)
     return exports.cell_value(col, value)
 
 
-def _member_name(session: Any, prefix: str) -> str:
+def _member_name(session: FormSession, prefix: str) -> str:
     def get(name: str) -> str:
         try:
             return session.get(f"{prefix}/{name}")

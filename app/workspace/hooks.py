@@ -1,0 +1,47 @@
+"""The form engine behind the workspace (the real `FormHooks`): every record is read
+with the form version it was started with, found in the form library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core.errors import NotFound
+from app.forms import FormDef, FormSession, dnis, summary
+from app.forms.library import FormLibrary
+
+
+class EngineHooks:
+    """`FormHooks` over app.forms and a `FormLibrary` (bundled forms, then versions
+    installed by sync under `forms_dir`)."""
+
+    def __init__(self, forms_dir: Path | None = None) -> None:
+        self.library = FormLibrary(forms_dir)
+
+    @property
+    def forms_dir(self) -> Path | None:
+        return self.library.forms_dir
+
+    def formdef(self, form_id: str, version: str) -> FormDef:
+        """The definition of that version; NotFound (Spanish) when not on this computer."""
+        return self.library.get(form_id, version)
+
+    def facts(self, form_id: str, version: str, answers: dict) -> tuple[dict, list[str]]:
+        """(summary for the list view, every DNI in the record)."""
+        fd = self.formdef(form_id, version)
+        return summary(fd, answers), dnis(fd, answers)
+
+    def submission(self, form_id: str, version: str, answers: dict) -> dict:
+        """What leaves the laptop: the canonical answers without those kept aside
+        (answers of questions a skip made non-relevant stay in the draft only)."""
+        try:
+            fd = self.formdef(form_id, version)
+        except NotFound:
+            return answers  # the server checks the structure of unknown versions
+        return FormSession.from_json(fd, answers).to_json()
+
+    def validate(self, form_id: str, version: str, answers: dict) -> tuple[list[dict], list[dict]]:
+        """(hard errors, soft warnings), each a list of {"path", "message"}."""
+        report = FormSession.from_json(self.formdef(form_id, version), answers).validate()
+        return [i.to_dict() for i in report.errors], [i.to_dict() for i in report.warnings]
+
+
