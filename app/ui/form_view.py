@@ -144,13 +144,14 @@ class QuestionRow(QFrame):
         if not self.is_group and nd.type not in LABEL_ONLY:
             self.editor = make_editor(nd.type)
         if self.editor is not None:
-            grid.addWidget(self.editor, 2, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(self.message, 2, 1, Qt.AlignmentFlag.AlignTop)
+            # the message sits right under the line typed into, above any choices
+            self.message.setMaximumWidth(620)
+            self.editor.box.insertWidget(1, self.message)
+            grid.addWidget(self.editor, 2, 0, 1, 2, Qt.AlignmentFlag.AlignTop)
             self.label.setBuddy(self.editor.focus_widget())
         else:
             grid.addWidget(self.message, 2, 0, 1, 2)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
+        self.message.hide()
 
     @property
     def can_focus(self) -> bool:
@@ -185,12 +186,14 @@ class QuestionRow(QFrame):
         else:
             self.message.setObjectName("")
             self.message.setText("")
+        self.message.setVisible(bool(self.message.text()))
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
 
     def show_parse_error(self, text: str) -> None:
         self.message.setObjectName("error")
         self.message.setText(f"✗ {text}")
+        self.message.show()
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
 
