@@ -687,7 +687,11 @@ class FormWindow(QMainWindow):
     def update_issues(self, extra_errors: list[dict] | None = None) -> None:
         rep = self.session.validate()
         errors = [
-            (i.path, i.message) for i in rep.errors if self.show_all or i.path in self._touched
+            (i.path, i.message)
+            for i in rep.errors
+            if self.show_all
+            or i.path in self._touched
+            or shown_path(self.fd, i.path) in self._touched
         ]
         if extra_errors:
             seen = {p for p, _ in errors}
