@@ -15,8 +15,10 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
 from app.ui.admin_menu import install_admin_menu
+from app.ui.help_panel import show_guide
 from app.ui.login import LoginPage
 from app.ui.main_window import RecordsPage
+from app.ui.shortcuts import enter_presses_buttons, install_help
 from app.ui.sync_panel import install_sync
 from app.ui.wizard import FirstRunWizard
 from app.ui.worker import Job, run_job, show_error
@@ -85,6 +87,12 @@ class AppWindow(QMainWindow):
             app.focusWindowChanged.connect(self._watch.watch)
         self.admin_menu = install_admin_menu(self)  # settings, backup, support (admins)
         self.sync_menu = install_sync(self)  # menu, status-bar indicator, auto sync
+        install_help(self, self.show_guide)
+
+    def show_guide(self) -> None:
+        """F1 / Ayuda: the guide of the screen in front (log-in or records)."""
+        key = "login" if self.stack.currentWidget() is self.login_page else "records"
+        show_guide(self, key)
 
     # -- start-up -----------------------------------------------------------------------
     def start(self) -> None:
@@ -122,6 +130,8 @@ class AppWindow(QMainWindow):
         self.records_page.logout_requested.connect(self.logout)
         self.stack.addWidget(self.login_page)
         self.stack.addWidget(self.records_page)
+        enter_presses_buttons(self.login_page)
+        enter_presses_buttons(self.records_page)
 
     # -- session ---------------------------------------------------------------------------
     def show_login(self, username: str = "", notice: str = "") -> None:

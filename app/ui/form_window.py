@@ -37,6 +37,7 @@ from app.ui.form_view import PageSpec, QuestionPage, QuestionRow, page_question_
 from app.ui.help_panel import HelpPanel
 from app.ui.problem_place import shown_path
 from app.ui.roster import RosterPage
+from app.ui.shortcuts import enter_presses_buttons, install_help
 from app.ui.wording import plural
 from app.ui.worker import Job, SerialSaver, run_job, show_error, user_text
 
@@ -195,6 +196,8 @@ class FormWindow(QMainWindow):
         if not self.editable:
             self.complete_btn.setEnabled(False)
         self._shortcuts()
+        install_help(self, self.toggle_help, f1=False)  # F1 is in _shortcuts
+        enter_presses_buttons(self)
         self.update_marks()
         QTimer.singleShot(0, self.focus_first)
 

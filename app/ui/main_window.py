@@ -48,7 +48,7 @@ class RecordsPage(QWidget):
 
         self.who = QLabel("")
         self.who.setObjectName("subtitle")
-        self.logout_btn = QPushButton("Cerrar &sesión")
+        self.logout_btn = QPushButton("Ce&rrar sesión")
         self.logout_btn.clicked.connect(self.logout_requested)
         top = QHBoxLayout()
         title = QLabel("Fichas")
@@ -132,7 +132,7 @@ class RecordsPage(QWidget):
         self.new_s100_btn = QPushButton("&Nueva S100 (Ctrl+N)")
         self.new_s100_btn.setObjectName("primary")
         self.new_s100_btn.clicked.connect(lambda: self.new_record.emit("s100", ""))
-        self.new_fsu_btn = QPushButton("Nueva F&SU desde la S100 (Ctrl+U)")
+        self.new_fsu_btn = QPushButton("Nueva FS&U desde la S100 (Ctrl+U)")
         self.new_fsu_btn.clicked.connect(self.new_fsu_from_selected)
         self.open_btn = QPushButton("&Abrir (Enter)")
         self.open_btn.clicked.connect(self.open_selected)

@@ -149,7 +149,7 @@ class ReviewQueuePage(QWidget):
         self.approve_btn.clicked.connect(self.approve_selected)
         self.return_btn = QPushButton("&Observar…")
         self.return_btn.clicked.connect(self.return_selected)
-        self.reassign_btn = QPushButton("&Reasignar…")
+        self.reassign_btn = QPushButton("Rea&signar…")
         self.reassign_btn.clicked.connect(self.reassign_selected)
         self.status = QLabel("")
         self.status.setObjectName("hint")

@@ -34,6 +34,8 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.core.states import STATE_LABELS, State
 from app.ui import styles
+from app.ui.help_panel import show_guide
+from app.ui.shortcuts import enter_presses_buttons, install_help
 from app.ui.worker import show_error
 from app.workspace import Workspace
 from app.workspace_review import ReviewDetail, ReviewLine, cse_label
@@ -249,6 +251,8 @@ class ReviewWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+Return"), self, self.approve)
         QShortcut(QKeySequence("Ctrl+Enter"), self, self.approve)
         QShortcut(QKeySequence("Escape"), self, self.close)
+        install_help(self, lambda: show_guide(self, "review"))
+        enter_presses_buttons(self)
         self._update_buttons()
         self._pins_changed()
 

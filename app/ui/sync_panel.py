@@ -508,7 +508,7 @@ class SyncMenu(QMenu):
         self.addSeparator()
         self.enroll_action = self.addAction("&Inscribir equipo…", self.open_enroll)
         self.export_action = self.addAction("E&xportar lote a USB…", self.ask_export)
-        self.import_action = self.addAction("&Importar recibo o novedades de USB…", self.ask_import)
+        self.import_action = self.addAction("I&mportar recibo o novedades de USB…", self.ask_import)
         self.menu_action: QAction = window.menuBar().addMenu(self)
         self.indicator = SyncIndicator(self.ctl)
         self.indicator.clicked.connect(self.open_panel)

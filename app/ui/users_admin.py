@@ -173,7 +173,7 @@ class UsersPage(QWidget):
         self.new_btn.clicked.connect(self.new_user)
         self.toggle_btn = QPushButton("&Desactivar")
         self.toggle_btn.clicked.connect(self.toggle_active)
-        self.reset_btn = QPushButton("&Restablecer contraseña…")
+        self.reset_btn = QPushButton("Restablecer &contraseña…")
         self.reset_btn.clicked.connect(self.reset_password)
         self.status = QLabel("")
         self.status.setObjectName("hint")
