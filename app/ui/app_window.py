@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
 from app.ui.admin_menu import install_admin_menu
+from app.ui.busy import busy
 from app.ui.help_panel import show_guide
 from app.ui.login import LoginPage
 from app.ui.main_window import RecordsPage
@@ -226,8 +227,10 @@ class AppWindow(QMainWindow):
             w.raise_()
             w.activateWindow()
             return w
+        status = self.records_page.status if self.records_page is not None else None
         try:
-            w = FormWindow(self.ws, uuid)
+            with busy(status, "Abriendo la ficha…"):
+                w = FormWindow(self.ws, uuid)
         except SieeError as e:
             show_error(self, e)
             return None
@@ -249,8 +252,13 @@ class AppWindow(QMainWindow):
         from app.ui.form_window import create_record
 
         assert self.ws is not None
+        status = self.records_page.status if self.records_page is not None else None
+        text = (
+            "Preparando la FSU con los datos de la S100…" if from_uuid else "Creando la ficha…"
+        )
         try:
-            uuid = create_record(self.ws, form_id, from_uuid or None)
+            with busy(status, text):
+                uuid = create_record(self.ws, form_id, from_uuid or None)
         except SieeError as e:
             show_error(self, e)
             return None

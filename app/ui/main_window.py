@@ -26,6 +26,7 @@ from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
 from app.ui.record_list import FORM_LABELS, RecordTableModel, Row, when_text
 from app.ui.supervision import SupervisionTools
+from app.ui.wording import plural
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import Workspace
 
@@ -226,11 +227,16 @@ class RecordsPage(QWidget):
         n_ret = counts.get(State.RETURNED.value, 0)
         if n_ret:
             self.returned_banner.setText(
-                f"Tiene {n_ret} ficha(s) observada(s) por el supervisor o el SIEE: aparecen "
-                "primero, en rojo. Ábralas, corrija lo indicado y vuelva a completarlas."
+                plural(
+                    n_ret,
+                    "Tiene 1 ficha observada por el supervisor o el SIEE: aparece primero, en "
+                    "rojo. Ábrala, corrija lo indicado y vuelva a completarla.",
+                    "Tiene {n} fichas observadas por el supervisor o el SIEE: aparecen "
+                    "primero, en rojo. Ábralas, corrija lo indicado y vuelva a completarlas.",
+                )
             )
         self.returned_banner.setVisible(bool(n_ret))
-        self.status.setText(f"{len(rows)} ficha(s)")
+        self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:

@@ -363,7 +363,7 @@ class SyncIndicator(QPushButton):
         else:
             text = f"{st.pending} en cola · última sincronización: {when_text(st.last_ok)}"
         if st.quarantined:
-            text += f" · {st.quarantined} en cuarentena"
+            text += f" · {st.quarantined} en conflicto con el SIEE (avise a soporte)"
         self.setText(text)
 
 
@@ -387,8 +387,8 @@ class SyncPanel(QDialog):
         grid = QGridLayout()
         for i, (key, label) in enumerate((
             ("pending", "En cola de envío"), ("delivered", "Entregadas"),
-            ("returned", "Observadas"), ("quarantined", "En cuarentena"),
-            ("result", "Con resultado"), ("in_flight", "Lotes esperando recibo"),
+            ("returned", "Observadas"), ("quarantined", "En conflicto (avise a soporte)"),
+            ("result", "Con resultado"), ("in_flight", "Envíos sin confirmar"),
         )):
             name = QLabel(label + ":")
             value = QLabel("0")
@@ -448,8 +448,10 @@ class SyncPanel(QDialog):
             self.server.setText("Este equipo no está inscrito en el servidor del SIEE. Use "
                                 "«Inscribir equipo…» en el menú Sincronización.")
         else:
-            self.server.setText(f"Servidor: {st.server_url} — equipo {st.device_id}"
+            # the device id is for support (Diagnóstico); staff see that it is enrolled
+            self.server.setText(f"Servidor: {st.server_url} — equipo inscrito"
                                 + (" — DADO DE BAJA" if st.revoked else ""))
+            self.server.setToolTip(f"Identificador del equipo (para soporte): {st.device_id}")
         for key, lab in self.counts.items():
             lab.setText(str(getattr(st, key)))
         self.last.setText(f"Última sincronización correcta: {when_text(st.last_ok)}")

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SieeError
+from app.ui.busy import busy
 from app.ui.help_panel import show_guide
 from app.ui.shortcuts import install_help
 from app.ui.ubigeo_picker import UbigeoPicker
@@ -110,7 +111,8 @@ class UbigeoPage(QWizardPage):
 
     def validatePage(self) -> bool:
         try:
-            self.wiz.create_workspace(self.picker.value())
+            with busy(self.error, "Creando la base de datos cifrada de este equipo…"):
+                self.wiz.create_workspace(self.picker.value())
         except SieeError as e:
             self.error.setText(user_text(e))
             return False

@@ -71,7 +71,7 @@ def test_returned_record_shows_reasons(shell, ws_factory, qtbot):
     assert page.model.data(page.model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is not None
     assert page.model.data(page.model.index(1, 0), Qt.ItemDataRole.BackgroundRole) is None
     assert page.returned_banner.isVisibleTo(page)
-    assert "1 ficha(s) observada(s)" in page.returned_banner.text()
+    assert "Tiene 1 ficha observada" in page.returned_banner.text()
     assert page.count_buttons[State.RETURNED.value].text() == "Observada: 1"
     # the selected returned record shows who returned it and why
     assert page.detail.isVisibleTo(page)
