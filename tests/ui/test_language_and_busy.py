@@ -62,9 +62,10 @@ def test_new_fsu_from_s100_shows_that_it_is_working(logged_in, qtbot, clock):
     finally:
         del ws.new_record
     assert w is not None
-    assert seen == [(True, Qt.CursorShape.WaitCursor, "Preparando la FSU con los datos de la S100…")]
+    text = "Preparando la FSU con los datos de la S100…"
+    assert seen == [(True, Qt.CursorShape.WaitCursor, text)]
     assert QApplication.overrideCursor() is None  # restored afterwards
-    assert win.records_page.status.text() != "Preparando la FSU con los datos de la S100…"
+    assert win.records_page.status.text() != text
     w.close()
 
 
