@@ -36,6 +36,7 @@ from app.ui import styles
 from app.ui.form_view import PageSpec, QuestionPage, QuestionRow, page_question_paths, plan_pages
 from app.ui.help_panel import HelpPanel
 from app.ui.problem_place import shown_path
+from app.ui.record_list import result_text
 from app.ui.roster import RosterPage
 from app.ui.shortcuts import enter_presses_buttons, install_help
 from app.ui.wording import plural
@@ -840,6 +841,19 @@ class FormWindow(QMainWindow):
             self.banner.setText(
                 "Ficha observada. Corrija lo indicado y vuelva a completarla:\n" + "\n".join(lines)
             )
+            self.banner.show()
+        elif self.meta.state == State.RESULT.value:
+            try:
+                result = self.ws.notes(self.uuid).get("result")
+            except SieeError:
+                result = None
+            text = result_text(result) or "CSE: (sin datos del resultado)"
+            self.banner.setObjectName("ok")
+            self.banner.setText(
+                f"Resultado del SIEE — {text}. La ficha ya no se modifica; la constancia "
+                "se imprime desde «Constancia…» en la lista de fichas."
+            )
+            self.banner.setStyle(self.banner.style())
             self.banner.show()
         elif not self.editable:
             self.banner.setText(

@@ -193,12 +193,16 @@ class RecordsPage(QWidget):
             rows = []
             for m in metas:
                 returns: list[dict] = []
-                if m.state == State.RETURNED.value:
+                result: dict | None = None
+                if m.state in (State.RETURNED.value, State.RESULT.value):
                     try:
-                        returns = ws.notes(m.uuid).get("returns", [])
+                        notes = ws.notes(m.uuid)
                     except SieeError:
-                        log.warning("could not read notes of a returned record")
-                rows.append(Row(m, returns))
+                        log.warning("could not read the notes of a record")
+                        notes = {}
+                    returns = notes.get("returns", []) if m.state == State.RETURNED.value else []
+                    result = notes.get("result") if m.state == State.RESULT.value else None
+                rows.append(Row(m, returns, result))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
             return rows, ws.counts_by_state()
 

@@ -147,6 +147,9 @@ class ReviewWindow(QMainWindow):
         self.tree.setColumnWidth(1, 300)
         self.items: dict[str, QTreeWidgetItem] = {}
         self._fill(d.lines)
+        # answers such as «Red pública de desagüe dentro de la vivienda» are shown whole
+        self.tree.resizeColumnToContents(1)
+        self.tree.setColumnWidth(1, max(300, min(self.tree.columnWidth(1) + 12, 520)))
         self.tree.itemChanged.connect(self._pins_changed)
 
         n_warn, n_err = len(d.warnings), len(d.errors)
