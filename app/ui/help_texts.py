@@ -10,14 +10,24 @@ STATES = (
     "<li><b>Completa</b>: pasó la revisión de la ficha (Ctrl+Enter); espera al supervisor.</li>"
     "<li><b>Observada</b>: el supervisor o el SIEE pidió correcciones; ábrala, corrija lo "
     "indicado y vuelva a completarla.</li>"
-    "<li><b>Aprobada</b>: el supervisor la aceptó; se enviará en la próxima "
+    "<li><b>En cola de envío</b>: el supervisor la aprobó; se enviará al SIEE en la próxima "
     "sincronización.</li>"
-    "<li><b>Enviada</b>: ya está en el SIEE; el resultado llega cuando el SIEE lo "
+    "<li><b>Entregada</b>: ya está en el SIEE; el resultado llega cuando el SIEE lo "
     "publica (sincronice más tarde).</li>"
     "<li><b>Con resultado</b>: el SIEE devolvió la clasificación socioeconómica (CSE); "
     "se ve en la lista y en la ficha, y puede imprimir la constancia.</li>"
     "</ul>"
 )
+
+
+def _check_state_names() -> None:
+    """The guide names every state as the screens do (STATE_LABELS)."""
+    from app.core.states import STATE_LABELS
+
+    missing = [label for label in STATE_LABELS.values() if f"<b>{label}</b>" not in STATES]
+    if missing:
+        raise AssertionError(f"guide misses states: {missing}")
+
 
 GUIDES: dict[str, tuple[str, str]] = {
     "login": (

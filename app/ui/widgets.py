@@ -524,9 +524,19 @@ class SelectOneEditor(Editor):
         selected = {self._last_committed} if self._last_committed else set()
         self._show_board(typed.strip(), selected)
 
+    def set_read_only(self, ro: bool) -> None:
+        changed = ro != self._read_only
+        super().set_read_only(ro)
+        if changed:
+            self._refresh_board("")
+
     def _show_board(self, typed: str, selected: set[str]) -> None:
         """All choices of a short list; of a long one, the first LONG_LIST_SHOWN
-        (nothing typed) or those matching the text typed."""
+        (nothing typed) or those matching the text typed. A read-only answer shows
+        only the chosen label beside the code."""
+        if self._read_only:
+            self.board.setVisible(False)
+            return
         if len(self.items) <= MAX_GRID_CHOICES:
             shown, total = self.items, len(self.items)
         elif typed:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from app.ui import styles  # noqa: E402
 from app.ui.app_window import build  # noqa: E402
+from app.ui.translations import install_qt_spanish  # noqa: E402
 
 PW = "clave-segura-1"
 
@@ -54,6 +55,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication([])
     styles.apply(app)
+    install_qt_spanish(app)
     tmp = Path(tempfile.mkdtemp()) / "datos"
     win = build(tmp)
     win.start()
@@ -132,7 +134,8 @@ def main() -> int:
     for text in ("15", "1501", "150132"):
         keys(text)
     keys("15013")
-    key(Qt.Key.Key_Return)
+    key(Qt.Key.Key_Return)  # refused: the message under the field, the cursor stays
+    key(Qt.Key.Key_Return)  # a second Enter moves on on purpose
     keys("2")
     keys("Los Incas")
     key(Qt.Key.Key_Return)

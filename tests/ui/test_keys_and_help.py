@@ -179,3 +179,14 @@ def test_f1_and_the_help_menu_show_the_guide_of_the_screen(logged_in, qtbot):
     assert "Ctrl+Enter" in w.help.text.text() and "debajo de la pregunta" in w.help.text.text()
     assert any(a.text() == "A&yuda" for a in w.menuBar().actions())
     w.close()
+
+
+def test_the_guide_names_every_state_as_the_screens_do():
+    from app.core.states import STATE_LABELS
+    from app.ui.help_texts import GUIDES, STATES, _check_state_names
+
+    _check_state_names()
+    for label in STATE_LABELS.values():
+        assert f"<b>{label}</b>" in STATES
+    for key in ("records", "review", "review_queue", "dashboard"):
+        assert STATES in GUIDES[key][1]
