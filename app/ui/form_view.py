@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -124,6 +125,9 @@ class QuestionRow(QFrame):
         self.is_group = nd.kind == "group"
         self.editor: Editor | None = None
         self.touched = False
+        # never squeezed below what it needs: a message or a list of choices that
+        # appears makes the page longer (it scrolls) instead of overlapping rows
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.label = QLabel("")
         self.label.setWordWrap(True)
         self.label.setObjectName("question" if not self.is_group else "subtitle")

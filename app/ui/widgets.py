@@ -505,6 +505,7 @@ def _esc(text: str) -> str:
 class SelectOneEditor(Editor):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._has_focus = False
         self.items: list[ChoiceItem] = []
         self.line.setMaximumWidth(160)
         self.line.setPlaceholderText("código o nombre")
@@ -532,9 +533,10 @@ class SelectOneEditor(Editor):
 
     def _show_board(self, typed: str, selected: set[str]) -> None:
         """All choices of a short list; of a long one, the first LONG_LIST_SHOWN
-        (nothing typed) or those matching the text typed. A read-only answer shows
-        only the chosen label beside the code."""
-        if self._read_only:
+        (nothing typed) or those matching the text typed. The list opens while the
+        question has the focus, and stays open while it is unanswered; an answered
+        question elsewhere, or a read-only one, shows only the chosen label."""
+        if self._read_only or (selected and not self._has_focus):
             self.board.setVisible(False)
             return
         if len(self.items) <= MAX_GRID_CHOICES:
@@ -602,6 +604,12 @@ class SelectOneEditor(Editor):
         self.line.setText(self.display(name))
         self.commit()
         self.line.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.line and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            self._has_focus = event.type() == QEvent.Type.FocusIn
+            self._refresh_board(self.line.text() if self._has_focus else "")
+        return super().eventFilter(watched, event)
 
 
 class SelectMultipleEditor(SelectOneEditor):

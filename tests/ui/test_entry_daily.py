@@ -50,6 +50,7 @@ def test_every_choice_question_shows_its_choices(ws_factory, qtbot):
                 ed = row.editor
                 if not isinstance(ed, SelectOneEditor) or row.isHidden() or not ed.items:
                     continue
+                w.focus_row(row)  # the list opens on focus (answered or not)
                 n = len(ed.items)
                 shown = choice_labels(ed)
                 expected = n if n <= MAX_GRID_CHOICES else LONG_LIST_SHOWN
