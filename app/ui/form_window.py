@@ -8,7 +8,6 @@ Closing the window commits the field being typed and waits for the saves."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +34,7 @@ from app.forms import carry_over
 from app.ui import styles
 from app.ui.form_view import PageSpec, QuestionPage, QuestionRow, page_question_paths, plan_pages
 from app.ui.help_panel import HelpPanel
-from app.ui.problem_place import shown_path
+from app.ui.problem_place import rule_settled_by_earlier_answers, shown_path
 from app.ui.record_list import result_text
 from app.ui.roster import RosterPage
 from app.ui.shortcuts import enter_presses_buttons, install_help
@@ -444,19 +443,18 @@ class FormWindow(QMainWindow):
         self.advance(row, step)
 
     def _refusal(self, row: QuestionRow) -> str:
-        """The message of a rule the typed answer breaks by itself ('' when it is
-        accepted). An empty required answer may be left for later, and a rule that
-        compares with other answers (the number of people against the members
-        listed) is shown beside the field but does not hold the clerk: the fix
-        may be elsewhere."""
+        """The message of a rule the typed answer breaks ('' when it is accepted).
+        An empty required answer may be left for later, and a rule that compares
+        with later answers (the number of people against the members listed
+        further on) is shown beside the field but does not hold the clerk: the fix
+        may be elsewhere (see rule_settled_by_earlier_answers)."""
         try:
             st = self.session.state(row.path)
         except SieeError:
             return ""
         if st.value == "" or not st.message:
             return ""
-        rule = row.nd.constraint or ""
-        if "${" in rule or re.search(r"/[A-Za-z_]", rule):
+        if not rule_settled_by_earlier_answers(self.fd, row.path):
             return ""
         return st.message
 

@@ -58,3 +58,40 @@ def shown_path(fd: FormDef, path: str) -> str:
     if not best:
         return path
     return f"{parent_concrete}/{best.rpartition('/')[2]}"
+
+
+def _form_order(fd: FormDef) -> dict[str, int]:
+    order: dict[str, int] = {}
+
+    def walk(nd: NodeDef) -> None:
+        order[nd.path_str] = len(order)
+        for c in nd.children:
+            walk(c)
+
+    walk(fd.root)
+    return order
+
+
+def rule_settled_by_earlier_answers(fd: FormDef, path: str) -> bool:
+    """True when the rule (constraint) of the question at `path` reads only the
+    answer itself and answers that come before it in the form: if it fails, the
+    answer just typed is what is wrong, so the clerk is kept on it. False when it
+    compares with something later or elsewhere (the number of people against the
+    members listed further on, a relative path across members): the fix may be
+    in another question, so the message is shown but the clerk may go on."""
+    dpath = definition_path(path)
+    nd = _node(fd, dpath)
+    rule = (nd.constraint or "") if nd is not None else ""
+    if not rule:
+        return True
+    if "../" in rule or "${" in rule:
+        return False
+    order = _form_order(fd)
+    here = order.get(dpath)
+    if here is None:
+        return False
+    for m in _PATH.finditer(rule):
+        pos = order.get(m.group(0))
+        if pos is None or pos >= here:
+            return False
+    return True

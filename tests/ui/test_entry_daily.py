@@ -229,3 +229,42 @@ def test_a_reopened_draft_starts_where_the_clerk_stopped(ws_factory, qtbot):
     assert focused_path(again) == stopped
     assert again.session.get("/s100/solicitante/sol_nombres") == "Rosa"
     again.close()
+
+
+def test_a_short_dni_is_explained_as_a_dni_only(ws_factory, qtbot):
+    ws = ws_factory(create=True)
+    w = open_window(ws, qtbot, "fsu")
+    w.add_member("/fsu/integrantes")
+    w.jump("/fsu/integrantes[1]/tipo_doc")
+    qtbot.keyClicks(QApplication.focusWidget(), "1")  # DNI: a complete code moves on
+    assert focused_path(w) == "/fsu/integrantes[1]/num_doc"
+    field = QApplication.focusWidget()
+    qtbot.keyClicks(field, "1234567")
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    # the type was chosen before: the number typed is what is wrong, so it is held
+    assert focused_path(w) == "/fsu/integrantes[1]/num_doc"
+    message = w.current_row.message.text()
+    assert "DNI tiene 8 dígitos" in message
+    assert "carné" not in message.lower()
+    w.close()
+
+
+def test_a_rule_about_later_answers_does_not_hold_the_clerk(ws_factory, qtbot):
+    ws = ws_factory(create=True)
+    w = open_window(ws, qtbot, "fsu")
+    # «number of people» is compared with the members listed further on
+    w.jump("/fsu/hogar/num_personas")
+    field = QApplication.focusWidget()
+    qtbot.keyClicks(field, "4")
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    assert focused_path(w) != "/fsu/hogar/num_personas"
+    assert "coincidir" in w.page(w.spec_for("/fsu/hogar/num_personas")).row(
+        "/fsu/hogar/num_personas"
+    ).message.text()
+    # the centro poblado code is compared with the district given before: held
+    w.jump("/fsu/ubicacion/centro_poblado")
+    field = QApplication.focusWidget()
+    qtbot.keyClicks(field, "15013")
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    assert focused_path(w) == "/fsu/ubicacion/centro_poblado"
+    w.close()
