@@ -240,7 +240,13 @@ class RecordsPage(QWidget):
                 )
             )
         self.returned_banner.setVisible(bool(n_ret))
-        self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
+        if self._search_uuids is not None and not rows:
+            self.status.setText(
+                f"Ninguna ficha con el DNI {self.dni.text().strip()}: revise el número "
+                "o pulse Limpiar."
+            )
+        else:
+            self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:

@@ -50,6 +50,7 @@ from app.sync.model import (
     is_loopback_host,
 )
 from app.sync.scheduler import Backoff, SchedulePolicy
+from app.ui.wording import plural
 from app.ui.worker import Job, run_job, show_error, user_text
 
 log = logging.getLogger("siee.ui.sync")
@@ -459,7 +460,15 @@ class SyncPanel(QDialog):
         self.problem.setVisible(bool(st.last_error))
         self.now_btn.setEnabled(st.enrolled and not st.revoked and not self.ctl.running)
 
+    def _bar_format(self, total: int) -> None:
+        if total <= 0:
+            self.bar.setFormat("Nada que enviar")
+        else:
+            self.bar.setFormat(plural(total, "%v de 1 ficha", "%v de %m fichas"))
+
     def show_progress(self, pr: SyncProgress) -> None:
+        if pr.phase in ("send", "done"):
+            self._bar_format(pr.records_total)
         if pr.phase == "send":
             self.bar.setMaximum(max(1, pr.records_total))
             self.bar.setValue(pr.records_done)

@@ -190,3 +190,27 @@ def test_the_guide_names_every_state_as_the_screens_do():
         assert f"<b>{label}</b>" in STATES
     for key in ("records", "review", "review_queue", "dashboard"):
         assert STATES in GUIDES[key][1]
+
+
+def test_new_user_dialog_opens_in_its_first_field(logged_in, qtbot):
+    from app.ui.users_admin import NewUserDialog
+
+    dlg = NewUserDialog(logged_in.ws, logged_in)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.activateWindow()
+    QTest.qWaitForWindowActive(dlg, 3000)
+    qtbot.waitUntil(lambda: dlg.focusWidget() is dlg.username, timeout=3000)
+    QTest.keyClicks(dlg.focusWidget(), "mrojas")
+    QTest.keyClick(dlg.focusWidget(), Qt.Key.Key_Tab)
+    assert dlg.focusWidget() is dlg.display
+    QTest.keyClicks(dlg.focusWidget(), "Maria Rojas")  # the space types a space
+    assert dlg.isVisible()
+    assert dlg.display.text() == "Maria Rojas"
+    from PySide6.QtGui import QShortcut
+
+    f1 = [sc for sc in dlg.findChildren(QShortcut) if sc.key().toString() == "F1"]
+    assert len(f1) == 1
+    f1[0].activated.emit()
+    assert getattr(dlg, "_guide_dialog").key == "users"
+    dlg.close()

@@ -225,7 +225,11 @@ def test_first_run_to_completed_fsu(shell, qtbot):
     page.dni.clear()
     QTest.keyClicks(page.dni, "10000000")
     QTest.keyClick(page.dni, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: page.status.text() == "0 fichas", timeout=5000)
+    qtbot.waitUntil(
+        lambda: page.status.text()
+        == "Ninguna ficha con el DNI 10000000: revise el número o pulse Limpiar.",
+        timeout=5000,
+    )
     assert not win.forms
     # a completed record opens read-only
     w = win.open_record(fsu_uuid)
