@@ -212,5 +212,5 @@ def test_new_user_dialog_opens_in_its_first_field(logged_in, qtbot):
     f1 = [sc for sc in dlg.findChildren(QShortcut) if sc.key().toString() == "F1"]
     assert len(f1) == 1
     f1[0].activated.emit()
-    assert getattr(dlg, "_guide_dialog").key == "users"
+    assert dlg._guide_dialog.key == "users"
     dlg.close()
