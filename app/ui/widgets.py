@@ -38,6 +38,23 @@ LONG_LIST_SHOWN = 24  # a long list with nothing typed yet shows this many
 
 NAV_KEYS = {Qt.Key.Key_Return: 1, Qt.Key.Key_Enter: 1, Qt.Key.Key_Tab: 1, Qt.Key.Key_Backtab: -1}
 
+# Keys the form window binds (help_panel.SHORTCUTS) that a text box would otherwise
+# keep for itself (Ctrl+Ins is «copy» in a QLineEdit): they always reach the window.
+_CTRL = Qt.KeyboardModifier.ControlModifier
+WINDOW_KEYS = frozenset(
+    {
+        (Qt.Key.Key_Insert, _CTRL),
+        (Qt.Key.Key_E, _CTRL),
+        (Qt.Key.Key_W, _CTRL),
+        (Qt.Key.Key_PageDown, _CTRL),
+        (Qt.Key.Key_PageUp, _CTRL),
+        (Qt.Key.Key_Return, _CTRL),
+        (Qt.Key.Key_Enter, _CTRL),
+        (Qt.Key.Key_F1, Qt.KeyboardModifier.NoModifier),
+        (Qt.Key.Key_F8, Qt.KeyboardModifier.NoModifier),
+    }
+)
+
 
 class ParseError(ValueError):
     """Text the editor cannot turn into a value; the message is Spanish."""
@@ -273,8 +290,11 @@ class Editor(QWidget):
             return self.key_hook(event)
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
             # plain Enter/Tab belong to the editor; with Ctrl (Ctrl+Enter = Completar)
-            # they stay the window's shortcuts
+            # they stay the window's shortcuts, as every key of WINDOW_KEYS does
             mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if (Qt.Key(event.key()), mods) in WINDOW_KEYS:
+                event.ignore()
+                return True
             if Qt.Key(event.key()) in NAV_KEYS and mods in (
                 Qt.KeyboardModifier.NoModifier,
                 Qt.KeyboardModifier.ShiftModifier,

@@ -268,3 +268,38 @@ def test_a_rule_about_later_answers_does_not_hold_the_clerk(ws_factory, qtbot):
     QTest.keyClick(field, Qt.Key.Key_Return)
     assert focused_path(w) == "/fsu/ubicacion/centro_poblado"
     w.close()
+
+
+def test_every_advertised_shortcut_works_from_a_text_box(ws_factory, qtbot):
+    from app.ui.help_panel import SHORTCUTS
+
+    advertised = {k for k, _ in SHORTCUTS}
+    assert {"Ctrl+Ins", "F8", "Ctrl+E", "Ctrl+Enter", "Ctrl+W", "F1"} <= advertised
+    ws = ws_factory(create=True)
+    w = open_window(ws, qtbot, "fsu")
+    ctrl = Qt.KeyboardModifier.ControlModifier
+
+    def in_text_box() -> None:
+        w.jump("/fsu/ubicacion/nombre_via")
+        assert focused_path(w) == "/fsu/ubicacion/nombre_via"
+
+    in_text_box()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Insert, ctrl)  # Ctrl+Ins: copy in Qt
+    assert w.session.repeat_count("/fsu/integrantes") == 1
+    in_text_box()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_PageDown, ctrl)
+    assert w.current_spec().title == "Vivienda"
+    in_text_box()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_F8)
+    assert focused_path(w) != "/fsu/ubicacion/nombre_via"
+    in_text_box()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_E, ctrl)
+    assert QApplication.focusWidget() is w.issues
+    in_text_box()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_F1)
+    assert w.help.isVisible()
+    in_text_box()
+    qtbot.keyClicks(QApplication.focusWidget(), "Los Incas")
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_W, ctrl)
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=3000)
+    assert ws.load_answers(w.uuid)["answers"]["/fsu/ubicacion/nombre_via"] == "Los Incas"
