@@ -892,7 +892,9 @@ class FormWindow(QMainWindow):
         if self.editable:
             self.commit_current()
             here = self.current_row.path if self.current_row is not None else None
-            if here and here != self._saved_resume:
+            # a draft keeps where the clerk stopped; a returned record is not saved
+            # (and so not reopened as a new revision) just because it was looked at
+            if here and here != self._saved_resume and self.meta.state == State.DRAFT.value:
                 self.request_save()
         return self.saver.flush(timeout)
 
