@@ -31,11 +31,12 @@ def busy(label: QLabel | None = None, text: str = "Un momento…") -> Iterator[N
     before = label.text() if label is not None else ""
     QGuiApplication.setOverrideCursor(QCursor(Qt.CursorShape.WaitCursor))
     _depth += 1
+    # let the cursor reach the screen before the work blocks (pending results,
+    # e.g. a list that finished loading, are shown now, not over our text)
+    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
     if label is not None:
         label.setText(text)
-        label.repaint()
-    # let the cursor and the text reach the screen before the work blocks
-    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        label.repaint()  # painted at once: no event runs until the work is done
     try:
         yield
     finally:

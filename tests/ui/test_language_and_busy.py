@@ -92,4 +92,9 @@ def test_wizard_create_step_shows_that_it_is_working(shell, qtbot):
     assert wiz.currentPage() is wiz.recovery_page
     assert seen == [(True, "Creando la base de datos cifrada de este equipo…")]
     assert QApplication.overrideCursor() is None
-    wiz.reject()
+    # finish the wizard (leaving it half-done would show a warning box)
+    wiz.recovery_page.confirm.setText(wiz.recovery_code[-5:])
+    wiz.recovery_page.ack.setChecked(True)
+    wiz.next()
+    wiz.accept()
+    qtbot.waitUntil(lambda: win.isVisible(), timeout=5000)
