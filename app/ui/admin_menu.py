@@ -29,7 +29,7 @@ log = logging.getLogger("siee.ui.admin")
 
 class AdminMenu(QMenu):
     def __init__(self, window: QMainWindow) -> None:
-        super().__init__("A&dministración", window)
+        super().__init__("Ad&ministración", window)
         self.window_ = window
         self.settings_action = self.addAction("&Configuración…", self.open_settings)
         self.backup_action = self.addAction("Copia de &respaldo…", self.open_backup)

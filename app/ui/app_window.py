@@ -15,8 +15,11 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
 from app.ui.admin_menu import install_admin_menu
+from app.ui.busy import busy
+from app.ui.help_panel import show_guide
 from app.ui.login import LoginPage
 from app.ui.main_window import RecordsPage
+from app.ui.shortcuts import enter_presses_buttons, install_help
 from app.ui.sync_panel import install_sync
 from app.ui.wizard import FirstRunWizard
 from app.ui.worker import Job, run_job, show_error
@@ -89,6 +92,12 @@ class AppWindow(QMainWindow):
             app.focusWindowChanged.connect(self._watch.watch)
         self.admin_menu = install_admin_menu(self)  # settings, backup, support (admins)
         self.sync_menu = install_sync(self)  # menu, status-bar indicator, auto sync
+        install_help(self, self.show_guide)
+
+    def show_guide(self) -> None:
+        """F1 / Ayuda: the guide of the screen in front (log-in or records)."""
+        key = "login" if self.stack.currentWidget() is self.login_page else "records"
+        show_guide(self, key)
 
     # -- start-up -----------------------------------------------------------------------
     def start(self) -> None:
@@ -130,6 +139,8 @@ class AppWindow(QMainWindow):
         self.records_page.logout_requested.connect(self.logout)
         self.stack.addWidget(self.login_page)
         self.stack.addWidget(self.records_page)
+        enter_presses_buttons(self.login_page)
+        enter_presses_buttons(self.records_page)
 
     # -- session ---------------------------------------------------------------------------
     def show_login(self, username: str = "", notice: str = "") -> None:
@@ -224,8 +235,10 @@ class AppWindow(QMainWindow):
             w.raise_()
             w.activateWindow()
             return w
+        status = self.records_page.status if self.records_page is not None else None
         try:
-            w = FormWindow(self.ws, uuid)
+            with busy(status, "Abriendo la ficha…"):
+                w = FormWindow(self.ws, uuid)
         except SieeError as e:
             show_error(self, e)
             return None
@@ -247,8 +260,13 @@ class AppWindow(QMainWindow):
         from app.ui.form_window import create_record
 
         assert self.ws is not None
+        status = self.records_page.status if self.records_page is not None else None
+        text = (
+            "Preparando la FSU con los datos de la S100…" if from_uuid else "Creando la ficha…"
+        )
         try:
-            uuid = create_record(self.ws, form_id, from_uuid or None)
+            with busy(status, text):
+                uuid = create_record(self.ws, form_id, from_uuid or None)
         except SieeError as e:
             show_error(self, e)
             return None

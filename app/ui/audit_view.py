@@ -28,6 +28,7 @@ from app.core.states import STATE_LABELS, State
 from app.store.audit import AuditEntry, ChainReport
 from app.ui import styles
 from app.ui.record_list import form_label
+from app.ui.wording import plural
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import Workspace
 from app.workspace.exports import KIND_LABELS
@@ -220,7 +221,7 @@ class AuditPage(QWidget):
                 if e.action in ("login_failed", "user_disable") and c == 3:
                     it.setForeground(QBrush(QColor(styles.ERROR)))
                 t.setItem(r, c, it)
-        self.status.setText(f"{len(entries)} registro(s)")
+        self.status.setText(plural(len(entries), "1 registro", "{n} registros"))
 
     def verify(self) -> Job:
         ws = self.ws
@@ -243,13 +244,19 @@ class AuditPage(QWidget):
         if rep.ok:
             self.verify_label.setObjectName("ok")
             self.verify_label.setText(
-                f"Cadena íntegra: {rep.entries} registro(s) verificados, ninguno alterado."
+                plural(
+                    rep.entries,
+                    "Cadena íntegra: 1 registro verificado, sin alteraciones.",
+                    "Cadena íntegra: {n} registros verificados, ninguno alterado.",
+                )
             )
         else:
             self.verify_label.setObjectName("error")
             self.verify_label.setText(
                 f"¡Cadena rota en el registro N° {rep.first_bad_seq}! La bitácora fue alterada "
-                f"después de {rep.entries} registro(s) válidos. Avise a soporte y conserve el "
+                "después de "
+                + plural(rep.entries, "1 registro válido", "{n} registros válidos")
+                + ". Avise a soporte y conserve el "
                 "equipo sin modificar."
             )
         self._restyle()

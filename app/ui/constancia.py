@@ -64,8 +64,8 @@ def constancia_html(d: ConstanciaData) -> str:
             color="#1e6b34",
             bg="#eef7f0",
             body=(
-                "<b>Clasificación socioeconómica (CSE): "
-                f"{_e(d.result['category'])}</b><br>"
+                "Clasificación socioeconómica (CSE) del hogar, comunicada por el SIEE:<br>"
+                f"<b>{_e(d.result['category'])}</b> — "
                 f"Fecha del resultado: {_e(d.result['date'])} — "
                 f"Vigente hasta: {_e(d.result['valid_until'])}"
             ),
@@ -79,6 +79,14 @@ def constancia_html(d: ConstanciaData) -> str:
                 "El hogar puede consultarla más adelante en la ULE."
             ),
         )
+    note = (
+        "La clasificación socioeconómica la determina el Sistema de Focalización de Hogares "
+        "(SISFOH) del MIDIS; esta constancia acredita el empadronamiento y transcribe el "
+        "resultado que el SIEE comunicó a la ULE."
+        if d.result
+        else "La clasificación socioeconómica la determina el Sistema de Focalización de "
+        "Hogares (SISFOH) del MIDIS; esta constancia acredita el empadronamiento."
+    )
     ubigeo = f" (ubigeo {_e(d.ule_ubigeo)})" if d.ule_ubigeo else ""
     return f"""<html><head><style>{_CSS}</style></head><body>
 <p class='muted'>{_e(d.municipality)} — Unidad Local de Empadronamiento{ubigeo}<br>
@@ -102,9 +110,7 @@ def constancia_html(d: ConstanciaData) -> str:
 </table>
 <h2>Principales datos declarados</h2>
 <table class='grid' width='100%' cellspacing='0' cellpadding='3'>{answers}</table>
-<p class='muted'>Esta constancia no es la clasificación socioeconómica: la CSE la determina el
-Sistema de Focalización de Hogares (SISFOH) del MIDIS. Los datos declarados son de
-responsabilidad del informante.<br>
+<p class='muted'>{_e(note)} Los datos declarados son de responsabilidad del informante.<br>
 Emitida el {d.issued_at:%d/%m/%Y a las %H:%M} por {_e(d.issued_by)}.</p>
 <br><br>
 <table width='100%'><tr>

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.states import STATE_LABELS, State
 from app.ui.record_list import FORM_LABELS
+from app.ui.wording import plural
 from app.ui.worker import Job, run_job, user_text
 from app.workspace import Workspace
 from app.workspace.documents import ExportResult
@@ -186,7 +187,8 @@ class ExportDialog(QDialog):
     def _done(self, res: ExportResult) -> None:
         self.result = res
         self.message.setObjectName("ok")
-        self.message.setText(f"Se exportaron {res.rows} fila(s) a:\n{res.path}")
+        done = plural(res.rows, "Se exportó 1 fila a:", "Se exportaron {n} filas a:")
+        self.message.setText(f"{done}\n{res.path}")
         self._finish()
 
     def _failed(self, exc: BaseException) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +39,9 @@ class QuestionRow(QFrame):
         self.is_group = nd.kind == "group"
         self.editor: Editor | None = None
         self.touched = False
+        # never squeezed below what it needs: a message or a list of choices that
+        # appears makes the page longer (it scrolls) instead of overlapping rows
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.label = QLabel("")
         self.label.setWordWrap(True)
         self.label.setObjectName("question" if not self.is_group else "subtitle")
@@ -58,13 +62,14 @@ class QuestionRow(QFrame):
         if not self.is_group and nd.type not in LABEL_ONLY:
             self.editor = make_editor(nd.type)
         if self.editor is not None:
-            grid.addWidget(self.editor, 2, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(self.message, 2, 1, Qt.AlignmentFlag.AlignTop)
+            # the message sits right under the line typed into, above any choices
+            self.message.setMaximumWidth(620)
+            self.editor.box.insertWidget(1, self.message)
+            grid.addWidget(self.editor, 2, 0, 1, 2, Qt.AlignmentFlag.AlignTop)
             self.label.setBuddy(self.editor.focus_widget())
         else:
             grid.addWidget(self.message, 2, 0, 1, 2)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
+        self.message.hide()
 
     @property
     def can_focus(self) -> bool:
@@ -99,12 +104,14 @@ class QuestionRow(QFrame):
         else:
             self.message.setObjectName("")
             self.message.setText("")
+        self.message.setVisible(bool(self.message.text()))
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
 
     def show_parse_error(self, text: str) -> None:
         self.message.setObjectName("error")
         self.message.setText(f"✗ {text}")
+        self.message.show()
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
 

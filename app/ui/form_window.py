@@ -42,7 +42,11 @@ from app.forms.navigation import (
 from app.ui import styles
 from app.ui.form_view import QuestionPage, QuestionRow
 from app.ui.help_panel import HelpPanel
+from app.ui.problem_place import rule_settled_by_earlier_answers, shown_path
+from app.ui.record_list import result_text
 from app.ui.roster import RosterPage
+from app.ui.shortcuts import enter_presses_buttons, install_help
+from app.ui.wording import plural
 from app.ui.worker import Job, SerialSaver, run_job, show_error, user_text
 
 if TYPE_CHECKING:
@@ -89,7 +93,13 @@ class FormWindow(QMainWindow):
         meta = ws.get(uuid)
         self.meta = meta
         self.fd = form_def(meta.form_id, meta.form_version, ws)
-        self.session = new_session(self.fd, ws.load_answers(uuid))
+        stored = ws.load_answers(uuid)
+        self.session = new_session(self.fd, stored)
+        # where the clerk stopped: kept beside the answers of the draft (see request_save)
+        resume = stored.get("resume") if isinstance(stored, dict) else None
+        self._resume: str | None = resume if isinstance(resume, str) else None
+        self._saved_resume = self._resume
+        self._insisted: set[str] = set()  # refused answers the clerk chose to leave
         self.lang = self.session.language
         self.editable = ws.can_edit(meta)
         self.show_all = False
@@ -181,6 +191,8 @@ class FormWindow(QMainWindow):
         if not self.editable:
             self.complete_btn.setEnabled(False)
         self._shortcuts()
+        install_help(self, self.toggle_help, f1=False)  # F1 is in _shortcuts
+        enter_presses_buttons(self)
         self.update_marks()
         QTimer.singleShot(0, self.focus_first)
 
@@ -215,7 +227,7 @@ class FormWindow(QMainWindow):
             title = f"{spec.title} ({self.session.repeat_count(spec.path)})"
         return f"{indent}{mark + ' ' if mark else ''}{title}"
 
-    def _member_name(self, spec: PageSpec) -> str:
+    def _member_name(self, spec: PageSpec, full: bool = False) -> str:
         parts = []
         assert spec.repeat is not None
         for c in spec.repeat.children:
@@ -226,6 +238,8 @@ class FormWindow(QMainWindow):
                     v = ""
                 if v:
                     parts.append(v)
+        if full and len(parts) == 3:  # page title: «María Rojas Quispe»
+            return " ".join(parts[2:] + parts[:2])
         # «Quispe Juan Carlos»: first surname and the names fit the side list
         return " ".join(parts[:1] + parts[2:]) if len(parts) == 3 else " ".join(parts)
 
@@ -265,7 +279,7 @@ class FormWindow(QMainWindow):
             return
         ed.committed.connect(lambda value, r=row: self.on_commit(r, value))
         ed.live.connect(lambda value, r=row: self.on_live(r, value))
-        ed.nav.connect(lambda step, r=row: self.advance(r, step))
+        ed.nav.connect(lambda step, r=row: self._nav_from(r, step))
         ed.parse_failed.connect(row.show_parse_error)
         ed.focus_widget().installEventFilter(self)
 
@@ -300,6 +314,8 @@ class FormWindow(QMainWindow):
     def refresh_page(self, w: QWidget | None = None) -> None:
         w = w or self.stack.currentWidget()
         if isinstance(w, QuestionPage):
+            w.title.setText(self.page_title(w.spec))
+            computed = self._computed_problems(w.spec)
             for row in w.rows:
                 try:
                     st = self.session.state(row.path)
@@ -308,6 +324,9 @@ class FormWindow(QMainWindow):
                     continue
                 row.touched = row.touched or row.path in self._touched
                 row.refresh(st, self.show_all, self.lang)
+                extra = computed.get(row.path)
+                if extra and not st.message and (row.touched or self.show_all):
+                    row.show_parse_error(extra)
                 if row.editor is not None and not self.editable:
                     row.editor.set_read_only(True)
         elif isinstance(w, RosterPage):
@@ -340,8 +359,95 @@ class FormWindow(QMainWindow):
             self.enter_page(i, 1)
 
     def focus_first(self) -> None:
+        """Start where the clerk stopped (a reopened draft), else at the first question."""
+        if self._resume and self.editable and self._focus_path(self._resume):
+            self.save_status.setText("Continúa donde se quedó la última vez.")
+            return
         if self.specs:
             self.enter_page(0, 1)
+
+    def _focus_path(self, path: str) -> bool:
+        spec = self.spec_for(path)
+        if spec is None:
+            return False
+        w = self.show_spec(spec)
+        if isinstance(w, QuestionPage):
+            row = w.row(path)
+            if row is not None and row.can_focus:
+                self.focus_row(row)
+                return True
+        return False
+
+    def page_title(self, spec: PageSpec) -> str:
+        """The heading of a page; a member page names the person:
+        'Integrante 2: María Rojas' (or 'Integrante 2' before a name is typed)."""
+        if spec.kind != "member":
+            return spec.title
+        name = self._member_name(spec, full=True)
+        return f"Integrante {spec.index}: {name}" if name else f"Integrante {spec.index}"
+
+    def _computed_problems(self, spec: PageSpec) -> dict[str, str]:
+        """Messages of rules on computed fields of a page, keyed by the question
+        that shows them (see problem_place)."""
+        if spec.kind == "member" and spec.repeat is not None:
+            base, nodes = spec.path, spec.repeat.children
+        elif spec.kind == "section":
+            base, nodes = spec.path, spec.nodes
+        else:
+            return {}
+        out: dict[str, str] = {}
+        for nd in nodes:
+            if nd.kind != "question" or nd.type != "calculate" or not nd.constraint:
+                continue
+            path = f"{base}/{nd.name}"
+            try:
+                st = self.session.state(path)
+            except SieeError:
+                continue
+            if st.relevant and st.message:
+                target = shown_path(self.fd, path)
+                if target != path:
+                    out.setdefault(target, st.message)
+        return out
+
+    def _nav_from(self, row: QuestionRow, step: int) -> None:
+        """Enter/Tab on a question. A refused answer (a rule of the form says no)
+        keeps the clerk there with the message beside the field; pressing Enter
+        again on the same answer goes on on purpose (to correct it later)."""
+        if step > 0 and self.editable and row.path not in self._insisted:
+            problem = self._refusal(row)
+            if problem:
+                self._insisted.add(row.path)
+                row.touched = True
+                self._touched.add(row.path)
+                row.show_parse_error(problem)
+                self.save_status.setText(
+                    "Respuesta no aceptada: corríjala, o pulse Enter otra vez para seguir "
+                    "y corregirla después."
+                )
+                fw = row.editor.focus_widget() if row.editor is not None else None
+                if fw is not None and hasattr(fw, "selectAll"):
+                    fw.selectAll()
+                self._marks_timer.start()
+                return
+        self._insisted.discard(row.path)
+        self.advance(row, step)
+
+    def _refusal(self, row: QuestionRow) -> str:
+        """The message of a rule the typed answer breaks ('' when it is accepted).
+        An empty required answer may be left for later, and a rule that compares
+        with later answers (the number of people against the members listed
+        further on) is shown beside the field but does not hold the clerk: the fix
+        may be elsewhere (see rule_settled_by_earlier_answers)."""
+        try:
+            st = self.session.state(row.path)
+        except SieeError:
+            return ""
+        if st.value == "" or not st.message:
+            return ""
+        if not rule_settled_by_earlier_answers(self.fd, row.path):
+            return ""
+        return st.message
 
     def enter_page(self, i: int, step: int) -> bool:
         """Show page i and focus its first (step>0) or last focusable question.
@@ -414,6 +520,7 @@ class FormWindow(QMainWindow):
     def on_commit(self, row: QuestionRow, value: Any) -> None:
         if not self.editable:
             return
+        self._insisted.discard(row.path)  # a new answer is judged afresh
         try:
             self.session.set(row.path, value)
         except SieeError as e:
@@ -439,7 +546,12 @@ class FormWindow(QMainWindow):
     def request_save(self) -> None:
         self.save_status.setText("Guardando…")
         # Drafts keep the answers a skip set aside; they return if the skip flips back.
-        self.saver.request(self.session.to_json(include_aside=True))
+        data = self.session.to_json(include_aside=True)
+        # ... and the question the clerk is on, to start there when it is reopened
+        # (FormSession ignores the key; a submission is rebuilt from the answers).
+        if self.current_row is not None:
+            data["resume"] = self._saved_resume = self.current_row.path
+        self.saver.request(data)
 
     def commit_current(self) -> None:
         """Commit what is typed in the focused question (before leaving or completing)."""
@@ -525,7 +637,12 @@ class FormWindow(QMainWindow):
                 states.append(self.session.state(path))
             except SieeError:
                 continue
-        return mark_of([s for s in states if s.relevant], self.show_all, self._touched)
+        mark = mark_of([s for s in states if s.relevant], self.show_all, self._touched)
+        if mark and mark != MARK_ERROR:
+            shown = self._computed_problems(spec)
+            if any(self.show_all or p in self._touched for p in shown):
+                return MARK_ERROR  # e.g. a repeated DNI: never «✓ completo»
+        return mark
 
     @staticmethod
     def _mark_text(mark: str) -> str:
@@ -548,7 +665,11 @@ class FormWindow(QMainWindow):
     def update_issues(self, extra_errors: list[dict] | None = None) -> None:
         rep = self.session.validate()
         errors = [
-            (i.path, i.message) for i in rep.errors if self.show_all or i.path in self._touched
+            (i.path, i.message)
+            for i in rep.errors
+            if self.show_all
+            or i.path in self._touched
+            or shown_path(self.fd, i.path) in self._touched
         ]
         if extra_errors:
             seen = {p for p, _ in errors}
@@ -568,13 +689,17 @@ class FormWindow(QMainWindow):
         )
 
     def where(self, path: str) -> str:
-        """'Integrantes del hogar 2 › Fecha de nacimiento' for a concrete path."""
+        """'Integrante 2: María Rojas › Fecha de nacimiento' for a concrete path; a
+        computed field is named by the question that shows its problems."""
+        path = shown_path(self.fd, path)
         spec = self.spec_for(path)
         try:
-            label = self.session.state(path).label or path.rsplit("/", 1)[-1]
+            label = self.session.state(path).label
         except SieeError:
-            label = path.rsplit("/", 1)[-1]
-        return f"{spec.title} › {label}" if spec else label
+            label = ""
+        if spec is None:
+            return label or "Ficha"
+        return f"{self.page_title(spec)} › {label}" if label else self.page_title(spec)
 
     def spec_for(self, path: str) -> PageSpec | None:
         best: PageSpec | None = None
@@ -590,6 +715,7 @@ class FormWindow(QMainWindow):
         return best
 
     def jump(self, path: str) -> None:
+        path = shown_path(self.fd, path)
         spec = self.spec_for(path)
         if spec is None:
             return
@@ -640,8 +766,12 @@ class FormWindow(QMainWindow):
         self.meta = self.ws.get(self.uuid)
         self.state_label.setText(f"Estado: {STATE_LABELS[State(state)]}")
         self.save_status.setText(
-            "Ficha completa"
-            + (f" con {len(warnings)} advertencia(s) para el supervisor." if warnings else ".")
+            plural(
+                len(warnings),
+                "Ficha completa con 1 advertencia para el supervisor.",
+                "Ficha completa con {n} advertencias para el supervisor.",
+                zero="Ficha completa.",
+            )
         )
         self.banner.setObjectName("ok")
         self.banner.setText(
@@ -682,6 +812,19 @@ class FormWindow(QMainWindow):
                 "Ficha observada. Corrija lo indicado y vuelva a completarla:\n" + "\n".join(lines)
             )
             self.banner.show()
+        elif self.meta.state == State.RESULT.value:
+            try:
+                result = self.ws.notes(self.uuid).get("result")
+            except SieeError:
+                result = None
+            text = result_text(result) or "CSE: (sin datos del resultado)"
+            self.banner.setObjectName("ok")
+            self.banner.setText(
+                f"Resultado del SIEE — {text}. La ficha ya no se modifica; la constancia "
+                "se imprime desde «Constancia…» en la lista de fichas."
+            )
+            self.banner.setStyle(self.banner.style())
+            self.banner.show()
         elif not self.editable:
             self.banner.setText(
                 f"Ficha en estado «{STATE_LABELS[State(self.meta.state)]}»: solo lectura."
@@ -716,9 +859,15 @@ class FormWindow(QMainWindow):
             self.issues.setCurrentRow(0)
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Commit the field being typed and wait until every save is on disk."""
+        """Commit the field being typed and wait until every save is on disk (with
+        the question the clerk is on, when it moved since the last save)."""
         if self.editable:
             self.commit_current()
+            here = self.current_row.path if self.current_row is not None else None
+            # a draft keeps where the clerk stopped; a returned record is not saved
+            # (and so not reopened as a new revision) just because it was looked at
+            if here and here != self._saved_resume and self.meta.state == State.DRAFT.value:
+                self.request_save()
         return self.saver.flush(timeout)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import AccountLocked, SieeError, wait_text
 from app.core.ubigeo import catalog
+from app.ui.busy import busy
 from app.ui.worker import user_text
 from app.workspace import Workspace
 
@@ -114,11 +115,14 @@ class LoginPage(QWidget):
             self.user.setFocus()
             return
         try:
-            user = self.ws.login(username, self.password.text())
+            with busy(self.message, "Verificando la contraseña…"):
+                user = self.ws.login(username, self.password.text())
         except AccountLocked as e:
+            self.notice.hide()
             self._start_lock(e)
             return
         except SieeError as e:
+            self.notice.hide()  # a set-up notice must not sit beside the error
             self.message.setText(user_text(e))
             self.password.selectAll()
             self.password.setFocus()

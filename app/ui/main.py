@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.paths import setup_logging
 from app.ui import styles
+from app.ui.translations import install_qt_spanish
 
 log = logging.getLogger("siee.ui")
 
@@ -34,6 +35,7 @@ def run_gui(
     app.setApplicationName("SIEE Campo")
     app.setOrganizationName("SIEE")
     styles.apply(app)
+    install_qt_spanish(app)  # Qt's dialogs and standard buttons in Spanish
     win = build(data_dir, demo=demo, enrollment=enrollment, ule=ule)
     win.start()
     log.info("GUI started")

@@ -26,6 +26,7 @@ from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
 from app.ui.record_list import FORM_LABELS, RecordTableModel, Row, when_text
 from app.ui.supervision import SupervisionTools
+from app.ui.wording import plural
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import Workspace
 
@@ -48,7 +49,7 @@ class RecordsPage(QWidget):
 
         self.who = QLabel("")
         self.who.setObjectName("subtitle")
-        self.logout_btn = QPushButton("Cerrar &sesión")
+        self.logout_btn = QPushButton("Ce&rrar sesión")
         self.logout_btn.clicked.connect(self.logout_requested)
         top = QHBoxLayout()
         title = QLabel("Fichas")
@@ -132,7 +133,7 @@ class RecordsPage(QWidget):
         self.new_s100_btn = QPushButton("&Nueva S100 (Ctrl+N)")
         self.new_s100_btn.setObjectName("primary")
         self.new_s100_btn.clicked.connect(lambda: self.new_record.emit("s100", ""))
-        self.new_fsu_btn = QPushButton("Nueva F&SU desde la S100 (Ctrl+U)")
+        self.new_fsu_btn = QPushButton("Nueva FS&U desde la S100 (Ctrl+U)")
         self.new_fsu_btn.clicked.connect(self.new_fsu_from_selected)
         self.open_btn = QPushButton("&Abrir (Enter)")
         self.open_btn.clicked.connect(self.open_selected)
@@ -192,12 +193,16 @@ class RecordsPage(QWidget):
             rows = []
             for m in metas:
                 returns: list[dict] = []
-                if m.state == State.RETURNED.value:
+                result: dict | None = None
+                if m.state in (State.RETURNED.value, State.RESULT.value):
                     try:
-                        returns = ws.notes(m.uuid).get("returns", [])
+                        notes = ws.notes(m.uuid)
                     except SieeError:
-                        log.warning("could not read notes of a returned record")
-                rows.append(Row(m, returns))
+                        log.warning("could not read the notes of a record")
+                        notes = {}
+                    returns = notes.get("returns", []) if m.state == State.RETURNED.value else []
+                    result = notes.get("result") if m.state == State.RESULT.value else None
+                rows.append(Row(m, returns, result))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
             return rows, ws.counts_by_state()
 
@@ -226,11 +231,22 @@ class RecordsPage(QWidget):
         n_ret = counts.get(State.RETURNED.value, 0)
         if n_ret:
             self.returned_banner.setText(
-                f"Tiene {n_ret} ficha(s) observada(s) por el supervisor o el SIEE: aparecen "
-                "primero, en rojo. Ábralas, corrija lo indicado y vuelva a completarlas."
+                plural(
+                    n_ret,
+                    "Tiene 1 ficha observada por el supervisor o el SIEE: aparece primero, en "
+                    "rojo. Ábrala, corrija lo indicado y vuelva a completarla.",
+                    "Tiene {n} fichas observadas por el supervisor o el SIEE: aparecen "
+                    "primero, en rojo. Ábralas, corrija lo indicado y vuelva a completarlas.",
+                )
             )
         self.returned_banner.setVisible(bool(n_ret))
-        self.status.setText(f"{len(rows)} ficha(s)")
+        if self._search_uuids is not None and not rows:
+            self.status.setText(
+                f"Ninguna ficha con el DNI {self.dni.text().strip()}: revise el número "
+                "o pulse Limpiar."
+            )
+        else:
+            self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:

@@ -25,7 +25,7 @@ COLUMNS = (
     "Formulario",
     "Estado",
     "Última modificación",
-    "Observación",
+    "Observación o resultado",
 )
 
 FORM_LABELS = {"s100": "S100 Solicitud", "fsu": "FSU Ficha socioeconómica"}
@@ -45,6 +45,24 @@ def when_text(ts: float, now: float | None = None) -> str:
     return f"{t:%d/%m/%Y %H:%M}"
 
 
+def result_text(result: dict | None) -> str:
+    """'CSE: No pobre · del 25/11/2026 · vigente hasta 25/11/2029' from the result
+    the SIEE sent (the record's notes["result"]); '' without one."""
+    if not result:
+        return ""
+    from app.exports import format_date
+    from app.workspace_review import cse_label
+
+    parts = [f"CSE: {cse_label(result.get('category')) or '?'}"]
+    date = str(result.get("date") or result.get("result_date") or "")
+    if date:
+        parts.append(f"del {format_date(date)}")
+    until = str(result.get("valid_until") or "")
+    if until:
+        parts.append(f"vigente hasta {format_date(until)}")
+    return " · ".join(parts)
+
+
 def district_name(ubigeo: str | None) -> str:
     d = catalog().get(ubigeo or "")
     return d.distrito if d else ""
@@ -54,6 +72,7 @@ def district_name(ubigeo: str | None) -> str:
 class Row:
     meta: RecordMeta
     returns: list[dict] = field(default_factory=list)
+    result: dict | None = None  # the CSE result (notes["result"]) of a RESULT record
 
     @property
     def returned(self) -> bool:
@@ -76,7 +95,7 @@ class Row:
             form_label(m.form_id),
             STATE_LABELS.get(State(m.state), m.state),
             when_text(m.updated_at),
-            self.reasons_text if self.returned else "",
+            self.reasons_text if self.returned else result_text(self.result),
         ]
 
 
@@ -100,6 +119,8 @@ class RecordTableModel(RowsModel[Row]):
             return QBrush(QColor(styles.ERROR))
         if role == Qt.ItemDataRole.FontRole and row.returned and index.column() == 4:
             return self._bold
+        if role == Qt.ItemDataRole.ForegroundRole and row.result and index.column() == 6:
+            return QBrush(QColor(styles.OK))
         if role == Qt.ItemDataRole.ToolTipRole and row.returned and row.returns:
             return "\n".join(f"• {r.get('reason', '')}" for r in row.returns)
         if role == Qt.ItemDataRole.UserRole:

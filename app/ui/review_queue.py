@@ -36,6 +36,7 @@ from app.ui import styles
 from app.ui.record_list import FORM_LABELS, form_label
 from app.ui.review_view import ReviewWindow, ask_reassign, ts_text
 from app.ui.table_model import RowsModel
+from app.ui.wording import plural
 from app.ui.worker import Job, run_job, show_error
 from app.workspace import ApproveResult, Workspace
 from app.workspace.review import QueueItem
@@ -149,7 +150,7 @@ class ReviewQueuePage(QWidget):
         self.approve_btn.clicked.connect(self.approve_selected)
         self.return_btn = QPushButton("&Observar…")
         self.return_btn.clicked.connect(self.return_selected)
-        self.reassign_btn = QPushButton("&Reasignar…")
+        self.reassign_btn = QPushButton("Rea&signar…")
         self.reassign_btn.clicked.connect(self.reassign_selected)
         self.status = QLabel("")
         self.status.setObjectName("hint")
@@ -194,7 +195,9 @@ class ReviewQueuePage(QWidget):
         self.model.set_rows(items)
         n_warn = sum(1 for it in items if it.warnings)
         extra = f", {n_warn} con advertencias" if n_warn else ""
-        self.status.setText(f"{len(items)} ficha(s) por revisar{extra}")
+        self.status.setText(
+            plural(len(items), "1 ficha por revisar", "{n} fichas por revisar") + extra
+        )
         sel = self.table.selectionModel()
         for row, it in enumerate(items):
             if it.uuid in keep:
@@ -267,7 +270,13 @@ class ReviewQueuePage(QWidget):
     def approve(self, uuids: list[str]) -> Job:
         """Approve in the background; the progress dialog can cancel what is left."""
         ws = self.ws
-        dlg = QProgressDialog(f"Aprobando {len(uuids)} ficha(s)…", "Cancelar", 0, len(uuids), self)
+        dlg = QProgressDialog(
+            plural(len(uuids), "Aprobando 1 ficha…", "Aprobando {n} fichas…"),
+            "Cancelar",
+            0,
+            len(uuids),
+            self,
+        )
         dlg.setWindowTitle("Aprobar fichas")
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
         dlg.setMinimumDuration(300)
@@ -287,7 +296,7 @@ class ReviewQueuePage(QWidget):
         )
         dlg.canceled.connect(job.cancel)
         self.approve_job = job
-        self.status.setText(f"Aprobando {len(uuids)} ficha(s)…")
+        self.status.setText(plural(len(uuids), "Aprobando 1 ficha…", "Aprobando {n} fichas…"))
         self._selection_changed()
         return job
 
@@ -311,12 +320,19 @@ class ReviewQueuePage(QWidget):
     def _approved(self, res: ApproveResult) -> None:
         self._finish_progress()
         self.last_result = res
-        text = f"Se aprobaron {len(res.approved)} ficha(s); quedaron en cola de envío al SIEE."
+        text = plural(
+            len(res.approved),
+            "Se aprobó 1 ficha; quedó en cola de envío al SIEE.",
+            "Se aprobaron {n} fichas; quedaron en cola de envío al SIEE.",
+            zero="No se aprobó ninguna ficha.",
+        )
         if res.refused:
             reasons: dict[str, int] = {}
             for why in res.refused.values():
                 reasons[why] = reasons.get(why, 0) + 1
-            lines = "\n".join(f"• {n} ficha(s): {why}" for why, n in reasons.items())
+            lines = "\n".join(
+                "• " + plural(n, "1 ficha", "{n} fichas") + f": {why}" for why, n in reasons.items()
+            )
             text += f"\n\nNo se aprobaron {len(res.refused)}:\n{lines}"
         self.status.setText(f"Aprobadas: {len(res.approved)}")
         box = QMessageBox(self)

@@ -34,6 +34,8 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.core.states import STATE_LABELS, State
 from app.ui import styles
+from app.ui.help_panel import show_guide
+from app.ui.shortcuts import enter_presses_buttons, install_help
 from app.ui.worker import show_error
 from app.workspace import Workspace
 from app.workspace.documents import cse_label
@@ -146,6 +148,9 @@ class ReviewWindow(QMainWindow):
         self.tree.setColumnWidth(1, 300)
         self.items: dict[str, QTreeWidgetItem] = {}
         self._fill(d.lines)
+        # answers such as «Red pública de desagüe dentro de la vivienda» are shown whole
+        self.tree.resizeColumnToContents(1)
+        self.tree.setColumnWidth(1, max(300, min(self.tree.columnWidth(1) + 12, 520)))
         self.tree.itemChanged.connect(self._pins_changed)
 
         n_warn, n_err = len(d.warnings), len(d.errors)
@@ -250,6 +255,8 @@ class ReviewWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+Return"), self, self.approve)
         QShortcut(QKeySequence("Ctrl+Enter"), self, self.approve)
         QShortcut(QKeySequence("Escape"), self, self.close)
+        install_help(self, lambda: show_guide(self, "review"))
+        enter_presses_buttons(self)
         self._update_buttons()
         self._pins_changed()
 

@@ -26,9 +26,12 @@ from PySide6.QtWidgets import (
 from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.ui.ubigeo_picker import UbigeoPicker
+from app.ui.wording import plural
 from app.ui.worker import user_text
 from app.workspace import Workspace
 from app.workspace.settings import MAX_AUTOLOCK_MINUTES, SETTINGS_FILE, machine_dir, program_dir
+
+SOURCE_WORDS = {"predeterminado": "el valor inicial del programa"}
 
 log = logging.getLogger("siee.ui.settings")
 
@@ -119,7 +122,8 @@ class SettingsDialog(QDialog):
 
     @staticmethod
     def _source_text(row: dict[str, Any]) -> str:
-        text = f"Origen: {row['source']}."
+        source = SOURCE_WORDS.get(row["source"], row["source"])
+        text = f"Valor tomado de: {source}."
         if row["in_file"] and not row["locked"] and row["source"] == "este equipo":
             text += " (El archivo de TI indica otro valor; el de este equipo tiene prioridad.)"
         return text
@@ -128,10 +132,15 @@ class SettingsDialog(QDialog):
     def _files_text(fs: Any) -> str:
         if fs.files:
             found = "; ".join(str(p) for p in fs.files)
-            return f"Archivo(s) de configuración de TI en uso: {found}."
+            what = plural(
+                len(fs.files),
+                "Archivo de configuración de TI en uso",
+                "Archivos de configuración de TI en uso",
+            )
+            return f"{what}: {found}."
         return (
-            f"No hay archivo de configuración de TI ({SETTINGS_FILE} en {program_dir()} "
-            f"o en {machine_dir()}). Los valores se guardan en este equipo."
+            "No hay archivo de configuración de TI: los valores se guardan en este equipo. "
+            f"(Para TI: {SETTINGS_FILE} en {program_dir()} o en {machine_dir()}.)"
         )
 
     def _load_values(self) -> None:
@@ -144,7 +153,10 @@ class SettingsDialog(QDialog):
 
     def _pick_ca(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Certificados de autoridad (PEM)", "", "Certificados (*.pem *.crt);;Todos (*)"
+            self,
+            "Certificado de seguridad del servidor",
+            "",
+            "Certificados (*.pem *.crt);;Todos (*)",
         )
         if path:
             self.ca_bundle.setText(path)

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import State
+from app.ui.help_panel import show_guide
+from app.ui.shortcuts import enter_presses_buttons, install_help
 from app.ui.worker import show_error
 from app.workspace import Workspace
 
@@ -105,6 +107,19 @@ class SupervisionWindow(QMainWindow):
         self._guard.start()
         self._loaded: set[int] = set()
         self._tab_changed(self.tabs.currentIndex())
+        install_help(self, self.show_guide)
+        enter_presses_buttons(self)
+
+    def show_guide(self) -> None:
+        """F1 / Ayuda: the guide of the tab in front."""
+        page = self.tabs.currentWidget()
+        keys = {
+            id(self.queue): "review_queue",
+            id(self.dashboard): "dashboard",
+            id(self.users): "users",
+            id(self.audit): "audit",
+        }
+        show_guide(self, keys.get(id(page), "supervision"))
 
     def check_session(self) -> None:
         u = self.ws.user

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.sync.model import DeviceInfo
 from app.sync.protocol import key_fingerprint
+from app.ui.wording import plural
 from app.ui.worker import Job, run_job, user_text
 
 
@@ -31,8 +32,8 @@ def export_message(paths: list[Path]) -> str:
         )
     folder = paths[0].parent
     return (
-        f"Se escribieron {len(paths)} archivo(s) de lote y la solicitud de novedades en "
-        f"{folder}.\n\n"
+        plural(len(paths), "Se escribió 1 archivo de lote", "Se escribieron {n} archivos de lote")
+        + f" y la solicitud de novedades en {folder}.\n\n"
         "Lleve la memoria USB a la sede central para que importen los lotes. Le darán un "
         "archivo de recibo (siee-receipt-….json) y uno de novedades (siee-inbox-….json): "
         "impórtelos con «Importar recibo o novedades de USB…». "

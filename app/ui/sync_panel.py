@@ -47,6 +47,7 @@ from app.sync.model import (
     human_bytes,
 )
 from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, attempt
+from app.ui.wording import plural
 from app.ui.worker import Job, run_job, show_error, user_text
 from app.workspace.centre import Centre
 
@@ -312,7 +313,7 @@ class SyncIndicator(QPushButton):
         else:
             text = f"{st.pending} en cola · última sincronización: {when_text(st.last_ok)}"
         if st.quarantined:
-            text += f" · {st.quarantined} en cuarentena"
+            text += f" · {st.quarantined} en conflicto con el SIEE (avise a soporte)"
         self.setText(text)
 
 
@@ -336,8 +337,8 @@ class SyncPanel(QDialog):
         grid = QGridLayout()
         for i, (key, label) in enumerate((
             ("pending", "En cola de envío"), ("delivered", "Entregadas"),
-            ("returned", "Observadas"), ("quarantined", "En cuarentena"),
-            ("result", "Con resultado"), ("in_flight", "Lotes esperando recibo"),
+            ("returned", "Observadas"), ("quarantined", "En conflicto (avise a soporte)"),
+            ("result", "Con resultado"), ("in_flight", "Envíos sin confirmar"),
         )):
             name = QLabel(label + ":")
             value = QLabel("0")
@@ -397,8 +398,10 @@ class SyncPanel(QDialog):
             self.server.setText("Este equipo no está inscrito en el servidor del SIEE. Use "
                                 "«Inscribir equipo…» en el menú Sincronización.")
         else:
-            self.server.setText(f"Servidor: {st.server_url} — equipo {st.device_id}"
+            # the device id is for support (Diagnóstico); staff see that it is enrolled
+            self.server.setText(f"Servidor: {st.server_url} — equipo inscrito"
                                 + (" — DADO DE BAJA" if st.revoked else ""))
+            self.server.setToolTip(f"Identificador del equipo (para soporte): {st.device_id}")
         for key, lab in self.counts.items():
             lab.setText(str(getattr(st, key)))
         self.last.setText(f"Última sincronización correcta: {when_text(st.last_ok)}")
@@ -406,7 +409,15 @@ class SyncPanel(QDialog):
         self.problem.setVisible(bool(st.last_error))
         self.now_btn.setEnabled(st.enrolled and not st.revoked and not self.ctl.running)
 
+    def _bar_format(self, total: int) -> None:
+        if total <= 0:
+            self.bar.setFormat("Nada que enviar")
+        else:
+            self.bar.setFormat(plural(total, "%v de 1 ficha", "%v de %m fichas"))
+
     def show_progress(self, pr: SyncProgress) -> None:
+        if pr.phase in ("send", "done"):
+            self._bar_format(pr.records_total)
         if pr.phase == "send":
             self.bar.setMaximum(max(1, pr.records_total))
             self.bar.setValue(pr.records_done)
@@ -457,7 +468,7 @@ class SyncMenu(QMenu):
         self.addSeparator()
         self.enroll_action = self.addAction("&Inscribir equipo…", self.open_enroll)
         self.export_action = self.addAction("E&xportar lote a USB…", self.ask_export)
-        self.import_action = self.addAction("&Importar recibo o novedades de USB…", self.ask_import)
+        self.import_action = self.addAction("I&mportar recibo o novedades de USB…", self.ask_import)
         self.menu_action: QAction = window.menuBar().addMenu(self)
         self.indicator = SyncIndicator(self.ctl)
         self.indicator.clicked.connect(self.open_panel)

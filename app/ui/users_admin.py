@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,6 +32,8 @@ from PySide6.QtWidgets import (
 from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Role
 from app.ui import styles
+from app.ui.help_panel import show_guide
+from app.ui.shortcuts import install_help
 from app.ui.worker import show_error, user_text
 from app.workspace import Workspace
 
@@ -62,6 +65,22 @@ class _FormDialog(QDialog):
         lay.addLayout(self.form)
         lay.addWidget(self.error)
         lay.addWidget(self.buttons)
+        install_help(self, lambda: show_guide(self, "users"))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        """Open with the cursor in the first field: typed text (a space in «María
+        Rojas» included) goes there, never to a button."""
+        super().showEvent(event)
+        first = next(
+            (
+                self.form.itemAt(i).widget()
+                for i in range(self.form.count())
+                if isinstance(self.form.itemAt(i).widget(), QLineEdit)
+            ),
+            None,
+        )
+        if first is not None:
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def submit(self) -> None:  # pragma: no cover - overridden
         self.accept()
@@ -173,7 +192,7 @@ class UsersPage(QWidget):
         self.new_btn.clicked.connect(self.new_user)
         self.toggle_btn = QPushButton("&Desactivar")
         self.toggle_btn.clicked.connect(self.toggle_active)
-        self.reset_btn = QPushButton("&Restablecer contraseña…")
+        self.reset_btn = QPushButton("Restablecer &contraseña…")
         self.reset_btn.clicked.connect(self.reset_password)
         self.status = QLabel("")
         self.status.setObjectName("hint")

@@ -1,9 +1,13 @@
 """One editor per question type, built for heads-down keyboard entry.
 
 Every editor is a line the person types into: Enter or Tab commits and moves
-on, Shift+Tab goes back. Selects are answered by typing the code (or the first
-letters of the label) and move on by themselves when only one choice fits;
-dates are typed as digits (ddmmaaaa) and move on after the 8th digit.
+on, Shift+Tab goes back. Selects show their choices beside the line (all of them
+up to MAX_GRID_CHOICES, else the ones matching what is typed) and are answered by
+the code or by the label's letters. A typed code moves on by itself only when it
+is complete and no longer code starts with it; letters never move on by
+themselves (Enter or Tab confirms), so no keystroke of a longer word ("Cusco",
+"San Sebastián") can spill into the next question. Dates are typed as digits
+(ddmmaaaa) and move on after the 8th digit.
 
 An editor never talks to the session: it emits `committed(value)` and `nav(step)`,
 and the question row (form_view.py) does the rest."""
@@ -31,10 +35,28 @@ from PySide6.QtWidgets import (
 
 from app.core.text import canonical_number_text
 
-MAX_GRID_CHOICES = 14  # longer lists show only the choices that match what is typed
+MAX_GRID_CHOICES = 30  # longer lists show the first ones and those matching what is typed
 MATCH_ROWS = 8
+LONG_LIST_SHOWN = 24  # a long list with nothing typed yet shows this many
 
 NAV_KEYS = {Qt.Key.Key_Return: 1, Qt.Key.Key_Enter: 1, Qt.Key.Key_Tab: 1, Qt.Key.Key_Backtab: -1}
+
+# Keys the form window binds (help_panel.SHORTCUTS) that a text box would otherwise
+# keep for itself (Ctrl+Ins is «copy» in a QLineEdit): they always reach the window.
+_CTRL = Qt.KeyboardModifier.ControlModifier
+WINDOW_KEYS = frozenset(
+    {
+        (Qt.Key.Key_Insert, _CTRL),
+        (Qt.Key.Key_E, _CTRL),
+        (Qt.Key.Key_W, _CTRL),
+        (Qt.Key.Key_PageDown, _CTRL),
+        (Qt.Key.Key_PageUp, _CTRL),
+        (Qt.Key.Key_Return, _CTRL),
+        (Qt.Key.Key_Enter, _CTRL),
+        (Qt.Key.Key_F1, Qt.KeyboardModifier.NoModifier),
+        (Qt.Key.Key_F8, Qt.KeyboardModifier.NoModifier),
+    }
+)
 
 
 class ParseError(ValueError):
@@ -81,12 +103,33 @@ def match_choices(items: list[ChoiceItem], typed: str) -> list[ChoiceItem]:
 
 
 def exact_choice(items: list[ChoiceItem], typed: str) -> ChoiceItem | None:
+    """The one choice `typed` names: its code or stored name, its whole label
+    (accents and case aside), or the only label starting with the letters typed.
+    None when nothing or more than one choice fits."""
     t = typed.strip()
     for c in items:
         if c.code == t or c.name == t:
             return c
+    f = fold(t)
+    whole = [c for c in items if fold(c.label) == f]
+    if len(whole) == 1:
+        return whole[0]
     hits = match_choices(items, t)
     return hits[0] if len(hits) == 1 else None
+
+
+def unclear_choice_message(items: list[ChoiceItem], typed: str) -> str:
+    """Spanish message for text that names no single choice."""
+    t = typed.strip()
+    if not items:
+        return "No hay opciones disponibles con las respuestas anteriores."
+    hits = match_choices(items, t) if t else []
+    if len(hits) > 1:
+        return (
+            f"Hay {len(hits)} opciones que empiezan con «{t}»: siga escribiendo el nombre "
+            "o escriba el código."
+        )
+    return f"«{t}» no es una de las opciones. Escriba el código o el nombre de una opción."
 
 
 # -- parsing typed text ------------------------------------------------------------------
@@ -252,7 +295,16 @@ class Editor(QWidget):
                 return True
             return self.key_hook(event)
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            if Qt.Key(event.key()) in NAV_KEYS:
+            # plain Enter/Tab belong to the editor; with Ctrl (Ctrl+Enter = Completar)
+            # they stay the window's shortcuts, as every key of WINDOW_KEYS does
+            mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if (Qt.Key(event.key()), mods) in WINDOW_KEYS:
+                event.ignore()
+                return True
+            if Qt.Key(event.key()) in NAV_KEYS and mods in (
+                Qt.KeyboardModifier.NoModifier,
+                Qt.KeyboardModifier.ShiftModifier,
+            ):
                 event.accept()
                 return True
         return False
@@ -479,9 +531,10 @@ def _esc(text: str) -> str:
 class SelectOneEditor(Editor):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._has_focus = False
         self.items: list[ChoiceItem] = []
         self.line.setMaximumWidth(160)
-        self.line.setPlaceholderText("código")
+        self.line.setPlaceholderText("código o nombre")
         self.chosen = QLabel("")
         self.chosen.setObjectName("ok")
         self.board = ChoiceBoard()
@@ -496,19 +549,33 @@ class SelectOneEditor(Editor):
 
     def _refresh_board(self, typed: str) -> None:
         selected = {self._last_committed} if self._last_committed else set()
-        if len(self.items) <= MAX_GRID_CHOICES:
-            shown = self.items
-        else:
-            if not typed.strip():
-                self.board.show_items([], selected, 0)
-                self.board.setVisible(False)
-                return
-            hits = match_choices(self.items, typed)
-            self.board.show_items(hits[:MATCH_ROWS], selected, len(hits))
-            self.board.setVisible(True)
+        self._show_board(typed.strip(), selected)
+
+    def set_read_only(self, ro: bool) -> None:
+        changed = ro != self._read_only
+        super().set_read_only(ro)
+        if changed:
+            self._refresh_board("")
+
+    def _show_board(self, typed: str, selected: set[str]) -> None:
+        """All choices of a short list; of a long one, the first LONG_LIST_SHOWN
+        (nothing typed) or those matching the text typed. The list opens while the
+        question has the focus, and stays open while it is unanswered; an answered
+        question elsewhere, or a read-only one, shows only the chosen label."""
+        if self._read_only or (selected and not self._has_focus):
+            self.board.setVisible(False)
             return
-        self.board.setVisible(bool(shown))
-        self.board.show_items(shown, selected, len(shown), columns=2 if len(shown) > 4 else 1)
+        if len(self.items) <= MAX_GRID_CHOICES:
+            shown, total = self.items, len(self.items)
+        elif typed:
+            hits = match_choices(self.items, typed)
+            shown, total = hits[: MATCH_ROWS * 3], len(hits)
+        else:
+            shown, total = self.items[:LONG_LIST_SHOWN], len(self.items)
+        self.board.setVisible(bool(shown) or total > 0)
+        n = len(shown)
+        columns = 1 if n <= 4 else 2 if n <= 10 else 3
+        self.board.show_items(shown, selected, total, columns=columns)
 
     def parse(self, text: str) -> Any:
         t = text.strip()
@@ -516,9 +583,7 @@ class SelectOneEditor(Editor):
             return None
         c = exact_choice(self.items, t)
         if c is None:
-            if not self.items:
-                raise ParseError("No hay opciones disponibles con las respuestas anteriores.")
-            raise ParseError("Código no válido. Escriba uno de los códigos mostrados.")
+            raise ParseError(unclear_choice_message(self.items, t))
         return c.name
 
     def display(self, value: Any) -> str:
@@ -532,19 +597,32 @@ class SelectOneEditor(Editor):
         self._show_chosen(value)
 
     def _show_chosen(self, value: Any) -> None:
+        self._show_chosen_text(value)
+        self._refresh_board("")
+
+    def _show_chosen_text(self, value: Any) -> None:
         label = next((c.label for c in self.items if c.name == value), "")
         self.chosen.setText(f"→ {label}" if label else "")
-        self._refresh_board("")
 
     def _edited(self, text: str) -> None:
         t = text.strip()
         self._refresh_board(t)
         if not t:
+            self._show_chosen_text(self._last_committed)
             return
         hits = match_choices(self.items, t)
-        if len(hits) == 1 and (not t.isdigit() or hits[0].code == t):
-            self.line.setText(hits[0].code)
-            self.auto_advance()
+        if t.isdigit():
+            if len(hits) == 1 and hits[0].code == t:
+                self.auto_advance()  # a complete code no longer code starts with
+            return
+        # letters: show what Enter would choose, never move on by itself
+        one = exact_choice(self.items, t)
+        if one is not None:
+            self.chosen.setText(f"→ {one.label}   (Enter para confirmar)")
+        elif hits:
+            self.chosen.setText(f"{len(hits)} opciones: siga escribiendo")
+        else:
+            self.chosen.setText("ninguna opción con esas letras")
 
     def _picked(self, name: str) -> None:
         if self._read_only:
@@ -553,6 +631,12 @@ class SelectOneEditor(Editor):
         self.commit()
         self.line.setFocus()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.line and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            self._has_focus = event.type() == QEvent.Type.FocusIn
+            self._refresh_board(self.line.text() if self._has_focus else "")
+        return super().eventFilter(watched, event)
+
 
 class SelectMultipleEditor(SelectOneEditor):
     """Codes separated by spaces, e.g. '1 4 7'; stored space-separated (ODK style)."""
@@ -560,7 +644,7 @@ class SelectMultipleEditor(SelectOneEditor):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.line.setMaximumWidth(240)
-        self.line.setPlaceholderText("ej.: 1 3 5")
+        self.line.setPlaceholderText("códigos, ej.: 1 3 5")
         self.line.setMinimumWidth(180)
 
     def parse(self, text: str) -> Any:
@@ -583,20 +667,15 @@ class SelectMultipleEditor(SelectOneEditor):
         codes = {c.name: c.code for c in self.items}
         return " ".join(codes.get(n, n) for n in names)
 
-    def _show_chosen(self, value: Any) -> None:
+    def _show_chosen_text(self, value: Any) -> None:
         names = set(str(value or "").split())
         labels = [c.label for c in self.items if c.name in names]
         self.chosen.setText(("→ " + "; ".join(labels)) if labels else "")
-        self._refresh_board("")
 
     def _refresh_board(self, typed: str) -> None:
         selected = set(str(self._last_committed or "").split())
         last = typed.split()[-1] if typed.split() and not typed.endswith(" ") else ""
-        if len(self.items) <= MAX_GRID_CHOICES:
-            self.board.show_items(self.items, selected, len(self.items), columns=3)
-        else:
-            hits = match_choices(self.items, last) if last else []
-            self.board.show_items(hits[:MATCH_ROWS], selected, len(hits) if last else 0)
+        self._show_board("" if last.isdigit() else last, selected)
 
     def _edited(self, text: str) -> None:
         self._refresh_board(text)

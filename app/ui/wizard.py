@@ -25,6 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SieeError
+from app.ui.busy import busy
+from app.ui.help_panel import show_guide
+from app.ui.shortcuts import install_help
 from app.ui.ubigeo_picker import UbigeoPicker
 from app.ui.worker import user_text
 from app.workspace import Workspace
@@ -108,7 +111,8 @@ class UbigeoPage(QWizardPage):
 
     def validatePage(self) -> bool:
         try:
-            self.wiz.create_workspace(self.picker.value())
+            with busy(self.error, "Creando la base de datos cifrada de este equipo…"):
+                self.wiz.create_workspace(self.picker.value())
         except SieeError as e:
             self.error.setText(user_text(e))
             return False
@@ -244,6 +248,10 @@ class FirstRunWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.BackButton, "< &Atrás")
         self.setButtonText(QWizard.WizardButton.FinishButton, "&Terminar")
         self.setButtonText(QWizard.WizardButton.CancelButton, "Cancelar")
+        self.setOption(QWizard.WizardOption.HaveHelpButton, True)
+        self.setButtonText(QWizard.WizardButton.HelpButton, "Ayuda (F1)")
+        self.helpRequested.connect(lambda: show_guide(self, "wizard"))
+        install_help(self, lambda: show_guide(self, "wizard"))
         self.admin_page = AdminPage()
         self.ubigeo_page = UbigeoPage(self)
         self.recovery_page = RecoveryPage(self)

@@ -63,7 +63,7 @@ MAX_AUTOLOCK_MINUTES = 24 * 60
 # Spanish labels, shared by the settings screen, `doctor` and the guide.
 LABELS: dict[str, str] = {
     "server_url": "Dirección del servidor SIEE",
-    "ca_bundle": "Certificados de autoridad (CA) del servidor",
+    "ca_bundle": "Certificado de seguridad del servidor (solo si TI lo indica)",
     "ule_ubigeo": "Ubigeo de la ULE",
     "autolock_minutes": "Bloqueo por inactividad (minutos)",
     "review_required": "Revisión del supervisor antes del envío",

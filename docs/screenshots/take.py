@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from app.ui import styles  # noqa: E402
 from app.ui.app_window import build  # noqa: E402
+from app.ui.translations import install_qt_spanish  # noqa: E402
 
 PW = "clave-segura-1"
 
@@ -54,6 +55,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication([])
     styles.apply(app)
+    install_qt_spanish(app)
     tmp = Path(tempfile.mkdtemp()) / "datos"
     win = build(tmp)
     win.start()
@@ -149,6 +151,8 @@ def main() -> int:
         keys("Juan Carlos" if name == "Quispe" else "Rosa")
         key(Qt.Key.Key_Return)
         keys("14031980" if name == "Quispe" else "02092031")
+        if name == "Mamani":
+            key(Qt.Key.Key_Return)  # a future date is held: a second Enter goes on
         keys("1")
         keys("41234567" if name == "Quispe" else "42345678")
         key(Qt.Key.Key_Return)

@@ -134,7 +134,7 @@ def test_inbox_returns_results_settings_and_forms(ws, enrolled, server, tmp_path
     server.admin.post_result(uuids[1], None, "pobre", "2026-11-27", "2029-11-27")
     server.admin.set_settings({"review_required": False, "server_url": "http://evil"}, ULE)
     src = Path(__file__).resolve().parents[2] / "app/forms/bundled/s100.md"
-    text = src.read_text("utf-8").replace("| 2026112701 |", "| 2026112799 |")
+    text = src.read_text("utf-8").replace("| 2026112702 |", "| 2026112799 |")
     newform = tmp_path / "s100-nueva.md"
     newform.write_text(text, "utf-8")
     server.admin.publish_form(newform)

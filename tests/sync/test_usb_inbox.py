@@ -202,7 +202,7 @@ def test_revoked_device_gets_only_the_notice(ws, enrolled, server, tmp_path):
 
 def test_form_and_settings_travel_in_the_file(ws, enrolled, server, tmp_path):
     src = REPO_ROOT / "app/forms/bundled/s100.md"
-    text = src.read_text("utf-8").replace("| 2026112701 |", "| 2026112788 |")
+    text = src.read_text("utf-8").replace("| 2026112702 |", "| 2026112788 |")
     newform = tmp_path / "s100-usb.md"
     newform.write_text(text, "utf-8")
     enrolled.export_batches(tmp_path)  # only the request

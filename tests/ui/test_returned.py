@@ -71,7 +71,7 @@ def test_returned_record_shows_reasons(shell, ws_factory, qtbot):
     assert page.model.data(page.model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is not None
     assert page.model.data(page.model.index(1, 0), Qt.ItemDataRole.BackgroundRole) is None
     assert page.returned_banner.isVisibleTo(page)
-    assert "1 ficha(s) observada(s)" in page.returned_banner.text()
+    assert "Tiene 1 ficha observada" in page.returned_banner.text()
     assert page.count_buttons[State.RETURNED.value].text() == "Observada: 1"
     # the selected returned record shows who returned it and why
     assert page.detail.isVisibleTo(page)
@@ -102,3 +102,29 @@ def test_returned_record_shows_reasons(shell, ws_factory, qtbot):
     assert meta.state == State.DRAFT.value and meta.revision == 2
     assert win.ws.load_answers(returned)["answers"]["/s100/solicitante/sol_telefono"] == "984123456"
     w.close()
+
+
+def test_looking_at_a_returned_record_does_not_reopen_it(ws_factory, qtbot, clock):
+    """Moving around a returned record and closing it saves nothing: it stays
+    «Observada» (the resume position is kept only for drafts)."""
+    from app.demo import households
+    from app.ui.form_window import FormWindow
+    from tests.review.conftest import PASSWORDS, Team
+
+    ws = ws_factory(create=True)
+    team = Team(ws, clock)
+    ws.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    team.as_("emp")
+    uuid = team.fsu(households(1, seed=4)[0])
+    team.as_("sup").return_record(uuid, "Revise el teléfono", ["/fsu/ubicacion/telefono"])
+    ws = team.as_("emp")
+    revision = ws.get(uuid).revision
+    w = FormWindow(ws, uuid)
+    qtbot.addWidget(w)
+    w.show()
+    w.jump("/fsu/hogar/habitaciones")
+    w.jump("/fsu/ubicacion/telefono")
+    w.close()
+    m = ws.get(uuid)
+    assert m.state == State.RETURNED.value and m.revision == revision

@@ -60,7 +60,11 @@ def test_pdf_with_names_and_result(household, tmp_path, qapp):
     after = ws.documents.constancia(uuid)
     path = write_constancia_pdf(after, tmp_path / "con-resultado.pdf")
     text = pdf_text(path)
-    assert "Clasificación socioeconómica (CSE): Pobre extremo" in text
+    assert "Clasificación socioeconómica (CSE) del hogar, comunicada por el SIEE:" in text
+    assert "Pobre extremo" in text
+    # one consistent statement: nothing on the page says it is not the classification
+    assert "no es la clasificación" not in text
+    assert "transcribe el resultado que el SIEE comunicó" in text
     assert "Vigente hasta: 25/11/2029" in text and "25/11/2026" in text
     assert hh.head.nombres in text
     assert "Rosa Quispe (sup)" in text  # who issued it
@@ -121,3 +125,30 @@ def test_printed_page_has_the_same_content(household, tmp_path, qapp):
     del printer
     text = pdf_text(tmp_path / "impresa.pdf")
     assert "Constancia de empadronamiento" in text and hh.head.nombres in text
+
+
+def test_the_cse_result_shows_in_the_list_and_in_the_opened_record(household, shell, qtbot):
+    team, _hh, uuid = household
+    ws = team.as_("sup")
+    ws.approve(uuid)
+    post_result(ws, uuid, "no_pobre", "2026-11-25", "2029-11-25")
+    ws.logout()
+    win = shell()
+    win.start()
+    win.login_page.user.setCurrentText("sup")
+    win.login_page.password.setText(PASSWORDS["sup"])
+    win.login_page.submit()
+    page = win.records_page
+    page.reload()
+    qtbot.waitUntil(
+        lambda: any(r.meta.uuid == uuid for r in page.model.rows) and page.load_job.done,
+        timeout=5000,
+    )
+    row = next(r for r in page.model.rows if r.meta.uuid == uuid)
+    shown = row.cells()[6]
+    assert shown == "CSE: No pobre · del 25/11/2026 · vigente hasta 25/11/2029"
+    w = win.open_record(uuid)
+    assert "Resultado del SIEE — CSE: No pobre" in w.banner.text()
+    assert "vigente hasta 25/11/2029" in w.banner.text()
+    assert w.banner.objectName() == "ok"  # good news, not a red read-only warning
+    w.close()

@@ -187,7 +187,7 @@ def test_export_dialog_writes_the_chosen_file(team, homes, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dlg.job is None, timeout=20_000)
     assert job.done and dlg.result is not None
     n = sum(len(h.members) for h in homes[:3])
-    assert dlg.result.rows == n and f"{n} fila(s)" in dlg.message.text()
+    assert dlg.result.rows == n and (f"{n} filas" if n != 1 else "1 fila") in dlg.message.text()
     with open(target, encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     assert len(rows) == n + 1 and "Parentesco con el jefe del hogar" in rows[0]

@@ -220,12 +220,16 @@ def test_first_run_to_completed_fsu(shell, qtbot):
     assert QApplication.focusWidget() is page.dni
     QTest.keyClicks(page.dni, "70123456")
     QTest.keyClick(page.dni, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: page.status.text() == "2 ficha(s)", timeout=5000)
+    qtbot.waitUntil(lambda: page.status.text() == "2 fichas", timeout=5000)
     assert page._search_uuids == {s100_uuid, fsu_uuid}
     page.dni.clear()
     QTest.keyClicks(page.dni, "10000000")
     QTest.keyClick(page.dni, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: page.status.text() == "0 ficha(s)", timeout=5000)
+    qtbot.waitUntil(
+        lambda: page.status.text()
+        == "Ninguna ficha con el DNI 10000000: revise el número o pulse Limpiar.",
+        timeout=5000,
+    )
     assert not win.forms
     # a completed record opens read-only
     w = win.open_record(fsu_uuid)

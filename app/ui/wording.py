@@ -1,0 +1,12 @@
+"""Spanish wording helpers shared by every screen."""
+
+from __future__ import annotations
+
+
+def plural(n: int, one: str, many: str, zero: str | None = None) -> str:
+    """The sentence for a count: `one` when n == 1, `zero` (if given) when n == 0,
+    else `many`; "{n}" in the chosen text is replaced by the number.
+
+    plural(1, "Se aprobó {n} ficha", "Se aprobaron {n} fichas") -> "Se aprobó 1 ficha"."""
+    text = one if n == 1 else zero if (n == 0 and zero is not None) else many
+    return text.replace("{n}", str(n))
