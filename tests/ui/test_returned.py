@@ -113,8 +113,8 @@ def test_looking_at_a_returned_record_does_not_reopen_it(ws_factory, qtbot, cloc
 
     ws = ws_factory(create=True)
     team = Team(ws, clock)
-    ws.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
     team.as_("emp")
     uuid = team.fsu(households(1, seed=4)[0])
     team.as_("sup").return_record(uuid, "Revise el teléfono", ["/fsu/ubicacion/telefono"])

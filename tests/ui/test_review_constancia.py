@@ -130,7 +130,7 @@ def test_printed_page_has_the_same_content(household, tmp_path, qapp):
 def test_the_cse_result_shows_in_the_list_and_in_the_opened_record(household, shell, qtbot):
     team, _hh, uuid = household
     ws = team.as_("sup")
-    ws.approve(uuid)
+    ws.review.approve(uuid)
     post_result(ws, uuid, "no_pobre", "2026-11-25", "2029-11-25")
     ws.logout()
     win = shell()

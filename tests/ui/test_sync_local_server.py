@@ -78,7 +78,7 @@ def test_enumerator_syncs_after_server_and_program_restart(
         qtbot.waitUntil(lambda: ws.centre.device() is not None, timeout=15000)
         qtbot.waitUntil(lambda: not ctl.running, timeout=15000)
         device = ws.centre.device().device_id
-        ws.add_user("emp", "empadronador", EMP_PW, "Juan Pérez")
+        ws.admin.add_user("emp", "empadronador", EMP_PW, "Juan Pérez")
         win.logout()
         win.close()
     # both stopped; `make run` again: a new server process, a new program, a new code
