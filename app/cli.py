@@ -150,14 +150,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         report = ws.audit_verify()
     finally:
         ws.close()
-    if report.ok:
-        print(f"Bitácora íntegra: {report.entries} registros verificados.")
-        return 0
-    print(
-        f"¡La bitácora fue alterada! La cadena se rompe en el registro {report.first_bad_seq} "
-        f"(después de {report.entries} registros válidos).",
-    )
-    return 1
+    print(report.message)
+    return 0 if report.ok else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -29,7 +29,9 @@ from app.settings_file import (
     sources,
     value_text,
 )
+from app.store.audit import HEAD_KEY
 from app.store.db import DB_NAME, MIGRATIONS
+from app.store.integrity import FINDINGS_KEY
 
 LOG_TAIL = 15
 
@@ -105,6 +107,7 @@ def _database(data_dir: Path) -> dict[str, Any]:
             out["quarantined"] = conn.execute(
                 "SELECT COUNT(*) FROM records WHERE quarantined=1"
             ).fetchone()[0]
+        out["integrity"] = _integrity(conn, tables, meta)
         out["settings"] = json.loads(meta["settings"]) if meta.get("settings") else {}
         applied = meta.get("settings_file_applied")
         out["settings_applied"] = json.loads(applied) if applied else {}
@@ -113,6 +116,32 @@ def _database(data_dir: Path) -> dict[str, Any]:
         out["error"] = f"{type(e).__name__}: {e}"
     finally:
         conn.close()
+    return out
+
+
+def _integrity(conn: sqlite3.Connection, tables: set[str], meta: dict[str, str]) -> dict[str, Any]:
+    """Tamper evidence without the key: what the last check while logged in found
+    (app.store.unlock keeps it in meta), and rows that carry no MAC at all."""
+    out: dict[str, Any] = {}
+    raw = meta.get(FINDINGS_KEY)
+    if raw:
+        try:
+            out["last_check"] = json.loads(raw)
+        except ValueError:
+            out["last_check"] = {"unreadable": True}
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(records)")} if "records" in tables \
+        else set()
+    if "row_mac" in cols and meta.get(HEAD_KEY):
+        out["records_without_mac"] = conn.execute(
+            "SELECT COUNT(*) FROM records WHERE row_mac IS NULL"
+        ).fetchone()[0]
+    if meta.get(HEAD_KEY):
+        try:
+            head_seq = int(json.loads(meta[HEAD_KEY])["seq"])
+        except (ValueError, KeyError, TypeError):
+            head_seq = -1
+        last = conn.execute("SELECT MAX(seq) FROM audit").fetchone()[0] or 0
+        out["audit_head_seq"], out["audit_last_seq"] = head_seq, last
     return out
 
 
@@ -249,6 +278,8 @@ def format_report(r: dict[str, Any]) -> str:
         for s in State:
             lines.append(f"  {STATE_LABELS[s]}: {rec.get(s.value, 0)}")
         lines.append(f"  en cuarentena: {db.get('quarantined', 0)}")
+        lines += ["", "Integridad (datos alterados fuera del programa)"]
+        lines += _integrity_lines(db.get("integrity", {}))
         sy = db.get("sync", {})
         lines += ["", "Sincronización"]
         if sy.get("device_id"):
@@ -266,6 +297,35 @@ def format_report(r: dict[str, Any]) -> str:
     lines += ["", f"Últimas advertencias y errores del registro ({LOG_TAIL} como máximo)"]
     lines += [f"  {ln}" for ln in r["log_tail"]] or ["  ninguno"]
     return "\n".join(lines)
+
+
+def _integrity_lines(it: dict[str, Any]) -> list[str]:
+    out = []
+    last = it.get("last_check")
+    if last and not last.get("unreadable"):
+        n = int(last.get("damaged_count", 0))
+        when = _when(last.get("checked_at"))
+        out.append(f"  último control (al iniciar sesión o verificar): {when}")
+        if n:
+            shown = ", ".join(last.get("damaged_records", [])[:10])
+            out.append(f"  ¡{n} ficha(s) con datos alterados fuera del programa! {shown}")
+        else:
+            out.append("  fichas: ninguna alterada")
+        if last.get("audit_ok", True):
+            out.append("  bitácora y contadores de acceso: sin alteraciones")
+        else:
+            why = last.get("audit_problem")
+            out.append(f"  ¡bitácora o contadores de acceso alterados! ({why})")
+    else:
+        out.append("  aún no hay un control con sesión iniciada")
+    if it.get("records_without_mac"):
+        out.append(f"  ¡{it['records_without_mac']} ficha(s) sin sello de integridad!")
+    if "audit_head_seq" in it and it["audit_head_seq"] != it["audit_last_seq"]:
+        out.append(
+            f"  ¡la bitácora termina en el N° {it['audit_last_seq']} pero su sello dice "
+            f"N° {it['audit_head_seq']}!"
+        )
+    return out
 
 
 def _pairs(d: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from app.core.errors import AuthError, NotAllowed, NotFound, SieeError, Validati
 from app.core.roles import Perm, Role, can, require
 from app.core.states import EDITABLE, Action, State, next_state
 from app.core.ubigeo import catalog
-from app.store import crypto
+from app.store import crypto, integrity, unlock
 from app.store.audit import AuditEntry, AuditLog, ChainReport
 from app.store.db import DB_NAME, connect, migrate, transaction
 from app.store.records import RecordMeta, RecordStore
@@ -210,6 +210,7 @@ class Workspace(SyncOps, ReviewOps, AdminOps):
         self._sealer = crypto.Sealer(crypto.subkey(data_key, "records"))
         self._records = RecordStore(self._sealer, crypto.subkey(data_key, "dni-index"))
         self._audit = AuditLog(crypto.subkey(data_key, "audit"), self._sealer)
+        unlock.on_unlock(self.db, self._records, self._audit, data_key, self.clock())
 
     @property
     def records(self) -> RecordStore:
@@ -267,6 +268,7 @@ class Workspace(SyncOps, ReviewOps, AdminOps):
             row["id"], row["username"], Role(row["role"]), True, self._open_display(row["id"], disp)
         )
         with transaction(self.db) as conn:
+            unlock.on_login(conn, self.records, self.audit, self.clock(), row)
             # Failures seen while locked enter the chain now that the key is known.
             for ts, name, event in conn.execute(
                 "SELECT ts, username, event FROM auth_events ORDER BY id"
@@ -289,6 +291,7 @@ class Workspace(SyncOps, ReviewOps, AdminOps):
                 log.exception("could not audit logout")
         self.user = None
         self._data_key = self._records = self._audit = self._sealer = None
+        integrity.install(self.db.conn, None)
 
     @_locked
     def change_password(self, old: str, new: str) -> None:
@@ -319,6 +322,7 @@ class Workspace(SyncOps, ReviewOps, AdminOps):
         finally:
             if self.user is None:
                 self._data_key = self._records = self._audit = self._sealer = None
+                integrity.install(self.db.conn, None)
 
     # -- settings -------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -707,7 +711,7 @@ class Workspace(SyncOps, ReviewOps, AdminOps):
     @_locked
     def audit_verify(self) -> ChainReport:
         require(self._me().role, Perm.AUDIT_VIEW)
-        return self.audit.verify(self.db.conn)
+        return unlock.full_check(self.db, self.audit, self.clock())
 
     @_locked
     def audit_entries(self, **filters: Any) -> list[AuditEntry]:

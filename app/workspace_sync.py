@@ -16,6 +16,7 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.core.states import Action, State, next_state
 from app.store.db import transaction
+from app.store.integrity import ROW_DAMAGED_SQL, ROW_OK_SQL, row_ok_sql
 from app.sync import protocol as p
 from app.sync.model import (
     DeviceInfo,
@@ -178,7 +179,7 @@ class SyncOps:
 
     # -- outbox -----------------------------------------------------------------------------
     _OUTBOX_WHERE = (
-        "state='QUEUED' AND quarantined=0 AND uuid NOT IN ("
+        f"state='QUEUED' AND quarantined=0 AND {ROW_OK_SQL} AND uuid NOT IN ("
         "SELECT i.uuid FROM sync_batch_items i JOIN sync_batches b USING (batch_id) "
         "WHERE b.state='pending')"
     )
@@ -276,7 +277,8 @@ class SyncOps:
             uuids = [r[0] for r in self.db.execute(
                 "SELECT r.uuid FROM records r LEFT JOIN sync_submissions s "
                 "ON s.uuid = r.uuid AND s.revision = r.revision "
-                "WHERE r.state='QUEUED' AND r.quarantined=0 AND s.uuid IS NULL LIMIT ?",
+                f"WHERE r.state='QUEUED' AND r.quarantined=0 AND {row_ok_sql('r')} "
+                "AND s.uuid IS NULL LIMIT ?",
                 (int(limit),))]
             _have, todo = self._cached_submissions(
                 [self.records.meta(self.db.conn, u) for u in uuids])
@@ -566,9 +568,13 @@ class SyncOps:
             dev = self.sync_device()
             counts = dict.fromkeys(("QUEUED", "DELIVERED", "RETURNED", "RESULT"), 0)
             for state, n in self.db.execute(
-                "SELECT state, COUNT(*) FROM records WHERE quarantined=0 GROUP BY state"
+                f"SELECT state, COUNT(*) FROM records WHERE quarantined=0 AND {ROW_OK_SQL} "
+                "GROUP BY state"
             ):
                 counts[state] = n
+            damaged = self.db.execute(
+                f"SELECT COUNT(*) FROM records WHERE {ROW_DAMAGED_SQL}"
+            ).fetchone()[0]
             quarantined = self.db.execute(
                 "SELECT COUNT(*) FROM records WHERE quarantined=1"
             ).fetchone()[0]
@@ -601,6 +607,7 @@ class SyncOps:
                 last_ok=_f("sync_last_ok"),
                 last_attempt=_f("sync_last_attempt"),
                 last_error=err or None,
+                damaged=int(damaged),
             )
 
     def sync_require_run(self: Any) -> None:

@@ -2,17 +2,69 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 
+from app.core.errors import IntegrityFailure
+from app.store import integrity
+
+log = logging.getLogger("siee.store")
+
 DB_NAME = "siee-campo.db"
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) if missing; the folder itself readable by its owner
+    only (0700 on POSIX; on Windows the user's profile folder is already private)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if os.name == "posix":
+        os.chmod(path, PRIVATE_DIR)
+    return path
+
+
+def make_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 if missing, else restrict it to 0600 (POSIX)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+        os.close(fd)
+    except FileExistsError:
+        if stat.S_IMODE(os.stat(path).st_mode) != PRIVATE_FILE:
+            os.chmod(path, PRIVATE_FILE)
+
+
+def private_database_files(path: Path) -> None:
+    """The database and its -wal/-shm/-journal files readable by the owner only.
+
+    SQLite creates the -wal and -shm files with the main file's mode, so a 0600
+    database gets 0600 companions; ones left by an older program are tightened."""
+    make_private_file(path)
+    if os.name == "posix":
+        for suffix in ("-wal", "-shm", "-journal"):
+            extra = Path(str(path) + suffix)
+            if extra.exists() and stat.S_IMODE(extra.stat().st_mode) != PRIVATE_FILE:
+                os.chmod(extra, PRIVATE_FILE)
+
+
 def connect(path: Path) -> sqlite_utils.Database:
+    """Open the workspace database (created 0600 when missing) with the program's settings."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        make_private_dir(path.parent)
+        private_database_files(path)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so every write
     # is one explicit transaction.
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0, check_same_thread=False)
@@ -24,16 +76,30 @@ def connect(path: Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA secure_delete=ON")
     conn.execute("PRAGMA busy_timeout=10000")
+    # Record metadata MACs (app.store.integrity): refused until an unlock installs the key.
+    integrity.install(conn, None)
     return sqlite_utils.Database(conn)
 
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception."""
+    """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception.
+
+    A write refused by the record-metadata guard (a row edited outside the
+    program) becomes IntegrityFailure with a Spanish message."""
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+    except sqlite3.DatabaseError as e:
+        conn.execute("ROLLBACK")
+        if integrity.TAMPERED_MESSAGE in str(e):
+            raise IntegrityFailure(
+                f"write refused: {e}",
+                "Esta ficha fue modificada fuera del programa (estado u otros datos) y no se "
+                "puede cambiar. Restaure una copia de respaldo o avise a soporte.",
+            ) from None
+        raise
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -177,11 +243,26 @@ def _m3_sync_submission(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m4_integrity(db: sqlite_utils.Database) -> None:
+    """Tamper evidence for clear columns (app.store.integrity, app.store.lockout).
+
+    records.row_mac: HMAC of the row's clear metadata, kept by triggers that call a
+    function only the unlocked program has; rows of an older database get theirs
+    at the first unlock (the key is not known before). users.failures_total: a
+    failed log-in count the program never lowers, compared at each log-in with
+    the value sealed at the previous one."""
+    db["records"].add_column("row_mac", bytes)
+    db["users"].add_column("failures_total", int, not_null_default=0)
+    for sql in integrity.trigger_sql():
+        db.execute(sql)
+
+
 # Append only: a migration, once shipped, never changes.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_sync,
     _m3_sync_submission,
+    _m4_integrity,
 ]
 
 
@@ -200,4 +281,9 @@ def migrate(db: sqlite_utils.Database) -> int:
         with transaction(db) as conn:
             MIGRATIONS[version - 1](db)
             conn.execute(f"PRAGMA user_version={version}")
+    if schema_version(db) >= 4:
+        with transaction(db) as conn:
+            fixed = integrity.restore_triggers(conn)
+        if fixed:
+            log.warning("guard triggers missing or changed, restored: %s", ", ".join(fixed))
     return schema_version(db)

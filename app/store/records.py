@@ -15,6 +15,7 @@ from typing import Any
 from app.core.errors import IntegrityFailure, NotFound
 from app.core.identifiers import normalize_dni
 from app.store.crypto import Sealer, keyed_hash
+from app.store.integrity import MAC_COLUMNS, RowChecker
 
 COLUMNS = (
     "uuid, revision, form_id, form_version, state, created_at, updated_at, author_id, "
@@ -45,8 +46,12 @@ class RecordMeta:
     # records only ever shows a screenful, and sorting by name pays once.
     _summary: dict[str, Any] | None = None
     _summary_blob: bytes | None = None
+    # The row MAC of the clear columns (app.store.integrity), checked on first access.
+    _row_mac: bytes | None = None
     _opener: Callable[[bytes, bytes], bytes | None] | None = None
     _damaged: bool = False
+    _checker: RowChecker | None = None
+    _tampered: bool = False
 
     @property
     def owner_id(self) -> int:
@@ -72,10 +77,30 @@ class RecordMeta:
     def summary(self, value: dict[str, Any]) -> None:
         self._summary, self._summary_blob, self._opener = value, None, None
 
+    def clear_values(self) -> tuple[Any, ...]:
+        """The clear columns in MAC order (app.store.integrity.MAC_COLUMNS)."""
+        return tuple(getattr(self, c) for c in MAC_COLUMNS)
+
+    def _check_row(self) -> None:
+        checker = self._checker
+        if checker is not None:
+            self._checker = None
+            if not checker.ok(self.clear_values(), self._row_mac):
+                self._damaged = self._tampered = True
+
     @property
     def damaged(self) -> bool:
+        """The summary fails to decrypt, or the clear metadata fails its row MAC
+        (edited outside the program)."""
+        self._check_row()
         self.summary  # noqa: B018 - decrypting is what finds out
         return self._damaged
+
+    @property
+    def tampered(self) -> bool:
+        """The clear metadata (state, revision, form, flags...) fails its row MAC."""
+        self._check_row()
+        return self._tampered
 
 
 _DECODER = json.JSONDecoder()
@@ -91,9 +116,16 @@ def _dumps(obj: Any) -> bytes:
 
 
 class RecordStore:
-    def __init__(self, sealer: Sealer, index_key: bytes) -> None:
+    """Record rows: sealed parts, the DNI index and (through the triggers of
+    app.store.integrity) the clear metadata's row MAC, checked on read when
+    `checker` is set (the workspace sets it at unlock)."""
+
+    def __init__(
+        self, sealer: Sealer, index_key: bytes, checker: RowChecker | None = None
+    ) -> None:
         self.sealer = sealer
         self.index_key = index_key
+        self.checker = checker
         self._macs: dict[str, bytes] = {}  # DNI -> keyed hash, memory only
 
     # -- crypto helpers -----------------------------------------------------
@@ -220,13 +252,15 @@ class RecordStore:
     # -- reads ------------------------------------------------------------------
     def meta(self, conn: sqlite3.Connection, uuid: str) -> RecordMeta:
         row = conn.execute(
-            f"SELECT {COLUMNS}, NULL, summary FROM records WHERE uuid=?", (uuid,)
+            f"SELECT {COLUMNS}, NULL, summary, row_mac FROM records WHERE uuid=?", (uuid,)
         ).fetchone()
         if row is None:
             raise NotFound(f"record {uuid} not found", "La ficha no existe en este equipo.")
         m = RecordMeta(*row)
-        m.quarantined = bool(m.quarantined)
         m._opener = self.sealer.open_fast
+        m._checker = self.checker
+        m._check_row()  # on the stored values, before any conversion
+        m.quarantined = bool(m.quarantined)
         return m
 
     def answers(self, conn: sqlite3.Connection, m: RecordMeta) -> dict:
@@ -244,7 +278,7 @@ class RecordStore:
         sql = (
             "SELECT uuid, revision, form_id, form_version, state, created_at, updated_at, "
             "author_id, assignee_id, ule_ubigeo, warnings, quarantined, completed_at, "
-            "approved_at, approved_by, delivered_at, NULL, summary FROM records"
+            "approved_at, approved_by, delivered_at, NULL, summary, row_mac FROM records"
         )
         if where:
             sql += " WHERE " + where
@@ -252,9 +286,10 @@ class RecordStore:
         if limit:
             sql += f" LIMIT {int(limit)}"
         metas = list(starmap(RecordMeta, conn.execute(sql, args)))
-        opener = self.sealer.open_fast
+        opener, checker = self.sealer.open_fast, self.checker
         for m in metas:
             m._opener = opener
+            m._checker = checker
         return metas
 
     def find_uuids_by_dni(self, conn: sqlite3.Connection, dni: str) -> list[str]:

@@ -364,6 +364,8 @@ class SyncIndicator(QPushButton):
             text = f"{st.pending} en cola · última sincronización: {when_text(st.last_ok)}"
         if st.quarantined:
             text += f" · {st.quarantined} en cuarentena"
+        if st.damaged:
+            text += f" · ¡{st.damaged} dañada(s)!"
         self.setText(text)
 
 
@@ -389,6 +391,7 @@ class SyncPanel(QDialog):
             ("pending", "En cola de envío"), ("delivered", "Entregadas"),
             ("returned", "Observadas"), ("quarantined", "En cuarentena"),
             ("result", "Con resultado"), ("in_flight", "Lotes esperando recibo"),
+            ("damaged", "Dañadas (alteradas fuera del programa)"),
         )):
             name = QLabel(label + ":")
             value = QLabel("0")
