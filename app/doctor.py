@@ -29,7 +29,7 @@ from app.settings_file import (
     sources,
     value_text,
 )
-from app.store.audit import HEAD_KEY
+from app.store.audit import GAP_ACTION, HEAD_KEY
 from app.store.db import DB_NAME, MIGRATIONS
 from app.store.integrity import FINDINGS_KEY
 
@@ -142,6 +142,12 @@ def _integrity(conn: sqlite3.Connection, tables: set[str], meta: dict[str, str])
             head_seq = -1
         last = conn.execute("SELECT MAX(seq) FROM audit").fetchone()[0] or 0
         out["audit_head_seq"], out["audit_last_seq"] = head_seq, last
+    if "audit" in tables:
+        # Findings the program wrote into the chain (actions are clear, details sealed).
+        out["chain_findings"] = dict(conn.execute(
+            "SELECT action, COUNT(*) FROM audit WHERE action IN (?, ?) GROUP BY action",
+            (GAP_ACTION, "auth_tampered"),
+        ).fetchall())
     return out
 
 
@@ -318,6 +324,8 @@ def _integrity_lines(it: dict[str, Any]) -> list[str]:
             out.append(f"  ¡bitácora o contadores de acceso alterados! ({why})")
     else:
         out.append("  aún no hay un control con sesión iniciada")
+    if "chain_findings" in it:
+        out.append(f"  alteraciones anotadas en la bitácora: {_pairs(it['chain_findings'])}")
     if it.get("records_without_mac"):
         out.append(f"  ¡{it['records_without_mac']} ficha(s) sin sello de integridad!")
     if "audit_head_seq" in it and it["audit_head_seq"] != it["audit_last_seq"]:

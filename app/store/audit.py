@@ -29,6 +29,8 @@ GENESIS = b"siee-campo audit v1"
 # Chains started by a program that keeps the sealed head and record row MACs.
 GENESIS_V2 = b"siee-campo audit v2"
 HEAD_KEY = "audit_head"
+# Written by append when the chain's end disagrees with the sealed head.
+GAP_ACTION = "audit_gap"
 _HEAD_AAD = b"meta|audit_head"
 
 
@@ -72,9 +74,9 @@ class ChainReport:
             )
         elif self.problem == "truncated":
             parts.append(
-                f"¡Faltan los últimos {self.missing_tail} registro(s) de la bitácora! "
-                f"Se verificaron {self.entries}, pero la bitácora llegó hasta el N° "
-                f"{self.head_seq}: alguien borró su final fuera del programa."
+                f"¡Faltan {self.missing_tail} registro(s) al final de un tramo de la bitácora! "
+                f"Alguien los borró fuera del programa ({self.entries} registros "
+                "verificados)."
             )
         elif self.problem == "empty":
             parts.append("¡La bitácora está vacía! Alguien borró todos sus registros.")
@@ -150,18 +152,42 @@ class AuditLog:
                 return version
         return 0
 
-    def append(
-        self,
-        conn: sqlite3.Connection,
-        ts: float,
-        user_id: int | None,
-        action: str,
-        record_uuid: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> int:
-        """Append inside the caller's transaction, so the entry lands with the change."""
-        row = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS_V2)
+    def _gap(
+        self, conn: sqlite3.Connection, last: tuple[int, bytes] | None
+    ) -> tuple[int, str] | None:
+        """Whether the chain's end disagrees with its sealed head: (seq the next entry
+        must take, why) or None. Called before each append."""
+        last_seq, last_mac = last if last else (0, b"")
+        try:
+            head = self.read_head(conn)
+        except IntegrityFailure:
+            return last_seq + 1, "head_damaged"
+        if head is None:
+            if last is None:
+                # A new workspace has neither; one that was used has records or a
+                # sealed log-in anchor (app.store.lockout).
+                used = conn.execute(
+                    "SELECT 1 FROM records LIMIT 1"
+                ).fetchone() or conn.execute(
+                    "SELECT 1 FROM meta WHERE key='auth_anchor'"
+                ).fetchone()
+                return (1, "emptied") if used else None
+            if self.chain_version(conn) == 2 or conn.execute(
+                "SELECT 1 FROM audit WHERE action='integrity_init' LIMIT 1"
+            ).fetchone():
+                return last_seq + 1, "head_missing"
+            return None  # an older program's chain: anchored from this append on
+        head_seq, head_mac = head
+        if head_seq > last_seq:
+            return head_seq + 1, "truncated"
+        if head_seq < last_seq or not hmac.compare_digest(head_mac, last_mac):
+            return last_seq + 1, "head_mismatch"
+        return None
+
+    def _insert(
+        self, conn: sqlite3.Connection, seq: int, prev: bytes, ts: float, user_id: int | None,
+        action: str, record_uuid: str | None, detail: dict[str, Any] | None,
+    ) -> bytes:
         blob = None
         if detail:
             plain = json.dumps(detail, sort_keys=True, ensure_ascii=False).encode()
@@ -172,22 +198,55 @@ class AuditLog:
             "VALUES (?,?,?,?,?,?,?)",
             (seq, ts, user_id, action, record_uuid, blob, mac),
         )
+        return mac
+
+    def append(
+        self,
+        conn: sqlite3.Connection,
+        ts: float,
+        user_id: int | None,
+        action: str,
+        record_uuid: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Append inside the caller's transaction, so the entry lands with the change.
+
+        If the chain no longer ends where its sealed head says (entries deleted
+        outside the program), an ``audit_gap`` entry goes first, numbered after the
+        real end, so the loss stays visible to every later verification."""
+        row = conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        last = (int(row[0]), bytes(row[1])) if row else None
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_V2)
+        gap = self._gap(conn, last)
+        if gap is not None:
+            gap_seq, why = gap
+            info = {"why": why, "missing": gap_seq - seq, "found_end": seq - 1}
+            prev = self._insert(conn, gap_seq, prev, ts, None, GAP_ACTION, None, info)
+            seq = gap_seq + 1
+        mac = self._insert(conn, seq, prev, ts, user_id, action, record_uuid, detail)
         self._write_head(conn, seq, mac)
         return seq
 
     def verify(self, conn: sqlite3.Connection) -> ChainReport:
-        """Walk the chain from its start, then compare its end with the sealed head."""
+        """Walk the chain from its start, then compare its end with the sealed head.
+
+        A gap recorded by ``append`` (an ``audit_gap`` entry) is verified like any
+        entry and reported: entries were lost before it."""
         version = self.chain_version(conn)
         prev = GENESIS if version == 1 else GENESIS_V2
         count, expected_seq, last_mac = 0, 1, b""
+        missing, gap_why = 0, ""
         cur = conn.execute(
             "SELECT seq, ts, user_id, action, record_uuid, detail, mac FROM audit ORDER BY seq"
         )
         for seq, ts, user_id, action, uuid, blob, mac in cur:
-            good = seq == expected_seq and hmac.compare_digest(
+            linked = hmac.compare_digest(
                 _mac(self.key, prev, seq, ts, user_id, action, uuid, blob), mac or b""
             )
-            if not good:
+            if action == GAP_ACTION and linked and seq >= expected_seq:
+                missing += seq - expected_seq
+                gap_why = gap_why or self._gap_why(seq, blob)
+            elif not (linked and seq == expected_seq):
                 return ChainReport(False, count, seq, problem="broken")
             prev, count, expected_seq, last_mac = mac, count + 1, seq + 1, mac
         try:
@@ -206,12 +265,21 @@ class AuditLog:
         last_seq = expected_seq - 1
         if head_seq > last_seq:
             return ChainReport(
-                False, count, None, head_seq - last_seq, "empty" if count == 0 else "truncated",
-                head_seq=head_seq,
+                False, count, None, missing + head_seq - last_seq,
+                "empty" if count == 0 else "truncated", head_seq=head_seq,
             )
         if head_seq < last_seq or not hmac.compare_digest(head_mac, last_mac):
             return ChainReport(False, count, problem="head_mismatch", head_seq=head_seq)
+        if gap_why:
+            problem = "truncated" if gap_why in ("truncated", "emptied") else gap_why
+            return ChainReport(False, count, None, missing, problem, head_seq=head_seq)
         return ChainReport(True, count, head_seq=head_seq)
+
+    def _gap_why(self, seq: int, blob: bytes | None) -> str:
+        try:
+            return str(json.loads(self.sealer.open(blob or b"", f"audit|{seq}".encode()))["why"])
+        except (IntegrityFailure, ValueError, KeyError, TypeError):
+            return "truncated"
 
     def entries(
         self,

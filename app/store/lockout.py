@@ -62,18 +62,23 @@ def check_and_anchor(
     """Compare the failure totals with the sealed anchor, note tampering, seal again.
 
     Call inside the log-in transaction, before auth_events are moved into the audit
-    chain. `user_row` is the logging-in user's row as read before the successful
-    unlock reset its lock-out columns (Vault.unlock returns it): failures since the
-    anchor must equal lockouts * MAX_ATTEMPTS + failed_attempts, or the lock-out
-    columns were reset outside the program. Returns the usernames found edited
-    (each audited here as ``auth_tampered``)."""
+    chain. For every user, failures since the anchor can be at most
+    lockouts * MAX_ATTEMPTS + failed_attempts, or the lock-out columns were reset
+    outside the program; `user_row` is the logging-in user's row as read before the
+    successful unlock cleared them (Vault.unlock returns it). Returns the usernames
+    found edited (each audited here as ``auth_tampered``)."""
     from app.store.vault import MAX_ATTEMPTS
 
     anchor = _read_anchor(conn, sealer)
-    users = conn.execute("SELECT id, username, failures_total FROM users").fetchall()
+    users = conn.execute(
+        "SELECT id, username, failures_total, failed_attempts, lockouts FROM users"
+    ).fetchall()
     found: list[str] = []
     if anchor is not None:
-        for uid, name, total in users:
+        for uid, name, total, failed, lockouts in users:
+            if user_row is not None and user_row.get("id") == uid:
+                # The values before this successful log-in cleared them.
+                failed, lockouts = user_row.get("failed_attempts"), user_row.get("lockouts")
             before = anchor.get(str(uid))
             if before is None:
                 continue
@@ -88,10 +93,9 @@ def check_and_anchor(
                 why = "counter_lowered"
             elif total - before > events:
                 why = "failures_erased"
-            elif user_row is not None and user_row.get("id") == uid and (
-                int(user_row.get("lockouts") or 0) * MAX_ATTEMPTS
-                + int(user_row.get("failed_attempts") or 0) < total - before
-            ):
+            elif int(lockouts or 0) * MAX_ATTEMPTS + int(failed or 0) < total - before:
+                # Only a successful log-in or a new password clears these, and both
+                # move the anchor: fewer than the failures since means a reset.
                 why = "lockout_reset"
             if why:
                 found.append(name)
