@@ -184,6 +184,12 @@ class SyncOps:
         "WHERE b.state='pending')"
     )
 
+    def sync_audit_head(self: Any) -> tuple[int, str] | None:
+        """(seq, MAC hex) of the audit chain's end, sent signed in each batch header."""
+        with self._lock:
+            head = self.audit.head(self.db.conn)
+            return (head[0], head[1].hex()) if head else None
+
     def sync_outbox_count(self: Any) -> int:
         with self._lock:
             return int(

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
-from server import validation
+from server import audit_heads, validation
 from server.db import batches, devices, enroll_codes, forms, make_engine, messages, nonces, records
 from server.keys import ServerKeys, load_keys
 from server.settings import Settings
@@ -442,6 +442,7 @@ class Service:
             envelope_bytes=size, record_count=len(recs), source=source, received_at=now,
             receipt=rbytes,
         ))
+        audit_heads.note_head(c, env.header, now)  # a laptop whose audit log went backwards
         return receipt, rbytes
 
     @staticmethod

@@ -203,11 +203,14 @@ class SyncClient:
     # -- batches --------------------------------------------------------------------------------
     def _build(self, dev: DeviceInfo, key: Any, count: int, via: str) -> tuple[p.Envelope, bytes]:
         records = self.ws.sync_take_outbox(count)
-        env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6)
+        head = self.ws.sync_audit_head()  # the centre notices a log that went backwards
+        env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6,
+                            audit_head=head)
         data = env.to_bytes()
         while len(data) > dev.max_batch_bytes and len(records) > 1:
             records = records[: len(records) // 2]
-            env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6)
+            env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6,
+                                audit_head=head)
             data = env.to_bytes()
         self.ws.sync_save_batch(env, data, via)  # stored before it leaves the laptop
         return env, data

@@ -516,6 +516,10 @@ class BatchHeader:
     version: int = PROTOCOL_VERSION
     compression: str = "zlib"
     cipher: str = "X25519-HKDF-SHA256-AES256GCM"
+    # Optional (additive): the laptop's audit chain head when the batch was built,
+    # (last sequence number, hex of its MAC); the centre notices a log that went
+    # backwards. Absent in batches of older programs.
+    audit_head: tuple[int, str] | None = None
 
     @property
     def count(self) -> int:
@@ -533,14 +537,24 @@ class BatchHeader:
             "nonce": self.nonce,
             "compression": self.compression,
             "cipher": self.cipher,
+            **({"audit_head": {"seq": self.audit_head[0], "mac": self.audit_head[1]}}
+               if self.audit_head is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BatchHeader:
         keys = {"v", "batch_id", "device_id", "created_at", "count", "records", "epk", "nonce",
                 "compression", "cipher"}
-        if set(d) != keys:
+        if set(d) - {"audit_head"} != keys:
             raise _malformed("header has missing or unknown fields")
+        audit_head = None
+        if "audit_head" in d:
+            h = d["audit_head"]
+            if (not isinstance(h, dict) or set(h) != {"seq", "mac"} or not _is_int(h["seq"])
+                    or not (0 <= h["seq"] < 2**53) or not isinstance(h["mac"], str)
+                    or not _HEX64_RE.match(h["mac"])):
+                raise _malformed("audit_head malformed")
+            audit_head = (int(h["seq"]), h["mac"])
         if d["v"] != PROTOCOL_VERSION:
             raise ProtocolError(
                 "unsupported_version",
@@ -592,6 +606,7 @@ class BatchHeader:
             records=tuple(entries),
             ephemeral_public_key=d["epk"],
             nonce=d["nonce"],
+            audit_head=audit_head,
         )
 
 
@@ -659,8 +674,12 @@ def build_batch(
     batch_id: str | None = None,
     created_at: str | None = None,
     level: int = 9,
+    audit_head: tuple[int, str] | None = None,
 ) -> Envelope:
-    """Compress, encrypt to the server and sign a batch of records."""
+    """Compress, encrypt to the server and sign a batch of records.
+
+    `audit_head`: (seq, MAC hex) of the laptop's audit chain end, signed with the
+    header (optional field "audit_head" of the header, see docs/protocol.md)."""
     recs = list(records)
     for r in recs:
         r.check()
@@ -678,6 +697,7 @@ def build_batch(
         records=tuple(HeaderEntry(r.uuid, r.revision, r.content_hash()) for r in recs),
         ephemeral_public_key=b64e(epk),
         nonce=b64e(gcm_nonce),
+        audit_head=audit_head,
     )
     header_bytes = zlib.compress(canonical_json(header.to_dict()), level)
     payload = canonical_json({"records": [r.to_dict() for r in recs]})

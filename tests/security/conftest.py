@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from app.store.db import DB_NAME
+from tests.sync.conftest import enrolled, server, ws  # noqa: F401 - the sync fixtures
 
 
 def raw(data_dir: Path) -> sqlite3.Connection:
