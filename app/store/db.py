@@ -281,7 +281,7 @@ def migrate(db: sqlite_utils.Database) -> int:
         with transaction(db) as conn:
             MIGRATIONS[version - 1](db)
             conn.execute(f"PRAGMA user_version={version}")
-    if schema_version(db) >= 4:
+    if schema_version(db) >= 4 and integrity.triggers_differ(db.conn):
         with transaction(db) as conn:
             fixed = integrity.restore_triggers(conn)
         if fixed:

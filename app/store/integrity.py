@@ -148,6 +148,12 @@ def expected_triggers() -> dict[str, str]:
     return out
 
 
+def triggers_differ(conn: sqlite3.Connection) -> bool:
+    """Whether any guard trigger is missing or changed (a read; no lock taken)."""
+    have = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"))
+    return any(have.get(n) != sql for n, sql in expected_triggers().items())
+
+
 def restore_triggers(conn: sqlite3.Connection) -> list[str]:
     """Recreate guard triggers that are missing or differ (dropped or rewritten
     outside the program); returns their names. Rows edited meanwhile keep their
