@@ -178,6 +178,11 @@ class _ChunkWriter:
         self.buf.clear()
 
 
+def _private_open(path: Path) -> BinaryIO:
+    """A new file for writing, readable by its owner only (0600 on POSIX)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+
+
 def snapshot_database(conn: sqlite3.Connection) -> bytes:
     """A consistent copy of the open database, in memory (the sqlite3 backup API)."""
     mem = sqlite3.connect(":memory:")
@@ -238,7 +243,7 @@ def write_backup(
     partial = target.with_name(target.name + ".parcial")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(partial, "wb") as out:
+        with _private_open(partial) as out:
             out.write(framed + mac)
             w = _ChunkWriter(
                 out, _derive(data_key, salt, b"content"), prefix, header_hash, total, progress
@@ -459,7 +464,7 @@ def restore_backup(
     _check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{target.name}.restaurando-{secrets.token_hex(4)}"
-    work.mkdir()
+    work.mkdir(mode=0o700)
     try:
         with open(path, "rb") as f:
             h = _read_header(f, path)
@@ -467,8 +472,8 @@ def restore_backup(
             names: list[str] = []
             for name, data in _entries(f, h, key):
                 dest = work / name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with open(dest, "wb") as out:
+                dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                with _private_open(dest) as out:
                     out.write(data)
                     out.flush()
                     os.fsync(out.fileno())

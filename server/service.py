@@ -28,6 +28,7 @@ from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
 from server import audit_heads, validation
 from server.db import batches, devices, enroll_codes, forms, make_engine, messages, nonces, records
+from server.file_modes import make_private
 from server.keys import ServerKeys, load_keys
 from server.settings import Settings
 
@@ -79,7 +80,7 @@ class RateLimiter:
 class Service:
     def __init__(self, settings: Settings, keys: ServerKeys | None = None) -> None:
         self.settings = settings
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(settings.data_dir, settings.db_url)  # 0700 folder, 0600 SQLite files
         self.keys = keys or load_keys(settings.data_dir)
         self.engine = make_engine(settings.db_url)
         self.rate = RateLimiter(settings.rate_per_minute)
