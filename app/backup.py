@@ -429,6 +429,72 @@ class _Stream:
             raise IntegrityFailure("data after the end marker", MSG_TAMPERED)
 
 
+# -- backups a killed run left as ".parcial" ---------------------------------------------
+PENDING_KEY = "backups_pending"
+
+
+def partial_path(target: Path) -> Path:
+    """Where write_backup writes before renaming into `target`."""
+    target = Path(target)
+    return target.with_name(target.name + ".parcial")
+
+
+def note_pending(conn: sqlite3.Connection, target: Path, add: bool) -> None:
+    """Remember (add) or forget a backup being written, inside the caller's transaction,
+    so that a run killed before the rename is finished or cleaned at the next start."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (PENDING_KEY,)).fetchone()
+    pending = set(json.loads(row[0])) if row else set()
+    (pending.add if add else pending.discard)(str(Path(target).absolute()))
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                 (PENDING_KEY, json.dumps(sorted(pending))))
+
+
+def check_backup_file(path: Path, data_key: bytes) -> BackupInfo:
+    """Read a whole backup file with the workspace key (header MAC, every chunk, the
+    end marker); raises IntegrityFailure/ValidationError if incomplete or altered."""
+    with open(path, "rb") as f:
+        h = _read_header(f, Path(path))
+        for _name, _data in _entries(f, h, data_key):
+            pass
+    return h.info
+
+
+def finish_stale_backups(conn: sqlite3.Connection, data_key: bytes) -> list[tuple[str, str]]:
+    """At start (log-in): for each backup a killed run left, rename a complete and
+    authentic ``.parcial`` into place, or remove it. Returns [(target, "finished" |
+    "removed" | "gone")] and forgets them (inside the caller's transaction)."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (PENDING_KEY,)).fetchone()
+    if not row:
+        return []
+    out = []
+    for name in json.loads(row[0]):
+        target = Path(name)
+        partial = partial_path(target)
+        outcome = "gone"
+        if not target.parent.exists():
+            continue  # a removable drive not plugged in now: try at a later start
+        try:
+            if partial.exists():
+                try:
+                    check_backup_file(partial, data_key)
+                    complete = True
+                except (SieeError, OSError):
+                    complete = False
+                if complete and not target.exists():
+                    os.replace(partial, target)
+                    outcome = "finished"
+                else:
+                    partial.unlink()
+                    outcome = "removed"
+        except OSError:
+            log.warning("stale partial backup could not be handled", exc_info=True)
+            continue  # a removable drive not plugged in: try again next time
+        note_pending(conn, target, add=False)
+        out.append((str(target), outcome))
+        log.info("stale partial backup %s", outcome)
+    return out
+
+
 # A data folder where the program was only opened (the first-run wizard left
 # before creating the workspace) holds just its logs: it counts as empty.
 _IGNORED = {"logs"}

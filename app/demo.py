@@ -175,12 +175,16 @@ def load_demo(
     """Create one S100 and one FSU draft per household for the logged-in user."""
     from app.demo_answers import fsu_answers, s100_answers
     from app.forms import bundled_form
+    from app.store.db import transaction
 
     s100, fsu = bundled_form("s100"), bundled_form("fsu")
     count = 0
     for i, hh in enumerate(households(n, seed), 1):
-        ws.new_record(s100.form_id, str(s100.version), s100_answers(hh))
-        ws.new_record(fsu.form_id, str(fsu.version), fsu_answers(hh))
+        # One transaction per household: a killed run never leaves an S100
+        # without its FSU (the two inner writes nest as savepoints).
+        with ws._lock, transaction(ws.db):
+            ws.new_record(s100.form_id, str(s100.version), s100_answers(hh))
+            ws.new_record(fsu.form_id, str(fsu.version), fsu_answers(hh))
         count += 2
         if progress:
             progress(i, n)

@@ -113,7 +113,7 @@ class AdminOps:
     def backup_to(self: Any, target: Path, progress: Progress | None = None) -> BackupInfo:
         """An encrypted backup of the whole workspace (records, users, audit, sync state,
         installed forms) that the recovery code or an administrator's password opens."""
-        from app.backup import form_files, snapshot_database, write_backup
+        from app.backup import form_files, note_pending, snapshot_database, write_backup
 
         with self._lock:
             me = self._me()
@@ -131,8 +131,11 @@ class AdminOps:
             finally:
                 self.db.conn.execute("COMMIT")
             forms = form_files(self.data_dir)
+            with transaction(self.db) as conn:  # finished or removed at next start if killed
+                note_pending(conn, Path(target), add=True)
         info = write_backup(Path(target), data_key, image, forms, slots, meta, progress)
         with self._lock, transaction(self.db) as conn:
+            note_pending(conn, Path(target), add=False)
             self._audit_in(
                 conn,
                 "backup",

@@ -85,9 +85,21 @@ def connect(path: Path) -> sqlite_utils.Database:
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception.
 
+    Inside an open transaction it nests as a SAVEPOINT (so several operations,
+    such as the two records of one demo household, can commit as one).
     A write refused by the record-metadata guard (a row edited outside the
     program) becomes IntegrityFailure with a Spanish message."""
     conn = db.conn
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT nested")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO nested")
+            conn.execute("RELEASE nested")
+            raise
+        conn.execute("RELEASE nested")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
