@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app import __version__
+from app.bounded_io import check_size
 from app.core.errors import AuthError, IntegrityFailure, SieeError, ValidationError
 from app.store import crypto
 from app.store.audit import AuditLog
@@ -58,6 +59,8 @@ FORMAT = 1
 CHUNK_SIZE = 1 << 20
 MAX_HEADER = 1 << 20
 MAX_CHUNK = CHUNK_SIZE + 64
+# Far above a real workspace (50,000 records make a few hundred MB).
+MAX_BACKUP_FILE_BYTES = 16 << 30
 FORMS_DIR = "forms"
 _NAME_RE = re.compile(r"^(siee-campo\.db|forms/[A-Za-z0-9][A-Za-z0-9._-]{0,120})$")
 SUFFIX = ".sieebak"
@@ -351,8 +354,11 @@ def _unlock(h: _Header, recovery_code: str | None, username: str | None, passwor
     raise AuthError("backup not opened by the given secret", MSG_WRONG_SECRET)
 
 
-def _entries(f: IO[bytes], h: _Header, key: bytes) -> Iterator[tuple[str, bytes]]:
-    """Decrypt and yield (name, bytes); raises before yielding past a bad chunk."""
+def _entries(
+    f: IO[bytes], h: _Header, key: bytes
+) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Decrypt and yield (name, its content in pieces of at most CHUNK_SIZE bytes); the
+    pieces must be consumed before the next entry. Raises at the first bad chunk."""
     raw = h.raw
     try:
         salt, prefix = _unb64(raw["salt"]), _unb64(raw["nonce_prefix"])
@@ -400,7 +406,18 @@ def _entries(f: IO[bytes], h: _Header, key: bytes) -> Iterator[tuple[str, bytes]
         (size,) = struct.unpack(">Q", stream.read(8))
         if not _NAME_RE.match(name):
             raise IntegrityFailure(f"unexpected entry {name!r}", MSG_TAMPERED)
-        yield name, stream.read(size)
+        pieces = _pieces(stream, size)
+        yield name, pieces
+        for _rest in pieces:  # a caller that skipped the content
+            pass
+
+
+def _pieces(stream: _Stream, size: int) -> Iterator[bytes]:
+    left = size
+    while left:
+        piece = stream.read(min(CHUNK_SIZE, left))
+        left -= len(piece)
+        yield piece
 
 
 class _Stream:
@@ -454,8 +471,9 @@ def check_backup_file(path: Path, data_key: bytes) -> BackupInfo:
     end marker); raises IntegrityFailure/ValidationError if incomplete or altered."""
     with open(path, "rb") as f:
         h = _read_header(f, Path(path))
-        for _name, _data in _entries(f, h, data_key):
-            pass
+        for _name, pieces in _entries(f, h, data_key):
+            for _piece in pieces:
+                pass
     return h.info
 
 
@@ -527,6 +545,7 @@ def restore_backup(
     so it is enrolled again as a new device; its unsent records are then sent
     (the server keys records by uuid and revision, so nothing is duplicated)."""
     path, target = Path(path), Path(target).absolute()
+    check_size(path, MAX_BACKUP_FILE_BYTES, "una copia de respaldo")
     _check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{target.name}.restaurando-{secrets.token_hex(4)}"
@@ -536,11 +555,12 @@ def restore_backup(
             h = _read_header(f, path)
             key = _unlock(h, recovery_code, username, password)
             names: list[str] = []
-            for name, data in _entries(f, h, key):
+            for name, pieces in _entries(f, h, key):
                 dest = work / name
                 dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 with _private_open(dest) as out:
-                    out.write(data)
+                    for piece in pieces:  # bounded pieces: never a whole database in memory
+                        out.write(piece)
                     out.flush()
                     os.fsync(out.fileno())
                 names.append(name)

@@ -20,6 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from app.bounded_io import read_limited
+from app.core.errors import ValidationError
 from app.forms import catalogs
 from app.forms.definition import (
     QUESTION_TYPES,
@@ -45,6 +47,7 @@ _TRUE = {"yes", "true", "true()", "1", "si", "sí"}
 _FALSE = {"no", "false", "false()", "0", ""}
 
 _memory: dict[str, FormDef] = {}
+MAX_FORM_FILE_BYTES = 32 << 20
 
 
 def _read_source(source: str | Path | bytes) -> tuple[bytes, str, Path | None]:
@@ -57,7 +60,10 @@ def _read_source(source: str | Path | bytes) -> tuple[bytes, str, Path | None]:
         p = Path(source)
         if not p.is_file():
             raise FormLoadError([Problem(None, f"no se encontró el archivo del formulario «{p}»")])
-        raw = p.read_bytes()
+        try:  # size checked first, read in bounded pieces (a form is a few hundred KB)
+            raw = read_limited(p, MAX_FORM_FILE_BYTES, "un formulario")
+        except ValidationError as e:
+            raise FormLoadError([Problem(None, e.user_message)]) from None
         suffix = p.suffix.lower().lstrip(".")
         ftype = "xlsx" if suffix in ("xlsx", "xlsm") else "md" if suffix in ("md", "txt") else (
             "xlsx" if raw[:2] == b"PK" else "md")

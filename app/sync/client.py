@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.bounded_io import read_head, read_limited
 from app.core.errors import SieeError
 from app.sync import protocol as p
 from app.sync.lock import SyncLock
@@ -538,21 +539,22 @@ class SyncClient:
         _atomic_write(path, data)
         return path
 
-    def _read_usb_file(self, path: Path, what: str) -> tuple[DeviceInfo, bytes]:
-        """The enrolled device and the bytes of a file brought from the centre."""
+    def _read_usb_file(self, path: Path, what: str, limit: int) -> tuple[DeviceInfo, bytes]:
+        """The enrolled device and the bytes of a file brought from the centre (size
+        checked first and read in bounded pieces: app.bounded_io)."""
         dev = self.ws.sync_device()
         if dev is None:
             raise NotEnrolled("not enrolled", "Este equipo no está inscrito en el servidor.")
         self.ws.sync_require_run()
         try:
-            return dev, Path(path).read_bytes()
+            return dev, read_limited(Path(path), limit, what)
         except OSError:
             raise SyncError(f"cannot read {path}",
-                            f"No se pudo leer el archivo {what}.") from None
+                            f"No se pudo leer el archivo ({what}).") from None
 
     def import_receipt(self, path: Path) -> ReceiptOutcome:
         """Apply a receipt file from the centre; importing it again changes nothing."""
-        dev, data = self._read_usb_file(path, "del recibo")
+        dev, data = self._read_usb_file(path, "un recibo", p.MAX_RECEIPT_FILE_BYTES)
         try:
             receipt = p.verify_receipt(data, dev.server_signing_key)
         except p.ProtocolError:
@@ -580,7 +582,7 @@ class SyncClient:
     def import_usb_file(self, path: Path) -> ReceiptOutcome | InboxImport:
         """A file brought from the centre: a receipt or an inbox file (told by content)."""
         try:
-            head = Path(path).read_bytes()[:64]
+            head = read_head(Path(path), 64)
         except OSError:
             raise SyncError(f"cannot read {path}", "No se pudo leer el archivo.") from None
         if p.looks_like_inbox_file(head):
@@ -596,7 +598,8 @@ class SyncClient:
         verified with the pinned server key before anything is applied; messages are
         applied in order through the workspace, so a file imported twice, or an older one
         after a newer one, changes nothing."""
-        dev, data = self._read_usb_file(path, "de novedades")
+        dev, data = self._read_usb_file(path, "un archivo de novedades",
+                                        p.MAX_INBOX_FILE_BYTES)
         try:
             inbox = p.verify_inbox_file(data, dev.server_signing_key, dev.device_id)
         except p.ProtocolError as e:

@@ -1033,6 +1033,8 @@ def verify_form(
 INBOX_REQUEST_PREFIX = "siee-inbox-request-"
 INBOX_FILE_PREFIX = "siee-inbox-"
 MAX_INBOX_FILE_BYTES = 64 << 20
+# A receipt lists one short result per record of a batch: far below this.
+MAX_RECEIPT_FILE_BYTES = 16 << 20
 
 
 def inbox_request_filename(device_id: str) -> str:
