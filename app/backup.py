@@ -513,6 +513,21 @@ def finish_stale_backups(conn: sqlite3.Connection, data_key: bytes) -> list[tupl
     return out
 
 
+def finish_backups(
+    db: Any, audit: AuditLog, data_key: bytes, now: float
+) -> list[tuple[str, str]]:
+    """After a log-in: finish or remove the ``.parcial`` backups a killed run left
+    (finish_stale_backups), each noted in the audit chain."""
+    if not db.execute("SELECT 1 FROM meta WHERE key=?", (PENDING_KEY,)).fetchone():
+        return []
+    with transaction(db) as tx:
+        done = finish_stale_backups(tx, data_key)
+        for target, outcome in done:
+            audit.append(tx, now, None, "backup_stale", None,
+                         {"file": Path(target).name, "outcome": outcome})
+    return done
+
+
 # A data folder where the program was only opened (the first-run wizard left
 # before creating the workspace) holds just its logs: it counts as empty.
 _IGNORED = {"logs"}

@@ -278,7 +278,9 @@ class Workspace(SyncOps, ReviewOps, AdminOps):
                 )
             conn.execute("DELETE FROM auth_events")
             self._audit_in(conn, "login")
-        unlock.finish_backups(self.db, self.audit, key, self.clock())  # killed backup runs
+        from app.backup import finish_backups
+
+        finish_backups(self.db, self.audit, key, self.clock())  # killed backup runs
         log.info("user %s logged in", self.user.id)
         return self.user
 

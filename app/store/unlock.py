@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
-from pathlib import Path
 
 import sqlite_utils
 
@@ -99,23 +98,6 @@ def on_login(
             len(damaged), end.problem or "ok", "edited" if tampered_users else "ok",
         )
     return dataclasses.replace(end, damaged_records=tuple(damaged))
-
-
-def finish_backups(
-    db: sqlite_utils.Database, audit: AuditLog, data_key: bytes, now: float
-) -> list[tuple[str, str]]:
-    """After a log-in: finish or remove the ``.parcial`` backups a killed run left
-    (app.backup.finish_stale_backups), each noted in the audit chain."""
-    from app.backup import PENDING_KEY, finish_stale_backups
-
-    if not db.execute("SELECT 1 FROM meta WHERE key=?", (PENDING_KEY,)).fetchone():
-        return []
-    with transaction(db) as tx:
-        done = finish_stale_backups(tx, data_key)
-        for target, outcome in done:
-            audit.append(tx, now, None, "backup_stale", None,
-                         {"file": Path(target).name, "outcome": outcome})
-    return done
 
 
 def full_check(db: sqlite_utils.Database, audit: AuditLog, now: float) -> ChainReport:
