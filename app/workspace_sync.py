@@ -184,6 +184,15 @@ class SyncOps:
         "WHERE b.state='pending')"
     )
 
+    def sync_agreement_key(self: Any) -> Any:
+        """The device's X25519 key-agreement key (app.store.device_keys), made on first use."""
+        from app.store import device_keys
+
+        with self._lock:
+            require(self._me().role, Perm.SYNC_RUN)
+            with transaction(self.db) as conn:
+                return device_keys.load_or_create(conn, self._sealer)
+
     def sync_audit_head(self: Any) -> tuple[int, str] | None:
         """(seq, MAC hex) of the audit chain's end, sent signed in each batch header."""
         with self._lock:

@@ -527,8 +527,10 @@ class SyncClient:
 
     def _write_inbox_request(self, folder: Path, dev: DeviceInfo, key: Any) -> Path:
         """The signed inbox request (this device, its inbox cursor) for the centre."""
+        reply = p.public_key_text(self.ws.sync_agreement_key())  # inbox comes back sealed
         data = p.sign_inbox_request(dev.device_id, self.ws.sync_inbox_cursor(), key,
-                                    created_at=p.utc_now_iso(time.time() + self.offset))
+                                    created_at=p.utc_now_iso(time.time() + self.offset),
+                                    reply_key=reply)
         path = folder / p.inbox_request_filename(dev.device_id)
         _atomic_write(path, data)
         return path
@@ -601,6 +603,7 @@ class SyncClient:
         dev, data = self._read_usb_file(path, "un archivo de novedades",
                                         p.MAX_INBOX_FILE_BYTES)
         try:
+            data = p.open_inbox_file(data, self.ws.sync_agreement_key(), dev.device_id)
             inbox = p.verify_inbox_file(data, dev.server_signing_key, dev.device_id)
         except p.ProtocolError as e:
             self.ws.sync_log_add("Se rechazó un archivo de novedades del SIEE: " + e.message,

@@ -1060,6 +1060,9 @@ class InboxRequest:
     created_at: str
     nonce: str
     version: int = PROTOCOL_VERSION
+    # Optional (additive): the device's X25519 key-agreement public key; the centre
+    # then seals the inbox file to it (seal_inbox_file). Signed with the request.
+    reply_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1068,15 +1071,18 @@ class InboxRequest:
             "after": self.after,
             "created_at": self.created_at,
             "nonce": self.nonce,
+            **({"reply_key": self.reply_key} if self.reply_key is not None else {}),
         }
 
 
 def sign_inbox_request(
     device_id: str, after: int, device_key: Ed25519PrivateKey,
-    created_at: str | None = None, nonce: str | None = None,
+    created_at: str | None = None, nonce: str | None = None, reply_key: str | None = None,
 ) -> bytes:
-    """The inbox request file's bytes: the request fields plus the device's signature."""
-    req = InboxRequest(device_id, int(after), created_at or utc_now_iso(), nonce or new_nonce())
+    """The inbox request file's bytes: the request fields plus the device's signature.
+    `reply_key`: the device's X25519 public key text, to get a sealed inbox file."""
+    req = InboxRequest(device_id, int(after), created_at or utc_now_iso(), nonce or new_nonce(),
+                       reply_key=reply_key)
     body = req.to_dict()
     sig = device_key.sign(_INBOX_REQUEST_DOMAIN + b"\n" + canonical_json(body))
     return canonical_json({**body, "signature": b64e(sig)})
@@ -1092,8 +1098,15 @@ def parse_inbox_request(data: bytes) -> InboxRequest:
         obj = _parse_json_object(data, "inbox request")
     except ProtocolError as exc:
         raise _bad_usb_file(exc.detail, bad) from exc
-    if set(obj) != {"v", "device_id", "after", "created_at", "nonce", "signature"}:
+    if set(obj) - {"reply_key"} != {"v", "device_id", "after", "created_at", "nonce",
+                                     "signature"}:
         raise _bad_usb_file("inbox request fields", bad)
+    reply_key = obj.get("reply_key")
+    if reply_key is not None:
+        try:
+            encryption_public_from_text(reply_key)
+        except (ProtocolError, TypeError, ValueError) as exc:
+            raise _bad_usb_file("inbox request reply_key", bad) from exc
     if obj["v"] != PROTOCOL_VERSION or not _is_int(obj["v"]):
         raise ProtocolError(
             "unsupported_version", f"inbox request version {obj['v']!r}",
@@ -1104,7 +1117,7 @@ def parse_inbox_request(data: bytes) -> InboxRequest:
             or not isinstance(nonce, str) or not isinstance(obj["created_at"], str)
             or not isinstance(obj["signature"], str)):
         raise _bad_usb_file("inbox request field types", bad)
-    return InboxRequest(dev, int(after), obj["created_at"], nonce)
+    return InboxRequest(dev, int(after), obj["created_at"], nonce, reply_key=reply_key)
 
 
 def verify_inbox_request(data: bytes, device_public_key: Ed25519PublicKey | str) -> InboxRequest:
@@ -1165,8 +1178,67 @@ def sign_inbox_file(
 
 
 def looks_like_inbox_file(data: bytes) -> bool:
-    """True when the bytes are shaped like an inbox file (not a receipt); no checks."""
-    return data.lstrip()[:10] == b'{"inbox":{'
+    """True when the bytes are shaped like an inbox file, sealed or not (not a receipt);
+    no checks."""
+    head = data.lstrip()
+    return head[:10] == b'{"inbox":{' or head[:17] == b'{"inbox_sealed":{'
+
+
+_INBOX_SEAL_INFO = b"SIEE-v1 inbox file key"
+
+
+def _inbox_seal_key(shared: bytes, epk: bytes, device_pub: bytes, device_id: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=epk + device_pub,
+        info=_INBOX_SEAL_INFO + b"\n" + device_id.encode("ascii"),
+    ).derive(shared)
+
+
+def seal_inbox_file(signed: bytes, reply_key: str, device_id: str) -> bytes:
+    """Encrypt a signed inbox file to the device's X25519 key (ephemeral-static X25519,
+    HKDF-SHA256, AES-256-GCM; the clear header is the AAD). The server's signature stays
+    inside, checked after decryption: return reasons and results never travel in clear."""
+    dev_pub = encryption_public_from_text(reply_key)
+    eph = X25519PrivateKey.generate()
+    epk = eph.public_key().public_bytes_raw()
+    nonce = os.urandom(GCM_NONCE_LEN)
+    head = {"v": PROTOCOL_VERSION, "device_id": device_id, "epk": b64e(epk),
+            "nonce": b64e(nonce), "cipher": "X25519-HKDF-SHA256-AES256GCM"}
+    key = _inbox_seal_key(eph.exchange(dev_pub), epk, dev_pub.public_bytes_raw(), device_id)
+    ct = AESGCM(key).encrypt(nonce, zlib.compress(signed, 6), canonical_json(head))
+    # Keys sorted: "inbox_sealed" comes first, so the file's kind shows in its head.
+    return canonical_json({"inbox_sealed": head, "sealed": b64e(ct)})
+
+
+def open_inbox_file(data: bytes, device_key: X25519PrivateKey | None, device_id: str) -> bytes:
+    """The signed inbox file inside a sealed one (or `data` itself when not sealed);
+    verify it with verify_inbox_file afterwards."""
+    if not data.lstrip().startswith(b'{"inbox_sealed":'):
+        return data
+    bad = ("El archivo de novedades no se pudo abrir con la clave de este equipo "
+           "(es para otro equipo o está dañado).")
+    try:
+        obj = _parse_json_object(data, "sealed inbox file")
+        head = obj["inbox_sealed"]
+        if set(obj) != {"inbox_sealed", "sealed"} or not isinstance(head, dict):
+            raise ValueError("fields")
+        if head.get("device_id") != device_id:
+            raise ProtocolError(
+                "bad_signature", "sealed inbox file for another device",
+                f"Este archivo de novedades es para otro equipo ({head.get('device_id')}); "
+                "no se importó.", 401,
+            )
+        if device_key is None:
+            raise ValueError("no key-agreement key on this device")
+        epk, nonce = b64d(head["epk"]), b64d(head["nonce"])
+        key = _inbox_seal_key(device_key.exchange(X25519PublicKey.from_public_bytes(epk)), epk,
+                              device_key.public_key().public_bytes_raw(), device_id)
+        plain = AESGCM(key).decrypt(nonce, b64d(obj["sealed"]), canonical_json(head))
+        return _bounded_inflate(plain, MAX_INBOX_FILE_BYTES, "inbox file")
+    except ProtocolError:
+        raise
+    except (KeyError, TypeError, ValueError, InvalidTag) as exc:
+        raise _bad_usb_file(f"sealed inbox file: {type(exc).__name__}", bad) from exc
 
 
 def verify_inbox_file(
