@@ -16,7 +16,7 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.core.states import Action, State, next_state
 from app.store.db import transaction
-from app.store.integrity import ROW_DAMAGED_SQL, ROW_OK_SQL, row_ok_sql
+from app.store.integrity import ROW_OK_SQL, row_ok_sql
 from app.sync import protocol as p
 from app.sync.model import (
     DeviceInfo,
@@ -582,17 +582,17 @@ class SyncOps:
             self._me()
             dev = self.sync_device()
             counts = dict.fromkeys(("QUEUED", "DELIVERED", "RETURNED", "RESULT"), 0)
-            for state, n in self.db.execute(
-                f"SELECT state, COUNT(*) FROM records WHERE quarantined=0 AND {ROW_OK_SQL} "
-                "GROUP BY state"
+            quarantined = damaged = 0
+            # One pass: a row whose metadata fails its MAC counts only as damaged.
+            for state, quar, ok, n in self.db.execute(
+                f"SELECT state, quarantined, {ROW_OK_SQL}, COUNT(*) FROM records GROUP BY 1, 2, 3"
             ):
-                counts[state] = n
-            damaged = self.db.execute(
-                f"SELECT COUNT(*) FROM records WHERE {ROW_DAMAGED_SQL}"
-            ).fetchone()[0]
-            quarantined = self.db.execute(
-                "SELECT COUNT(*) FROM records WHERE quarantined=1"
-            ).fetchone()[0]
+                if not ok:
+                    damaged += n
+                elif quar:
+                    quarantined += n
+                else:
+                    counts[state] = counts.get(state, 0) + n
             in_flight = self.db.execute(
                 "SELECT COUNT(*) FROM sync_batches WHERE state='pending'"
             ).fetchone()[0]
