@@ -255,7 +255,7 @@ def _when(ts: float) -> str:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from app.doctor import doctor_report, format_report
+    from app.doctor import doctor_report, format_report, integrity_alarm
 
     report = doctor_report(Path(args.data))
     if args.json:
@@ -264,7 +264,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(format_report(report))
     db = report["database"]
     healthy = not db.get("exists") or (db.get("integrity_check") == "ok" and not db.get("error"))
-    return 0 if healthy else 1
+    return 0 if healthy and not integrity_alarm(report) else 1
 
 
 # -- parser ---------------------------------------------------------------------------------

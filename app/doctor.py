@@ -305,6 +305,17 @@ def format_report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def integrity_alarm(report: dict[str, Any]) -> bool:
+    """Whether the report shows data altered outside the program (doctor exits 1)."""
+    it = report.get("database", {}).get("integrity", {})
+    last = it.get("last_check") or {}
+    return bool(
+        last.get("damaged_count") or last.get("audit_ok") is False
+        or it.get("records_without_mac") or it.get("chain_findings")
+        or ("audit_head_seq" in it and it["audit_head_seq"] != it["audit_last_seq"])
+    )
+
+
 def _integrity_lines(it: dict[str, Any]) -> list[str]:
     out = []
     last = it.get("last_check")

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from app.doctor import doctor_report, format_report
+from app.doctor import doctor_report, format_report, integrity_alarm
 from tests.conftest import ADMIN_PW, ROOT
 from tests.security.conftest import drop_guards, raw
 from tests.store.hooks import PlainHooks
@@ -58,8 +58,10 @@ def test_cut_off_end_found_even_without_a_new_log_in(ws_factory, data_dir):
     last = con.execute("SELECT MAX(seq) FROM audit").fetchone()[0]
     con.execute("DELETE FROM audit WHERE seq > ?", (last - 2,))
     con.close()
-    text = format_report(doctor_report(data_dir))
+    report = doctor_report(data_dir)
+    text = format_report(report)
     assert f"¡la bitácora termina en el N° {last - 2} pero su sello dice N° {last}!" in text
+    assert integrity_alarm(report)  # `siee-campo doctor` exits 1
 
 
 def test_everything_deleted_is_reported(ws_factory, data_dir):
