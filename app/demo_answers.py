@@ -158,8 +158,9 @@ def load_demo(
     s100, fsu = bundled_form("s100"), bundled_form("fsu")
     count = 0
     for i, hh in enumerate(households(n, seed), 1):
-        ws.new_record(s100.form_id, str(s100.version), s100_answers(hh))
-        ws.new_record(fsu.form_id, str(fsu.version), fsu_answers(hh))
+        with ws.atomic():  # one household, one commit: a killed run leaves no half
+            ws.new_record(s100.form_id, str(s100.version), s100_answers(hh))
+            ws.new_record(fsu.form_id, str(fsu.version), fsu_answers(hh))
         count += 2
         if progress:
             progress(i, n)

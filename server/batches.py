@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
+from server import audit_heads, errors
 from server import devices as device_q
-from server import errors
 from server import records as record_q
 from server.context import Context, now_iso
 from server.db import batches
@@ -231,6 +231,7 @@ class Batches:
             envelope_bytes=size, record_count=len(recs), source=source, received_at=now,
             receipt=self.ctx.sealer.seal_bytes(rbytes, receipt_place(env.batch_id)),
         ))
+        audit_heads.note_head(c, env.header, now)  # a laptop whose audit log went backwards
         return receipt, rbytes
 
     def get_receipt(self, device_id: str, batch_id: str) -> bytes:

@@ -141,6 +141,21 @@ forms = Table(
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+# The last audit-chain head each device reported (server/audit_heads.py, issue 19 item 3).
+device_audit_heads = Table(
+    "device_audit_heads",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("mac", String(64), nullable=False),
+    Column("batch_created_at", String(40), nullable=False),
+    Column("batch_id", String(36), nullable=False),
+    Column("alerts", Integer, nullable=False, default=0),
+    Column("last_alert_at", String(32)),
+    Column("last_alert", Text),  # English: what regressed, from what to what
+)
+
+
 class SchemaOutdated(ProtocolError):
     """The database holds an older schema revision; `siee-server db upgrade` first."""
 

@@ -103,6 +103,8 @@ class Inbox:
         next_cursor = int(entries[-1]["cursor"]) if entries else req.after
         data = p.sign_inbox_file(req.device_id, req.after, entries, next_cursor,
                                  self.ctx.keys.signing, forms_out, req.nonce)
+        if req.reply_key:  # sealed to the device: reasons never in clear on the stick
+            data = p.seal_inbox_file(data, req.reply_key, req.device_id)
         log.info("usb inbox for %s after %d: %d messages", req.device_id, req.after,
                  len(entries))
         return req, data, len(entries)

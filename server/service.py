@@ -16,7 +16,6 @@ message, HTTP status). Logs carry ids and counts, never answers or names."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +28,7 @@ from server.context import Context
 from server.db import make_engine
 from server.devices import Devices, normalize_code
 from server.errors import admin_error
+from server.file_modes import make_private
 from server.forms import Forms, check_xlsform
 from server.inbox import Inbox
 from server.keys import ServerKeys, load_keys
@@ -50,12 +50,7 @@ class Service:
         """prepare_db: create the schema of an empty database and refuse an outdated one
         (server.db.SchemaOutdated); False for worker processes of a prepared database."""
         self.settings = settings
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        if os.name == "posix":
-            try:
-                os.chmod(self.settings.data_dir, 0o700)  # keys and database: owner only
-            except OSError:
-                pass
+        make_private(settings.data_dir, settings.db_url)  # 0700 folder, 0600 SQLite files
         self.keys = keys or load_keys(settings.data_dir)
         self.engine = make_engine(settings.db_url, prepare=prepare_db)
         self.sealer = Sealer(load_data_key(settings.data_dir))

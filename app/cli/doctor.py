@@ -155,6 +155,8 @@ def format_report(r: dict[str, Any]) -> str:
         for s in State:
             lines.append(f"  {STATE_LABELS[s]}: {rec.get(s.value, 0)}")
         lines.append(f"  en cuarentena: {db.get('quarantined', 0)}")
+        lines += ["", "Integridad (datos alterados fuera del programa)"]
+        lines += _integrity_lines(db.get("integrity", {}))
         sy = db.get("sync", {})
         lines += ["", "Sincronización"]
         if sy.get("device_id"):
@@ -172,6 +174,48 @@ def format_report(r: dict[str, Any]) -> str:
     lines += ["", f"Últimas advertencias y errores del registro ({LOG_TAIL} como máximo)"]
     lines += [f"  {ln}" for ln in r["log_tail"]] or ["  ninguno"]
     return "\n".join(lines)
+
+
+def integrity_alarm(report: dict[str, Any]) -> bool:
+    """Whether the report shows data altered outside the program (doctor exits 1)."""
+    it = report.get("database", {}).get("integrity", {})
+    last = it.get("last_check") or {}
+    return bool(
+        last.get("damaged_count") or last.get("audit_ok") is False
+        or it.get("records_without_mac") or it.get("chain_findings")
+        or ("audit_head_seq" in it and it["audit_head_seq"] != it["audit_last_seq"])
+    )
+
+
+def _integrity_lines(it: dict[str, Any]) -> list[str]:
+    out = []
+    last = it.get("last_check")
+    if last and not last.get("unreadable"):
+        n = int(last.get("damaged_count", 0))
+        when = _when(last.get("checked_at"))
+        out.append(f"  último control (al iniciar sesión o verificar): {when}")
+        if n:
+            shown = ", ".join(last.get("damaged_records", [])[:10])
+            out.append(f"  ¡{n} ficha(s) con datos alterados fuera del programa! {shown}")
+        else:
+            out.append("  fichas: ninguna alterada")
+        if last.get("audit_ok", True):
+            out.append("  bitácora y contadores de acceso: sin alteraciones")
+        else:
+            why = last.get("audit_problem")
+            out.append(f"  ¡bitácora o contadores de acceso alterados! ({why})")
+    else:
+        out.append("  aún no hay un control con sesión iniciada")
+    if "chain_findings" in it:
+        out.append(f"  alteraciones anotadas en la bitácora: {_pairs(it['chain_findings'])}")
+    if it.get("records_without_mac"):
+        out.append(f"  ¡{it['records_without_mac']} ficha(s) sin sello de integridad!")
+    if "audit_head_seq" in it and it["audit_head_seq"] != it["audit_last_seq"]:
+        out.append(
+            f"  ¡la bitácora termina en el N° {it['audit_last_seq']} pero su sello dice "
+            f"N° {it['audit_head_seq']}!"
+        )
+    return out
 
 
 def _pairs(d: dict[str, Any]) -> str:

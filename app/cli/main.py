@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app import __version__
 from app.cli.common import open_workspace, password, say, user
-from app.cli.doctor import doctor_report, format_report
+from app.cli.doctor import doctor_report, format_report, integrity_alarm
 from app.cli.sync import register as register_sync
 from app.core.errors import SieeError, ValidationError
 from app.core.roles import Role
@@ -127,14 +127,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         report = ws.admin.audit_verify()
     finally:
         ws.close()
-    if report.ok:
-        print(f"Bitácora íntegra: {report.entries} registros verificados.")
-        return 0
-    print(
-        f"¡La bitácora fue alterada! La cadena se rompe en el registro {report.first_bad_seq} "
-        f"(después de {report.entries} registros válidos).",
-    )
-    return 1
+    print(report.message)
+    return 0 if report.ok else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -254,7 +248,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(format_report(report))
     db = report["database"]
     healthy = not db.get("exists") or (db.get("integrity_check") == "ok" and not db.get("error"))
-    return 0 if healthy else 1
+    return 0 if healthy and not integrity_alarm(report) else 1
 
 
 # -- parser ---------------------------------------------------------------------------------

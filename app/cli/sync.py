@@ -135,6 +135,9 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"Con resultado: {st.result}")
     if st.in_flight:
         print(f"Lotes esperando recibo: {st.in_flight}")
+    if st.damaged:
+        print(f"¡Fichas dañadas (alteradas fuera del programa, no se envían): {st.damaged}! "
+              "Avise a soporte.")
     print(f"Última sincronización correcta: {_when(st.last_ok)}")
     if st.last_error:
         print(f"Último problema: {st.last_error}")

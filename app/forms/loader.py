@@ -25,6 +25,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from app.core.bounded_io import read_limited
+from app.core.errors import ValidationError
 from app.forms import catalogs
 from app.forms.definition import (
     QUESTION_TYPES,
@@ -69,6 +71,7 @@ _EXPR_COLUMNS = ("relevant", "constraint", "calculation", "required", "read_only
 _MAX_ROUNDS = 60  # pyxform reruns after setting a refused row aside
 
 _memory: dict[str, FormDef] = {}
+MAX_FORM_FILE_BYTES = 32 << 20
 
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -93,7 +96,10 @@ def _read_source(source: str | Path | bytes) -> tuple[bytes, str, Path | None]:
         p = Path(source)
         if not p.is_file():
             raise FormLoadError([Problem(None, f"no se encontró el archivo del formulario «{p}»")])
-        raw = p.read_bytes()
+        try:  # size checked first, read in bounded pieces (a form is a few hundred KB)
+            raw = read_limited(p, MAX_FORM_FILE_BYTES, "un formulario")
+        except ValidationError as e:
+            raise FormLoadError([Problem(None, e.user_message)]) from None
         ftype = _sniff(raw)
         if ftype == "md" and p.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
             raise FormLoadError([Problem(None, f"«{p.name}» no es un libro de Excel válido "

@@ -46,8 +46,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app import __version__
+from app.core.bounded_io import check_size
 from app.core.errors import AuthError, IntegrityFailure, SieeError, ValidationError
-from app.store import crypto
+from app.store import crypto, meta
 from app.store.audit import AuditLog
 from app.store.db import DB_NAME, connect, migrate, schema_version, transaction
 
@@ -58,6 +59,8 @@ FORMAT = 1
 CHUNK_SIZE = 1 << 20
 MAX_HEADER = 1 << 20
 MAX_CHUNK = CHUNK_SIZE + 64
+# Far above a real workspace (50,000 records make a few hundred MB).
+MAX_BACKUP_FILE_BYTES = 16 << 30
 FORMS_DIR = "forms"
 _NAME_RE = re.compile(r"^(siee-campo\.db|forms/[A-Za-z0-9][A-Za-z0-9._-]{0,120})$")
 SUFFIX = ".sieebak"
@@ -178,6 +181,11 @@ class _ChunkWriter:
         self.buf.clear()
 
 
+def _private_open(path: Path) -> BinaryIO:
+    """A new file for writing, readable by its owner only (0600 on POSIX)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+
+
 def snapshot_database(conn: sqlite3.Connection) -> bytes:
     """A consistent copy of the open database, in memory (the sqlite3 backup API)."""
     mem = sqlite3.connect(":memory:")
@@ -238,7 +246,7 @@ def write_backup(
     partial = target.with_name(target.name + ".parcial")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(partial, "wb") as out:
+        with _private_open(partial) as out:
             out.write(framed + mac)
             w = _ChunkWriter(
                 out, _derive(data_key, salt, b"content"), prefix, header_hash, total, progress
@@ -346,8 +354,11 @@ def _unlock(h: _Header, recovery_code: str | None, username: str | None, passwor
     raise AuthError("backup not opened by the given secret", MSG_WRONG_SECRET)
 
 
-def _entries(f: IO[bytes], h: _Header, key: bytes) -> Iterator[tuple[str, bytes]]:
-    """Decrypt and yield (name, bytes); raises before yielding past a bad chunk."""
+def _entries(
+    f: IO[bytes], h: _Header, key: bytes
+) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Decrypt and yield (name, its content in pieces of at most CHUNK_SIZE bytes); the
+    pieces must be consumed before the next entry. Raises at the first bad chunk."""
     raw = h.raw
     try:
         salt, prefix = _unb64(raw["salt"]), _unb64(raw["nonce_prefix"])
@@ -395,7 +406,18 @@ def _entries(f: IO[bytes], h: _Header, key: bytes) -> Iterator[tuple[str, bytes]
         (size,) = struct.unpack(">Q", stream.read(8))
         if not _NAME_RE.match(name):
             raise IntegrityFailure(f"unexpected entry {name!r}", MSG_TAMPERED)
-        yield name, stream.read(size)
+        pieces = _pieces(stream, size)
+        yield name, pieces
+        for _rest in pieces:  # a caller that skipped the content
+            pass
+
+
+def _pieces(stream: _Stream, size: int) -> Iterator[bytes]:
+    left = size
+    while left:
+        piece = stream.read(min(CHUNK_SIZE, left))
+        left -= len(piece)
+        yield piece
 
 
 class _Stream:
@@ -422,6 +444,87 @@ class _Stream:
         rest = self.left + b"".join(self.chunks)  # also runs the last-chunk checks
         if rest:
             raise IntegrityFailure("data after the end marker", MSG_TAMPERED)
+
+
+# -- backups a killed run left as ".parcial" ---------------------------------------------
+PENDING_KEY = "backups_pending"
+
+
+def partial_path(target: Path) -> Path:
+    """Where write_backup writes before renaming into `target`."""
+    target = Path(target)
+    return target.with_name(target.name + ".parcial")
+
+
+def note_pending(conn: sqlite3.Connection, target: Path, add: bool) -> None:
+    """Remember (add) or forget a backup being written, inside the caller's transaction,
+    so that a run killed before the rename is finished or cleaned at the next start."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (PENDING_KEY,)).fetchone()
+    pending = set(json.loads(row[0])) if row else set()
+    (pending.add if add else pending.discard)(str(Path(target).absolute()))
+    meta.put_json(conn, PENDING_KEY, sorted(pending))
+
+
+def check_backup_file(path: Path, data_key: bytes) -> BackupInfo:
+    """Read a whole backup file with the workspace key (header MAC, every chunk, the
+    end marker); raises IntegrityFailure/ValidationError if incomplete or altered."""
+    with open(path, "rb") as f:
+        h = _read_header(f, Path(path))
+        for _name, pieces in _entries(f, h, data_key):
+            for _piece in pieces:
+                pass
+    return h.info
+
+
+def finish_stale_backups(conn: sqlite3.Connection, data_key: bytes) -> list[tuple[str, str]]:
+    """At start (log-in): for each backup a killed run left, rename a complete and
+    authentic ``.parcial`` into place, or remove it. Returns [(target, "finished" |
+    "removed" | "gone")] and forgets them (inside the caller's transaction)."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (PENDING_KEY,)).fetchone()
+    if not row:
+        return []
+    out = []
+    for name in json.loads(row[0]):
+        target = Path(name)
+        partial = partial_path(target)
+        outcome = "gone"
+        if not target.parent.exists():
+            continue  # a removable drive not plugged in now: try at a later start
+        try:
+            if partial.exists():
+                try:
+                    check_backup_file(partial, data_key)
+                    complete = True
+                except (SieeError, OSError):
+                    complete = False
+                if complete and not target.exists():
+                    os.replace(partial, target)
+                    outcome = "finished"
+                else:
+                    partial.unlink()
+                    outcome = "removed"
+        except OSError:
+            log.warning("stale partial backup could not be handled", exc_info=True)
+            continue  # a removable drive not plugged in: try again next time
+        note_pending(conn, target, add=False)
+        out.append((str(target), outcome))
+        log.info("stale partial backup %s", outcome)
+    return out
+
+
+def finish_backups(
+    db: Any, audit: AuditLog, data_key: bytes, now: float
+) -> list[tuple[str, str]]:
+    """After a log-in: finish or remove the ``.parcial`` backups a killed run left
+    (finish_stale_backups), each noted in the audit chain."""
+    if not db.execute("SELECT 1 FROM meta WHERE key=?", (PENDING_KEY,)).fetchone():
+        return []
+    with transaction(db) as tx:
+        done = finish_stale_backups(tx, data_key)
+        for target, outcome in done:
+            audit.append(tx, now, None, "backup_stale", None,
+                         {"file": Path(target).name, "outcome": outcome})
+    return done
 
 
 # A data folder where the program was only opened (the first-run wizard left
@@ -456,20 +559,22 @@ def restore_backup(
     so it is enrolled again as a new device; its unsent records are then sent
     (the server keys records by uuid and revision, so nothing is duplicated)."""
     path, target = Path(path), Path(target).absolute()
+    check_size(path, MAX_BACKUP_FILE_BYTES, "una copia de respaldo")
     _check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{target.name}.restaurando-{secrets.token_hex(4)}"
-    work.mkdir()
+    work.mkdir(mode=0o700)
     try:
         with open(path, "rb") as f:
             h = _read_header(f, path)
             key = _unlock(h, recovery_code, username, password)
             names: list[str] = []
-            for name, data in _entries(f, h, key):
+            for name, pieces in _entries(f, h, key):
                 dest = work / name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with open(dest, "wb") as out:
-                    out.write(data)
+                dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                with _private_open(dest) as out:
+                    for piece in pieces:  # bounded pieces: never a whole database in memory
+                        out.write(piece)
                     out.flush()
                     os.fsync(out.fileno())
                 names.append(name)
@@ -525,10 +630,7 @@ def _check_and_mark(
         with transaction(db) as c:
             if not keep_enrollment:
                 cleared = bool(c.execute("DELETE FROM meta WHERE key='sync_device'").rowcount)
-            c.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('restored_from', ?)",
-                (json.dumps({"backup_id": info.backup_id, "at": now}),),
-            )
+            meta.put_json(c, "restored_from", {"backup_id": info.backup_id, "at": now})
             audit.append(
                 c,
                 now,

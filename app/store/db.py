@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,10 +10,24 @@ from pathlib import Path
 
 import sqlite_utils
 
+from app.core.errors import IntegrityFailure
+from app.core.private_files import (
+    make_private_dir,
+    private_database_files,
+)
+from app.store import integrity
+
+log = logging.getLogger("siee.store")
+
 DB_NAME = "siee-campo.db"
 
 
 def connect(path: Path) -> sqlite_utils.Database:
+    """Open the workspace database (created 0600 when missing) with the program's settings."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        make_private_dir(path.parent)
+        private_database_files(path)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so every write
     # is one explicit transaction.
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=10.0, check_same_thread=False)
@@ -24,16 +39,42 @@ def connect(path: Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA secure_delete=ON")
     conn.execute("PRAGMA busy_timeout=10000")
+    # Record metadata MACs (app.store.integrity): refused until an unlock installs the key.
+    integrity.install(conn, None)
     return sqlite_utils.Database(conn)
 
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception."""
+    """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception.
+
+    Inside an open transaction it nests as a SAVEPOINT (so several operations,
+    such as the two records of one demo household, can commit as one).
+    A write refused by the record-metadata guard (a row edited outside the
+    program) becomes IntegrityFailure with a Spanish message."""
     conn = db.conn
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT nested")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO nested")
+            conn.execute("RELEASE nested")
+            raise
+        conn.execute("RELEASE nested")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+    except sqlite3.DatabaseError as e:
+        conn.execute("ROLLBACK")
+        if integrity.TAMPERED_MESSAGE in str(e):
+            raise IntegrityFailure(
+                f"write refused: {e}",
+                "Esta ficha fue modificada fuera del programa (estado u otros datos) y no se "
+                "puede cambiar. Restaure una copia de respaldo o avise a soporte.",
+            ) from None
+        raise
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -189,11 +230,26 @@ def _m3_sync_submission(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m4_integrity(db: sqlite_utils.Database) -> None:
+    """Tamper evidence for clear columns (app.store.integrity, app.store.lockout).
+
+    records.row_mac: HMAC of the row's clear metadata, kept by triggers that call a
+    function only the unlocked program has; rows of an older database get theirs
+    at the first unlock (the key is not known before). users.failures_total: a
+    failed log-in count the program never lowers, compared at each log-in with
+    the value sealed at the previous one."""
+    db["records"].add_column("row_mac", bytes)
+    db["users"].add_column("failures_total", int, not_null_default=0)
+    for sql in integrity.trigger_sql():
+        db.execute(sql)
+
+
 # Append only: a migration, once shipped, never changes.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_sync,
     _m3_sync_submission,
+    _m4_integrity,
 ]
 
 
@@ -212,4 +268,9 @@ def migrate(db: sqlite_utils.Database) -> int:
         with transaction(db) as conn:
             MIGRATIONS[version - 1](db)
             conn.execute(f"PRAGMA user_version={version}")
+    if schema_version(db) >= 4 and integrity.triggers_differ(db.conn):
+        with transaction(db) as conn:
+            fixed = integrity.restore_triggers(conn)
+        if fixed:
+            log.warning("guard triggers missing or changed, restored: %s", ", ".join(fixed))
     return schema_version(db)

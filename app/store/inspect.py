@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from app.core.states import State
+from app.store.audit import GAP_ACTION, HEAD_KEY
 from app.store.db import DB_NAME, MIGRATIONS
+from app.store.integrity import FINDINGS_KEY
 
 
 def _size(path: Path) -> int:
@@ -73,6 +75,7 @@ def inspect_database(data_dir: Path) -> dict[str, Any]:
             out["quarantined"] = conn.execute(
                 "SELECT COUNT(*) FROM records WHERE quarantined=1"
             ).fetchone()[0]
+        out["integrity"] = _integrity(conn, tables, meta)
         out["settings"] = json.loads(meta["settings"]) if meta.get("settings") else {}
         applied = meta.get("settings_file_applied")
         out["settings_applied"] = json.loads(applied) if applied else {}
@@ -81,6 +84,38 @@ def inspect_database(data_dir: Path) -> dict[str, Any]:
         out["error"] = f"{type(e).__name__}: {e}"
     finally:
         conn.close()
+    return out
+
+
+def _integrity(conn: sqlite3.Connection, tables: set[str], meta: dict[str, str]) -> dict[str, Any]:
+    """Tamper evidence without the key: what the last check while logged in found
+    (app.store.unlock keeps it in meta), and rows that carry no MAC at all."""
+    out: dict[str, Any] = {}
+    raw = meta.get(FINDINGS_KEY)
+    if raw:
+        try:
+            out["last_check"] = json.loads(raw)
+        except ValueError:
+            out["last_check"] = {"unreadable": True}
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(records)")} if "records" in tables \
+        else set()
+    if "row_mac" in cols and meta.get(HEAD_KEY):
+        out["records_without_mac"] = conn.execute(
+            "SELECT COUNT(*) FROM records WHERE row_mac IS NULL"
+        ).fetchone()[0]
+    if meta.get(HEAD_KEY):
+        try:
+            head_seq = int(json.loads(meta[HEAD_KEY])["seq"])
+        except (ValueError, KeyError, TypeError):
+            head_seq = -1
+        last = conn.execute("SELECT MAX(seq) FROM audit").fetchone()[0] or 0
+        out["audit_head_seq"], out["audit_last_seq"] = head_seq, last
+    if "audit" in tables:
+        # Findings the program wrote into the chain (actions are clear, details sealed).
+        out["chain_findings"] = dict(conn.execute(
+            "SELECT action, COUNT(*) FROM audit WHERE action IN (?, ?) GROUP BY action",
+            (GAP_ACTION, "auth_tampered"),
+        ).fetchall())
     return out
 
 

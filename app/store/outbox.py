@@ -15,13 +15,14 @@ from app.core.batches import BatchState
 from app.core.errors import SieeError
 from app.core.states import State
 from app.store.crypto import Sealer
+from app.store.integrity import ROW_OK_SQL, row_ok_sql
 from app.store.records import RecordMeta, RecordStore
 
 Conn = sqlite3.Connection | sqlite_utils.Database
 
 _LOG_AAD = b"sync|log"
 _OUTBOX_WHERE = (
-    f"state='{State.QUEUED.value}' AND quarantined=0 AND uuid NOT IN ("
+    f"state='{State.QUEUED.value}' AND quarantined=0 AND {ROW_OK_SQL} AND uuid NOT IN ("
     "SELECT i.uuid FROM sync_batch_items i JOIN sync_batches b USING (batch_id) "
     f"WHERE b.state='{BatchState.PENDING.value}')"
 )
@@ -59,7 +60,8 @@ class OutboxStore:
         return [r[0] for r in conn.execute(
             "SELECT r.uuid FROM records r LEFT JOIN sync_submissions s "
             "ON s.uuid = r.uuid AND s.revision = r.revision "
-            f"WHERE r.state='{State.QUEUED.value}' AND r.quarantined=0 AND s.uuid IS NULL "
+            f"WHERE r.state='{State.QUEUED.value}' AND r.quarantined=0 AND {row_ok_sql('r')} "
+            "AND s.uuid IS NULL "
             "LIMIT ?", (int(limit),))]
 
     # -- submissions (what a QUEUED revision sends, computed once) ------------------------

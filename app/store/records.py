@@ -16,6 +16,7 @@ from app.core.errors import IntegrityFailure, NotFound
 from app.core.identifiers import normalize_dni
 from app.core.states import State
 from app.store.crypto import Sealer, keyed_hash
+from app.store.integrity import MAC_COLUMNS, ROW_OK_SQL, RowChecker
 
 COLUMNS = (
     "uuid, revision, form_id, form_version, state, created_at, updated_at, author_id, "
@@ -46,8 +47,12 @@ class RecordMeta:
     # records only ever shows a screenful, and sorting by name pays once.
     _summary: dict[str, Any] | None = None
     _summary_blob: bytes | None = None
+    # The row MAC of the clear columns (app.store.integrity), checked on first access.
+    _row_mac: bytes | None = None
     _opener: Callable[[bytes, bytes], bytes | None] | None = None
     _damaged: bool = False
+    _checker: RowChecker | None = None
+    _tampered: bool = False
 
     @property
     def owner_id(self) -> int:
@@ -73,10 +78,32 @@ class RecordMeta:
     def summary(self, value: dict[str, Any]) -> None:
         self._summary, self._summary_blob, self._opener = value, None, None
 
+    def clear_values(self) -> tuple[Any, ...]:
+        """The clear columns in MAC order (app.store.integrity.MAC_COLUMNS), as stored
+        (a State as its text)."""
+        return tuple(v.value if isinstance(v, State) else v
+                     for v in (getattr(self, c) for c in MAC_COLUMNS))
+
+    def _check_row(self) -> None:
+        checker = self._checker
+        if checker is not None:
+            self._checker = None
+            if not checker.ok(self.clear_values(), self._row_mac):
+                self._damaged = self._tampered = True
+
     @property
     def damaged(self) -> bool:
+        """The summary fails to decrypt, or the clear metadata fails its row MAC
+        (edited outside the program)."""
+        self._check_row()
         self.summary  # noqa: B018 - decrypting is what finds out
         return self._damaged
+
+    @property
+    def tampered(self) -> bool:
+        """The clear metadata (state, revision, form, flags...) fails its row MAC."""
+        self._check_row()
+        return self._tampered
 
 
 _DECODER = json.JSONDecoder()
@@ -95,9 +122,16 @@ _STATES: dict[str, State] = {s.value: s for s in State}
 
 
 class RecordStore:
-    def __init__(self, sealer: Sealer, index_key: bytes) -> None:
+    """Record rows: sealed parts, the DNI index and (through the triggers of
+    app.store.integrity) the clear metadata's row MAC, checked on read when
+    `checker` is set (the workspace sets it at unlock)."""
+
+    def __init__(
+        self, sealer: Sealer, index_key: bytes, checker: RowChecker | None = None
+    ) -> None:
         self.sealer = sealer
         self.index_key = index_key
+        self.checker = checker
         self._macs: dict[str, bytes] = {}  # DNI -> keyed hash, memory only
 
     # -- crypto helpers -----------------------------------------------------
@@ -226,14 +260,16 @@ class RecordStore:
     # -- reads ------------------------------------------------------------------
     def meta(self, conn: sqlite3.Connection, uuid: str) -> RecordMeta:
         row = conn.execute(
-            f"SELECT {COLUMNS}, NULL, summary FROM records WHERE uuid=?", (uuid,)
+            f"SELECT {COLUMNS}, NULL, summary, row_mac FROM records WHERE uuid=?", (uuid,)
         ).fetchone()
         if row is None:
             raise NotFound(f"record {uuid} not found", "La ficha no existe en este equipo.")
         m = RecordMeta(*row)
+        m._opener = self.sealer.open_fast
+        m._checker = self.checker
+        m._check_row()  # on the stored values, before any conversion
         m.state = _STATES[m.state]
         m.quarantined = bool(m.quarantined)
-        m._opener = self.sealer.open_fast
         return m
 
     @staticmethod
@@ -266,6 +302,24 @@ class RecordStore:
         return counts
 
     @staticmethod
+    def sync_counts(conn: sqlite3.Connection) -> tuple[dict[State, int], int, int]:
+        """(records per state, neither quarantined nor damaged; quarantined; damaged) in
+        one pass. A row whose clear metadata fails its MAC (edited outside the program)
+        counts only as damaged: it is never sent and never shown as queued."""
+        counts = dict.fromkeys(State, 0)
+        quarantined = damaged = 0
+        for state, quar, ok, n in conn.execute(
+            f"SELECT state, quarantined, {ROW_OK_SQL}, COUNT(*) FROM records GROUP BY 1, 2, 3"
+        ):
+            if not ok:
+                damaged += n
+            elif quar:
+                quarantined += n
+            else:
+                counts[_STATES[state]] += n
+        return counts, quarantined, damaged
+
+    @staticmethod
     def count_quarantined(conn: sqlite3.Connection) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM records WHERE quarantined=1").fetchone()[0])
 
@@ -284,7 +338,7 @@ class RecordStore:
         sql = (
             "SELECT uuid, revision, form_id, form_version, state, created_at, updated_at, "
             "author_id, assignee_id, ule_ubigeo, warnings, quarantined, completed_at, "
-            "approved_at, approved_by, delivered_at, NULL, summary FROM records"
+            "approved_at, approved_by, delivered_at, NULL, summary, row_mac FROM records"
         )
         if where:
             sql += " WHERE " + where
@@ -292,10 +346,10 @@ class RecordStore:
         if limit:
             sql += f" LIMIT {int(limit)}"
         metas = list(starmap(RecordMeta, conn.execute(sql, args)))
-        opener = self.sealer.open_fast
-        states = _STATES
+        opener, checker, states = self.sealer.open_fast, self.checker, _STATES
         for m in metas:
             m._opener = opener
+            m._checker = checker
             m.state = states[m.state]
         return metas
 

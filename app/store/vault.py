@@ -145,6 +145,10 @@ class Vault:
             "UPDATE users SET failed_attempts=0, locked_until=0, lockouts=0 WHERE id=?",
             (user_id,),
         )
+        # The lock-out was cleared by the program: the sealed anchor moves with it.
+        from app.store.lockout import seal_totals
+
+        seal_totals(conn, crypto.Sealer(crypto.subkey(data_key, "records")))
 
     # -- unlocking -------------------------------------------------------------
     def unlock(self, username: str, password: str) -> tuple[bytes, dict]:
@@ -182,8 +186,8 @@ class Vault:
             delay = min(MAX_LOCK_S, BASE_LOCK_S * 2 ** row["lockouts"])
             with transaction(self.db) as conn:
                 conn.execute(
-                    "UPDATE users SET failed_attempts=0, locked_until=?, lockouts=lockouts+1 "
-                    "WHERE id=?",
+                    "UPDATE users SET failed_attempts=0, locked_until=?, lockouts=lockouts+1, "
+                    "failures_total=failures_total+1 WHERE id=?",
                     (now + delay, row["id"]),
                 )
             raise AccountLocked(
@@ -193,7 +197,11 @@ class Vault:
                 delay,
             )
         with transaction(self.db) as conn:
-            conn.execute("UPDATE users SET failed_attempts=? WHERE id=?", (failed, row["id"]))
+            # failures_total is never lowered: app.store.lockout compares it at log-in.
+            conn.execute(
+                "UPDATE users SET failed_attempts=?, failures_total=failures_total+1 WHERE id=?",
+                (failed, row["id"]),
+            )
         left = MAX_ATTEMPTS - failed
         raise AuthError(
             "wrong password",

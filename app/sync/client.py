@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.core.bounded_io import read_head, read_limited
 from app.core.errors import SieeError
 from app.forms.library import EXTENSIONS, valid_id
 from app.sync import protocol as p
@@ -223,11 +224,14 @@ class SyncClient:
     # -- batches --------------------------------------------------------------------------------
     def _build(self, dev: DeviceInfo, key: Any, count: int, via: str) -> tuple[p.Envelope, bytes]:
         records = self.ports.take_outbox(count)
-        env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6)
+        head = self.ports.audit_head()  # the centre notices a log that went backwards
+        env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6,
+                            audit_head=head)
         data = env.to_bytes()
         while len(data) > dev.max_batch_bytes and len(records) > 1:
             records = records[: len(records) // 2]
-            env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6)
+            env = p.build_batch(records, dev.device_id, key, dev.server_encryption_key, level=6,
+                                audit_head=head)
             data = env.to_bytes()
         self.ports.save_batch(env, data, via)  # stored before it leaves the laptop
         return env, data
@@ -559,8 +563,10 @@ class SyncClient:
 
     def _write_inbox_request(self, folder: Path, dev: DeviceInfo, key: Any) -> Path:
         """The signed inbox request (this device, its inbox cursor) for the centre."""
+        reply = p.public_key_text(self.ports.agreement_key())  # inbox comes back sealed
         data = p.sign_inbox_request(dev.device_id, self.ports.inbox_cursor(), key,
-                                    created_at=p.utc_now_iso(time.time() + self.offset))
+                                    created_at=p.utc_now_iso(time.time() + self.offset),
+                                    reply_key=reply)
         path = folder / p.inbox_request_filename(dev.device_id)
         _atomic_write(path, data)
         return path
@@ -571,21 +577,22 @@ class SyncClient:
         _atomic_write(path, data)
         return path
 
-    def _read_usb_file(self, path: Path, what: str) -> tuple[DeviceInfo, bytes]:
-        """The enrolled device and the bytes of a file brought from the centre."""
+    def _read_usb_file(self, path: Path, what: str, limit: int) -> tuple[DeviceInfo, bytes]:
+        """The enrolled device and the bytes of a file brought from the centre (size
+        checked first and read in bounded pieces: app.core.bounded_io)."""
         dev = self.ports.device()
         if dev is None:
             raise NotEnrolled("not enrolled", "Este equipo no está inscrito en el servidor.")
         self.ports.check_can_run()
         try:
-            return dev, Path(path).read_bytes()
+            return dev, read_limited(Path(path), limit, what)
         except OSError:
             raise SyncError(f"cannot read {path}",
-                            f"No se pudo leer el archivo {what}.") from None
+                            f"No se pudo leer el archivo ({what}).") from None
 
     def import_receipt(self, path: Path) -> ReceiptOutcome:
         """Apply a receipt file from the centre; importing it again changes nothing."""
-        dev, data = self._read_usb_file(path, "del recibo")
+        dev, data = self._read_usb_file(path, "un recibo", p.MAX_RECEIPT_FILE_BYTES)
         try:
             receipt = p.verify_receipt(data, dev.server_signing_key)
         except p.ProtocolError:
@@ -613,7 +620,7 @@ class SyncClient:
     def import_usb_file(self, path: Path) -> ReceiptOutcome | InboxImport:
         """A file brought from the centre: a receipt or an inbox file (told by content)."""
         try:
-            head = Path(path).read_bytes()[:64]
+            head = read_head(Path(path), 64)
         except OSError:
             raise SyncError(f"cannot read {path}", "No se pudo leer el archivo.") from None
         if p.looks_like_inbox_file(head):
@@ -629,8 +636,10 @@ class SyncClient:
         verified with the pinned server key before anything is applied; messages are
         applied in order through the workspace, so a file imported twice, or an older one
         after a newer one, changes nothing."""
-        dev, data = self._read_usb_file(path, "de novedades")
+        dev, data = self._read_usb_file(path, "un archivo de novedades",
+                                        p.MAX_INBOX_FILE_BYTES)
         try:
+            data = p.open_inbox_file(data, self.ports.agreement_key(), dev.device_id)
             inbox = p.verify_inbox_file(data, dev.server_signing_key, dev.device_id)
         except p.ProtocolError as e:
             self.ports.log_add("Se rechazó un archivo de novedades del SIEE: " + e.message,

@@ -245,6 +245,9 @@ class SyncStatus:
     last_ok: float | None
     last_attempt: float | None
     last_error: str | None
+    # Records whose clear metadata was edited outside the program (row MAC fails):
+    # never sent, never counted above, shown so they are not silently skipped.
+    damaged: int = 0
 
 
 @dataclass(frozen=True)

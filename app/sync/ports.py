@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from app.forms.library import FormLibrary
 from app.sync import protocol as p
@@ -31,6 +32,11 @@ class DevicePort(Protocol):
         """Raise (NotAllowed, DeviceRevoked) unless this user may sync now."""
         ...
 
+    def agreement_key(self) -> X25519PrivateKey:
+        """The device's X25519 key-agreement key (the centre seals USB inbox files to
+        it), made on first use."""
+        ...
+
     def set_device(self, info: DeviceInfo, key: Ed25519PrivateKey) -> None:
         """Store a new enrollment; batches made for another device are set aside."""
         ...
@@ -48,6 +54,11 @@ class OutboxPort(Protocol):
     """Records to send and the batches that carry them (exactly once)."""
 
     def outbox_count(self) -> int: ...
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """(seq, MAC hex) of the audit chain's end, sent signed in each batch header so
+        the centre notices a laptop whose log went backwards."""
+        ...
 
     def take_outbox(self, limit: int) -> list[p.BatchRecord]:
         """Up to `limit` queued records no pending batch holds, as the centre gets them."""

@@ -520,6 +520,10 @@ class BatchHeader:
     version: int = PROTOCOL_VERSION
     compression: str = "zlib"
     cipher: str = "X25519-HKDF-SHA256-AES256GCM"
+    # Optional (additive): the laptop's audit chain head when the batch was built,
+    # (last sequence number, hex of its MAC); the centre notices a log that went
+    # backwards. Absent in batches of older programs.
+    audit_head: tuple[int, str] | None = None
 
     @property
     def count(self) -> int:
@@ -537,14 +541,24 @@ class BatchHeader:
             "nonce": self.nonce,
             "compression": self.compression,
             "cipher": self.cipher,
+            **({"audit_head": {"seq": self.audit_head[0], "mac": self.audit_head[1]}}
+               if self.audit_head is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BatchHeader:
         keys = {"v", "batch_id", "device_id", "created_at", "count", "records", "epk", "nonce",
                 "compression", "cipher"}
-        if set(d) != keys:
+        if set(d) - {"audit_head"} != keys:
             raise _malformed("header has missing or unknown fields")
+        audit_head = None
+        if "audit_head" in d:
+            h = d["audit_head"]
+            if (not isinstance(h, dict) or set(h) != {"seq", "mac"} or not _is_int(h["seq"])
+                    or not (0 <= h["seq"] < 2**53) or not isinstance(h["mac"], str)
+                    or not _HEX64_RE.match(h["mac"])):
+                raise _malformed("audit_head malformed")
+            audit_head = (int(h["seq"]), h["mac"])
         if d["v"] != PROTOCOL_VERSION:
             raise ProtocolError(
                 "unsupported_version",
@@ -596,6 +610,7 @@ class BatchHeader:
             records=tuple(entries),
             ephemeral_public_key=d["epk"],
             nonce=d["nonce"],
+            audit_head=audit_head,
         )
 
 
@@ -663,8 +678,12 @@ def build_batch(
     batch_id: str | None = None,
     created_at: str | None = None,
     level: int = 9,
+    audit_head: tuple[int, str] | None = None,
 ) -> Envelope:
-    """Compress, encrypt to the server and sign a batch of records."""
+    """Compress, encrypt to the server and sign a batch of records.
+
+    `audit_head`: (seq, MAC hex) of the laptop's audit chain end, signed with the
+    header (optional field "audit_head" of the header, see docs/protocol.md)."""
     recs = list(records)
     for r in recs:
         r.check()
@@ -682,6 +701,7 @@ def build_batch(
         records=tuple(HeaderEntry(r.uuid, r.revision, r.content_hash()) for r in recs),
         ephemeral_public_key=b64e(epk),
         nonce=b64e(gcm_nonce),
+        audit_head=audit_head,
     )
     header_bytes = zlib.compress(canonical_json(header.to_dict()), level)
     payload = canonical_json({"records": [r.to_dict() for r in recs]})
@@ -1017,6 +1037,8 @@ def verify_form(
 INBOX_REQUEST_PREFIX = "siee-inbox-request-"
 INBOX_FILE_PREFIX = "siee-inbox-"
 MAX_INBOX_FILE_BYTES = 64 << 20
+# A receipt lists one short result per record of a batch: far below this.
+MAX_RECEIPT_FILE_BYTES = 16 << 20
 
 
 def inbox_request_filename(device_id: str) -> str:
@@ -1042,6 +1064,9 @@ class InboxRequest:
     created_at: str
     nonce: str
     version: int = PROTOCOL_VERSION
+    # Optional (additive): the device's X25519 key-agreement public key; the centre
+    # then seals the inbox file to it (seal_inbox_file). Signed with the request.
+    reply_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1050,15 +1075,18 @@ class InboxRequest:
             "after": self.after,
             "created_at": self.created_at,
             "nonce": self.nonce,
+            **({"reply_key": self.reply_key} if self.reply_key is not None else {}),
         }
 
 
 def sign_inbox_request(
     device_id: str, after: int, device_key: Ed25519PrivateKey,
-    created_at: str | None = None, nonce: str | None = None,
+    created_at: str | None = None, nonce: str | None = None, reply_key: str | None = None,
 ) -> bytes:
-    """The inbox request file's bytes: the request fields plus the device's signature."""
-    req = InboxRequest(device_id, int(after), created_at or utc_now_iso(), nonce or new_nonce())
+    """The inbox request file's bytes: the request fields plus the device's signature.
+    `reply_key`: the device's X25519 public key text, to get a sealed inbox file."""
+    req = InboxRequest(device_id, int(after), created_at or utc_now_iso(), nonce or new_nonce(),
+                       reply_key=reply_key)
     body = req.to_dict()
     sig = device_key.sign(_INBOX_REQUEST_DOMAIN + b"\n" + canonical_json(body))
     return canonical_json({**body, "signature": b64e(sig)})
@@ -1074,8 +1102,15 @@ def parse_inbox_request(data: bytes) -> InboxRequest:
         obj = _parse_json_object(data, "inbox request")
     except ProtocolError as exc:
         raise _bad_usb_file(exc.detail, bad) from exc
-    if set(obj) != {"v", "device_id", "after", "created_at", "nonce", "signature"}:
+    if set(obj) - {"reply_key"} != {"v", "device_id", "after", "created_at", "nonce",
+                                     "signature"}:
         raise _bad_usb_file("inbox request fields", bad)
+    reply_key = obj.get("reply_key")
+    if reply_key is not None:
+        try:
+            encryption_public_from_text(reply_key)
+        except (ProtocolError, TypeError, ValueError) as exc:
+            raise _bad_usb_file("inbox request reply_key", bad) from exc
     if obj["v"] != PROTOCOL_VERSION or not _is_int(obj["v"]):
         raise ProtocolError(
             "unsupported_version", f"inbox request version {obj['v']!r}",
@@ -1086,7 +1121,7 @@ def parse_inbox_request(data: bytes) -> InboxRequest:
             or not isinstance(nonce, str) or not isinstance(obj["created_at"], str)
             or not isinstance(obj["signature"], str)):
         raise _bad_usb_file("inbox request field types", bad)
-    return InboxRequest(dev, int(after), obj["created_at"], nonce)
+    return InboxRequest(dev, int(after), obj["created_at"], nonce, reply_key=reply_key)
 
 
 def verify_inbox_request(data: bytes, device_public_key: Ed25519PublicKey | str) -> InboxRequest:
@@ -1147,8 +1182,67 @@ def sign_inbox_file(
 
 
 def looks_like_inbox_file(data: bytes) -> bool:
-    """True when the bytes are shaped like an inbox file (not a receipt); no checks."""
-    return data.lstrip()[:10] == b'{"inbox":{'
+    """True when the bytes are shaped like an inbox file, sealed or not (not a receipt);
+    no checks."""
+    head = data.lstrip()
+    return head[:10] == b'{"inbox":{' or head[:17] == b'{"inbox_sealed":{'
+
+
+_INBOX_SEAL_INFO = b"SIEE-v1 inbox file key"
+
+
+def _inbox_seal_key(shared: bytes, epk: bytes, device_pub: bytes, device_id: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=epk + device_pub,
+        info=_INBOX_SEAL_INFO + b"\n" + device_id.encode("ascii"),
+    ).derive(shared)
+
+
+def seal_inbox_file(signed: bytes, reply_key: str, device_id: str) -> bytes:
+    """Encrypt a signed inbox file to the device's X25519 key (ephemeral-static X25519,
+    HKDF-SHA256, AES-256-GCM; the clear header is the AAD). The server's signature stays
+    inside, checked after decryption: return reasons and results never travel in clear."""
+    dev_pub = encryption_public_from_text(reply_key)
+    eph = X25519PrivateKey.generate()
+    epk = eph.public_key().public_bytes_raw()
+    nonce = os.urandom(GCM_NONCE_LEN)
+    head = {"v": PROTOCOL_VERSION, "device_id": device_id, "epk": b64e(epk),
+            "nonce": b64e(nonce), "cipher": "X25519-HKDF-SHA256-AES256GCM"}
+    key = _inbox_seal_key(eph.exchange(dev_pub), epk, dev_pub.public_bytes_raw(), device_id)
+    ct = AESGCM(key).encrypt(nonce, zlib.compress(signed, 6), canonical_json(head))
+    # Keys sorted: "inbox_sealed" comes first, so the file's kind shows in its head.
+    return canonical_json({"inbox_sealed": head, "sealed": b64e(ct)})
+
+
+def open_inbox_file(data: bytes, device_key: X25519PrivateKey | None, device_id: str) -> bytes:
+    """The signed inbox file inside a sealed one (or `data` itself when not sealed);
+    verify it with verify_inbox_file afterwards."""
+    if not data.lstrip().startswith(b'{"inbox_sealed":'):
+        return data
+    bad = ("El archivo de novedades no se pudo abrir con la clave de este equipo "
+           "(es para otro equipo o está dañado).")
+    try:
+        obj = _parse_json_object(data, "sealed inbox file")
+        head = obj["inbox_sealed"]
+        if set(obj) != {"inbox_sealed", "sealed"} or not isinstance(head, dict):
+            raise ValueError("fields")
+        if head.get("device_id") != device_id:
+            raise ProtocolError(
+                "bad_signature", "sealed inbox file for another device",
+                f"Este archivo de novedades es para otro equipo ({head.get('device_id')}); "
+                "no se importó.", 401,
+            )
+        if device_key is None:
+            raise ValueError("no key-agreement key on this device")
+        epk, nonce = b64d(head["epk"]), b64d(head["nonce"])
+        key = _inbox_seal_key(device_key.exchange(X25519PublicKey.from_public_bytes(epk)), epk,
+                              device_key.public_key().public_bytes_raw(), device_id)
+        plain = AESGCM(key).decrypt(nonce, b64d(obj["sealed"]), canonical_json(head))
+        return _bounded_inflate(plain, MAX_INBOX_FILE_BYTES, "inbox file")
+    except ProtocolError:
+        raise
+    except (KeyError, TypeError, ValueError, InvalidTag) as exc:
+        raise _bad_usb_file(f"sealed inbox file: {type(exc).__name__}", bad) from exc
 
 
 def verify_inbox_file(

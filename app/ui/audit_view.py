@@ -252,12 +252,16 @@ class AuditPage(QWidget):
             )
         else:
             self.verify_label.setObjectName("error")
+            if rep.problem == "broken":
+                text = (
+                    f"¡Cadena rota en el registro N° {rep.first_bad_seq}! La bitácora fue "
+                    "alterada después de "
+                    + plural(rep.entries, "1 registro válido", "{n} registros válidos") + "."
+                )
+            else:  # a cut-off end, a missing seal, records edited outside the program
+                text = rep.message
             self.verify_label.setText(
-                f"¡Cadena rota en el registro N° {rep.first_bad_seq}! La bitácora fue alterada "
-                "después de "
-                + plural(rep.entries, "1 registro válido", "{n} registros válidos")
-                + ". Avise a soporte y conserve el "
-                "equipo sin modificar."
+                text + " Avise a soporte y conserve el equipo sin modificar."
             )
         self._restyle()
 

@@ -314,6 +314,8 @@ class SyncIndicator(QPushButton):
             text = f"{st.pending} en cola · última sincronización: {when_text(st.last_ok)}"
         if st.quarantined:
             text += f" · {st.quarantined} en conflicto con el SIEE (avise a soporte)"
+        if st.damaged:
+            text += " · ¡" + plural(st.damaged, "1 dañada", "{n} dañadas") + "!"
         self.setText(text)
 
 
@@ -339,6 +341,7 @@ class SyncPanel(QDialog):
             ("pending", "En cola de envío"), ("delivered", "Entregadas"),
             ("returned", "Observadas"), ("quarantined", "En conflicto (avise a soporte)"),
             ("result", "Con resultado"), ("in_flight", "Envíos sin confirmar"),
+            ("damaged", "Dañadas (alteradas fuera del programa)"),
         )):
             name = QLabel(label + ":")
             value = QLabel("0")

@@ -10,9 +10,16 @@ from typing import Any
 from app.core.audit_actions import AuditAction
 from app.core.errors import NotAllowed
 from app.core.roles import Perm, Role
-from app.store import meta
+from app.store import meta, unlock
 from app.store.audit import AuditEntry, ChainReport
-from app.store.backup import BackupInfo, Progress, form_files, snapshot_database, write_backup
+from app.store.backup import (
+    BackupInfo,
+    Progress,
+    form_files,
+    note_pending,
+    snapshot_database,
+    write_backup,
+)
 from app.store.db import read_transaction, schema_version, transaction
 from app.store.vault import User
 from app.workspace.context import Context, locked
@@ -72,7 +79,7 @@ class Admin:
     def audit_verify(self) -> ChainReport:
         """Check the whole HMAC chain (AUDIT_VIEW); the report names the first broken entry."""
         self.ctx.require(Perm.AUDIT_VIEW)
-        return self.ctx.session.audit.verify(self.ctx.conn)
+        return unlock.full_check(self.ctx.db, self.ctx.session.audit, self.ctx.clock())
 
     @locked
     def audit_entries(self, **filters: Any) -> list[AuditEntry]:
@@ -96,8 +103,11 @@ class Admin:
                 slots, header = self._backup_header_parts()
                 image = snapshot_database(conn)
             forms = form_files(ctx.data_dir)
+            with transaction(ctx.db) as conn:  # finished or removed at next start if killed
+                note_pending(conn, Path(target), add=True)
         info = write_backup(Path(target), data_key, image, forms, slots, header, progress)
         with ctx.lock, transaction(ctx.db) as conn:
+            note_pending(conn, Path(target), add=False)
             ctx.audit(
                 conn,
                 AuditAction.BACKUP,

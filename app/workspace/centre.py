@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from app.core.audit_actions import AuditAction
 from app.core.batches import BatchState, ReceiptStatus
@@ -28,7 +29,7 @@ from app.core.errors import SieeError
 from app.core.roles import Perm
 from app.core.states import Action, State, next_state
 from app.forms.library import FormLibrary
-from app.store import meta
+from app.store import device_keys, meta
 from app.store.db import transaction
 from app.store.records import RecordMeta
 from app.sync import protocol as p
@@ -186,6 +187,22 @@ class StorePorts:
             self.ctx.me()
             with transaction(self.ctx.db) as conn:
                 self._mark_revoked(conn, reason, at)
+
+    def agreement_key(self) -> X25519PrivateKey:
+        """The device's X25519 key-agreement key (app.store.device_keys), made on first use."""
+        with self.ctx.lock:
+            self.ctx.require(Perm.SYNC_RUN)
+            sealer = self.ctx.session.sealer
+            assert sealer is not None  # require() above: logged in, so unlocked
+            with transaction(self.ctx.db) as conn:
+                return device_keys.load_or_create(conn, sealer)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """(seq, MAC hex) of the audit chain's end (any logged-in user)."""
+        with self.ctx.lock:
+            self.ctx.me()
+            head = self.ctx.session.audit.head(self.ctx.conn)
+            return (head[0], head[1].hex()) if head else None
 
     # -- outbox ------------------------------------------------------------------------------
     def outbox_count(self) -> int:
@@ -498,7 +515,7 @@ class StorePorts:
             ctx.me()
             conn = ctx.conn
             dev = self.device()
-            counts = ctx.session.records.count_by_state(conn, quarantined=False)
+            counts, quarantined, damaged = ctx.session.records.sync_counts(conn)
             err_raw = meta.get(conn, meta.SYNC_LAST_ERROR)
             err = None
             if err_raw and ctx.session.sealer is not None:
@@ -519,12 +536,13 @@ class StorePorts:
                 pending=counts[State.QUEUED],
                 delivered=counts[State.DELIVERED],
                 returned=counts[State.RETURNED],
-                quarantined=ctx.session.records.count_quarantined(conn),
+                quarantined=quarantined,
                 result=counts[State.RESULT],
                 in_flight=ctx.session.outbox.in_flight(conn),
                 last_ok=_f(meta.SYNC_LAST_OK),
                 last_attempt=_f(meta.SYNC_LAST_ATTEMPT),
                 last_error=err or None,
+                damaged=damaged,
             )
 
 

@@ -19,7 +19,7 @@ import sqlite_utils
 from app.core.audit_actions import AuditAction
 from app.core.errors import AuthError, SieeError
 from app.core.roles import Perm, Role, require
-from app.store import crypto
+from app.store import crypto, integrity, unlock
 from app.store.audit import AuditLog
 from app.store.outbox import OutboxStore
 from app.store.records import RecordStore
@@ -119,6 +119,18 @@ class Context:
     @property
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
+
+    def unlock(self, data_key: bytes) -> None:
+        """Open the stores with the data key and arm the store's tamper checks (row
+        MACs, app.store.unlock); the user is set by the caller."""
+        self.session.unlock(data_key)
+        unlock.on_unlock(self.db, self.session.records, self.session.audit, data_key,
+                         self.clock())
+
+    def relock(self) -> None:
+        """Forget the keys: the session ends and the row-MAC function refuses again."""
+        self.session.clear()
+        integrity.install(self.db.conn, None)
 
     def me(self) -> User:
         """The logged-in user; AuthError (Spanish: log in) when nobody is."""

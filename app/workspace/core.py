@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.core.audit_actions import AuditAction
@@ -31,8 +32,9 @@ from app.core.states import EDITABLE, Action, State, next_state
 from app.core.ubigeo import catalog
 from app.forms import FormSession, carry_over
 from app.forms.library import FormLibrary
-from app.store import crypto, meta
+from app.store import crypto, meta, unlock
 from app.store.audit import AuditEntry
+from app.store.backup import finish_backups
 from app.store.db import DB_NAME, connect, migrate, transaction
 from app.store.records import RecordMeta, RecordStore
 from app.store.vault import User, Vault
@@ -100,6 +102,14 @@ class Workspace:
         """The workspace lock (re-entrant): hold it to read several things consistently."""
         return self.ctx.lock
 
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Several operations committed as one (the lock held, one transaction; the
+        operations inside nest as savepoints): e.g. the S100 and FSU of one demo
+        household, so a killed run never leaves half a household (issue 19 item 9)."""
+        with self.ctx.lock, transaction(self.ctx.db):
+            yield
+
     @property
     def vault(self) -> Vault:
         return self.ctx.vault
@@ -165,7 +175,7 @@ class Workspace:
         ws = cls(data_dir, **kw)  # type: ignore[arg-type]
         ctx = ws.ctx
         key, code, uid = ctx.vault.initialize(admin_username, admin_password)
-        ctx.session.unlock(key)
+        ctx.unlock(key)
         with transaction(ctx.db) as conn:
             meta.put(conn, meta.WORKSPACE_ID, str(uuidlib.uuid4()))
             ws.settings.write(conn, {**DEFAULTS, "ule_ubigeo": ule_ubigeo}, audited=[])
@@ -197,7 +207,7 @@ class Workspace:
                 ctx.vault.add_auth_event(conn, ctx.clock(), username, e.code)
             log.warning("log-in refused (%s)", e.code)
             raise
-        ctx.session.unlock(key)
+        ctx.unlock(key)
         uid = row["id"]
         ctx.session.user = User(
             uid,
@@ -207,12 +217,16 @@ class Workspace:
             ctx.session.open_display(uid, ctx.vault.display_name_blob(uid)),
         )
         with transaction(ctx.db) as conn:
+            # Before this log-in's own entries: is the chain's end where its seal says,
+            # were the lock-out counters or record rows edited outside the program?
+            unlock.on_login(conn, ctx.session.records, ctx.session.audit, ctx.clock(), row)
             # Failures seen while locked enter the chain now that the key is known.
             for ts, name, event in ctx.vault.take_auth_events(conn):
                 ctx.session.audit.append(
                     conn, ts, None, AuditAction.LOGIN_FAILED, None, {"user": name, "why": event}
                 )
             ctx.audit(conn, AuditAction.LOGIN)
+        finish_backups(ctx.db, ctx.session.audit, key, ctx.clock())  # a killed backup run
         log.info("user %s logged in", uid)
         return ctx.session.user
 
@@ -225,7 +239,7 @@ class Workspace:
                     ctx.audit(conn, AuditAction.LOGOUT)
             except Exception:  # closing must not fail because of the log
                 log.exception("could not audit logout")
-        ctx.session.clear()
+        ctx.relock()
 
     @locked
     def change_password(self, old: str, new: str) -> None:
@@ -243,7 +257,7 @@ class Workspace:
         key = ctx.vault.unlock_with_recovery(code)
         row = ctx.vault.user_row(username)
         was_user = ctx.session.user
-        ctx.session.unlock(key)
+        ctx.unlock(key)
         try:
             with transaction(ctx.db) as conn:
                 ctx.vault.set_password(conn, row["id"], new_password, key)
@@ -255,7 +269,7 @@ class Workspace:
                 )
         finally:
             if was_user is None:
-                ctx.session.clear()
+                ctx.relock()
 
     def username_of(self, uid: int | None) -> str:
         return self.ctx.username(uid)
