@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from app.doctor import doctor_report, format_report, integrity_alarm
+from app.cli.doctor import doctor_report, format_report, integrity_alarm
 from tests.conftest import ADMIN_PW, ROOT
 from tests.security.conftest import drop_guards, raw
 from tests.store.hooks import PlainHooks
@@ -20,7 +20,7 @@ def _workspace_with_history(ws_factory, n: int = 6):
     ws = ws_factory(hooks=PlainHooks(), create=True)
     for i in range(n):
         ws.new_record("fsu", "1", {"head": str(i)})
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert rep.ok
     ws.close()
     return rep
@@ -36,14 +36,14 @@ def test_cut_off_end_is_reported(ws_factory, data_dir, cut):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok and rep.problem == "truncated"
     # The log-in appended entries after the cut: the loss stays visible (a gap entry).
     assert rep.missing_tail == cut
     assert f"¡Faltan {cut} registro(s)" in rep.message
     ws.logout()
     ws.login("admin", ADMIN_PW)
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok and rep.missing_tail == cut, "a later log-in must not hide the cut"
     ws.close()
     text = format_report(doctor_report(data_dir))
@@ -73,7 +73,7 @@ def test_everything_deleted_is_reported(ws_factory, data_dir):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok and rep.problem == "truncated"
     assert rep.missing_tail == last
 
@@ -87,7 +87,7 @@ def test_everything_and_the_seal_deleted_is_reported(ws_factory, data_dir):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)  # appends a "login" entry: the chain is no longer empty
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok
 
 
@@ -104,7 +104,7 @@ def test_seal_removed_or_forged_is_reported(ws_factory, data_dir, how):
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
     for _ in range(2):  # and it stays reported after further entries
-        rep = ws.audit_verify()
+        rep = ws.admin.audit_verify()
         assert not rep.ok
         assert rep.problem == ("head_damaged" if how == "forged" else "head_missing")
         assert "sello del final de la bitácora" in rep.message

@@ -50,14 +50,14 @@ def test_centre_flags_a_log_that_went_backwards(ws, enrolled, server):
     engine = server.admin.service.engine
     add_queued(ws, 2, seed=3)
     assert enrolled.sync().outcome.delivered == 2
-    s1 = ws.sync_audit_head()[0]
+    s1 = ws.centre.ports.audit_head()[0]
     old_head = _head_meta(ws)
     for _ in range(15):  # work done after that sync, then sent
         ws.new_record("fsu", fsu_version(), {})
     add_queued(ws, 1, seed=4)
     assert enrolled.sync().outcome.delivered == 1
     assert audit_heads.alerts(engine) == []
-    dev = ws.sync_device().device_id
+    dev = ws.centre.device().device_id
 
     # Someone with the file cuts the log back to the first sync, head included.
     con = raw(ws.data_dir)
@@ -68,7 +68,7 @@ def test_centre_flags_a_log_that_went_backwards(ws, enrolled, server):
                 "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END")
     con.close()
     # The laptop alone cannot tell (a consistent older state): that is the centre's part.
-    assert ws.audit_verify().ok
+    assert ws.admin.audit_verify().ok
 
     time.sleep(1.1)  # batch times are whole seconds: this batch is the newer one
     add_queued(ws, 1, seed=5)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from app.backup import restore_backup
 from app.core.bounded_io import PIECE, iter_pieces
 from app.core.errors import SieeError
 from app.forms import load_form
 from app.forms.definition import FormLoadError
+from app.store.backup import restore_backup
 from app.sync import protocol as p
 from app.sync.client import SyncClient
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.backup import restore_backup
+from app.store.backup import restore_backup
 from app.store.db import DB_NAME
 from server.testing import running_server
 from tests.conftest import ADMIN_PW
@@ -37,7 +37,7 @@ def test_laptop_folder_database_wal_shm_and_backups(ws_factory, data_dir, tmp_pa
         ws.new_record("fsu", "1", {"head": "A"})
         assert mode(data_dir) == 0o700
         _assert_db_files_private(data_dir / DB_NAME)
-        info = ws.backup_to(tmp_path / "copias" / "respaldo.sieebak")
+        info = ws.admin.backup_to(tmp_path / "copias" / "respaldo.sieebak")
         assert mode(info.path) == 0o600
         ws.close()
         res = restore_backup(info.path, tmp_path / "restaurado", username="admin",

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from app.backup import inspect_backup, restore_backup
+from app.store.backup import inspect_backup, restore_backup
 from app.store.db import DB_NAME
 from tests.conftest import ADMIN_PW, ROOT
 
@@ -59,13 +59,13 @@ def test_killed_demo_data_leaves_whole_households(ws_factory, data_dir):
         assert c.get("s100", 0) == c.get("fsu", 0), c
     ws = ws_factory()
     ws.login("admin", ADMIN_PW)
-    assert ws.audit_verify().ok
+    assert ws.admin.audit_verify().ok
 
 
 _KILLED_BACKUP = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    import app.backup as b
+    import app.store.backup as b
     from app.workspace import Workspace
 
     def die(src, dst):  # killed after the complete partial file, before the rename
@@ -74,7 +74,7 @@ _KILLED_BACKUP = textwrap.dedent("""
     b.os.replace = die
     ws = Workspace.open(Path(sys.argv[1]))
     ws.login("admin", os.environ["SIEE_PASSWORD"])
-    ws.backup_to(Path(sys.argv[2]))
+    ws.admin.backup_to(Path(sys.argv[2]))
 """)
 
 

@@ -8,8 +8,8 @@ import sqlite3
 
 import pytest
 
+from app.cli.doctor import doctor_report, format_report
 from app.core.errors import IntegrityFailure
-from app.doctor import doctor_report, format_report
 from tests.conftest import ADMIN_PW
 from tests.security.conftest import drop_guards, raw
 from tests.store.hooks import PlainHooks
@@ -39,8 +39,8 @@ def test_outside_edit_without_dropping_triggers_is_refused(ws_factory, data_dir)
 def test_state_edit_is_damage_everywhere(ws_factory, data_dir):
     ws = ws_factory(hooks=PlainHooks(), create=True)
     a, b, c = _queued(ws, 3)
-    assert ws.sync_status().pending == 3 and ws.sync_status().damaged == 0
-    assert ws.audit_verify().ok
+    assert ws.centre.status().pending == 3 and ws.centre.status().damaged == 0
+    assert ws.admin.audit_verify().ok
     ws.close()
 
     # The attack of the issue: the queued record is marked delivered, so never sent.
@@ -51,14 +51,14 @@ def test_state_edit_is_damage_everywhere(ws_factory, data_dir):
 
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    st = ws.sync_status()
+    st = ws.centre.status()
     assert st.damaged == 1, "the edited record must be reported in the sync panel"
     assert st.pending == 2 and st.delivered == 0, "an edited row must not count as delivered"
     listed = {m.uuid: m for m in ws.list_records()}
     assert listed[a].damaged and listed[a].tampered
     assert not listed[b].damaged and not listed[c].damaged
     assert ws.get(a).tampered and not ws.get(b).tampered
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok and rep.damaged_records == (a,)
     assert "1 ficha(s) con datos modificados fuera del programa" in rep.message
     ws.close()
@@ -77,9 +77,9 @@ def test_forced_to_queued_is_never_sent(ws_factory, data_dir):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    assert ws.sync_outbox_count() == 0
-    assert ws.sync_take_outbox(10) == []
-    st = ws.sync_status()
+    assert ws.centre.outbox_count() == 0
+    assert ws.centre.ports.take_outbox(10) == []
+    st = ws.centre.status()
     assert st.pending == 0 and st.damaged == 1
 
 
@@ -104,8 +104,8 @@ def test_any_clear_column_is_covered(ws_factory, data_dir, column, value):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    assert ws.sync_status().damaged == 1
-    assert ws.audit_verify().damaged_records == (u,)
+    assert ws.centre.status().damaged == 1
+    assert ws.admin.audit_verify().damaged_records == (u,)
 
 
 def test_swapped_or_cleared_mac_is_damage(ws_factory, data_dir):
@@ -121,7 +121,7 @@ def test_swapped_or_cleared_mac_is_damage(ws_factory, data_dir):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)  # a later log-in never re-seals a row without MAC
-    assert sorted(ws.audit_verify().damaged_records) == sorted([a, b])
+    assert sorted(ws.admin.audit_verify().damaged_records) == sorted([a, b])
 
 
 def test_program_never_reseals_an_edited_row(ws_factory, data_dir):
@@ -147,8 +147,8 @@ def test_program_never_reseals_an_edited_row(ws_factory, data_dir):
 def test_program_writes_keep_rows_valid(ws_factory):
     """Every write path of the program keeps the MAC current (no false alarms)."""
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.add_user("ana", "empadronador", "clave-ana-1")
-    ws.add_user("sup", "supervisor", "clave-sup-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("sup", "supervisor", "clave-sup-1")
     ws.logout()
     ws.login("ana", "clave-ana-1")
     u = ws.new_record("fsu", "1", {"head": "A"})
@@ -163,11 +163,11 @@ def test_program_writes_keep_rows_valid(ws_factory):
     ws.complete(u)
     ws.logout()
     ws.login("sup", "clave-sup-1")
-    ws.approve(u)
+    ws.review.approve(u)
     ws.logout()
     ws.login("admin", ADMIN_PW)
     ws.reassign(u, "ana")
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert rep.ok and rep.damaged_records == ()
     m = ws.get(u)
     assert m.revision == 2 and not m.damaged

@@ -22,10 +22,10 @@ def test_inbox_file_on_the_stick_holds_no_reason_in_clear(ws, enrolled, server, 
     assert enrolled.sync().outcome.delivered == 1
     server.admin.return_record(u, None, [REASON])
     enrolled.export_batches(usb)  # nothing to send: writes the signed inbox request
-    dev = ws.sync_device()
+    dev = ws.centre.device()
     request = (usb / p.inbox_request_filename(dev.device_id)).read_bytes()
-    req = p.verify_inbox_request(request, p.public_key_text(ws.sync_device_key()))
-    assert req.reply_key == p.public_key_text(ws.sync_agreement_key())
+    req = p.verify_inbox_request(request, p.public_key_text(ws.centre.ports.device_key()))
+    assert req.reply_key == p.public_key_text(ws.centre.ports.agreement_key())
 
     _req, data, n = server.admin.usb_inbox(request)
     assert n >= 1
@@ -46,8 +46,8 @@ def test_inbox_file_on_the_stick_holds_no_reason_in_clear(ws, enrolled, server, 
 def test_sealed_inbox_file_of_another_laptop_is_refused(ws, enrolled, server, tmp_path):
     add_queued(ws, 1, seed=802)
     enrolled.sync()
-    dev = ws.sync_device()
-    request = p.sign_inbox_request(dev.device_id, 0, ws.sync_device_key(),
+    dev = ws.centre.device()
+    request = p.sign_inbox_request(dev.device_id, 0, ws.centre.ports.device_key(),
                                    reply_key=p.public_key_text(p.new_encryption_key()))
     _req, data, _n = server.admin.usb_inbox(request)
     f = tmp_path / p.inbox_filename(dev.device_id, 0)
@@ -56,8 +56,8 @@ def test_sealed_inbox_file_of_another_laptop_is_refused(ws, enrolled, server, tm
         enrolled.import_usb_file(f)
     assert "no se pudo abrir con la clave de este equipo" in e.value.user_message
     # A sealed file for this laptop with one byte of its ciphertext changed.
-    request = p.sign_inbox_request(dev.device_id, 0, ws.sync_device_key(),
-                                   reply_key=p.public_key_text(ws.sync_agreement_key()))
+    request = p.sign_inbox_request(dev.device_id, 0, ws.centre.ports.device_key(),
+                                   reply_key=p.public_key_text(ws.centre.ports.agreement_key()))
     _req, data, _n = server.admin.usb_inbox(request)
     i = data.index(b'"sealed":"') + 20
     f.write_bytes(data[:i] + (b"A" if data[i:i + 1] != b"A" else b"B") + data[i + 1:])
@@ -71,8 +71,8 @@ def test_sealed_inbox_file_of_another_laptop_is_refused(ws, enrolled, server, tm
 def test_request_without_reply_key_still_answered(ws, enrolled, server):
     """Laptops of the previous version: their requests carry no key; the centre answers
     with the signed clear file as before (additive protocol change)."""
-    dev = ws.sync_device()
-    request = p.sign_inbox_request(dev.device_id, 0, ws.sync_device_key())
+    dev = ws.centre.device()
+    request = p.sign_inbox_request(dev.device_id, 0, ws.centre.ports.device_key())
     _req, data, _n = server.admin.usb_inbox(request)
     assert data.startswith(b'{"inbox":{')
     assert p.verify_inbox_file(data, server.signing_public, dev.device_id).device_id == \

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from app.cli.doctor import doctor_report, format_report, integrity_alarm
 from app.core.errors import AuthError
-from app.doctor import doctor_report, format_report, integrity_alarm
 from app.store import crypto
 from app.store.audit import GENESIS, _mac
 from app.store.db import DB_NAME, MIGRATIONS, schema_version
@@ -71,11 +71,11 @@ def test_old_database_is_sealed_once_at_first_unlock(ws_factory, data_dir):
     # Before a log-in nothing can be sealed: the rows still have no MAC.
     assert ws.db.execute("SELECT COUNT(*) FROM records WHERE row_mac IS NULL").fetchone()[0] == 6
     ws.login("admin", ADMIN_PW)
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert rep.ok, rep.message
     init = ws.audit_entries(action="integrity_init")
     assert len(init) == 1 and init[0].detail == {"rows": 6}
-    assert ws.sync_status().pending == 3 and ws.sync_status().damaged == 0
+    assert ws.centre.status().pending == 3 and ws.centre.status().damaged == 0
     assert not any(m.damaged for m in ws.list_records())
     ws.close()
 
@@ -87,9 +87,9 @@ def test_old_database_is_sealed_once_at_first_unlock(ws_factory, data_dir):
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
     assert len(ws.audit_entries(action="integrity_init")) == 1
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok and rep.damaged_records == (uuids[1],)
-    assert ws.sync_status().damaged == 1
+    assert ws.centre.status().damaged == 1
 
 
 def test_old_database_edited_before_upgrade_is_not_sealed(ws_factory, data_dir):
@@ -102,7 +102,7 @@ def test_old_database_edited_before_upgrade_is_not_sealed(ws_factory, data_dir):
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
     assert ws.audit_entries(action="integrity_init") == []
-    rep = ws.audit_verify()
+    rep = ws.admin.audit_verify()
     assert not rep.ok and len(rep.damaged_records) == 2
 
 
@@ -110,7 +110,7 @@ def test_old_database_edited_before_upgrade_is_not_sealed(ws_factory, data_dir):
 def with_ana(ws_factory):
     ws = ws_factory(hooks=PlainHooks(), create=True)
     ws_factory.code = ws.recovery_code
-    ws.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
     ws.logout()
     ws.login("admin", ADMIN_PW)  # the failure totals are sealed at each log-in
     ws.close()
@@ -146,7 +146,7 @@ def test_counter_reset_is_noticed_at_next_log_in(with_ana, data_dir, edit, why):
     ws.login("admin", ADMIN_PW)
     found = ws.audit_entries(action="auth_tampered")
     assert len(found) == 1 and found[0].detail["why"] == why and found[0].detail["user"] == "ana"
-    assert ws.audit_verify().ok  # the chain itself is intact: it holds the finding
+    assert ws.admin.audit_verify().ok  # the chain itself is intact: it holds the finding
     ws.close()
     text = format_report(doctor_report(data_dir))
     assert "alteraciones anotadas en la bitácora: auth_tampered: 1" in text
@@ -159,7 +159,7 @@ def test_untouched_counters_raise_no_alarm(with_ana, data_dir):
     ws.login("admin", ADMIN_PW)
     assert ws.audit_entries(action="auth_tampered") == []
     assert len(ws.audit_entries(action="login_failed")) == 3
-    assert ws.audit_verify().ok
+    assert ws.admin.audit_verify().ok
     ws.close()
     report = doctor_report(data_dir)
     assert "alteraciones anotadas en la bitácora: ninguno" in format_report(report)

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import select
 
 from app.sync import protocol as p
-from app.sync.client import AdaptiveSizer, SizerConfig, SyncClient
+from app.sync.client import AdaptiveSizer, SizerConfig
 from server.db import batches
 from server.testing import running_server
 from tests.server.siee_client import Device
@@ -28,7 +28,7 @@ def _metric(srv, needle: str) -> bool:
 def test_client_waits_for_a_busy_server_and_resends(ws):
     with running_server(log_level="warning", rate_per_minute=0, max_records=MAX_RECORDS,
                         max_inflight_ingest=1, max_waiting_ingest=0) as srv:
-        c = SyncClient(ws, read_timeout=30, sizer=SizerConfig(start_bytes=1 << 20))
+        c = ws.centre.client(read_timeout=30, sizer=SizerConfig(start_bytes=1 << 20))
         c.enroll(srv.url, srv.admin.enroll_code(ULE))
         uuids = add_queued(ws, 12, seed=2020)
         other = Device.enroll(srv.url, srv.admin.enroll_code(ULE))

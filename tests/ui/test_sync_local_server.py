@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli import build_parser
+from app.cli.main import build_parser
 from app.core.errors import SieeError
 from devtools.devserver import LocalServer, enroll_code
 from tests.conftest import ADMIN_PW, FAST_KDF
@@ -98,7 +98,7 @@ def test_enumerator_syncs_after_server_and_program_restart(
 
 
 def test_run_takes_the_server_and_the_code_together(monkeypatch):
-    from app.cli import _enrollment
+    from app.cli.main import _enrollment
 
     monkeypatch.delenv("SIEE_ENROLL_CODE", raising=False)
     args = build_parser().parse_args(["run", "--server", "http://127.0.0.1:8741"])
