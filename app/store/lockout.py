@@ -36,6 +36,8 @@ from app.core.errors import SieeError
 from app.store import meta
 from app.store.crypto import Sealer
 
+MAX_ATTEMPTS = 5  # wrong passwords before a lock-out (app.store.vault applies it)
+
 ANCHOR_KEY = "auth_anchor"
 _AAD = b"meta|auth_anchor"
 # auth_events.event values written for a refused password (AuthError.code values).
@@ -68,7 +70,6 @@ def check_and_anchor(
     outside the program; `user_row` is the logging-in user's row as read before the
     successful unlock cleared them (Vault.unlock returns it). Returns the usernames
     found edited (each audited here as ``auth_tampered``)."""
-    from app.store.vault import MAX_ATTEMPTS
 
     anchor = _read_anchor(conn, sealer)
     users = conn.execute(

@@ -16,8 +16,8 @@ from app.core.errors import AccountLocked, AuthError, NotFound, ValidationError,
 from app.core.roles import Role
 from app.store import crypto
 from app.store.db import transaction
+from app.store.lockout import MAX_ATTEMPTS, seal_totals
 
-MAX_ATTEMPTS = 5
 BASE_LOCK_S = 30.0  # first lock; doubles with every further lock-out
 MAX_LOCK_S = 3600.0
 MIN_PASSWORD_LEN = 8
@@ -146,7 +146,6 @@ class Vault:
             (user_id,),
         )
         # The lock-out was cleared by the program: the sealed anchor moves with it.
-        from app.store.lockout import seal_totals
 
         seal_totals(conn, crypto.Sealer(crypto.subkey(data_key, "records")))
 

@@ -17,7 +17,7 @@ from tests.store.hooks import PlainHooks
 
 def _queued(ws, n: int) -> list[str]:
     """n records taken to QUEUED through the program (review off: approve on complete)."""
-    ws.update_settings(review_required=False)
+    ws.settings.update(review_required=False)
     out = []
     for i in range(n):
         u = ws.new_record("fsu", "1", {"head": f"H{i}"})
@@ -127,7 +127,7 @@ def test_swapped_or_cleared_mac_is_damage(ws_factory, data_dir):
 def test_program_never_reseals_an_edited_row(ws_factory, data_dir):
     """Editing in the program after an outside edit must not launder it."""
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.update_settings(review_required=True)
+    ws.settings.update(review_required=True)
     u = ws.new_record("fsu", "1", {"head": "A"})
     ws.complete(u)
     ws.close()
@@ -156,7 +156,7 @@ def test_program_writes_keep_rows_valid(ws_factory):
     ws.complete(u)
     ws.logout()
     ws.login("sup", "clave-sup-1")
-    ws.return_record(u, "Revise el apellido")
+    ws.review.return_record(u, "Revise el apellido")
     ws.logout()
     ws.login("ana", "clave-ana-1")
     ws.save_answers(u, {"head": "C"})  # reopens as revision 2
@@ -166,7 +166,7 @@ def test_program_writes_keep_rows_valid(ws_factory):
     ws.review.approve(u)
     ws.logout()
     ws.login("admin", ADMIN_PW)
-    ws.reassign(u, "ana")
+    ws.review.reassign(u, "ana")
     rep = ws.admin.audit_verify()
     assert rep.ok and rep.damaged_records == ()
     m = ws.get(u)

@@ -73,7 +73,7 @@ def test_old_database_is_sealed_once_at_first_unlock(ws_factory, data_dir):
     ws.login("admin", ADMIN_PW)
     rep = ws.admin.audit_verify()
     assert rep.ok, rep.message
-    init = ws.audit_entries(action="integrity_init")
+    init = ws.admin.audit_entries(action="integrity_init")
     assert len(init) == 1 and init[0].detail == {"rows": 6}
     assert ws.centre.status().pending == 3 and ws.centre.status().damaged == 0
     assert not any(m.damaged for m in ws.list_records())
@@ -86,7 +86,7 @@ def test_old_database_is_sealed_once_at_first_unlock(ws_factory, data_dir):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    assert len(ws.audit_entries(action="integrity_init")) == 1
+    assert len(ws.admin.audit_entries(action="integrity_init")) == 1
     rep = ws.admin.audit_verify()
     assert not rep.ok and rep.damaged_records == (uuids[1],)
     assert ws.centre.status().damaged == 1
@@ -101,7 +101,7 @@ def test_old_database_edited_before_upgrade_is_not_sealed(ws_factory, data_dir):
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)
-    assert ws.audit_entries(action="integrity_init") == []
+    assert ws.admin.audit_entries(action="integrity_init") == []
     rep = ws.admin.audit_verify()
     assert not rep.ok and len(rep.damaged_records) == 2
 
@@ -144,7 +144,7 @@ def test_counter_reset_is_noticed_at_next_log_in(with_ana, data_dir, edit, why):
     ws.login("ana", "clave-ana-1")
     ws.logout()
     ws.login("admin", ADMIN_PW)
-    found = ws.audit_entries(action="auth_tampered")
+    found = ws.admin.audit_entries(action="auth_tampered")
     assert len(found) == 1 and found[0].detail["why"] == why and found[0].detail["user"] == "ana"
     assert ws.admin.audit_verify().ok  # the chain itself is intact: it holds the finding
     ws.close()
@@ -157,8 +157,8 @@ def test_untouched_counters_raise_no_alarm(with_ana, data_dir):
     ws.login("ana", "clave-ana-1")
     ws.logout()
     ws.login("admin", ADMIN_PW)
-    assert ws.audit_entries(action="auth_tampered") == []
-    assert len(ws.audit_entries(action="login_failed")) == 3
+    assert ws.admin.audit_entries(action="auth_tampered") == []
+    assert len(ws.admin.audit_entries(action="login_failed")) == 3
     assert ws.admin.audit_verify().ok
     ws.close()
     report = doctor_report(data_dir)
@@ -173,4 +173,4 @@ def test_a_password_reset_by_it_is_not_a_counter_reset(with_ana):
     ws.login("ana", "clave-ana-2")
     ws.logout()
     ws.login("admin", ADMIN_PW)
-    assert ws.audit_entries(action="auth_tampered") == []
+    assert ws.admin.audit_entries(action="auth_tampered") == []

@@ -116,7 +116,7 @@ def test_tampered_inbox_refused(ws, enrolled, server, tmp_path):
     inbox = tmp_path / p.inbox_filename(dev.device_id, 0)
     # The signed file inside the one sealed to this laptop (issue 19 item 8): the
     # laptop also takes clear signed files (from a centre of the previous version).
-    good = p.open_inbox_file(inbox.read_bytes(), ws.sync_agreement_key(), dev.device_id)
+    good = p.open_inbox_file(inbox.read_bytes(), ws.centre.ports.agreement_key(), dev.device_id)
     assert good != inbox.read_bytes()
     before = _snapshot(ws)
 
@@ -195,7 +195,7 @@ def test_revoked_device_gets_only_the_notice(ws, enrolled, server, tmp_path):
     server.admin.revoke_device(dev.device_id, "Equipo robado")
     assert export_inbox(server.admin.service, enrolled.last_inbox_request) == 0
     inbox = tmp_path / p.inbox_filename(dev.device_id, 0)
-    doc = json.loads(p.open_inbox_file(inbox.read_bytes(), ws.sync_agreement_key(),
+    doc = json.loads(p.open_inbox_file(inbox.read_bytes(), ws.centre.ports.agreement_key(),
                                        dev.device_id))  # sealed to this laptop
     assert [m["kind"] for m in doc["inbox"]["messages"]] == ["device_revoked"]
     res = enrolled.import_inbox(inbox)
@@ -247,8 +247,8 @@ def test_laptop_cli_accepts_both_files(ws, enrolled, server, tmp_path):
     assert _centre(server, "export-inbox", str(request)).returncode == 0
     inbox = next(x for x in usb.glob("siee-inbox-dev*.json"))
     bad = tmp_path / "bad.json"
-    inner = p.open_inbox_file(inbox.read_bytes(), ws.sync_agreement_key(),
-                              ws.sync_device().device_id)  # sealed to this laptop
+    inner = p.open_inbox_file(inbox.read_bytes(), ws.centre.ports.agreement_key(),
+                              ws.centre.device().device_id)  # sealed to this laptop
     bad.write_bytes(inner.replace(b"Falta el DNI", b"Todo bien"))
     r = cli("import-inbox", str(bad))
     assert r.returncode == 1 and "no es un archivo de novedades válido" in r.stderr
