@@ -165,6 +165,8 @@ class FormSession:
         self.root = self.doc.append(Node(formdef.root.name, defn=formdef.root))
         self.root.st = self._new_st(formdef.root.path)
         self.env = Env(self.doc, self)
+        if self._fast:
+            self.env.indexes = {}  # `[column = value]` predicates by value index
         self._queue: list[tuple[int, int, int, Slot, Node]] = []
         self._queued: set[tuple[int, int]] = set()
         self._seq = 0
@@ -268,6 +270,7 @@ class FormSession:
             d = defaults.get(n.defn.path) if n.defn is not None else None
             if d is None or n.value != "":
                 continue
+            self._forget_indexes()  # values set here do not go through _changed
             if isinstance(d, str):
                 self._put(n, n.defn, d)
             else:
@@ -491,6 +494,7 @@ class FormSession:
 
     # ------------------------------------------------------------------ evaluation
     def _full_eval(self) -> None:
+        self._forget_indexes()
         self._eval_subtree(self.root)
         self._run()
 
@@ -501,6 +505,7 @@ class FormSession:
         the pass itself adds — instances a repeat_count creates, triggered calculations,
         readers of a cycle — goes through the queue afterwards. Same result as
         `_full_eval` (tests/forms/test_fast_paths.py)."""
+        self._forget_indexes()
         hosts = self._hosts or {}
         queued = self._queued
         keep = self._keep
@@ -520,6 +525,11 @@ class FormSession:
                     continue
                 ev(slot, node)
         self._run()
+
+    def _forget_indexes(self) -> None:
+        """Drop the value indexes (values were set without `_changed`: loading, defaults)."""
+        if self.env.indexes:
+            self.env.indexes.clear()
 
     def _eval_subtree(self, top: Node) -> None:
         for n in _walk(top):
@@ -552,6 +562,9 @@ class FormSession:
 
     def _changed(self, node: Node) -> None:
         """The value (or relevance) of `node` changed: queue its readers."""
+        idx = self.env.indexes
+        if idx:
+            idx.clear()
         if node.defn is None:
             return
         chain = None
@@ -566,6 +579,9 @@ class FormSession:
                 self._push(slot, t)
 
     def _structure_changed(self, parent: Node, nd: NodeDef) -> None:
+        idx = self.env.indexes
+        if idx:
+            idx.clear()
         chain = parent.chain()
         for slot, pin in self.program.struct_readers.get(nd.path, ()):
             if pin == 0:
