@@ -820,12 +820,7 @@ class _Compiler:
                         and _item_free(other):
                     # `[column = 'text']`, `[column = current()/...]`: a value index
                     a, b = self.compile(tok[0], sctx), self.compile(tok[1], sctx)
-
-                    def eq(n: Node, e: Env) -> bool:
-                        return compare("=", a(n, e), b(n, e))
-
-                    eq.eq_index = (str(col.value), b if k == 0 else a)  # type: ignore[attr-defined]
-                    return eq
+                    return _indexable_eq(a, b, str(col.value), b if k == 0 else a)
         return self.compile(tok, sctx)
 
 
@@ -883,6 +878,16 @@ def _apply_step(step: _Step, nodes: list[Node], env: Env) -> list[Node]:
                 uniq.append(x)
         return uniq
     return out
+
+
+def _indexable_eq(a: Fn, b: Fn, column: str, value: Fn) -> Fn:
+    """`a = b` as a predicate, marked for _indexed (`column` of the item = `value`)."""
+
+    def eq(n: Node, e: Env) -> bool:
+        return compare("=", a(n, e), b(n, e))
+
+    eq.eq_index = (column, value)  # type: ignore[attr-defined]
+    return eq
 
 
 def _item_free(tok: Any) -> bool:
