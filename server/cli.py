@@ -16,6 +16,7 @@ Every command takes --data DIR (server keys, default SQLite file) and --db URL."
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -323,6 +324,10 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
     service = Service(settings)
     service.validator.warm_up()  # the engine and bundled forms load now, not on batch one
     app = create_app(settings, service)
+    # What start-up built (modules, compiled form versions) lives as long as the process:
+    # out of the collector's full passes, which otherwise re-walk it for every few
+    # hundred records checked (each check builds and drops a tree of instance nodes).
+    gc.freeze()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -102,7 +102,9 @@ class Validator:
             return
         try:
             for form_id, version, *_ in forms.list_bundled():
-                self.find_form(str(form_id), str(version))
+                fd = self.find_form(str(form_id), str(version))
+                if fd is not None and hasattr(fd, "program"):
+                    fd.program()  # binds compiled once per form version, now
         except Exception:  # noqa: BLE001
             log.warning("bundled forms could not be preloaded")
 

@@ -115,6 +115,8 @@ class Report:
 
 
 _ALL = ()  # `_St.pending` value: every leaf slot of the node is stale
+_HARD_EMPTY = frozenset({"required"})  # leaves that decide the hard error of an empty answer
+_HARD_GIVEN = frozenset({"choices", "constraint"})  # ... and of a given one
 
 
 class _St:
@@ -209,7 +211,7 @@ class FormSession:
                 # instances are added by add_repeat / repeat_count / loaded answers
                 by_name.setdefault(name, [])
                 continue
-            node = Node(name, parent, nd)
+            node = Node(name, parent, nd, leaf=not kids and nd.kind == "question")
             children.append(node)
             by_name[name] = [node]  # a non-repeat name appears once under a parent
             node.st = _St(static, lazy)
@@ -837,6 +839,30 @@ class FormSession:
             return self._render(_msg(nd.constraint_msgs, self.language), node) or CONSTRAINT_MSG
         return None
 
+    def _hard_problem(self, node: Node) -> str | None:
+        """What `_problem` says, evaluating only the stale leaves that decide it: the
+        `required` expression of an empty answer; the choice filter and the constraint
+        of a given one. Leaves are read by no other expression, so the ones left stale
+        change nothing here (they are evaluated if the state is read later)."""
+        nd = node.defn
+        st: _St = node.st
+        assert nd is not None
+        if st.pending is None or st.raw is not None:
+            return self._problem(node)
+        if node.value == "":
+            if nd.type in ("note", "calculate"):
+                return None
+            self._settle(node, _HARD_EMPTY)
+        else:
+            self._settle(node, _HARD_GIVEN)
+        if st.pending is not None and not self._fast:
+            self._settle(node)
+        pending, st.pending = st.pending, None  # _problem must not settle the rest
+        try:
+            return self._problem(node)
+        finally:
+            st.pending = pending
+
     def _type_problem(self, node: Node) -> str | None:
         nd = node.defn
         v = node.value
@@ -910,7 +936,7 @@ class FormSession:
             nd = n.defn
             if nd is None or nd.kind != "question":
                 continue
-            msg = self._problem(n)
+            msg = self._problem(n) if warnings else self._hard_problem(n)
             if msg:
                 rep.errors.append(Issue(n.path(), msg, nd.row))
             elif warnings and n.value != "":

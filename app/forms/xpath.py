@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from elementpath import XPath1Parser
@@ -43,6 +44,10 @@ class ExprError(Exception):
 # Instance nodes
 
 
+_NO_CHILDREN: tuple[()] = ()
+_NO_NAMES: Any = MappingProxyType({})
+
+
 class Node:
     """One element of an instance: a group, a repeat instance, a question, or a column
     of a choice item (choice filters run against choice items)."""
@@ -51,11 +56,18 @@ class Node:
                  "st")
 
     def __init__(self, name: str, parent: Node | None = None, defn: Any = None,
-                 value: str = "") -> None:
+                 value: str = "", leaf: bool = False) -> None:
+        """leaf=True: a node that never has children (a question); it shares one empty,
+        read-only children tuple and name map instead of allocating its own (a record
+        has hundreds of questions), and adding a child to it raises."""
         self.name = name
         self.parent = parent
-        self.children: list[Node] = []
-        self.by_name: dict[str, list[Node]] = {}
+        if leaf:
+            self.children: list[Node] = _NO_CHILDREN  # type: ignore[assignment]
+            self.by_name: dict[str, list[Node]] = _NO_NAMES  # type: ignore[assignment]
+        else:
+            self.children = []
+            self.by_name = {}
         self.defn = defn
         self.value = value
         self.relevant = True
