@@ -387,11 +387,20 @@ class FormSession:
 
     def _put(self, node: Node, nd: NodeDef, value: Any) -> bool:
         """Store an input value on `node`; True when what counts changed."""
-        new = self._coerce_input(nd, value)
+        seen = self.program.inputs if self._fast and type(value) is str else None
+        hit = seen.get((nd.path, value)) if seen is not None else None
+        if hit is not None:
+            new, raw = hit
+        else:
+            new = self._coerce_input(nd, value)
+            raw = new if self._refused(nd, new) else None
+            if raw is not None:
+                new = ""
+            if seen is not None:
+                if len(seen) >= 50_000:
+                    seen.clear()
+                seen[(nd.path, value)] = (new, raw)
         st: _St = node.st
-        raw = new if self._refused(nd, new) else None
-        if raw is not None:
-            new = ""
         st.raw = raw
         if new == node.value:
             return False
