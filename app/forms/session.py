@@ -127,7 +127,7 @@ class _St:
     empty). kept: repeat instances set aside by a lowered repeat_count, by repeat name."""
 
     __slots__ = ("own_rel", "required", "readonly", "valid", "warn_ok", "choices", "error",
-                 "pending", "raw", "kept")
+                 "pending", "raw", "kept", "shown")
 
     def __init__(self, static: dict[str, bool] | None = None, lazy: bool = False) -> None:
         self.own_rel = True
@@ -140,6 +140,9 @@ class _St:
         self.pending: tuple[()] | list[Slot] | None = _ALL if lazy else None
         self.raw: str | None = None
         self.kept: dict[str, list[Node]] | None = None
+        # the last NodeState read: (session epoch, language, state); dropped whenever
+        # something it shows may have changed (FormSession._state)
+        self.shown: tuple[int, str | None, NodeState] | None = None
         if static:
             self.required = static.get("required", False)
             self.readonly = static.get("readonly", False)
@@ -176,6 +179,7 @@ class FormSession:
         self._opening = True  # until the first full evaluation is done
         self._keep: set[int] = set()  # calculated nodes whose stored value is kept
         self._detached = False  # some instance left the tree (checked before evaluating)
+        self._epoch = 0  # bumped when repeat instances come, go or move (cached states)
         self._hosts: dict[tuple[str, ...], list[Node]] | None = (
             {formdef.root.path: [self.root]} if self._fast else None)
         for child in formdef.root.children:
@@ -402,6 +406,7 @@ class FormSession:
                 seen[(nd.path, value)] = (new, raw)
         st: _St = node.st
         st.raw = raw
+        st.shown = None
         if new == node.value:
             return False
         node.value = new
@@ -552,6 +557,7 @@ class FormSession:
     def _push(self, slot: Slot, node: Node) -> None:
         if slot.leaf and self._fast:
             st: _St = node.st
+            st.shown = None
             p = st.pending
             if p is None:
                 st.pending = [slot]
@@ -576,6 +582,8 @@ class FormSession:
         idx = self.env.indexes
         if idx:
             idx.clear()
+        if node.st is not None:
+            node.st.shown = None
         if node.defn is None:
             return
         chain = None
@@ -593,6 +601,7 @@ class FormSession:
         idx = self.env.indexes
         if idx:
             idx.clear()
+        self._epoch += 1  # paths, counts and choices from repeats may differ now
         chain = parent.chain()
         for slot, pin in self.program.struct_readers.get(nd.path, ()):
             if pin == 0:
@@ -677,6 +686,8 @@ class FormSession:
             if new != node.value:
                 node.value = new
                 self._changed(node)
+            if err != st.error:
+                st.shown = None
             st.error = err
         elif kind == "relevant":
             own = True if err is not None else to_bool(v)
@@ -801,9 +812,34 @@ class FormSession:
         return {c.name for c in st.choices}
 
     def _state(self, node: Node, path: str | None = None) -> NodeState:
+        """The node's state; with the fast paths, the one read last time when nothing it
+        shows can have changed since: its value or relevance (_changed), a rule of it
+        (_push), repeat instances (the epoch), the language. A node whose texts show
+        other answers (${name} in a label, hint or message) is built every time."""
         nd = node.defn
         st: _St = node.st
         assert nd is not None
+        shown = st.shown
+        if shown is not None and st.pending is None and shown[0] == self._epoch \
+                and shown[1] == self.language and (path is None or shown[2].path == path):
+            return shown[2]
+        state = self._build_state(node, nd, st, path)
+        if self._fast and not self._shows_answers(nd):
+            st.shown = (self._epoch, self.language, state)
+        return state
+
+    def _shows_answers(self, nd: NodeDef) -> bool:
+        """Whether a label, hint or message of `nd` in the current language reads answers."""
+        key = (nd.path, self.language)
+        hit = self.program.text_refs.get(key)
+        if hit is None:
+            lang = self.language
+            texts = [nd.label(lang), nd.hint(lang), _msg(nd.required_msgs, lang),
+                     _msg(nd.constraint_msgs, lang), _msg(nd.warning_msgs, lang)]
+            hit = self.program.text_refs[key] = any("${" in t for t in texts)
+        return hit
+
+    def _build_state(self, node: Node, nd: NodeDef, st: _St, path: str | None) -> NodeState:
         if st.pending is not None:
             self._settle(node)
         relevant = node.relevant

@@ -227,3 +227,50 @@ def test_value_index_follows_changes(fsu_def):
     assert s.state("/fsu/integrantes[3]/dni").valid
     s.set("/fsu/integrantes[2]/parentesco", "1")
     assert s.get("/fsu/integrantes[2]/error_parentesco") != ""
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_states_read_after_every_change_are_fresh(fsu_def, seed):
+    """States kept from the last read (fast path) equal states built anew (slow path)
+    after every kind of change: answers, repeat instances added, removed and moved."""
+    rng = random.Random(200 + seed)
+    members, steps = _plan(fsu_def, rng)
+    fast = FormSession(fsu_def, clock=fixed_clock)
+    slow = FormSession(fsu_def, clock=fixed_clock, fast=False)
+    for s in (fast, slow):
+        for _ in range(members):
+            s.add_repeat("/fsu/integrantes")
+    assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+    for k, (path, value) in enumerate(steps[:60]):
+        if not fast.has(path):
+            continue  # a member removed below
+        fast.set(path, value)
+        slow.set(path, value)
+        if k % 3 == 0:  # read everything, or just the node answered
+            assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+        else:
+            assert fast.state(path) == slow.state(path)
+        if k == 30 and members > 2:
+            for s in (fast, slow):
+                s.move_repeat("/fsu/integrantes", 1, members)
+            assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+            for s in (fast, slow):
+                s.remove_repeat("/fsu/integrantes", 2)
+            members -= 1
+            assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+    assert _snapshot(fast) == _snapshot(slow)
+
+
+def test_states_follow_the_language(demo_def):
+    fast = FormSession(demo_def, clock=fixed_clock)
+    slow = FormSession(demo_def, clock=fixed_clock, fast=False)
+    for lang in (demo_def.languages[-1], demo_def.languages[0]):
+        for s in (fast, slow):
+            s.language = lang
+            s.set("/demo/nombre", "x")
+        assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+        for s in (fast, slow):
+            s.set("/demo/nombre", "Ana María")
+            s.add_repeat("/demo/miembros")
+            s.set("/demo/miembros[1]/medad", "15")
+        assert list(fast.iter_nodes()) == list(slow.iter_nodes())
