@@ -166,6 +166,9 @@ class Batches:
                 INGEST_RECORDS.labels(result).inc(n)
         log.info("batch %s from %s via %s: %d records %s", env.batch_id, env.device_id, source,
                  len(recs), counts)
+        # read by bench/server.py (server.validation_share); keep the wording
+        log.info("batch %s: form validation %.3f ms CPU for %d records", env.batch_id,
+                 check.cpu_ms, check.checked)
         return rbytes
 
     @staticmethod

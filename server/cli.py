@@ -16,6 +16,7 @@ Every command takes --data DIR (server keys, default SQLite file) and --db URL."
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -399,7 +400,12 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
              "forwarded_allow_ips": forwarded_allow_ips}
     if workers <= 1:
         service.validator.warm_up()  # the engine and bundled forms load now, not on batch one
-        config = uvicorn.Config(create_app(settings, service), log_level=log_level,
+        app = create_app(settings, service)
+        # What start-up built (modules, compiled form versions) lives as long as the
+        # process: out of the collector's full passes, which otherwise re-walk it for
+        # every few hundred records checked.
+        gc.freeze()
+        config = uvicorn.Config(app, log_level=log_level,
                                 access_log=False, server_header=False, log_config=None,
                                 **proxy)
         server = uvicorn.Server(config)

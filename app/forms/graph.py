@@ -253,6 +253,11 @@ class Program:
         self.lists: dict[str, ChoiceList] = {}
         self.static: dict[Path, dict[str, bool]] = {}
         self.plans: dict[Path, Any] = {}  # how a session builds each node (session.py)
+        # typed text as stored, by (question, text): (canonical value, refused text or
+        # None); a pure function of the question's type and choice list (session._put)
+        self.inputs: dict[tuple[Path, str], tuple[str, str | None]] = {}
+        # whether a node's texts in a language show answers (${name}) (session._state)
+        self.text_refs: dict[tuple[Path, str | None], bool] = {}
         self._refs: dict[tuple[str, Path], Any] = {}
         self._steps: dict[str, tuple[tuple[str, int | None, NodeDef], ...]] = {}
         problems: list[Problem] = []

@@ -115,6 +115,8 @@ class Report:
 
 
 _ALL = ()  # `_St.pending` value: every leaf slot of the node is stale
+_HARD_EMPTY = frozenset({"required"})  # leaves that decide the hard error of an empty answer
+_HARD_GIVEN = frozenset({"choices", "constraint"})  # ... and of a given one
 
 
 class _St:
@@ -125,7 +127,7 @@ class _St:
     empty). kept: repeat instances set aside by a lowered repeat_count, by repeat name."""
 
     __slots__ = ("own_rel", "required", "readonly", "valid", "warn_ok", "choices", "error",
-                 "pending", "raw", "kept")
+                 "pending", "raw", "kept", "shown")
 
     def __init__(self, static: dict[str, bool] | None = None, lazy: bool = False) -> None:
         self.own_rel = True
@@ -138,6 +140,9 @@ class _St:
         self.pending: tuple[()] | list[Slot] | None = _ALL if lazy else None
         self.raw: str | None = None
         self.kept: dict[str, list[Node]] | None = None
+        # the last NodeState read: (session epoch, language, state); dropped whenever
+        # something it shows may have changed (FormSession._state)
+        self.shown: tuple[int, str | None, NodeState] | None = None
         if static:
             self.required = static.get("required", False)
             self.readonly = static.get("readonly", False)
@@ -165,6 +170,8 @@ class FormSession:
         self.root = self.doc.append(Node(formdef.root.name, defn=formdef.root))
         self.root.st = self._new_st(formdef.root.path)
         self.env = Env(self.doc, self)
+        if self._fast:
+            self.env.indexes = {}  # `[column = value]` predicates by value index
         self._queue: list[tuple[int, int, int, Slot, Node]] = []
         self._queued: set[tuple[int, int]] = set()
         self._seq = 0
@@ -172,6 +179,7 @@ class FormSession:
         self._opening = True  # until the first full evaluation is done
         self._keep: set[int] = set()  # calculated nodes whose stored value is kept
         self._detached = False  # some instance left the tree (checked before evaluating)
+        self._epoch = 0  # bumped when repeat instances come, go or move (cached states)
         self._hosts: dict[tuple[str, ...], list[Node]] | None = (
             {formdef.root.path: [self.root]} if self._fast else None)
         for child in formdef.root.children:
@@ -207,7 +215,7 @@ class FormSession:
                 # instances are added by add_repeat / repeat_count / loaded answers
                 by_name.setdefault(name, [])
                 continue
-            node = Node(name, parent, nd)
+            node = Node(name, parent, nd, leaf=not kids and nd.kind == "question")
             children.append(node)
             by_name[name] = [node]  # a non-repeat name appears once under a parent
             node.st = _St(static, lazy)
@@ -268,6 +276,7 @@ class FormSession:
             d = defaults.get(n.defn.path) if n.defn is not None else None
             if d is None or n.value != "":
                 continue
+            self._forget_indexes()  # values set here do not go through _changed
             if isinstance(d, str):
                 self._put(n, n.defn, d)
             else:
@@ -382,12 +391,22 @@ class FormSession:
 
     def _put(self, node: Node, nd: NodeDef, value: Any) -> bool:
         """Store an input value on `node`; True when what counts changed."""
-        new = self._coerce_input(nd, value)
+        seen = self.program.inputs if self._fast and type(value) is str else None
+        hit = seen.get((nd.path, value)) if seen is not None else None
+        if hit is not None:
+            new, raw = hit
+        else:
+            new = self._coerce_input(nd, value)
+            raw = new if self._refused(nd, new) else None
+            if raw is not None:
+                new = ""
+            if seen is not None:
+                if len(seen) >= 50_000:
+                    seen.clear()
+                seen[(nd.path, value)] = (new, raw)
         st: _St = node.st
-        raw = new if self._refused(nd, new) else None
-        if raw is not None:
-            new = ""
         st.raw = raw
+        st.shown = None
         if new == node.value:
             return False
         node.value = new
@@ -491,6 +510,7 @@ class FormSession:
 
     # ------------------------------------------------------------------ evaluation
     def _full_eval(self) -> None:
+        self._forget_indexes()
         self._eval_subtree(self.root)
         self._run()
 
@@ -501,6 +521,7 @@ class FormSession:
         the pass itself adds — instances a repeat_count creates, triggered calculations,
         readers of a cycle — goes through the queue afterwards. Same result as
         `_full_eval` (tests/forms/test_fast_paths.py)."""
+        self._forget_indexes()
         hosts = self._hosts or {}
         queued = self._queued
         keep = self._keep
@@ -521,6 +542,11 @@ class FormSession:
                 ev(slot, node)
         self._run()
 
+    def _forget_indexes(self) -> None:
+        """Drop the value indexes (values were set without `_changed`: loading, defaults)."""
+        if self.env.indexes:
+            self.env.indexes.clear()
+
     def _eval_subtree(self, top: Node) -> None:
         for n in _walk(top):
             for s in self.program.node_slots.get(_gpath(n), ()):
@@ -531,6 +557,7 @@ class FormSession:
     def _push(self, slot: Slot, node: Node) -> None:
         if slot.leaf and self._fast:
             st: _St = node.st
+            st.shown = None
             p = st.pending
             if p is None:
                 st.pending = [slot]
@@ -552,6 +579,11 @@ class FormSession:
 
     def _changed(self, node: Node) -> None:
         """The value (or relevance) of `node` changed: queue its readers."""
+        idx = self.env.indexes
+        if idx:
+            idx.clear()
+        if node.st is not None:
+            node.st.shown = None
         if node.defn is None:
             return
         chain = None
@@ -566,6 +598,10 @@ class FormSession:
                 self._push(slot, t)
 
     def _structure_changed(self, parent: Node, nd: NodeDef) -> None:
+        idx = self.env.indexes
+        if idx:
+            idx.clear()
+        self._epoch += 1  # paths, counts and choices from repeats may differ now
         chain = parent.chain()
         for slot, pin in self.program.struct_readers.get(nd.path, ()):
             if pin == 0:
@@ -650,6 +686,8 @@ class FormSession:
             if new != node.value:
                 node.value = new
                 self._changed(node)
+            if err != st.error:
+                st.shown = None
             st.error = err
         elif kind == "relevant":
             own = True if err is not None else to_bool(v)
@@ -774,9 +812,34 @@ class FormSession:
         return {c.name for c in st.choices}
 
     def _state(self, node: Node, path: str | None = None) -> NodeState:
+        """The node's state; with the fast paths, the one read last time when nothing it
+        shows can have changed since: its value or relevance (_changed), a rule of it
+        (_push), repeat instances (the epoch), the language. A node whose texts show
+        other answers (${name} in a label, hint or message) is built every time."""
         nd = node.defn
         st: _St = node.st
         assert nd is not None
+        shown = st.shown
+        if shown is not None and st.pending is None and shown[0] == self._epoch \
+                and shown[1] == self.language and (path is None or shown[2].path == path):
+            return shown[2]
+        state = self._build_state(node, nd, st, path)
+        if self._fast and not self._shows_answers(nd):
+            st.shown = (self._epoch, self.language, state)
+        return state
+
+    def _shows_answers(self, nd: NodeDef) -> bool:
+        """Whether a label, hint or message of `nd` in the current language reads answers."""
+        key = (nd.path, self.language)
+        hit = self.program.text_refs.get(key)
+        if hit is None:
+            lang = self.language
+            texts = [nd.label(lang), nd.hint(lang), _msg(nd.required_msgs, lang),
+                     _msg(nd.constraint_msgs, lang), _msg(nd.warning_msgs, lang)]
+            hit = self.program.text_refs[key] = any("${" in t for t in texts)
+        return hit
+
+    def _build_state(self, node: Node, nd: NodeDef, st: _St, path: str | None) -> NodeState:
         if st.pending is not None:
             self._settle(node)
         relevant = node.relevant
@@ -820,6 +883,30 @@ class FormSession:
                 return f"Error al evaluar la regla: {st.error}"
             return self._render(_msg(nd.constraint_msgs, self.language), node) or CONSTRAINT_MSG
         return None
+
+    def _hard_problem(self, node: Node) -> str | None:
+        """What `_problem` says, evaluating only the stale leaves that decide it: the
+        `required` expression of an empty answer; the choice filter and the constraint
+        of a given one. Leaves are read by no other expression, so the ones left stale
+        change nothing here (they are evaluated if the state is read later)."""
+        nd = node.defn
+        st: _St = node.st
+        assert nd is not None
+        if st.pending is None or st.raw is not None:
+            return self._problem(node)
+        if node.value == "":
+            if nd.type in ("note", "calculate"):
+                return None
+            self._settle(node, _HARD_EMPTY)
+        else:
+            self._settle(node, _HARD_GIVEN)
+        if st.pending is not None and not self._fast:
+            self._settle(node)
+        pending, st.pending = st.pending, None  # _problem must not settle the rest
+        try:
+            return self._problem(node)
+        finally:
+            st.pending = pending
 
     def _type_problem(self, node: Node) -> str | None:
         nd = node.defn
@@ -894,7 +981,7 @@ class FormSession:
             nd = n.defn
             if nd is None or nd.kind != "question":
                 continue
-            msg = self._problem(n)
+            msg = self._problem(n) if warnings else self._hard_problem(n)
             if msg:
                 rep.errors.append(Issue(n.path(), msg, nd.row))
             elif warnings and n.value != "":

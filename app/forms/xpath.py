@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from elementpath import XPath1Parser
@@ -43,6 +44,10 @@ class ExprError(Exception):
 # Instance nodes
 
 
+_NO_CHILDREN: tuple[()] = ()
+_NO_NAMES: Any = MappingProxyType({})
+
+
 class Node:
     """One element of an instance: a group, a repeat instance, a question, or a column
     of a choice item (choice filters run against choice items)."""
@@ -51,11 +56,18 @@ class Node:
                  "st")
 
     def __init__(self, name: str, parent: Node | None = None, defn: Any = None,
-                 value: str = "") -> None:
+                 value: str = "", leaf: bool = False) -> None:
+        """leaf=True: a node that never has children (a question); it shares one empty,
+        read-only children tuple and name map instead of allocating its own (a record
+        has hundreds of questions), and adding a child to it raises."""
         self.name = name
         self.parent = parent
-        self.children: list[Node] = []
-        self.by_name: dict[str, list[Node]] = {}
+        if leaf:
+            self.children: list[Node] = _NO_CHILDREN  # type: ignore[assignment]
+            self.by_name: dict[str, list[Node]] = _NO_NAMES  # type: ignore[assignment]
+        else:
+            self.children = []
+            self.by_name = {}
         self.defn = defn
         self.value = value
         self.relevant = True
@@ -105,11 +117,14 @@ class Env:
     """Evaluation environment: the node whose expression runs (`current`), the
     document node, the session (for jr:choice-name, once, today)."""
 
-    __slots__ = ("doc", "current", "chain", "pos", "size", "session")
+    __slots__ = ("doc", "current", "chain", "pos", "size", "session", "indexes")
 
     def __init__(self, doc: Node, session: Any = None) -> None:
         self.doc = doc
         self.session = session
+        # value indexes of `[column = value]` predicates (see _indexed); None: off. The
+        # owner must clear it whenever a value, a relevance or the instance set changes.
+        self.indexes: dict[tuple[int, int, str], tuple[list[Node], Any]] | None = None
         self.current: Node = doc
         self.chain: list[Node] = [doc]
         self.pos = 1
@@ -810,6 +825,14 @@ class _Compiler:
         if tok.symbol == "(integer)":
             k = int(tok.value)
             return lambda n, e: float(k)
+        if tok.symbol == "=":
+            for k in (0, 1):
+                col, other = tok[k], tok[1 - k]
+                if col.symbol == "(name)" and ":" not in str(col.value) \
+                        and _item_free(other):
+                    # `[column = 'text']`, `[column = current()/...]`: a value index
+                    a, b = self.compile(tok[0], sctx), self.compile(tok[1], sctx)
+                    return _indexable_eq(a, b, str(col.value), b if k == 0 else a)
         return self.compile(tok, sctx)
 
 
@@ -848,7 +871,14 @@ def _apply_step(step: _Step, nodes: list[Node], env: Env) -> list[Node]:
                 x = stack.pop()
                 lst.append(x)
                 stack.extend(reversed(x.children))
-        for pred in step.preds:
+        for k, pred in enumerate(step.preds):
+            if k == 0 and env.indexes is not None and axis == "child" and len(lst) > 1:
+                eq = getattr(pred, "eq_index", None)
+                if eq is not None:
+                    hit = _indexed(lst, eq[0], eq[1], env)
+                    if hit is not None:
+                        lst = hit
+                        continue
             lst = _filter(lst, pred, env)
         out.extend(lst)
     if len(nodes) > 1 and step.axis != "child":
@@ -860,6 +890,78 @@ def _apply_step(step: _Step, nodes: list[Node], env: Env) -> list[Node]:
                 uniq.append(x)
         return uniq
     return out
+
+
+def _indexable_eq(a: Fn, b: Fn, column: str, value: Fn) -> Fn:
+    """`a = b` as a predicate, marked for _indexed (`column` of the item = `value`)."""
+
+    def eq(n: Node, e: Env) -> bool:
+        return compare("=", a(n, e), b(n, e))
+
+    eq.eq_index = (column, value)  # type: ignore[attr-defined]
+    return eq
+
+
+def _item_free(tok: Any) -> bool:
+    """True for a predicate operand whose value is the same for every item the predicate
+    filters: a string literal, current(), or current() followed by plain steps."""
+    sym = tok.symbol
+    if sym in ("(string)", "current"):
+        return len(tok) == 0
+    if sym == "/" and len(tok) == 2:
+        step = tok[1]
+        return _item_free(tok[0]) and step.symbol in ("(name)", "..", ".") and len(step) == 0
+    return False
+
+
+def _indexed(lst: list[Node], col: str, other: Fn, env: Env) -> list[Node] | None:
+    """`lst[col = other]` through a value index of `col` over `lst` (built once, kept in
+    env.indexes until the owner clears it), for an `other` that does not read the item
+    (_item_free). Same nodes, same order as _filter when every `col` atom and every
+    atom of `other` is text (XPath 1.0: then `=` is string equality, existential over
+    node-sets); None when one is a number, a boolean or a date (then _filter decides)."""
+    cache = env.indexes
+    assert cache is not None
+    key = (id(lst), len(lst), col)
+    ent = cache.get(key)
+    if ent is None or ent[0] is not lst:
+        by: dict[str, list[int]] | None = {}
+        for i, x in enumerate(lst):
+            for c in x.by_name.get(col, ()):
+                a = _atom(c)
+                if not isinstance(a, str):
+                    by = None
+                    break
+                hit = by.get(a)  # type: ignore[union-attr]
+                if hit is None:
+                    by[a] = [i]  # type: ignore[index]
+                elif hit[-1] != i:
+                    hit.append(i)
+            if by is None:
+                break
+        ent = cache[key] = (lst, by)
+    by = ent[1]
+    if by is None:
+        return None
+    v = other(lst[0], env)
+    if isinstance(v, str):
+        rows = by.get(v)
+        return [lst[i] for i in rows] if rows else []
+    if not isinstance(v, list):
+        return None
+    keys = []
+    for n in v:
+        a = _atom(n)
+        if not isinstance(a, str):
+            return None
+        keys.append(a)
+    if len(keys) == 1:
+        rows = by.get(keys[0])
+        return [lst[i] for i in rows] if rows else []
+    picked: set[int] = set()
+    for k in keys:
+        picked.update(by.get(k, ()))
+    return [lst[i] for i in sorted(picked)]
 
 
 def _filter(lst: list[Node], pred: Fn, env: Env) -> list[Node]:

@@ -123,3 +123,154 @@ def test_states_read_in_any_order_are_the_same(fsu_def):
     first = [a.state(p) for p in paths]
     second = [b.state(p) for p in reversed(paths)][::-1]
     assert first == second
+
+
+# -- the server's check: validate_submission against the plain eager path ----------
+
+
+def _household(rng: random.Random, n: int) -> dict[str, str]:
+    """A well-formed FSU household of `n` members (distinct DNIs, one head)."""
+    ans = {
+        "/fsu/ubicacion/departamento": "15", "/fsu/ubicacion/provincia": "1501",
+        "/fsu/ubicacion/distrito": "150132", "/fsu/vivienda/tipo_vivienda": "1",
+        "/fsu/vivienda/alumbrado": "1", "/fsu/vivienda/agua": "1",
+        "/fsu/hogar/num_personas": str(n), "/fsu/hogar/equipamiento": "2 14",
+    }
+    for i in range(1, n + 1):
+        p = f"/fsu/integrantes[{i}]/"
+        digits = f"{rng.randint(10_000_000, 99_999_999):08d}"
+        ans.update({
+            p + "apellido_paterno": rng.choice(["Quispe", "Huamán"]),
+            p + "apellido_materno": "Mamani", p + "nombres": f"Persona {i}",
+            p + "fecha_nacimiento": f"{1950 + i * 3}-05-{rng.randint(1, 28):02d}",
+            p + "tipo_doc": "1", p + "num_doc": f"{digits}-{dni_check_chars(digits)[0]}",
+            p + "parentesco": "1" if i == 1 else rng.choice(["3", "3", "5", "7"]),
+            p + "sexo": rng.choice(["1", "2"]), p + "seguro_salud": "4",
+            p + "lengua_materna": "1", p + "discapacidad": "7", p + "programas": "99",
+            p + "nivel_educativo": "3", p + "sabe_leer": "1",
+        })
+    return ans
+
+
+def _plant(rng: random.Random, ans: dict[str, str], n: int) -> None:
+    """Errors a server must refuse: repeated DNIs, a second head, a missing or odd
+    answer, a head too young, a DNI typed in another script."""
+    for _ in range(rng.randint(1, 4)):
+        i, j = rng.randint(1, n), rng.randint(1, n)
+        p, q = f"/fsu/integrantes[{i}]/", f"/fsu/integrantes[{j}]/"
+        kind = rng.choice(["dup", "dup", "head", "drop", "date", "young", "width", "nodoc"])
+        if kind == "dup":
+            ans[q + "num_doc"] = ans[p + "num_doc"]
+        elif kind == "head":
+            ans[q + "parentesco"] = "1"
+        elif kind == "drop":
+            ans.pop(p + rng.choice(["sexo", "nombres", "parentesco", "num_doc"]), None)
+        elif kind == "date":
+            ans[p + "fecha_nacimiento"] = rng.choice(["2999-01-01", "1850-02-03"])
+        elif kind == "young":
+            ans[p + "parentesco"] = "1"
+            ans[p + "fecha_nacimiento"] = "2020-01-01"
+        elif kind == "width":
+            ans[q + "num_doc"] = ans[p + "num_doc"].translate(
+                str.maketrans("0123456789", "０１２３４５６７８９"))
+        else:
+            ans[p + "tipo_doc"] = "2"
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_validate_submission_equals_the_slow_path(fsu_def, seed):
+    """The server's check gives exactly the reasons of a record opened without any fast
+    path (every rule evaluated eagerly, predicates filtered item by item)."""
+    rng = random.Random(1000 + seed)
+    n = rng.randint(1, 20)
+    ans = _household(rng, n)
+    if seed % 4:
+        _plant(rng, ans, n)
+    saved = FormSession(fsu_def, ans, fast=False).to_json(include_aside=True)
+    slow = FormSession.from_json(fsu_def, saved, fast=False)
+    expected = [f"{i.path}: {i.message}" for i in slow.validate().errors]
+    assert validate_submission(fsu_def, saved) == expected
+    if seed % 4 == 0:  # distinct DNIs and one head: nothing about those
+        assert not [r for r in expected if "/dni:" in r or "/parentesco:" in r]
+    # as a flat map of answers too (what some callers send)
+    flat = {**saved["answers"], **saved.get("aside", {})}
+    slow_flat = FormSession(fsu_def, flat, fast=False)
+    assert validate_submission(fsu_def, flat) == [
+        f"{i.path}: {i.message}" for i in slow_flat.validate().errors]
+
+
+def test_repeated_dni_is_reported_on_both_members(fsu_def):
+    rng = random.Random(7)
+    ans = _household(rng, 6)
+    ans["/fsu/integrantes[5]/num_doc"] = ans["/fsu/integrantes[2]/num_doc"]
+    reasons = validate_submission(fsu_def, ans)
+    dup = [r for r in reasons if "/dni:" in r]
+    assert [r.split(":")[0] for r in dup] == ["/fsu/integrantes[2]/dni",
+                                              "/fsu/integrantes[5]/dni"]
+    assert all("repetido" in r for r in dup)
+
+
+def test_value_index_follows_changes(fsu_def):
+    """An answer that makes two DNIs equal, then different again, is seen at once (the
+    value index of `integrantes[dni = current()]` is rebuilt after every change)."""
+    rng = random.Random(8)
+    ans = _household(rng, 4)
+    s = FormSession(fsu_def, ans)
+    assert all(s.state(f"/fsu/integrantes[{i}]/dni").valid for i in range(1, 5))
+    s.set("/fsu/integrantes[3]/num_doc", ans["/fsu/integrantes[1]/num_doc"])
+    assert not s.state("/fsu/integrantes[3]/dni").valid
+    assert not s.state("/fsu/integrantes[1]/dni").valid
+    s.set("/fsu/integrantes[3]/num_doc", ans["/fsu/integrantes[4]/num_doc"])
+    assert s.state("/fsu/integrantes[1]/dni").valid
+    assert not s.state("/fsu/integrantes[4]/dni").valid
+    s.remove_repeat("/fsu/integrantes", 4)
+    assert s.state("/fsu/integrantes[3]/dni").valid
+    s.set("/fsu/integrantes[2]/parentesco", "1")
+    assert s.get("/fsu/integrantes[2]/error_parentesco") != ""
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_states_read_after_every_change_are_fresh(fsu_def, seed):
+    """States kept from the last read (fast path) equal states built anew (slow path)
+    after every kind of change: answers, repeat instances added, removed and moved."""
+    rng = random.Random(200 + seed)
+    members, steps = _plan(fsu_def, rng)
+    fast = FormSession(fsu_def, clock=fixed_clock)
+    slow = FormSession(fsu_def, clock=fixed_clock, fast=False)
+    for s in (fast, slow):
+        for _ in range(members):
+            s.add_repeat("/fsu/integrantes")
+    assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+    for k, (path, value) in enumerate(steps[:60]):
+        if not fast.has(path):
+            continue  # a member removed below
+        fast.set(path, value)
+        slow.set(path, value)
+        if k % 3 == 0:  # read everything, or just the node answered
+            assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+        else:
+            assert fast.state(path) == slow.state(path)
+        if k == 30 and members > 2:
+            for s in (fast, slow):
+                s.move_repeat("/fsu/integrantes", 1, members)
+            assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+            for s in (fast, slow):
+                s.remove_repeat("/fsu/integrantes", 2)
+            members -= 1
+            assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+    assert _snapshot(fast) == _snapshot(slow)
+
+
+def test_states_follow_the_language(demo_def):
+    fast = FormSession(demo_def, clock=fixed_clock)
+    slow = FormSession(demo_def, clock=fixed_clock, fast=False)
+    for lang in (demo_def.languages[-1], demo_def.languages[0]):
+        for s in (fast, slow):
+            s.language = lang
+            s.set("/demo/nombre", "x")
+        assert list(fast.iter_nodes()) == list(slow.iter_nodes())
+        for s in (fast, slow):
+            s.set("/demo/nombre", "Ana María")
+            s.add_repeat("/demo/miembros")
+            s.set("/demo/miembros[1]/medad", "15")
+        assert list(fast.iter_nodes()) == list(slow.iter_nodes())
