@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import AccountLocked, SieeError, wait_text
 from app.core.ubigeo import catalog
-from app.ui.busy import busy
-from app.ui.worker import user_text
+from app.ui.common.busy import busy
+from app.ui.common.worker import user_text
 from app.workspace import Workspace
 
 log = logging.getLogger("siee.ui.login")

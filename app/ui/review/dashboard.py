@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.states import STATE_LABELS, State
-from app.ui import styles
-from app.ui.review_view import ts_text
-from app.ui.worker import Job, run_job, show_error
+from app.ui.common import styles
+from app.ui.common.worker import Job, run_job, show_error
+from app.ui.review.review_view import ts_text
 from app.workspace import Workspace
 from app.workspace.documents import Dashboard
 

@@ -14,15 +14,15 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
-from app.ui.admin_menu import install_admin_menu
-from app.ui.busy import busy
-from app.ui.help_panel import show_guide
-from app.ui.login import LoginPage
-from app.ui.main_window import RecordsPage
-from app.ui.shortcuts import enter_presses_buttons, install_help
-from app.ui.sync_panel import install_sync
-from app.ui.wizard import FirstRunWizard
-from app.ui.worker import Job, run_job, show_error
+from app.ui.admin.admin_menu import install_admin_menu
+from app.ui.admin.wizard import FirstRunWizard
+from app.ui.common.busy import busy
+from app.ui.common.help_panel import show_guide
+from app.ui.common.shortcuts import enter_presses_buttons, install_help
+from app.ui.common.worker import Job, run_job, show_error
+from app.ui.shell.login import LoginPage
+from app.ui.shell.main_window import RecordsPage
+from app.ui.sync.sync_panel import install_sync
 from app.workspace import Workspace
 
 log = logging.getLogger("siee.ui.app")
@@ -227,7 +227,7 @@ class AppWindow(QMainWindow):
 
     # -- records -------------------------------------------------------------------------------
     def open_record(self, uuid: str) -> QWidget | None:
-        from app.ui.form_window import FormWindow
+        from app.ui.entry.form_window import FormWindow
 
         assert self.ws is not None
         if uuid in self.forms:
@@ -257,7 +257,7 @@ class AppWindow(QMainWindow):
             self.records_page.table.setFocus()
 
     def new_record(self, form_id: str, from_uuid: str = "") -> QWidget | None:
-        from app.ui.form_window import create_record
+        from app.ui.entry.form_window import create_record
 
         assert self.ws is not None
         status = self.records_page.status if self.records_page is not None else None

@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from app.paths import setup_logging
-from app.ui import styles
-from app.ui.translations import install_qt_spanish
+from app.ui.common import styles
+from app.ui.common.translations import install_qt_spanish
 
 log = logging.getLogger("siee.ui")
 
@@ -26,7 +26,7 @@ def run_gui(
     `enrollment` (server URL, one-time code): enroll this laptop at an administrator's
     first log-in, as if typed in the wizard (AppWindow). `ule`: the district (6-digit
     ubigeo) the wizard proposes."""
-    from app.ui.app_window import build
+    from app.ui.shell.app_window import build
 
     data_dir = Path(data_dir)
     setup_logging(data_dir)

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.states import STATE_LABELS, State
-from app.ui.record_list import FORM_LABELS
-from app.ui.wording import plural
-from app.ui.worker import Job, run_job, user_text
+from app.ui.common.record_list import FORM_LABELS
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, run_job, user_text
 from app.workspace import Workspace
 from app.workspace.documents import ExportResult
 from app.workspace.exports import KIND_LABELS, ExportCancelled

@@ -23,7 +23,7 @@ from app.forms.navigation import (
     node_label,
     page_question_paths,
 )
-from app.ui.widgets import Editor, make_editor
+from app.ui.entry.widgets import Editor, make_editor
 
 if TYPE_CHECKING:
     from app.forms.definition import NodeDef

@@ -1,7 +1,7 @@
 """The review queue: COMPLETE records waiting for the supervisor, oldest first,
 with the enumerator, the completion date and the number of soft warnings.
 
-Approving many records runs off the GUI thread (app.ui.worker) with a progress
+Approving many records runs off the GUI thread (app.ui.common.worker) with a progress
 dialog that can be cancelled; each refusal is reported with its reason."""
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.core.identifiers import mask_dni
-from app.ui import styles
-from app.ui.record_list import FORM_LABELS, form_label
-from app.ui.review_view import ReviewWindow, ask_reassign, ts_text
-from app.ui.table_model import RowsModel
-from app.ui.wording import plural
-from app.ui.worker import Job, run_job, show_error
+from app.ui.common import styles
+from app.ui.common.record_list import FORM_LABELS, form_label
+from app.ui.common.table_model import RowsModel
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, run_job, show_error
+from app.ui.review.review_view import ReviewWindow, ask_reassign, ts_text
 from app.workspace import ApproveResult, Workspace
 from app.workspace.review import QueueItem
 

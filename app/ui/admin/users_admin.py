@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Role
-from app.ui import styles
-from app.ui.help_panel import show_guide
-from app.ui.shortcuts import install_help
-from app.ui.worker import show_error, user_text
+from app.ui.common import styles
+from app.ui.common.help_panel import show_guide
+from app.ui.common.shortcuts import install_help
+from app.ui.common.worker import show_error, user_text
 from app.workspace import Workspace
 
 log = logging.getLogger("siee.ui.users")

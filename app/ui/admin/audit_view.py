@@ -26,10 +26,10 @@ from app.core.audit_actions import AUDIT_LABELS, audit_label
 from app.core.errors import SieeError
 from app.core.states import STATE_LABELS, State
 from app.store.audit import AuditEntry, ChainReport
-from app.ui import styles
-from app.ui.record_list import form_label
-from app.ui.wording import plural
-from app.ui.worker import Job, run_job, show_error
+from app.ui.common import styles
+from app.ui.common.record_list import form_label
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, run_job, show_error
 from app.workspace import Workspace
 from app.workspace.exports import KIND_LABELS
 

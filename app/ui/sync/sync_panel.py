@@ -1,7 +1,7 @@
 """Sync in the window: the «Sincronización» menu, the status-bar indicator, the
 sync panel (progress, counts, last sync, the cumulative log) and the automatic
 scheduler (a timer on the GUI thread; every probe and sync runs off it through
-app.ui.worker).
+app.ui.common.worker).
 
 `install_sync(window)` is the one hook (in AppWindow.__init__); like the admin
 menu it follows the window's page stack to know when someone logs in or out."""
@@ -47,8 +47,8 @@ from app.sync.model import (
     human_bytes,
 )
 from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, attempt
-from app.ui.wording import plural
-from app.ui.worker import Job, run_job, show_error, user_text
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, run_job, show_error, user_text
 from app.workspace.centre import Centre
 
 log = logging.getLogger("siee.ui.sync")
@@ -509,7 +509,7 @@ class SyncMenu(QMenu):
         return self.panel
 
     def open_enroll(self) -> QDialog | None:
-        from app.ui.sync_dialogs import EnrollDialog
+        from app.ui.sync.sync_dialogs import EnrollDialog
 
         ws = self.ctl.ws()
         if ws is None:
@@ -525,7 +525,7 @@ class SyncMenu(QMenu):
             self.ctl.export_to(Path(folder), on_done=self._exported)
 
     def _exported(self, paths: list[Path]) -> None:
-        from app.ui.sync_dialogs import export_message
+        from app.ui.sync.sync_dialogs import export_message
 
         self.ctl._message(export_message(paths))
 

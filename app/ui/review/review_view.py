@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
 from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.core.states import STATE_LABELS, State
-from app.ui import styles
-from app.ui.help_panel import show_guide
-from app.ui.shortcuts import enter_presses_buttons, install_help
-from app.ui.worker import show_error
+from app.ui.common import styles
+from app.ui.common.help_panel import show_guide
+from app.ui.common.shortcuts import enter_presses_buttons, install_help
+from app.ui.common.worker import show_error
 from app.workspace import Workspace
 from app.workspace.documents import cse_label
 from app.workspace.review import ReviewDetail, ReviewLine
@@ -396,12 +396,12 @@ class ReviewWindow(QMainWindow):
             self._reload()
 
     def save_constancia(self) -> None:
-        from app.ui.constancia import save_constancia
+        from app.ui.review.constancia import save_constancia
 
         save_constancia(self, self.ws, self.uuid)
 
     def print_constancia(self) -> None:
-        from app.ui.constancia import print_constancia
+        from app.ui.review.constancia import print_constancia
 
         print_constancia(self, self.ws, self.uuid)
 

@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
 
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import State
-from app.ui.help_panel import show_guide
-from app.ui.shortcuts import enter_presses_buttons, install_help
-from app.ui.worker import show_error
+from app.ui.common.help_panel import show_guide
+from app.ui.common.shortcuts import enter_presses_buttons, install_help
+from app.ui.common.worker import show_error
 from app.workspace import Workspace
 
 if TYPE_CHECKING:
-    from app.ui.main_window import RecordsPage
+    from app.ui.shell.main_window import RecordsPage
 
 log = logging.getLogger("siee.ui.supervision")
 
@@ -63,24 +63,24 @@ class SupervisionWindow(QMainWindow):
         self.queue = self.dashboard = self.users = self.audit = None
 
         if can(me.role, Perm.RECORD_APPROVE):
-            from app.ui.review_queue import ReviewQueuePage
+            from app.ui.review.review_queue import ReviewQueuePage
 
             self.queue = ReviewQueuePage(ws)
             self.queue.changed.connect(self.changed)
             self.tabs.addTab(self.queue, "&Revisión")
         if can(me.role, Perm.RECORD_VIEW_ALL):
-            from app.ui.dashboard import DashboardPage
+            from app.ui.review.dashboard import DashboardPage
 
             self.dashboard = DashboardPage(ws)
             self.dashboard.open_record.connect(self.open_record)
             self.tabs.addTab(self.dashboard, "&Tablero")
         if can(me.role, Perm.USERS_MANAGE):
-            from app.ui.users_admin import UsersPage
+            from app.ui.admin.users_admin import UsersPage
 
             self.users = UsersPage(ws)
             self.tabs.addTab(self.users, "&Usuarios")
         if can(me.role, Perm.AUDIT_VIEW):
-            from app.ui.audit_view import AuditPage
+            from app.ui.admin.audit_view import AuditPage
 
             self.audit = AuditPage(ws)
             self.tabs.addTab(self.audit, "&Bitácora")
@@ -137,7 +137,7 @@ class SupervisionWindow(QMainWindow):
             self.tabs.setCurrentWidget(page)
 
     def open_record(self, uuid: str) -> Any:
-        from app.ui.review_view import ReviewWindow
+        from app.ui.review.review_view import ReviewWindow
 
         try:
             w = ReviewWindow(self.ws, uuid, self)
@@ -155,7 +155,7 @@ class SupervisionWindow(QMainWindow):
             self.queue.reload()
 
     def open_export(self) -> Any:
-        from app.ui.export_dialog import ExportDialog
+        from app.ui.review.export_dialog import ExportDialog
 
         dlg = ExportDialog(self.ws, self)
         self.export_dialog = dlg
@@ -241,14 +241,14 @@ class SupervisionTools(QObject):
             self.window = None
 
     def save_constancia(self) -> None:
-        from app.ui.constancia import save_constancia
+        from app.ui.review.constancia import save_constancia
 
         uuid = self.selected_uuid()
         if uuid:
             save_constancia(self.page, self.ws, uuid)
 
     def print_constancia(self) -> None:
-        from app.ui.constancia import print_constancia
+        from app.ui.review.constancia import print_constancia
 
         uuid = self.selected_uuid()
         if uuid:

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
 from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
-from app.ui.record_list import FORM_LABELS, RecordTableModel, Row, when_text
-from app.ui.supervision import SupervisionTools
-from app.ui.wording import plural
-from app.ui.worker import Job, run_job, show_error
+from app.ui.common.record_list import FORM_LABELS, RecordTableModel, Row, when_text
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, run_job, show_error
+from app.ui.shell.supervision import SupervisionTools
 from app.workspace import Workspace
 
 log = logging.getLogger("siee.ui.main_window")

@@ -30,7 +30,7 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.core.states import STATE_LABELS
 from app.store.backup import SUFFIX, BackupInfo, RestoreResult, inspect_backup, restore_backup
-from app.ui.worker import Job, run_job, user_text
+from app.ui.common.worker import Job, run_job, user_text
 from app.workspace import Workspace
 
 log = logging.getLogger("siee.ui.backup")

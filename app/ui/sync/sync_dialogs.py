@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 
 from app.sync.model import DeviceInfo
 from app.sync.protocol import key_fingerprint
-from app.ui.wording import plural
-from app.ui.worker import Job, run_job, user_text
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, run_job, user_text
 
 
 def export_message(paths: list[Path]) -> str:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.help_texts import guide_html
+from app.ui.common.help_texts import guide_html
 
 SHORTCUTS: list[tuple[str, str]] = [
     ("Enter o Tab", "Guarda la respuesta y pasa a la pregunta siguiente"),

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.core.roles import Perm, require
-from app.ui.ubigeo_picker import UbigeoPicker
-from app.ui.wording import plural
-from app.ui.worker import user_text
+from app.ui.common.ubigeo_picker import UbigeoPicker
+from app.ui.common.wording import plural
+from app.ui.common.worker import user_text
 from app.workspace import Workspace
 from app.workspace.settings import MAX_AUTOLOCK_MINUTES, SETTINGS_FILE, machine_dir, program_dir
 

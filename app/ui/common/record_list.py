@@ -12,8 +12,8 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from app.core.identifiers import mask_dni
 from app.core.states import STATE_LABELS, State
 from app.core.ubigeo import catalog
-from app.ui import styles
-from app.ui.table_model import RowsModel
+from app.ui.common import styles
+from app.ui.common.table_model import RowsModel
 
 if TYPE_CHECKING:
     from app.store.records import RecordMeta

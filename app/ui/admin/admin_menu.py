@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.core.roles import Perm, can
-from app.ui.worker import show_error
+from app.ui.common.worker import show_error
 
 log = logging.getLogger("siee.ui.admin")
 
@@ -74,7 +74,7 @@ class AdminMenu(QMenu):
         dialog.open()
 
     def open_settings(self) -> None:
-        from app.ui.settings_dialog import SettingsDialog
+        from app.ui.admin.settings_dialog import SettingsDialog
 
         try:
             self._show(SettingsDialog(self._ws(), self.window_))
@@ -82,7 +82,7 @@ class AdminMenu(QMenu):
             show_error(self.window_, e)
 
     def open_backup(self) -> None:
-        from app.ui.backup_dialog import BackupDialog
+        from app.ui.admin.backup_dialog import BackupDialog
 
         try:
             self._show(BackupDialog(self._ws(), self.window_))
@@ -90,7 +90,7 @@ class AdminMenu(QMenu):
             show_error(self.window_, e)
 
     def open_restore(self) -> None:
-        from app.ui.backup_dialog import RestoreDialog
+        from app.ui.admin.backup_dialog import RestoreDialog
 
         ws = self._ws()
         target = ws.data_dir.parent / f"{ws.data_dir.name}-restaurados" if ws else None

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SieeError
-from app.ui.busy import busy
-from app.ui.help_panel import show_guide
-from app.ui.shortcuts import install_help
-from app.ui.ubigeo_picker import UbigeoPicker
-from app.ui.worker import user_text
+from app.ui.common.busy import busy
+from app.ui.common.help_panel import show_guide
+from app.ui.common.shortcuts import install_help
+from app.ui.common.ubigeo_picker import UbigeoPicker
+from app.ui.common.worker import user_text
 from app.workspace import Workspace
 
 log = logging.getLogger("siee.ui.wizard")

@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui import styles
+from app.ui.common import styles
 
 if TYPE_CHECKING:
     from app.forms.definition import NodeDef
     from app.forms.session import FormSession
-    from app.ui.form_view import PageSpec
+    from app.ui.entry.form_view import PageSpec
 
 SUMMARY_TYPES = ("text", "select_one", "integer", "date")
 MAX_COLUMNS = 5

@@ -39,15 +39,15 @@ from app.forms.navigation import (
     page_question_paths,
     visible_pages,
 )
-from app.ui import styles
-from app.ui.form_view import QuestionPage, QuestionRow
-from app.ui.help_panel import HelpPanel
-from app.ui.problem_place import rule_settled_by_earlier_answers, shown_path
-from app.ui.record_list import result_text
-from app.ui.roster import RosterPage
-from app.ui.shortcuts import enter_presses_buttons, install_help
-from app.ui.wording import plural
-from app.ui.worker import Job, SerialSaver, run_job, show_error, user_text
+from app.ui.common import styles
+from app.ui.common.help_panel import HelpPanel
+from app.ui.common.record_list import result_text
+from app.ui.common.shortcuts import enter_presses_buttons, install_help
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, SerialSaver, run_job, show_error, user_text
+from app.ui.entry.form_view import QuestionPage, QuestionRow
+from app.ui.entry.problem_place import rule_settled_by_earlier_answers, shown_path
+from app.ui.entry.roster import RosterPage
 
 if TYPE_CHECKING:
     from app.forms.definition import FormDef

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.core.errors import SieeError, ValidationError
 from app.core.text import xml_safe
-from app.ui.worker import show_error
+from app.ui.common.worker import show_error
 from app.workspace import Workspace
 from app.workspace.documents import ConstanciaData
 
