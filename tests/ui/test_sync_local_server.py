@@ -20,7 +20,7 @@ EMP_PW = "clave-emp-1234"
 @pytest.fixture
 def window(qtbot, data_dir, clock):
     """A factory of started windows on `data_dir`, handed (url, code) like `make run`."""
-    from app.ui.app_window import build
+    from app.ui.shell.app_window import build
 
     made = []
 
@@ -98,7 +98,7 @@ def test_enumerator_syncs_after_server_and_program_restart(
 
 
 def test_run_takes_the_server_and_the_code_together(monkeypatch):
-    from app.cli import _enrollment
+    from app.cli.main import _enrollment
 
     monkeypatch.delenv("SIEE_ENROLL_CODE", raising=False)
     args = build_parser().parse_args(["run", "--server", "http://127.0.0.1:8741"])
