@@ -20,8 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.cli.doctor import doctor_report, format_report
 from app.core.errors import SieeError
 from app.core.roles import Perm, can
+from app.ui.admin.backup_dialog import BackupDialog, RestoreDialog
+from app.ui.admin.settings_dialog import SettingsDialog
 from app.ui.common.worker import show_error
 
 log = logging.getLogger("siee.ui.admin")
@@ -74,31 +77,23 @@ class AdminMenu(QMenu):
         dialog.open()
 
     def open_settings(self) -> None:
-        from app.ui.admin.settings_dialog import SettingsDialog
-
         try:
             self._show(SettingsDialog(self._ws(), self.window_))
         except SieeError as e:
             show_error(self.window_, e)
 
     def open_backup(self) -> None:
-        from app.ui.admin.backup_dialog import BackupDialog
-
         try:
             self._show(BackupDialog(self._ws(), self.window_))
         except SieeError as e:
             show_error(self.window_, e)
 
     def open_restore(self) -> None:
-        from app.ui.admin.backup_dialog import RestoreDialog
-
         ws = self._ws()
         target = ws.data_dir.parent / f"{ws.data_dir.name}-restaurados" if ws else None
         self._show(RestoreDialog(target, self.window_))
 
     def open_doctor(self) -> None:
-        from app.cli.doctor import doctor_report, format_report
-
         ws = self._ws()
         if ws is None:
             return

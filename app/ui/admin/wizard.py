@@ -162,6 +162,8 @@ class RecoveryPage(QWizardPage):
         return self.confirm.text().strip().upper() == last and self.ack.isChecked()
 
     def print_code(self) -> None:
+        # Deferred on purpose: QtPrintSupport loads the platform's print system, only
+        # wanted when someone prints (tests/test_layers.py DEFERRED_OK).
         from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 
         printer = QPrinter()

@@ -4,6 +4,8 @@ QTextBrowser; keys of GUIDES are the screen names used by the windows."""
 
 from __future__ import annotations
 
+from app.core.states import STATE_LABELS
+
 STATES = (
     "<p><b>Estados de una ficha</b></p><ul>"
     "<li><b>Borrador</b>: se está llenando; se guarda sola en cada respuesta.</li>"
@@ -22,8 +24,6 @@ STATES = (
 
 def _check_state_names() -> None:
     """The guide names every state as the screens do (STATE_LABELS)."""
-    from app.core.states import STATE_LABELS
-
     missing = [label for label in STATE_LABELS.values() if f"<b>{label}</b>" not in STATES]
     if missing:
         raise AssertionError(f"guide misses states: {missing}")

@@ -14,6 +14,8 @@ from app.core.states import STATE_LABELS, State
 from app.core.ubigeo import catalog
 from app.ui.common import styles
 from app.ui.common.table_model import RowsModel
+from app.workspace.documents import cse_label
+from app.workspace.exports import format_date
 
 if TYPE_CHECKING:
     from app.store.records import RecordMeta
@@ -50,9 +52,6 @@ def result_text(result: dict | None) -> str:
     the SIEE sent (the record's notes["result"]); '' without one."""
     if not result:
         return ""
-    from app.exports import format_date
-    from app.workspace_review import cse_label
-
     parts = [f"CSE: {cse_label(result.get('category')) or '?'}"]
     date = str(result.get("date") or result.get("result_date") or "")
     if date:

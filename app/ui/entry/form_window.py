@@ -11,7 +11,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError, ValidationError
 from app.core.states import STATE_LABELS, State
+from app.forms import bundled_form
 from app.forms.navigation import (
     PageSpec,
     next_error,
@@ -39,6 +40,7 @@ from app.forms.navigation import (
     page_question_paths,
     visible_pages,
 )
+from app.forms.session import FormSession
 from app.ui.common import styles
 from app.ui.common.help_panel import HelpPanel
 from app.ui.common.record_list import result_text
@@ -62,16 +64,12 @@ MARK_DONE, MARK_ERROR, MARK_PARTIAL, MARK_EMPTY = "✓", "✗", "◐", "○"
 def form_def(form_id: str, version: str | None = None, ws: Workspace | None = None) -> FormDef:
     """The definition a record was made with (the workspace knows the installed
     versions); without a version, the bundled one, for new records."""
-    from app.forms import bundled_form
-
     if version and ws is not None and hasattr(ws.hooks, "formdef"):
         return ws.hooks.formdef(form_id, str(version))
     return bundled_form(form_id)
 
 
 def new_session(fd: FormDef, answers: dict | None) -> FormSession:
-    from app.forms.session import FormSession
-
     return FormSession(fd, answers or None)
 
 
@@ -284,8 +282,6 @@ class FormWindow(QMainWindow):
         ed.focus_widget().installEventFilter(self)
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
-        from PySide6.QtCore import QEvent
-
         if event.type() == QEvent.Type.FocusIn:
             row = self._row_of(watched)
             if row is not None:

@@ -209,6 +209,8 @@ def save_constancia(parent: QWidget | None, ws: Workspace, uuid: str) -> Path | 
 
 def print_constancia(parent: QWidget | None, ws: Workspace, uuid: str) -> bool:
     """Print the constancia on a printer the person picks."""
+    # Deferred on purpose: QtPrintSupport loads the platform's print system, only
+    # wanted when someone prints (tests/test_layers.py DEFERRED_OK).
     from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 
     try:

@@ -37,6 +37,7 @@ from app.ui.common import styles
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.worker import show_error
+from app.ui.review.constancia import print_constancia, save_constancia
 from app.workspace import Workspace
 from app.workspace.documents import cse_label
 from app.workspace.review import ReviewDetail, ReviewLine
@@ -396,13 +397,9 @@ class ReviewWindow(QMainWindow):
             self._reload()
 
     def save_constancia(self) -> None:
-        from app.ui.review.constancia import save_constancia
-
         save_constancia(self, self.ws, self.uuid)
 
     def print_constancia(self) -> None:
-        from app.ui.review.constancia import print_constancia
-
         print_constancia(self, self.ws, self.uuid)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

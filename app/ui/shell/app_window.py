@@ -14,12 +14,14 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
+from app.demo_answers import load_demo
 from app.ui.admin.admin_menu import install_admin_menu
 from app.ui.admin.wizard import FirstRunWizard
 from app.ui.common.busy import busy
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.worker import Job, run_job, show_error
+from app.ui.entry.form_window import FormWindow, create_record
 from app.ui.shell.login import LoginPage
 from app.ui.shell.main_window import RecordsPage
 from app.ui.sync.sync_panel import install_sync
@@ -170,8 +172,6 @@ class AppWindow(QMainWindow):
             return
 
         def work(job: Job) -> int:
-            from app.demo_answers import load_demo
-
             return load_demo(ws, 12, seed=7, progress=job.progress)
 
         page.status.setText("Creando hogares de demostración…")
@@ -227,8 +227,6 @@ class AppWindow(QMainWindow):
 
     # -- records -------------------------------------------------------------------------------
     def open_record(self, uuid: str) -> QWidget | None:
-        from app.ui.entry.form_window import FormWindow
-
         assert self.ws is not None
         if uuid in self.forms:
             w = self.forms[uuid]
@@ -257,8 +255,6 @@ class AppWindow(QMainWindow):
             self.records_page.table.setFocus()
 
     def new_record(self, form_id: str, from_uuid: str = "") -> QWidget | None:
-        from app.ui.entry.form_window import create_record
-
         assert self.ws is not None
         status = self.records_page.status if self.records_page is not None else None
         text = (

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from app.paths import setup_logging
 from app.ui.common import styles
 from app.ui.common.translations import install_qt_spanish
+from app.ui.shell.app_window import build
 
 log = logging.getLogger("siee.ui")
 
@@ -26,8 +27,6 @@ def run_gui(
     `enrollment` (server URL, one-time code): enroll this laptop at an administrator's
     first log-in, as if typed in the wizard (AppWindow). `ule`: the district (6-digit
     ubigeo) the wizard proposes."""
-    from app.ui.shell.app_window import build
-
     data_dir = Path(data_dir)
     setup_logging(data_dir)
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 
+from PySide6 import __version__ as qt_version
+from PySide6.QtWidgets import QApplication, QLabel
+
 
 def check_qt() -> str:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6 import __version__ as qt_version
-    from PySide6.QtWidgets import QApplication, QLabel
-
     app = QApplication.instance() or QApplication([])
     label = QLabel("SIEE Campo")
     label.show()

@@ -25,9 +25,16 @@ from PySide6.QtWidgets import (
 
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import State
+from app.ui.admin.audit_view import AuditPage
+from app.ui.admin.users_admin import UsersPage
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.worker import show_error
+from app.ui.review.constancia import print_constancia, save_constancia
+from app.ui.review.dashboard import DashboardPage
+from app.ui.review.export_dialog import ExportDialog
+from app.ui.review.review_queue import ReviewQueuePage
+from app.ui.review.review_view import ReviewWindow
 from app.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -63,25 +70,17 @@ class SupervisionWindow(QMainWindow):
         self.queue = self.dashboard = self.users = self.audit = None
 
         if can(me.role, Perm.RECORD_APPROVE):
-            from app.ui.review.review_queue import ReviewQueuePage
-
             self.queue = ReviewQueuePage(ws)
             self.queue.changed.connect(self.changed)
             self.tabs.addTab(self.queue, "&Revisión")
         if can(me.role, Perm.RECORD_VIEW_ALL):
-            from app.ui.review.dashboard import DashboardPage
-
             self.dashboard = DashboardPage(ws)
             self.dashboard.open_record.connect(self.open_record)
             self.tabs.addTab(self.dashboard, "&Tablero")
         if can(me.role, Perm.USERS_MANAGE):
-            from app.ui.admin.users_admin import UsersPage
-
             self.users = UsersPage(ws)
             self.tabs.addTab(self.users, "&Usuarios")
         if can(me.role, Perm.AUDIT_VIEW):
-            from app.ui.admin.audit_view import AuditPage
-
             self.audit = AuditPage(ws)
             self.tabs.addTab(self.audit, "&Bitácora")
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -137,8 +136,6 @@ class SupervisionWindow(QMainWindow):
             self.tabs.setCurrentWidget(page)
 
     def open_record(self, uuid: str) -> Any:
-        from app.ui.review.review_view import ReviewWindow
-
         try:
             w = ReviewWindow(self.ws, uuid, self)
         except Exception as e:  # noqa: BLE001 - shown, not raised
@@ -155,8 +152,6 @@ class SupervisionWindow(QMainWindow):
             self.queue.reload()
 
     def open_export(self) -> Any:
-        from app.ui.review.export_dialog import ExportDialog
-
         dlg = ExportDialog(self.ws, self)
         self.export_dialog = dlg
         dlg.open()
@@ -241,15 +236,11 @@ class SupervisionTools(QObject):
             self.window = None
 
     def save_constancia(self) -> None:
-        from app.ui.review.constancia import save_constancia
-
         uuid = self.selected_uuid()
         if uuid:
             save_constancia(self.page, self.ws, uuid)
 
     def print_constancia(self) -> None:
-        from app.ui.review.constancia import print_constancia
-
         uuid = self.selected_uuid()
         if uuid:
             print_constancia(self.page, self.ws, uuid)

@@ -49,6 +49,7 @@ from app.sync.model import (
 from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, attempt
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error, user_text
+from app.ui.sync.sync_dialogs import EnrollDialog, export_message
 from app.workspace.centre import Centre
 
 log = logging.getLogger("siee.ui.sync")
@@ -509,8 +510,6 @@ class SyncMenu(QMenu):
         return self.panel
 
     def open_enroll(self) -> QDialog | None:
-        from app.ui.sync.sync_dialogs import EnrollDialog
-
         ws = self.ctl.ws()
         if ws is None:
             return None
@@ -525,8 +524,6 @@ class SyncMenu(QMenu):
             self.ctl.export_to(Path(folder), on_done=self._exported)
 
     def _exported(self, paths: list[Path]) -> None:
-        from app.ui.sync.sync_dialogs import export_message
-
         self.ctl._message(export_message(paths))
 
     def ask_import(self) -> None:
