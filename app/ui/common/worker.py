@@ -2,7 +2,8 @@
 
 `run_job(fn, ...)` runs `fn(job)` on the shared QThreadPool; `fn` may call
 `job.progress(done, total)` and check `job.cancelled`. Results, progress and
-errors come back on the GUI thread through signals. Errors go to one place,
+errors come back on the GUI thread through signals. With `changes={RECORDS, ...}`
+(app.ui.common.changes) a successful job tells every screen what changed. Errors go to one place,
 `show_error`: a SieeError shows its Spanish `user_message`, anything else is
 logged with its traceback and shown as a generic Spanish message.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from shiboken6 import isValid
 
 from app.core.errors import SieeError
+from app.ui.common.changes import broadcast
 
 log = logging.getLogger("siee.ui.worker")
 
@@ -165,13 +167,22 @@ def run_job(
     on_progress: Callable[[int, int], None] | None = None,
     error_parent: QWidget | None = None,
     pool: QThreadPool | None = None,
+    changes: Iterable[str] = (),
+    origin: object | None = None,
 ) -> Job:
     """Run `fn(job)` off the GUI thread; callbacks run on the GUI thread.
-    Without `on_error`, failures go to `show_error(error_parent, ...)`."""
+    Without `on_error`, failures go to `show_error(error_parent, ...)`.
+    `changes`: the topics the work changes (app.ui.common.changes); after it
+    succeeded, and after `on_result`, every subscribed screen is told, with
+    `origin` (the screen that asked) so it can tell its own changes apart. A failed
+    job broadcasts nothing."""
+    topics = frozenset(changes)
     job = Job()
     _live_jobs.add(job)
     if on_result:
         job.succeeded.connect(on_result)
+    if topics:
+        job.succeeded.connect(lambda _r: broadcast(topics, origin))
     if on_progress:
         job.progressed.connect(on_progress)
     if on_error:

@@ -279,6 +279,7 @@ class FormWindow(QMainWindow):
         ed.live.connect(lambda value, r=row: self.on_live(r, value))
         ed.nav.connect(lambda step, r=row: self._nav_from(r, step))
         ed.parse_failed.connect(row.show_parse_error)
+        ed.parse_failed.connect(lambda _text: self.update_issues())
         ed.focus_widget().installEventFilter(self)
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
@@ -417,6 +418,7 @@ class FormWindow(QMainWindow):
                 row.touched = True
                 self._touched.add(row.path)
                 row.show_parse_error(problem)
+                self.update_issues()
                 self.save_status.setText(
                     "Respuesta no aceptada: corríjala, o pulse Enter otra vez para seguir "
                     "y corregirla después."
@@ -521,6 +523,7 @@ class FormWindow(QMainWindow):
             self.session.set(row.path, value)
         except SieeError as e:
             row.show_parse_error(user_text(e))
+            self.update_issues()
             return
         row.touched = True
         self._touched.add(row.path)
@@ -670,6 +673,8 @@ class FormWindow(QMainWindow):
         if extra_errors:
             seen = {p for p, _ in errors}
             errors += [(e["path"], e["message"]) for e in extra_errors if e["path"] not in seen]
+        counted = {p for p, _ in errors} | {shown_path(self.fd, p) for p, _ in errors}
+        errors += [(p, m) for p, m in self._inline_errors() if p not in counted]
         warnings = [(i.path, i.message) for i in rep.warnings]
         self.issues.clear()
         for kind, items in ((MARK_ERROR, errors), ("⚠", warnings)):
@@ -683,6 +688,23 @@ class FormWindow(QMainWindow):
             f"Errores: {len(errors)} · Advertencias: {len(warnings)} "
             "(Enter o doble clic para ir a la pregunta; F8: siguiente error)"
         )
+
+    def _inline_errors(self) -> list[tuple[str, str]]:
+        """(path, message) of every error shown beside a question that the form's
+        rules do not report: typed text the field could not read, an answer the
+        form refused. The summary counts what the clerk sees (issue 16 item 9:
+        never «Errores: 0» beside a red message)."""
+        out: list[tuple[str, str]] = []
+        for i in range(self.stack.count()):
+            page = self.stack.widget(i)
+            if not isinstance(page, QuestionPage):
+                continue
+            for row in page.rows:
+                msg = row.message
+                if row.isHidden() or msg.isHidden() or msg.objectName() != "error":
+                    continue
+                out.append((row.path, msg.text().removeprefix("✗ ")))
+        return out
 
     def where(self, path: str) -> str:
         """'Integrante 2: María Rojas › Fecha de nacimiento' for a concrete path; a

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import SieeError
 from app.core.identifiers import mask_dni
 from app.ui.common import styles
+from app.ui.common.changes import RECORDS, REVIEW, Change, subscribe
 from app.ui.common.record_list import FORM_LABELS, form_label
 from app.ui.common.table_model import RowsModel
 from app.ui.common.wording import plural
@@ -102,6 +103,7 @@ class ReviewQueuePage(QWidget):
         self.load_job: Job | None = None
         self.approve_job: Job | None = None
         self.progress: QProgressDialog | None = None
+        subscribe(self, self.on_changes)
         self.last_result: ApproveResult | None = None
         self.windows: dict[str, ReviewWindow] = {}
 
@@ -172,6 +174,11 @@ class ReviewQueuePage(QWidget):
         self._selection_changed()
 
     # -- data -----------------------------------------------------------------------------
+    def on_changes(self, change: Change) -> None:
+        """A record or a decision changed on any screen: reload the queue."""
+        if change.touches(RECORDS, REVIEW):
+            self.reload()
+
     def reload(self) -> None:
         if self.ws.user is None:
             return
@@ -258,8 +265,7 @@ class ReviewQueuePage(QWidget):
             self._after_change()
 
     def _after_change(self) -> None:
-        self.changed.emit()
-        self.reload()
+        self.changed.emit()  # the reload comes with the broadcast (on_changes)
 
     def approve_selected(self) -> Job | None:
         uuids = [it.uuid for it in self.selected_items() if not it.own]
@@ -293,6 +299,8 @@ class ReviewQueuePage(QWidget):
             on_result=self._approved,
             on_error=self._approve_failed,
             on_progress=self._approve_progress,
+            changes={RECORDS, REVIEW},
+            origin=self,
         )
         dlg.canceled.connect(job.cancel)
         self.approve_job = job

@@ -34,6 +34,7 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.core.states import STATE_LABELS, State
 from app.ui.common import styles
+from app.ui.common.changes import RECORDS, REVIEW, Change, broadcast, subscribe
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.worker import show_error
@@ -84,11 +85,23 @@ def ask_reassign(parent: QWidget, ws: Workspace, uuid: str) -> bool:
     except SieeError as e:
         show_error(parent, e)
         return False
+    broadcast({RECORDS, REVIEW}, origin=parent)
     return True
 
 
+def header_text(d: ReviewDetail) -> str:
+    """'FSU · revisión 1 · estado: Aprobada · empadronador(a): … · completada: …'."""
+    state = STATE_LABELS.get(State(d.state), d.state)
+    return (
+        f"{d.form_title} · revisión {d.revision} · estado: {state} · "
+        f"empadronador(a): {d.enumerator} · completada: {ts_text(d.completed_at)}"
+    )
+
+
 class ReviewWindow(QMainWindow):
-    """Emits changed(uuid) after a decision (approve, return, reassign)."""
+    """Emits changed(uuid) after a decision (approve, return, reassign), and
+    broadcasts it (app.ui.common.changes); any change to records or review, made
+    here or on another screen, redraws the header and the buttons."""
 
     changed = Signal(str)
     closed = Signal()
@@ -105,11 +118,7 @@ class ReviewWindow(QMainWindow):
 
         title = QLabel(d.head_name or "(sin nombre)")
         title.setObjectName("title")
-        state = STATE_LABELS.get(State(d.state), d.state)
-        sub = QLabel(
-            f"{d.form_title} · revisión {d.revision} · estado: {state} · "
-            f"empadronador(a): {d.enumerator} · completada: {ts_text(d.completed_at)}"
-        )
+        sub = self.header = QLabel(header_text(d))
         sub.setObjectName("subtitle")
         sub.setWordWrap(True)
 
@@ -258,6 +267,7 @@ class ReviewWindow(QMainWindow):
         QShortcut(QKeySequence("Escape"), self, self.close)
         install_help(self, lambda: show_guide(self, "review"))
         enter_presses_buttons(self)
+        subscribe(self, self.on_changes)
         self._update_buttons()
         self._pins_changed()
 
@@ -359,7 +369,18 @@ class ReviewWindow(QMainWindow):
         except SieeError as e:
             show_error(self, e)
             return
+        self.header.setText(header_text(self.detail))
         self._update_buttons()
+
+    def on_changes(self, change: Change) -> None:
+        """A record or a review decision changed somewhere: show the new truth."""
+        if change.touches(RECORDS, REVIEW) and self.ws.user is not None:
+            self._reload()
+
+    def _decided(self, told: bool = False) -> None:
+        self.changed.emit(self.uuid)
+        if not told:
+            broadcast({RECORDS, REVIEW}, origin=self)  # this window redraws through it too
 
     # -- decisions ---------------------------------------------------------------------------
     def approve(self) -> None:
@@ -371,8 +392,7 @@ class ReviewWindow(QMainWindow):
             show_error(self, e)
             return
         self.status.setText("Ficha aprobada: quedó en cola de envío al SIEE.")
-        self.changed.emit(self.uuid)
-        self._reload()
+        self._decided()
 
     def return_record(self) -> None:
         reason = self.reason.toPlainText().strip()
@@ -387,14 +407,12 @@ class ReviewWindow(QMainWindow):
             return
         self.status.setText("Ficha observada y devuelta al empadronador.")
         self.reason.clear()
-        self.changed.emit(self.uuid)
-        self._reload()
+        self._decided()
 
     def reassign(self) -> None:
         if ask_reassign(self, self.ws, self.uuid):
             self.status.setText("Ficha reasignada.")
-            self.changed.emit(self.uuid)
-            self._reload()
+            self._decided(told=True)  # ask_reassign broadcast it
 
     def save_constancia(self) -> None:
         save_constancia(self, self.ws, self.uuid)

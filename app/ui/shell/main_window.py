@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
+from app.ui.common.changes import RECORDS, Change, subscribe
 from app.ui.common.record_list import FORM_LABELS, RecordTableModel, Row, when_text
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error
@@ -46,6 +47,7 @@ class RecordsPage(QWidget):
         self.load_job: Job | None = None
         self._generation = 0
         self._search_uuids: set[str] | None = None
+        subscribe(self, self.on_changes)
 
         self.who = QLabel("")
         self.who.setObjectName("subtitle")
@@ -176,6 +178,11 @@ class RecordsPage(QWidget):
         self.new_s100_btn.setEnabled(can_create)
         self.supervision.on_login()
         self.clear_filters()
+
+    def on_changes(self, change: Change) -> None:
+        """Records changed on any screen (a decision, a reassignment): reload."""
+        if change.touches(RECORDS):
+            self.reload()
 
     def reload(self) -> None:
         """Load the list in the background; the table updates when it arrives."""

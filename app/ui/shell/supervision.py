@@ -147,9 +147,7 @@ class SupervisionWindow(QMainWindow):
         return w
 
     def _record_changed(self) -> None:
-        self.changed.emit()
-        if self.queue is not None:
-            self.queue.reload()
+        self.changed.emit()  # the pages reload through the broadcast (on_changes)
 
     def open_export(self) -> Any:
         dlg = ExportDialog(self.ws, self)
@@ -216,7 +214,6 @@ class SupervisionTools(QObject):
             self.window.activateWindow()
             return self.window
         w = SupervisionWindow(self.ws)
-        w.changed.connect(self.page.reload)
         w.closed.connect(lambda: self._closed(w))
         self.window = w
         # The shell closes what it lists in `forms` when the session ends.
