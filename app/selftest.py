@@ -95,7 +95,7 @@ def _no_dev_parts(frozen: bool | None = None) -> str:
 
 
 def _qt() -> str:
-    from app.ui.selftest_qt import check_qt
+    from app.ui.shell.selftest_qt import check_qt
 
     return check_qt()
 

@@ -269,8 +269,8 @@ def main() -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from app.ui import styles
-    from app.ui.form_window import FormWindow, create_record
+    from app.ui.common import styles
+    from app.ui.entry.form_window import FormWindow, create_record
     from app.workspace import Workspace
 
     app = QApplication.instance() or QApplication([])

@@ -38,7 +38,7 @@ def main() -> int:
     from app.demo_answers import s100_answers
     from app.forms import bundled_form
     from app.store.crypto import KdfParams
-    from app.ui.review_queue import ReviewQueuePage
+    from app.ui.review.review_queue import ReviewQueuePage
     from app.workspace import Workspace
 
     _app = QApplication.instance() or QApplication([])  # alive for the whole run

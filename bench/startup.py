@@ -7,7 +7,7 @@ startup.bundle_ms   the same with the packaged program (dist/siee-campo, built b
 bundle.size_mb      size of the one-folder bundle (files, 10^6 bytes)
 
 The program prints a marker line when its first window is shown and quits
-(SIEE_STARTUP_PROBE=1, app/ui/startup_probe.py). Goals: start <= 2000 ms,
+(SIEE_STARTUP_PROBE=1, app/ui/shell/startup_probe.py). Goals: start <= 2000 ms,
 bundle <= 150 MB.
 
     python bench/startup.py [--bundle DIR] [--runs N]

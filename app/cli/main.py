@@ -156,13 +156,13 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     # Qt is imported here only, on purpose: every other command runs without it
     # (and starts faster); the window is the one command that needs it.
-    from app.ui.main import run_gui
+    from app.ui.shell.main import run_gui
 
     data = Path(args.data)
     _apply_settings_file(data)
     enrollment = _enrollment(args)
     if os.environ.get("SIEE_STARTUP_PROBE") == "1":
-        from app.ui.startup_probe import install  # Qt: deferred like run_gui above
+        from app.ui.shell.startup_probe import install  # Qt: deferred like run_gui above
 
         install()
     return run_gui(data, demo=args.demo, enrollment=enrollment, ule=getattr(args, "ule", None))

@@ -8,10 +8,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import SieeError
+from app.forms import functions
+from app.forms.bundled import bundled_form, bundled_ids, bundled_path, list_bundled
+from app.forms.definition import FormLoadError, generic_path, split_path
+from app.forms.loader import load_form
+from app.forms.session import FormSession
+from app.forms.xlsx import md_to_xlsx
+from app.forms.xpath import (
+    DateStamp,
+    EvalError,
+    ExprError,
+    compile_expr,
+    substitute_refs,
+    to_string,
+)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -58,17 +73,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _load(spec: str) -> Any:
-    from app.forms.bundled import bundled_form, bundled_ids
-    from app.forms.loader import load_form
-
     if not Path(spec).exists() and spec in bundled_ids():
         return bundled_form(spec)
     return load_form(Path(spec))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from app.forms.definition import FormLoadError
-
     try:
         fd = _load(args.file)
     except FormLoadError as e:
@@ -109,8 +119,6 @@ _EMPTY_FORM = "| survey |\n| | type | name | label |\n| | note | siee_eval_note 
 def _clock(today: str | None) -> Any:
     if not today:
         return None
-    from datetime import datetime
-
     try:
         fixed = datetime.fromisoformat(today.strip().replace("Z", "+00:00")).astimezone()
     except ValueError as e:
@@ -153,8 +161,6 @@ def _read_exprs(path: str) -> list[str]:
 
 def _ensure_instances(s: Any, path: str) -> None:
     """Create the repeat instances a concrete path names (as loading answers does)."""
-    from app.forms.definition import generic_path, split_path
-
     prefix = ""
     for name, idx in split_path(path):
         prefix += "/" + name
@@ -184,10 +190,6 @@ def _apply_steps(s: Any, steps: list[Any]) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from app.forms import functions
-    from app.forms.definition import FormLoadError
-    from app.forms.session import FormSession
-
     try:
         fd = _load(args.file) if args.file else _load_text(_EMPTY_FORM)
     except FormLoadError as e:
@@ -232,8 +234,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _load_text(text: str) -> Any:
-    from app.forms.loader import load_form
-
     return load_form(text)
 
 
@@ -243,16 +243,7 @@ def eval_expression(s: Any, source: str, context: str | None = None) -> dict[str
     Returns {"expr", "value" (XPath string()), "type" (string | number | boolean |
     node-set | date | datetime), "nodes" (paths, for a node-set)} or {"expr", "error"}
     with a Spanish message. `context` is a concrete path (default: the root)."""
-    from datetime import date, datetime
 
-    from app.forms.xpath import (
-        DateStamp,
-        EvalError,
-        ExprError,
-        compile_expr,
-        substitute_refs,
-        to_string,
-    )
 
     out: dict[str, Any] = {"expr": source}
     try:
@@ -325,8 +316,6 @@ def evaluate(s: Any) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from app.forms.bundled import list_bundled
-
     forms = list_bundled()
     if getattr(args, "json", False):
         print(json.dumps([{"form_id": f, "version": v, "title": t} for f, v, t in forms],
@@ -338,9 +327,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_xlsx(args: argparse.Namespace) -> int:
-    from app.forms.bundled import bundled_path
-    from app.forms.xlsx import md_to_xlsx
-
     try:
         src = bundled_path(args.form_id)
     except SieeError as e:

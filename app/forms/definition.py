@@ -1,8 +1,8 @@
 """The form definition the engine runs: a tree of NodeDef with their expressions
 and choices, built by app.forms.loader from an XLSForm.
 
-A FormDef pickles without its compiled expressions (closures); `program()`
-compiles them on first use (app.forms.graph)."""
+A FormDef pickles without its compiled expressions (closures);
+app.forms.graph.program_of(fd) compiles them on first use and keeps them here."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ class FormDef:
     warnings: list[str] = field(default_factory=list)
     names: dict[str, Path] = field(default_factory=dict)
     by_path: dict[Path, NodeDef] = field(default_factory=dict)
-    _program: Program | None = None
+    _program: Program | None = None  # filled by app.forms.graph.program_of
 
     def __post_init__(self) -> None:
         if not self.by_path:
@@ -151,13 +151,6 @@ class FormDef:
         if isinstance(path, str):
             path = generic_path(path)
         return self.by_path[path]
-
-    def program(self) -> Program:
-        if self._program is None:
-            from app.forms.graph import Program
-
-            self._program = Program(self)
-        return self._program
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__ if k != "_program"}

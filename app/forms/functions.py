@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import locale
 import math
+import os
 import random
 import re
 import string
@@ -19,7 +21,9 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from app.core.identifiers import is_valid_dni
+from app.forms.definition import generic_path
 from app.forms.xpath import (
+    FUNCTIONS,
     NAN,
     DateStamp,
     Env,
@@ -40,7 +44,6 @@ from app.forms.xpath import (
 )
 
 Factory = Callable[[list[Fn]], Fn]
-FUNCTIONS: dict[str, Factory] = {}
 
 
 def _reg(*names: str) -> Callable[[Factory], Factory]:
@@ -587,9 +590,6 @@ def _names_for(language: str | None) -> tuple[list[str], list[str]]:
 
 
 def _system_language() -> str:
-    import locale
-    import os
-
     for var in ("LC_ALL", "LC_TIME", "LANG"):
         val = os.environ.get(var, "")
         if val and val not in ("C", "POSIX") and not val.startswith("C."):
@@ -695,8 +695,6 @@ def _choice_name(args: list[Fn]) -> Fn:
         label = s.choice_label(ref, value, e.current)
         if not label:
             # `select_one ${name}`: the choices are answers, their label is the value
-            from app.forms.definition import generic_path
-
             nd = s.formdef.by_path.get(generic_path(ref)) if ref.startswith("/") else None
             if nd is not None and getattr(nd, "choice_from", None):
                 return value
@@ -953,8 +951,6 @@ def _itext(args: list[Fn]) -> Fn:
     a = args[0]
 
     def run(n: Node, e: Env) -> Value:
-        from app.forms.definition import generic_path
-
         ref = to_string(a(n, e))
         s = e.session
         fd = getattr(s, "formdef", None)

@@ -514,3 +514,15 @@ def _common(a: Path, b: Path) -> int:
             break
         n += 1
     return n
+
+
+def program_of(fd: FormDef) -> Program:
+    """The compiled Program of a form definition: built on first use and kept on the
+    FormDef (a pickled FormDef leaves it out). Raises FormLoadError (with `.problems`)
+    when an expression does not compile or the calculations depend on each other in
+    a circle. Lives here, not on FormDef, so that definition never imports the graph
+    (issue 13 item 12: no import cycles)."""
+    program = fd._program
+    if program is None:
+        program = fd._program = Program(fd)
+    return program

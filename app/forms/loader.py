@@ -36,6 +36,8 @@ from app.forms.definition import (
     NodeDef,
     Problem,
 )
+from app.forms.graph import program_of
+from app.forms.xpath import fmt_num, referenced_names, substitute_refs
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +136,7 @@ def load_form(source: str | Path | bytes, cache_dir: str | Path | None = None) -
         try:
             fd = pickle.loads(cache_file.read_bytes())
             if isinstance(fd, FormDef) and fd.source_hash == key:
-                fd.program()
+                program_of(fd)
                 _memory[key] = fd
                 return fd
         except Exception:  # noqa: BLE001 - a broken cache is only a slow load
@@ -270,6 +272,8 @@ def _prechecks(wb: Any, problems: list[Problem]) -> set[int]:
 
 
 def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
+    # pyxform is deferred on purpose here and below (about 0.5 s to import): only a
+    # form not yet in the cache is converted (tests/test_layers.py DEFERRED_OK).
     from pyxform.builder import create_survey_element_from_dict
     from pyxform.errors import PyXFormError
     from pyxform.xls2json import workbook_to_json
@@ -325,10 +329,10 @@ def _build(raw: bytes, ftype: str, base: Path | None) -> FormDef:
     fd = b.build()
     problems.extend(b.problems)
     if not problems:
-        fd.program()  # compiles expressions, checks the graph; raises FormLoadError
+        program_of(fd)  # compiles expressions, checks the graph; raises FormLoadError
         return fd
     try:
-        fd.program()
+        program_of(fd)
     except FormLoadError as e:  # report expression problems in the same pass
         problems.extend(p for p in e.problems if p not in problems)
     raise FormLoadError(_sorted(problems))
@@ -462,8 +466,6 @@ def _range_bounds(nd: NodeDef, params: dict[str, str]) -> tuple[str, list[str]]:
 
 
 def _num(x: float) -> str:
-    from app.forms.xpath import fmt_num
-
     return fmt_num(x)
 
 
@@ -751,8 +753,6 @@ class _Builder:
 
     # -- ${name} -> absolute path
     def _resolve(self, root: NodeDef) -> None:
-        from app.forms.xpath import referenced_names, substitute_refs
-
         for nd in root.walk()[1:]:
             def resolve(name: str, nd: NodeDef = nd) -> str:
                 target = self._target(name, nd)

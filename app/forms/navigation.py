@@ -2,7 +2,7 @@
 there are (sections, the roster, one page per member), which questions each shows,
 where Tab / Enter lead from a page, and the next error after a question.
 
-No Qt: the form window (app/ui/form_window.py) draws these pages; the CLI and the
+No Qt: the form window (app/ui/entry/form_window.py) draws these pages; the CLI and the
 tests can walk a form the same way."""
 
 from __future__ import annotations

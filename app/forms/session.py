@@ -39,8 +39,9 @@ from typing import Any
 
 from app.core.errors import NotFound, ValidationError
 from app.core.text import ascii_digits, canonical_number_text, xml_safe
-from app.forms.definition import Choice, FormDef, NodeDef, repeat_choices
-from app.forms.graph import NotIndexable, Slot
+from app.forms.definition import Choice, FormDef, NodeDef, generic_path, repeat_choices
+from app.forms.graph import NotIndexable, Slot, program_of
+from app.forms.instance import to_xml
 from app.forms.xpath import (
     Env,
     EvalError,
@@ -161,7 +162,7 @@ class FormSession:
                  clock: Callable[[], datetime] | None = None,
                  fast: bool | None = None) -> None:
         self.formdef = formdef
-        self.program = formdef.program()
+        self.program = program_of(formdef)
         self.language = language or formdef.default_language
         self.clock = clock
         self._fast = FAST if fast is None else fast
@@ -993,8 +994,6 @@ class FormSession:
 
     # ------------------------------------------------------------------ jr:choice-name
     def choice_label(self, ref: str, value: str, current: Node) -> str:
-        from app.forms.definition import generic_path
-
         nd = self.formdef.by_path.get(generic_path(ref))
         if nd is None or not nd.is_select:
             return ""
@@ -1084,8 +1083,6 @@ class FormSession:
         return cls(formdef, data, **kw)
 
     def to_xml(self, instance_id: str) -> str:
-        from app.forms.instance import to_xml
-
         return to_xml(self, instance_id)
 
     def _load(self, data: dict[str, Any]) -> None:

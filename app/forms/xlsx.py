@@ -8,6 +8,8 @@ from app.core.text import xml_safe
 
 
 def md_to_xlsx(md_text: str, out: str | Path) -> Path:
+    # Deferred on purpose: openpyxl and pyxform are heavy, and only a form author
+    # writing a workbook needs them (tests/test_layers.py DEFERRED_OK).
     from openpyxl import Workbook
     from pyxform.xls2json_backends import _md_table_to_ss_structure
 

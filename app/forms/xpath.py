@@ -577,6 +577,13 @@ def _short(e: Exception) -> str:
 
 _STEP_SYMBOLS = {"(name)", "*", "..", ".", "[", "/", "//", "current"}
 
+# The XPath function library by name ("concat", "jr:choice-name", ...): each entry
+# takes the compiled argument closures and returns the call's closure. Filled by
+# app.forms.functions, which the app.forms package imports (so it is filled before
+# any expression compiles); kept here so this module never imports that one
+# (issue 13 item 12: no import cycles).
+FUNCTIONS: dict[str, Callable[[list[Fn]], Fn]] = {}
+
 
 @dataclass(slots=True)
 class _Step:
@@ -671,13 +678,11 @@ class _Compiler:
 
     # -- functions
     def function(self, tok: Any, ctx: _Ctx, prefix: str | None = None) -> Fn:
-        from app.forms import functions as F
-
         name = str(tok.symbol)
         qname = f"{prefix}:{name}" if prefix else name
         if qname == "current" and len(tok) == 0:
             return self.path(tok, ctx)
-        spec = F.FUNCTIONS.get(qname)
+        spec = FUNCTIONS.get(qname)
         if spec is None:
             raise self.err(f"la función {qname}() no está soportada")
         if qname == "indexed-repeat":

@@ -6,7 +6,7 @@ One loop, three runners. `SchedulePolicy.step(now)` is the pure decision (time
 passed in): `Wait`, `Prepare` (idle work) or `ProbeAndSync`. `attempt()` carries out
 a ProbeAndSync on any thread and `SchedulePolicy.record()` feeds its outcome back.
 The background thread (`SyncScheduler`, headless and `sync watch`), the window's
-timer (app/ui/sync_panel.py SyncController.tick) and the field-week simulation
+timer (app/ui/sync/sync_panel.py SyncController.tick) and the field-week simulation
 (sim/field_week.py) all run exactly these three calls."""
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from typing import Any
 
 from app.core.text import xml_safe
 from app.core.ubigeo import catalog
+from app.forms.graph import program_of
 
 FORMATS = ("csv", "xlsx")
 KINDS = ("records", "answers", "members")
@@ -96,7 +97,7 @@ class FormLabels:
         got = self._choices.get(nd.path)
         if got is None:
             try:
-                pairs = self.fd.program().choice_list(nd).pairs(self.lang)
+                pairs = program_of(self.fd).choice_list(nd).pairs(self.lang)
             except Exception:  # noqa: BLE001 - a label must never stop an export
                 pairs = []
             got = {str(n): str(lab) for n, lab in pairs}

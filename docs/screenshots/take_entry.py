@@ -22,9 +22,9 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from take import full, key, keys, shot  # noqa: E402
 
-from app.ui import styles  # noqa: E402
-from app.ui.app_window import build  # noqa: E402
-from app.ui.translations import install_qt_spanish  # noqa: E402
+from app.ui.common import styles  # noqa: E402
+from app.ui.shell.app_window import build  # noqa: E402
+from app.ui.common.translations import install_qt_spanish  # noqa: E402
 
 PW = "clave-segura-1"
 

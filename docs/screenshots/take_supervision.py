@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from app.ui import styles  # noqa: E402
+from app.ui.common import styles  # noqa: E402
 
 PW = {"atorres": "clave-segura-1", "rquispe": "clave-rquispe-1", "jperez": "clave-jperez-1",
       "lcondori": "clave-lcondori-1"}
@@ -130,9 +130,9 @@ def make_data(data_dir: Path) -> None:
 
 
 def main() -> int:
-    from app.ui.app_window import build
-    from app.ui.constancia import write_constancia_pdf
-    from app.ui.users_admin import NewUserDialog
+    from app.ui.shell.app_window import build
+    from app.ui.review.constancia import write_constancia_pdf
+    from app.ui.admin.users_admin import NewUserDialog
 
     app = QApplication.instance() or QApplication([])
     styles.apply(app)

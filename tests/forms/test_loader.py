@@ -8,6 +8,7 @@ import pytest
 
 from app.core.errors import SieeError
 from app.forms import FormLoadError, bundled_form, list_bundled, load_form, loader
+from app.forms.graph import program_of
 from app.forms.xlsx import md_to_xlsx
 
 from .conftest import DATA
@@ -178,5 +179,5 @@ def test_bundled_forms():
 def test_fsu_ubigeo_catalog_is_not_put_through_pyxform(fsu_def):
     assert fsu_def.node("/fsu/ubicacion/distrito").list_name == "ubigeo_distritos.csv"
     assert "ubigeo_distritos.csv" not in fsu_def.choices
-    lst = fsu_def.program().choice_list(fsu_def.node("/fsu/ubicacion/distrito"))
+    lst = program_of(fsu_def).choice_list(fsu_def.node("/fsu/ubicacion/distrito"))
     assert len(lst.choices) >= 1800

@@ -297,3 +297,24 @@ def test_string_to_number_conversions():
 def test_unsupported_or_broken_expressions_raise_expr_error(bad):
     with pytest.raises(ExprError):
         compile_expr(bad, ("demo", "n"))
+
+
+def test_the_function_library_is_there_whatever_is_imported_first():
+    """xpath keeps the function table and app.forms.functions fills it (no import
+    cycle): importing only app.forms.xpath, in a fresh interpreter, still compiles a
+    function call, since the package import fills the table first."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from app.forms.xpath import FUNCTIONS, compile_expr\n"
+        "assert 'concat' in FUNCTIONS and 'jr:choice-name' in FUNCTIONS, len(FUNCTIONS)\n"
+        "compile_expr(\"concat('a', 'b')\", ('demo', 'n'))\n"
+        "print('ok')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         text=True, timeout=120, env={"PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -13,7 +13,7 @@ from tests.conftest import ADMIN_PW, FAST_KDF
 
 @pytest.fixture
 def window(qtbot, data_dir: Path, clock, ws_factory):
-    from app.ui.app_window import build
+    from app.ui.shell.app_window import build
 
     ws = ws_factory(create=True)
     ws.admin.add_user("ana", "empadronador", "clave-ana-123")
@@ -46,7 +46,7 @@ def test_menu_only_for_admins(window) -> None:
 
 
 def test_settings_dialog_saves_and_respects_locks(window, qtbot, tmp_path: Path) -> None:
-    from app.ui.settings_dialog import SettingsDialog
+    from app.ui.admin.settings_dialog import SettingsDialog
 
     login(window, "admin", ADMIN_PW)
     ws = window.ws
@@ -79,7 +79,7 @@ def test_settings_dialog_saves_and_respects_locks(window, qtbot, tmp_path: Path)
 
 
 def test_backup_then_restore_from_the_screens(window, qtbot, tmp_path: Path) -> None:
-    from app.ui.backup_dialog import BackupDialog, RestoreDialog
+    from app.ui.admin.backup_dialog import BackupDialog, RestoreDialog
 
     login(window, "admin", ADMIN_PW)
     uuid = window.ws.new_record("demo", "1", {"/demo/x": "dato"})
@@ -134,7 +134,7 @@ def test_doctor_dialog(window, qtbot) -> None:
 def test_window_applies_the_settings_file(
     qtbot, data_dir: Path, clock, ws_factory, monkeypatch, tmp_path: Path
 ) -> None:
-    from app.ui.app_window import build
+    from app.ui.shell.app_window import build
 
     f = tmp_path / "siee-campo.toml"
     f.write_text("autolock_minutes = 2\n", "utf-8")

@@ -16,7 +16,7 @@ def main() -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.form_window import FormWindow
+    from app.ui.entry.form_window import FormWindow
     from app.workspace import Workspace
     from bench.entry import HOGAR, UBICACION, VIVIENDA, KeyDriver
     from tests.conftest import ADMIN_PW, FAST_KDF

@@ -24,7 +24,7 @@ def _close_stray_windows(qapp):
 @pytest.fixture
 def shell(qtbot, data_dir: Path, clock):
     """A factory for the application window on `data_dir` (not yet started)."""
-    from app.ui.app_window import build
+    from app.ui.shell.app_window import build
 
     made = []
 

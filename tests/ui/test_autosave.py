@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.ui.form_window import FormWindow, create_record
+from app.ui.entry.form_window import FormWindow, create_record
 
 ROOT = Path(__file__).resolve().parents[2]
 

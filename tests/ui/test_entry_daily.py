@@ -10,9 +10,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.ui.form_view import QuestionPage
-from app.ui.form_window import FormWindow, create_record
-from app.ui.widgets import LONG_LIST_SHOWN, MAX_GRID_CHOICES, SelectOneEditor
+from app.ui.entry.form_view import QuestionPage
+from app.ui.entry.form_window import FormWindow, create_record
+from app.ui.entry.widgets import LONG_LIST_SHOWN, MAX_GRID_CHOICES, SelectOneEditor
 
 
 def open_window(ws, qtbot, form_id: str = "s100", uuid: str | None = None) -> FormWindow:
@@ -271,7 +271,7 @@ def test_a_rule_about_later_answers_does_not_hold_the_clerk(ws_factory, qtbot):
 
 
 def test_every_advertised_shortcut_works_from_a_text_box(ws_factory, qtbot):
-    from app.ui.help_panel import SHORTCUTS
+    from app.ui.common.help_panel import SHORTCUTS
 
     advertised = {k for k, _ in SHORTCUTS}
     assert {"Ctrl+Ins", "F8", "Ctrl+E", "Ctrl+Enter", "Ctrl+W", "F1"} <= advertised

@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMainWindow, QPushButton, QWidget
 
-from app.ui.form_window import FormWindow, create_record
-from app.ui.help_panel import GuideDialog
-from app.ui.shortcuts import enter_presses_buttons, mnemonic_clashes, mnemonic_of
+from app.ui.common.help_panel import GuideDialog
+from app.ui.common.shortcuts import enter_presses_buttons, mnemonic_clashes, mnemonic_of
+from app.ui.entry.form_window import FormWindow, create_record
 from tests.review.conftest import Team
 
 
@@ -68,18 +68,18 @@ def test_no_window_has_two_things_on_one_alt_letter(shell, qtbot, ws_factory, cl
         _walk(w, found)
         w.close()
     # supervision, tab by tab, and the dialogs it opens
-    from app.ui.supervision import SupervisionWindow
+    from app.ui.shell.supervision import SupervisionWindow
 
     sup = SupervisionWindow(ws)  # deletes itself on close
     for i in range(sup.tabs.count()):
         sup.tabs.setCurrentIndex(i)
         _walk(sup, found)
-    from app.ui.backup_dialog import BackupDialog, RestoreDialog
-    from app.ui.export_dialog import ExportDialog
-    from app.ui.settings_dialog import SettingsDialog
-    from app.ui.sync_dialogs import EnrollDialog
-    from app.ui.sync_panel import SyncPanel
-    from app.ui.users_admin import NewUserDialog, ResetPasswordDialog
+    from app.ui.admin.backup_dialog import BackupDialog, RestoreDialog
+    from app.ui.admin.settings_dialog import SettingsDialog
+    from app.ui.admin.users_admin import NewUserDialog, ResetPasswordDialog
+    from app.ui.review.export_dialog import ExportDialog
+    from app.ui.sync.sync_dialogs import EnrollDialog
+    from app.ui.sync.sync_panel import SyncPanel
 
     dialogs = [
         ExportDialog(ws, sup),
@@ -96,7 +96,7 @@ def test_no_window_has_two_things_on_one_alt_letter(shell, qtbot, ws_factory, cl
         d.close()
     # the review window of a completed record
     from app.demo import households
-    from app.ui.review_view import ReviewWindow
+    from app.ui.review.review_view import ReviewWindow
 
     uuid = team.fsu(households(1, seed=3)[0])
     rw = ReviewWindow(ws, uuid)  # deletes itself on close
@@ -183,7 +183,7 @@ def test_f1_and_the_help_menu_show_the_guide_of_the_screen(logged_in, qtbot):
 
 def test_the_guide_names_every_state_as_the_screens_do():
     from app.core.states import STATE_LABELS
-    from app.ui.help_texts import GUIDES, STATES, _check_state_names
+    from app.ui.common.help_texts import GUIDES, STATES, _check_state_names
 
     _check_state_names()
     for label in STATE_LABELS.values():
@@ -193,7 +193,7 @@ def test_the_guide_names_every_state_as_the_screens_do():
 
 
 def test_new_user_dialog_opens_in_its_first_field(logged_in, qtbot):
-    from app.ui.users_admin import NewUserDialog
+    from app.ui.admin.users_admin import NewUserDialog
 
     dlg = NewUserDialog(logged_in.ws, logged_in)
     qtbot.addWidget(dlg)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from app.ui.busy import is_busy
-from app.ui.translations import install_qt_spanish
-from app.ui.wording import plural
+from app.ui.common.busy import is_busy
+from app.ui.common.translations import install_qt_spanish
+from app.ui.common.wording import plural
 from tests.review.conftest import Team
 
 

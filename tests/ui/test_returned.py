@@ -108,7 +108,7 @@ def test_looking_at_a_returned_record_does_not_reopen_it(ws_factory, qtbot, cloc
     """Moving around a returned record and closing it saves nothing: it stays
     «Observada» (the resume position is kept only for drafts)."""
     from app.demo import households
-    from app.ui.form_window import FormWindow
+    from app.ui.entry.form_window import FormWindow
     from tests.review.conftest import PASSWORDS, Team
 
     ws = ws_factory(create=True)
@@ -117,7 +117,7 @@ def test_looking_at_a_returned_record_does_not_reopen_it(ws_factory, qtbot, cloc
     ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
     team.as_("emp")
     uuid = team.fsu(households(1, seed=4)[0])
-    team.as_("sup").return_record(uuid, "Revise el teléfono", ["/fsu/ubicacion/telefono"])
+    team.as_("sup").review.return_record(uuid, "Revise el teléfono", ["/fsu/ubicacion/telefono"])
     ws = team.as_("emp")
     revision = ws.get(uuid).revision
     w = FormWindow(ws, uuid)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QPushButton
 
 from app.core.states import State
 from app.demo import households
-from app.ui.review_queue import ReviewQueuePage
+from app.ui.review.review_queue import ReviewQueuePage
 from tests.review.conftest import PASSWORDS, Team
 
 N = 200

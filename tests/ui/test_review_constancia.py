@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.core.errors import ValidationError
 from app.demo import households
-from app.ui.constancia import constancia_html, write_constancia_pdf
-from app.ui.review_view import ReviewWindow
+from app.ui.review.constancia import constancia_html, write_constancia_pdf
+from app.ui.review.review_view import ReviewWindow
 from tests.review.conftest import PASSWORDS, Team
 from tests.review.helpers import post_result
 
@@ -80,7 +80,7 @@ def test_html_escapes_what_people_typed(household, qapp):
 
 def test_forbidden_characters_never_reach_the_constancia(household, qapp):
     team, _hh, uuid = household
-    data = team.as_("emp").constancia(uuid)
+    data = team.as_("emp").documents.constancia(uuid)
     data.head_name = "Quispe\x01\x0b Mamani\x1d"
     html = constancia_html(data)
     assert "Quispe Mamani" in html
@@ -114,7 +114,7 @@ def test_printed_page_has_the_same_content(household, tmp_path, qapp):
     from PySide6.QtGui import QPageSize
     from PySide6.QtPrintSupport import QPrinter
 
-    from app.ui.constancia import _document, _print_on
+    from app.ui.review.constancia import _document, _print_on
 
     team, hh, uuid = household
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)

@@ -14,13 +14,13 @@ from PySide6.QtCore import Qt
 
 from app.core.states import State
 from app.demo import households
-from app.ui.audit_view import AuditPage
-from app.ui.dashboard import DashboardPage
-from app.ui.export_dialog import ExportDialog
-from app.ui.review_queue import ReviewQueuePage
-from app.ui.review_view import WARNING_BG, ReviewWindow
-from app.ui.supervision import SupervisionWindow
-from app.ui.users_admin import UsersPage
+from app.ui.admin.audit_view import AuditPage
+from app.ui.admin.users_admin import UsersPage
+from app.ui.review.dashboard import DashboardPage
+from app.ui.review.export_dialog import ExportDialog
+from app.ui.review.review_queue import ReviewQueuePage
+from app.ui.review.review_view import WARNING_BG, ReviewWindow
+from app.ui.shell.supervision import SupervisionWindow
 from tests.conftest import ADMIN_PW
 from tests.review.conftest import PASSWORDS, Team
 

@@ -151,7 +151,7 @@ import sys
 from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from app.ui.main import run_gui
+from app.ui.shell.main import run_gui
 
 app = QApplication([])
 
@@ -189,7 +189,7 @@ def test_run_gui_opens_the_wizard_on_a_new_folder(tmp_path):
 
 
 def test_demo_mode_fills_an_empty_workspace(shell, ws_factory, data_dir, clock, qtbot):
-    from app.ui.app_window import build
+    from app.ui.shell.app_window import build
 
     ws_factory(create=True).close()
     win = build(data_dir, {"kdf": FAST_KDF, "clock": clock}, demo=True)
@@ -205,7 +205,7 @@ def test_demo_mode_fills_an_empty_workspace(shell, ws_factory, data_dir, clock, 
 
 
 def test_record_of_a_form_version_not_installed_gives_a_spanish_message(logged_in, monkeypatch):
-    import app.ui.app_window as app_window
+    import app.ui.shell.app_window as app_window
 
     shown: list[str] = []
     monkeypatch.setattr(app_window, "show_error", lambda _p, e: shown.append(e.user_message))

@@ -20,7 +20,7 @@ EMP_PW = "clave-emp-1234"
 @pytest.fixture
 def window(qtbot, data_dir, clock):
     """A factory of started windows on `data_dir`, handed (url, code) like `make run`."""
-    from app.ui.app_window import build
+    from app.ui.shell.app_window import build
 
     made = []
 

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.forms import FormSession, load_form
 from app.forms.navigation import plan_pages
-from app.ui.form_view import QuestionPage
-from app.ui.form_window import FormWindow, create_record
-from app.ui.widgets import (
+from app.ui.entry.form_view import QuestionPage
+from app.ui.entry.form_window import FormWindow, create_record
+from app.ui.entry.widgets import (
     ParseError,
     choice_items,
     exact_choice,

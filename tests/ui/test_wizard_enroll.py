@@ -29,7 +29,7 @@ def _to_recovery_page(wiz, qtbot) -> None:
 
 
 def test_wizard_code_enrolls_at_first_login(qtbot, data_dir, server):
-    from app.ui.app_window import build
+    from app.ui.shell.app_window import build
 
     win = build(data_dir, {"kdf": FAST_KDF})
     qtbot.addWidget(win)

@@ -2,7 +2,7 @@
 
 from PySide6.QtCore import Qt
 
-from app.ui.wizard import FirstRunWizard
+from app.ui.admin.wizard import FirstRunWizard
 from tests.conftest import FAST_KDF
 
 

@@ -9,7 +9,7 @@ import threading
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.core.errors import NotAllowed
-from app.ui.worker import GENERIC_ERROR, SerialSaver, run_job
+from app.ui.common.worker import GENERIC_ERROR, SerialSaver, run_job
 
 
 def boxes() -> list[QMessageBox]:

@@ -1,0 +1,4 @@
+"""Review room: the supervisor's work.
+
+Review queue and detail, dashboard, exports, constancias.
+Imports app.ui.common only (of app.ui)."""

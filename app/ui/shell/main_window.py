@@ -1,0 +1,337 @@
+"""The records screen: counts per state, filters, DNI search, the list, the
+reasons of returned records, and the actions that start or open a form."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import SieeError
+from app.core.roles import ROLE_LABELS, Perm, can
+from app.core.states import STATE_LABELS, State
+from app.ui.common.changes import RECORDS, Change, subscribe
+from app.ui.common.record_list import FORM_LABELS, RecordTableModel, Row, when_text
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, run_job, show_error
+from app.ui.shell.supervision import SupervisionTools
+from app.workspace import Workspace
+
+log = logging.getLogger("siee.ui.main_window")
+
+
+class RecordsPage(QWidget):
+    """Emits open_record(uuid), new_record(form_id, from_uuid or "") and logout()."""
+
+    open_record = Signal(str)
+    new_record = Signal(str, str)
+    logout_requested = Signal()
+
+    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.load_job: Job | None = None
+        self._generation = 0
+        self._search_uuids: set[str] | None = None
+        subscribe(self, self.on_changes)
+
+        self.who = QLabel("")
+        self.who.setObjectName("subtitle")
+        self.logout_btn = QPushButton("Ce&rrar sesión")
+        self.logout_btn.clicked.connect(self.logout_requested)
+        top = QHBoxLayout()
+        title = QLabel("Fichas")
+        title.setObjectName("title")
+        top.addWidget(title)
+        top.addSpacing(16)
+        top.addWidget(self.who, 1)
+        top.addWidget(self.logout_btn)
+
+        self.count_buttons: dict[str, QPushButton] = {}
+        counts = QHBoxLayout()
+        counts.setSpacing(6)
+        for st in State:
+            b = QPushButton(STATE_LABELS[st])
+            b.setFlat(True)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(lambda _=False, s=st.value: self.set_state_filter(s))
+            self.count_buttons[st.value] = b
+            counts.addWidget(b)
+        counts.addStretch(1)
+
+        self.state_box = QComboBox()
+        self.state_box.addItem("Todos los estados", "")
+        for st in State:
+            self.state_box.addItem(STATE_LABELS[st], st.value)
+        self.form_box = QComboBox()
+        self.form_box.addItem("Todos los formularios", "")
+        for fid, label in FORM_LABELS.items():
+            self.form_box.addItem(label, fid)
+        self.dni = QLineEdit()
+        self.dni.setPlaceholderText("DNI (8 dígitos)")
+        self.dni.setMaxLength(10)
+        self.dni.setMaximumWidth(150)
+        self.dni.returnPressed.connect(self.search_dni)
+        self.search_btn = QPushButton("&Buscar")
+        self.search_btn.clicked.connect(self.search_dni)
+        self.clear_btn = QPushButton("&Limpiar")
+        self.clear_btn.clicked.connect(self.clear_filters)
+        filters = QHBoxLayout()
+        for text, w in (("&Estado:", self.state_box), ("&Formulario:", self.form_box)):
+            lab = QLabel(text)
+            lab.setBuddy(w)
+            filters.addWidget(lab)
+            filters.addWidget(w)
+            filters.addSpacing(8)
+        dlab = QLabel("Buscar por &DNI:")
+        dlab.setBuddy(self.dni)
+        filters.addWidget(dlab)
+        filters.addWidget(self.dni)
+        filters.addWidget(self.search_btn)
+        filters.addWidget(self.clear_btn)
+        filters.addStretch(1)
+        self.state_box.currentIndexChanged.connect(self.reload)
+        self.form_box.currentIndexChanged.connect(self.reload)
+
+        self.returned_banner = QLabel("")
+        self.returned_banner.setObjectName("returned")
+        self.returned_banner.setWordWrap(True)
+        self.returned_banner.hide()
+
+        self.model = RecordTableModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(False)
+        self.table.verticalHeader().hide()
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.detail = QLabel("")
+        self.detail.setObjectName("returned")
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.TextFormat.RichText)
+        self.detail.hide()
+
+        self.new_s100_btn = QPushButton("&Nueva S100 (Ctrl+N)")
+        self.new_s100_btn.setObjectName("primary")
+        self.new_s100_btn.clicked.connect(lambda: self.new_record.emit("s100", ""))
+        self.new_fsu_btn = QPushButton("Nueva FS&U desde la S100 (Ctrl+U)")
+        self.new_fsu_btn.clicked.connect(self.new_fsu_from_selected)
+        self.open_btn = QPushButton("&Abrir (Enter)")
+        self.open_btn.clicked.connect(self.open_selected)
+        self.status = QLabel("")
+        self.status.setObjectName("hint")
+        actions = QHBoxLayout()
+        actions.addWidget(self.new_s100_btn)
+        actions.addWidget(self.new_fsu_btn)
+        actions.addWidget(self.open_btn)
+        actions.addStretch(1)
+        actions.addWidget(self.status)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addLayout(counts)
+        lay.addLayout(filters)
+        lay.addWidget(self.returned_banner)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.detail)
+        lay.addLayout(actions)
+
+        QShortcut(QKeySequence("Ctrl+N"), self, lambda: self.new_record.emit("s100", ""))
+        QShortcut(QKeySequence("Ctrl+U"), self, self.new_fsu_from_selected)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.dni.setFocus)
+        QShortcut(QKeySequence("F5"), self, self.reload)
+        for key in ("Return", "Enter"):
+            sc = QShortcut(QKeySequence(key), self.table, self.open_selected)
+            sc.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self._selection_changed()
+        self.supervision = SupervisionTools(self, top, actions)  # review, exports, users
+
+    # -- data -----------------------------------------------------------------------------
+    def on_login(self) -> None:
+        u = self.ws.user
+        if u is None:
+            return
+        name = u.display_name or u.username
+        self.who.setText(f"{name} — {ROLE_LABELS[u.role]}")
+        can_create = can(u.role, Perm.RECORD_CREATE)
+        self.new_s100_btn.setEnabled(can_create)
+        self.supervision.on_login()
+        self.clear_filters()
+
+    def on_changes(self, change: Change) -> None:
+        """Records changed on any screen (a decision, a reassignment): reload."""
+        if change.touches(RECORDS):
+            self.reload()
+
+    def reload(self) -> None:
+        """Load the list in the background; the table updates when it arrives."""
+        if self.ws.user is None:
+            return
+        state = self.state_box.currentData() or None
+        form_id = self.form_box.currentData() or None
+        search = self._search_uuids
+        ws = self.ws
+
+        def load(_job: Job) -> tuple[list[Row], dict[str, int]]:
+            metas = ws.list_records(state=state, form_id=form_id)
+            if search is not None:
+                metas = [m for m in metas if m.uuid in search]
+            rows = []
+            for m in metas:
+                returns: list[dict] = []
+                result: dict | None = None
+                if m.state in (State.RETURNED.value, State.RESULT.value):
+                    try:
+                        notes = ws.notes(m.uuid)
+                    except SieeError:
+                        log.warning("could not read the notes of a record")
+                        notes = {}
+                    returns = notes.get("returns", []) if m.state == State.RETURNED.value else []
+                    result = notes.get("result") if m.state == State.RESULT.value else None
+                rows.append(Row(m, returns, result))
+            rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
+            return rows, ws.counts_by_state()
+
+        self.status.setText("Cargando…")
+        self._generation += 1
+        gen = self._generation
+        self.load_job = run_job(
+            load, on_result=lambda result: self._loaded(result, gen), on_error=self._load_failed
+        )
+
+    def _load_failed(self, exc: BaseException) -> None:
+        if self.ws.user is None:  # the session ended while the list was loading
+            return
+        self.status.setText("")
+        show_error(self, exc)
+
+    def _loaded(self, result: tuple[list[Row], dict[str, int]], generation: int = 0) -> None:
+        if self.ws.user is None or (generation and generation != self._generation):
+            return  # the session ended, or a newer load was started meanwhile
+        rows, counts = result
+        selected = self.selected_row()
+        keep = selected.meta.uuid if selected else None
+        self.model.set_rows(rows)
+        for st, b in self.count_buttons.items():
+            b.setText(f"{STATE_LABELS[State(st)]}: {counts.get(st, 0)}")
+        n_ret = counts.get(State.RETURNED.value, 0)
+        if n_ret:
+            self.returned_banner.setText(
+                plural(
+                    n_ret,
+                    "Tiene 1 ficha observada por el supervisor o el SIEE: aparece primero, en "
+                    "rojo. Ábrala, corrija lo indicado y vuelva a completarla.",
+                    "Tiene {n} fichas observadas por el supervisor o el SIEE: aparecen "
+                    "primero, en rojo. Ábralas, corrija lo indicado y vuelva a completarlas.",
+                )
+            )
+        self.returned_banner.setVisible(bool(n_ret))
+        if self._search_uuids is not None and not rows:
+            self.status.setText(
+                f"Ninguna ficha con el DNI {self.dni.text().strip()}: revise el número "
+                "o pulse Limpiar."
+            )
+        else:
+            self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
+        target = 0
+        for i, r in enumerate(rows):
+            if r.meta.uuid == keep:
+                target = i
+        if rows:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(target, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        self._selection_changed()
+
+    # -- filters ------------------------------------------------------------------------
+    def set_state_filter(self, state: str) -> None:
+        self.state_box.setCurrentIndex(max(0, self.state_box.findData(state)))
+
+    def clear_filters(self) -> None:
+        self._search_uuids = None
+        self.dni.clear()
+        for box in (self.state_box, self.form_box):
+            box.blockSignals(True)
+            box.setCurrentIndex(0)
+            box.blockSignals(False)
+        self.reload()
+
+    def search_dni(self) -> None:
+        text = self.dni.text().strip()
+        if not text:
+            self._search_uuids = None
+            self.reload()
+            return
+        try:
+            found = self.ws.find_by_dni(text)
+        except SieeError as e:
+            show_error(self, e)
+            return
+        self._search_uuids = {m.uuid for m in found}
+        self.reload()
+
+    # -- selection and actions ----------------------------------------------------------------
+    def selected_row(self) -> Row | None:
+        idx = self.table.selectionModel().currentIndex()
+        return self.model.row_at(idx.row()) if idx.isValid() else None
+
+    def _selection_changed(self, *_: Any) -> None:
+        row = self.selected_row()
+        u = self.ws.user
+        self.open_btn.setEnabled(row is not None)
+        self.new_fsu_btn.setEnabled(
+            bool(row and row.meta.form_id == "s100" and u and can(u.role, Perm.RECORD_CREATE))
+        )
+        if row and row.returned and row.returns:
+            items = "".join(
+                f"<li><b>{_esc(r.get('reason', ''))}</b>"
+                f" — {_esc(r.get('by', '') or 'SIEE')}, {when_text(r.get('at') or 0)}"
+                + (
+                    f"<br>Preguntas: {_esc(', '.join(r.get('questions') or []))}"
+                    if r.get("questions")
+                    else ""
+                )
+                + "</li>"
+                for r in row.returns
+            )
+            self.detail.setText(f"Motivos de la observación:<ul>{items}</ul>")
+            self.detail.show()
+        else:
+            self.detail.hide()
+
+    def open_selected(self) -> None:
+        row = self.selected_row()
+        if row:
+            self.open_record.emit(row.meta.uuid)
+
+    def new_fsu_from_selected(self) -> None:
+        row = self.selected_row()
+        if row and row.meta.form_id == "s100":
+            self.new_record.emit("fsu", row.meta.uuid)
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

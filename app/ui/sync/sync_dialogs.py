@@ -1,0 +1,113 @@
+"""Dialogs of sync: enrollment of the laptop with a code from the centre, and the
+texts shown after a USB export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.sync.model import DeviceInfo
+from app.sync.protocol import key_fingerprint
+from app.ui.common.wording import plural
+from app.ui.common.worker import Job, run_job, user_text
+
+
+def export_message(paths: list[Path]) -> str:
+    if not paths:
+        return (
+            "No hay fichas en cola de envío. Se escribió la solicitud de novedades "
+            "(siee-inbox-request-….json): llévela a la sede central, le darán un archivo de "
+            "novedades (siee-inbox-….json) con las fichas observadas, resultados y avisos; "
+            "impórtelo con «Importar recibo o novedades de USB…»."
+        )
+    folder = paths[0].parent
+    return (
+        plural(len(paths), "Se escribió 1 archivo de lote", "Se escribieron {n} archivos de lote")
+        + f" y la solicitud de novedades en {folder}.\n\n"
+        "Lleve la memoria USB a la sede central para que importen los lotes. Le darán un "
+        "archivo de recibo (siee-receipt-….json) y uno de novedades (siee-inbox-….json): "
+        "impórtelos con «Importar recibo o novedades de USB…». "
+        "Hasta entonces las fichas siguen en cola; si vuelve la conexión se envían solas "
+        "sin duplicarse."
+    )
+
+
+class EnrollDialog(QDialog):
+    """Server address + one-time code → enrolled; shows the pinned key's fingerprint."""
+
+    def __init__(self, ctl: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctl = ctl
+        self.job: Job | None = None
+        self.result_info: DeviceInfo | None = None
+        self.setWindowTitle("Inscribir este equipo en el servidor del SIEE")
+        ws = ctl.ws()
+        dev = ws.centre.device() if ws is not None else None
+        intro = QLabel(
+            "Pida a la sede central un código de inscripción (válido 72 horas) y escriba la "
+            "dirección del servidor. Las fichas pendientes se conservan."
+            + ("\n\nEste equipo ya está inscrito: al inscribirlo de nuevo recibe una identidad "
+               "nueva y sus fichas sin enviar se envían con ella." if dev else "")
+        )
+        intro.setWordWrap(True)
+        self.url = QLineEdit((ws.settings.values().get("server_url") if ws else "") or "https://")
+        self.code = QLineEdit()
+        self.code.setPlaceholderText("XXXX-XXXX-XXXX")
+        self.label = QLineEdit()
+        self.label.setPlaceholderText("p. ej. Laptop ULE 1")
+        form = QFormLayout()
+        form.addRow("&Servidor:", self.url)
+        form.addRow("&Código:", self.code)
+        form.addRow("&Nombre del equipo:", self.label)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Inscribir")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(intro)
+        lay.addLayout(form)
+        lay.addWidget(self.message)
+        lay.addWidget(self.buttons)
+        self.code.setFocus()
+
+    def submit(self) -> None:
+        url, code, label = self.url.text().strip(), self.code.text().strip(), self.label.text()
+        if not code:
+            self.message.setText("Escriba el código de inscripción.")
+            return
+        centre = self.ctl.centre()
+        self.buttons.setEnabled(False)
+        self.message.setText("Inscribiendo…")
+        self.job = run_job(lambda _job: centre.enroll(url, code, label),
+                           on_result=self._done, on_error=self._failed)
+
+    def _done(self, info: DeviceInfo) -> None:
+        self.result_info = info
+        self.buttons.setEnabled(True)
+        self.ctl.refresh()
+        self.ctl.policy.request_now()
+        self.message.setText(
+            f"Equipo inscrito ({info.device_id}, ULE {info.ule_ubigeo}). Huella de la clave del "
+            f"servidor: {key_fingerprint(info.server_signing_key)}; compárela con la de la sede "
+            "central."
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cerrar")
+
+    def _failed(self, exc: BaseException) -> None:
+        self.buttons.setEnabled(True)
+        self.message.setText(user_text(exc))
