@@ -96,7 +96,8 @@ def test_complete_partial_backup_is_finished_at_next_start(ws_factory, data_dir,
     ws = ws_factory()
     ws.login("admin", ADMIN_PW)
     assert target.exists() and not partial.exists()
-    assert [e.detail["outcome"] for e in ws.admin.audit_entries(action="backup_stale")] == ["finished"]
+    stale = ws.admin.audit_entries(action="backup_stale")
+    assert [e.detail["outcome"] for e in stale] == ["finished"]
     assert inspect_backup(target).counts == {"DRAFT": 1}
     ws.close()
     res = restore_backup(target, tmp_path / "restaurado", username="admin", password=ADMIN_PW)
@@ -115,7 +116,8 @@ def test_incomplete_partial_backup_is_removed_at_next_start(ws_factory, data_dir
     ws = ws_factory()
     ws.login("admin", ADMIN_PW)
     assert not partial.exists() and not target.exists()
-    assert [e.detail["outcome"] for e in ws.admin.audit_entries(action="backup_stale")] == ["removed"]
+    stale = ws.admin.audit_entries(action="backup_stale")
+    assert [e.detail["outcome"] for e in stale] == ["removed"]
     ws.logout()
     ws.login("admin", ADMIN_PW)  # handled once
     assert len(ws.admin.audit_entries(action="backup_stale")) == 1
