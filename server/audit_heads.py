@@ -43,7 +43,10 @@ def note_head(c: Connection, header: p.BatchHeader, now: str) -> str | None:
         ))
         return None
     alert = None
-    newer = header.created_at > row["batch_created_at"]
+    # Batch times are whole seconds: within one second a head that grew is the newer
+    # one (a log only grows); a lower one in the same second cannot be ordered.
+    newer = header.created_at > row["batch_created_at"] or (
+        header.created_at == row["batch_created_at"] and seq > row["seq"])
     if newer and seq < row["seq"]:
         alert = (f"audit log went backwards: batch {header.batch_id} reports entry {seq}, "
                  f"batch {row['batch_id']} reported {row['seq']}")
