@@ -99,16 +99,30 @@ def test_enrollment_guessing_is_limited(srv):
     assert last.status_code == 429 and "inscripción" in last.json()["message"]
 
 
+# Runs `python -m server ...` and, on the way out, writes the process's own peak
+# memory (VmHWM, KiB). ru_maxrss from wait4 would count the test runner's memory
+# that the child held between fork and exec.
+_MEASURED = """
+import os, runpy, sys
+sys.argv = ["server", *sys.argv[1:]]
+try:
+    runpy.run_module("server", run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status") as f:
+        hwm = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    with open(os.environ["SIEE_TEST_HWM_FILE"], "w") as out:
+        out.write(hwm)
+"""
+
+
 def _run_measured(args: list[str], tmp_path) -> tuple[int, str, int]:
     """Run `python -m server ARGS`; (exit code, stderr, peak memory in KiB)."""
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    err_path = tmp_path / "stderr.txt"
-    with open(err_path, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "server", *args], cwd=str(REPO_ROOT),
-                                env=env, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err_path.read_text(errors="replace"), usage.ru_maxrss
+    hwm = tmp_path / "hwm.txt"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), SIEE_TEST_HWM_FILE=str(hwm))
+    proc = subprocess.run([sys.executable, "-c", _MEASURED, *args], cwd=str(REPO_ROOT),
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          timeout=300)
+    return proc.returncode, proc.stderr.decode(errors="replace"), int(hwm.read_text())
 
 
 def test_huge_usb_files_are_refused_before_reading(srv, tmp_path):
