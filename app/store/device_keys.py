@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from app.store import meta
@@ -35,8 +36,6 @@ def load_or_create(conn: sqlite3.Connection, sealer: Sealer) -> X25519PrivateKey
     key = load(conn, sealer)
     if key is None:
         key = X25519PrivateKey.generate()
-        from cryptography.hazmat.primitives import serialization
-
         raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                 serialization.NoEncryption())
         meta.put(conn, META_KEY, base64.b64encode(sealer.seal(raw, _AAD)).decode("ascii"))

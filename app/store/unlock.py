@@ -20,6 +20,7 @@ import logging
 
 import sqlite_utils
 
+from app.core.errors import IntegrityFailure
 from app.store import integrity, lockout
 from app.store.audit import AuditLog, ChainReport
 from app.store.db import transaction
@@ -56,8 +57,6 @@ def _needs_init(conn, audit: AuditLog) -> bool:
 
 def end_report(conn, audit: AuditLog) -> ChainReport:
     """A quick check of the chain's end against its sealed head (no full walk)."""
-    from app.core.errors import IntegrityFailure
-
     last = audit.head(conn)
     try:
         head = audit.read_head(conn)
