@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.core.bounded_io import read_limited
+from app.core.errors import ValidationError
 from app.sync.protocol import ProtocolError
-
-CHUNK = 1 << 20
 
 
 def _human(n: int) -> str:
@@ -33,19 +33,9 @@ def what_es(what: str) -> str:
 
 def read_bounded(path: Path, limit: int, what: str) -> bytes:
     """The bytes of `path`, at most `limit`; raises too_large (413) when the file is
-    bigger (checked from its size first, then while reading), OSError when unreadable."""
-    path = Path(path)
-    if path.stat().st_size > limit:
-        raise too_large(path, limit, what)
-    parts: list[bytes] = []
-    n = 0
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(min(CHUNK, limit + 1 - n))
-            if not chunk:
-                break
-            n += len(chunk)
-            if n > limit:
-                raise too_large(path, limit, what)
-            parts.append(chunk)
-    return b"".join(parts)
+    bigger (checked from its size first, then while reading: app.core.bounded_io, the
+    laptop's reader too), OSError when unreadable."""
+    try:
+        return read_limited(Path(path), limit, what_es(what))
+    except ValidationError:
+        raise too_large(Path(path), limit, what) from None
