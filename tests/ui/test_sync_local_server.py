@@ -11,7 +11,6 @@ from app.cli.main import build_parser
 from app.core.errors import SieeError
 from devtools.devserver import LocalServer, enroll_code
 from tests.conftest import ADMIN_PW, FAST_KDF
-from tests.devtools.test_devserver import free_port
 from tests.sync.conftest import ULE, add_queued
 
 EMP_PW = "clave-emp-1234"
@@ -63,38 +62,6 @@ def test_window_enrolls_and_sees_the_whole_loop(window, ws_factory, tmp_path, qt
         qtbot.waitUntil(lambda: not ctl.running and ws.centre.status().result == 6,
                         timeout=20000)
         assert ws.notes(uuids[0])["result"]["category"] in ("pobre_extremo", "pobre", "no_pobre")
-
-
-def test_enumerator_syncs_after_server_and_program_restart(
-        window, ws_factory, tmp_path, qtbot):
-    port = free_port()
-    ws_factory(create=True).close()
-    # first start: the administrator's log-in enrolls the laptop
-    with LocalServer(tmp_path / "srv", centre_every_s=None, port=port) as srv:
-        first_url = srv.url
-        win = window((srv.url, enroll_code(srv.data_dir, ULE)))
-        log_in(win, "admin", ADMIN_PW)
-        ws, ctl = win.ws, win.sync_menu.ctl
-        qtbot.waitUntil(lambda: ws.centre.device() is not None, timeout=15000)
-        qtbot.waitUntil(lambda: not ctl.running, timeout=15000)
-        device = ws.centre.device().device_id
-        ws.admin.add_user("emp", "empadronador", EMP_PW, "Juan Pérez")
-        win.logout()
-        win.close()
-    # both stopped; `make run` again: a new server process, a new program, a new code
-    with LocalServer(tmp_path / "srv", centre_every_s=None, port=port) as srv:
-        assert srv.url == first_url
-        win = window((srv.url, enroll_code(srv.data_dir, ULE)))
-        log_in(win, "emp", EMP_PW)  # an enumerator: may sync, may not enroll
-        ws, ctl = win.ws, win.sync_menu.ctl
-        assert ws.user.username == "emp"
-        add_queued(ws, 3, seed=702)
-        ctl.sync_now()
-        qtbot.waitUntil(lambda: not ctl.running and ws.centre.status().delivered == 3,
-                        timeout=20000)
-        dev = ws.centre.device()
-        assert (dev.device_id, dev.server_url) == (device, first_url)  # no new enrollment
-        assert ctl.status.enrolled
 
 
 def test_run_takes_the_server_and_the_code_together(monkeypatch):
