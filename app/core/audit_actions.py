@@ -40,6 +40,7 @@ class AuditAction(StrEnum):
     DELIVERED = "delivered"
     QUARANTINE = "quarantine"
     RESULT = "result"
+    PRACTICE_RESULT = "practice_result"
 
 
 AUDIT_LABELS: dict[AuditAction, str] = {
@@ -71,6 +72,7 @@ AUDIT_LABELS: dict[AuditAction, str] = {
     AuditAction.DELIVERED: "Ficha entregada a la sede central",
     AuditAction.QUARANTINE: "Ficha apartada por conflicto",
     AuditAction.RESULT: "Resultado CSE recibido",
+    AuditAction.PRACTICE_RESULT: "Resultado de un ejercicio de práctica",
 }
 
 

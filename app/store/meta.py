@@ -19,6 +19,8 @@ SYNC_SERVER_SETTINGS = "sync_server_settings"  # JSON: the centre's last setting
 SYNC_LAST_ATTEMPT = "sync_last_attempt"
 SYNC_LAST_OK = "sync_last_ok"
 SYNC_LAST_ERROR = "sync_last_error"  # sealed, base64
+PRACTICE = "practice"  # "1": a practice workspace (app/workspace/practice.py), for good
+PRACTICE_RESULTS = "practice_results"  # sealed, base64: the trainees' exercise results
 
 
 Conn = sqlite3.Connection | sqlite_utils.Database

@@ -137,6 +137,11 @@ class SyncClient:
 
     # -- plumbing -----------------------------------------------------------------------------
     def _transport(self, url: str | None = None) -> Transport:
+        if getattr(self.ports, "practice", False):
+            # A practice workspace (issue 18) never opens a connection, whoever asks.
+            raise SyncError("practice workspace: no connection",
+                            "Está en modo práctica: aquí nada se envía al SIEE ni se recibe "
+                            "de él.")
         settings = self.ports.settings()
         dev = self.ports.device()
         base = url or (dev.server_url if dev else None) or settings.get("server_url")

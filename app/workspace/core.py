@@ -44,6 +44,8 @@ from app.workspace.centre import Centre
 from app.workspace.context import Context, FormHooks, locked
 from app.workspace.documents import Documents
 from app.workspace.hooks import EngineHooks
+from app.workspace.practice import Practice, is_practice
+from app.workspace.practice_centre import PracticeCentre
 from app.workspace.records import Records
 from app.workspace.review import Review
 from app.workspace.settings import DEFAULTS, Settings
@@ -78,7 +80,10 @@ class Workspace:
         self.review = Review(self.ctx, self.records_view, self.forms)
         self.documents = Documents(self.ctx, self.records_view, self.forms, self.settings)
         self.admin = Admin(self.ctx, self.settings)
-        self.centre = Centre(self.ctx, self.settings, self.forms)
+        # A practice workspace (issue 18) gets the simulated centre: it never reaches a server.
+        self.practice = Practice(self.ctx, is_practice(db))
+        centre = PracticeCentre if self.practice.enabled else Centre
+        self.centre = centre(self.ctx, self.settings, self.forms)
 
     # -- the shared parts, read-only for callers ---------------------------------------------
     @property
@@ -159,10 +164,12 @@ class Workspace:
         admin_password: str,
         ule_ubigeo: str | None = None,
         display_name: str = "",
+        practice: bool = False,
         **kw: object,
     ) -> tuple[Workspace, str]:
         """Initialize a new data folder; returns the workspace (admin logged in) and
-        the recovery code, which is shown once and never stored in clear."""
+        the recovery code, which is shown once and never stored in clear. `practice`:
+        a practice workspace (app/workspace/practice.py), for good."""
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         if ule_ubigeo:
@@ -178,13 +185,17 @@ class Workspace:
         ctx.unlock(key)
         with transaction(ctx.db) as conn:
             meta.put(conn, meta.WORKSPACE_ID, str(uuidlib.uuid4()))
+            if practice:
+                ws.practice.mark(conn)
+                ws.centre = PracticeCentre(ctx, ws.settings, ws.forms)
             ws.settings.write(conn, {**DEFAULTS, "ule_ubigeo": ule_ubigeo}, audited=[])
             if display_name:
                 ctx.vault.set_display_name(conn, uid, ctx.session.seal_display(uid, display_name))
             ctx.session.user = User(
                 uid, admin_username.strip().lower(), Role.ADMIN, True, display_name
             )
-            ctx.audit(conn, AuditAction.INIT, detail={"ule_ubigeo": ule_ubigeo})
+            ctx.audit(conn, AuditAction.INIT, detail={"ule_ubigeo": ule_ubigeo,
+                                                      **({"practice": True} if practice else {})})
         log.info("workspace initialized in %s", data_dir)
         return ws, code
 
