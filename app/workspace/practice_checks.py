@@ -21,7 +21,8 @@ _INDEX = re.compile(r"^/fsu/integrantes\[(\d+)\]/(\w+)$")
 RULES: dict[str, str] = {
     "dos_conyuges": "Más de un integrante registrado como cónyuge del jefe de hogar.",
     "hijo_edad": "Hijo(a) con menos de 12 años de diferencia con el jefe de hogar.",
-    "educacion_edad": "Nivel educativo superior en una persona menor de 16 años.",
+    "estado_civil_menor": "Persona de 12 a 14 años registrada como casada, conviviente, "
+                          "viuda, divorciada o separada.",
     "lectura_estudios": "Persona con estudios secundarios o superiores que «no sabe leer».",
     "informante_menor": "El informante es un integrante menor de 12 años.",
 }
@@ -91,10 +92,11 @@ def fsu_issues(answers: dict[str, object], today: date | None = None) -> list[Is
                              f"El integrante {i} es hijo(a) y tiene solo {head_age - age} "
                              "años menos que el jefe de hogar. Confirme la fecha de "
                              "nacimiento o el parentesco."))
-        if m.get("nivel_educativo") in ("5", "6", "7") and age < 16:
-            out.append(Issue("educacion_edad", f"{MEMBERS}[{i}]/nivel_educativo",
-                             f"El integrante {i} tiene {age} años y figura con estudios "
-                             "superiores. Confirme el nivel educativo."))
+        if m.get("estado_civil") in ("1", "2", "3", "4", "5") and 12 <= age < 15:
+            out.append(Issue("estado_civil_menor", f"{MEMBERS}[{i}]/estado_civil",
+                             f"El integrante {i} tiene {age} años y figura con estado civil "
+                             "distinto de soltero(a). Confirme el estado civil o la fecha "
+                             "de nacimiento."))
         if m.get("sabe_leer") == "2" and m.get("nivel_educativo") in ("4", "5", "6", "7"):
             out.append(Issue("lectura_estudios", f"{MEMBERS}[{i}]/sabe_leer",
                              f"El integrante {i} tiene estudios secundarios o superiores "

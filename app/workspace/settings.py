@@ -48,13 +48,17 @@ from app.workspace.context import Context, locked
 log = logging.getLogger("siee.settings")
 
 SETTINGS_FILE = "siee-campo.toml"
-KEYS = ("server_url", "ca_bundle", "ule_ubigeo", "autolock_minutes", "review_required")
+KEYS = ("server_url", "ca_bundle", "ule_ubigeo", "autolock_minutes", "review_required",
+        "practice_ready_accuracy")
 DEFAULTS: dict[str, Any] = {
     "ule_ubigeo": None,
     "review_required": True,
     "autolock_minutes": 10,
     "server_url": None,
     "ca_bundle": None,
+    # practice mode (issue 18): a trainee is "ready" at this accuracy (percent) on the
+    # 4-member data-entry exercise
+    "practice_ready_accuracy": 98,
 }
 # Settings the centre may change on a laptop (the rest stay local decisions).
 SERVER_KEYS = ("review_required", "autolock_minutes")
@@ -67,6 +71,7 @@ LABELS: dict[str, str] = {
     "ule_ubigeo": "Ubigeo de la ULE",
     "autolock_minutes": "Bloqueo por inactividad (minutos)",
     "review_required": "Revisión del supervisor antes del envío",
+    "practice_ready_accuracy": "Modo práctica: precisión mínima para estar listo (%)",
 }
 SOURCE_DEFAULT = "predeterminado"
 SOURCE_LOCAL = "este equipo"
@@ -162,6 +167,12 @@ def check_value(key: str, value: Any, base_dir: Path | None = None) -> Any:
     if key == "review_required":
         if not isinstance(value, bool):
             raise ValueError("debe ser true o false")
+        return value
+    if key == "practice_ready_accuracy":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("debe ser un porcentaje, por ejemplo 98")
+        if not 50 <= value <= 100:
+            raise ValueError("debe estar entre 50 y 100")
         return value
     raise ValueError("opción desconocida")
 
@@ -259,6 +270,8 @@ def value_text(key: str, value: Any) -> str:
         return "sí" if value else "no"
     if key == "autolock_minutes":
         return "nunca" if value == 0 else f"{value} min"
+    if key == "practice_ready_accuracy":
+        return f"{value} %"
     if key == "ule_ubigeo":
         d = catalog().get(str(value))
         return f"{value} — {d.label}" if d else str(value)
