@@ -90,8 +90,9 @@ UI_ROOMS: dict[str, set[str]] = {
     "app.ui.review": {"app.ui.common"},
     "app.ui.admin": {"app.ui.common"},
     "app.ui.sync": {"app.ui.common"},
+    "app.ui.practice": {"app.ui.common"},
     "app.ui.shell": {"app.ui.common", "app.ui.entry", "app.ui.review", "app.ui.admin",
-                     "app.ui.sync"},
+                     "app.ui.sync", "app.ui.practice"},
 }
 # server/ may import only these of app/.
 SERVER_MAY_IMPORT = ("app.sync.protocol", "app.forms", "app.core")

@@ -21,6 +21,7 @@ SYNC_LAST_OK = "sync_last_ok"
 SYNC_LAST_ERROR = "sync_last_error"  # sealed, base64
 PRACTICE = "practice"  # "1": a practice workspace (app/workspace/practice.py), for good
 PRACTICE_RESULTS = "practice_results"  # sealed, base64: the trainees' exercise results
+PRACTICE_HINTS = "practice_hints"  # JSON: user id -> the sections whose hint they closed
 
 
 Conn = sqlite3.Connection | sqlite_utils.Database

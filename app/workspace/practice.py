@@ -237,6 +237,27 @@ class Practice:
         return len(new)
 
 
+    # -- the guided first survey -----------------------------------------------------------
+    @locked
+    def hints_seen(self) -> set[str]:
+        """The sections whose hint the logged-in user already closed (practice only)."""
+        self._need()
+        me = self.ctx.me()
+        return set((meta.get_json(self.ctx.db, meta.PRACTICE_HINTS) or {}).get(str(me.id), []))
+
+    @locked
+    def hint_seen(self, section: str) -> None:
+        """Remember that the logged-in user closed the hint of `section`."""
+        self._need()
+        me = self.ctx.me()
+        with transaction(self.ctx.db) as conn:
+            seen = meta.get_json(conn, meta.PRACTICE_HINTS) or {}
+            mine = set(seen.get(str(me.id), []))
+            mine.add(section)
+            seen[str(me.id)] = sorted(mine)
+            meta.put_json(conn, meta.PRACTICE_HINTS, seen)
+
+
 def ctx_ule(ctx: Context) -> str | None:
     """The workspace's ULE (settings), read without the Settings part."""
     values = meta.get_json(ctx.db, meta.SETTINGS) or {}

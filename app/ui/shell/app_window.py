@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
@@ -60,6 +60,8 @@ class InactivityWatch(QObject):
 
 
 class AppWindow(QMainWindow):
+    practice_requested = Signal()  # the log-in's «Modo práctica» (app/ui/shell/practice_window.py)
+
     def __init__(
         self,
         data_dir: Path,
@@ -136,6 +138,7 @@ class AppWindow(QMainWindow):
         self.login_page = LoginPage(ws)
         self.records_page = RecordsPage(ws)
         self.login_page.logged_in.connect(self._logged_in)
+        self.login_page.practice_requested.connect(self.practice_requested)
         self.records_page.open_record.connect(self.open_record)
         self.records_page.new_record.connect(self.new_record)
         self.records_page.logout_requested.connect(self.logout)

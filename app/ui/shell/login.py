@@ -29,6 +29,7 @@ log = logging.getLogger("siee.ui.login")
 
 class LoginPage(QWidget):
     logged_in = Signal(object)  # app.store.vault.User
+    practice_requested = Signal()  # «Modo práctica» (issue 18): the shell opens it
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +82,12 @@ class LoginPage(QWidget):
             form.addRow(lab, field)
         form.addRow("", self.button)
         form.addRow(self.message)
+        self.practice_btn = QPushButton("Modo &práctica (capacitación)…")
+        self.practice_btn.setToolTip(
+            "Abre un espacio de práctica separado, con sus propios usuarios y hogares "
+            "ficticios: nada se envía al SIEE.")
+        self.practice_btn.clicked.connect(self.practice_requested)
+        form.addRow("", self.practice_btn)
 
         outer = QVBoxLayout(self)
         outer.addStretch(1)

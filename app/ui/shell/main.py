@@ -12,6 +12,7 @@ from app.paths import setup_logging
 from app.ui.common import styles
 from app.ui.common.translations import install_qt_spanish
 from app.ui.shell.app_window import build
+from app.ui.shell.practice_window import open_practice
 
 log = logging.getLogger("siee.ui")
 
@@ -36,6 +37,7 @@ def run_gui(
     styles.apply(app)
     install_qt_spanish(app)  # Qt's dialogs and standard buttons in Spanish
     win = build(data_dir, demo=demo, enrollment=enrollment, ule=ule)
+    win.practice_requested.connect(lambda: open_practice(win))  # issue 18
     win.start()
     log.info("GUI started")
     return app.exec()

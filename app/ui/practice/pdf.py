@@ -1,0 +1,51 @@
+"""HTML to PDF with Qt's own writer (QTextDocument + QPdfWriter, as the constancia):
+the exercises' paper FSU, the progress report and the handover checklist."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QSizeF
+from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+
+from app.core.errors import ValidationError
+
+
+def write_pdf(html: str, path: Path | str, title: str) -> Path:
+    """Write `html` as an A4 PDF at `path` (through a hidden file beside it, then
+    os.replace). ValidationError (Spanish) when it cannot be written. Needs a
+    QGuiApplication (offscreen is enough)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValidationError("pdf folder missing",
+                              "La carpeta elegida no existe. Elija otra ubicación.")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.parcial")
+    try:
+        writer = QPdfWriter(str(tmp))
+        writer.setTitle(title)
+        writer.setCreator("SIEE Campo")
+        writer.setResolution(300)
+        writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
+                                         QPageLayout.Orientation.Portrait,
+                                         QMarginsF(15, 14, 15, 14), QPageLayout.Unit.Millimeter))
+        doc = QTextDocument()
+        doc.setDocumentMargin(0)
+        doc.setHtml(html)
+        area = writer.pageLayout().paintRect(QPageLayout.Unit.Point)
+        doc.setPageSize(QSizeF(area.width() * 96 / 72, area.height() * 96 / 72))
+        doc.print_(writer)
+        del writer  # flushes and closes the file
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise OSError("empty pdf")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise ValidationError(f"pdf write failed: {e.__class__.__name__}",
+                              "No se pudo guardar el PDF. Revise que la carpeta permita "
+                              "escribir y que el archivo no esté abierto en otro programa.") \
+            from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
