@@ -52,11 +52,14 @@ DEFERRED_QT = {
     ("app.cli.main", "app.ui.shell.main"),
     ("app.cli.main", "app.ui.shell.startup_probe"),
     ("app.selftest", "app.ui.shell.selftest_qt"),
+    ("app.cli.practice", "app.ui.practice.pdf"),
 }
 # Function-level imports kept on purpose: module -> (reason, what it may defer). Only
 # imports of those packages (or modules) are allowed inside its functions.
 DEFERRED_OK: dict[str, tuple[str, tuple[str, ...]]] = {
     "app.cli.main": ("Qt only for `run` (the window)", ("app.ui",)),
+    "app.cli.practice": ("Qt's PDF writer only for the practice commands that write a PDF",
+                         ("app.ui",)),
     "app.selftest": ("each check imports what it checks, so a broken part fails only its check",
                      ("app",)),
     "app.workspace.exports": ("openpyxl, heavy, only when an Excel file is written",

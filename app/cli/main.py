@@ -18,6 +18,7 @@ from pathlib import Path
 from app import __version__
 from app.cli.common import open_workspace, password, say, user
 from app.cli.doctor import doctor_report, format_report, integrity_alarm
+from app.cli.practice import register as register_practice
 from app.cli.sync import register as register_sync
 from app.core.errors import SieeError, ValidationError
 from app.core.roles import Role
@@ -360,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_forms(sub)
     register_sync(sub)
+    register_practice(sub)
     return p
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QSizeF
-from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from app.core.errors import ValidationError
 
@@ -49,3 +50,16 @@ def write_pdf(html: str, path: Path | str, title: str) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def ensure_app() -> None:
+    """A QGuiApplication for the command line's PDFs (offscreen when there is no screen)."""
+    if QGuiApplication.instance() is not None:
+        return
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _APP.append(QGuiApplication(sys.argv[:1]))
+
+
+_APP: list[QGuiApplication] = []  # keeps the command line's application alive
