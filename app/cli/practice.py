@@ -22,7 +22,7 @@ from app.paths import default_data_dir
 from app.practice.exercises import EXERCISES, score_record, start_entry
 from app.practice.handover import handover_html, handover_text
 from app.practice.paper import paper_html
-from app.practice.progress import progress, progress_html, table
+from app.practice.progress import pct, progress, progress_html, table
 from app.practice.report import write_progress_xlsx
 from app.practice.review_exercise import review_sets, score_review, start_review
 from app.workspace import Workspace
@@ -222,7 +222,7 @@ def cmd_results(args: argparse.Namespace) -> int:
     for cells in table(rows):
         print("\t".join(str(c) for c in cells))
     for x in ready:
-        best = "—" if x.best is None else f"{x.best:.1f} %"
+        best = "—" if x.best is None else f"{pct(x.best):.1f} %"
         print(f"{x.username}: {'LISTO(A)' if x.ready else 'en práctica'} (mejor {best}, "
               f"mínimo {threshold:g} %)")
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,13 +84,18 @@ def progress(ws: Workspace, username: str | None = None) -> tuple[list[ProgressR
     return rows, readiness(rows, threshold), threshold
 
 
+def pct(value: float) -> float:
+    """A percentage cut (not rounded) to one decimal, so 97.98 never reads as a ready 98.0."""
+    return math.floor(value * 10 + 1e-9) / 10
+
+
 COLUMNS = ("Usuario", "Ejercicio", "Fecha", "Precisión (%)", "Tiempo", "Teclas / mínimo",
            "Errores")
 
 
 def table(rows: list[ProgressRow]) -> list[list[Any]]:
     """The rows as cells, in COLUMNS order."""
-    return [[r.username, r.title, r.at.strftime("%d/%m/%Y %H:%M"), round(r.accuracy, 1),
+    return [[r.username, r.title, r.at.strftime("%d/%m/%Y %H:%M"), pct(r.accuracy),
              r.time_text, "" if r.keys_ratio is None else round(r.keys_ratio, 2), r.mistakes]
             for r in rows]
 
@@ -102,7 +108,7 @@ def progress_html(rows: list[ProgressRow], ready: list[Readiness], threshold: fl
     body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>"
                    for row in table(rows))
     ready_rows = "".join(
-        f"<tr><td>{e(x.username)}</td><td>{'' if x.best is None else f'{x.best:.1f} %'}</td>"
+        f"<tr><td>{e(x.username)}</td><td>{'' if x.best is None else f'{pct(x.best):.1f} %'}</td>"
         f"<td>{x.attempts}</td><td><b>{'Listo(a)' if x.ready else 'En práctica'}</b></td></tr>"
         for x in ready)
     return (

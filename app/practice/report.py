@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 
 from app.core.errors import ValidationError
-from app.practice.progress import COLUMNS, ProgressRow, Readiness, table
+from app.practice.progress import COLUMNS, ProgressRow, Readiness, pct, table
 
 
 def write_progress_xlsx(rows: list[ProgressRow], ready: list[Readiness], threshold: float,
@@ -32,7 +32,7 @@ def write_progress_xlsx(rows: list[ProgressRow], ready: list[Readiness], thresho
     ready_ws.append(["Usuario", "Mejor precisión (%)", "Intentos",
                      f"Listo (≥ {threshold:g} %)"])
     for x in ready:
-        ready_ws.append([x.username, None if x.best is None else round(x.best, 1), x.attempts,
+        ready_ws.append([x.username, None if x.best is None else pct(x.best), x.attempts,
                          "sí" if x.ready else "no"])
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.parcial")
     try:

@@ -80,3 +80,12 @@ def test_handover_checklist_reflects_the_real_workspace(tmp_path):
         assert "Código de recuperación" in text and "ULE de" in text
     finally:
         ws.close()
+
+
+def test_a_percentage_just_under_the_threshold_never_reads_as_reaching_it():
+    from app.practice.progress import pct, readiness, rows_of
+
+    rows = rows_of([{"username": "ana", "exercise": "fsu4", "accuracy": 97.98, "at": 0}])
+    (r,) = readiness(rows, 98)
+    assert not r.ready and pct(r.best) == 97.9
+    assert pct(98.0) == 98.0 and pct(100.0) == 100.0

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QToolBar,
+    QWidget,
+)
 
 from app.core.errors import SieeError
 from app.practice.hints import HINTS, section_of
@@ -36,8 +44,11 @@ class SectionHints(QToolBar):
         self.ok = QPushButton("Entendido (Ctrl+Mayús+P)")
         self.ok.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing keeps its focus
         self.ok.clicked.connect(self.dismiss)
+        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         lay = QHBoxLayout(box)
-        lay.addWidget(QLabel("💡"))
+        lay.setContentsMargins(8, 4, 8, 4)
+        tag = QLabel("<b>Sugerencia</b>")
+        lay.addWidget(tag)
         lay.addWidget(self.text, 1)
         lay.addWidget(self.ok)
         self.addWidget(box)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.practice.progress import pct
 from app.practice.review_exercise import ReviewScore
 from app.practice.scoring import EntryScore
 
@@ -50,7 +51,7 @@ class EntryResultDialog(QDialog):
         self.setWindowTitle(f"Resultado del ejercicio — {title}")
         self.score = score
         lay = QVBoxLayout(self)
-        head = QLabel(f"Precisión: {score.accuracy:.1f} %")
+        head = QLabel(f"Precisión: {pct(score.accuracy):.1f} %")
         head.setObjectName("title")
         lay.addWidget(head)
         keys = ("no medidas" if score.keys is None else
@@ -71,7 +72,7 @@ class EntryResultDialog(QDialog):
         lay.addWidget(QLabel("Precisión por sección:"))
         self.sections = _table(["Sección", "Correctas", "Precisión"],
                                [[s.label, f"{s.right} de {s.total + s.extra}",
-                                 f"{s.accuracy:.1f} %"] for s in score.sections])
+                                 f"{pct(s.accuracy):.1f} %"] for s in score.sections])
         self.sections.setMaximumHeight(190)
         lay.addWidget(self.sections)
         lay.addWidget(QLabel("Respuestas con error (compárelas con la ficha de papel):"

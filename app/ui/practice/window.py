@@ -32,10 +32,11 @@ from app.core.roles import Perm, can
 from app.core.states import STATE_LABELS, State
 from app.practice.exercises import EXERCISES, READY_EXERCISE, score_record, start_entry
 from app.practice.paper import paper_html
-from app.practice.progress import COLUMNS, progress, progress_html, table
+from app.practice.progress import COLUMNS, pct, progress, progress_html, table
 from app.practice.report import write_progress_xlsx
 from app.practice.review_exercise import review_sets, score_review, start_review
 from app.ui.common.worker import show_error
+from app.ui.practice.band import mark_window
 from app.ui.practice.pdf import write_pdf
 from app.ui.practice.results import EntryResultDialog, ReviewResultDialog
 from app.workspace import Workspace
@@ -118,7 +119,7 @@ class ExercisesPage(QWidget):
             acc = info.get("accuracy")
             rows.append((m.uuid, [ex.title, _when(info.get("started_at")),
                                   STATE_LABELS[State(m.state)],
-                                  "" if acc is None else f"{acc:.1f} %", str(info["seed"])]))
+                                  "" if acc is None else f"{pct(acc):.1f} %", str(info["seed"])]))
             self.rows.append(("entry", m.uuid, int(info["seed"])))
         if can(ws.user.role, Perm.RECORD_APPROVE):
             for set_id, uuids in review_sets(ws).items():
@@ -223,6 +224,8 @@ class ExercisesPage(QWidget):
             return None
         self.reload()
         self.last_dialog = dlg
+        if self.ws.practice.enabled:
+            mark_window(dlg)
         dlg.show()
         return dlg
 
@@ -277,7 +280,7 @@ class ProgressPage(QWidget):
             "«FSU de 4 integrantes» (se cambia en la configuración).")
         self.ready.setRowCount(len(ready))
         for r, x in enumerate(ready):
-            cells = [x.username, "" if x.best is None else f"{x.best:.1f} %", str(x.attempts),
+            cells = [x.username, "" if x.best is None else f"{pct(x.best):.1f} %", str(x.attempts),
                      "Lista(o)" if x.ready else "En práctica"]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
