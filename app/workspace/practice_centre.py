@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 import uuid as uuidlib
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from app.sync.model import (
     ReceiptOutcome,
     SyncProgress,
     SyncReport,
+    SyncStatus,
 )
 from app.workspace.centre import Centre, StorePorts
 from app.workspace.context import Context
@@ -52,6 +54,7 @@ from app.workspace.practice_checks import fsu_issues
 from app.workspace.settings import Settings
 
 SIMULATED = "Centro simulado (práctica)"
+SIMULATED_PLACE = "centro simulado de práctica (nada sale de este equipo)"
 CATEGORIES = ("pobre extremo", "pobre", "no pobre")
 # (question, reason) of the centre's routine return of a clean FSU
 _ROUTINE = (
@@ -107,7 +110,16 @@ class PracticeCentre(Centre):
         raise refused()
 
     def reachable(self, timeout: float = 5.0) -> bool:
-        return False
+        """The simulated centre always answers (it is in this workspace)."""
+        return True
+
+    def status(self) -> SyncStatus:
+        """The counts as usual; the simulated centre stands in for an enrollment, so the
+        screens offer «Sincronizar ahora» and the scheduler syncs with it. The
+        workspace itself holds no device (`device()` is None) and cannot get one."""
+        st = super().status()
+        return replace(st, enrolled=True, revoked=False, server_url=SIMULATED_PLACE,
+                       device_id="práctica")
 
     def enroll(self, server_url: str, code: str, label: str = "") -> DeviceInfo:
         raise refused()

@@ -188,3 +188,19 @@ def test_first_survey_hints_show_once_per_section(practice_app, qtbot):
     assert not form2._practice_hints.isVisible()
     form2.jump("/fsu/vivienda/paredes")
     assert form2._practice_hints.isVisible()
+
+
+def test_sync_now_in_practice_mode_runs_the_simulated_centre(practice_app, qtbot):
+    _real, win = practice_app
+    login(win, "instructor", ADMIN_PW)
+    from tests.sync.conftest import add_queued
+
+    uuids = add_queued(win.ws, 4, seed=3)
+    ctl = win.sync_menu.ctl
+    ctl.refresh()
+    assert ctl.status is not None and ctl.status.enrolled  # «Sincronizar ahora» is offered
+    with qtbot.waitSignal(ctl.finished, timeout=20000) as sig:
+        ctl.sync_now()
+    assert sig.args[0].outcome.sent == 4
+    states = {win.ws.get(u).state for u in uuids}
+    assert states <= {"RESULT", "RETURNED"} and states

@@ -58,7 +58,8 @@ def test_practice_workspace_cannot_enroll_or_reach_a_live_server(practice_ws, li
     add_queued(ws, 3)
     report = ws.sync()
     assert report.outcome.sent == 3
-    assert ws.centre.device() is None and not ws.centre.status().enrolled
+    assert ws.centre.device() is None and ws.centre.ports.device() is None
+    assert "simulado" in (ws.centre.status().server_url or "")
     assert _requests_seen(live) == before, "a practice workspace reached the server"
     assert live.admin.list_records(limit=100) == []
 
