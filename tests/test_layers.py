@@ -52,7 +52,7 @@ DEFERRED_QT = {
     ("app.cli.main", "app.ui.shell.main"),
     ("app.cli.main", "app.ui.shell.startup_probe"),
     ("app.selftest", "app.ui.shell.selftest_qt"),
-    ("app.cli.practice", "app.ui.practice.pdf"),
+    ("app.cli.practice", "app.ui.common.pdf"),
 }
 # Function-level imports kept on purpose: module -> (reason, what it may defer). Only
 # imports of those packages (or modules) are allowed inside its functions.

@@ -31,7 +31,7 @@ from app.workspace.practice import practice_dir
 
 def _write_pdf(html: str, path: Path, title: str) -> Path:
     # Qt only here, on purpose: the other practice commands run without it
-    from app.ui.practice.pdf import ensure_app, write_pdf  # noqa: PLC0415
+    from app.ui.common.pdf import ensure_app, write_pdf  # noqa: PLC0415
 
     ensure_app()
     return write_pdf(html, path, title)

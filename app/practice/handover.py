@@ -13,6 +13,7 @@ import html
 from dataclasses import dataclass, field
 
 from app.core.audit_actions import AuditAction
+from app.core.errors import NotAllowed
 from app.core.roles import ROLE_LABELS, Role
 from app.core.states import State
 from app.core.ubigeo import catalog
@@ -35,7 +36,12 @@ def _when(ts: float | None) -> str:
 
 
 def handover_items(ws: Workspace, now: float | None = None) -> list[Item]:
-    """The checklist of the workspace `ws` (logged in, AUDIT_VIEW), in handover order."""
+    """The checklist of the workspace `ws` (logged in, AUDIT_VIEW), in handover order.
+    NotAllowed in a practice workspace: the handover is about the real one."""
+    if ws.practice.enabled:
+        raise NotAllowed("handover of a practice workspace",
+                         "La lista de entrega se hace con los datos reales, no con los de "
+                         "práctica.")
     now = now if now is not None else ws.clock()
     items: list[Item] = []
     users = [u for u in ws.admin.list_users() if u.username != HELPER_USER]

@@ -1,7 +1,7 @@
 """The paper FSU of an exercise, filled as an enumerator would fill it in the home
 (issue 18 item 2): every question of the form in order, with the household's answer
 (codes beside their label), the roster one block per member. HTML for Qt's PDF
-writer (app/ui/practice/pdf.py); no Qt here.
+writer (app/ui/common/pdf.py); no Qt here.
 
 The household is fictitious (app/demo.py); the sheet says so on every page."""
 

@@ -204,3 +204,20 @@ def test_sync_now_in_practice_mode_runs_the_simulated_centre(practice_app, qtbot
     assert sig.args[0].outcome.sent == 4
     states = {win.ws.get(u).state for u in uuids}
     assert states <= {"RESULT", "RETURNED"} and states
+
+
+def test_handover_checklist_from_the_real_window(practice_app, tmp_path):
+    real, win = practice_app
+    login(real, "admin", ADMIN_PW)
+    real.admin_menu.open_handover()
+    dlg = real.admin_menu.dialog
+    assert dlg is not None and "Lista de entrega" in dlg.text.toPlainText()
+    assert "[ ] Inscripción del equipo en el SIEE" in dlg.text.toPlainText()
+    out = dlg.save_pdf(tmp_path / "entrega.pdf")
+    assert out is not None and out.read_bytes().startswith(b"%PDF")
+    assert not bands(dlg)  # the real program's windows never carry the practice band
+    dlg.close()
+    # in practice mode the checklist is refused: it is about the real data
+    login(win, "instructor", ADMIN_PW)
+    win.admin_menu.open_handover()
+    assert win.admin_menu.dialog is None

@@ -24,6 +24,7 @@ from app.cli.doctor import doctor_report, format_report
 from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.ui.admin.backup_dialog import BackupDialog, RestoreDialog
+from app.ui.admin.handover_dialog import HandoverDialog
 from app.ui.admin.settings_dialog import SettingsDialog
 from app.ui.common.worker import show_error
 
@@ -39,6 +40,7 @@ class AdminMenu(QMenu):
         self.restore_action = self.addAction("Res&taurar una copia…", self.open_restore)
         self.addSeparator()
         self.doctor_action = self.addAction("&Diagnóstico para soporte…", self.open_doctor)
+        self.handover_action = self.addAction("&Lista de entrega del cargo…", self.open_handover)
         self.menu_action: QAction = window.menuBar().addMenu(self)
         self.dialog: QDialog | None = None
         self._applied: set[int] = set()
@@ -98,6 +100,14 @@ class AdminMenu(QMenu):
         if ws is None:
             return
         self._show(DoctorDialog(format_report(doctor_report(ws.data_dir)), self.window_))
+
+
+    def open_handover(self) -> None:
+        """The checklist for a new responsable de ULE (issue 18), from this workspace."""
+        try:
+            self._show(HandoverDialog(self._ws(), self.window_))
+        except SieeError as e:
+            show_error(self.window_, e)
 
 
 class DoctorDialog(QDialog):

@@ -35,9 +35,9 @@ from app.practice.paper import paper_html
 from app.practice.progress import COLUMNS, pct, progress, progress_html, table
 from app.practice.report import write_progress_xlsx
 from app.practice.review_exercise import review_sets, score_review, start_review
+from app.ui.common.pdf import write_pdf
 from app.ui.common.worker import show_error
 from app.ui.practice.band import mark_window
-from app.ui.practice.pdf import write_pdf
 from app.ui.practice.results import EntryResultDialog, ReviewResultDialog
 from app.workspace import Workspace
 
