@@ -11,6 +11,9 @@ Data entry (kind "entry"): the trainee types the paper FSU into a new draft
   fsu4   4 integrantes (the readiness exercise: settings `practice_ready_accuracy`)
   fsu8   8 integrantes with odd cases: a newborn without document, a grandparent with a
          disability and Pensión 65, a pregnant spouse, a domestic worker
+  s100   an S100 request of 3 integrantes, its request type varying with the seed
+         (determinación, actualización, reevaluación, incorporación, otro), sometimes
+         from an Amazonian indigenous community
   fix    a returned FSU (4 integrantes) with planted typing mistakes to correct against
          the paper, with the centre's reasons pinned to the questions
 Supervision (kind "review"): `review` seeds a queue (app/practice/review_exercise.py)."""
@@ -24,7 +27,7 @@ from typing import Any
 
 from app.core.states import State
 from app.demo import Household, make_household
-from app.demo_answers import fsu_answers
+from app.demo_answers import fsu_answers, s100_answers
 from app.forms import FormDef, FormSession, bundled_form
 from app.practice.scoring import EntryScore, score_entry, typed_answers
 from app.workspace import Workspace
@@ -40,6 +43,7 @@ class Exercise:
     summary: str
     kind: str
     members: int = 0
+    form_id: str = "fsu"
 
 
 EXERCISES: dict[str, Exercise] = {e.code: e for e in (
@@ -50,6 +54,9 @@ EXERCISES: dict[str, Exercise] = {e.code: e for e in (
     Exercise("fsu8", "FSU de 8 integrantes con casos especiales", "Recién nacido sin "
              "documento, abuelo con discapacidad y Pensión 65, cónyuge gestante, "
              "trabajadora del hogar.", "entry", 8),
+    Exercise("s100", "Solicitud S100", "La solicitud de clasificación de un hogar de 3 "
+             "integrantes; el tipo de solicitud cambia de una ficha a otra.", "entry", 3,
+             "s100"),
     Exercise("fix", "Corregir una FSU observada", "La sede central devolvió una ficha con "
              "errores de digitación: corríjala comparándola con el papel.", "entry", 4),
     Exercise("review", "Revisión de supervisor", "Una bandeja de fichas completas, algunas "
@@ -114,12 +121,26 @@ def _odd_cases(hh: Household, rng: random.Random) -> None:
 
 
 def key_session(code: str, seed: int) -> FormSession:
-    """The filled FSU of the exercise, as the form engine reads it."""
+    """The filled form of the exercise (an FSU, or the S100), as the form engine reads it."""
     hh = household(code, seed)
+    if exercise(code).form_id == "s100":
+        return FormSession(bundled_form("s100"), _s100(hh, seed))
     answers = fsu_answers(hh)
     if code == "fsu8":
         answers = _odd_answers(hh, answers)
     return FormSession(fsu(), answers)
+
+
+def _s100(hh: Household, seed: int) -> dict[str, Any]:
+    """The S100 answers of the household, with a request type and community by seed."""
+    rng = random.Random(f"s100|{seed}")
+    out = s100_answers(hh)
+    out["/s100/solicitud/tipo_solicitud"] = str(1 + seed % 5)
+    if rng.random() < 0.25:
+        out["/s100/domicilio/comunidad_indigena"] = "1"
+        out["/s100/domicilio/nombre_comunidad"] = rng.choice(
+            ["Comunidad Nativa Santa Rosa", "Comunidad Nativa Shimaa", "C.N. Nuevo Progreso"])
+    return out
 
 
 def _odd_answers(hh: Household, answers: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +200,7 @@ def start_entry(ws: Workspace, code: str, seed: int | None = None) -> str:
     if ex.kind != "entry":
         raise ValueError(f"{code} is not a data-entry exercise")
     seed = int(seed if seed is not None else random.SystemRandom().randint(1, 999_999))
-    fd = fsu()
+    fd = bundled_form(ex.form_id)
     info = {"code": code, "seed": seed, "kind": "entry", "started_at": ws.clock()}
     if code != "fix":
         return ws.practice.seed_record(fd.form_id, str(fd.version), {}, State.DRAFT,

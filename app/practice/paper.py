@@ -57,7 +57,7 @@ def paper_html(code: str, seed: int) -> str:
     parts = [f"<html><head><style>{_CSS}</style></head><body>",
              "<p class='band'>PRÁCTICA — hogar ficticio, solo para capacitación. "
              "Nada de esta ficha existe en el SIEE.</p>",
-             f"<h1>Ficha Socioeconómica Única (FSU) — {_e(ex.title)}</h1>",
+             f"<h1>{_e(fd.title)} — {_e(ex.title)}</h1>",
              f"<p class='muted'>Ejercicio «{_e(code)}», número {seed}. Digite esta ficha en "
              "el modo práctica tal como está escrita; el programa la calificará.</p>"]
     for group in fd.nodes.children:

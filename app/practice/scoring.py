@@ -19,14 +19,7 @@ from typing import Any
 
 from app.forms import FormDef, FormSession
 
-SECTIONS = {
-    "ubicacion": "Ubicación",
-    "vivienda": "Vivienda",
-    "hogar": "Hogar",
-    "integrantes": "Integrantes",
-    "control": "Control de la visita",
-}
-_MEMBER = re.compile(r"^/fsu/integrantes\[(\d+)\]/")
+_MEMBER = re.compile(r"^/\w+/integrantes\[(\d+)\]/")
 TYPED_TYPES = frozenset({"text", "integer", "decimal", "select_one", "select_multiple",
                          "date", "datetime", "time"})
 
@@ -179,11 +172,15 @@ def score_entry(
     as typed."""
     fd = typed_session.formdef
     typed = typed_answers(typed_session)
-    secs: dict[str, SectionScore] = {k: SectionScore(k, v) for k, v in SECTIONS.items()}
+    root = f"/{fd.root_name}"
+    # the form's sections (top groups and repeats) in form order, labelled as the form says
+    secs: dict[str, SectionScore] = {
+        nd.name: SectionScore(nd.name, nd.label(fd.default_language) or nd.name)
+        for nd in fd.nodes.children if nd.kind in ("group", "repeat")}
     mistakes: list[Mistake] = []
 
     def section(path: str) -> SectionScore:
-        name = path.split("/")[2].split("[")[0]
+        name = path[len(root) + 1:].split("/")[0].split("[")[0]
         return secs.setdefault(name, SectionScore(name, name))
 
     for path, expected in key.items():

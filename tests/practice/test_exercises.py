@@ -14,13 +14,15 @@ from app.workspace.practice_checks import fsu_issues
 from tests.practice.conftest import as_user
 
 
-@pytest.mark.parametrize("code", ["fsu1", "fsu4", "fsu8", "fix"])
+@pytest.mark.parametrize("code", ["fsu1", "fsu4", "fsu8", "fix", "s100"])
 def test_exercise_households_are_valid_and_sized(code):
+    form = ex.EXERCISES[code].form_id
     for seed in (1, 2, 3):
         s = ex.key_session(code, seed)
         assert s.validate(warnings=False).errors == []
-        assert s.repeat_count("/fsu/integrantes") == ex.EXERCISES[code].members
-        assert fsu_issues(s.answers()) == []
+        assert s.repeat_count(f"/{form}/integrantes") == ex.EXERCISES[code].members
+        if form == "fsu":
+            assert fsu_issues(s.answers()) == []
         assert ex.answer_key(code, seed) == ex.answer_key(code, seed)  # deterministic
 
 
@@ -122,3 +124,21 @@ def test_supervisor_exercise_scores_planted_issues(practice_ws):
     missed = score.missed[0]
     assert missed.planted_text and "debía devolverse" in missed.verdict
     assert ws.practice.results()[-1]["exercise"] == "review"
+
+
+def test_s100_exercise_varies_the_request_type_and_is_scored(practice_ws):
+    types = {ex.answer_key("s100", seed)["/s100/solicitud/tipo_solicitud"]
+             for seed in range(1, 6)}
+    assert types == {"1", "2", "3", "4", "5"}
+    ws = as_user(practice_ws, "registradora", "empadronador")
+    uuid = ex.start_entry(ws, "s100", seed=4)
+    assert ws.get(uuid).form_id == "s100"
+    key = ex.answer_key("s100", 4)
+    typed = FormSession(ex.key_session("s100", 4).formdef, dict(key))
+    typed.set("/s100/solicitud/tipo_solicitud", "1" if key["/s100/solicitud/tipo_solicitud"]
+              != "1" else "2")
+    ws.save_answers(uuid, typed.to_json())
+    score = ex.score_record(ws, uuid)
+    assert [(m.path, m.kind) for m in score.mistakes] == [
+        ("/s100/solicitud/tipo_solicitud", "wrong")]
+    assert {s.section for s in score.sections} >= {"solicitud", "integrantes"}
