@@ -86,6 +86,17 @@ def test_practice_mode_is_marked_on_every_window(practice_app):
     uuid = pw.exercises.start("fsu1", seed=4)
     form = win.forms[uuid]
     assert bands(form) and form.windowTitle().startswith("PRÁCTICA — ")
+    # a window opened by the real program's own code (Supervisión, F9) is marked when it
+    # gets the focus
+    win.close_forms()
+    win.logout()
+    login(win, "instructor", ADMIN_PW)
+    sw = win.records_page.supervision.open_supervision()
+    assert sw is not None
+    sw.activateWindow()
+    assert QTest.qWaitForWindowActive(sw, 3000)
+    QApplication.processEvents()
+    assert bands(sw) and sw.windowTitle().startswith("PRÁCTICA — ")
     # the real window's log-in offers practice; the practice one offers to leave it
     assert "práctica" in real.login_page.practice_btn.text().lower()
     assert "Salir" in win.login_page.practice_btn.text()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtWidgets import QApplication
 
 from app.core.errors import ValidationError
 
@@ -53,13 +54,15 @@ def write_pdf(html: str, path: Path | str, title: str) -> Path:
 
 
 def ensure_app() -> None:
-    """A QGuiApplication for the command line's PDFs (offscreen when there is no screen)."""
+    """An application object for the command line's PDFs (offscreen when there is no
+    screen). A QApplication, not a bare QGuiApplication: a process that later shows
+    widgets (the tests run commands in-process) needs the widgets' kind."""
     if QGuiApplication.instance() is not None:
         return
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
                                                  or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    _APP.append(QGuiApplication(sys.argv[:1]))
+    _APP.append(QApplication(sys.argv[:1]))
 
 
-_APP: list[QGuiApplication] = []  # keeps the command line's application alive
+_APP: list[QApplication] = []  # keeps the command line's application alive

@@ -79,7 +79,9 @@ class PracticeAppWindow(AppWindow):
 
     def _open_review(self) -> None:
         if self.records_page is not None:
-            self.records_page.supervision.open_supervision()
+            w = self.records_page.supervision.open_supervision()
+            if w is not None:
+                mark_window(w)
 
     def key_reading(self, uuid: str) -> tuple[int, float | None] | None:
         c = self.counters.get(uuid)
