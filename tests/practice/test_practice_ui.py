@@ -232,3 +232,15 @@ def test_handover_checklist_from_the_real_window(practice_app, tmp_path):
     login(win, "instructor", ADMIN_PW)
     win.admin_menu.open_handover()
     assert win.admin_menu.dialog is None
+
+
+def test_a_practice_folder_opened_directly_is_still_marked(practice_app, qtbot):
+    from app.ui.shell.practice_window import PracticeAppWindow, window_for
+
+    real, win = practice_app
+    direct = window_for(win.data_dir)
+    qtbot.addWidget(direct)
+    assert isinstance(direct, PracticeAppWindow) and bands(direct)
+    ordinary = window_for(real.data_dir)
+    qtbot.addWidget(ordinary)
+    assert not isinstance(ordinary, PracticeAppWindow) and not bands(ordinary)

@@ -11,8 +11,7 @@ from PySide6.QtWidgets import QApplication
 from app.paths import setup_logging
 from app.ui.common import styles
 from app.ui.common.translations import install_qt_spanish
-from app.ui.shell.app_window import build
-from app.ui.shell.practice_window import open_practice
+from app.ui.shell.practice_window import window_for
 
 log = logging.getLogger("siee.ui")
 
@@ -36,8 +35,7 @@ def run_gui(
     app.setOrganizationName("SIEE")
     styles.apply(app)
     install_qt_spanish(app)  # Qt's dialogs and standard buttons in Spanish
-    win = build(data_dir, demo=demo, enrollment=enrollment, ule=ule)
-    win.practice_requested.connect(lambda: open_practice(win))  # issue 18
+    win = window_for(data_dir, demo=demo, enrollment=enrollment, ule=ule)
     win.start()
     log.info("GUI started")
     return app.exec()

@@ -19,7 +19,7 @@ from app.ui.practice.hints import SectionHints
 from app.ui.practice.keys import KeyCounter
 from app.ui.practice.setup import PracticeSetupDialog
 from app.ui.practice.window import PracticeWindow
-from app.ui.shell.app_window import AppWindow
+from app.ui.shell.app_window import AppWindow, build
 from app.workspace import Workspace
 from app.workspace.practice import practice_dir
 
@@ -132,4 +132,26 @@ def open_practice(real: AppWindow) -> PracticeAppWindow | None:
         show_error(real, e)
         return None
     real.practice_app = win  # type: ignore[attr-defined]
+    return win
+
+
+def is_practice_folder(data_dir: Path) -> bool:
+    """Whether `data_dir` holds a practice workspace (read without logging in)."""
+    if not Workspace.is_initialized(data_dir):
+        return False
+    ws = Workspace.open(data_dir)
+    try:
+        return ws.practice.enabled
+    finally:
+        ws.close()
+
+
+def window_for(data_dir: Path, **kw: Any) -> AppWindow:
+    """The program's window for `data_dir`: a practice folder opened directly (e.g.
+    `siee-campo run --data X-practica`) still gets the marked practice window; any other
+    folder the ordinary one (`build`, with `kw`), whose log-in offers practice mode."""
+    if is_practice_folder(Path(data_dir)):
+        return PracticeAppWindow(Path(data_dir))
+    win = build(Path(data_dir), **kw)
+    win.practice_requested.connect(lambda: open_practice(win))  # issue 18
     return win
