@@ -244,3 +244,20 @@ def test_a_practice_folder_opened_directly_is_still_marked(practice_app, qtbot):
     ordinary = window_for(real.data_dir)
     qtbot.addWidget(ordinary)
     assert not isinstance(ordinary, PracticeAppWindow) and not bands(ordinary)
+
+
+def test_completing_an_exercise_shows_its_score(practice_app, qtbot):
+    _real, win = practice_app
+    login(win, "lucia", TRAINEE_PW)
+    pw = win.open_exercises()
+    uuid = pw.exercises.start("fsu1", seed=12)
+    form = win.forms[uuid]
+    form.session = type(form.session)(form.fd, ex.answer_key("fsu1", 12))
+    form.replan()
+    form.request_save()
+    with qtbot.waitSignal(form.completed, timeout=20000):
+        form.complete()
+    qtbot.waitUntil(lambda: pw.exercises.last_dialog is not None, timeout=10000)
+    dlg = pw.exercises.last_dialog
+    assert dlg.score.accuracy == 100.0 and dlg.score.mistakes == []
+    assert win.ws.practice.results()[-1]["record"] == uuid

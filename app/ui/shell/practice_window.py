@@ -99,11 +99,25 @@ class PracticeAppWindow(AppWindow):
             info = self.ws.practice.exercise(uuid)
         except SieeError:
             info = None
-        if info and info.get("kind") == "entry":
+        if info and info.get("kind") == "entry" and uuid not in self.counters:
             counter = self.counters.setdefault(uuid, KeyCounter(self))
             QTimer.singleShot(0, lambda: counter.watch(w.windowHandle()))
             counter.watch(w.windowHandle())
+        if info and info.get("kind") == "entry":
+            # completing the exercise's form shows its score at once
+            completed = getattr(w, "completed", None)
+            if completed is not None:
+                completed.connect(lambda _state, u=uuid: QTimer.singleShot(
+                    0, lambda: self.show_score(u)))
         return w
+
+    def show_score(self, uuid: str) -> QWidget | None:
+        """Score the data-entry exercise `uuid` and show its result (after completion)."""
+        pw = self.open_exercises()
+        if pw is None:
+            return None
+        pw.exercises.select_key(uuid)
+        return pw.exercises.score_selected()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.marker.stop()
