@@ -89,8 +89,9 @@ class PracticeAppWindow(AppWindow):
 
     def open_record(self, uuid: str) -> QWidget | None:
         w = super().open_record(uuid)
-        if w is None or self.ws is None:
-            return w
+        if w is None or self.ws is None or getattr(w, "_practice_wired", False):
+            return w  # None, or a window already open and wired (raised again)
+        w._practice_wired = True  # type: ignore[attr-defined]
         mark_window(w)
         if not getattr(w, "_practice_hints", None) and getattr(w, "fd", None) is not None \
                 and w.fd.form_id == "fsu":  # type: ignore[attr-defined]
@@ -99,11 +100,11 @@ class PracticeAppWindow(AppWindow):
             info = self.ws.practice.exercise(uuid)
         except SieeError:
             info = None
-        if info and info.get("kind") == "entry" and uuid not in self.counters:
+        if info and info.get("kind") == "entry":
+            # one counter per exercise, across reopenings of its form
             counter = self.counters.setdefault(uuid, KeyCounter(self))
             QTimer.singleShot(0, lambda: counter.watch(w.windowHandle()))
             counter.watch(w.windowHandle())
-        if info and info.get("kind") == "entry":
             # completing the exercise's form shows its score at once
             completed = getattr(w, "completed", None)
             if completed is not None:
