@@ -123,6 +123,17 @@ def test_simulated_centre_returns_and_posts_results(practice_ws):
     assert "Centro simulado" in log
     # a second sync has nothing left to send
     assert ws.sync().outcome.sent == 0
+    # the whole loop: the returned record is fixed, completed, sent again, and gets a result
+    from app.forms import FormSession, bundled_form
+
+    ws.settings.save(review_required=False)  # the instructor wrote these: no self-approval
+    s = FormSession(bundled_form("fsu"), ws.load_answers(uuids[0]))
+    s.set("/fsu/integrantes[1]/sabe_leer", "1")
+    ws.save_answers(uuids[0], s.to_json())
+    assert ws.get(uuids[0]).revision == 2
+    assert ws.complete(uuids[0])[0] == State.QUEUED
+    assert ws.sync().outcome.delivered == 1
+    assert ws.get(uuids[0]).state == State.RESULT
 
 
 def test_trainee_sees_own_results_responsable_sees_all(practice_ws):
