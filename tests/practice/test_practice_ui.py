@@ -83,6 +83,7 @@ def test_practice_mode_is_marked_on_every_window(practice_app):
     assert win.windowTitle().startswith("PRÁCTICA — ")  # the title changed at log-in
     pw = win.open_exercises()
     assert pw is not None and bands(pw) and pw.windowTitle().startswith("PRÁCTICA — ")
+    assert pw.progress.threshold_btn.isHidden()  # a trainee does not set the threshold
     uuid = pw.exercises.start("fsu1", seed=4)
     form = win.forms[uuid]
     assert bands(form) and form.windowTitle().startswith("PRÁCTICA — ")
@@ -174,6 +175,9 @@ def test_supervisor_exercise_and_progress_screen(practice_app, tmp_path):
     assert "100 %" in dlg.findChildren(QLabel)[0].text()
     pw.progress.reload()
     assert pw.progress.table.rowCount() == 1
+    assert pw.progress.threshold.value() == 98 and not pw.progress.threshold_btn.isHidden()
+    pw.progress.save_threshold(95)
+    assert ws.settings.get("practice_ready_accuracy") == 95
     out = pw.progress.export("pdf", tmp_path / "avance.pdf")
     assert out is not None and out.read_bytes().startswith(b"%PDF")
     assert pw.progress.export("xlsx", tmp_path / "avance.xlsx") is not None

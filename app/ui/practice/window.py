@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -253,10 +254,20 @@ class ProgressPage(QWidget):
         self.xlsx_btn.clicked.connect(lambda: self.export("xlsx"))
         self.pdf_btn = QPushButton("Exportar a P&DF…")
         self.pdf_btn.clicked.connect(lambda: self.export("pdf"))
+        self.threshold = QSpinBox()
+        self.threshold.setRange(50, 100)
+        self.threshold.setSuffix(" %")
+        self.threshold_btn = QPushButton("&Guardar precisión mínima")
+        self.threshold_btn.clicked.connect(lambda: self.save_threshold())
         acts = QHBoxLayout()
         acts.addWidget(self.xlsx_btn)
         acts.addWidget(self.pdf_btn)
         acts.addStretch(1)
+        self.threshold_label = QLabel("Precisión mínima para estar listo:")
+        self.threshold_label.setBuddy(self.threshold)
+        acts.addWidget(self.threshold_label)
+        acts.addWidget(self.threshold)
+        acts.addWidget(self.threshold_btn)
         self.status = QLabel("")
         self.status.setObjectName("hint")
         acts.addWidget(self.status)
@@ -274,10 +285,14 @@ class ProgressPage(QWidget):
         rows, ready, threshold = progress(self.ws)
         self.data = (rows, ready, threshold)
         everyone = can(self.ws.user.role, Perm.RECORD_VIEW_ALL)
+        manage = can(self.ws.user.role, Perm.SETTINGS_MANAGE)
+        for w in (self.threshold_label, self.threshold, self.threshold_btn):
+            w.setVisible(manage)
+        self.threshold.setValue(int(threshold))
         self.summary.setText(
             ("Avance de todas las personas en capacitación. " if everyone else "Su avance. ")
             + f"Una persona está lista cuando logra {threshold:g} % o más en la "
-            "«FSU de 4 integrantes» (se cambia en la configuración).")
+            "«FSU de 4 integrantes».")
         self.ready.setRowCount(len(ready))
         for r, x in enumerate(ready):
             cells = [x.username, "" if x.best is None else f"{pct(x.best):.1f} %", str(x.attempts),
@@ -292,6 +307,17 @@ class ProgressPage(QWidget):
         for r, row in enumerate(cells_rows):
             for c, v in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(str(v)))
+
+    def save_threshold(self, value: int | None = None) -> None:
+        """The readiness threshold (setting practice_ready_accuracy; SETTINGS_MANAGE)."""
+        try:
+            self.ws.settings.save(practice_ready_accuracy=int(
+                value if value is not None else self.threshold.value()))
+        except SieeError as e:
+            show_error(self, e)
+            return
+        self.reload()
+        self.status.setText("Precisión mínima guardada.")
 
     def export(self, fmt: str, path: Path | str | None = None) -> Path | None:
         rows, ready, threshold = self.data
