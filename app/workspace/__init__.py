@@ -8,6 +8,7 @@
     ws.admin.add_user(...), .audit_verify(), .backup_to(path)
     ws.settings.values(), .save(**changes)
     ws.sync(progress, cancelled); ws.centre.status(), .export_usb(folder), ...
+    ws.practice.enabled, .seed_record(...), .results()            practice mode (issue 18)
 """
 
 from app.workspace.context import FormHooks
