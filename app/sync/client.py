@@ -137,7 +137,7 @@ class SyncClient:
 
     # -- plumbing -----------------------------------------------------------------------------
     def _transport(self, url: str | None = None) -> Transport:
-        if getattr(self.ports, "practice", False):
+        if getattr(self.ports, "practice", False) is True:
             # A practice workspace (issue 18) never opens a connection, whoever asks.
             raise SyncError("practice workspace: no connection",
                             "Está en modo práctica: aquí nada se envía al SIEE ni se recibe "
