@@ -46,8 +46,11 @@ def test_practice_workspace_cannot_enroll_or_reach_a_live_server(practice_ws, li
     # below the façade: the ports refuse, and a client built over them opens no connection
     with pytest.raises(SieeError):
         ws.centre.ports.set_device(None, None)  # type: ignore[arg-type]
-    with pytest.raises(SieeError):
+    with pytest.raises(SieeError) as e2:
         SyncClient(ws.centre.ports).enroll(live.url, code)
+    assert "modo práctica" in e2.value.user_message  # refused before any connection
+    with pytest.raises(SieeError):
+        SyncClient(ws.centre.ports).sync()
     assert SyncClient(ws.centre.ports).reachable() is False
     with pytest.raises(NotAllowed):
         ws.centre.client()
