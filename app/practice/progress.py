@@ -89,7 +89,7 @@ def pct(value: float) -> float:
     return math.floor(value * 10 + 1e-9) / 10
 
 
-COLUMNS = ("Usuario", "Ejercicio", "Fecha", "Precisión (%)", "Tiempo", "Teclas / mínimo",
+COLUMNS = ("Usuario", "Ejercicio", "Fecha", "Precisión (%)", "Tiempo", "Teclas / referencia",
            "Errores")
 
 

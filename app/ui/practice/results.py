@@ -55,10 +55,12 @@ class EntryResultDialog(QDialog):
         head.setObjectName("title")
         lay.addWidget(head)
         keys = ("no medidas" if score.keys is None else
-                f"{score.keys} teclas; el mínimo posible es {score.floor_keys} "
-                f"({score.keys_ratio:.2f} veces el mínimo; "
-                f"{score.keys_per_answer:.1f} por respuesta, mínimo "
-                f"{score.floor_per_answer:.1f})")
+                f"{score.keys} teclas frente a una referencia de {score.floor_keys} "
+                f"({score.keys_ratio:.2f} veces la referencia; "
+                f"{score.keys_per_answer:.1f} por respuesta, referencia "
+                f"{score.floor_per_answer:.1f}). La referencia son los caracteres de las "
+                "respuestas más un Enter por pregunta; quien aprovecha que un código "
+                "completo avanza solo usa incluso menos")
         facts = [f"Respuestas de la ficha: {score.answers}; correctas: {score.right}.",
                  f"Tiempo de digitación: {_minutes(score.seconds)}.", f"Teclas: {keys}."]
         if ready_at is not None:
