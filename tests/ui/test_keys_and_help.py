@@ -60,7 +60,7 @@ def test_no_window_has_two_things_on_one_alt_letter(shell, qtbot, ws_factory, cl
     _walk(win, found)
     ws = win.ws
     team = Team(ws, clock)
-    ws.admin.add_user("sup", "supervisor", "clave-super-1", "Luz Condori")
+    ws.admin.add_user("sup", "supervisor", "clave-super-1", "Luz Condori", must_change=False)
     # the form windows
     for form_id in ("s100", "fsu"):
         w = FormWindow(ws, create_record(ws, form_id))

@@ -30,9 +30,9 @@ HOURS = "/fsu/vivienda/horas_capital"
 @pytest.fixture
 def team(ws_factory, clock) -> Team:
     ws = ws_factory(create=True)
-    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.admin.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez", must_change=False)
+    ws.admin.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori", must_change=False)
     return Team(ws, clock)
 
 
@@ -111,7 +111,7 @@ def test_hook_on_the_records_screen_per_role(logged_in, qtbot):
     page = win.records_page
     tools = page.supervision
     ws = win.ws
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"])
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], must_change=False)
     assert tools.open_btn.isVisibleTo(page)
     sup = tools.open_supervision()
     assert isinstance(sup, SupervisionWindow)
@@ -313,8 +313,8 @@ def test_return_reaches_the_enumerator_in_the_shell(shell, ws_factory, qtbot):
     """Supervisor returns from the review window; the enumerator logs in on the same
     laptop and sees the reason and the pinned question on the record."""
     ws = ws_factory(create=True)
-    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez", must_change=False)
     team = Team(ws, None)
     team.as_("emp")
     uuid = team.fsu(households(1, seed=41)[0])
