@@ -258,19 +258,22 @@ def test_users_admin_create_disable_reset(team, qtbot, ws_factory):
     # own account cannot be disabled from here
     page.select("admin")
     assert not page.toggle_btn.isEnabled()
-    # forgotten password: the recovery code resets it
+    # one's own password is not reset here (Cuenta › Cambiar mi contraseña)
+    assert not page.reset_btn.isEnabled()
+    # forgotten password: the administrator gives a new one, to be changed at log-in
     page.select("emp")
     reset = page.reset_password()
-    reset.code.setText("AAAAA-BBBBB-CCCCC-DDDDD")
     reset.password.setText("nueva-clave-emp1")
+    reset.password2.setText("nueva-clave-emp2")
+    reset.submit()
+    assert reset.isVisible() and "no coinciden" in reset.error.text()
     reset.password2.setText("nueva-clave-emp1")
     reset.submit()
-    assert reset.isVisible() and reset.error.text()
-    reset.code.setText(ws.recovery_code)
-    reset.submit()
     assert reset.done_ok and "restablecida" in page.status.text()
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "emp")
+    assert "debe cambiar su contraseña" in page.table.item(row, 3).text()
     ws.logout()
-    ws.login("emp", "nueva-clave-emp1")
+    assert ws.login("emp", "nueva-clave-emp1").must_change_password
 
 
 def test_audit_page_filters_and_verifies_the_chain(team, homes, qtbot, data_dir):

@@ -31,6 +31,8 @@ QLabel#returned {{
 QFrame#current {{ background: #e8f0fe; border-left: 4px solid #1a73e8; }}
 QPushButton {{ padding: 5px 12px; }}
 QPushButton#primary {{ font-weight: 600; }}
+QPushButton#link {{ color: #1a56b0; text-decoration: underline; text-align: left;
+    padding: 2px 0; border: none; }}
 """
 
 
