@@ -25,6 +25,8 @@ QLabel#recovery {{
 }}
 QLabel#question {{ font-size: 11pt; font-weight: 600; }}
 QLabel#hint {{ color: {MUTED}; }}
+QLabel#empty_note {{ font-size: 12pt; color: #3c4043; background: #f8f9fa;
+    border: 1px dashed #bdc1c6; }}
 QLabel#returned {{
     background: #fde8e6; border: 1px solid {ERROR}; padding: 6px; color: #5c1410;
 }}

@@ -19,6 +19,7 @@ from app.ui.admin.account import ChangePasswordDialog, install_account_menu
 from app.ui.admin.admin_menu import install_admin_menu
 from app.ui.admin.wizard import FirstRunWizard
 from app.ui.common.busy import busy
+from app.ui.common.changes import RECORDS, broadcast
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.worker import Job, run_job, show_error
@@ -290,6 +291,7 @@ class AppWindow(QMainWindow):
         except SieeError as e:
             show_error(self, e)
             return None
+        broadcast({RECORDS}, origin=self)  # the list, the dashboard, the log show it
         return self.open_record(uuid)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

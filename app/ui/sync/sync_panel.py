@@ -48,7 +48,7 @@ from app.sync.model import (
     human_bytes,
 )
 from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, attempt
-from app.ui.common.changes import RECORDS, REVIEW, SYNC, broadcast
+from app.ui.common.changes import RECORDS, REVIEW, SYNC, Change, broadcast, subscribe
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error, user_text
 from app.ui.sync.sync_dialogs import EnrollDialog, export_message
@@ -95,6 +95,13 @@ class SyncController(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self.tick)
+        subscribe(self, self.on_changes)
+
+    def on_changes(self, change: Change) -> None:
+        """An approval queues records, a return takes them out: the indicator's «N en
+        cola» and the panel's counts follow every operation, not only syncs."""
+        if change.origin is not self and change.touches(RECORDS, REVIEW, SYNC):
+            self.refresh()
 
     # -- session --------------------------------------------------------------------------
     def ws(self) -> Any:
@@ -584,7 +591,7 @@ class SyncMenu(QMenu):
             bar.showMessage(text, 30000)
             if result.outcome.sent or result.messages:
                 # every open screen shows the new states (records, review, dashboard)
-                broadcast({SYNC, RECORDS, REVIEW}, origin=self)
+                broadcast({SYNC, RECORDS, REVIEW}, origin=self.ctl)
         elif isinstance(result, Cancelled):
             bar.showMessage(result.user_message, 10000)
         elif isinstance(result, SieeError):
