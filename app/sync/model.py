@@ -287,8 +287,8 @@ def reason_text(reasons: list[str] | tuple[str, ...]) -> str:
     return "; ".join(texts) + "." if texts else ""
 
 
-RESULTS_LATER = ("Los resultados de la CSE llegan cuando el SIEE los publica (suele tardar "
-                 "días): el programa los traerá en una próxima sincronización.")
+RESULTS_LATER = ("Los resultados de la CSE llegan cuando el SIEE los publica; se traerán en "
+                 "una próxima sincronización.")
 
 
 def results_text(n: int) -> str:

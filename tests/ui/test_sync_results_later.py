@@ -49,8 +49,8 @@ def test_results_arrive_later_and_are_counted_once(logged_in, qtbot, tmp_path):
         assert not NOT_DONE.match(panel.bar.text()), panel.bar.text()
         assert panel.bar.text() == "Listo: no había fichas por enviar"
         msg = win.statusBar().currentMessage()
-        assert "no había fichas por enviar ni novedades" in msg
-        assert "2 fichas entregadas esperan su resultado" in msg
+        assert msg.startswith("Sin novedades del SIEE. 2 fichas entregadas esperan su resultado")
+        assert "los resultados llegan cuando el SIEE los publica" in msg
 
         # 3. the centre publishes both results: one line counts them
         assert srv.post_results() == 2

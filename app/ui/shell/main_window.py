@@ -249,12 +249,8 @@ class RecordsPage(QWidget):
                 )
             )
         self.returned_banner.setVisible(bool(n_ret))
-        note = self._empty_note(counts)
-        self.table_area.show_rows(len(rows), note)
-        if self._search_uuids is not None and not rows:
-            self.status.setText(note)
-        else:
-            self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
+        self.table_area.show_rows(len(rows), self._empty_note(counts))
+        self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:

@@ -149,7 +149,10 @@ class SyncController(QObject):
 
     @property
     def running(self) -> bool:
-        return self.job is not None and not self.job.done
+        """True from the start of a sync until its result was handled on the GUI thread
+        (not only until the worker finished: a sync started in between would be
+        cleared by the previous one's result)."""
+        return self.job is not None
 
     # -- status ---------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -586,8 +589,10 @@ class SyncMenu(QMenu):
         if isinstance(result, SyncReport):
             text = result.text()
             st = self.ctl.status
-            if st is not None and st.delivered and not result.outcome.delivered:
-                text += " " + awaiting_text(st.delivered)
+            quiet = not result.outcome.sent and not result.inbox_notes
+            if st is not None and st.delivered and quiet and not result.pending_left:
+                # nothing new: say what is still expected (one line fits the bar)
+                text = "Sin novedades del SIEE. " + awaiting_text(st.delivered)
             bar.showMessage(text, 30000)
             if result.outcome.sent or result.messages:
                 # every open screen shows the new states (records, review, dashboard)
