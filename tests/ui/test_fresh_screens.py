@@ -121,3 +121,23 @@ def test_the_set_up_notice_leaves_when_the_password_is_wrong(team, shell):
     page.submit()
     assert "incorrectos" in page.message.text()
     assert not page.notice.isVisibleTo(win)
+
+
+def test_an_open_read_only_record_follows_its_state(team, qtbot):
+    from app.ui.common.changes import RECORDS, REVIEW, SYNC, broadcast
+    from app.ui.entry.form_window import FormWindow
+    from tests.review.helpers import post_result
+
+    team.as_("emp")
+    uuid = team.fsu(households(1, seed=23)[0])
+    ws = team.as_("sup")
+    ws.review.approve(uuid)
+    w = FormWindow(ws, uuid)
+    qtbot.addWidget(w)
+    assert not w.editable and "«En cola de envío»: solo lectura" in w.banner.text()
+    post_result(ws, uuid, "no_pobre", "2026-11-25", "2029-11-25")
+    broadcast({SYNC, RECORDS, REVIEW})  # what a sync says when it brought something
+    assert "Resultado del SIEE" in w.banner.text()
+    assert w.state_label.text() == "Estado: Con resultado"
+    assert w.banner.objectName() == "ok"
+    w.close()
