@@ -122,10 +122,12 @@ def test_the_users_screen_resets_and_the_person_must_change(logged_in, qtbot):
     win = logged_in
     ws = win.ws
     ws.admin.add_user("ana", "empadronador", "clave-ana-123", must_change=False)
-    sup = win.records_page.supervision.open_supervision()
+    # where an administrator looks: Administración › Usuarios y contraseñas…
+    assert win.admin_menu.users_action.isVisible()
+    sup = win.admin_menu.open_users()
     users = sup.users
-    assert isinstance(users, UsersPage)
-    sup.show_tab(users)
+    assert isinstance(users, UsersPage) and sup.tabs.currentWidget() is users
+    qtbot.waitUntil(lambda: users.table.rowCount() == 2, timeout=5000)  # ana is listed
     users.select("ana")
     dlg = users.reset_password()
     dlg.password.setText("clave-temporal-1")
