@@ -169,6 +169,7 @@ class AppWindow(QMainWindow):
                 "cuando pueda hacerlo."))
             self.password_dialog = dlg
             dlg.open()
+            self._restart_idle()  # an unattended dialog locks like any screen
             return
         self._enter(user)
 
