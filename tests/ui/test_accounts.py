@@ -140,3 +140,17 @@ def test_the_users_screen_resets_and_the_person_must_change(logged_in, qtbot):
     with pytest.raises(PasswordChangeRequired):  # below the window too
         ws.list_records()
     win.password_dialog.reject()
+
+
+def test_the_password_dialog_locks_after_inactivity(shell, ws_factory, qtbot):
+    ws = ws_factory(create=True)
+    ws.admin.add_user("ana", "empadronador", "clave-inicial-1")
+    ws.close()
+    win = shell(autolock_ms=300)
+    win.start()
+    _log_in(win, "ana", "clave-inicial-1")
+    dlg = win.password_dialog
+    assert dlg is not None and dlg.isVisible()
+    qtbot.waitUntil(lambda: win.ws.user is None, timeout=5000)
+    assert not dlg.isVisible() and win.password_dialog is None
+    assert "inactividad" in win.login_page.notice.text()
