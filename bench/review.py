@@ -45,8 +45,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="siee-bench-review-") as tmp:
         kdf = KdfParams(n=2**12)
         ws, _code = Workspace.create(Path(tmp) / "campo", "admin", "clave-bench-123", kdf=kdf)
-        ws.admin.add_user("emp", "empadronador", "clave-emp-1234")
-        ws.admin.add_user("sup", "supervisor", "clave-sup-1234")
+        ws.admin.add_user("emp", "empadronador", "clave-emp-1234", must_change=False)
+        ws.admin.add_user("sup", "supervisor", "clave-sup-1234", must_change=False)
         ws.logout()
         ws.login("emp", "clave-emp-1234")
         version = str(bundled_form("s100").version)

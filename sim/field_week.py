@@ -350,7 +350,8 @@ class FieldWeek:
             ws, _recovery = Workspace.create(lap.data_dir, "soporte", PASSWORDS["soporte"],
                                              ule_ubigeo=ULE, kdf=KDF, clock=self.clock)
             for user in ("ana", "luis", "rosa") if usb else (*authors, "rosa"):
-                ws.admin.add_user(user, ROLES[user], PASSWORDS[user], NAMES[user])
+                ws.admin.add_user(user, ROLES[user], PASSWORDS[user], NAMES[user],
+                                  must_change=False)
             # IT enrolls every laptop at the office, the USB one included (its only link).
             info = ws.centre.client().enroll(self.proxy.url, self.admin.enroll_code(ULE),
                                          f"ULE {ULE} {name}")

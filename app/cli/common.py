@@ -34,9 +34,20 @@ def user() -> str:
 
 def open_workspace(args: argparse.Namespace, login: bool = True) -> Workspace:
     """The workspace of `--data`, IT's settings files applied, logged in (SIEE_USER /
-    SIEE_PASSWORD or prompts) unless `login` is False."""
+    SIEE_PASSWORD or prompts) unless `login` is False. SieeError (Spanish) when the
+    password is still one an administrator gave (it must be changed first)."""
     ws = Workspace.open(Path(args.data))
     ws.settings.apply_file()
     if login:
-        ws.login(user(), password())
+        name = user()
+        ws.login(name, password())
+        if ws.must_change_password:
+            # The workspace refuses every operation anyway; say how to get out of it.
+            ws.close()
+            raise SieeError(
+                "password change required",
+                f"La contraseña de «{name}» es la que le dio el administrador: ingrese una "
+                "vez al programa SIEE Campo con ella y elija una contraseña propia; luego "
+                "repita la orden.",
+            )
     return ws

@@ -64,7 +64,8 @@ def cmd_users(args: argparse.Namespace) -> int:
         if args.users_cmd == "add":
             pw = password("Contraseña del nuevo usuario: ", env="SIEE_NEW_PASSWORD", confirm=True)
             ws.admin.add_user(args.username, args.role, pw, args.name or "")
-            print(f"Usuario «{args.username}» creado ({args.role}).")
+            print(f"Usuario «{args.username}» creado ({args.role}). Deberá cambiar la "
+                  "contraseña la primera vez que ingrese.")
         elif args.users_cmd == "list":
             for u in ws.admin.list_users():
                 state = "activo" if u.active else "desactivado"

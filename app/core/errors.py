@@ -27,6 +27,21 @@ class AuthError(SieeError):
     code = "auth"
 
 
+class PasswordChangeRequired(AuthError):
+    """The logged-in user still has the password an administrator gave them: nothing
+    but changing it is allowed (issue 16 item 10)."""
+
+    code = "password_change_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "password change required",
+            "Su contraseña es la que le dio el administrador: antes de continuar, elija "
+            "una contraseña propia (menú Cuenta › Cambiar mi contraseña, o al ingresar "
+            "al programa).",
+        )
+
+
 class AccountLocked(AuthError):
     code = "locked"
 

@@ -244,12 +244,20 @@ def _m4_integrity(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _m5_password_change(db: sqlite_utils.Database) -> None:
+    """users.must_change_password: 1 while the password is one an administrator gave
+    (a new account, or a reset from «Usuarios»); the workspace refuses every
+    operation but changing it until the person chooses their own (issue 16 item 10)."""
+    db["users"].add_column("must_change_password", int, not_null_default=0)
+
+
 # Append only: a migration, once shipped, never changes.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_sync,
     _m3_sync_submission,
     _m4_integrity,
+    _m5_password_change,
 ]
 
 

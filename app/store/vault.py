@@ -35,6 +35,9 @@ class User:
     role: Role
     active: bool
     display_name: str = ""
+    # The password is one an administrator gave: it must be changed before anything
+    # else (app.workspace.context.Context.me enforces it).
+    must_change_password: bool = False
 
 
 def check_password_policy(password: str) -> None:
@@ -109,13 +112,14 @@ class Vault:
     # -- users ---------------------------------------------------------------
     def user_row(self, username: str) -> dict:
         row = self.db.execute(
-            "SELECT id, username, role, active, failed_attempts, locked_until, lockouts "
-            "FROM users WHERE username=?",
+            "SELECT id, username, role, active, failed_attempts, locked_until, lockouts, "
+            "must_change_password FROM users WHERE username=?",
             (check_username(username),),
         ).fetchone()
         if row is None:
             raise NotFound(f"no user {username!r}", "El usuario no existe.")
-        keys = ("id", "username", "role", "active", "failed_attempts", "locked_until", "lockouts")
+        keys = ("id", "username", "role", "active", "failed_attempts", "locked_until", "lockouts",
+                "must_change_password")
         return dict(zip(keys, row, strict=True))
 
     def usernames(self, active_only: bool = True) -> list[str]:
@@ -123,27 +127,35 @@ class Vault:
         return [r[0] for r in self.db.execute(sql + " ORDER BY username")]
 
     def add_user(
-        self, conn, username: str, role: Role, password: str, data_key: bytes, display: bytes
+        self, conn, username: str, role: Role, password: str, data_key: bytes, display: bytes,
+        must_change: bool = False,
     ) -> int:
+        """A new user whose password unlocks a copy of `data_key`; `must_change`: the
+        password was given by someone else and must be changed at first log-in."""
         username = check_username(username)
         check_password_policy(password)
         if conn.execute("SELECT 1 FROM users WHERE username=?", (username,)).fetchone():
             raise ValidationError("duplicate username", f"El usuario «{username}» ya existe.")
         cur = conn.execute(
-            "INSERT INTO users(username, role, display_name, active, created_at) "
-            "VALUES (?,?,?,1,?)",
-            (username, Role(role).value, display, self.clock()),
+            "INSERT INTO users(username, role, display_name, active, created_at, "
+            "must_change_password) VALUES (?,?,?,1,?,?)",
+            (username, Role(role).value, display, self.clock(), int(must_change)),
         )
         uid = int(cur.lastrowid)
         self._wrap_into(conn, _user_slot(uid), password, data_key)
         return uid
 
-    def set_password(self, conn, user_id: int, password: str, data_key: bytes) -> None:
+    def set_password(self, conn, user_id: int, password: str, data_key: bytes,
+                     must_change: bool = False) -> None:
+        """A new password for `user_id` (lock-out cleared). `must_change`: it was set by
+        someone else (an administrator's reset) and must be changed at the next log-in;
+        False when the person chose it."""
         check_password_policy(password)
         self._wrap_into(conn, _user_slot(user_id), password, data_key)
         conn.execute(
-            "UPDATE users SET failed_attempts=0, locked_until=0, lockouts=0 WHERE id=?",
-            (user_id,),
+            "UPDATE users SET failed_attempts=0, locked_until=0, lockouts=0, "
+            "must_change_password=? WHERE id=?",
+            (int(must_change), user_id),
         )
         # The lock-out was cleared by the program: the sealed anchor moves with it.
 
@@ -235,14 +247,23 @@ class Vault:
     def set_active(conn: sqlite3.Connection, uid: int, active: bool) -> None:
         conn.execute("UPDATE users SET active=? WHERE id=?", (int(active), uid))
 
-    def users(self) -> list[tuple[int, str, str, bool, bytes | None]]:
-        """(id, username, role, active, sealed display name) of every user, by username."""
+    def users(self) -> list[tuple[int, str, str, bool, bytes | None, bool]]:
+        """(id, username, role, active, sealed display name, must change password) of
+        every user, by username."""
         return [
-            (r[0], r[1], r[2], bool(r[3]), r[4])
+            (r[0], r[1], r[2], bool(r[3]), r[4], bool(r[5]))
             for r in self.db.execute(
-                "SELECT id, username, role, active, display_name FROM users ORDER BY username"
+                "SELECT id, username, role, active, display_name, must_change_password "
+                "FROM users ORDER BY username"
             )
         ]
+
+    def admin_usernames(self) -> list[str]:
+        """Usernames of the active administrators (clear: the log-in window names them
+        to a person who forgot their password)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT username FROM users WHERE role=? AND active=1 ORDER BY username",
+            (Role.ADMIN.value,))]
 
     def username(self, uid: int) -> str:
         """The username of `uid`, or "" if there is no such user."""

@@ -43,6 +43,7 @@ from app.sync.model import (
     check_server_url,
     describe_outcome,
     fichas,
+    results_text,
 )
 from app.sync.ports import SyncPorts
 from app.sync.transport import Transport
@@ -462,27 +463,46 @@ class SyncClient:
                     progress: ProgressFn | None, cancelled: CancelFn | None) -> None:
         if progress:
             progress(SyncProgress("inbox", 0, 0, 0, 0, "Recibiendo novedades del servidor…"))
-        for _page in range(1000):
-            if cancelled and cancelled():
-                raise Cancelled()
-            page = t.inbox(self.ports.inbox_cursor())
-            msgs = page.get("messages") or []
-            for entry in msgs:
-                try:
-                    msg = p.verify_message(entry, dev.server_signing_key, dev.device_id)
-                except p.ProtocolError as e:
-                    raise SyncError(f"inbox message does not verify: {e.code}",
-                                    "Llegó un mensaje del servidor que no se pudo verificar; "
-                                    "se ignoró. Avise a soporte si se repite.") from None
-                note = None
-                if msg.kind == "form_published":
-                    note = self._install_form(t, dev, msg)
-                text = self.ports.apply_message(msg, note)
-                report.messages += 1
-                if text:
-                    report.inbox_notes.append(text)
-            if not page.get("has_more") or not msgs:
-                break
+        results = 0
+        try:
+            for _page in range(1000):
+                if cancelled and cancelled():
+                    raise Cancelled()
+                page = t.inbox(self.ports.inbox_cursor())
+                msgs = page.get("messages") or []
+                for entry in msgs:
+                    try:
+                        msg = p.verify_message(entry, dev.server_signing_key, dev.device_id)
+                    except p.ProtocolError as e:
+                        raise SyncError(f"inbox message does not verify: {e.code}",
+                                        "Llegó un mensaje del servidor que no se pudo "
+                                        "verificar; se ignoró. Avise a soporte si se "
+                                        "repite.") from None
+                    note = None
+                    if msg.kind == "form_published":
+                        note = self._install_form(t, dev, msg)
+                    text = self.ports.apply_message(msg, note)
+                    report.messages += 1
+                    if text and msg.kind == "cse_result":
+                        results += 1  # one line for all of them, below
+                    elif text:
+                        report.inbox_notes.append(text)
+                if not page.get("has_more") or not msgs:
+                    break
+        finally:
+            # also when the link drops on a later page: what was applied is told
+            self._note_results(report, results)
+
+    def _note_results(self, report: SyncReport, results: int) -> None:
+        """One line, in the report and the sync log, for the results of this sync."""
+        if results:
+            report.results += results
+            line = results_text(results)
+            report.inbox_notes.append(line)
+            try:
+                self.ports.log_add(line)
+            except SieeError:  # never hide the error that ended the sync
+                log.warning("could not log the results line")
 
     # -- forms ------------------------------------------------------------------------------------
     def _install_form(self, t: Transport, dev: DeviceInfo, msg: p.InboxMessage) -> str:

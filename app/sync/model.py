@@ -204,12 +204,16 @@ class SyncReport:
     inbox_notes: list[str] = field(default_factory=list)  # Spanish lines
     pending_left: int = 0
     seconds: float = 0.0
+    results: int = 0  # CSE results that arrived in this sync (one line in inbox_notes)
 
     def text(self) -> str:
         parts = [describe_outcome(self.outcome)] if self.outcome.sent else []
         parts += self.inbox_notes
         if not parts:
             parts.append("Sincronización completa: no había fichas por enviar ni novedades.")
+        if self.outcome.delivered:
+            # The centre classifies later: the results never come back in the same sync.
+            parts.append(RESULTS_LATER)
         if self.pending_left:
             parts.append(f"Quedan {fichas(self.pending_left)} por enviar.")
         return " ".join(parts)
@@ -281,6 +285,27 @@ def split_reasons(reasons: list[str] | tuple[str, ...]) -> tuple[list[str], list
 def reason_text(reasons: list[str] | tuple[str, ...]) -> str:
     texts, _ = split_reasons(reasons)
     return "; ".join(texts) + "." if texts else ""
+
+
+RESULTS_LATER = ("Los resultados de la CSE llegan cuando el SIEE los publica; se traerán en "
+                 "una próxima sincronización.")
+
+
+def results_text(n: int) -> str:
+    """The one line for `n` CSE results that arrived together (issue 16 item 8: «Llegaron
+    2 resultados», never «Llegó 1 resultado» twice)."""
+    if n == 1:
+        return "Llegó 1 resultado de clasificación socioeconómica (CSE)."
+    return f"Llegaron {n} resultados de clasificación socioeconómica (CSE)."
+
+
+def awaiting_text(n: int) -> str:
+    """What a person should expect for `n` delivered records without a result yet."""
+    if n == 1:
+        head = "1 ficha entregada espera su resultado"
+    else:
+        head = f"{n} fichas entregadas esperan su resultado"
+    return head + ": los resultados llegan cuando el SIEE los publica."
 
 
 def fichas(n: int) -> str:

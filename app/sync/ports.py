@@ -91,7 +91,9 @@ class InboxPort(Protocol):
     def inbox_cursor(self) -> int: ...
 
     def apply_message(self, msg: p.InboxMessage, note: str | None = None) -> str | None:
-        """Apply one verified message and advance the cursor; a Spanish line or None."""
+        """Apply one verified message and advance the cursor; a Spanish line or None.
+        The line of a CSE result is not written to the sync log here: the caller
+        counts the results of one sync or file and logs them as one line."""
         ...
 
 

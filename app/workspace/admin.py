@@ -38,14 +38,18 @@ class Admin:
     # -- users ------------------------------------------------------------------------------
     @locked
     def add_user(
-        self, username: str, role: Role | str, password: str, display_name: str = ""
+        self, username: str, role: Role | str, password: str, display_name: str = "",
+        *, must_change: bool = True,
     ) -> int:
         """A new user (USERS_MANAGE); returns their id. ValidationError (Spanish) for a
-        taken username or a weak password."""
+        taken username or a weak password. The administrator gave the password, so by
+        default the person must change it at their first log-in (`must_change`; tests
+        and simulations of people who already did pass False)."""
         ctx = self.ctx
         ctx.require(Perm.USERS_MANAGE)
         with transaction(ctx.db) as conn:
-            uid = ctx.vault.add_user(conn, username, Role(role), password, ctx.session.key(), b"")
+            uid = ctx.vault.add_user(conn, username, Role(role), password, ctx.session.key(), b"",
+                                     must_change=must_change)
             if display_name:
                 ctx.vault.set_display_name(conn, uid, ctx.session.seal_display(uid, display_name))
             ctx.audit(conn, AuditAction.USER_ADD,
@@ -57,6 +61,23 @@ class Admin:
         """Every user (any logged-in user may read the list: names for the screens)."""
         self.ctx.me()
         return self.ctx.users()
+
+    @locked
+    def reset_password(self, username: str, password: str) -> None:
+        """An administrator gives `username` a new password (USERS_MANAGE), for a person
+        who forgot theirs; they must change it at their next log-in. Nobody resets
+        their own this way (NotAllowed: they change it, knowing the old one)."""
+        ctx = self.ctx
+        me = ctx.require(Perm.USERS_MANAGE)
+        row = ctx.vault.user_row(username)
+        if row["id"] == me.id:
+            raise NotAllowed("reset own password",
+                             "Para su propia cuenta use «Cambiar mi contraseña» en el menú "
+                             "Cuenta.")
+        with transaction(ctx.db) as conn:
+            ctx.vault.set_password(conn, row["id"], password, ctx.session.key(), must_change=True)
+            ctx.audit(conn, AuditAction.PASSWORD_RESET,
+                      detail={"user": row["username"], "by": "admin"})
 
     @locked
     def set_user_active(self, username: str, active: bool) -> None:

@@ -46,6 +46,7 @@ from app.sync.model import (
     SyncReport,
     SyncStatus,
     reason_text,
+    results_text,
     split_reasons,
 )
 from app.workspace.context import Context
@@ -411,7 +412,8 @@ class StorePorts:
             with transaction(ctx.db) as conn:
                 text = self._apply_message(conn, msg, now) if note is None else note
                 meta.put(conn, meta.SYNC_INBOX_CURSOR, str(msg.cursor))
-                if text:
+                # results are counted by the caller and logged once per sync or file
+                if text and msg.kind != "cse_result":
                     self._log_in(conn, text, "error" if msg.kind == "device_revoked" else "info")
             return text
 
@@ -470,7 +472,7 @@ class StorePorts:
         records.write_notes(conn, m, notes)
         records.update_meta(conn, uuid, state=new, updated_at=now)
         ctx.audit(conn, AuditAction.RESULT, uuid, detail={"category": pl.get("category")})
-        return "Llegó 1 resultado de clasificación socioeconómica (CSE)."
+        return results_text(1)
 
     # -- log and status ---------------------------------------------------------------------------
     def _log_in(self, conn: sqlite3.Connection, text: str, level: str = "info") -> None:

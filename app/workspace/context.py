@@ -17,7 +17,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 import sqlite_utils
 
 from app.core.audit_actions import AuditAction
-from app.core.errors import AuthError, SieeError
+from app.core.errors import AuthError, PasswordChangeRequired, SieeError
 from app.core.roles import Perm, Role, require
 from app.store import crypto, integrity, unlock
 from app.store.audit import AuditLog
@@ -132,11 +132,18 @@ class Context:
         self.session.clear()
         integrity.install(self.db.conn, None)
 
-    def me(self) -> User:
-        """The logged-in user; AuthError (Spanish: log in) when nobody is."""
-        if self.session.user is None:
+    def me(self, pending_change_ok: bool = False) -> User:
+        """The logged-in user; AuthError (Spanish: log in) when nobody is, and
+        PasswordChangeRequired while their password is still the one an administrator
+        gave (only changing it, `pending_change_ok`, is allowed then). Every operation
+        of the workspace passes here, so the rule holds for the window, the command
+        line and scripts alike."""
+        user = self.session.user
+        if user is None:
             raise AuthError("not logged in", "Inicie sesión para continuar.")
-        return self.session.user
+        if user.must_change_password and not pending_change_ok:
+            raise PasswordChangeRequired()
+        return user
 
     def require(self, perm: Perm) -> User:
         """The logged-in user if their role has `perm`; NotAllowed otherwise."""
@@ -165,8 +172,8 @@ class Context:
         """Every user with their display name opened (empty while locked)."""
         s = self.session
         return [
-            User(uid, name, Role(role), active, s.open_display(uid, disp))
-            for uid, name, role, active, disp in self.vault.users()
+            User(uid, name, Role(role), active, s.open_display(uid, disp), must_change)
+            for uid, name, role, active, disp, must_change in self.vault.users()
         ]
 
     def people(self) -> dict[int, str]:

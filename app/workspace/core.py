@@ -23,6 +23,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from app.core.audit_actions import AuditAction
@@ -226,6 +227,7 @@ class Workspace:
             Role(row["role"]),
             True,
             ctx.session.open_display(uid, ctx.vault.display_name_blob(uid)),
+            bool(row["must_change_password"]),
         )
         with transaction(ctx.db) as conn:
             # Before this log-in's own entries: is the chain's end where its seal says,
@@ -254,12 +256,41 @@ class Workspace:
 
     @locked
     def change_password(self, old: str, new: str) -> None:
+        """The logged-in user chooses a new password (`old` is checked first, AuthError
+        when wrong). Allowed, and the only thing allowed, while the password is still
+        one an administrator gave; afterwards the flag is cleared. ValidationError
+        (Spanish) for a weak password or one equal to the old."""
         ctx = self.ctx
-        me = ctx.me()
+        me = ctx.me(pending_change_ok=True)
         ctx.vault.unlock(me.username, old)
+        if new == old:
+            raise ValidationError(
+                "new password equals the old",
+                "La nueva contraseña debe ser distinta de la anterior.",
+            )
         with transaction(ctx.db) as conn:
-            ctx.vault.set_password(conn, me.id, new, ctx.session.key())
+            ctx.vault.set_password(conn, me.id, new, ctx.session.key(), must_change=False)
             ctx.audit(conn, AuditAction.PASSWORD_CHANGE)
+        ctx.session.user = replace(me, must_change_password=False)
+
+    @property
+    def must_change_password(self) -> bool:
+        """True while the logged-in user's password is one an administrator gave."""
+        u = self.ctx.session.user
+        return bool(u and u.must_change_password)
+
+    def role_of(self, username: str) -> Role | None:
+        """The role of `username` (clear in the store, like the names the log-in window
+        lists), or None for an unknown user: the log-in window's «¿Olvidó su
+        contraseña?» tells an administrator and an enumerator different things."""
+        try:
+            return Role(self.ctx.vault.user_row(username)["role"])
+        except (NotFound, ValidationError):
+            return None
+
+    def admin_usernames(self) -> list[str]:
+        """The active administrators' usernames (whom to ask for a new password)."""
+        return self.ctx.vault.admin_usernames()
 
     @locked
     def reset_password_with_recovery(self, username: str, code: str, new_password: str) -> None:

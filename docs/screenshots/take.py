@@ -88,7 +88,7 @@ def main() -> int:
     assert ws is not None
     # data: the admin adds an enumerator, who registers households; one comes back
     ws.login("atorres", PW)
-    ws.admin.add_user("msoto", "empadronador", "clave-maria-1", "María Soto")
+    ws.admin.add_user("msoto", "empadronador", "clave-maria-1", "María Soto", must_change=False)
     ws.logout()
     ws.login("msoto", "clave-maria-1")
     s100, fsu = bundled_form("s100"), bundled_form("fsu")

@@ -68,9 +68,9 @@ def make_data(data_dir: Path) -> None:
         data_dir, "atorres", PW["atorres"], ule_ubigeo="080108",
         display_name="Ana Torres Quispe", clock=clock,
     )
-    ws.admin.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán")
-    ws.admin.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani")
-    ws.admin.add_user("lcondori", "empadronador", PW["lcondori"], "Luz Condori Apaza")
+    ws.admin.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán", must_change=False)
+    ws.admin.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani", must_change=False)
+    ws.admin.add_user("lcondori", "empadronador", PW["lcondori"], "Luz Condori Apaza", must_change=False)
     s100v, fsuv = str(bundled_form("s100").version), str(bundled_form("fsu").version)
     homes = households(24, seed=7)
     made: list[tuple[str, str]] = []  # (fsu uuid, enumerator)

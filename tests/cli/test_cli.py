@@ -64,6 +64,14 @@ def test_users_and_reset_password(data):
         check=False,
     )
     assert wrong.returncode == 1 and "incorrectos" in wrong.stderr
+    # the password the administrator gave must be changed before any command
+    first = run(
+        ["records", "list", "--data", str(d)],
+        env_extra={"SIEE_USER": "ana", "SIEE_PASSWORD": "clave-ana-1"},
+        check=False,
+    )
+    assert first.returncode == 1 and "elija una contraseña propia" in first.stderr
+    assert "Traceback" not in first.stderr
     run(
         ["users", "reset-password", "ana", "--recovery-code", code, "--data", str(d)],
         env_extra={"SIEE_NEW_PASSWORD": "clave-ana-2"},

@@ -33,7 +33,7 @@ def filled(ws_factory, data_dir: Path):
     load_demo(ws, 3, seed=11)
     drafts = ws.list_records()
     ws.complete(drafts[0].uuid)
-    ws.admin.add_user("ana", "empadronador", "clave-ana-123")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-123", must_change=False)
     forms = data_dir / "forms"
     forms.mkdir()
     (forms / "s100-2099.md").write_text("# a newer form version\n", "utf-8")

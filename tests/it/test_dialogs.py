@@ -16,7 +16,7 @@ def window(qtbot, data_dir: Path, clock, ws_factory):
     from app.ui.shell.app_window import build
 
     ws = ws_factory(create=True)
-    ws.admin.add_user("ana", "empadronador", "clave-ana-123")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-123", must_change=False)
     code = ws.recovery_code
     ws.close()
     win = build(data_dir, {"kdf": FAST_KDF, "clock": clock})

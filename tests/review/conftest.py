@@ -54,10 +54,10 @@ class Team:
 @pytest.fixture
 def team(ws_factory, clock) -> Team:
     ws = ws_factory(create=True)
-    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.admin.add_user("sup2", "supervisor", PASSWORDS["sup2"], "Carlos Mamani")
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.admin.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
+    ws.admin.add_user("sup2", "supervisor", PASSWORDS["sup2"], "Carlos Mamani", must_change=False)
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez", must_change=False)
+    ws.admin.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori", must_change=False)
     return Team(ws, clock)
 
 

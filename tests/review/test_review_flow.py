@@ -98,7 +98,7 @@ def test_reassigned_holder_cannot_approve(team, homes):
     assert next(i for i in ws.review.queue() if i.uuid == uuid).enumerator.endswith("(emp2)")
     assert ("emp2", "Luz Condori (emp2)") in ws.review.assignable_users()
     ws = team.as_("admin")
-    ws.admin.add_user("emp3", "empadronador", "clave-emp3-1234")
+    ws.admin.add_user("emp3", "empadronador", "clave-emp3-1234", must_change=False)
     ws.admin.set_user_active("emp3", False)
     ws = team.as_("sup")
     # disabled: cannot hold records
@@ -165,7 +165,7 @@ def test_role_refusals_in_the_workspace(team, homes, tmp_path):
     # supervisors review and export but do not manage users
     ws = team.as_("sup")
     with pytest.raises(NotAllowed):
-        ws.admin.add_user("nuevo", "empadronador", "clave-nueva-123")
+        ws.admin.add_user("nuevo", "empadronador", "clave-nueva-123", must_change=False)
     with pytest.raises(NotAllowed):
         ws.admin.set_user_active("emp", False)
     assert len(ws.review.queue()) == 2

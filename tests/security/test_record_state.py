@@ -147,8 +147,8 @@ def test_program_never_reseals_an_edited_row(ws_factory, data_dir):
 def test_program_writes_keep_rows_valid(ws_factory):
     """Every write path of the program keeps the MAC current (no false alarms)."""
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
-    ws.admin.add_user("sup", "supervisor", "clave-sup-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1", must_change=False)
+    ws.admin.add_user("sup", "supervisor", "clave-sup-1", must_change=False)
     ws.logout()
     ws.login("ana", "clave-ana-1")
     u = ws.new_record("fsu", "1", {"head": "A"})

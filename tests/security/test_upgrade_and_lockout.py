@@ -110,7 +110,7 @@ def test_old_database_edited_before_upgrade_is_not_sealed(ws_factory, data_dir):
 def with_ana(ws_factory):
     ws = ws_factory(hooks=PlainHooks(), create=True)
     ws_factory.code = ws.recovery_code
-    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1", must_change=False)
     ws.logout()
     ws.login("admin", ADMIN_PW)  # the failure totals are sealed at each log-in
     ws.close()

@@ -48,8 +48,8 @@ def test_deleted_entry_breaks_chain(ws_factory, data_dir):
 
 def test_details_are_encrypted(ws_factory, data_dir):
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
-    ws.admin.add_user("sup", "supervisor", "clave-sup-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1", must_change=False)
+    ws.admin.add_user("sup", "supervisor", "clave-sup-1", must_change=False)
     ws.logout()
     ws.login("ana", "clave-ana-1")
     u = ws.new_record("fsu", "1", {"head": "A"})

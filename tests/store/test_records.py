@@ -110,8 +110,8 @@ def test_ciphertext_cannot_be_swapped_between_records(ws_factory, data_dir):
 
 def test_return_round_trip_makes_a_new_revision(ws_factory):
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
-    ws.admin.add_user("sup", "supervisor", "clave-sup-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1", must_change=False)
+    ws.admin.add_user("sup", "supervisor", "clave-sup-1", must_change=False)
     ws.logout()
     ws.login("ana", "clave-ana-1")
     u = ws.new_record("fsu", "1", {"head": "Mamani", "bad": True})

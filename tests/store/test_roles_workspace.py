@@ -7,9 +7,9 @@ from tests.store.hooks import PlainHooks
 @pytest.fixture
 def team(ws_factory):
     ws = ws_factory(hooks=PlainHooks(), create=True)
-    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
-    ws.admin.add_user("beto", "digitador", "clave-beto-1")
-    ws.admin.add_user("sup", "supervisor", "clave-sup-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1", must_change=False)
+    ws.admin.add_user("beto", "digitador", "clave-beto-1", must_change=False)
+    ws.admin.add_user("sup", "supervisor", "clave-sup-1", must_change=False)
     ws.logout()
     return ws
 
@@ -30,7 +30,7 @@ def test_enumerator_cannot_approve_or_manage(team):
     with pytest.raises(NotAllowed):
         ws.review.return_record(u, "x")
     with pytest.raises(NotAllowed):
-        ws.admin.add_user("x", "admin", "clave-larga-1")
+        ws.admin.add_user("x", "admin", "clave-larga-1", must_change=False)
     with pytest.raises(NotAllowed):
         ws.admin.audit_verify()
     with pytest.raises(NotAllowed):

@@ -8,7 +8,7 @@ from tests.conftest import ADMIN_PW
 
 def test_create_login_and_wrong_password(ws_factory):
     ws = ws_factory(create=True)
-    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1", must_change=False)
     ws.close()
     ws = ws_factory()
     assert ws.usernames() == ["admin", "ana"]
@@ -27,7 +27,7 @@ def test_unknown_user_gives_the_same_message(ws_factory):
 
 def test_lockout_survives_restart_and_grows(ws_factory, clock):
     ws = ws_factory(create=True)
-    ws.admin.add_user("ana", "empadronador", "clave-ana-1")
+    ws.admin.add_user("ana", "empadronador", "clave-ana-1", must_change=False)
     ws.close()
     ws = ws_factory()
     for _ in range(4):

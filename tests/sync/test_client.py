@@ -117,7 +117,7 @@ def test_conflict_is_quarantined_never_deleted(ws, enrolled, server):
     assert ws.centre.outbox_count() == 0  # not sent again and again
     assert "cuarentena" in ws.centre.log()[0].text
     # A supervisor return sends it back to its author; editing clears the quarantine.
-    ws.admin.add_user("sup", "supervisor", "clave-sup-123")
+    ws.admin.add_user("sup", "supervisor", "clave-sup-123", must_change=False)
     ws.logout()
     ws.login("sup", "clave-sup-123")
     ws.review.return_record(uuids[0], "Conflicto con otra versión")

@@ -25,8 +25,8 @@ from tests.review.conftest import PASSWORDS, Team
 @pytest.fixture
 def team(ws_factory, clock) -> Team:
     ws = ws_factory(create=True)
-    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez", must_change=False)
     return Team(ws, clock)
 
 

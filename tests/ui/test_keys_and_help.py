@@ -60,7 +60,7 @@ def test_no_window_has_two_things_on_one_alt_letter(shell, qtbot, ws_factory, cl
     _walk(win, found)
     ws = win.ws
     team = Team(ws, clock)
-    ws.admin.add_user("sup", "supervisor", "clave-super-1", "Luz Condori")
+    ws.admin.add_user("sup", "supervisor", "clave-super-1", "Luz Condori", must_change=False)
     # the form windows
     for form_id in ("s100", "fsu"):
         w = FormWindow(ws, create_record(ws, form_id))
@@ -74,9 +74,10 @@ def test_no_window_has_two_things_on_one_alt_letter(shell, qtbot, ws_factory, cl
     for i in range(sup.tabs.count()):
         sup.tabs.setCurrentIndex(i)
         _walk(sup, found)
+    from app.ui.admin.account import ChangePasswordDialog, ForgotPasswordDialog
     from app.ui.admin.backup_dialog import BackupDialog, RestoreDialog
     from app.ui.admin.settings_dialog import SettingsDialog
-    from app.ui.admin.users_admin import NewUserDialog, ResetPasswordDialog
+    from app.ui.admin.users_admin import AdminResetDialog, NewUserDialog, ResetPasswordDialog
     from app.ui.review.export_dialog import ExportDialog
     from app.ui.sync.sync_dialogs import EnrollDialog
     from app.ui.sync.sync_panel import SyncPanel
@@ -85,6 +86,11 @@ def test_no_window_has_two_things_on_one_alt_letter(shell, qtbot, ws_factory, cl
         ExportDialog(ws, sup),
         NewUserDialog(ws, sup),
         ResetPasswordDialog(ws, "sup", sup),
+        AdminResetDialog(ws, "sup", sup),
+        ChangePasswordDialog(ws, win),
+        ChangePasswordDialog(ws, win, forced=True),
+        ForgotPasswordDialog(ws, "sup", win),
+        ForgotPasswordDialog(ws, "admin", win),
         SettingsDialog(ws, win),
         BackupDialog(ws, win),
         RestoreDialog(None, win),

@@ -30,7 +30,7 @@ S100_ANSWERS = {
 def make_returned(ws_factory) -> tuple[str, str]:
     """maria (empadronadora) completes two S100; the admin returns one of them."""
     ws = ws_factory(create=True)
-    ws.admin.add_user("maria", "empadronador", "clave-maria-1", "María Soto")
+    ws.admin.add_user("maria", "empadronador", "clave-maria-1", "María Soto", must_change=False)
     ws.logout()
     ws.login("maria", "clave-maria-1")
     fd = bundled_form("s100")
@@ -113,8 +113,8 @@ def test_looking_at_a_returned_record_does_not_reopen_it(ws_factory, qtbot, cloc
 
     ws = ws_factory(create=True)
     team = Team(ws, clock)
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez", must_change=False)
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
     team.as_("emp")
     uuid = team.fsu(households(1, seed=4)[0])
     team.as_("sup").review.return_record(uuid, "Revise el teléfono", ["/fsu/ubicacion/telefono"])

@@ -23,7 +23,8 @@ def test_bulk_approve_of_200_keeps_the_window_responsive(qtbot, ws_factory, cloc
     ws = ws_factory(create=True)
     team = Team(ws, clock)
     for name in ("sup", "emp"):
-        ws.admin.add_user(name, "supervisor" if name == "sup" else "empadronador", PASSWORDS[name])
+        ws.admin.add_user(name, "supervisor" if name == "sup" else "empadronador", PASSWORDS[name],
+                          must_change=False)
     team.as_("emp")
     for hh in households(N, seed=3):
         team.s100(hh)
@@ -71,7 +72,7 @@ def test_bulk_approve_of_200_keeps_the_window_responsive(qtbot, ws_factory, cloc
 def test_cancel_stops_the_bulk_approval(qtbot, ws_factory, clock):
     ws = ws_factory(create=True)
     team = Team(ws, clock)
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"])
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], must_change=False)
     team.as_("emp")
     uuids = [team.s100(hh) for hh in households(30, seed=4)]
     team.as_("admin")

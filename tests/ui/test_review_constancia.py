@@ -29,8 +29,8 @@ def pdf_text(path) -> str:
 def household(ws_factory, clock):
     ws = ws_factory(create=True)
     team = Team(ws, clock)
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez", must_change=False)
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
     hh = households(1, seed=21)[0]
     team.as_("emp")
     uuid = team.fsu(hh)

@@ -30,9 +30,9 @@ HOURS = "/fsu/vivienda/horas_capital"
 @pytest.fixture
 def team(ws_factory, clock) -> Team:
     ws = ws_factory(create=True)
-    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
-    ws.admin.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez", must_change=False)
+    ws.admin.add_user("emp2", "empadronador", PASSWORDS["emp2"], "Luz Condori", must_change=False)
     return Team(ws, clock)
 
 
@@ -111,7 +111,7 @@ def test_hook_on_the_records_screen_per_role(logged_in, qtbot):
     page = win.records_page
     tools = page.supervision
     ws = win.ws
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"])
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], must_change=False)
     assert tools.open_btn.isVisibleTo(page)
     sup = tools.open_supervision()
     assert isinstance(sup, SupervisionWindow)
@@ -258,19 +258,22 @@ def test_users_admin_create_disable_reset(team, qtbot, ws_factory):
     # own account cannot be disabled from here
     page.select("admin")
     assert not page.toggle_btn.isEnabled()
-    # forgotten password: the recovery code resets it
+    # one's own password is not reset here (Cuenta › Cambiar mi contraseña)
+    assert not page.reset_btn.isEnabled()
+    # forgotten password: the administrator gives a new one, to be changed at log-in
     page.select("emp")
     reset = page.reset_password()
-    reset.code.setText("AAAAA-BBBBB-CCCCC-DDDDD")
     reset.password.setText("nueva-clave-emp1")
+    reset.password2.setText("nueva-clave-emp2")
+    reset.submit()
+    assert reset.isVisible() and "no coinciden" in reset.error.text()
     reset.password2.setText("nueva-clave-emp1")
     reset.submit()
-    assert reset.isVisible() and reset.error.text()
-    reset.code.setText(ws.recovery_code)
-    reset.submit()
     assert reset.done_ok and "restablecida" in page.status.text()
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "emp")
+    assert "debe cambiar su contraseña" in page.table.item(row, 3).text()
     ws.logout()
-    ws.login("emp", "nueva-clave-emp1")
+    assert ws.login("emp", "nueva-clave-emp1").must_change_password
 
 
 def test_audit_page_filters_and_verifies_the_chain(team, homes, qtbot, data_dir):
@@ -313,8 +316,8 @@ def test_return_reaches_the_enumerator_in_the_shell(shell, ws_factory, qtbot):
     """Supervisor returns from the review window; the enumerator logs in on the same
     laptop and sees the reason and the pinned question on the record."""
     ws = ws_factory(create=True)
-    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe")
-    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez")
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez", must_change=False)
     team = Team(ws, None)
     team.as_("emp")
     uuid = team.fsu(households(1, seed=41)[0])

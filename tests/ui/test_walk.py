@@ -225,11 +225,14 @@ def test_first_run_to_completed_fsu(shell, qtbot):
     page.dni.clear()
     QTest.keyClicks(page.dni, "10000000")
     QTest.keyClick(page.dni, Qt.Key.Key_Return)
+    # the message stands where the table was (and is not repeated in the corner)
     qtbot.waitUntil(
-        lambda: page.status.text()
-        == "Ninguna ficha con el DNI 10000000: revise el número o pulse Limpiar.",
+        lambda: page.table_area.showing_note and page.table_area.note.text()
+        == "Ninguna ficha con el DNI 10000000: revise el número o pulse Limpiar (Alt+L) "
+        "para ver todas.",
         timeout=5000,
     )
+    assert page.status.text() == "0 fichas"
     assert not win.forms
     # a completed record opens read-only
     w = win.open_record(fsu_uuid)

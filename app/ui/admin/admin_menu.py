@@ -35,6 +35,7 @@ class AdminMenu(QMenu):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__("Ad&ministración", window)
         self.window_ = window
+        self.users_action = self.addAction("&Usuarios y contraseñas…", self.open_users)
         self.settings_action = self.addAction("&Configuración…", self.open_settings)
         self.backup_action = self.addAction("Copia de &respaldo…", self.open_backup)
         self.restore_action = self.addAction("Res&taurar una copia…", self.open_restore)
@@ -63,9 +64,11 @@ class AdminMenu(QMenu):
                 log.exception("could not apply the settings file")
         user = ws.user if ws is not None else None
         role = user.role if user is not None else None
-        visible = role is not None and (can(role, Perm.SETTINGS_MANAGE) or can(role, Perm.BACKUP))
+        visible = role is not None and (can(role, Perm.SETTINGS_MANAGE) or can(role, Perm.BACKUP)
+                                        or can(role, Perm.USERS_MANAGE))
         self.menu_action.setVisible(bool(visible))
         if role is not None:
+            self.users_action.setVisible(can(role, Perm.USERS_MANAGE))
             self.settings_action.setEnabled(can(role, Perm.SETTINGS_MANAGE))
             self.backup_action.setEnabled(can(role, Perm.BACKUP))
             self.restore_action.setEnabled(can(role, Perm.BACKUP))
@@ -77,6 +80,16 @@ class AdminMenu(QMenu):
         self.dialog = dialog
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
         dialog.open()
+
+    def open_users(self) -> Any:
+        """«Usuarios y contraseñas…»: the supervision window on its Usuarios tab (new
+        users, a forgotten password). Found through the window, which puts the rooms
+        together (this room does not import the shell)."""
+        tools = getattr(getattr(self.window_, "records_page", None), "supervision", None)
+        w = tools.open_supervision() if tools is not None else None
+        if w is not None and getattr(w, "users", None) is not None:
+            w.show_tab(w.users)
+        return w
 
     def open_settings(self) -> None:
         try:

@@ -27,6 +27,8 @@ from app.core.errors import SieeError
 from app.core.states import STATE_LABELS, State
 from app.store.audit import AuditEntry, ChainReport
 from app.ui.common import styles
+from app.ui.common.changes import USERS, Change, subscribe
+from app.ui.common.empty_note import TableOrNote
 from app.ui.common.record_list import form_label
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error
@@ -150,8 +152,17 @@ class AuditPage(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addLayout(filters)
-        lay.addWidget(self.table, 1)
+        self.table_area = TableOrNote(self.table)
+        lay.addWidget(self.table_area, 1)
         lay.addWidget(self.status)
+        subscribe(self, self.on_changes)
+
+    def on_changes(self, change: Change) -> None:
+        """Every operation writes the log: show its entries while the page is shown."""
+        if change.topics and self.isVisible():
+            if change.touches(USERS):
+                self._fill_users()
+            self.reload()
 
     def _fill_users(self) -> None:
         try:
@@ -222,6 +233,9 @@ class AuditPage(QWidget):
                     it.setForeground(QBrush(QColor(styles.ERROR)))
                 t.setItem(r, c, it)
         self.status.setText(plural(len(entries), "1 registro", "{n} registros"))
+        self.table_area.show_rows(len(entries), (
+            "Ningún registro de la bitácora con estos filtros. Cambie la acción, el usuario "
+            "o el código de ficha."))
 
     def verify(self) -> Job:
         ws = self.ws

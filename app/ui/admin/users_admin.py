@@ -1,5 +1,7 @@
 """User administration (admin role): create users with a role, disable or enable
-them, and reset a forgotten password with the workspace's recovery code.
+them, and give a new password to someone who forgot theirs (they must change it
+at their next log-in). The recovery code's dialog (`ResetPasswordDialog`) is the
+log-in window's path when no administrator can log in.
 
 The workspace refuses all of it to other roles; the screen is only shown to
 those who may use it."""
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Role
 from app.ui.common import styles
+from app.ui.common.changes import USERS, Change, broadcast, subscribe
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import install_help
 from app.ui.common.worker import show_error, user_text
@@ -110,7 +113,9 @@ class NewUserDialog(_FormDialog):
         self.form.addRow("&Rol:", self.role)
         self.form.addRow("&Contraseña inicial:", self.password)
         self.form.addRow("Re&pita la contraseña:", self.password2)
-        hint = QLabel("Al menos 8 caracteres. Entréguela a la persona en privado.")
+        hint = QLabel("Al menos 8 caracteres. Entréguela a la persona en privado: al ingresar "
+                      "por primera vez, el programa le pedirá que elija una propia.")
+        hint.setWordWrap(True)
         hint.setObjectName("hint")
         self.form.addRow("", hint)
         self.created: str | None = None
@@ -130,6 +135,40 @@ class NewUserDialog(_FormDialog):
             self.fail(user_text(e), self.username)
             return
         self.created = self.username.text().strip().lower()
+        self.accept()
+
+
+class AdminResetDialog(_FormDialog):
+    """An administrator gives `username` a new password (forgotten password); the
+    person must change it when they next log in (ws.admin.reset_password)."""
+
+    def __init__(self, ws: Workspace, username: str, parent: QWidget | None = None) -> None:
+        super().__init__("Restablecer contraseña", parent)
+        self.ws = ws
+        self.username = username
+        intro = QLabel(
+            f"Nueva contraseña inicial para <b>{username}</b>. Entréguesela en privado: "
+            "al ingresar, el programa le pedirá que elija una propia. Sus fichas no cambian."
+        )
+        intro.setWordWrap(True)
+        self.password = _password_field()
+        self.password2 = _password_field()
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Restablecer")
+        self.form.addRow(intro)
+        self.form.addRow("&Nueva contraseña:", self.password)
+        self.form.addRow("Re&pita la contraseña:", self.password2)
+        self.done_ok = False
+
+    def submit(self) -> None:
+        if self.password.text() != self.password2.text():
+            self.fail("Las contraseñas no coinciden. Escríbalas de nuevo.", self.password2)
+            return
+        try:
+            self.ws.admin.reset_password(self.username, self.password.text())
+        except SieeError as e:
+            self.fail(user_text(e), self.password)
+            return
+        self.done_ok = True
         self.accept()
 
 
@@ -192,7 +231,7 @@ class UsersPage(QWidget):
         self.new_btn.clicked.connect(self.new_user)
         self.toggle_btn = QPushButton("&Desactivar")
         self.toggle_btn.clicked.connect(self.toggle_active)
-        self.reset_btn = QPushButton("Restablecer &contraseña…")
+        self.reset_btn = QPushButton("Re&stablecer contraseña…")
         self.reset_btn.clicked.connect(self.reset_password)
         self.status = QLabel("")
         self.status.setObjectName("hint")
@@ -215,6 +254,12 @@ class UsersPage(QWidget):
         lay.addWidget(self.status)
         self._users: list[Any] = []
         self._selection_changed()
+        subscribe(self, self.on_changes)
+
+    def on_changes(self, change: Change) -> None:
+        """Users changed (here or in another window): show the new list."""
+        if change.touches(USERS) and self.ws.user is not None:
+            self.reload()
 
     def reload(self) -> None:
         if self.ws.user is None:
@@ -228,12 +273,10 @@ class UsersPage(QWidget):
         self._users = users
         self.table.setRowCount(len(users))
         for r, u in enumerate(users):
-            cells = [
-                u.username,
-                u.display_name,
-                ROLE_LABELS[u.role],
-                "Activo" if u.active else "Desactivado",
-            ]
+            state = "Activo" if u.active else "Desactivado"
+            if u.active and u.must_change_password:
+                state = "Activo — debe cambiar su contraseña al ingresar"
+            cells = [u.username, u.display_name, ROLE_LABELS[u.role], state]
             for c, text in enumerate(cells):
                 it = QTableWidgetItem(text)
                 if not u.active:
@@ -265,8 +308,10 @@ class UsersPage(QWidget):
     def _selection_changed(self) -> None:
         u = self._selected_user()
         me = self.ws.user
-        self.toggle_btn.setEnabled(u is not None and (me is None or u.id != me.id))
-        self.reset_btn.setEnabled(u is not None)
+        not_me = u is not None and (me is None or u.id != me.id)
+        self.toggle_btn.setEnabled(not_me)
+        # one's own password: «Cuenta › Cambiar mi contraseña»
+        self.reset_btn.setEnabled(not_me)
         self.toggle_btn.setText("&Activar" if u is not None and not u.active else "&Desactivar")
 
     def new_user(self) -> NewUserDialog:
@@ -277,7 +322,7 @@ class UsersPage(QWidget):
         return dlg
 
     def _created(self, dlg: NewUserDialog) -> None:
-        self.reload()
+        broadcast({USERS}, origin=self)  # this page reloads through on_changes
         if dlg.created:
             self.select(dlg.created)
             self.status.setText(f"Usuario «{dlg.created}» creado.")
@@ -306,21 +351,24 @@ class UsersPage(QWidget):
         self.status.setText(
             f"Cuenta «{u.username}» {'desactivada' if u.active else 'activada'}."
         )
-        self.reload()
+        broadcast({USERS}, origin=self)
+
+    def _reset_done(self, name: str) -> None:
+        self.status.setText(f"Contraseña de «{name}» restablecida: deberá cambiarla al "
+                            "ingresar.")
+        broadcast({USERS}, origin=self)
 
     def confirm(self, box: QMessageBox) -> bool:
         """Runs a confirmation box (tests replace it)."""
         box.exec()
         return True
 
-    def reset_password(self) -> ResetPasswordDialog | None:
+    def reset_password(self) -> AdminResetDialog | None:
         name = self.selected_username()
         if name is None:
             return None
-        dlg = ResetPasswordDialog(self.ws, name, self)
-        dlg.accepted.connect(
-            lambda: self.status.setText(f"Contraseña de «{name}» restablecida.")
-        )
+        dlg = AdminResetDialog(self.ws, name, self)
+        dlg.accepted.connect(lambda: self._reset_done(name))
         self.dialog = dlg
         dlg.open()
         return dlg

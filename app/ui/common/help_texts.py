@@ -34,8 +34,10 @@ GUIDES: dict[str, tuple[str, str]] = {
         "Iniciar sesión",
         "<p>Elija su usuario, escriba su contraseña y pulse Enter.</p>"
         "<p>Tras varios intentos fallidos la cuenta espera unos minutos antes de "
-        "permitir otro intento. Si olvidó la contraseña, pida al administrador de la "
-        "ULE que se la restablezca (menú Supervisión › Usuarios).</p>",
+        "permitir otro intento.</p><p><b>¿Olvidó su contraseña?</b> Pulse ese enlace: "
+        "el administrador de la ULE se la restablece en Supervisión › Usuarios; un "
+        "administrador que olvidó la suya usa el código de recuperación. Si le dieron una "
+        "contraseña inicial, el programa le pedirá elegir una propia al ingresar.</p>",
     ),
     "records": (
         "Fichas",
@@ -77,8 +79,11 @@ GUIDES: dict[str, tuple[str, str]] = {
     "users": (
         "Usuarios",
         "<p>Cree las cuentas del personal de la ULE con su rol y una contraseña "
-        "inicial, restablezca contraseñas olvidadas o desactive a quien ya no trabaja "
-        "en la ULE (sus fichas se pueden reasignar).</p>",
+        "inicial, restablezca contraseñas olvidadas («Restablecer contraseña…») o "
+        "desactive a quien ya no trabaja en la ULE (sus fichas se pueden reasignar).</p>"
+        "<p>Una contraseña que usted da (nueva o restablecida) sirve solo para ingresar "
+        "una vez: el programa pide a la persona que elija una propia. Su propia "
+        "contraseña se cambia en el menú Cuenta › Cambiar mi contraseña.</p>",
     ),
     "audit": (
         "Bitácora",

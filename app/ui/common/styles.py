@@ -25,12 +25,16 @@ QLabel#recovery {{
 }}
 QLabel#question {{ font-size: 11pt; font-weight: 600; }}
 QLabel#hint {{ color: {MUTED}; }}
+QLabel#empty_note {{ font-size: 12pt; color: #3c4043; background: #f8f9fa;
+    border: 1px dashed #bdc1c6; }}
 QLabel#returned {{
     background: #fde8e6; border: 1px solid {ERROR}; padding: 6px; color: #5c1410;
 }}
 QFrame#current {{ background: #e8f0fe; border-left: 4px solid #1a73e8; }}
 QPushButton {{ padding: 5px 12px; }}
 QPushButton#primary {{ font-weight: 600; }}
+QPushButton#link {{ color: #1a56b0; text-decoration: underline; text-align: left;
+    padding: 2px 0; border: none; }}
 """
 
 

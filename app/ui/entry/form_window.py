@@ -42,6 +42,7 @@ from app.forms.navigation import (
 )
 from app.forms.session import FormSession
 from app.ui.common import styles
+from app.ui.common.changes import RECORDS, REVIEW, SYNC, Change, subscribe
 from app.ui.common.help_panel import HelpPanel
 from app.ui.common.record_list import result_text
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
@@ -190,6 +191,7 @@ class FormWindow(QMainWindow):
             self.complete_btn.setEnabled(False)
         self._shortcuts()
         install_help(self, self.toggle_help, f1=False)  # F1 is in _shortcuts
+        subscribe(self, self.on_changes)
         enter_presses_buttons(self)
         self.update_marks()
         QTimer.singleShot(0, self.focus_first)
@@ -813,6 +815,30 @@ class FormWindow(QMainWindow):
             return
         self.save_status.setText("No se pudo completar la ficha.")
         show_error(self, exc)
+
+    def on_changes(self, change: Change) -> None:
+        """A read-only record changed elsewhere (a sync brought its result, the centre
+        or the supervisor returned it, a supervisor approved it): the header and the
+        banner show its new state (issue 16 item 9). A draft being typed is only ever
+        changed here."""
+        if self.editable or not change.touches(RECORDS, REVIEW, SYNC) or change.origin is self:
+            return
+        if self.ws.user is None:
+            return
+        try:
+            meta = self.ws.get(self.uuid)
+        except SieeError:
+            return
+        if meta.state == self.meta.state:
+            return
+        self.meta = meta
+        self.state_label.setText(f"Estado: {STATE_LABELS[State(meta.state)]}")
+        self.banner.setObjectName("returned")
+        self._show_banner()
+        if meta.state == State.RETURNED.value:
+            self.banner.setText(self.banner.text() + "\nCierre esta ventana (Ctrl+W) y abra "
+                                "la ficha de nuevo para corregirla.")
+        self.banner.setStyle(self.banner.style())
 
     # -- banner, help, shortcuts, closing ------------------------------------------------------
     def _show_banner(self) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.states import STATE_LABELS, State
 from app.ui.common import styles
+from app.ui.common.changes import RECORDS, REVIEW, SYNC, Change, subscribe
 from app.ui.common.worker import Job, run_job, show_error
 from app.ui.review.review_view import ts_text
 from app.workspace import Workspace
@@ -189,6 +190,13 @@ class DashboardPage(QWidget):
         lay.addLayout(grid)
         lay.addWidget(split, 1)
         QShortcut(QKeySequence("F5"), self, self.reload)
+        subscribe(self, self.on_changes)
+
+    def on_changes(self, change: Change) -> None:
+        """Records, decisions or a sync changed the counts: recount while shown (the
+        supervision window reloads a tab when it is brought to the front)."""
+        if change.touches(RECORDS, REVIEW, SYNC) and self.isVisible():
+            self.reload()
 
     def reload(self) -> None:
         if self.ws.user is None:

@@ -34,6 +34,7 @@ from app.core.errors import SieeError
 from app.core.identifiers import mask_dni
 from app.ui.common import styles
 from app.ui.common.changes import RECORDS, REVIEW, Change, subscribe
+from app.ui.common.empty_note import TableOrNote
 from app.ui.common.record_list import FORM_LABELS, form_label
 from app.ui.common.table_model import RowsModel
 from app.ui.common.wording import plural
@@ -165,7 +166,8 @@ class ReviewQueuePage(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(hint)
-        lay.addWidget(self.table, 1)
+        self.table_area = TableOrNote(self.table)
+        lay.addWidget(self.table_area, 1)
         lay.addLayout(actions)
 
         QShortcut(QKeySequence("F5"), self, self.reload)
@@ -200,6 +202,10 @@ class ReviewQueuePage(QWidget):
             return
         keep = {it.uuid for it in self.selected_items()}
         self.model.set_rows(items)
+        self.table_area.show_rows(len(items), (
+            "No hay fichas del formulario elegido por revisar." if self.form_box.currentData()
+            else "No hay fichas por revisar: las fichas que el personal completa aparecen "
+            "aquí para aprobarlas u observarlas."))
         n_warn = sum(1 for it in items if it.warnings)
         extra = f", {n_warn} con advertencias" if n_warn else ""
         self.status.setText(

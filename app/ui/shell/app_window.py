@@ -15,9 +15,11 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
 from app.demo_answers import load_demo
+from app.ui.admin.account import ChangePasswordDialog, install_account_menu
 from app.ui.admin.admin_menu import install_admin_menu
 from app.ui.admin.wizard import FirstRunWizard
 from app.ui.common.busy import busy
+from app.ui.common.changes import RECORDS, broadcast
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.worker import Job, run_job, show_error
@@ -96,6 +98,8 @@ class AppWindow(QMainWindow):
             app.focusWindowChanged.connect(self._watch.watch)
         self.admin_menu = install_admin_menu(self)  # settings, backup, support (admins)
         self.sync_menu = install_sync(self)  # menu, status-bar indicator, auto sync
+        self.account_menu = install_account_menu(self, lambda: self.ws)  # own password
+        self.password_dialog: ChangePasswordDialog | None = None
         install_help(self, self.show_guide)
 
     def show_guide(self) -> None:
@@ -157,7 +161,25 @@ class AppWindow(QMainWindow):
         self.login_page.password.setFocus()
 
     def _logged_in(self, user: Any) -> None:
+        assert self.ws is not None
+        if self.ws.must_change_password:
+            # The password is the one an administrator gave: the workspace refuses
+            # everything else, so the records screen waits behind this dialog.
+            dlg = ChangePasswordDialog(self.ws, self, forced=True)
+            dlg.accepted.connect(lambda: self._enter(self.ws.user))
+            dlg.rejected.connect(lambda: self._end_session(
+                "Para usar el programa debe elegir una contraseña propia. Ingrese de nuevo "
+                "cuando pueda hacerlo."))
+            self.password_dialog = dlg
+            dlg.open()
+            self._restart_idle()  # an unattended dialog locks like any screen
+            return
+        self._enter(user)
+
+    def _enter(self, user: Any) -> None:
+        """The records screen of the logged-in user."""
         assert self.records_page is not None and self.ws is not None
+        self.password_dialog = None
         self.stack.setCurrentWidget(self.records_page)
         self.setWindowTitle(f"SIEE Campo — {user.display_name or user.username}")
         self.records_page.on_login()
@@ -224,6 +246,10 @@ class AppWindow(QMainWindow):
     def _end_session(self, notice: str) -> None:
         assert self.ws is not None
         name = self.ws.user.username if self.ws.user else ""
+        if self.password_dialog is not None:
+            dlg, self.password_dialog = self.password_dialog, None
+            dlg.blockSignals(True)  # closing it is not a second log-out
+            dlg.close()
         self.close_forms()
         self.ws.logout()
         self.show_login(name, notice)
@@ -269,6 +295,7 @@ class AppWindow(QMainWindow):
         except SieeError as e:
             show_error(self, e)
             return None
+        broadcast({RECORDS}, origin=self)  # the list, the dashboard, the log show it
         return self.open_record(uuid)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

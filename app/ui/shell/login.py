@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import AccountLocked, SieeError, wait_text
 from app.core.ubigeo import catalog
+from app.ui.admin.account import ForgotPasswordDialog
 from app.ui.common.busy import busy
 from app.ui.common.worker import user_text
 from app.workspace import Workspace
@@ -61,6 +62,11 @@ class LoginPage(QWidget):
         self.button.setObjectName("primary")
         self.button.setDefault(True)
         self.button.clicked.connect(self.submit)
+        self.forgot_btn = QPushButton("¿&Olvidó su contraseña?")
+        self.forgot_btn.setFlat(True)
+        self.forgot_btn.setObjectName("link")
+        self.forgot_btn.clicked.connect(self.forgot)
+        self.forgot_dialog: ForgotPasswordDialog | None = None
         self.message = QLabel("")
         self.message.setObjectName("error")
         self.message.setWordWrap(True)
@@ -81,6 +87,7 @@ class LoginPage(QWidget):
             lab.setBuddy(field)
             form.addRow(lab, field)
         form.addRow("", self.button)
+        form.addRow("", self.forgot_btn)
         form.addRow(self.message)
         self.practice_btn = QPushButton("Modo &práctica (capacitación)…")
         self.practice_btn.setToolTip(
@@ -138,6 +145,20 @@ class LoginPage(QWidget):
         self.message.clear()
         self.notice.clear()
         self.logged_in.emit(user)
+
+    def forgot(self) -> ForgotPasswordDialog:
+        """«¿Olvidó su contraseña?»: the recovery code for an administrator, whom to
+        ask for anyone else."""
+        self.notice.hide()
+        dlg = ForgotPasswordDialog(self.ws, self.user.currentText().strip(), self)
+        dlg.accepted.connect(lambda: self._recovered(dlg.username))
+        self.forgot_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def _recovered(self, username: str) -> None:
+        self.refresh(username)
+        self.message.setText(f"Contraseña de «{username}» cambiada. Ingrese con la nueva.")
 
     def _start_lock(self, e: AccountLocked) -> None:
         self._lock_message = e.user_message

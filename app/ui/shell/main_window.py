@@ -25,6 +25,7 @@ from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
 from app.ui.common.changes import RECORDS, Change, subscribe
+from app.ui.common.empty_note import TableOrNote
 from app.ui.common.record_list import FORM_LABELS, RecordTableModel, Row, when_text
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error
@@ -153,7 +154,8 @@ class RecordsPage(QWidget):
         lay.addLayout(counts)
         lay.addLayout(filters)
         lay.addWidget(self.returned_banner)
-        lay.addWidget(self.table, 1)
+        self.table_area = TableOrNote(self.table)
+        lay.addWidget(self.table_area, 1)
         lay.addWidget(self.detail)
         lay.addLayout(actions)
 
@@ -247,13 +249,8 @@ class RecordsPage(QWidget):
                 )
             )
         self.returned_banner.setVisible(bool(n_ret))
-        if self._search_uuids is not None and not rows:
-            self.status.setText(
-                f"Ninguna ficha con el DNI {self.dni.text().strip()}: revise el número "
-                "o pulse Limpiar."
-            )
-        else:
-            self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
+        self.table_area.show_rows(len(rows), self._empty_note(counts))
+        self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:
@@ -265,6 +262,25 @@ class RecordsPage(QWidget):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
         self._selection_changed()
+
+    def _empty_note(self, counts: dict[str, int]) -> str:
+        """Why the list is empty and what to do: a DNI without a match, filters
+        without a match, or no records yet."""
+        if self._search_uuids is not None:
+            return (f"Ninguna ficha con el DNI {self.dni.text().strip()}: revise el número "
+                    "o pulse Limpiar (Alt+L) para ver todas.")
+        if self.state_box.currentData() or self.form_box.currentData():
+            what = " ".join(
+                f"del formulario {box.currentText()}" if box is self.form_box
+                else f"en estado «{box.currentText()}»"
+                for box in (self.state_box, self.form_box) if box.currentData()
+            )
+            return f"Ninguna ficha {what}. Pulse Limpiar (Alt+L) para ver todas."
+        u = self.ws.user
+        if sum(counts.values()) == 0 and u is not None and can(u.role, Perm.RECORD_CREATE):
+            return ("Todavía no hay fichas en este equipo. Pulse «Nueva S100» (Ctrl+N) para "
+                    "registrar la primera solicitud.")
+        return "No hay fichas que mostrar."
 
     # -- filters ------------------------------------------------------------------------
     def set_state_filter(self, state: str) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import State
+from app.ui.admin.account import install_account_menu
 from app.ui.admin.audit_view import AuditPage
 from app.ui.admin.users_admin import UsersPage
 from app.ui.common.help_panel import show_guide
@@ -106,6 +107,7 @@ class SupervisionWindow(QMainWindow):
         self._guard.start()
         self._loaded: set[int] = set()
         self._tab_changed(self.tabs.currentIndex())
+        self.account_menu = install_account_menu(self, lambda: self.ws)  # own password
         install_help(self, self.show_guide)
         enter_presses_buttons(self)
 

@@ -42,11 +42,13 @@ from app.sync.model import (
     SyncProgress,
     SyncReport,
     SyncStatus,
+    awaiting_text,
     describe_outcome,
     fichas,
     human_bytes,
 )
 from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, attempt
+from app.ui.common.changes import RECORDS, REVIEW, SYNC, Change, broadcast, subscribe
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error, user_text
 from app.ui.sync.sync_dialogs import EnrollDialog, export_message
@@ -93,6 +95,13 @@ class SyncController(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self.tick)
+        subscribe(self, self.on_changes)
+
+    def on_changes(self, change: Change) -> None:
+        """An approval queues records, a return takes them out: the indicator's «N en
+        cola» and the panel's counts follow every operation, not only syncs."""
+        if change.origin is not self and change.touches(RECORDS, REVIEW, SYNC):
+            self.refresh()
 
     # -- session --------------------------------------------------------------------------
     def ws(self) -> Any:
@@ -140,7 +149,10 @@ class SyncController(QObject):
 
     @property
     def running(self) -> bool:
-        return self.job is not None and not self.job.done
+        """True from the start of a sync until its result was handled on the GUI thread
+        (not only until the worker finished: a sync started in between would be
+        cleared by the previous one's result)."""
+        return self.job is not None
 
     # -- status ---------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -262,7 +274,13 @@ class SyncController(QObject):
                     else describe_outcome(out)))
             return lines
 
-        return run_job(work, on_result=lambda r: (self.refresh(), on_done and on_done(r)),
+        def imported(lines: list[str]) -> None:
+            self.refresh()
+            broadcast({SYNC, RECORDS, REVIEW}, origin=self)  # returns, results
+            if on_done:
+                on_done(lines)
+
+        return run_job(work, on_result=imported,
                        on_error=on_error or (lambda e: self._message(user_text(e), True)))
 
     def _message(self, text: str, warning: bool = False) -> None:
@@ -332,8 +350,9 @@ class SyncPanel(QDialog):
         self.server = QLabel("")
         self.server.setWordWrap(True)
         self.bar = QProgressBar()
-        self.bar.setFormat("%v de %m fichas")
-        self.bar.setValue(0)
+        self._phase: str | None = None  # of the sync in progress (None: none yet)
+        self._total = 0
+        self._bar(0, 1, "Sin envíos en curso")
         self.bytes = QLabel("")
         self.bytes.setObjectName("hint")
         self.counts: dict[str, QLabel] = {}
@@ -350,6 +369,9 @@ class SyncPanel(QDialog):
             self.counts[key] = value
             grid.addWidget(name, i // 3, (i % 3) * 2)
             grid.addWidget(value, i // 3, (i % 3) * 2 + 1)
+        self.awaiting = QLabel("")
+        self.awaiting.setObjectName("hint")
+        self.awaiting.setWordWrap(True)
         self.last = QLabel("")
         self.problem = QLabel("")
         self.problem.setObjectName("returned")
@@ -380,6 +402,7 @@ class SyncPanel(QDialog):
         lay.addWidget(self.bar)
         lay.addWidget(self.bytes)
         lay.addLayout(grid)
+        lay.addWidget(self.awaiting)
         lay.addWidget(self.last)
         lay.addWidget(self.problem)
         title = QLabel("Bitácora de sincronización")
@@ -408,30 +431,42 @@ class SyncPanel(QDialog):
             self.server.setToolTip(f"Identificador del equipo (para soporte): {st.device_id}")
         for key, lab in self.counts.items():
             lab.setText(str(getattr(st, key)))
+        self.awaiting.setText(awaiting_text(st.delivered) if st.delivered else "")
+        self.awaiting.setVisible(bool(st.delivered))
         self.last.setText(f"Última sincronización correcta: {when_text(st.last_ok)}")
         self.problem.setText(f"Último problema: {st.last_error}" if st.last_error else "")
         self.problem.setVisible(bool(st.last_error))
         self.now_btn.setEnabled(st.enrolled and not st.revoked and not self.ctl.running)
 
-    def _bar_format(self, total: int) -> None:
-        if total <= 0:
-            self.bar.setFormat("Nada que enviar")
-        else:
-            self.bar.setFormat(plural(total, "%v de 1 ficha", "%v de %m fichas"))
+    # -- the progress bar: its text always says where this sync is (issue 16 item 8) ----
+    def _bar(self, value: int, maximum: int, text: str) -> None:
+        self.bar.setMaximum(max(1, maximum))
+        self.bar.setValue(value)
+        self.bar.setFormat(text)
 
     def show_progress(self, pr: SyncProgress) -> None:
-        if pr.phase in ("send", "done"):
-            self._bar_format(pr.records_total)
+        self._phase = pr.phase
+        total = pr.records_total
         if pr.phase == "send":
-            self.bar.setMaximum(max(1, pr.records_total))
-            self.bar.setValue(pr.records_done)
+            self._total = total
+            if total:
+                self._bar(pr.records_done, total,
+                          plural(total, "%v de 1 ficha enviada", "%v de %m fichas enviadas"))
+            else:
+                self._bar(0, 1, "Nada que enviar")
             self.bytes.setText(f"{human_bytes(pr.bytes_done)} de {human_bytes(pr.bytes_total)} "
                                "enviados")
         elif pr.phase == "done":
-            self.bar.setMaximum(max(1, pr.records_total))
-            self.bar.setValue(pr.records_total)
-            self.bytes.setText(f"{human_bytes(pr.bytes_done)} enviados")
+            if total:
+                self._bar(total, total, plural(total, "Listo: 1 ficha enviada",
+                                               "Listo: %m fichas enviadas"))
+                self.bytes.setText(f"{human_bytes(pr.bytes_done)} enviados")
+            else:
+                self._bar(1, 1, "Listo: no había fichas por enviar")
+                self.bytes.setText("")
         else:
+            if not self._total:
+                self._bar(0, 1, "Recibiendo novedades del SIEE…")
             self.bytes.setText(pr.text)
 
     def show_running(self, running: bool) -> None:
@@ -439,7 +474,17 @@ class SyncPanel(QDialog):
         st = self.ctl.status
         self.now_btn.setEnabled(not running and bool(st and st.enrolled and not st.revoked))
         if running:
-            self.bar.setValue(0)
+            self._phase, self._total = "start", 0
+            self._bar(0, 1, "Conectando con el SIEE…")
+            self.bytes.setText("")
+        elif self._phase not in ("done", None):
+            # offline, cancelled or failed: never a finished-looking «0 de 1»
+            sent = self.bar.value() if self._total else 0
+            self._bar(sent, max(1, self._total),
+                      "Sin terminar: " + (plural(sent, "1 ficha enviada", "%v fichas enviadas")
+                                          if sent else "no se envió nada")
+                      + " — se reintentará")
+            self._phase = None
 
     def reload_log(self) -> None:
         ws = self.ctl.ws()
@@ -542,10 +587,16 @@ class SyncMenu(QMenu):
         win = self.window_
         bar = win.statusBar()
         if isinstance(result, SyncReport):
-            bar.showMessage(result.text(), 15000)
-            page = getattr(win, "records_page", None)
-            if page is not None and (result.outcome.sent or result.messages):
-                page.reload()
+            text = result.text()
+            st = self.ctl.status
+            quiet = not result.outcome.sent and not result.inbox_notes
+            if st is not None and st.delivered and quiet and not result.pending_left:
+                # nothing new: say what is still expected (one line fits the bar)
+                text = "Sin novedades del SIEE. " + awaiting_text(st.delivered)
+            bar.showMessage(text, 30000)
+            if result.outcome.sent or result.messages:
+                # every open screen shows the new states (records, review, dashboard)
+                broadcast({SYNC, RECORDS, REVIEW}, origin=self.ctl)
         elif isinstance(result, Cancelled):
             bar.showMessage(result.user_message, 10000)
         elif isinstance(result, SieeError):
