@@ -63,8 +63,8 @@ def make_data(real: Path) -> None:
     clock = StepClock(time.time() - 14 * 86400)
     ws, _ = Workspace.create(practice_dir(real), "atorres", PW, ule_ubigeo="080108",
                              display_name="Ana Torres Quispe", practice=True, clock=clock)
-    ws.admin.add_user("mflores", "digitador", PW, "María Flores Ccama")
-    ws.admin.add_user("jquispe", "digitador", PW, "José Quispe Poma")
+    ws.admin.add_user("mflores", "digitador", PW, "María Flores Ccama", must_change=False)
+    ws.admin.add_user("jquispe", "digitador", PW, "José Quispe Poma", must_change=False)
     for user, accs in (("mflores", (88.0, 94.5, 97.0, 99.2)), ("jquispe", (81.0, 90.3, 95.1))):
         ws.logout()
         ws.login(user, PW)

@@ -29,7 +29,7 @@ def practice_ws(tmp_path: Path):
 
 def as_user(ws, username: str, role: str, password: str = TRAINEE_PW):
     """Add `username` (as the logged-in admin) and log in as them."""
-    ws.admin.add_user(username, role, password, display_name=username.title())
+    ws.admin.add_user(username, role, password, display_name=username.title(), must_change=False)
     ws.logout()
     ws.login(username, password)
     return ws

@@ -21,7 +21,7 @@ def test_readiness_follows_the_threshold_setting(practice_ws, tmp_path):
     ws.logout()
     from tests.conftest import ADMIN_PW
     ws.login("instructor", ADMIN_PW)
-    ws.admin.add_user("beto", "digitador", "clave-beto-123")
+    ws.admin.add_user("beto", "digitador", "clave-beto-123", must_change=False)
     ws.logout()
     ws.login("beto", "clave-beto-123")
     ws.practice.add_result({"exercise": "fsu4", "accuracy": 98.0, "seconds": 500})
@@ -63,7 +63,7 @@ def test_handover_checklist_reflects_the_real_workspace(tmp_path):
     ws, _ = Workspace.create(tmp_path / "real", "admin", ADMIN_PW, ule_ubigeo="150101",
                              kdf=FAST_KDF)
     try:
-        ws.admin.add_user("rosa", "empadronador", "clave-rosa-123", display_name="Rosa Q")
+        ws.admin.add_user("rosa", "empadronador", "clave-rosa-123", display_name="Rosa Q", must_change=False)
         ws.admin.set_user_active("rosa", False)
         add_queued(ws, 2)
         items = {i.title: i for i in handover_items(ws)}
