@@ -40,6 +40,11 @@ class AuditAction(StrEnum):
     DELIVERED = "delivered"
     QUARANTINE = "quarantine"
     RESULT = "result"
+    VISIT = "visit"
+    CASE_DROP = "case_drop"
+    CASE_REOPEN = "case_reopen"
+    NOTICE = "notice"
+    D100 = "d100"
 
 
 AUDIT_LABELS: dict[AuditAction, str] = {
@@ -71,6 +76,11 @@ AUDIT_LABELS: dict[AuditAction, str] = {
     AuditAction.DELIVERED: "Ficha entregada a la sede central",
     AuditAction.QUARANTINE: "Ficha apartada por conflicto",
     AuditAction.RESULT: "Resultado CSE recibido",
+    AuditAction.VISIT: "Intento de visita registrado",
+    AuditAction.CASE_DROP: "Solicitud desestimada",
+    AuditAction.CASE_REOPEN: "Solicitud reabierta",
+    AuditAction.NOTICE: "Notificación de visita emitida",
+    AuditAction.D100: "Declaración jurada D100",
 }
 
 

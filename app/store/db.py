@@ -244,12 +244,53 @@ def _m4_integrity(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _m5_cases(db: sqlite_utils.Database) -> None:
+    """Cases (expedientes, issue 15): which request (S100) each record belongs to, and
+    the D100 sworn statements and their tracking. Clear ids only (no household data).
+
+    Records written before cases existed get their case here: an S100 is its own
+    case; an FSU joins the newest S100 created before it that shares a DNI with it
+    (the keyed DNI index, the link the dashboard used until now), else it is a case
+    of its own (no request on this laptop)."""
+    db["case_links"].create({"uuid": str, "case_uuid": str}, pk="uuid",
+                            not_null={"case_uuid"})
+    db["case_links"].create_index(["case_uuid"])
+    db["d100"].create(
+        {
+            "id": int,
+            "created_at": float,
+            "created_by": int,
+            "period_from": str,  # YYYY-MM-DD
+            "period_to": str,
+            "cases": str,  # JSON list of case uuids
+            "state": str,  # generado | firmado | enviado
+            "signed_at": float,
+            "sent_at": float,
+        },
+        pk="id",
+        not_null={"created_at", "period_from", "period_to", "cases", "state"},
+    )
+    conn = db.conn
+    conn.execute("INSERT INTO case_links(uuid, case_uuid) "
+                 "SELECT uuid, uuid FROM records WHERE form_id = 's100'")
+    conn.execute(
+        "INSERT INTO case_links(uuid, case_uuid) "
+        "SELECT f.uuid, COALESCE(("
+        "  SELECT s.uuid FROM dni_index a JOIN dni_index b ON a.mac = b.mac "
+        "  JOIN records s ON s.uuid = b.uuid "
+        "  WHERE a.uuid = f.uuid AND s.form_id = 's100' "
+        "  ORDER BY (s.created_at <= f.created_at) DESC, s.created_at DESC LIMIT 1"
+        "), f.uuid) FROM records f WHERE f.form_id <> 's100'"
+    )
+
+
 # Append only: a migration, once shipped, never changes.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_sync,
     _m3_sync_submission,
     _m4_integrity,
+    _m5_cases,
 ]
 
 
