@@ -29,6 +29,16 @@ def members(conn: sqlite3.Connection, case_uuid: str) -> list[str]:
         "SELECT uuid FROM case_links WHERE case_uuid=? ORDER BY uuid", (case_uuid,))]
 
 
+def request_by_dni(conn: sqlite3.Connection, uuid: str) -> str | None:
+    """The newest S100 that shares a DNI (keyed index) with record `uuid`, or None."""
+    row = conn.execute(
+        "SELECT s.uuid FROM dni_index a JOIN dni_index b ON a.mac = b.mac "
+        "JOIN records s ON s.uuid = b.uuid "
+        "WHERE a.uuid = ? AND b.uuid <> ? AND s.form_id = 's100' "
+        "ORDER BY s.created_at DESC LIMIT 1", (uuid, uuid)).fetchone()
+    return row[0] if row else None
+
+
 def all_links(conn: sqlite3.Connection) -> dict[str, str]:
     """{record uuid: case uuid} of every linked record."""
     return dict(conn.execute("SELECT uuid, case_uuid FROM case_links").fetchall())

@@ -273,15 +273,21 @@ def _m5_cases(db: sqlite_utils.Database) -> None:
     conn = db.conn
     conn.execute("INSERT INTO case_links(uuid, case_uuid) "
                  "SELECT uuid, uuid FROM records WHERE form_id = 's100'")
-    conn.execute(
-        "INSERT INTO case_links(uuid, case_uuid) "
-        "SELECT f.uuid, COALESCE(("
-        "  SELECT s.uuid FROM dni_index a JOIN dni_index b ON a.mac = b.mac "
-        "  JOIN records s ON s.uuid = b.uuid "
-        "  WHERE a.uuid = f.uuid AND s.form_id = 's100' "
-        "  ORDER BY (s.created_at <= f.created_at) DESC, s.created_at DESC LIMIT 1"
-        "), f.uuid) FROM records f WHERE f.form_id <> 's100'"
-    )
+    requests = {u: t for u, t in conn.execute(
+        "SELECT uuid, created_at FROM records WHERE form_id = 's100'")}
+    shared: dict[str, set[str]] = {}
+    for f_uuid, s_uuid in conn.execute(
+        "SELECT DISTINCT a.uuid, b.uuid FROM dni_index a JOIN dni_index b ON a.mac = b.mac "
+        "AND a.uuid <> b.uuid JOIN records s ON s.uuid = b.uuid WHERE s.form_id = 's100'"
+    ):
+        shared.setdefault(f_uuid, set()).add(s_uuid)
+    for f_uuid, form_id, created in conn.execute(
+        "SELECT uuid, form_id, created_at FROM records WHERE form_id <> 's100'"
+    ).fetchall():
+        cands = sorted(shared.get(f_uuid, ()) if form_id == "fsu" else (),
+                       key=lambda u: (requests[u] <= (created or 0), requests[u]))
+        conn.execute("INSERT INTO case_links(uuid, case_uuid) VALUES (?, ?)",
+                     (f_uuid, cands[-1] if cands else f_uuid))
 
 
 # Append only: a migration, once shipped, never changes.

@@ -12,7 +12,7 @@ from app.core.states import State
 from bench.entry import ADD, CONTROL, HOGAR, MEMBERS, NEXT, VIVIENDA, KeyDriver
 
 S100_HEAD = [
-    ("tipo_solicitud", "1"),
+    ("tipo_solicitud", "2.1"),
     ("fecha_solicitud", ""),  # today() by default: Enter keeps it
     ("sol_apellido_paterno", "Quispe"),
     ("sol_apellido_materno", "Flores"),
