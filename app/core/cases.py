@@ -146,7 +146,7 @@ def case_state(f: CaseFacts) -> CaseState:
     if State.RETURNED in states:
         return CaseState.RETURNED
     needs_visit = f.route == Route.FSU
-    if f.request_state in (None, State.DRAFT) and not f.fsu_states:
+    if f.request_state in (None, State.DRAFT) and not f.fsu_states and not f.visits_failed:
         return CaseState.REQUESTED
     if needs_visit and not f.fsu_states:
         if f.visits_failed and f.visits_failed[-1]:
