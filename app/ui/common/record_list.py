@@ -28,9 +28,11 @@ COLUMNS = (
     "Estado",
     "Última modificación",
     "Observación o resultado",
+    "Expediente",
 )
 
-FORM_LABELS = {"s100": "S100 Solicitud", "fsu": "FSU Ficha socioeconómica"}
+FORM_LABELS = {"s100": "S100 Solicitud", "fsu": "FSU Ficha socioeconómica",
+               "visita": "Intento de visita", "desestimacion": "Desestimación"}
 
 
 def form_label(form_id: str) -> str:
@@ -72,6 +74,8 @@ class Row:
     meta: RecordMeta
     returns: list[dict] = field(default_factory=list)
     result: dict | None = None  # the CSE result (notes["result"]) of a RESULT record
+    case_uuid: str = ""  # the request (expediente) the record belongs to
+    case_label: str = ""  # the case's state, in Spanish
 
     @property
     def returned(self) -> bool:
@@ -95,6 +99,7 @@ class Row:
             STATE_LABELS.get(State(m.state), m.state),
             when_text(m.updated_at),
             self.reasons_text if self.returned else result_text(self.result),
+            self.case_label,
         ]
 
 
