@@ -396,7 +396,12 @@ class Cases:
             request_date = dt.date.fromisoformat(flat.get(_S100_DATE, "")[:10])
         except ValueError:
             request_date = dt.date.fromtimestamp(self.ctx.clock())
-        rules.check_cse_age(label or code, self._last_cse(m, answers), request_date, limit)
+        try:
+            rules.check_cse_age(label or code, self._last_cse(m, answers), request_date, limit)
+        except ValidationError as e:
+            # Pinned to the question, so the form shows it there and jumps to it.
+            e.errors = [{"path": _S100_OPTION, "message": e.user_message}]  # type: ignore[attr-defined]
+            raise
 
     def _last_cse(self, m: RecordMeta, answers: dict) -> dt.date | None:
         """The newest CSE result date among the records sharing a DNI with this request."""
