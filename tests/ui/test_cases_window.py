@@ -100,3 +100,28 @@ def test_reevaluation_after_180_days_is_refused_on_its_question(logged_in, qtbot
     assert "180 días" in w.save_status.text() and "10/01/2026" in w.save_status.text()
     assert ws.get(late).state == State.DRAFT
     w.close()
+
+
+def test_d100_generated_as_pdf_and_tracked(logged_in, qtbot, tmp_path, clock):
+    from app.ui.review.d100_page import D100Page
+
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    ws = logged_in.ws
+    ws.settings.update(review_required=False)
+    hh = households(2, seed=23)
+    sent = _request(ws, hh[0])
+    ws.complete(sent)  # approved on completion: sent to the outbox
+    _request(ws, hh[1])  # still a draft: not in the D100
+    page = D100Page(ws)
+    qtbot.addWidget(page)
+    pdf = page.generate(tmp_path / "d100.pdf")
+    assert pdf is not None
+    raw = " ".join((p.extract_text() or "") for p in PdfReader(str(pdf)).pages)
+    text = " ".join(unicodedata.normalize("NFKC", raw).split())
+    assert "Declaración jurada D100 N° 1" in text and hh[0].head.full_name in text
+    assert hh[1].head.full_name not in text
+    assert "Total de expedientes: 1" in text and "Alcalde o gerente autorizado" in text
+    assert page.table.rowCount() == 1 and page.table.item(0, 3).text() == "Generada"
+    assert page.mark("firmado") and page.table.item(0, 3).text() == "Firmada"
+    assert page.mark("enviado") and page.table.item(0, 3).text() == "Enviada"
+    assert page.table.item(0, 5).text() != ""
