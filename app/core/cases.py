@@ -72,18 +72,17 @@ def check_cse_age(
     if last_cse is None:
         raise ValidationError(
             "no CSE result held for the household",
-            f"La solicitud «{option_label}» procede solo para un hogar con una clasificación "
-            f"socioeconómica (CSE) de menos de {max_days} días, y este equipo no tiene ningún "
-            "resultado de CSE de este hogar (se buscó por el DNI de sus integrantes). Revise los "
-            "DNI o registre otro tipo de solicitud (por ejemplo, actualización de la CSE).",
+            f"«{option_label}» procede solo con una CSE de menos de {max_days} días y este "
+            "equipo no tiene ningún resultado de CSE de este hogar (buscado por sus DNI). "
+            "Revise los DNI o registre una actualización de la CSE.",
         )
     age = (request_date - last_cse).days
     if age > max_days:
         raise ValidationError(
             f"last CSE is {age} days old (limit {max_days})",
-            f"La solicitud «{option_label}» no procede: la última CSE del hogar es del "
-            f"{last_cse:%d/%m/%Y}, tiene {age} días y el límite es de {max_days} días "
-            "calendario. Registre una solicitud de actualización de la CSE, que lleva visita.",
+            f"«{option_label}» no procede: la última CSE del hogar es del {last_cse:%d/%m/%Y} "
+            f"({age} días; límite {max_days} días calendario). Registre una actualización "
+            "de la CSE, que lleva visita.",
         )
 
 

@@ -124,7 +124,7 @@ class Case:
                         "registrada" if fsu else "pendiente de la visita"))
         else:
             out.append(("Ficha socioeconómica (FSU)", True,
-                        f"no corresponde: {self.route_label.lower()}"))
+                        f"no corresponde ({self.route_label})"))
         failed = [v for v in self.visits if v.failed]
         out.append(("Notificaciones de visita (N100)", True,
                     f"{len(failed)} emitida(s)" if failed else "ninguna (no hubo visita fallida)"))
@@ -445,7 +445,7 @@ class Cases:
             raise ValidationError(
                 "request needs no visit",
                 f"La solicitud «{case.option_label}» no lleva visita "
-                f"({case.route_label.lower()}).")
+                f"({case.route_label}).")
         me = self.ctx.me()
         fd = self.forms.bundled(rules.VISIT)
         s = FormSession(fd, None)

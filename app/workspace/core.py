@@ -398,7 +398,7 @@ class Workspace:
                 raise ValidationError(
                     "request needs no visit",
                     f"La solicitud «{case.option_label}» no lleva visita ni FSU "
-                    f"({case.route_label.lower()}): se revisa y envía con la S100.")
+                    f"({case.route_label}): se revisa y envía con la S100.")
             return self.new_record(fd.form_id, str(fd.version), answers,
                                    case_uuid=case.case_uuid)
         return self.new_record(fd.form_id, str(fd.version), answers)

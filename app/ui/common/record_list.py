@@ -76,6 +76,7 @@ class Row:
     result: dict | None = None  # the CSE result (notes["result"]) of a RESULT record
     case_uuid: str = ""  # the request (expediente) the record belongs to
     case_label: str = ""  # the case's state, in Spanish
+    case_head: str = ""  # the household's name from its request (visits carry none)
 
     @property
     def returned(self) -> bool:
@@ -88,7 +89,7 @@ class Row:
     def cells(self) -> list[str]:
         m = self.meta
         s = m.summary or {}
-        name = s.get("head") or s.get("head_name") or ""
+        name = s.get("head") or s.get("head_name") or self.case_head
         head = "(ficha dañada)" if m.damaged else (name or "(sin nombre aún)")
         dni = mask_dni(s.get("dni") or s.get("head_dni") or "") if not m.damaged else ""
         return [

@@ -223,7 +223,7 @@ class RecordsPage(QWidget):
                     result = notes.get("result") if m.state == State.RESULT.value else None
                 c = case_of.get(m.uuid)
                 rows.append(Row(m, returns, result, c.case_uuid if c else m.uuid,
-                                c.state_label if c else ""))
+                                c.state_label if c else "", c.head_name if c else ""))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
             return rows, ws.counts_by_state()
 
