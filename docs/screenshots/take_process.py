@@ -73,7 +73,7 @@ def make_data(data_dir: Path) -> dict[str, str]:
                                  display_name="Ana Torres Quispe", clock=clock)
     ws.admin.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán")
     ws.admin.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani")
-    s100v, fsuv = str(bundled_form("s100").version), str(bundled_form("fsu").version)
+    s100v = str(bundled_form("s100").version)
     homes = households(6, seed=15)
     out: dict[str, str] = {}
 
@@ -161,7 +161,7 @@ def make_data(data_dir: Path) -> dict[str, str]:
 
 def main() -> int:
     from app.ui.review.case_dialog import DropDialog, VisitDialog
-    from app.ui.review.papers import write_d100_pdf, write_notice_pdf
+    from app.ui.review.papers import write_notice_pdf
     from app.ui.shell.app_window import build
 
     app = QApplication.instance() or QApplication([])
