@@ -344,6 +344,8 @@ class Documents:
             )
         if fmt not in exports.FORMATS:
             raise ValidationError(f"unknown format {fmt!r}", "Formato de archivo desconocido.")
+        if kind == "cases":
+            return self._export_cases(fmt, path, cancelled)
         if kind != "records" and not form_id:
             raise ValidationError(
                 "answers export needs a form", "Elija el formulario cuyas respuestas exportará."
@@ -376,6 +378,60 @@ class Documents:
         label = f"{kind}:{form_id or 'todos'}:{State(state).value if state else 'todos'}:{fmt}"
         self.record_export(label, n, str(path))
         return ExportResult(kind, fmt, path, n)
+
+    def _export_cases(self, fmt: str, path: Path,
+                      cancelled: Callable[[], bool] | None) -> ExportResult:
+        """One row per case (household): its request, route, state, visits, clock and
+        result (issue 15: exports count cases)."""
+        self.ctx.require(Perm.EXPORT)
+        if not path.parent.is_dir():
+            raise ValidationError(
+                "export folder missing", "La carpeta elegida no existe. Elija otra ubicación.")
+        today = dt.date.fromtimestamp(self.ctx.clock())
+        all_cases = self.cases.list(today)
+        C = exports.Column
+        cols = [
+            C("case", "Código del expediente", width=38),
+            C("head", "Solicitante / jefe de hogar", width=34),
+            C("dni", "DNI", width=11),
+            C("option", "Tipo de solicitud", width=30),
+            C("route", "Ruta", width=26),
+            C("state", "Estado del expediente", width=24),
+            C("request_date", "Fecha de la solicitud", width=14),
+            C("forms", "Formularios", width=24),
+            C("visits", "Intentos de visita", "integer", 10),
+            C("failed", "Visitas fallidas", "integer", 10),
+            C("elapsed", "Días hábiles transcurridos", "integer", 12),
+            C("target", "Meta (días hábiles)", "integer", 10),
+            C("result", "Resultado CSE", width=16),
+            C("enumerator", "Empadronador(a)", width=24),
+        ]
+
+        def rows() -> Iterator[list[Any]]:
+            for c in all_cases:
+                yield [
+                    c.case_uuid, c.head_name, c.head_dni,
+                    f"{c.option_code} {c.option_label}".strip(), c.route_label, c.state_label,
+                    c.request_date.strftime("%d/%m/%Y"),
+                    ", ".join(sorted({m.form_id.upper() for m in c.records})),
+                    len(c.visits), sum(v.failed for v in c.visits),
+                    c.clock.elapsed(today) if c.clock else None,
+                    c.clock.target if c.clock else None,
+                    cse_label((c.result or {}).get("category")) if c.result else "",
+                    c.enumerator,
+                ]
+
+        try:
+            n = exports.write_table(path, exports.Table("Expedientes", cols, rows()), fmt,
+                                    cancelled)
+        except OSError as e:
+            raise ValidationError(
+                f"export write failed: {e.__class__.__name__}",
+                "No se pudo escribir el archivo. Revise que la carpeta permita escribir, que el "
+                "archivo no esté abierto en otro programa y que haya espacio en el disco.",
+            ) from None
+        self.record_export(f"cases:todos:todos:{fmt}", n, str(path))
+        return ExportResult("cases", fmt, path, n)
 
     def _latest_version(self, form_id: str, metas: list[RecordMeta]) -> str:
         for f, v, _t in list_bundled():
@@ -612,7 +668,8 @@ class Documents:
         if dist:
             address = f"{address} — {dist}, {prov}, {dep}" if address else f"{dist}, {prov}, {dep}"
         result = None
-        res = notes.get("result")
+        # A result belongs to the case: the FSU shows the one posted on its request.
+        res = notes.get("result") or self.cases.get(self.cases.case_of(m.uuid)).result
         if res:
             result = {
                 "category": cse_label(res.get("category")),

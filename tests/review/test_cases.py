@@ -168,7 +168,7 @@ def test_dropped_request_stops_its_clock_and_reopens_only_by_supervisor(team, ho
     assert ws.cases.get(req).clock is not None
 
 
-def test_one_household_counted_once(team, homes):
+def test_one_household_counted_once(team, homes, tmp_path):
     _day(team, 2026, 11, 16)
     ws = team.as_("emp")
     req = team.s100(homes[5], **{DATE: "2026-11-16"})
@@ -180,9 +180,17 @@ def test_one_household_counted_once(team, homes):
     ws = team.as_("sup")
     ws.review.approve_many([req, fsu])
     post_result(ws, req, "no_pobre", "2026-11-19", "2029-11-19")
+    # The constancia of the FSU shows the result posted on the case's request.
+    assert ws.get(fsu).state == State.QUEUED
+    assert ws.documents.constancia(fsu).result["category"] == "No pobre"
     post_result(ws, fsu, "no_pobre", "2026-11-19", "2029-11-19")
     dash = ws.documents.dashboard(today=dt.date(2026, 11, 20))
     assert dash.results == {"No pobre": 1}
+    # The export of cases: one row for the household, with its two forms and its result.
+    res = ws.documents.export_data("cases", "csv", tmp_path / "expedientes.csv")
+    lines = (tmp_path / "expedientes.csv").read_text("utf-8-sig").splitlines()
+    assert res.rows == 1 and len(lines) == 2 and lines[0].startswith("Código del expediente")
+    assert "FSU, S100" in lines[1] and "No pobre" in lines[1] and req in lines[1]
     assert dash.households == 1 and dash.cases == {"Con resultado": 1}
     assert dash.waiting == []
 
