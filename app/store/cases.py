@@ -17,6 +17,11 @@ def link(conn: sqlite3.Connection, uuid: str, case_uuid: str) -> None:
                  (uuid, case_uuid))
 
 
+def move_case(conn: sqlite3.Connection, old: str, new: str) -> None:
+    """Every record of case `old` joins case `new` (an FSU found to belong to a request)."""
+    conn.execute("UPDATE case_links SET case_uuid=? WHERE case_uuid=?", (new, old))
+
+
 def case_of(conn: sqlite3.Connection, uuid: str) -> str | None:
     """The case of a record, or None when it has none."""
     row = conn.execute("SELECT case_uuid FROM case_links WHERE uuid=?", (uuid,)).fetchone()

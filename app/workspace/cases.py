@@ -236,8 +236,8 @@ class Cases:
         if m.form_id != rules.FSU or links.case_of(conn, m.uuid) not in (None, m.uuid):
             return
         request = links.request_by_dni(conn, m.uuid)
-        if request is not None:
-            links.link(conn, m.uuid, links.case_of(conn, request) or request)
+        if request is not None:  # its visits, if any, come along
+            links.move_case(conn, m.uuid, links.case_of(conn, request) or request)
 
     @locked
     def case_of(self, uuid: str) -> str:
