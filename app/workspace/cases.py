@@ -258,16 +258,18 @@ class Cases:
         return code, "", {}
 
     def _answers(self, m: RecordMeta) -> dict[str, str]:
-        try:
-            return answers_flat(self.ctx.session.records.answers(self.ctx.conn, m))
-        except SieeError:
-            return {}
+        with self.ctx.lock:  # one record at a time: long reads never freeze the window
+            try:
+                return answers_flat(self.ctx.session.records.answers(self.ctx.conn, m))
+            except SieeError:
+                return {}
 
     def _notes(self, m: RecordMeta) -> dict:
-        try:
-            return self.ctx.session.records.notes(self.ctx.conn, m)
-        except SieeError:
-            return {}
+        with self.ctx.lock:
+            try:
+                return self.ctx.session.records.notes(self.ctx.conn, m)
+            except SieeError:
+                return {}
 
     def _build(self, case_uuid: str, metas: list[RecordMeta], people: dict[int, str],
                today: dt.date) -> Case:
@@ -356,7 +358,7 @@ class Cases:
             if not can(me.role, Perm.RECORD_VIEW_ALL):
                 groups = {k: v for k, v in groups.items()
                           if any(m.owner_id == me.id or m.author_id == me.id for m in v)}
-            out = [self._build(k, v, people, today) for k, v in groups.items()]
+        out = [self._build(k, v, people, today) for k, v in groups.items()]
         out.sort(key=lambda c: (c.request_date, c.case_uuid), reverse=True)
         return out
 
@@ -580,12 +582,14 @@ class Cases:
         return self.d100(d100_id)
 
     @staticmethod
-    def _sent_on(c: Case, start: dt.date, end: dt.date) -> tuple[str, dt.date] | None:
+    def _sent_on(c: Case, start: dt.date, end: dt.date) -> dt.date | None:
+        """The day the case's request or FSU last went to the outbox, when it falls in
+        [start, end]; None otherwise."""
         days = [dt.date.fromtimestamp(m.approved_at) for m in c.records
                 if m.approved_at and m.form_id in (rules.S100, rules.FSU)
                 and m.state in (State.QUEUED, State.DELIVERED, State.RESULT)]
         day = max(days) if days else None
-        return ("", day) if day and start <= day <= end else None
+        return day if day and start <= day <= end else None
 
     def d100(self, d100_id: int) -> D100Data:
         """One D100 with its cases, as it is printed."""
@@ -605,7 +609,7 @@ class Cases:
             items.append(D100Item(cu, c.head_name, c.head_dni,
                                   f"{c.option_code} {c.option_label}".strip(),
                                   ", ".join(sorted({m.form_id.upper() for m in c.records})),
-                                  sent[1].strftime("%d/%m/%Y") if sent else ""))
+                                  sent.strftime("%d/%m/%Y") if sent else ""))
         ule = self.settings.get("ule_ubigeo") or ""
         municipality, place = municipality_of(ule)
         return D100Data(row.id, municipality, place, ule,
