@@ -119,7 +119,7 @@ def s100_answers(hh: Household, registrador: str = "Registrador de demostración
     rng = _rng(hh, "s100")
     head = hh.head
     out: dict[str, Any] = {
-        "/s100/solicitud/tipo_solicitud": "1",
+        "/s100/solicitud/tipo_solicitud": "2.1",
         "/s100/solicitud/fecha_solicitud": hh.survey_date.isoformat(),
         "/s100/solicitante/sol_apellido_paterno": head.apellido_paterno,
         "/s100/solicitante/sol_apellido_materno": head.apellido_materno,
@@ -159,8 +159,8 @@ def load_demo(
     count = 0
     for i, hh in enumerate(households(n, seed), 1):
         with ws.atomic():  # one household, one commit: a killed run leaves no half
-            ws.new_record(s100.form_id, str(s100.version), s100_answers(hh))
-            ws.new_record(fsu.form_id, str(fsu.version), fsu_answers(hh))
+            request = ws.new_record(s100.form_id, str(s100.version), s100_answers(hh))
+            ws.new_record(fsu.form_id, str(fsu.version), fsu_answers(hh), case_uuid=request)
         count += 2
         if progress:
             progress(i, n)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
 from server import audit_heads, errors
+from server import cases as case_q
 from server import devices as device_q
 from server import records as record_q
 from server.context import Context, now_iso
@@ -179,6 +180,7 @@ class Batches:
                 f"El registro es de la ULE {r.ule_ubigeo}, pero este equipo está inscrito "
                 f"en la ULE {dev['ule_ubigeo']}."
             )
+        reasons += case_q.case_refusal(r)
         reasons += check(r.form_id, r.form_version, r.answers)
         return reasons
 
@@ -195,6 +197,7 @@ class Batches:
         heads = record_q.heads(c, [r.uuid for r in recs])
         results = []
         rows = []
+        accepted: list[p.BatchRecord] = []
         for r in recs:
             h = r.content_hash()
             prior = have.get((r.uuid, r.revision))
@@ -224,9 +227,12 @@ class Batches:
                 approved_at=r.approved_at, device_id=env.device_id, batch_id=env.batch_id,
                 received_at=now, status="received", status_at=now, return_reasons=None,
                 result_category=None, result_date=None, result_valid_until=None,
+                case_uuid=r.case_uuid,
             ))
+            accepted.append(r)
             results.append(p.RecordResult(r.uuid, r.revision, "accepted"))
         record_q.insert_many(c, rows)
+        case_q.note_accepted(c, accepted, now)
         receipt = p.Receipt(env.batch_id, env.device_id, now, tuple(results), sha)
         rbytes = p.sign_receipt(receipt, self.ctx.keys.signing)
         c.execute(insert(batches).values(

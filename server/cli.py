@@ -99,6 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--date", required=True, help="result date YYYY-MM-DD")
     rc.add_argument("--valid-until", required=True, help="end of validity YYYY-MM-DD")
 
+    ca = sub.add_parser("cases", help="cases (expedientes): one request and its records"
+                        ).add_subparsers(dest="sub", required=True)
+    cl = ca.add_parser("list", parents=[common])
+    cl.add_argument("--ule")
+    cl.add_argument("--state", choices=["abierto", "desestimado"])
+    cl.add_argument("--json", action="store_true")
+    cr = ca.add_parser("return", parents=[common], help="return a case's received records")
+    cr.add_argument("case_uuid")
+    cr.add_argument("--reason", action="append", required=True,
+                    help="reason in Spanish (repeat for several)")
+    cc = ca.add_parser("result", parents=[common], help="post the CSE result of a case")
+    cc.add_argument("case_uuid")
+    cc.add_argument("--category", required=True, help="pobre_extremo | pobre | no_pobre")
+    cc.add_argument("--date", required=True, help="result date YYYY-MM-DD")
+    cc.add_argument("--valid-until", required=True, help="end of validity YYYY-MM-DD")
+
     f = sub.add_parser("forms", help="published forms").add_subparsers(dest="sub", required=True)
     f.add_parser("publish", parents=[common]).add_argument("file", type=Path)
     f.add_parser("list", parents=[common])
@@ -125,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
     x.add_argument("--ule")
     x.add_argument("--no-answers", action="store_true")
+    x.add_argument("--cases", action="store_true", help="one row per case (expediente)")
 
     sub.add_parser("keys", parents=[common], help="show the server's public keys")
     return ap
@@ -213,6 +230,19 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
     elif cmd == "records" and sub == "result":
         svc.post_result(args.uuid, args.revision, args.category, args.date, args.valid_until)
         print(f"Resultado registrado para {args.uuid}.")
+    elif cmd == "cases" and sub == "list":
+        rows = svc.cases.list(args.ule, args.state)
+        if args.json:
+            print(json.dumps(rows, indent=1, ensure_ascii=False))
+        else:
+            _print_table(rows, ["case_uuid", "ule_ubigeo", "state", "records", "forms",
+                                "result_category"])
+    elif cmd == "cases" and sub == "return":
+        n = len(svc.cases.return_case(args.case_uuid, args.reason))
+        print(f"Expediente {args.case_uuid}: {n} registro(s) devuelto(s).")
+    elif cmd == "cases" and sub == "result":
+        svc.cases.post_result(args.case_uuid, args.category, args.date, args.valid_until)
+        print(f"Resultado registrado para el expediente {args.case_uuid}.")
     elif cmd == "forms" and sub == "publish":
         info = svc.publish_form(args.file)
         print(f"Publicado {info['form_id']} versión {info['version']} "
@@ -233,6 +263,13 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
         return import_batch(svc, args.file, args.receipt)
     elif cmd == "export-inbox":
         return export_inbox(svc, args.request, args.to)
+    elif cmd == "export" and getattr(args, "cases", False):
+        if args.out:
+            with open(args.out, "w", newline="", encoding="utf-8") as fh:
+                n = svc.cases.export_csv(fh, args.ule)
+            print(f"{n} expedientes exportados a {args.out}.", file=sys.stderr)
+        else:
+            svc.cases.export_csv(sys.stdout, args.ule)
     elif cmd == "export":
         if args.out:
             with open(args.out, "w", newline="", encoding="utf-8") as fh:

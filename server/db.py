@@ -103,6 +103,9 @@ records = Table(
     Column("result_category", String(32)),
     Column("result_date", String(10)),
     Column("result_valid_until", String(10)),
+    # The request (S100) whose case the record belongs to (issue 15); None for a
+    # request itself and for records sent before cases.
+    Column("case_uuid", String(36), index=True),
 )
 
 messages = Table(
@@ -153,6 +156,19 @@ device_audit_heads = Table(
     Column("alerts", Integer, nullable=False, default=0),
     Column("last_alert_at", String(32)),
     Column("last_alert", Text),  # English: what regressed, from what to what
+)
+
+
+# One row per case (expediente) the centre knows of (issue 15): its state follows the
+# desestimación records received (server/cases.py).
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_uuid", String(36), primary_key=True),
+    Column("ule_ubigeo", String(6), nullable=False, index=True),
+    Column("state", String(16), nullable=False),  # abierto | desestimado
+    Column("state_at", String(32), nullable=False),
+    Column("state_record", String(36)),  # the desestimación record that set it
 )
 
 

@@ -6,6 +6,7 @@
 - inbox    (server.inbox):    signed messages for devices, over HTTP or USB
 - forms    (server.forms):    published XLSForms
 - records  (server.records):  received records: list, show, return, CSE result, export
+- cases    (server.cases):    cases (expedientes): state, list, return / result per case
 - validator (server.validation): form-engine check of received answers
 
 `Service` builds them on one Context (settings, keys, engine) and keeps the flat
@@ -24,6 +25,7 @@ from sqlalchemy.engine import RowMapping
 
 from app.sync import protocol as p
 from server.batches import Batches
+from server.cases import Cases
 from server.context import Context
 from server.db import make_engine
 from server.devices import Devices, normalize_code
@@ -61,6 +63,7 @@ class Service:
         self.batches = Batches(self.ctx, self.validator)
         self.inboxes = Inbox(self.ctx, self.forms)
         self.records = Records(self.ctx)
+        self.cases = Cases(self.ctx, self.records)
 
     def close(self) -> None:
         """Release the database connections."""

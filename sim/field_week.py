@@ -47,7 +47,7 @@ if str(REPO_ROOT) not in sys.path:
 from app.core.roles import Role  # noqa: E402
 from app.core.states import State  # noqa: E402
 from app.demo import make_household  # noqa: E402
-from app.demo_answers import fsu_answers  # noqa: E402
+from app.demo_answers import fsu_answers, s100_answers  # noqa: E402
 from app.forms import FormSession, bundled_form  # noqa: E402
 from app.store.crypto import KdfParams  # noqa: E402
 from app.sync import protocol as p  # noqa: E402
@@ -115,6 +115,11 @@ class Config:
     reboot_s: float = 120.0  # a killed laptop is working again after this
     max_extra_days: int = 10  # days after the last one with households, to settle
     sync_interval: float = 300.0  # the scheduler's default
+    # Cases (issue 15): every Nth household is found absent once before its interview
+    # (a failed visit, its own record), and requests that never get an interview are
+    # dropped (desestimación) by the supervisor at her first round.
+    failed_visit_every: int = 6
+    dropped_requests: int = 1
 
     @staticmethod
     def small(seed: int = 2026) -> Config:
@@ -198,6 +203,19 @@ class Rev:
 
 
 @dataclass
+class CaseRec:
+    """A record of a case that is not a household's FSU: a failed visit, the S100 and the
+    visits of a dropped request, its desestimación (issue 15)."""
+
+    uuid: str
+    laptop: str
+    kind: str  # visita | s100 | desestimacion
+    approved: float | None = None  # approved (or queued by the supervisor's own decision)
+    held: float | None = None  # the centre first held it
+    on_laptop: float | None = None  # the laptop marked it delivered
+
+
+@dataclass
 class Laptop:
     name: str
     label: str
@@ -253,6 +271,8 @@ class FieldWeek:
         self.households: dict[str, Household] = {}
         self.revs: dict[tuple[str, int], Rev] = {}
         self.revs_by_uuid: dict[str, list[Rev]] = {}
+        self.case_recs: dict[str, CaseRec] = {}
+        self.to_drop: list[tuple[str, str]] = []  # (laptop, request uuid) for the next round
         self.events: list[Event] = []
         self.queue: list[tuple[float, int, int]] = []
         self.window_log: list[tuple[float, float]] = []
@@ -412,6 +432,9 @@ class FieldWeek:
         for hh in self.households.values():
             if hh.day == day:
                 self.push(hh.at, "entry", hh.uuid)
+        if day == 0:
+            for k in range(cfg.dropped_requests):
+                self.push(base + cfg.entry_span[0] + (k + 1) * 20 * MIN, "request_refused", k)
 
     # -- the loop -----------------------------------------------------------------------
     def run_until(self, w_end: float) -> None:
@@ -454,7 +477,7 @@ class FieldWeek:
             last = max(revs, key=lambda r: r.revision)
             if last.result_seen is None:
                 return False
-        return True
+        return all(c.on_laptop is not None for c in self.case_recs.values())
 
     # -- events -------------------------------------------------------------------------
     def on_power_on(self, name: str) -> None:
@@ -476,9 +499,42 @@ class FieldWeek:
         lap = self.laptops[hh.laptop]
         ws = self.switch(lap, hh.author)
         ws.new_record("fsu", self.fsu_version, record_uuid=uid)
+        every = self.cfg.failed_visit_every
+        if every and hh.index % every == every - 1:
+            # Nobody home on the first attempt: the visit is recorded, no data invented,
+            # and the household is interviewed on the next one.
+            day = SimClock.day_date(hh.day)
+            v = ws.cases.record_visit(uid, day.isoformat(), "08:05", "2",
+                                      (day + timedelta(days=1)).isoformat())
+            self.case_recs[v] = CaseRec(v, lap.name, "visita")
         ws.save_answers(uid, hh.answers)
         ws.complete(uid)
         self.events.append(Event(self.w, "entered", lap.name))
+
+    def on_request_refused(self, k: int) -> None:
+        """A request on campo-1 whose household refuses twice: the S100 and two failed
+        visits; the supervisor drops it at her next round."""
+        lap = self.laptops["campo-1"]
+        ws = self.switch(lap, "ana")
+        rng = random.Random(f"{self.cfg.seed}:refused:{k}")
+        fd = bundled_form("s100")
+        while True:
+            hh = make_household(rng, today=WEEK_START)
+            hh.ubigeo = ULE
+            hh.survey_date = SimClock.day_date(0)
+            session = FormSession.from_json(fd, s100_answers(hh, NAMES["ana"]))
+            if not session.validate().errors:
+                break
+        req = ws.new_record("s100", str(fd.version), session.to_json())
+        ws.complete(req)
+        self.case_recs[req] = CaseRec(req, lap.name, "s100")
+        day = SimClock.day_date(0)
+        for result, nxt in (("2", day + timedelta(days=1)), ("4", None)):
+            v = ws.cases.record_visit(req, day.isoformat(), "09:00", result,
+                                      nxt.isoformat() if nxt else "")
+            self.case_recs[v] = CaseRec(v, lap.name, "visita")
+        self.to_drop.append((lap.name, req))
+        self.note("case", "Ana registró una solicitud cuyo hogar se negó dos veces a la visita.")
 
     def next_chance(self, lap: Laptop, w: float) -> float:
         starts = self.cfg.usb_trips if lap.usb else tuple(s for s, _ in self.cfg.windows)
@@ -500,12 +556,21 @@ class FieldWeek:
                 self.anomalies.append(f"approval refused on {lap.name}: {res.refused}")
             revs = {m.uuid: m.revision for m in todo}
             for uid in res.approved:
+                if uid in self.case_recs:
+                    self.case_recs[uid].approved = self.w
+                    continue
                 hh = self.households[uid]
                 rv = Rev(uid, revs[uid], lap.name, hh.author, "usb" if lap.usb else "red",
                          self.w, self.next_chance(lap, self.w))
                 self.revs[(uid, rv.revision)] = rv
                 self.revs_by_uuid.setdefault(uid, []).append(rv)
             n += len(res.approved)
+            for name, req in [d for d in self.to_drop if d[0] == lap.name]:
+                drop = ws.cases.drop(req, ws.cases.drop_reasons()[1],
+                                     "El hogar se negó en dos visitas.")
+                self.case_recs[drop] = CaseRec(drop, name, "desestimacion", self.w)
+                self.to_drop.remove((name, req))
+                self.note("case", "Rosa desestimó una solicitud (negativa del hogar).")
             self.switch(lap, back)
         self.sample_queue()
         if n:
@@ -753,6 +818,10 @@ class FieldWeek:
         for row in self.admin.list_records(limit=10**7):
             key = (row["uuid"], int(row["revision"]))
             rv = self.revs.get(key)
+            cr = self.case_recs.get(row["uuid"])
+            if rv is None and cr is not None and key[1] == 1:
+                cr.held = cr.held or self.w
+                continue
             if rv is None:
                 self.anomalies.append(f"server holds {key}, never approved")
                 continue
@@ -765,6 +834,9 @@ class FieldWeek:
     def observe_laptop(self, lap: Laptop) -> None:
         assert lap.ws is not None
         for uid, rev, state in lap.ws.db.execute("SELECT uuid, revision, state FROM records"):
+            cr = self.case_recs.get(uid)
+            if cr is not None and cr.on_laptop is None and state == State.DELIVERED:
+                cr.on_laptop = self.w
             for rv in self.revs_by_uuid.get(uid, ()):
                 later = rev > rv.revision
                 same = rev == rv.revision
@@ -787,8 +859,11 @@ class FieldWeek:
     def figures(self) -> tuple[dict[str, float], dict[str, float]]:
         rows = self.admin.list_records(limit=10**7)
         keys = [(r["uuid"], int(r["revision"])) for r in rows]
-        once = (len(keys) == len(set(keys)) and set(keys) == set(self.revs)
-                and all(r.on_laptop is not None for r in self.revs.values()))
+        case_keys = {(u, 1) for u in self.case_recs}
+        once = (len(keys) == len(set(keys)) and set(keys) == set(self.revs) | case_keys
+                and all(r.on_laptop is not None for r in self.revs.values())
+                and all(c.on_laptop is not None for c in self.case_recs.values()))
+        dropped_at_centre = len(self.admin.cases.list(state="desestimado"))
         returns = [r for r in self.revs.values() if r.centre == "returned"]
         results = [r for r in self.revs.values() if r.centre == "result"]
         shown = 0
@@ -869,6 +944,9 @@ class FieldWeek:
                 for lap in self.laptops.values() if lap.ws is not None)),
             "unplanned_sync_failures": float(self.unplanned_failures),
             "anomalies": float(len(self.anomalies)),
+            "case_records": float(len(self.case_recs)),
+            "visits_failed": float(sum(c.kind == "visita" for c in self.case_recs.values())),
+            "cases_dropped_at_centre": float(dropped_at_centre),
         }
         return figures, extra
 

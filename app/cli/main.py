@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
+from app.cli.cases import register as register_cases
 from app.cli.common import open_workspace, password, say, user
 from app.cli.doctor import doctor_report, format_report, integrity_alarm
 from app.cli.practice import register as register_practice
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_forms(sub)
     register_sync(sub)
     register_practice(sub)
+    register_cases(sub)
     return p
 
 

@@ -41,6 +41,11 @@ class AuditAction(StrEnum):
     QUARANTINE = "quarantine"
     RESULT = "result"
     PRACTICE_RESULT = "practice_result"
+    VISIT = "visit"
+    CASE_DROP = "case_drop"
+    CASE_REOPEN = "case_reopen"
+    NOTICE = "notice"
+    D100 = "d100"
 
 
 AUDIT_LABELS: dict[AuditAction, str] = {
@@ -73,6 +78,11 @@ AUDIT_LABELS: dict[AuditAction, str] = {
     AuditAction.QUARANTINE: "Ficha apartada por conflicto",
     AuditAction.RESULT: "Resultado CSE recibido",
     AuditAction.PRACTICE_RESULT: "Resultado de un ejercicio de práctica",
+    AuditAction.VISIT: "Intento de visita registrado",
+    AuditAction.CASE_DROP: "Solicitud desestimada",
+    AuditAction.CASE_REOPEN: "Solicitud reabierta",
+    AuditAction.NOTICE: "Notificación de visita emitida",
+    AuditAction.D100: "Declaración jurada D100",
 }
 
 

@@ -27,6 +27,8 @@ class Perm(StrEnum):
     SYNC_RUN = "sync.run"
     SETTINGS_MANAGE = "settings.manage"
     BACKUP = "backup"
+    CASE_DROP = "case.drop"  # desestimar a request, and reopen a dropped one
+    D100_MANAGE = "d100.manage"
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -44,6 +46,8 @@ _SUPERVISOR = _FIELD | {
     Perm.RECORD_REASSIGN,
     Perm.EXPORT,
     Perm.AUDIT_VIEW,
+    Perm.CASE_DROP,
+    Perm.D100_MANAGE,
 }
 
 # In a small ULE the responsable is also the administrator, so admin holds
@@ -68,6 +72,8 @@ _PERM_TEXT: dict[Perm, str] = {
     Perm.SYNC_RUN: "sincronizar",
     Perm.SETTINGS_MANAGE: "cambiar la configuración",
     Perm.BACKUP: "hacer copias de respaldo",
+    Perm.CASE_DROP: "desestimar ni reabrir solicitudes",
+    Perm.D100_MANAGE: "generar ni seguir la declaración jurada D100",
 }
 
 

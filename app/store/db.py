@@ -251,6 +251,52 @@ def _m5_password_change(db: sqlite_utils.Database) -> None:
     db["users"].add_column("must_change_password", int, not_null_default=0)
 
 
+def _m6_cases(db: sqlite_utils.Database) -> None:
+    """Cases (expedientes, issue 15): which request (S100) each record belongs to, and
+    the D100 sworn statements and their tracking. Clear ids only (no household data).
+
+    Records written before cases existed get their case here: an S100 is its own
+    case; an FSU joins the newest S100 created before it that shares a DNI with it
+    (the keyed DNI index, the link the dashboard used until now), else it is a case
+    of its own (no request on this laptop)."""
+    db["case_links"].create({"uuid": str, "case_uuid": str}, pk="uuid",
+                            not_null={"case_uuid"})
+    db["case_links"].create_index(["case_uuid"])
+    db["d100"].create(
+        {
+            "id": int,
+            "created_at": float,
+            "created_by": int,
+            "period_from": str,  # YYYY-MM-DD
+            "period_to": str,
+            "cases": str,  # JSON list of case uuids
+            "state": str,  # generado | firmado | enviado
+            "signed_at": float,
+            "sent_at": float,
+        },
+        pk="id",
+        not_null={"created_at", "period_from", "period_to", "cases", "state"},
+    )
+    conn = db.conn
+    conn.execute("INSERT INTO case_links(uuid, case_uuid) "
+                 "SELECT uuid, uuid FROM records WHERE form_id = 's100'")
+    requests = {u: t for u, t in conn.execute(
+        "SELECT uuid, created_at FROM records WHERE form_id = 's100'")}
+    shared: dict[str, set[str]] = {}
+    for f_uuid, s_uuid in conn.execute(
+        "SELECT DISTINCT a.uuid, b.uuid FROM dni_index a JOIN dni_index b ON a.mac = b.mac "
+        "AND a.uuid <> b.uuid JOIN records s ON s.uuid = b.uuid WHERE s.form_id = 's100'"
+    ):
+        shared.setdefault(f_uuid, set()).add(s_uuid)
+    for f_uuid, form_id, created in conn.execute(
+        "SELECT uuid, form_id, created_at FROM records WHERE form_id <> 's100'"
+    ).fetchall():
+        cands = sorted(shared.get(f_uuid, ()) if form_id == "fsu" else (),
+                       key=lambda u: (requests[u] <= (created or 0), requests[u]))
+        conn.execute("INSERT INTO case_links(uuid, case_uuid) VALUES (?, ?)",
+                     (f_uuid, cands[-1] if cands else f_uuid))
+
+
 # Append only: a migration, once shipped, never changes.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
@@ -258,6 +304,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m3_sync_submission,
     _m4_integrity,
     _m5_password_change,
+    _m6_cases,
 ]
 
 

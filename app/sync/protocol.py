@@ -432,7 +432,11 @@ def verify_enrollment_proof(code: str, device_public_key: str, proof: str) -> No
 
 @dataclass(frozen=True)
 class BatchRecord:
-    """One record as sent to the centre. `answers` is the form's canonical answers object."""
+    """One record as sent to the centre. `answers` is the form's canonical answers object.
+
+    `case_uuid` (issue 15, additive): the uuid of the request (S100) whose case the
+    record belongs to; absent for a request itself and for records of laptops
+    before cases, so their content hash is unchanged (see docs/protocol.md §6)."""
 
     uuid: str
     revision: int
@@ -443,6 +447,7 @@ class BatchRecord:
     answers: dict[str, Any]
     completed_at: str
     approved_at: str | None = None
+    case_uuid: str | None = None
 
     FIELDS = (
         "uuid",
@@ -455,9 +460,14 @@ class BatchRecord:
         "completed_at",
         "approved_at",
     )
+    OPTIONAL = ("case_uuid",)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.FIELDS}
+        d = {k: getattr(self, k) for k in self.FIELDS}
+        for k in self.OPTIONAL:
+            if getattr(self, k) is not None:
+                d[k] = getattr(self, k)
+        return d
 
     def canonical(self) -> bytes:
         return canonical_json(self.to_dict())
@@ -467,9 +477,12 @@ class BatchRecord:
 
     @classmethod
     def from_dict(cls, d: Any) -> BatchRecord:
-        if not isinstance(d, dict) or set(d) != set(cls.FIELDS):
+        if (not isinstance(d, dict) or not set(cls.FIELDS) <= set(d)
+                or not set(d) <= set(cls.FIELDS) | set(cls.OPTIONAL)):
             raise _malformed("record has missing or unknown fields")
-        rec = cls(**{k: d[k] for k in cls.FIELDS})
+        rec = cls(**{k: d[k] for k in cls.FIELDS + cls.OPTIONAL if k in d})
+        if "case_uuid" in d and d["case_uuid"] is None:
+            raise _malformed("record case_uuid is null")
         rec.check()
         return rec
 
@@ -491,6 +504,10 @@ class BatchRecord:
             raise _malformed("record completed_at missing")
         if self.approved_at is not None and not isinstance(self.approved_at, str):
             raise _malformed("record approved_at malformed")
+        if self.case_uuid is not None and (
+            not isinstance(self.case_uuid, str) or not _UUID_RE.match(self.case_uuid)
+        ):
+            raise _malformed("record case_uuid is not a lowercase UUID")
 
 
 def _is_int(v: Any) -> bool:

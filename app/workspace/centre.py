@@ -29,6 +29,7 @@ from app.core.errors import SieeError
 from app.core.roles import Perm
 from app.core.states import Action, State, next_state
 from app.forms.library import FormLibrary
+from app.store import cases as case_links
 from app.store import device_keys, meta
 from app.store.db import transaction
 from app.store.records import RecordMeta
@@ -50,7 +51,7 @@ from app.sync.model import (
     split_reasons,
 )
 from app.workspace.context import Context
-from app.workspace.settings import SERVER_KEYS, Settings
+from app.workspace.settings import SERVER_KEYS, Settings, check_value
 
 log = logging.getLogger("siee.sync")
 
@@ -227,6 +228,7 @@ class StorePorts:
             names = {uid: ctx.username(uid) or "desconocido"
                      for uid in {m.author_id for m in metas}}
             subs, todo = self._cached_submissions(metas)
+            case_of = {m.uuid: case_links.case_of(conn, m.uuid) for m in metas}
         subs.update(self._compute_submissions(todo))
         return [
             p.BatchRecord(
@@ -239,6 +241,7 @@ class StorePorts:
                 answers=subs[m.uuid],
                 completed_at=_iso(m.completed_at or m.updated_at) or "",
                 approved_at=_iso(m.approved_at),
+                case_uuid=case_of[m.uuid] if case_of[m.uuid] not in (None, m.uuid) else None,
             )
             for m in metas
         ]
@@ -424,7 +427,13 @@ class StorePorts:
             return self._apply_record_message(conn, msg.kind, pl, now)
         if msg.kind == "settings_changed":
             values = pl.get("settings") if isinstance(pl.get("settings"), dict) else {}
-            known = {k: v for k, v in values.items() if k in SERVER_KEYS}
+            known = {}
+            for k, v in values.items():
+                if k in SERVER_KEYS:
+                    try:
+                        known[k] = check_value(k, v)
+                    except ValueError:
+                        log.warning("centre sent an unusable value for setting %s", k)
             self._settings.write(conn, known, by="server")
             meta.put_json(conn, meta.SYNC_SERVER_SETTINGS, values)
             return "La sede central actualizó la configuración." if known else None

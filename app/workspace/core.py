@@ -13,6 +13,7 @@ record lifecycle itself and composes the other parts, each on the same `Context`
     ws.documents  app/workspace/documents.py  dashboard, exports, constancia data
     ws.admin      app/workspace/admin.py      users, audit log, backup
     ws.centre     app/workspace/centre.py     sync with the centre (HTTP and USB)
+    ws.cases      app/workspace/cases.py      cases (expedientes): visits, desestimación, D100
     ws.sync(...)  one sync run (the centre part's main operation)
 """
 
@@ -41,6 +42,7 @@ from app.store.records import RecordMeta, RecordStore
 from app.store.vault import User, Vault
 from app.sync.model import CancelFn, ProgressFn, SyncReport
 from app.workspace.admin import Admin
+from app.workspace.cases import Cases
 from app.workspace.centre import Centre
 from app.workspace.context import Context, FormHooks, locked
 from app.workspace.documents import Documents
@@ -79,7 +81,10 @@ class Workspace:
         self.records_view = Records(self.ctx)
         self.settings = Settings(self.ctx)
         self.review = Review(self.ctx, self.records_view, self.forms)
-        self.documents = Documents(self.ctx, self.records_view, self.forms, self.settings)
+        self.cases = Cases(self.ctx, self.records_view, self.forms, self.settings,
+                           self.new_record, self.complete)
+        self.documents = Documents(self.ctx, self.records_view, self.forms, self.settings,
+                                   self.cases)
         self.admin = Admin(self.ctx, self.settings)
         # A practice workspace (issue 18) gets the simulated centre: it never reaches a server.
         self.practice = Practice(self.ctx, is_practice(db))
@@ -384,7 +389,10 @@ class Workspace:
         answers: dict | None = None,
         ule_ubigeo: str | None = None,
         record_uuid: str | None = None,
+        case_uuid: str | None = None,
     ) -> str:
+        """A new DRAFT record; an S100 opens its own case, any other record joins the
+        case of `case_uuid` (a request's or any member's uuid) or opens its own."""
         ctx = self.ctx
         me = ctx.require(Perm.RECORD_CREATE)
         now = ctx.clock()
@@ -406,6 +414,7 @@ class Workspace:
         with transaction(ctx.db) as conn:
             ctx.session.records.insert(conn, m, answers, summary)
             ctx.session.records.set_dnis(conn, m.uuid, dnis)
+            self.cases.link_new(conn, m, case_uuid)
             ctx.audit(conn, AuditAction.CREATE, m.uuid,
                       detail={"form": form_id, "v": m.form_version})
         return m.uuid
@@ -423,6 +432,17 @@ class Workspace:
             session = FormSession(fd, None)
             carry_over(src_session, session)
             answers = session.to_json(include_aside=True)
+            case = self.cases.get(self.cases.case_of(from_uuid))
+            if case.dropped:
+                raise NotAllowed("case dropped", "La solicitud fue desestimada: no se registra "
+                                 "una FSU. El supervisor puede reabrirla si corresponde.")
+            if form_id == "fsu" and case.route.value != "fsu":
+                raise ValidationError(
+                    "request needs no visit",
+                    f"La solicitud «{case.option_label}» no lleva visita ni FSU "
+                    f"({case.route_label}): se revisa y envía con la S100.")
+            return self.new_record(fd.form_id, str(fd.version), answers,
+                                   case_uuid=case.case_uuid)
         return self.new_record(fd.form_id, str(fd.version), answers)
 
     @locked
@@ -442,6 +462,7 @@ class Workspace:
         with transaction(ctx.db) as conn:
             ctx.session.records.write_answers(conn, m, answers, summary, now)
             ctx.session.records.set_dnis(conn, m.uuid, dnis)
+            self.cases.relink_by_dni(conn, m)
             ctx.audit(conn, AuditAction.SAVE, m.uuid)
         m.updated_at = now
         m.summary = summary
@@ -481,6 +502,8 @@ class Workspace:
         new_state = next_state(m.state, Action.COMPLETE)
         answers = records.answers(ctx.conn, m)
         errors, warnings = ctx.hooks.validate(m.form_id, m.form_version, answers)
+        if not errors and m.form_id == "s100":
+            self.cases.check_request(m, answers)  # reevaluación: a CSE under 180 days
         if errors:
             e = ValidationError(
                 f"{len(errors)} hard errors",

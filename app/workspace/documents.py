@@ -26,6 +26,7 @@ from app.store import stats
 from app.store.db import transaction
 from app.store.records import RecordMeta
 from app.workspace import exports
+from app.workspace.cases import Case, Cases
 from app.workspace.context import Context, locked
 from app.workspace.records import Records
 from app.workspace.settings import Settings
@@ -110,6 +111,9 @@ class Dashboard:
     visits_overdue: int = 0
     results_pending: int = 0
     results_overdue: int = 0
+    households: int = 0  # cases (one S100 and its records): one household counted once
+    cases: dict[str, int] = field(default_factory=dict)  # Spanish case state -> count
+    dropped: int = 0  # desestimadas: no clock runs for them
 
 
 @dataclass(frozen=True)
@@ -156,8 +160,10 @@ class Documents:
     """Dashboard, exports and constancia (`ws.documents`)."""
 
     def __init__(
-        self, ctx: Context, records: Records, forms: FormLibrary, settings: Settings
+        self, ctx: Context, records: Records, forms: FormLibrary, settings: Settings,
+        cases: Cases,
     ) -> None:
+        self.cases = cases
         self.ctx = ctx
         self.records = records
         self.forms = forms
@@ -196,7 +202,6 @@ class Documents:
             oldest_complete = stats.oldest_complete(conn)
             quarantined = self.ctx.session.records.count_quarantined(conn)
             returned = self.ctx.session.records.list(conn, "state=?", (State.RETURNED.value,))
-            with_result = self.ctx.session.records.list(conn, "state=?", (State.RESULT.value,))
         by_sup = by_centre = 0
         for m in returned:
             source = self._last_return_source(m)
@@ -204,16 +209,19 @@ class Documents:
                 by_sup += 1
             else:
                 by_centre += 1
+        all_cases = self.cases.list(today)
         results: dict[str, int] = {}
-        for m in with_result:
-            res = self._notes_of(m).get("result") or {}
-            label = cse_label(res.get("category")) or "Sin categoría"
-            results[label] = results.get(label, 0) + 1
+        case_counts: dict[str, int] = {}
+        for c in all_cases:  # a result belongs to the case: one household counted once
+            case_counts[c.state_label] = case_counts.get(c.state_label, 0) + 1
+            if c.result is not None:
+                label = cse_label(c.result.get("category")) or "Sin categoría"
+                results[label] = results.get(label, 0) + 1
         by_enum = sorted(
             (EnumeratorRow(uid, people.get(uid, "?"), c) for uid, c in per_user.items()),
             key=lambda r: (-r.total, r.name),
         )
-        waiting = self._waiting(today, people)
+        waiting = self._waiting(today, people, all_cases)
         dash = Dashboard(
             today=today,
             counts=counts,
@@ -226,6 +234,9 @@ class Documents:
             oldest_complete_at=oldest_complete,
             waiting=sorted(waiting, key=lambda w: (-w.elapsed / w.target, w.since))[:WAITING_LIMIT],
             quarantined=int(quarantined),
+            households=len(all_cases),
+            cases=case_counts,
+            dropped=sum(c.dropped for c in all_cases),
         )
         for w in waiting:
             if w.target == deadlines.VISIT_TARGET_DAYS:
@@ -287,51 +298,29 @@ class Documents:
                     break
         return dt.date.fromtimestamp(m.created_at)
 
-    def _waiting(self, today: dt.date, people: dict[int, str]) -> list[WaitingItem]:
-        """Households not yet with a result. An S100 and an FSU belong to the same
-        household when they share a DNI (matched on the keyed DNI index)."""
-        with self.ctx.lock:
-            conn = self.ctx.conn
-            metas = {
-                m.uuid: m
-                for m in self.ctx.session.records.list(conn, "form_id IN ('s100', 'fsu')", ())
-            }
-            links: dict[str, set[str]] = {}
-            fsu_linked: set[str] = set()
-            for s_uuid, f_uuid in stats.s100_fsu_links(conn):
-                links.setdefault(s_uuid, set()).add(f_uuid)
-                fsu_linked.add(f_uuid)
+    def _waiting(self, today: dt.date, people: dict[int, str],
+                 all_cases: list[Case]) -> list[WaitingItem]:
+        """Cases (households) whose clock runs (app/core/cases.py: a dropped case or one
+        with its result has none; a request without visit only the result clock)."""
         out: list[WaitingItem] = []
-
-        def item(m: RecordMeta, since: dt.date, stage: str, target: int) -> WaitingItem:
-            head, _ = _summary_head(m)
-            return WaitingItem(
-                uuid=m.uuid,
-                head_name=head or "(sin nombre)",
-                enumerator=people.get(m.owner_id, "?"),
+        for c in all_cases:
+            clock = c.clock
+            if clock is None:
+                continue
+            fsus = c.fsus
+            shown = max(fsus, key=lambda x: x.updated_at) if fsus else (c.request or c.records[0])
+            stage = _stage(shown.state) if fsus else clock.stage
+            elapsed = clock.elapsed(today)
+            out.append(WaitingItem(
+                uuid=shown.uuid,
+                head_name=c.head_name or "(sin nombre)",
+                enumerator=people.get(shown.owner_id, "?"),
                 stage=stage,
-                since=since,
-                elapsed=deadlines.business_days_between(since, today),
-                target=target,
-                due=deadlines.add_business_days(since, target),
-            )
-
-        for m in metas.values():
-            if m.form_id != "s100" or m.state == State.RESULT.value:
-                continue
-            fsus = [metas[u] for u in links.get(m.uuid, ()) if u in metas]
-            if any(f.state == State.RESULT.value for f in fsus):
-                continue
-            since = self._request_date(m)
-            if not fsus:
-                out.append(item(m, since, "Visita pendiente", deadlines.VISIT_TARGET_DAYS))
-            else:
-                f = max(fsus, key=lambda x: x.updated_at)
-                out.append(item(f, since, _stage(f.state), deadlines.RESULT_TARGET_DAYS))
-        for m in metas.values():
-            if m.form_id == "fsu" and m.uuid not in fsu_linked and m.state != State.RESULT.value:
-                since = dt.date.fromtimestamp(m.created_at)
-                out.append(item(m, since, _stage(m.state), deadlines.RESULT_TARGET_DAYS))
+                since=clock.since,
+                elapsed=elapsed,
+                target=clock.target,
+                due=clock.due(),
+            ))
         return out
 
     # exports ------------------------------------------------------------------------------------
@@ -355,6 +344,8 @@ class Documents:
             )
         if fmt not in exports.FORMATS:
             raise ValidationError(f"unknown format {fmt!r}", "Formato de archivo desconocido.")
+        if kind == "cases":
+            return self._export_cases(fmt, path, cancelled)
         if kind != "records" and not form_id:
             raise ValidationError(
                 "answers export needs a form", "Elija el formulario cuyas respuestas exportará."
@@ -387,6 +378,60 @@ class Documents:
         label = f"{kind}:{form_id or 'todos'}:{State(state).value if state else 'todos'}:{fmt}"
         self.record_export(label, n, str(path))
         return ExportResult(kind, fmt, path, n)
+
+    def _export_cases(self, fmt: str, path: Path,
+                      cancelled: Callable[[], bool] | None) -> ExportResult:
+        """One row per case (household): its request, route, state, visits, clock and
+        result (issue 15: exports count cases)."""
+        self.ctx.require(Perm.EXPORT)
+        if not path.parent.is_dir():
+            raise ValidationError(
+                "export folder missing", "La carpeta elegida no existe. Elija otra ubicación.")
+        today = dt.date.fromtimestamp(self.ctx.clock())
+        all_cases = self.cases.list(today)
+        C = exports.Column
+        cols = [
+            C("case", "Código del expediente", width=38),
+            C("head", "Solicitante / jefe de hogar", width=34),
+            C("dni", "DNI", width=11),
+            C("option", "Tipo de solicitud", width=30),
+            C("route", "Ruta", width=26),
+            C("state", "Estado del expediente", width=24),
+            C("request_date", "Fecha de la solicitud", width=14),
+            C("forms", "Formularios", width=24),
+            C("visits", "Intentos de visita", "integer", 10),
+            C("failed", "Visitas fallidas", "integer", 10),
+            C("elapsed", "Días hábiles transcurridos", "integer", 12),
+            C("target", "Meta (días hábiles)", "integer", 10),
+            C("result", "Resultado CSE", width=16),
+            C("enumerator", "Empadronador(a)", width=24),
+        ]
+
+        def rows() -> Iterator[list[Any]]:
+            for c in all_cases:
+                yield [
+                    c.case_uuid, c.head_name, c.head_dni,
+                    f"{c.option_code} {c.option_label}".strip(), c.route_label, c.state_label,
+                    c.request_date.strftime("%d/%m/%Y"),
+                    ", ".join(sorted({m.form_id.upper() for m in c.records})),
+                    len(c.visits), sum(v.failed for v in c.visits),
+                    c.clock.elapsed(today) if c.clock else None,
+                    c.clock.target if c.clock else None,
+                    cse_label((c.result or {}).get("category")) if c.result else "",
+                    c.enumerator,
+                ]
+
+        try:
+            n = exports.write_table(path, exports.Table("Expedientes", cols, rows()), fmt,
+                                    cancelled)
+        except OSError as e:
+            raise ValidationError(
+                f"export write failed: {e.__class__.__name__}",
+                "No se pudo escribir el archivo. Revise que la carpeta permita escribir, que el "
+                "archivo no esté abierto en otro programa y que haya espacio en el disco.",
+            ) from None
+        self.record_export(f"cases:todos:todos:{fmt}", n, str(path))
+        return ExportResult("cases", fmt, path, n)
 
     def _latest_version(self, form_id: str, metas: list[RecordMeta]) -> str:
         for f, v, _t in list_bundled():
@@ -623,7 +668,8 @@ class Documents:
         if dist:
             address = f"{address} — {dist}, {prov}, {dep}" if address else f"{dist}, {prov}, {dep}"
         result = None
-        res = notes.get("result")
+        # A result belongs to the case: the FSU shows the one posted on its request.
+        res = notes.get("result") or self.cases.get(self.cases.case_of(m.uuid)).result
         if res:
             result = {
                 "category": cse_label(res.get("category")),

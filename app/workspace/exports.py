@@ -27,11 +27,12 @@ from app.core.ubigeo import catalog
 from app.forms.graph import program_of
 
 FORMATS = ("csv", "xlsx")
-KINDS = ("records", "answers", "members")
+KINDS = ("cases", "records", "answers", "members")
 KIND_LABELS = {
     "records": "Lista de fichas",
     "answers": "Respuestas (una fila por ficha)",
     "members": "Integrantes del hogar (una fila por persona)",
+    "cases": "Expedientes (una fila por hogar)",
 }
 # Question types that carry an answer a person gave (calculations and notes do not).
 EXPORTED_TYPES = frozenset(

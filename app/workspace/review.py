@@ -16,6 +16,7 @@ from app.core.roles import Perm, can, require
 from app.core.states import Action, State, next_state
 from app.forms import FormSession
 from app.forms.library import FormLibrary
+from app.store import cases as case_links
 from app.store.db import transaction
 from app.store.records import RecordMeta
 from app.workspace import exports
@@ -49,6 +50,7 @@ class QueueItem:
     completed_at: float | None
     warnings: int
     own: bool  # the reviewer wrote or holds it: they may not approve it
+    case_uuid: str = ""  # the request (expediente) the record belongs to
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,21 @@ class Review:
                 args.append(form_id)
             metas = self.ctx.session.records.list(self.ctx.conn, where, tuple(args))
             people = self.ctx.people()
+            case_of = case_links.all_links(self.ctx.conn)
+            heads: dict[str, tuple[str, str]] = {}
+            for m in metas:  # a visit or a desestimación shows its household's name
+                c = case_of.get(m.uuid, m.uuid)
+                if c != m.uuid and c not in heads:
+                    try:
+                        heads[c] = _summary_head(self.ctx.session.records.meta(self.ctx.conn, c))
+                    except SieeError:
+                        heads[c] = ("", "")
         items = []
         for m in metas:
             head, dni = _summary_head(m)
+            case = case_of.get(m.uuid, m.uuid)
+            if not head and case in heads:
+                head, dni = heads[case]
             s = {} if m.damaged else m.summary
             items.append(
                 QueueItem(
@@ -139,9 +153,15 @@ class Review:
                     completed_at=m.completed_at,
                     warnings=int(m.warnings or 0),
                     own=me.id in (m.author_id, m.assignee_id),
+                    case_uuid=case,
                 )
             )
-        items.sort(key=lambda i: (i.completed_at or 0.0, i.uuid))
+        # Oldest first, the records of one household together (its oldest decides).
+        first: dict[str, float] = {}
+        for i in items:
+            first[i.case_uuid] = min(first.get(i.case_uuid, i.completed_at or 0.0),
+                                     i.completed_at or 0.0)
+        items.sort(key=lambda i: (first[i.case_uuid], i.case_uuid, i.completed_at or 0.0, i.uuid))
         return items
 
     def detail(self, uuid: str) -> ReviewDetail:

@@ -49,7 +49,17 @@ log = logging.getLogger("siee.settings")
 
 SETTINGS_FILE = "siee-campo.toml"
 KEYS = ("server_url", "ca_bundle", "ule_ubigeo", "autolock_minutes", "review_required",
-        "practice_ready_accuracy")
+        "practice_ready_accuracy", "desestimacion_motivos")
+# Grounds to drop a request (desestimación, Directiva 001-2020-MIDIS §6.4); the list is
+# TO CONFIRM with MIDIS (DOMAIN.md), so it is a setting IT or the centre may change.
+DEFAULT_DROP_REASONS = [
+    "Visitas fallidas reiteradas (hogar no ubicado o ausente)",
+    "Negativa del hogar a ser empadronado",
+    "El hogar no reside en la dirección declarada",
+    "Fallecimiento del solicitante",
+    "Solicitud duplicada",
+    "Desistimiento del solicitante",
+]
 DEFAULTS: dict[str, Any] = {
     "ule_ubigeo": None,
     "review_required": True,
@@ -59,9 +69,10 @@ DEFAULTS: dict[str, Any] = {
     # practice mode (issue 18): a trainee is "ready" at this accuracy (percent) on the
     # 4-member data-entry exercise
     "practice_ready_accuracy": 98,
+    "desestimacion_motivos": list(DEFAULT_DROP_REASONS),
 }
 # Settings the centre may change on a laptop (the rest stay local decisions).
-SERVER_KEYS = ("review_required", "autolock_minutes")
+SERVER_KEYS = ("review_required", "autolock_minutes", "desestimacion_motivos")
 MAX_AUTOLOCK_MINUTES = 24 * 60
 
 # Spanish labels, shared by the settings screen, `doctor` and the guide.
@@ -72,6 +83,7 @@ LABELS: dict[str, str] = {
     "autolock_minutes": "Bloqueo por inactividad (minutos)",
     "review_required": "Revisión del supervisor antes del envío",
     "practice_ready_accuracy": "Modo práctica: precisión mínima para estar listo (%)",
+    "desestimacion_motivos": "Motivos para desestimar una solicitud",
 }
 SOURCE_DEFAULT = "predeterminado"
 SOURCE_LOCAL = "este equipo"
@@ -174,6 +186,13 @@ def check_value(key: str, value: Any, base_dir: Path | None = None) -> Any:
         if not 50 <= value <= 100:
             raise ValueError("debe estar entre 50 y 100")
         return value
+    if key == "desestimacion_motivos":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("debe ser una lista de textos, por ejemplo [\"Negativa del hogar\"]")
+        reasons = [" ".join(v.split()) for v in value if v.strip()]
+        if not reasons:
+            raise ValueError("debe tener al menos un motivo")
+        return reasons
     raise ValueError("opción desconocida")
 
 
@@ -272,6 +291,8 @@ def value_text(key: str, value: Any) -> str:
         return "nunca" if value == 0 else f"{value} min"
     if key == "practice_ready_accuracy":
         return f"{value} %"
+    if key == "desestimacion_motivos" and isinstance(value, list):
+        return "; ".join(str(v) for v in value)
     if key == "ule_ubigeo":
         d = catalog().get(str(value))
         return f"{value} — {d.label}" if d else str(value)

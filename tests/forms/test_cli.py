@@ -32,8 +32,9 @@ def test_list(capsys):
     rc, out = run(capsys, "list")
     assert rc == 0
     lines = out.strip().splitlines()
-    assert [ln.split("\t")[0] for ln in lines] == ["fsu", "s100"]
-    assert "2026112702" in lines[0] and "Ficha Socioeconómica Única" in lines[0]
+    assert [ln.split("\t")[0] for ln in lines] == ["desestimacion", "fsu", "s100", "visita"]
+    assert "2026112702" in lines[1] and "Ficha Socioeconómica Única" in lines[1]
+    assert "Intento de visita" in lines[3]
 
 
 def test_check_ok_and_errors(capsys, tmp_path):
@@ -97,7 +98,7 @@ def test_xlsx_round_trip(capsys, tmp_path):
 def test_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "app.forms.cli", "forms", "list"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0 and proc.stdout.startswith("fsu\t")
+    assert proc.returncode == 0 and "\nfsu\t" in proc.stdout and "\ns100\t" in proc.stdout
 
 
 def test_through_the_main_cli():

@@ -175,7 +175,7 @@ def test_empty_fsu_lists_required_answers(fsu_def):
 
 def s100_answers() -> dict[str, str]:
     return {
-        "/s100/solicitud/tipo_solicitud": "1",
+        "/s100/solicitud/tipo_solicitud": "2.1",
         "/s100/solicitud/fecha_solicitud": "2026-03-02",
         "/s100/solicitante/sol_apellido_paterno": "Quispe",
         "/s100/solicitante/sol_apellido_materno": "Huamán",

@@ -167,7 +167,7 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
 
 def test_bundled_forms():
     ids = {f for f, _v, _t in list_bundled()}
-    assert ids == {"fsu", "s100"}
+    assert ids == {"fsu", "s100", "visita", "desestimacion"}
     for fid, version, title in list_bundled():
         fd = bundled_form(fid)
         assert (fd.form_id, fd.version, fd.title) == (fid, version, title)

@@ -34,12 +34,13 @@ def test_one_helper_for_plurals():
 
 def test_records_screen_counts_in_good_spanish(logged_in, qtbot):
     page = logged_in.records_page
-    qtbot.waitUntil(lambda: page.status.text() == "0 fichas", timeout=5000)
+    qtbot.waitUntil(lambda: page.status.text() == "0 fichas de 0 hogares (expedientes)",
+                    timeout=5000)
     page.new_record.emit("s100", "")
     qtbot.waitUntil(lambda: bool(logged_in.forms), timeout=5000)
     for w in list(logged_in.forms.values()):
         w.close()
-    qtbot.waitUntil(lambda: page.status.text() == "1 ficha", timeout=5000)
+    qtbot.waitUntil(lambda: page.status.text() == "1 ficha de 1 hogar (expediente)", timeout=5000)
 
 
 def test_new_fsu_from_s100_shows_that_it_is_working(logged_in, qtbot, clock):

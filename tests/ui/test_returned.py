@@ -11,7 +11,7 @@ from app.core.states import State
 from app.forms import FormSession, bundled_form
 
 S100_ANSWERS = {
-    "/s100/solicitud/tipo_solicitud": "1",
+    "/s100/solicitud/tipo_solicitud": "2.1",
     "/s100/solicitante/sol_apellido_paterno": "Huamán",
     "/s100/solicitante/sol_nombres": "Delia",
     "/s100/solicitante/sol_tipo_doc": "1",

@@ -116,7 +116,7 @@ def test_hook_on_the_records_screen_per_role(logged_in, qtbot):
     sup = tools.open_supervision()
     assert isinstance(sup, SupervisionWindow)
     tabs = [sup.tabs.tabText(i) for i in range(sup.tabs.count())]
-    assert tabs == ["&Revisión", "&Tablero", "&Usuarios", "&Bitácora"]
+    assert tabs == ["&Revisión", "&Tablero", "D&100", "&Usuarios", "&Bitácora"]
     assert sup.export_action.isVisible()
     assert tools.open_supervision() is sup  # one window per session
     # logging out closes the supervision window with the session
@@ -138,7 +138,7 @@ def test_supervisor_window_has_no_user_admin(team, qtbot):
     w = SupervisionWindow(ws)
     qtbot.addWidget(w)
     tabs = [w.tabs.tabText(i) for i in range(w.tabs.count())]
-    assert tabs == ["&Revisión", "&Tablero", "&Bitácora"]
+    assert tabs == ["&Revisión", "&Tablero", "D&100", "&Bitácora"]
     assert w.users is None
     # the session guard closes it when the user changes
     team.as_("emp")

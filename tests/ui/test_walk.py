@@ -12,7 +12,7 @@ from app.core.states import State
 from bench.entry import ADD, CONTROL, HOGAR, MEMBERS, NEXT, VIVIENDA, KeyDriver
 
 S100_HEAD = [
-    ("tipo_solicitud", "1"),
+    ("tipo_solicitud", "1"),  # typed by position: 1 = option 2.1
     ("fecha_solicitud", ""),  # today() by default: Enter keeps it
     ("sol_apellido_paterno", "Quispe"),
     ("sol_apellido_materno", "Flores"),
@@ -220,7 +220,8 @@ def test_first_run_to_completed_fsu(shell, qtbot):
     assert QApplication.focusWidget() is page.dni
     QTest.keyClicks(page.dni, "70123456")
     QTest.keyClick(page.dni, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: page.status.text() == "2 fichas", timeout=5000)
+    qtbot.waitUntil(lambda: page.status.text() == "2 fichas de 1 hogar (expediente)",
+                    timeout=5000)
     assert page._search_uuids == {s100_uuid, fsu_uuid}
     page.dni.clear()
     QTest.keyClicks(page.dni, "10000000")

@@ -28,9 +28,11 @@ COLUMNS = (
     "Estado",
     "Última modificación",
     "Observación o resultado",
+    "Expediente",
 )
 
-FORM_LABELS = {"s100": "S100 Solicitud", "fsu": "FSU Ficha socioeconómica"}
+FORM_LABELS = {"s100": "S100 Solicitud", "fsu": "FSU Ficha socioeconómica",
+               "visita": "Intento de visita", "desestimacion": "Desestimación"}
 
 
 def form_label(form_id: str) -> str:
@@ -72,6 +74,9 @@ class Row:
     meta: RecordMeta
     returns: list[dict] = field(default_factory=list)
     result: dict | None = None  # the CSE result (notes["result"]) of a RESULT record
+    case_uuid: str = ""  # the request (expediente) the record belongs to
+    case_label: str = ""  # the case's state, in Spanish
+    case_head: str = ""  # the household's name from its request (visits carry none)
 
     @property
     def returned(self) -> bool:
@@ -84,7 +89,7 @@ class Row:
     def cells(self) -> list[str]:
         m = self.meta
         s = m.summary or {}
-        name = s.get("head") or s.get("head_name") or ""
+        name = s.get("head") or s.get("head_name") or self.case_head
         head = "(ficha dañada)" if m.damaged else (name or "(sin nombre aún)")
         dni = mask_dni(s.get("dni") or s.get("head_dni") or "") if not m.damaged else ""
         return [
@@ -95,6 +100,7 @@ class Row:
             STATE_LABELS.get(State(m.state), m.state),
             when_text(m.updated_at),
             self.reasons_text if self.returned else result_text(self.result),
+            self.case_label,
         ]
 
 

@@ -114,9 +114,14 @@ class DashboardPage(QWidget):
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
         for i, st in enumerate(State):
-            t = Tile(STATE_LABELS[st])
+            t = Tile(f"Fichas: {STATE_LABELS[st].lower()}")
             self.tiles[st.value] = t
             grid.addWidget(t, 0, i)
+        # Cases (issue 15): one household counted once, whatever its number of forms.
+        self.tiles["households"] = Tile("Hogares (expedientes)")
+        grid.addWidget(self.tiles["households"], 0, len(State))
+        self.tiles["dropped"] = Tile("Solicitudes desestimadas (sin plazo)")
+        grid.addWidget(self.tiles["dropped"], 0, len(State) + 1)
         extra = (
             ("returned_centre", "Devueltas por el SIEE"),
             ("returned_sup", "Observadas por el supervisor"),
@@ -127,11 +132,11 @@ class DashboardPage(QWidget):
             t = Tile(text)
             self.tiles[key] = t
             grid.addWidget(t, 1, i)
-        self.results_tile = Tile("Resultados de CSE recibidos")
+        self.results_tile = Tile("Resultados de CSE recibidos (por hogar)")
         grid.addWidget(self.results_tile, 1, len(extra), 1, 2)
         self.delivery = QLabel("")
         self.delivery.setWordWrap(True)
-        grid.addWidget(self.delivery, 1, len(extra) + 2, 1, len(State) - len(extra) - 2 or 1)
+        grid.addWidget(self.delivery, 1, len(extra) + 2, 1, len(State) - len(extra))
 
         self.enum_table = _table(["Empadronador(a)"] + [STATE_LABELS[s] for s in State] + ["Total"])
         self.day_table = _table(["Día", "Registradas", "Completadas", "Aprobadas", "Entregadas"])
@@ -224,6 +229,10 @@ class DashboardPage(QWidget):
             d.returned_by_centre, styles.ERROR if d.returned_by_centre else None
         )
         self.tiles["returned_sup"].set(d.returned_by_supervisor)
+        self.tiles["households"].set(d.households)
+        self.tiles["households"].setToolTip(
+            "\n".join(f"{k}: {v}" for k, v in sorted(d.cases.items())) or "Ningún expediente")
+        self.tiles["dropped"].set(d.dropped)
         self.tiles["visits"].set(
             f"{d.visits_pending} ({d.visits_overdue} vencidas)",
             styles.ERROR if d.visits_overdue else None,
@@ -239,6 +248,9 @@ class DashboardPage(QWidget):
         else:
             self.results_tile.set("ninguno aún")
         lines = []
+        if d.cases:
+            lines.append("Expedientes: " + " · ".join(f"{k}: {v}" for k, v in sorted(
+                d.cases.items())))
         if d.oldest_complete_at:
             lines.append(f"Completa más antigua sin revisar: {ts_text(d.oldest_complete_at)}")
         if d.oldest_queued_at:

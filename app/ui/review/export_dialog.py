@@ -35,7 +35,8 @@ from app.workspace.exports import KIND_LABELS, ExportCancelled
 
 log = logging.getLogger("siee.ui.export")
 
-FILE_STEMS = {"records": "fichas", "answers": "respuestas", "members": "integrantes"}
+FILE_STEMS = {"cases": "expedientes", "records": "fichas", "answers": "respuestas",
+              "members": "integrantes"}
 
 
 class ExportDialog(QDialog):
@@ -110,12 +111,12 @@ class ExportDialog(QDialog):
         kind = self.kind.currentData()
         current = self.form.currentData()
         self.form.clear()
-        if kind == "records":
+        if kind in ("records", "cases"):
             self.form.addItem("Todos los formularios", "")
         for fid, label in FORM_LABELS.items():
             self.form.addItem(label, fid)
         i = self.form.findData(current if current is not None else "fsu")
-        if kind != "records" and i < 0:
+        if kind not in ("records", "cases") and i < 0:
             i = self.form.findData("fsu")
         self.form.setCurrentIndex(max(0, i))
 

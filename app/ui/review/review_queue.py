@@ -53,6 +53,7 @@ COLUMNS = (
     "Completada",
     "Advertencias",
     "Revisión",
+    "Expediente",
 )
 
 
@@ -68,6 +69,7 @@ class QueueModel(RowsModel[QueueItem]):
             ts_text(it.completed_at),
             str(it.warnings) if it.warnings else "—",
             str(it.revision),
+            it.case_uuid[:8],
         ]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:

@@ -29,8 +29,10 @@ from app.ui.common.empty_note import TableOrNote
 from app.ui.common.record_list import FORM_LABELS, RecordTableModel, Row, when_text
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error
+from app.ui.review.case_dialog import CaseDialog
 from app.ui.shell.supervision import SupervisionTools
 from app.workspace import Workspace
+from app.workspace.cases import Case
 
 log = logging.getLogger("siee.ui.main_window")
 
@@ -140,12 +142,17 @@ class RecordsPage(QWidget):
         self.new_fsu_btn.clicked.connect(self.new_fsu_from_selected)
         self.open_btn = QPushButton("&Abrir (Enter)")
         self.open_btn.clicked.connect(self.open_selected)
+        self.case_btn = QPushButton("E&xpediente (Ctrl+E)")
+        self.case_btn.setToolTip("La solicitud de la ficha elegida: visitas, notificaciones, "
+                                 "documentos, desestimación")
+        self.case_btn.clicked.connect(self.open_case)
         self.status = QLabel("")
         self.status.setObjectName("hint")
         actions = QHBoxLayout()
         actions.addWidget(self.new_s100_btn)
         actions.addWidget(self.new_fsu_btn)
         actions.addWidget(self.open_btn)
+        actions.addWidget(self.case_btn)
         actions.addStretch(1)
         actions.addWidget(self.status)
 
@@ -162,6 +169,7 @@ class RecordsPage(QWidget):
         QShortcut(QKeySequence("Ctrl+N"), self, lambda: self.new_record.emit("s100", ""))
         QShortcut(QKeySequence("Ctrl+U"), self, self.new_fsu_from_selected)
         QShortcut(QKeySequence("Ctrl+F"), self, self.dni.setFocus)
+        QShortcut(QKeySequence("Ctrl+E"), self, self.open_case)
         QShortcut(QKeySequence("F5"), self, self.reload)
         for key in ("Return", "Enter"):
             sc = QShortcut(QKeySequence(key), self.table, self.open_selected)
@@ -197,6 +205,10 @@ class RecordsPage(QWidget):
 
         def load(_job: Job) -> tuple[list[Row], dict[str, int]]:
             metas = ws.list_records(state=state, form_id=form_id)
+            case_of: dict[str, Case] = {}
+            for c in ws.cases.list():
+                for m in c.records:
+                    case_of[m.uuid] = c
             if search is not None:
                 metas = [m for m in metas if m.uuid in search]
             rows = []
@@ -211,7 +223,9 @@ class RecordsPage(QWidget):
                         notes = {}
                     returns = notes.get("returns", []) if m.state == State.RETURNED.value else []
                     result = notes.get("result") if m.state == State.RESULT.value else None
-                rows.append(Row(m, returns, result))
+                c = case_of.get(m.uuid)
+                rows.append(Row(m, returns, result, c.case_uuid if c else m.uuid,
+                                c.state_label if c else "", c.head_name if c else ""))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
             return rows, ws.counts_by_state()
 
@@ -250,7 +264,10 @@ class RecordsPage(QWidget):
             )
         self.returned_banner.setVisible(bool(n_ret))
         self.table_area.show_rows(len(rows), self._empty_note(counts))
-        self.status.setText(plural(len(rows), "1 ficha", "{n} fichas"))
+        homes = len({r.case_uuid for r in rows})
+        self.status.setText(plural(len(rows), "1 ficha", "{n} fichas") + " de "
+                            + plural(homes, "1 hogar (expediente)",
+                                     "{n} hogares (expedientes)"))
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:
@@ -318,6 +335,7 @@ class RecordsPage(QWidget):
         row = self.selected_row()
         u = self.ws.user
         self.open_btn.setEnabled(row is not None)
+        self.case_btn.setEnabled(row is not None)
         self.new_fsu_btn.setEnabled(
             bool(row and row.meta.form_id == "s100" and u and can(u.role, Perm.RECORD_CREATE))
         )
@@ -342,6 +360,19 @@ class RecordsPage(QWidget):
         row = self.selected_row()
         if row:
             self.open_record.emit(row.meta.uuid)
+
+    def open_case(self) -> CaseDialog | None:
+        """The expediente of the selected record's request."""
+        row = self.selected_row()
+        if row is None:
+            return None
+        try:
+            dlg = CaseDialog(self.ws, row.meta.uuid, self)
+        except SieeError as e:
+            show_error(self, e)
+            return None
+        dlg.open()
+        return dlg
 
     def new_fsu_from_selected(self) -> None:
         row = self.selected_row()

@@ -32,6 +32,7 @@ from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.worker import show_error
 from app.ui.review.constancia import print_constancia, save_constancia
+from app.ui.review.d100_page import D100Page
 from app.ui.review.dashboard import DashboardPage
 from app.ui.review.export_dialog import ExportDialog
 from app.ui.review.review_queue import ReviewQueuePage
@@ -78,6 +79,10 @@ class SupervisionWindow(QMainWindow):
             self.dashboard = DashboardPage(ws)
             self.dashboard.open_record.connect(self.open_record)
             self.tabs.addTab(self.dashboard, "&Tablero")
+        self.d100 = None
+        if can(me.role, Perm.D100_MANAGE):
+            self.d100 = D100Page(ws)
+            self.tabs.addTab(self.d100, "D&100")
         if can(me.role, Perm.USERS_MANAGE):
             self.users = UsersPage(ws)
             self.tabs.addTab(self.users, "&Usuarios")

@@ -1,0 +1,192 @@
+"""The case (expediente): one S100 request and what hangs from it (DESIGN.md "The
+case"). Plain rules, no I/O: the route a request takes, the case's state derived
+from its records, which deadline clock runs, and the reevaluación's 180-day rule.
+
+Where the data comes from:
+- the route of each request option is the `ruta` column of the S100's
+  `tipo_solicitud` choices (app/forms/bundled/s100.md), `ruta_comunidad_nativa`
+  when the household belongs to an Amazonian native community (geographic
+  criterion, Directiva 001-2020-MIDIS §7.4), and `cse_max_dias` the age limit of
+  the household's last CSE (reevaluación: 180 calendar days, DOMAIN.md);
+- a visit's outcome is the `fallida` / `nueva_visita` columns of the visit form's
+  `resultado_visita` choices (app/forms/bundled/visita.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from app.core import deadlines
+from app.core.errors import ValidationError
+from app.core.states import State
+
+S100 = "s100"
+FSU = "fsu"
+VISIT = "visita"
+DROP = "desestimacion"
+# Form ids that belong to a case without being its request.
+CASE_FORMS = (FSU, VISIT, DROP)
+
+
+class Route(StrEnum):
+    """What a request needs before it goes to the centre."""
+
+    FSU = "fsu"  # a home visit and an FSU
+    NO_VISIT = "sin_visita"  # the S100 alone
+    MEMBERS = "integrantes"  # the S100 with its list of members (R200), no visit
+
+
+ROUTE_LABELS: dict[Route, str] = {
+    Route.FSU: "Con visita (FSU)",
+    Route.NO_VISIT: "Sin visita (solo S100)",
+    Route.MEMBERS: "Sin visita (S100 con registro de integrantes)",
+}
+
+
+def route_of(extra: dict[str, str] | None, native_community: bool = False) -> Route:
+    """The route of a request option from its choice row's extra columns (`ruta`,
+    `ruta_comunidad_nativa`). An option without a `ruta` (a form version older than
+    the column) needs a visit, which is what every request needed before."""
+    extra = extra or {}
+    raw = (extra.get("ruta_comunidad_nativa") if native_community else "") or extra.get("ruta")
+    try:
+        return Route((raw or Route.FSU.value).strip().lower())
+    except ValueError:
+        return Route.FSU
+
+
+def max_cse_days(extra: dict[str, str] | None) -> int | None:
+    """The `cse_max_dias` column (days) of a request option, or None."""
+    raw = (extra or {}).get("cse_max_dias", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def check_cse_age(
+    option_label: str, last_cse: dt.date | None, request_date: dt.date, max_days: int
+) -> None:
+    """Refuse a request that needs a recent CSE (reevaluación: under 180 calendar days,
+    DOMAIN.md) when the household has none on this laptop or it is older than `max_days`
+    at the request date. Raises ValidationError with a Spanish message."""
+    if last_cse is None:
+        raise ValidationError(
+            "no CSE result held for the household",
+            f"«{option_label}» procede solo con una CSE de menos de {max_days} días y este "
+            "equipo no tiene ningún resultado de CSE de este hogar (buscado por sus DNI). "
+            "Revise los DNI o registre una actualización de la CSE.",
+        )
+    age = (request_date - last_cse).days
+    if age > max_days:
+        raise ValidationError(
+            f"last CSE is {age} days old (limit {max_days})",
+            f"«{option_label}» no procede: la última CSE del hogar es del {last_cse:%d/%m/%Y} "
+            f"({age} días; límite {max_days} días calendario). Registre una actualización "
+            "de la CSE, que lleva visita.",
+        )
+
+
+def visit_failed(extra: dict[str, str] | None) -> bool:
+    """Whether a visit result means the interview did not happen (`fallida` column)."""
+    return (extra or {}).get("fallida", "").strip().lower() in ("si", "sí", "yes", "1")
+
+
+class CaseState(StrEnum):
+    REQUESTED = "solicitud"  # the S100 is being written or reviewed
+    VISIT_PENDING = "visita_pendiente"
+    VISIT_FAILED = "visita_fallida"
+    IN_REVIEW = "en_revision"
+    RETURNED = "observado"
+    SENT = "enviado"  # waiting for the centre's result
+    RESULT = "con_resultado"
+    DROPPED = "desestimado"
+
+
+CASE_STATE_LABELS: dict[CaseState, str] = {
+    CaseState.REQUESTED: "Solicitud en registro",
+    CaseState.VISIT_PENDING: "Visita pendiente",
+    CaseState.VISIT_FAILED: "Visita fallida (volver a visitar)",
+    CaseState.IN_REVIEW: "En revisión",
+    CaseState.RETURNED: "Observado",
+    CaseState.SENT: "Enviado, espera resultado",
+    CaseState.RESULT: "Con resultado",
+    CaseState.DROPPED: "Desestimado",
+}
+
+
+@dataclass
+class CaseFacts:
+    """What the rules need to know of one case (built by the workspace)."""
+
+    route: Route
+    request_state: State | None  # the S100's state (None: a case without S100, legacy)
+    fsu_states: list[State] = field(default_factory=list)
+    visits_failed: list[bool] = field(default_factory=list)  # in order of the attempts
+    dropped: bool = False
+    has_result: bool = False
+
+    @property
+    def visited(self) -> bool:
+        """The interview happened: an FSU exists or a visit says so."""
+        return bool(self.fsu_states) or any(not f for f in self.visits_failed)
+
+
+_SENT = {State.QUEUED, State.DELIVERED}
+_REVIEW = {State.COMPLETE}
+
+
+def case_state(f: CaseFacts) -> CaseState:
+    """The state of a case from its records (DESIGN.md: lists and dashboards count cases)."""
+    if f.dropped:
+        return CaseState.DROPPED
+    if f.has_result:
+        return CaseState.RESULT
+    states = ([f.request_state] if f.request_state else []) + list(f.fsu_states)
+    if State.RETURNED in states:
+        return CaseState.RETURNED
+    needs_visit = f.route == Route.FSU
+    if f.request_state in (None, State.DRAFT) and not f.fsu_states and not f.visits_failed:
+        return CaseState.REQUESTED
+    if needs_visit and not f.fsu_states:
+        if f.visits_failed and f.visits_failed[-1]:
+            return CaseState.VISIT_FAILED
+        return CaseState.VISIT_PENDING
+    if needs_visit:
+        if any(s in (State.DRAFT, State.COMPLETE) for s in f.fsu_states) or (
+            f.request_state in _REVIEW
+        ):
+            return CaseState.IN_REVIEW
+        return CaseState.SENT
+    if f.request_state in _SENT:
+        return CaseState.SENT
+    return CaseState.IN_REVIEW
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A running deadline of a case (DOMAIN.md: visit within 8 business days of the
+    request, result within 25)."""
+
+    target: int  # business days
+    stage: str  # Spanish
+    since: dt.date
+
+    def elapsed(self, today: dt.date) -> int:
+        return deadlines.business_days_between(self.since, today)
+
+    def due(self) -> dt.date:
+        return deadlines.add_business_days(self.since, self.target)
+
+
+def running_clock(f: CaseFacts, request_date: dt.date) -> Clock | None:
+    """The clock a case is measured against today, or None when none runs: a dropped
+    case (desestimación stops its clocks) or one with its result. A request routed
+    without visit has no visit clock, only the result clock."""
+    st = case_state(f)
+    if st in (CaseState.DROPPED, CaseState.RESULT):
+        return None
+    if f.route == Route.FSU and not f.visited:
+        stage = "Visita fallida: volver a visitar" if st == CaseState.VISIT_FAILED else (
+            "Visita pendiente")
+        return Clock(deadlines.VISIT_TARGET_DAYS, stage, request_date)
+    return Clock(deadlines.RESULT_TARGET_DAYS, CASE_STATE_LABELS[st], request_date)

@@ -1,0 +1,339 @@
+"""The expediente of one request (issue 15): its state, route and deadline, the
+checklist of its papers, its visit attempts, and what can be done with it —
+record a visit, save the notice of a failed one, drop or reopen the request
+(the supervisor; `ws.cases` checks the role below this screen)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt, QTime
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTimeEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import deadlines
+from app.core.errors import SieeError
+from app.core.roles import Perm, can
+from app.forms import bundled_form
+from app.ui.common.changes import RECORDS, REVIEW, broadcast
+from app.ui.common.worker import show_error
+from app.ui.review.papers import write_notice_pdf
+from app.workspace import Workspace
+from app.workspace.cases import Case
+
+log = logging.getLogger("siee.ui.case")
+
+
+def _esc(text: object) -> str:
+    return str(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _day(value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
+
+
+class VisitDialog(QDialog):
+    """One visit attempt: date, time, result (the visit form's list), next attempt."""
+
+    def __init__(self, today: dt.date, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Registrar intento de visita")
+        self.date = QDateEdit(QDate(today.year, today.month, today.day))
+        self.date.setDisplayFormat("dd/MM/yyyy")
+        self.date.setCalendarPopup(True)
+        self.time = QTimeEdit(QTime.currentTime())
+        self.time.setDisplayFormat("HH:mm")
+        self.result = QComboBox()
+        fd = bundled_form("visita")
+        for c in fd.choices["resultado_visita"]:
+            self.result.addItem(f"{c.name}. {c.label(fd.default_language)}", c.name)
+        self.next_visit = QDateEdit(QDate(today.year, today.month, today.day).addDays(2))
+        self.next_visit.setDisplayFormat("dd/MM/yyyy")
+        self.next_visit.setCalendarPopup(True)
+        self.notes = QLineEdit()
+        self.notes.setPlaceholderText("Lo que vio; no anote datos que el hogar no dio")
+        form = QFormLayout()
+        form.addRow("&Fecha:", self.date)
+        form.addRow("&Hora:", self.time)
+        form.addRow("&Resultado:", self.result)
+        form.addRow("&Próximo intento:", self.next_visit)
+        form.addRow("&Observaciones:", self.notes)
+        hint = QLabel("Si la entrevista no se realizó, se emite una notificación de visita para "
+                      "dejar en la puerta con la fecha del próximo intento.")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Registrar")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(hint)
+        lay.addWidget(buttons)
+        self.result.currentIndexChanged.connect(self._result_changed)
+        self._result_changed()
+
+    def _result_changed(self) -> None:
+        self.next_visit.setEnabled(self.result.currentData() != "1")
+
+    def values(self) -> dict[str, str]:
+        """Arguments of `ws.cases.record_visit` (without the case)."""
+        nxt = self.next_visit.date().toString("yyyy-MM-dd") if self.next_visit.isEnabled() else ""
+        return {"date": self.date.date().toString("yyyy-MM-dd"),
+                "time": self.time.time().toString("HH:mm"),
+                "result": str(self.result.currentData()), "next_visit": nxt,
+                "notes": self.notes.text().strip()}
+
+
+class DropDialog(QDialog):
+    """Desestimación: a reason from the settings' list and an optional detail."""
+
+    def __init__(self, reasons: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Desestimar la solicitud")
+        self.reason = QComboBox()
+        self.reason.addItems(reasons)
+        self.detail = QLineEdit()
+        form = QFormLayout()
+        form.addRow("&Motivo:", self.reason)
+        form.addRow("&Detalle:", self.detail)
+        hint = QLabel("La solicitud deja de contar para los plazos de 8 y 25 días hábiles y se "
+                      "informa a la sede central. Solo el supervisor puede reabrirla.")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Desestimar")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(hint)
+        lay.addWidget(buttons)
+
+
+class CaseDialog(QDialog):
+    """The expediente of the request `case_uuid` (any record of it may be given)."""
+
+    def __init__(self, ws: Workspace, uuid: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.case_uuid = ws.cases.case_of(uuid)
+        self.case: Case | None = None
+        self.setWindowTitle("Expediente de la solicitud")
+        self.resize(900, 560)
+        self.head = QLabel("")
+        self.head.setObjectName("title")
+        self.info = QLabel("")
+        self.info.setTextFormat(Qt.TextFormat.RichText)
+        self.info.setWordWrap(True)
+        self.checklist = QLabel("")
+        self.checklist.setTextFormat(Qt.TextFormat.RichText)
+        self.checklist.setWordWrap(True)
+        self.visits = QTableWidget(0, 5)
+        self.visits.setHorizontalHeaderLabels(
+            ["Fecha", "Hora", "Empadronador(a)", "Resultado", "Próximo intento"])
+        self.visits.verticalHeader().hide()
+        self.visits.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.visits.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.visits.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.visits.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.visits.itemSelectionChanged.connect(self._buttons)
+
+        self.visit_btn = QPushButton("Registrar &visita…")
+        self.visit_btn.clicked.connect(self.add_visit)
+        self.notice_btn = QPushButton("Guardar &notificación (PDF)…")
+        self.notice_btn.clicked.connect(self.save_notice)
+        self.drop_btn = QPushButton("&Desestimar…")
+        self.drop_btn.clicked.connect(self.drop)
+        self.reopen_btn = QPushButton("&Reabrir…")
+        self.reopen_btn.clicked.connect(self.reopen)
+        close = QPushButton("&Cerrar")
+        close.clicked.connect(self.accept)
+        row = QHBoxLayout()
+        for b in (self.visit_btn, self.notice_btn, self.drop_btn, self.reopen_btn):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(close)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.head)
+        lay.addWidget(self.info)
+        sub = QLabel("Documentos del expediente")
+        sub.setObjectName("question")
+        lay.addWidget(sub)
+        lay.addWidget(self.checklist)
+        sub = QLabel("Intentos de visita")
+        sub.setObjectName("question")
+        lay.addWidget(sub)
+        lay.addWidget(self.visits, 1)
+        lay.addLayout(row)
+        self.reload()
+
+    # -- data -------------------------------------------------------------------------------
+    def reload(self) -> None:
+        try:
+            self.case = c = self.ws.cases.get(self.case_uuid)
+        except SieeError as e:
+            show_error(self, e)
+            return
+        self.head.setText(f"Expediente — {c.head_name or '(sin nombre)'}")
+        today = dt.date.fromtimestamp(self.ws.clock())
+        if c.clock is not None:
+            el = c.clock.elapsed(today)
+            deadline = (f"{_esc(c.clock.stage)}: meta {c.clock.target} días hábiles desde el "
+                        f"{c.clock.since:%d/%m/%Y} — {deadlines.deadline_text(el, c.clock.target)}")
+        elif c.dropped:
+            deadline = "sin plazo (solicitud desestimada)"
+        else:
+            deadline = "cumplido (con resultado)"
+        lines = [
+            f"<b>Solicitud:</b> {_esc(c.option_code)} {_esc(c.option_label)} "
+            f"del {c.request_date:%d/%m/%Y} — <b>{_esc(c.route_label)}</b>",
+            f"<b>Estado:</b> {_esc(c.state_label)}",
+            f"<b>Plazo:</b> {deadline}",
+        ]
+        if c.result:
+            lines.append(f"<b>Resultado CSE:</b> {_esc(c.result.get('category'))} del "
+                         f"{_day(str(c.result.get('result_date') or ''))}")
+        for d in c.decisions:
+            what = "Desestimada" if d.action == "desestimar" else "Reabierta"
+            lines.append(f"<b>{what}</b> el {_day(d.date)} por {_esc(d.by)}: {_esc(d.reason)}"
+                         + (f" — {_esc(d.detail)}" if d.detail else ""))
+        self.info.setText("<br>".join(lines))
+        self.checklist.setText("<br>".join(
+            f"{'✔' if ok else '✘'} <b>{_esc(item)}</b>: {_esc(detail)}"
+            for item, ok, detail in c.checklist()))
+        self.visits.setRowCount(len(c.visits))
+        for r, v in enumerate(c.visits):
+            cells = [_day(v.date), v.time, v.enumerator, v.result_label,
+                     _day(v.next_visit) if v.next_visit else ""]
+            for col, text in enumerate(cells):
+                it = QTableWidgetItem(text)
+                if col == 0:
+                    it.setData(Qt.ItemDataRole.UserRole, v.uuid)
+                self.visits.setItem(r, col, it)
+        if c.visits:
+            self.visits.selectRow(len(c.visits) - 1)
+        self._buttons()
+
+    def selected_visit(self) -> str | None:
+        rows = self.visits.selectionModel().selectedRows()
+        if not rows:
+            return None
+        it = self.visits.item(rows[0].row(), 0)
+        return it.data(Qt.ItemDataRole.UserRole) if it else None
+
+    def _buttons(self) -> None:
+        c, u = self.case, self.ws.user
+        if c is None or u is None:
+            return
+        supervisor = can(u.role, Perm.CASE_DROP)
+        self.visit_btn.setEnabled(can(u.role, Perm.RECORD_CREATE) and not c.dropped
+                                  and c.route.value == "fsu")
+        sel = self.selected_visit()
+        self.notice_btn.setEnabled(any(v.uuid == sel and v.failed for v in c.visits))
+        self.drop_btn.setVisible(supervisor)
+        self.reopen_btn.setVisible(supervisor)
+        self.drop_btn.setEnabled(not c.dropped and c.result is None)
+        self.reopen_btn.setEnabled(c.dropped)
+
+    # -- actions -----------------------------------------------------------------------------
+    def add_visit(self) -> None:
+        dlg = VisitDialog(dt.date.fromtimestamp(self.ws.clock()), self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.record_visit(**dlg.values())
+
+    def record_visit(self, date: str, time: str, result: str, next_visit: str = "",
+                     notes: str = "") -> str | None:
+        """Record an attempt; after a failed one, offer its notice."""
+        try:
+            uuid = self.ws.cases.record_visit(self.case_uuid, date, time, result, next_visit,
+                                              notes)
+        except SieeError as e:
+            show_error(self, e)
+            return None
+        broadcast({RECORDS, REVIEW}, origin=self)
+        self.reload()
+        return uuid
+
+    def save_notice(self, path: str | Path | None = None) -> Path | None:
+        """Write the notice of the selected failed visit (asks where, unless `path`)."""
+        visit = self.selected_visit()
+        if visit is None:
+            return None
+        try:
+            data = self.ws.cases.notice(visit)
+        except SieeError as e:
+            show_error(self, e)
+            return None
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(
+                self, "Guardar notificación de visita",
+                str(Path.home() / f"notificacion-visita-{data.attempt}.pdf"),
+                "Documento PDF (*.pdf)")
+            if not name:
+                return None
+            path = name if name.lower().endswith(".pdf") else name + ".pdf"
+        try:
+            return write_notice_pdf(data, path)
+        except SieeError as e:
+            show_error(self, e)
+            return None
+
+    def drop(self, reason: str | None = None, detail: str = "") -> bool:
+        if reason is None:
+            dlg = DropDialog(self.ws.cases.drop_reasons(), self)
+            if dlg.exec() != QDialog.DialogCode.Accepted:
+                return False
+            reason, detail = dlg.reason.currentText(), dlg.detail.text()
+        try:
+            self.ws.cases.drop(self.case_uuid, reason, detail)
+        except SieeError as e:
+            show_error(self, e)
+            return False
+        broadcast({RECORDS, REVIEW}, origin=self)
+        self.reload()
+        return True
+
+    def reopen(self, reason: str | None = None) -> bool:
+        if reason is None:
+            reason, ok = QInputDialog.getText(self, "Reabrir la solicitud",
+                                              "Motivo para reabrir la solicitud:")
+            if not ok:
+                return False
+        try:
+            self.ws.cases.reopen(self.case_uuid, reason)
+        except SieeError as e:
+            show_error(self, e)
+            return False
+        broadcast({RECORDS, REVIEW}, origin=self)
+        self.reload()
+        return True
