@@ -33,7 +33,7 @@ def test_list(capsys):
     assert rc == 0
     lines = out.strip().splitlines()
     assert [ln.split("\t")[0] for ln in lines] == ["fsu", "s100"]
-    assert "2026112702" in lines[0] and "Ficha Socioeconómica Única" in lines[0]
+    assert "2026113001" in lines[0] and "Ficha Socioeconómica Única" in lines[0]
 
 
 def test_check_ok_and_errors(capsys, tmp_path):

@@ -3,14 +3,18 @@ Spanish message."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from app.core.identifiers import dni_check_chars
-from app.forms import FormSession
+from app.forms import FormSession, load_form
 
 from .conftest import fixed_clock
 
 M = "/fsu/integrantes"
+FSU_MD = Path(__file__).resolve().parents[2] / "app/forms/bundled/fsu.md"
 
 
 def messages(s: FormSession) -> dict[str, str]:
@@ -85,21 +89,44 @@ def test_parent_older_than_jefe(fsu):
         "El padre, la madre o el suegro(a) debe ser mayor que el jefe de hogar.")
 
 
-def test_gestante_only_for_women_of_plausible_age(fsu):
+def test_gestante_asked_only_of_women_of_the_ages_the_form_sets(fsu):
+    assert fsu.get("/fsu/edad_min_gestante") == "12"
+    assert fsu.get("/fsu/edad_max_gestante") == "49"
     fsu.set(f"{M}[2]/gestante", "1")  # 40 years old
+    assert fsu.state(f"{M}[2]/gestante").relevant
     assert f"{M}[2]/gestante" not in messages(fsu)
-    fsu.set(f"{M}[2]/fecha_nacimiento", "1970-01-01")  # 56
-    assert messages(fsu)[f"{M}[2]/gestante"] == (
-        "Solo puede registrarse gestación en mujeres de 12 a 50 años.")
-    fsu.set(f"{M}[3]/gestante", "1")  # 14 years old
-    assert f"{M}[3]/gestante" not in messages(fsu)
-    fsu.set(f"{M}[3]/fecha_nacimiento", "2015-01-01")  # 11
-    assert messages(fsu)[f"{M}[3]/gestante"].startswith("Solo puede registrarse gestación")
+    fsu.set(f"{M}[2]/fecha_nacimiento", "1976-03-10")  # 50 today: not asked
+    assert not fsu.state(f"{M}[2]/gestante").relevant
+    assert f"{M}[2]/gestante" not in fsu.to_json()["answers"]
+    fsu.set(f"{M}[2]/fecha_nacimiento", "1976-03-11")  # 49: asked again, answer back
+    assert fsu.state(f"{M}[2]/gestante").relevant
+    assert fsu.to_json()["answers"][f"{M}[2]/gestante"] == "1"
+    fsu.set(f"{M}[2]/fecha_nacimiento", "1950-01-01")  # 76: not asked
+    assert not fsu.state(f"{M}[2]/gestante").relevant
+    fsu.set(f"{M}[3]/fecha_nacimiento", "2014-03-10")  # 12 today: asked
+    assert fsu.state(f"{M}[3]/gestante").relevant
+    fsu.set(f"{M}[3]/fecha_nacimiento", "2015-01-01")  # 11: not asked
+    assert not fsu.state(f"{M}[3]/gestante").relevant
+    assert f"{M}[3]/gestante" not in fsu.to_json()["answers"]
     # men are not asked: the answer is kept aside, not submitted
+    fsu.set(f"{M}[3]/fecha_nacimiento", "2012-02-15")
     fsu.set(f"{M}[3]/sexo", "1")
     assert not fsu.state(f"{M}[3]/gestante").relevant
     assert f"{M}[3]/gestante" not in messages(fsu)
     assert f"{M}[3]/gestante" not in fsu.to_json()["answers"]
+
+
+def test_thresholds_live_in_the_form_file(fsu_answers):
+    """A new form version changes a threshold without code: here the pregnancy
+    question's upper age, 49 -> 45."""
+    row = re.compile(r"^(\| \| calculate \| edad_max_gestante \|.*?\| )49( \|.*)$", re.M)
+    text, n = row.subn(r"\g<1>45\g<2>", FSU_MD.read_text("utf-8"))
+    assert n == 1
+    s = FormSession(load_form(text), fsu_answers, clock=fixed_clock)
+    s.set(f"{M}[2]/fecha_nacimiento", "1980-01-01")  # 46
+    assert not s.state(f"{M}[2]/gestante").relevant
+    s.set(f"{M}[2]/fecha_nacimiento", "1981-01-01")  # 45
+    assert s.state(f"{M}[2]/gestante").relevant
 
 
 @pytest.mark.parametrize(("dob", "level", "ok"), [
