@@ -213,12 +213,18 @@ def s100_answers() -> dict[str, str]:
         "/s100/domicilio/departamento": "08",
         "/s100/domicilio/provincia": "0801",
         "/s100/domicilio/distrito": "080108",
-        "/s100/domicilio/direccion": "Calle Los Pinos 214",
+        "/s100/domicilio/tipo_via": "3",
+        "/s100/domicilio/nombre_via": "Los Pinos",
+        "/s100/domicilio/numero_puerta": "214",
         "/s100/domicilio/comunidad_indigena": "2",
-        "/s100/integrantes[1]/apellidos": "Mamani Condori",
-        "/s100/integrantes[1]/nombres": "Rosa",
+        "/s100/integrantes[1]/apellidos": "Quispe Huamán",
+        "/s100/integrantes[1]/nombres": "Juan Carlos",
         "/s100/integrantes[1]/tipo_doc": "1",
-        "/s100/integrantes[1]/num_doc": "43876512",
+        "/s100/integrantes[1]/num_doc": "41234567-9",
+        "/s100/integrantes[2]/apellidos": "Mamani Condori",
+        "/s100/integrantes[2]/nombres": "Rosa",
+        "/s100/integrantes[2]/tipo_doc": "1",
+        "/s100/integrantes[2]/num_doc": "43876512",
         "/s100/registro/ule": "080108",
         "/s100/registro/registrador": "Ana Torres",
     }
@@ -232,8 +238,8 @@ def test_s100_complete_and_rules(s100_def):
         "El solicitante debe ser mayor de edad (18 años o más).")
     s.set("/s100/domicilio/comunidad_indigena", "1")
     assert messages(s)["/s100/domicilio/nombre_comunidad"] == "Esta pregunta es obligatoria."
-    s.set("/s100/integrantes[1]/num_doc", "4387651")
-    assert messages(s)["/s100/integrantes[1]/num_doc"].startswith("Número de documento inválido")
+    s.set("/s100/integrantes[2]/num_doc", "4387651")
+    assert messages(s)["/s100/integrantes[2]/num_doc"].startswith("Número de documento inválido")
 
 
 # -- issue 15: the interview result, the dwelling's households, more reviewer checks ------
@@ -399,3 +405,26 @@ def test_literacy_consistent_with_age_and_schooling(fsu):
     assert warnings_of(fsu)[f"{M}[1]/nivel_educativo"] == (
         "Aprobó secundaria o más pero no sabe leer y escribir: confirme ambas respuestas.")
     assert f"{M}[1]/nivel_educativo" not in messages(fsu)
+
+
+def test_the_s100_requester_is_one_of_the_members(s100_def):
+    s = FormSession(s100_def, s100_answers(), clock=fixed_clock)
+    assert s.get("/s100/solicitante_en_hogar") == "1"  # member 1, DNI with check digit
+    msg = ("El solicitante debe figurar entre los integrantes del hogar: regístrelo en "
+           "«Composición del hogar» con el mismo documento.")
+    s.set("/s100/integrantes[1]/num_doc", "41234568")
+    assert messages(s)["/s100/solicitante_en_hogar"] == msg
+    s.remove_repeat("/s100/integrantes", 1)
+    assert messages(s)["/s100/solicitante_en_hogar"] == msg
+    s.add_repeat("/s100/integrantes")
+    for k, v in {"apellidos": "Quispe Huamán", "nombres": "Juan Carlos", "tipo_doc": "1",
+                 "num_doc": "４１２３４５６７"}.items():  # typed in full-width digits
+        s.set(f"/s100/integrantes[2]/{k}", v)
+    assert s.validate().errors == []
+    # a carné de extranjería is compared as written
+    s.set("/s100/solicitante/sol_tipo_doc", "3")
+    s.set("/s100/solicitante/sol_num_doc", "CE001234")
+    assert "/s100/solicitante_en_hogar" in messages(s)
+    s.set("/s100/integrantes[2]/tipo_doc", "3")
+    s.set("/s100/integrantes[2]/num_doc", "CE001234")
+    assert s.validate().errors == []

@@ -1,0 +1,47 @@
+"""What the program already knows is not asked again (issue 16 item 2), seen in the
+real form window: an FSU made from an S100 opens with the household's address,
+phone and the requester's birth date; a new S100 opens at the ULE's district with
+the logged-in clerk as «Registrado por»."""
+
+from __future__ import annotations
+
+from app.demo import households
+from app.demo_answers import TIPO_VIA
+from tests.review.conftest import Team
+
+
+def shown(w, path: str) -> str:
+    """The text the question's editor shows."""
+    w.jump(path)
+    row = w.page(w.spec_for(path)).row(path)
+    return row.editor.line.text()
+
+
+def test_a_new_fsu_from_an_s100_shows_the_carried_address(logged_in, qtbot, clock):
+    win = logged_in
+    hh = households(1, seed=41)[0]
+    s100 = Team(win.ws, clock).s100(hh)
+    w = win.new_record("fsu", s100)
+    assert w is not None
+    street, number = hh.direccion.rsplit(" ", 1)
+    assert shown(w, "/fsu/ubicacion/nombre_via") == street
+    assert shown(w, "/fsu/ubicacion/numero_puerta") == number
+    assert shown(w, "/fsu/ubicacion/telefono") == hh.telefono
+    assert TIPO_VIA[hh.via] in shown(w, "/fsu/ubicacion/tipo_via")
+    assert shown(w, "/fsu/integrantes[1]/fecha_nacimiento") != ""
+    assert w.session.get("/fsu/integrantes[1]/fecha_nacimiento") == hh.head.birth.isoformat()
+    assert shown(w, "/fsu/control/empadronador") == "admin"
+    w.close()
+
+
+def test_a_new_s100_starts_at_the_ule_with_the_clerk(logged_in, qtbot):
+    win = logged_in
+    w = win.new_record("s100")
+    assert w is not None
+    assert w.session.get("/s100/domicilio/distrito") == "150101"
+    assert w.session.get("/s100/registro/ule") == "150101"
+    assert shown(w, "/s100/registro/ule") == "150101"
+    assert shown(w, "/s100/registro/registrador") == "admin"
+    assert shown(w, "/s100/domicilio/provincia") == "1501"
+    assert shown(w, "/s100/domicilio/distrito") == "150101"
+    w.close()
