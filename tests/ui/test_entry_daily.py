@@ -75,7 +75,9 @@ def test_typing_whole_names_never_spills_into_the_next_question(ws_factory, qtbo
     assert w.session.get("/s100/domicilio/departamento") == "08"
     assert focused_path(w) == "/s100/domicilio/provincia"
     prov = QApplication.focusWidget()
-    assert prov.text() == ""  # nothing of «sco» landed here
+    # nothing of «sco» landed here: only the ULE's province (prefilled), all selected,
+    # so what is typed next replaces it
+    assert prov.text() == "1501" and prov.selectedText() == "1501"
     qtbot.keyClicks(prov, "Cusco")
     QTest.keyClick(prov, Qt.Key.Key_Tab)
     assert w.session.get("/s100/domicilio/provincia") == "0801"

@@ -43,6 +43,7 @@ def make_returned(ws_factory) -> tuple[str, str]:
     uuids = []
     for _ in range(2):
         s = FormSession(fd)
+        s.add_repeat("/s100/integrantes")
         for path, value in S100_ANSWERS.items():
             s.set(path, value)
         assert not s.validate().errors
