@@ -45,3 +45,47 @@ def test_a_new_s100_starts_at_the_ule_with_the_clerk(logged_in, qtbot):
     assert shown(w, "/s100/domicilio/provincia") == "1501"
     assert shown(w, "/s100/domicilio/distrito") == "150101"
     w.close()
+
+
+def test_an_absent_household_is_completed_without_inventing_data(logged_in, qtbot, clock):
+    """The enumerator finds nobody home: the result of the visit is all they add to
+    the FSU made from the S100; the dwelling, household and members are not asked."""
+    from PySide6.QtTest import QTest
+
+    from app.core.states import State
+
+    win = logged_in
+    hh = households(1, seed=42)[0]
+    s100 = Team(win.ws, clock).s100(hh)
+    w = win.new_record("fsu", s100)
+    sections_before = len(w.specs)
+    w.activateWindow()
+    QTest.qWaitForWindowActive(w, 3000)
+    w.jump("/fsu/ubicacion/area")
+    assert w.current_row.path == "/fsu/ubicacion/area"
+    QTest.keyClicks(w.current_row.editor.focus_widget(), "2")  # rural
+    assert w.session.get("/fsu/ubicacion/area") == "2"
+    w.jump("/fsu/control/resultado")
+    QTest.keyClicks(w.current_row.editor.focus_widget(), "4")  # Ausente / no ubicado
+    qtbot.waitUntil(lambda: w.session.get("/fsu/control/resultado") == "4", timeout=3000)
+    # the side list no longer offers the dwelling, the household or the members
+    assert len(w.specs) < sections_before
+    assert not any(s.path.startswith(("/fsu/vivienda", "/fsu/hogar", "/fsu/integrantes"))
+                   for s in w.specs)
+    assert w.sections.count() == len(w.specs)
+    # a wrong key: the interview did happen; everything comes back, members included
+    w.jump("/fsu/control/resultado")
+    QTest.keyClicks(w.current_row.editor.focus_widget(), "1")
+    qtbot.waitUntil(lambda: len(w.specs) == sections_before, timeout=3000)
+    assert sum(1 for s in w.specs if s.kind == "member") == len(hh.members)
+    w.jump("/fsu/control/resultado")
+    QTest.keyClicks(w.current_row.editor.focus_widget(), "4")
+    qtbot.waitUntil(lambda: len(w.specs) < sections_before, timeout=3000)
+    with qtbot.waitSignal(w.completed, timeout=10000):
+        w.complete()
+    assert win.ws.get(w.uuid).state == State.COMPLETE.value
+    sent = win.ws.hooks.submission("fsu", w.fd.version, win.ws.load_answers(w.uuid))
+    assert sent["answers"]["/fsu/control/resultado"] == "4"
+    assert not [p for p in sent["answers"] if p.startswith(("/fsu/vivienda/", "/fsu/integrantes"))]
+    assert sent["answers"]["/fsu/ubicacion/nombre_via"] == hh.direccion.rsplit(" ", 1)[0]
+    w.close()
