@@ -409,13 +409,13 @@ def test_literacy_consistent_with_age_and_schooling(fsu):
 
 def test_the_s100_requester_is_one_of_the_members(s100_def):
     s = FormSession(s100_def, s100_answers(), clock=fixed_clock)
-    assert s.get("/s100/solicitante_en_hogar") == "1"  # member 1, DNI with check digit
+    assert s.get("/s100/solicitante/solicitante_en_hogar") == "1"  # member 1, DNI with check digit
     msg = ("El solicitante debe figurar entre los integrantes del hogar: regístrelo en "
            "«Composición del hogar» con el mismo documento.")
     s.set("/s100/integrantes[1]/num_doc", "41234568")
-    assert messages(s)["/s100/solicitante_en_hogar"] == msg
+    assert messages(s)["/s100/solicitante/solicitante_en_hogar"] == msg
     s.remove_repeat("/s100/integrantes", 1)
-    assert messages(s)["/s100/solicitante_en_hogar"] == msg
+    assert messages(s)["/s100/solicitante/solicitante_en_hogar"] == msg
     s.add_repeat("/s100/integrantes")
     for k, v in {"apellidos": "Quispe Huamán", "nombres": "Juan Carlos", "tipo_doc": "1",
                  "num_doc": "４１２３４５６７"}.items():  # typed in full-width digits
@@ -424,7 +424,7 @@ def test_the_s100_requester_is_one_of_the_members(s100_def):
     # a carné de extranjería is compared as written
     s.set("/s100/solicitante/sol_tipo_doc", "3")
     s.set("/s100/solicitante/sol_num_doc", "CE001234")
-    assert "/s100/solicitante_en_hogar" in messages(s)
+    assert "/s100/solicitante/solicitante_en_hogar" in messages(s)
     s.set("/s100/integrantes[2]/tipo_doc", "3")
     s.set("/s100/integrantes[2]/num_doc", "CE001234")
     assert s.validate().errors == []

@@ -89,3 +89,30 @@ def test_an_absent_household_is_completed_without_inventing_data(logged_in, qtbo
     assert not [p for p in sent["answers"] if p.startswith(("/fsu/vivienda/", "/fsu/integrantes"))]
     assert sent["answers"]["/fsu/ubicacion/nombre_via"] == hh.direccion.rsplit(" ", 1)[0]
     w.close()
+
+
+def test_a_requester_missing_from_the_members_is_shown_at_the_document(ws_factory, qtbot):
+    from PySide6.QtTest import QTest
+
+    from app.demo_answers import s100_answers
+    from app.forms import bundled_form
+    from app.ui.entry.form_window import FormWindow
+
+    ws = ws_factory(create=True)
+    hh = households(1, seed=43)[0]
+    answers = {**s100_answers(hh), "/s100/solicitante/sol_num_doc": "10000000"}
+    uuid = ws.new_record("s100", bundled_form("s100").version, answers)
+    w = FormWindow(ws, uuid)
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    QTest.qWaitForWindowActive(w, 3000)
+    w.next_error()
+    assert w.current_row.path == "/s100/solicitante/sol_num_doc"
+    qtbot.waitUntil(lambda: "debe figurar entre los integrantes" in w.current_row.message.text(),
+                    timeout=3000)
+    # the requester listed as a member: the message goes away
+    w.session.set("/s100/integrantes[1]/num_doc", "10000000")
+    w.refresh_page()
+    assert "debe figurar" not in w.current_row.message.text()
+    w.close()
