@@ -16,6 +16,7 @@ from app.forms import bundled_form
 from app.workspace import Workspace
 
 PARENTESCO = {"jefe": "1", "conyuge": "2", "hijo": "3", "nieto": "5", "padre": "6", "hermano": "7"}
+TIPO_VIA = {"Av.": "1", "Jr.": "2", "Calle": "3", "Psje.": "4"}  # the forms' tipo_via codes
 
 
 def _rng(hh: Household, salt: str) -> random.Random:
@@ -84,7 +85,9 @@ def fsu_answers(hh: Household, empadronador: str = "Empadronador de demostració
         "/fsu/ubicacion/departamento": u[:2],
         "/fsu/ubicacion/provincia": u[:4],
         "/fsu/ubicacion/distrito": u,
-        "/fsu/ubicacion/tipo_via": rng.choice(["1", "2", "3", "4"]),
+        "/fsu/ubicacion/area": "1",
+        # the draw is kept so the later draws (and the demo households) stay the same
+        "/fsu/ubicacion/tipo_via": rng.choice(["1", "2", "3", "4"]) and TIPO_VIA[hh.via],
         "/fsu/ubicacion/nombre_via": hh.direccion.rsplit(" ", 1)[0],
         "/fsu/ubicacion/numero_puerta": hh.direccion.rsplit(" ", 1)[1],
         "/fsu/ubicacion/telefono": hh.telefono,
@@ -96,6 +99,8 @@ def fsu_answers(hh: Household, empadronador: str = "Empadronador de demostració
         "/fsu/vivienda/alumbrado": alumbrado,
         "/fsu/vivienda/agua": agua,
         "/fsu/vivienda/desague": rng.choice(["1", "3", "4", "6"]),
+        "/fsu/vivienda/num_hogares": "1",
+        "/fsu/hogar/num_hogar": "1",
         "/fsu/vivienda/horas_capital": str(rng.choice([0.5, 1, 2, 6])),
         "/fsu/hogar/habitaciones": str(rng.randint(1, 5)),
         "/fsu/hogar/combustible": rng.choice(["2", "2", "5"]),
@@ -127,11 +132,13 @@ def s100_answers(hh: Household, registrador: str = "Registrador de demostración
         "/s100/solicitante/sol_tipo_doc": "1",
         "/s100/solicitante/sol_num_doc": head.dni,
         "/s100/solicitante/sol_fecha_nacimiento": head.birth.isoformat(),
-        "/s100/solicitante/sol_telefono": hh.telefono,
+        "/s100/solicitante/telefono": hh.telefono,
         "/s100/domicilio/departamento": hh.ubigeo[:2],
         "/s100/domicilio/provincia": hh.ubigeo[:4],
         "/s100/domicilio/distrito": hh.ubigeo,
-        "/s100/domicilio/direccion": f"{hh.via} {hh.direccion}",
+        "/s100/domicilio/tipo_via": TIPO_VIA[hh.via],
+        "/s100/domicilio/nombre_via": hh.direccion.rsplit(" ", 1)[0],
+        "/s100/domicilio/numero_puerta": hh.direccion.rsplit(" ", 1)[1],
         "/s100/domicilio/comunidad_indigena": "2",
         "/s100/registro/ule": hh.ubigeo,
         "/s100/registro/registrador": registrador,

@@ -36,6 +36,7 @@ UBICACION = [
     ("provincia", "1501"),
     ("distrito", "150132"),
     ("centro_poblado", SKIP),
+    ("area", "1"),
     ("tipo_via", "2"),
     ("nombre_via", "Los Incas"),
     ("numero_puerta", "245"),
@@ -57,11 +58,13 @@ VIVIENDA = [
     ("alumbrado", "1"),
     ("agua", "1"),
     ("desague", "1"),
+    ("num_hogares", "1"),
     ("horas_capital", "1"),
     ("suministro_luz", "12345678"),
     ("suministro_agua", "87654321"),
 ]
 HOGAR = [
+    ("num_hogar", "1"),
     ("habitaciones", "3"),
     ("combustible", "2"),
     ("equipamiento", "2 6 14"),

@@ -17,8 +17,9 @@ FormDef
               .type, .label(lang), .hint(lang), .list_name, .row)
     .node(path) -> NodeDef   (generic or concrete path)
 
-FormSession(formdef, answers=None, *, language=None, clock=None, fast=None)
+FormSession(formdef, answers=None, *, language=None, clock=None, fast=None, properties=None)
     answers: what to_json() returned, or a flat {"/fsu/integrantes[2]/edad": value}
+    properties: {name: value} that property() gives (defaults of a new record read them)
     fast=False turns the fast paths off (same results; for tests and bench/forms.py)
     .set(path, value)                   one answer; dependents are re-evaluated
     .get(path) -> str                   stored answer (kept even when not relevant)
@@ -47,7 +48,8 @@ validate_submission(formdef, answers) -> [str]
 
 Between forms
     carry_over(src_session, dst_session) -> int   an S100's household into a new FSU:
-        answers move to same-named questions (member by member); «apellidos» splits in two
+        answers move to same-named questions (member by member); «apellidos» splits in two;
+        the requester's sol_* answers fill the member with the requester's document
 
 Record helpers (no evaluation; for the store and the record list)
     summary(formdef, answers) -> {"head_name", "head_dni", "ubigeo", "members"}

@@ -1,14 +1,22 @@
 """Household data carried from an S100 into a new FSU.
 
 Answers move between questions of the same name (in the same repeat, member by
-member), so the forms' authors decide what carries over by naming; the one
-exception is the S100's single «apellidos» field, split into the FSU's two."""
+member), so the forms' authors decide what carries over by naming. Two
+conventions on top of that:
+
+* the S100's single «apellidos» field is split into the FSU's two;
+* a question `sol_X` outside any repeat describes the requester (the S100's
+  solicitante): it fills the empty `X` of the destination's member whose document
+  is the requester's (`tipo_doc`/`num_doc` equal to `sol_tipo_doc`/`sol_num_doc`,
+  a DNI compared by its 8 digits), so the requester's birth date reaches that
+  member's `fecha_nacimiento`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from app.core.errors import SieeError
+from app.core.identifiers import normalize_dni
 
 if TYPE_CHECKING:
     from app.forms.definition import NodeDef
@@ -17,6 +25,8 @@ if TYPE_CHECKING:
 # source field -> destination fields filled from its words (last one takes the rest)
 SPLITS: dict[str, tuple[str, ...]] = {"apellidos": ("apellido_paterno", "apellido_materno")}
 NOT_COPIED = frozenset({"calculate", "note", "start", "end", "today"})
+REQUESTER = "sol_"  # prefix of the requester's questions (outside repeats)
+DNI = "1"  # tipo_doc code of a DNI in both forms
 
 
 def _targets(dst: FormSession) -> dict[str, list[NodeDef]]:
@@ -93,4 +103,56 @@ def carry_over(src: FormSession, dst: FormSession) -> int:
                 except SieeError:
                     continue
                 break
+    return copied + _requester_into_member(src, dst)
+
+
+def _doc_key(tipo: str, num: str) -> tuple[str, str] | None:
+    """(tipo_doc, number) compared between forms: a DNI by its 8 digits, any other
+    document by its text without spaces, upper case. None without a number."""
+    num = "".join(num.split()).upper()
+    if not tipo or not num:
+        return None
+    if tipo == DNI:
+        try:
+            return tipo, normalize_dni(num)
+        except SieeError:
+            return None
+    return tipo, num
+
+
+def _requester_into_member(src: FormSession, dst: FormSession) -> int:
+    """The `sol_X` answers of `src` into the empty `X` of the `dst` member with the
+    requester's document (module docstring). Returns how many answers were set."""
+    own: dict[str, tuple[str, str]] = {}  # X -> (source path, value)
+    src_root = src.formdef.root
+    for path, value in src.answers().items():
+        nd = src.formdef.node(path)
+        if nd.name.startswith(REQUESTER) and nd.type not in NOT_COPIED and value \
+                and not _repeat_of(src_root, nd):
+            own[nd.name[len(REQUESTER):]] = (path, value)
+    key = _doc_key(own.get("tipo_doc", ("", ""))[1], own.get("num_doc", ("", ""))[1])
+    if key is None:
+        return 0
+    root = dst.formdef.root
+    members = [nd for nd in root.walk() if nd.is_repeat
+               and {"tipo_doc", "num_doc"} <= {c.name for c in nd.children}]
+    copied = 0
+    for rep in members:
+        base = "/" + "/".join(rep.path)
+        kinds = {c.name: c for c in rep.children if c.kind == "question"}
+        for i in range(1, dst.repeat_count(base) + 1):
+            at = f"{base}[{i}]"
+            if _doc_key(dst.get(f"{at}/tipo_doc"), dst.get(f"{at}/num_doc")) != key:
+                continue
+            for name, (spath, value) in own.items():
+                nd = kinds.get(name)
+                if nd is None or nd.type != src.formdef.node(spath).type \
+                        or nd.type in NOT_COPIED or dst.get(f"{at}/{name}"):
+                    continue
+                try:
+                    dst.set(f"{at}/{name}", value)
+                    copied += 1
+                except SieeError:
+                    continue
+            return copied
     return copied

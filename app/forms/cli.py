@@ -57,6 +57,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     e.add_argument("--lang", default=None, help="idioma de etiquetas (jr:choice-name, jr:itext)")
     e.add_argument("--seed", type=int, default=None,
                    help="semilla para random(), uuid() y randomize(): salida reproducible")
+    e.add_argument("--property", action="append", default=[], metavar="NOMBRE=VALOR",
+                   help="lo que property(NOMBRE) da en la sesión, p. ej. username=Ana o "
+                        "siee:ule=150101 (los valores por defecto de un registro nuevo)")
     e.add_argument("--submission", action="store_true",
                    help="añadir lo que se enviaría: answers (to_json) y xml (to_xml)")
     e.set_defaults(func=cmd_eval)
@@ -208,11 +211,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
                               "lista de pasos")
         exprs = list(args.expr) + (_read_exprs(args.exprs) if args.exprs else [])
         clock = _clock(args.today)
+        props = {}
+        for item in args.property:
+            name, eq, value = item.partition("=")
+            if not eq or not name.strip():
+                raise _UsageError(f"--property «{item}»: escriba NOMBRE=VALOR")
+            props[name.strip()] = value
         try:
             if isinstance(answers, dict):
-                s = FormSession(fd, answers, clock=clock, language=args.lang)
+                s = FormSession(fd, answers, clock=clock, language=args.lang, properties=props)
             else:
-                s = FormSession(fd, clock=clock, language=args.lang)
+                s = FormSession(fd, clock=clock, language=args.lang, properties=props)
                 _apply_steps(s, answers)
         except SieeError as e:
             raise _UsageError(e.user_message) from e

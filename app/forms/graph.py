@@ -35,7 +35,7 @@ _LITERAL_DEFAULT = re.compile(r"^[^()$/\[\]]*$")
 _CONST_BOOL = re.compile(r"^\s*(true|false)\(\)\s*$")
 # functions whose result depends on more than the values an expression reads
 _IMPURE = re.compile(r"\b(today|now|random|uuid|once|position|last|choice-name|instance|"
-                     r"current|indexed-repeat|digest|version)\s*\(")
+                     r"current|indexed-repeat|digest|version|property)\s*\(")
 _STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from app.core.errors import SieeError
 from app.forms.definition import FormDef, NodeDef
 from app.forms.session import FormSession
 
@@ -109,10 +110,28 @@ def page_question_paths(spec: PageSpec) -> Iterator[tuple[str, NodeDef]]:
     yield from walk(nodes, base)
 
 
+def _relevant(session: FormSession, spec: PageSpec) -> bool:
+    """Whether the group, repeat or member of a page is relevant now (an FSU whose
+    interview did not happen drops its dwelling, household and members). A roster
+    follows its instances: shown when it has none or any of them is relevant."""
+    try:
+        if spec.kind == "roster":
+            n = session.repeat_count(spec.path)
+            return n == 0 or any(session.state(f"{spec.path}[{i}]").relevant
+                                 for i in range(1, n + 1))
+        if spec.path.count("/") < 2:
+            return True  # the loose questions of the root
+        return session.state(spec.path).relevant
+    except SieeError:
+        return True
+
+
 def visible_pages(fd: FormDef, session: FormSession, lang: str | None) -> list[PageSpec]:
-    """plan_pages without sections that would show nothing."""
+    """plan_pages without sections that would show nothing and without pages whose
+    group or repeat is not relevant."""
     return [s for s in plan_pages(fd, session, lang)
-            if s.kind != "section" or any(True for _ in page_question_paths(s))]
+            if (s.kind != "section" or any(True for _ in page_question_paths(s)))
+            and _relevant(session, s)]
 
 
 def page_index(specs: list[PageSpec], key: str) -> int:

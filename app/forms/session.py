@@ -155,13 +155,20 @@ class FormSession:
     """Answers of one record for `formdef`.
 
     `answers` is either what `to_json()` returned or a flat map
-    {"/fsu/integrantes[2]/edad": value} (repeat instances are created as needed)."""
+    {"/fsu/integrantes[2]/edad": value} (repeat instances are created as needed).
+    `properties` are the values `property(name)` gives in this session (ODK's device
+    properties and metadata), e.g. {"username": "Ana Torres", "siee:ule": "150101"}
+    set by the workspace for a new record; names not given fall back to
+    `functions.device_property`. Defaults (the `default` column) read them when the
+    session starts without answers."""
 
     def __init__(self, formdef: FormDef, answers: dict[str, Any] | None = None, *,
                  language: str | None = None,
                  clock: Callable[[], datetime] | None = None,
-                 fast: bool | None = None) -> None:
+                 fast: bool | None = None,
+                 properties: dict[str, str] | None = None) -> None:
         self.formdef = formdef
+        self.properties: dict[str, str] = dict(properties or {})
         self.program = program_of(formdef)
         self.language = language or formdef.default_language
         self.clock = clock

@@ -419,17 +419,28 @@ class Workspace:
                       detail={"form": form_id, "v": m.form_version})
         return m.uuid
 
+    def form_properties(self) -> dict[str, str]:
+        """What `property(name)` gives in a new record's defaults (the form files
+        prefill with it): `username` is the logged-in person's name (their display
+        name, else their user name: ODK's «username» metadata), `siee:ule` the
+        configured ULE's ubigeo ('' when none is set)."""
+        me = self.ctx.me()
+        return {
+            "username": me.display_name or me.username,
+            "siee:ule": str(self.settings.get("ule_ubigeo") or ""),
+        }
+
     def new_draft(self, form_id: str, from_uuid: str | None = None) -> str:
-        """A new draft of the bundled `form_id`. With `from_uuid` (an S100 for a new FSU),
-        the household's answers carry over to same-named questions
-        (app/forms/carry_over.py). Returns the new record's uuid."""
+        """A new draft of the bundled `form_id`, its defaults filled with what the program
+        knows (`form_properties`: the logged-in person, the ULE). With `from_uuid` (an
+        S100 for a new FSU), the household's answers then carry over to same-named
+        questions (app/forms/carry_over.py). Returns the new record's uuid."""
         fd = self.forms.bundled(form_id)
-        answers: dict | None = None
+        session = FormSession(fd, None, properties=self.form_properties())
         if from_uuid:
             src = self.get(from_uuid)
             src_session = FormSession(self.forms.get(src.form_id, src.form_version),
                                       self.load_answers(from_uuid) or None)
-            session = FormSession(fd, None)
             carry_over(src_session, session)
             answers = session.to_json(include_aside=True)
             case = self.cases.get(self.cases.case_of(from_uuid))

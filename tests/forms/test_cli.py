@@ -33,7 +33,7 @@ def test_list(capsys):
     assert rc == 0
     lines = out.strip().splitlines()
     assert [ln.split("\t")[0] for ln in lines] == ["desestimacion", "fsu", "s100", "visita"]
-    assert "2026112702" in lines[1] and "Ficha Socioeconómica Única" in lines[1]
+    assert "2026113001" in lines[1] and "Ficha Socioeconómica Única" in lines[1]
     assert "Intento de visita" in lines[3]
 
 
@@ -174,3 +174,17 @@ def test_eval_errors_are_clear(capsys, tmp_path):
     assert main(["forms", "eval", str(form), "--today", "mañana"]) == 2
     assert "--today" in capsys.readouterr().err
     assert main(["forms", "eval", str(form), "--expr", "1", "--context", "/data/zz"]) == 2
+
+
+def test_eval_with_properties_shows_the_prefill(capsys):
+    rc, out = run(capsys, "eval", "s100", "--property", "username=Ana Torres",
+                  "--property", "siee:ule=080108")
+    assert rc == 0
+    values = json.loads(out)["values"]
+    assert values["/s100/registro/registrador"] == "Ana Torres"
+    assert values["/s100/registro/ule"] == "080108"
+    assert (values["/s100/domicilio/departamento"], values["/s100/domicilio/provincia"],
+            values["/s100/domicilio/distrito"]) == ("08", "0801", "080108")
+    rc, out = run(capsys, "eval", "s100")  # no properties: nothing prefilled
+    assert json.loads(out)["values"]["/s100/registro/registrador"] == ""
+    assert main(["forms", "eval", "s100", "--property", "sin-igual"]) == 2

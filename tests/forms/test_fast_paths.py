@@ -143,7 +143,8 @@ def _household(rng: random.Random, n: int) -> dict[str, str]:
         ans.update({
             p + "apellido_paterno": rng.choice(["Quispe", "Huamán"]),
             p + "apellido_materno": "Mamani", p + "nombres": f"Persona {i}",
-            p + "fecha_nacimiento": f"{1950 + i * 3}-05-{rng.randint(1, 28):02d}",
+            # the head born in 1950, the others at least 16 years later (parent-child gap)
+            p + "fecha_nacimiento": f"{1950 if i == 1 else 1965 + i}-05-{rng.randint(1, 28):02d}",
             p + "tipo_doc": "1", p + "num_doc": f"{digits}-{dni_check_chars(digits)[0]}",
             p + "parentesco": "1" if i == 1 else rng.choice(["3", "3", "5", "7"]),
             p + "sexo": rng.choice(["1", "2"]), p + "seguro_salud": "4",

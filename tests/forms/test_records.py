@@ -35,7 +35,7 @@ def test_s100_summary_uses_the_requester(s100_def):
         "head_name": "Quispe Huamán, Juan Carlos",
         "head_dni": "41234567",
         "ubigeo": "080108",
-        "members": 1,
+        "members": 2,  # the requester is one of the listed members
     }
     assert dnis(s100_def, data) == ["41234567", "43876512"]
 

@@ -40,7 +40,8 @@ def practice_app(qtbot, data_dir: Path, clock):
     real_ws.close()
     pws, _ = Workspace.create(practice_dir(data_dir), "instructor", ADMIN_PW,
                               ule_ubigeo="150101", practice=True, **kw)
-    pws.admin.add_user("lucia", "digitador", TRAINEE_PW, display_name="Lucía Quispe", must_change=False)
+    pws.admin.add_user("lucia", "digitador", TRAINEE_PW, display_name="Lucía Quispe",
+                       must_change=False)
     pws.close()
     real = build(data_dir, kw)
     qtbot.addWidget(real)

@@ -63,7 +63,8 @@ def test_handover_checklist_reflects_the_real_workspace(tmp_path):
     ws, _ = Workspace.create(tmp_path / "real", "admin", ADMIN_PW, ule_ubigeo="150101",
                              kdf=FAST_KDF)
     try:
-        ws.admin.add_user("rosa", "empadronador", "clave-rosa-123", display_name="Rosa Q", must_change=False)
+        ws.admin.add_user("rosa", "empadronador", "clave-rosa-123", display_name="Rosa Q",
+                          must_change=False)
         ws.admin.set_user_active("rosa", False)
         add_queued(ws, 2)
         items = {i.title: i for i in handover_items(ws)}

@@ -219,7 +219,7 @@ def test_d100_lists_the_cases_sent_and_is_tracked(team, homes):
 
 
 def test_existing_database_gets_its_cases_on_upgrade(team, homes, data_dir, clock):
-    """A laptop database of the previous release (before the cases migration: no case tables) opened by
+    """A laptop database from before the cases migration (no case tables) opened by
     this program: every record survives and each FSU joins its household's S100."""
     _day(team, 2026, 11, 16)
     ws = team.as_("emp")
@@ -232,7 +232,8 @@ def test_existing_database_gets_its_cases_on_upgrade(team, homes, data_dir, cloc
     db.execute("DROP TABLE case_links")
     db.execute("DROP TABLE d100")
     # the version just before the cases migration
-    before_cases = next(i for i, m in enumerate(MIGRATIONS) if m.__name__.endswith("_cases"))
+    before_cases = next(i for i, m in enumerate(MIGRATIONS)
+                        if m.__name__.endswith("_cases"))
     db.execute(f"PRAGMA user_version={before_cases}")
     db.conn.close()
     ws2 = Workspace.open(data_dir, kdf=FAST_KDF, clock=clock)

@@ -4,8 +4,8 @@ import pytest
 
 from app.core.errors import NotFound, ValidationError
 from app.demo import households
-from app.demo_answers import fsu_answers, s100_answers
-from app.forms import bundled_form
+from app.demo_answers import TIPO_VIA, fsu_answers, s100_answers
+from app.forms import FormSession, bundled_form
 
 
 def test_demo_household_round_trip(ws_factory):
@@ -52,8 +52,6 @@ def test_s100_and_unknown_form_version(ws_factory):
 
 
 def test_answers_set_aside_by_a_skip_stay_in_the_draft_but_never_leave(ws_factory):
-    from app.forms import FormSession
-
     ws = ws_factory(create=True)
     s100 = bundled_form("s100")
     session = FormSession(s100, s100_answers(households(1, seed=14)[0]))
@@ -67,3 +65,75 @@ def test_answers_set_aside_by_a_skip_stay_in_the_draft_but_never_leave(ws_factor
     sent = ws.hooks.submission("s100", s100.version, ws.load_answers(u))
     assert "Shipibo" not in str(sent)
     assert sent["answers"]["/s100/domicilio/comunidad_indigena"] == "2"
+
+
+# -- issue 16 item 2: what the program knows is not asked again --------------------------
+
+
+def _enumerator(ws_factory, display_name: str = "Ana Torres"):
+    ws = ws_factory(create=True)  # the ULE is 150101 (Lima)
+    ws.admin.add_user("atorres", "empadronador", "clave-ana-123", display_name)
+    ws.logout()
+    ws.login("atorres", "clave-ana-123")
+    return ws
+
+
+def test_new_drafts_start_with_the_user_the_ule_and_its_district(ws_factory):
+    ws = _enumerator(ws_factory)
+    a = ws.load_answers(ws.new_draft("s100"))["answers"]
+    assert a["/s100/registro/ule"] == "150101"
+    assert a["/s100/registro/registrador"] == "Ana Torres"
+    assert (a["/s100/domicilio/departamento"], a["/s100/domicilio/provincia"],
+            a["/s100/domicilio/distrito"]) == ("15", "1501", "150101")
+    f = ws.load_answers(ws.new_draft("fsu"))["answers"]
+    assert f["/fsu/control/empadronador"] == "Ana Torres"
+    assert f["/fsu/ubicacion/distrito"] == "150101"
+    # another ULE configured: the next draft starts there
+    ws.logout()
+    ws.login("admin", "clave-admin-123")
+    ws.settings.update(ule_ubigeo="080108")
+    a = ws.load_answers(ws.new_draft("s100"))["answers"]
+    assert a["/s100/domicilio/distrito"] == "080108"
+    assert a["/s100/registro/ule"] == "080108"
+    assert a["/s100/registro/registrador"] == "admin"  # no display name: the user name
+    # prefilled, still editable (another clerk may register the request)
+    s = FormSession(bundled_form("s100"), {"answers": a})
+    assert not s.state("/s100/registro/registrador").read_only
+    s.set("/s100/registro/registrador", "Rosa Quispe")
+    assert s.get("/s100/registro/registrador") == "Rosa Quispe"
+
+
+def test_an_fsu_from_an_s100_gets_its_address_phone_and_birth_date(ws_factory):
+
+    ws = _enumerator(ws_factory)
+    hh = households(1, seed=31)[0]
+    s100 = bundled_form("s100")
+    answers = s100_answers(hh)
+    answers["/s100/domicilio/manzana"] = "B"
+    answers["/s100/domicilio/lote"] = "7"
+    src = ws.new_record("s100", s100.version, answers)
+    ws.complete(src)
+    uuid = ws.new_draft("fsu", src)
+    got = ws.load_answers(uuid)["answers"]
+    street, number = hh.direccion.rsplit(" ", 1)
+    assert got["/fsu/ubicacion/tipo_via"] == TIPO_VIA[hh.via]
+    assert got["/fsu/ubicacion/nombre_via"] == street
+    assert got["/fsu/ubicacion/numero_puerta"] == number
+    assert got["/fsu/ubicacion/manzana"] == "B" and got["/fsu/ubicacion/lote"] == "7"
+    assert got["/fsu/ubicacion/telefono"] == hh.telefono
+    assert got["/fsu/ubicacion/distrito"] == hh.ubigeo  # the S100's, not the ULE's
+    assert got["/fsu/integrantes[1]/fecha_nacimiento"] == hh.head.birth.isoformat()
+    assert "/fsu/integrantes[2]/fecha_nacimiento" not in got
+    assert got["/fsu/control/empadronador"] == "Ana Torres"
+    # the rest of the visit, then the constancia shows the real address
+    fsu = bundled_form("fsu")
+    s = FormSession.from_json(fsu, ws.load_answers(uuid))
+    for path, value in fsu_answers(hh).items():
+        if path == "/fsu/ubicacion/area" or not path.startswith(
+                ("/fsu/ubicacion/", "/fsu/control/empadronador")):
+            s.set(path, value)
+    ws.save_answers(uuid, s.to_json(include_aside=True))
+    assert ws.complete(uuid)[0] == "COMPLETE"
+    via = next(c.label(None) for c in fsu.choices["tipo_via"] if c.name == TIPO_VIA[hh.via])
+    address = ws.documents.constancia(uuid).address
+    assert address.startswith(f"{via} {street} {number} Mz. B Lt. 7 — ")

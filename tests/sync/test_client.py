@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -10,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from app.forms import bundled_form
 from app.sync import protocol as p
 from app.sync.client import AdaptiveSizer, SizerConfig
 from app.sync.lock import SyncLock
@@ -135,8 +135,8 @@ def test_inbox_returns_results_settings_and_forms(ws, enrolled, server, tmp_path
     server.admin.post_result(uuids[1], None, "pobre", "2026-11-27", "2029-11-27")
     server.admin.set_settings({"review_required": False, "server_url": "http://evil"}, ULE)
     src = Path(__file__).resolve().parents[2] / "app/forms/bundled/s100.md"
-    current = str(bundled_form("s100").version)  # the s100 version shipped now
-    text = src.read_text("utf-8").replace(f"| {current} |", "| 2026120199 |")
+    text = re.sub(r"(\| s100 \| s100 \| )\d{10}( \|)", r"\g<1>2099112799\g<2>",
+                  src.read_text("utf-8"))
     newform = tmp_path / "s100-nueva.md"
     newform.write_text(text, "utf-8")
     server.admin.publish_form(newform)
@@ -149,9 +149,9 @@ def test_inbox_returns_results_settings_and_forms(ws, enrolled, server, tmp_path
     assert ws.notes(uuids[1])["result"]["category"] == "pobre"
     assert ws.settings.values()["review_required"] is False
     assert ws.settings.values()["server_url"] == server.url  # the centre cannot move the laptop
-    installed = ws.data_dir / "forms" / "s100-2026120199.md"
+    installed = ws.data_dir / "forms" / "s100-2099112799.md"
     assert installed.read_bytes() == newform.read_bytes()
-    assert ws.hooks.formdef("s100", "2026120199").version == "2026120199"
+    assert ws.hooks.formdef("s100", "2099112799").version == "2099112799"
     text_all = " ".join(rep.inbox_notes)
     assert "devolvió 1 ficha" in text_all and "resultado" in text_all and "formulario" in text_all
     # The cursor moved: the same messages are not applied twice.

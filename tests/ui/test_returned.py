@@ -20,8 +20,14 @@ S100_ANSWERS = {
     "/s100/domicilio/departamento": "08",
     "/s100/domicilio/provincia": "0801",
     "/s100/domicilio/distrito": "080108",
-    "/s100/domicilio/direccion": "Av. Tullumayo 120",
+    "/s100/domicilio/tipo_via": "1",
+    "/s100/domicilio/nombre_via": "Tullumayo",
+    "/s100/domicilio/numero_puerta": "120",
     "/s100/domicilio/comunidad_indigena": "2",
+    "/s100/integrantes[1]/apellidos": "Huamán",
+    "/s100/integrantes[1]/nombres": "Delia",
+    "/s100/integrantes[1]/tipo_doc": "1",
+    "/s100/integrantes[1]/num_doc": "42345678",
     "/s100/registro/ule": "080108",
     "/s100/registro/registrador": "María Soto",
 }
@@ -37,6 +43,7 @@ def make_returned(ws_factory) -> tuple[str, str]:
     uuids = []
     for _ in range(2):
         s = FormSession(fd)
+        s.add_repeat("/s100/integrantes")
         for path, value in S100_ANSWERS.items():
             s.set(path, value)
         assert not s.validate().errors
@@ -48,7 +55,7 @@ def make_returned(ws_factory) -> tuple[str, str]:
     ws.review.return_record(
         uuids[0],
         "Falta el teléfono del solicitante",
-        ["/s100/solicitante/sol_telefono"],
+        ["/s100/solicitante/telefono"],
     )
     ws.close()
     return uuids[0], uuids[1]
@@ -91,8 +98,8 @@ def test_returned_record_shows_reasons(shell, ws_factory, qtbot):
     assert "Falta el teléfono del solicitante" in w.banner.text()
     assert "Teléfono" in w.banner.text()
     # fixing the question: the save reopens the record as a new draft revision
-    w.jump("/s100/solicitante/sol_telefono")
-    assert w.current_row.path == "/s100/solicitante/sol_telefono"
+    w.jump("/s100/solicitante/telefono")
+    assert w.current_row.path == "/s100/solicitante/telefono"
     field = QApplication.focusWidget()
     assert field is w.current_row.editor.focus_widget()
     with qtbot.waitSignal(w.saved, timeout=5000):
@@ -100,7 +107,7 @@ def test_returned_record_shows_reasons(shell, ws_factory, qtbot):
         QTest.keyClick(field, Qt.Key.Key_Return)
     meta = win.ws.get(returned)
     assert meta.state == State.DRAFT.value and meta.revision == 2
-    assert win.ws.load_answers(returned)["answers"]["/s100/solicitante/sol_telefono"] == "984123456"
+    assert win.ws.load_answers(returned)["answers"]["/s100/solicitante/telefono"] == "984123456"
     w.close()
 
 

@@ -20,12 +20,21 @@ S100_HEAD = [
     ("sol_tipo_doc", "1"),
     ("sol_num_doc", "41234567"),
     ("sol_fecha_nacimiento", "14031980"),
-    ("sol_telefono", "987654321"),
-    ("departamento", "15"),
-    ("provincia", "1501"),
-    ("distrito", "150132"),
+    ("telefono", "987654321"),
+    # the ULE's district is there already: Enter keeps it
+    ("departamento", ""),
+    ("provincia", ""),
+    ("distrito", ""),
     ("centro_poblado", ""),
-    ("direccion", "Jr. Los Incas 245"),
+    ("tipo_via", "2"),
+    ("nombre_via", "Los Incas"),
+    ("numero_puerta", "245"),
+    ("block", ""),
+    ("piso", ""),
+    ("interior", ""),
+    ("manzana", ""),
+    ("lote", ""),
+    ("km", ""),
     ("referencia", ""),
     ("suministro_luz", "12345678"),
     ("suministro_agua", ""),
@@ -49,13 +58,16 @@ def s100_script() -> list[tuple[str, str]]:
             ("tipo_doc", "1"),
             ("num_doc", v["num_doc"]),
         ]
-    steps += [(NEXT, ""), ("ule", "150132"), ("registrador", "Ana Torres")]
+    # the ULE and the clerk are prefilled from the configuration and the log-in
+    steps += [(NEXT, ""), ("ule", ""), ("registrador", "")]
     return steps
 
 
-def fsu_member_steps(m: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """What is still typed for a member carried over from the S100."""
-    return [(name, "" if name in CARRIED else text) for name, text in m]
+def fsu_member_steps(m: list[tuple[str, str]], requester: bool = False) -> list[tuple[str, str]]:
+    """What is still typed for a member carried over from the S100 (the requester's
+    birth date came too)."""
+    carried = CARRIED | {"fecha_nacimiento"} if requester else CARRIED
+    return [(name, "" if name in carried else text) for name, text in m]
 
 
 def open_form(win, qtbot, before: set[str]):
@@ -136,6 +148,9 @@ def test_first_run_to_completed_fsu(shell, qtbot):
     assert s.get("/fsu/integrantes[1]/apellido_paterno") == "Quispe"
     assert s.get("/fsu/integrantes[1]/apellido_materno") == "Flores"
     assert s.get("/fsu/integrantes[5]/num_doc") == "78123456"
+    # the requester (member 1 by DNI) brings the birth date; the enumerator is the user
+    assert s.get("/fsu/integrantes[1]/fecha_nacimiento") == "1980-03-14"
+    assert s.get("/fsu/control/empadronador") == "Ana Torres"
 
     d = KeyDriver(w)
     d.run(
@@ -144,9 +159,11 @@ def test_first_run_to_completed_fsu(shell, qtbot):
             ("provincia", ""),
             ("distrito", ""),
             ("centro_poblado", ""),
-            ("tipo_via", "2"),
-            ("nombre_via", "Los Incas"),
-            ("numero_puerta", "245"),
+            ("area", "1"),
+            # the address and the phone came from the S100: Enter keeps them
+            ("tipo_via", ""),
+            ("nombre_via", ""),
+            ("numero_puerta", ""),
             ("block", ""),
             ("piso", ""),
             ("interior", ""),
@@ -154,9 +171,11 @@ def test_first_run_to_completed_fsu(shell, qtbot):
             ("lote", ""),
             ("km", ""),
             ("referencia", ""),
-            ("telefono", "987654321"),
+            ("telefono", ""),
         ]
     )
+    assert s.get("/fsu/ubicacion/nombre_via") == "Los Incas"
+    assert s.get("/fsu/ubicacion/telefono") == "987654321"
     d.run(VIVIENDA)
     # num_personas typed wrong on purpose: 4 for a household of 5
     d.run([*HOGAR[:-1], ("num_personas", "4")])
@@ -171,7 +190,7 @@ def test_first_run_to_completed_fsu(shell, qtbot):
     d.key(Qt.Key.Key_Down)
     d.key(Qt.Key.Key_Return)
     for i, m in enumerate(MEMBERS, 1):
-        steps = fsu_member_steps(m)
+        steps = fsu_member_steps(m, requester=i == 1)
         if i == 3:
             # a birth date in the future: the message appears beside the question,
             # Shift+Tab goes back and the date is typed again

@@ -198,7 +198,8 @@ class FormWindow(QMainWindow):
 
     # -- layout of pages -----------------------------------------------------------------------
     def replan(self) -> None:
-        """(Re)compute the pages after a member was added or removed."""
+        """(Re)compute the pages after a member was added or removed, or a section
+        stopped (or started) being relevant."""
         specs = visible_pages(self.fd, self.session, self.lang)
         self.specs = specs
         keys = {s.key for s in specs}
@@ -529,6 +530,9 @@ class FormWindow(QMainWindow):
             return
         row.touched = True
         self._touched.add(row.path)
+        if [s.key for s in visible_pages(self.fd, self.session, self.lang)] != [
+                s.key for s in self.specs]:
+            self.replan()  # a section came or went (e.g. the result of the visit)
         self.refresh_page()
         self._marks_timer.start()
         self.request_save()

@@ -634,7 +634,10 @@ class SelectOneEditor(Editor):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self.line and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
             self._has_focus = event.type() == QEvent.Type.FocusIn
-            self._refresh_board(self.line.text() if self._has_focus else "")
+            text = self.line.text() if self._has_focus else ""
+            if self._last_committed is not None and text == self.display(self._last_committed):
+                text = ""  # an answer already there (prefilled): the list, the answer marked
+            self._refresh_board(text)
         return super().eventFilter(watched, event)
 
 
