@@ -19,6 +19,7 @@ from app import __version__
 from app.cli.common import open_workspace, password, say, user
 from app.cli.doctor import doctor_report, format_report, integrity_alarm
 from app.cli.sync import register as register_sync
+from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError, ValidationError
 from app.core.roles import Role
 from app.core.states import STATE_LABELS, State
@@ -70,7 +71,11 @@ def cmd_users(args: argparse.Namespace) -> int:
                 print(f"{u.username}\t{u.role.value}\t{state}\t{u.display_name}")
         elif args.users_cmd == "disable":
             ws.admin.set_user_active(args.username, False)
-            print(f"Usuario «{args.username}» desactivado.")
+            print(f"Usuario «{args.username}» desactivado (se reactiva con «siee-campo users "
+                  f"enable {args.username}»).")
+        elif args.users_cmd == "enable":
+            ws.admin.set_user_active(args.username, True)
+            print(f"Usuario «{args.username}» reactivado: puede ingresar con su contraseña.")
     finally:
         ws.close()
     return 0
@@ -253,44 +258,52 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = SpanishArgumentParser(add_help=False)
     common.add_argument(
         "--data",
+        metavar="CARPETA",
         default=str(default_data_dir()),
         help="carpeta de datos (por defecto: %(default)s)",
     )
-    p = argparse.ArgumentParser(prog="siee-campo", description="SIEE Campo — empadronamiento")
-    p.add_argument("--version", action="version", version=f"siee-campo {__version__}")
+    p = SpanishArgumentParser(prog="siee-campo", description="SIEE Campo — empadronamiento")
+    p.add_argument("--version", action="version", version=f"siee-campo {__version__}",
+                   help="mostrar la versión del programa y salir")
     p.add_argument("--selftest", action="store_true", help="autoverificación y salir")
     p.add_argument(
         "--data",
         dest="gui_data",
-        metavar="DATA",
+        metavar="CARPETA",
         help="sin orden: abrir el programa con esos datos",
     )
-    sub = p.add_subparsers(dest="cmd")
+    sub = p.add_subparsers(dest="cmd", title="órdenes", metavar="ORDEN")
 
     s = sub.add_parser("init", parents=[common], help="crear los datos y el administrador")
-    s.add_argument("--admin", required=True)
-    s.add_argument("--ule", help="ubigeo INEI de la ULE")
+    s.add_argument("--admin", metavar="USUARIO", required=True,
+                   help="usuario del administrador (pide su contraseña dos veces)")
+    s.add_argument("--ule", metavar="UBIGEO", help="ubigeo INEI de la ULE")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("users", parents=[common], help="usuarios")
-    us = s.add_subparsers(dest="users_cmd", required=True)
-    a = us.add_parser("add", parents=[common])
-    a.add_argument("username")
-    a.add_argument("--role", required=True, choices=[r.value for r in Role])
-    a.add_argument("--name", help="nombre para mostrar")
-    us.add_parser("list", parents=[common])
-    d = us.add_parser("disable", parents=[common])
-    d.add_argument("username")
-    r = us.add_parser("reset-password", parents=[common])
-    r.add_argument("username")
-    r.add_argument("--recovery-code", required=True)
+    us = s.add_subparsers(dest="users_cmd", required=True, metavar="ORDEN")
+    a = us.add_parser("add", parents=[common], help="crear un usuario (pide su contraseña)")
+    a.add_argument("username", metavar="USUARIO")
+    a.add_argument("--role", metavar="ROL", required=True, choices=[r.value for r in Role],
+                   help="uno de: " + ", ".join(r.value for r in Role))
+    a.add_argument("--name", metavar="NOMBRE", help="nombre para mostrar")
+    us.add_parser("list", parents=[common], help="listar los usuarios")
+    d = us.add_parser("disable", parents=[common],
+                      help="desactivar un usuario (no se borra; la bitácora lo conserva)")
+    d.add_argument("username", metavar="USUARIO")
+    en = us.add_parser("enable", parents=[common], help="reactivar un usuario desactivado")
+    en.add_argument("username", metavar="USUARIO")
+    r = us.add_parser("reset-password", parents=[common],
+                      help="nueva contraseña con el código de recuperación")
+    r.add_argument("username", metavar="USUARIO")
+    r.add_argument("--recovery-code", metavar="CÓDIGO", required=True)
     s.set_defaults(func=cmd_users)
 
     s = sub.add_parser("records", parents=[common], help="fichas")
-    rs = s.add_subparsers(dest="records_cmd", required=True)
+    rs = s.add_subparsers(dest="records_cmd", required=True, metavar="ORDEN")
     a = rs.add_parser("list", parents=[common])
     a.add_argument("--state", choices=[st.value for st in State])
     a.add_argument("--json", action="store_true")
@@ -301,8 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_records)
 
     s = sub.add_parser("audit", parents=[common], help="bitácora")
-    au = s.add_subparsers(dest="audit_cmd", required=True)
-    au.add_parser("verify", parents=[common])
+    au = s.add_subparsers(dest="audit_cmd", required=True, metavar="ORDEN")
+    au.add_parser("verify", parents=[common], help="comprobar la cadena de la bitácora")
     s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("demo-data", parents=[common], help="hogares de demostración")
@@ -315,20 +328,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_selftest)
 
     s = sub.add_parser("backup", parents=[common], help="copia de respaldo cifrada")
-    s.add_argument("--to", required=True, help="archivo de la copia (p. ej. respaldo.sieebak)")
+    s.add_argument("--to", metavar="ARCHIVO", required=True,
+                   help="archivo de la copia (p. ej. respaldo.sieebak)")
     s.set_defaults(func=cmd_backup)
 
     s = sub.add_parser("restore", help="restaurar una copia de respaldo en una carpeta vacía")
-    s.add_argument("file")
+    s.add_argument("file", metavar="ARCHIVO", help="la copia (.sieebak)")
     # dest "target": the main() sets up logging under args.data, which would make
     # the folder non-empty before the restore.
     s.add_argument(
         "--data",
         dest="target",
+        metavar="CARPETA",
         default=str(default_data_dir()),
         help="carpeta de destino, nueva o vacía (por defecto: %(default)s)",
     )
-    s.add_argument("--recovery-code", help="código de recuperación (si no, usuario administrador)")
+    s.add_argument("--recovery-code", metavar="CÓDIGO",
+                   help="código de recuperación (si no, usuario administrador)")
     s.add_argument(
         "--keep-enrollment",
         action="store_true",

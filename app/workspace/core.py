@@ -178,7 +178,8 @@ class Workspace:
         ctx.unlock(key)
         with transaction(ctx.db) as conn:
             meta.put(conn, meta.WORKSPACE_ID, str(uuidlib.uuid4()))
-            ws.settings.write(conn, {**DEFAULTS, "ule_ubigeo": ule_ubigeo}, audited=[])
+            ws.settings.write(conn, {**DEFAULTS, "ule_ubigeo": ule_ubigeo}, audited=[],
+                              check_locks=False)  # IT's files are applied next
             if display_name:
                 ctx.vault.set_display_name(conn, uid, ctx.session.seal_display(uid, display_name))
             ctx.session.user = User(
