@@ -160,6 +160,7 @@ class StorePorts:
         ctx = self.ctx
         with ctx.lock:
             ctx.require(Perm.SETTINGS_MANAGE)
+            self._settings.check_unlocked(server_url=url)
             d = meta.get_json(ctx.db, meta.SYNC_DEVICE)
             if not d:
                 return
