@@ -27,7 +27,7 @@ from app.demo_answers import load_demo
 from app.forms import bundled_form
 from app.forms.cli import register as register_forms
 from app.paths import default_data_dir, setup_logging
-from app.selftest import run_selftest
+from app.selftest import qt_probe, run_selftest
 from app.store.backup import inspect_backup, restore_backup
 from app.sync.model import check_server_url
 from app.workspace import Workspace
@@ -155,6 +155,8 @@ def _progress_printer() -> Callable[[int, int], None]:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
+    if getattr(args, "qt_probe", False):
+        return qt_probe()
     return run_selftest(gui=getattr(args, "gui", False))
 
 
@@ -324,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("selftest", parents=[common], help="autoverificación")
-    s.add_argument("--gui", action="store_true", help="incluir Qt (offscreen)")
+    s.add_argument("--gui", action="store_true",
+                   help="incluir la ventana, en la pantalla que usará el programa")
+    s.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_selftest)
 
     s = sub.add_parser("backup", parents=[common], help="copia de respaldo cifrada")
@@ -383,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.selftest:
-            return run_selftest(gui=True)
+        return run_selftest(gui=True)
     if args.gui_data and getattr(args, "func", None):
         # `siee-campo --data DIR COMMAND`: the folder given before the command counts.
         for attr in ("data", "target"):
