@@ -268,6 +268,13 @@ class AppWindow(QMainWindow):
             return None
         return self.open_record(uuid)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            # back to the window: a console command (sync enroll, sync now) may have
+            # changed what the status bar shows
+            self.sync_menu.ctl.refresh()
+        super().changeEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.close_forms()
         if self.ws is not None:
