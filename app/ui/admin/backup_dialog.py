@@ -240,28 +240,8 @@ class RestoreDialog(QDialog):
         lay.addWidget(title)
         lay.addWidget(intro)
         lay.addLayout(form)
-        for w in (self.where, self.progress, self.status, self.error, buttons):
+        for w in (self.progress, self.status, self.error, buttons):
             lay.addWidget(w)
-        self._check_place()
-
-    def _check_place(self) -> None:
-        """Warn when the chosen file stays on this laptop (same disk as its data)."""
-        text = self.path.text().strip()
-        if not text:
-            self.where.clear()
-            return
-        target = Path(text)
-        data = Path(self.ws.data_dir)
-        if data.resolve() in target.resolve().parents:
-            self.where.setText("No guarde la copia dentro de la carpeta de datos del programa: "
-                               "elija una memoria USB o una carpeta de red.")
-        elif same_disk(target.parent, data):
-            self.where.setText(
-                "Atención: este archivo queda en esta laptop. Si la laptop se daña o se "
-                "pierde, la copia se pierde con ella: elija una memoria USB o una carpeta de "
-                "red, o copie el archivo allí después.")
-        else:
-            self.where.clear()
         self._mode()
 
     def _mode(self) -> None:

@@ -118,7 +118,18 @@ class AppWindow(QMainWindow):
         self.showMaximized()
 
     def _wizard_done(self) -> None:
-        assert self.wizard is not None and self.wizard.ws is not None
+        assert self.wizard is not None
+        if self.wizard.restored is not None:
+            res = self.wizard.restored
+            self._attach(Workspace.open(self.data_dir, **self.ws_kwargs))
+            self.show_login("", f"Copia restaurada ({res.records} fichas). Ingrese con su "
+                            "usuario y contraseña de siempre."
+                            + (" Luego inscriba este equipo en el servidor (menú "
+                               "Sincronización) para enviar las fichas pendientes."
+                               if res.enrollment_cleared else ""))
+            self.showMaximized()
+            return
+        assert self.wizard.ws is not None
         ws = self.wizard.ws
         name = self.wizard.admin_username
         url = ws.settings.values().get("server_url") or ""
