@@ -18,6 +18,7 @@ from pathlib import Path
 from app import __version__
 from app.cli.common import open_workspace, password, say, user
 from app.cli.doctor import doctor_report, format_report, integrity_alarm
+from app.cli.install import bundle_dir, install_linux
 from app.cli.sync import register as register_sync
 from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError, ValidationError
@@ -247,6 +248,18 @@ def _when(ts: float) -> str:
     return time.strftime("%d/%m/%Y %H:%M", time.localtime(ts))
 
 
+def cmd_install_linux(args: argparse.Namespace) -> int:
+    done = install_linux(bundle_dir(), Path(args.prefix), args.gui_folder)
+    print(f"Programa instalado en {done.program_dir}.")
+    print(f"Orden: {done.command} (escriba «siee-campo» en una consola nueva).")
+    print(f"Lanzador del menú: {done.desktop_file}")
+    if str(done.command.parent) not in os.environ.get("PATH", "").split(os.pathsep):
+        say(f"Atención: {done.command.parent} no está en el PATH de esta consola; agréguelo "
+            "o use --prefix /usr/local.")
+    print("Compruebe la instalación con «siee-campo --selftest» desde el escritorio.")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     report = doctor_report(Path(args.data))
     if args.json:
@@ -355,6 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="conservar la inscripción en el servidor (solo al restaurar en el mismo equipo)",
     )
     s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("install-linux",
+                       help="Linux: instalar el programa empaquetado (orden en el PATH y "
+                       "lanzador del menú)")
+    s.add_argument("--prefix", metavar="CARPETA", default="/usr/local",
+                   help="dónde instalar (por defecto: %(default)s; bin/ debe estar en el PATH)")
+    s.add_argument("--data", dest="gui_folder", metavar="CARPETA", default=None,
+                   help="carpeta de datos común para el lanzador (si varias cuentas usan "
+                   "la laptop)")
+    s.set_defaults(func=cmd_install_linux)
 
     s = sub.add_parser("doctor", parents=[common], help="diagnóstico para soporte")
     s.add_argument("--json", action="store_true")
