@@ -161,6 +161,17 @@ def probe_command() -> list[str]:
     return [sys.executable, "-m", "app", "selftest", "--qt-probe"]
 
 
+def _probe_env() -> dict[str, str]:
+    """From source, the child imports this same `app` package (not another copy that
+    the Python path may hold)."""
+    env = dict(os.environ)
+    if not getattr(sys, "frozen", False):
+        here = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join([here] + ([env["PYTHONPATH"]]
+                                                      if env.get("PYTHONPATH") else []))
+    return env
+
+
 def _qt(timeout: float = 60.0) -> str:
     """Open a window the way the program will, in a child process (Qt aborts the whole
     process when its platform cannot load); Spanish reason and next step on failure."""
@@ -169,7 +180,7 @@ def _qt(timeout: float = 60.0) -> str:
         raise CheckFailed(NO_DISPLAY)
     try:
         p = subprocess.run(  # program: python siee-campo (this same program)
-            probe_command(), capture_output=True, text=True, timeout=timeout)
+            probe_command(), capture_output=True, text=True, timeout=timeout, env=_probe_env())
     except subprocess.TimeoutExpired:
         raise CheckFailed(f"la ventana no respondió en {timeout:.0f} s (plataforma "
                           f"{platform}). Repita la autoverificación; si vuelve a pasar, "

@@ -277,9 +277,9 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
         else:
             svc.export_csv(sys.stdout, args.ule, not args.no_answers)
     elif cmd == "keys":
-        print(f"signing (Ed25519):    {svc.keys.signing_public}  "
+        print(f"firma (Ed25519):    {svc.keys.signing_public}  "
               f"[{p.key_fingerprint(svc.keys.signing_public)}]")
-        print(f"encryption (X25519):  {svc.keys.encryption_public}  "
+        print(f"cifrado (X25519):   {svc.keys.encryption_public}  "
               f"[{p.key_fingerprint(svc.keys.encryption_public)}]")
     else:  # pragma: no cover - argparse prevents it
         return 2

@@ -238,8 +238,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"Restauradas {res.records} fichas y {res.forms} formulario(s) en {res.target}.")
     if res.enrollment_cleared:
         print(
-            "Este equipo debe inscribirse de nuevo en el servidor (pida un código de inscripción); "
-            "las fichas pendientes se enviarán después."
+            "Este equipo debe inscribirse de nuevo en el servidor: pida un código de "
+            "inscripción a la sede central y use «siee-campo sync enroll --code CÓDIGO» "
+            "(o el menú Sincronización); al inscribirse se envían las fichas pendientes."
         )
     return 0
 

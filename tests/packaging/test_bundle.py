@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.it.test_guide import guide_install_line
 
 EXE_NAME = "siee-campo.exe" if sys.platform.startswith("win") else "siee-campo"
 MAX_BUNDLE_MB = 150
@@ -182,16 +183,18 @@ def test_starts_to_the_login_window(bundle: Path, tmp_path: Path) -> None:
 
 def test_linux_install_puts_siee_campo_on_path_with_a_launcher(bundle: Path,
                                                                 tmp_path: Path) -> None:
-    """Issue 17 item 8: `siee-campo install-linux` (also `make install`) into a
-    temporary prefix: the command is on the PATH, the launcher is complete, and an
+    """Issue 17 item 8: the guide's `siee-campo install-linux` (also `make install`) into
+    a temporary prefix: the command is on the PATH, the launcher is complete, and an
     update replaces the program folder without nesting it."""
     import configparser
     import shutil
 
     prefix = tmp_path / "usr-local"
     shared = tmp_path / "datos comunes"
+    exe, *args = guide_install_line()  # the command docs/guia-it.md gives IT
+    assert exe.endswith("siee-campo/siee-campo")
     for _ in range(2):  # the second time is an update over the first
-        p = run(bundle, ["install-linux", "--prefix", str(prefix), "--data", str(shared)])
+        p = run(bundle, [*args, "--prefix", str(prefix), "--data", str(shared)])
         assert "Programa instalado en" in p.stdout
     program = prefix / "lib" / "siee-campo"
     assert (program / EXE_NAME).is_file() and (program / "_internal").is_dir()
