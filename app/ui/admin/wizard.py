@@ -78,7 +78,7 @@ class AdminPage(QWizardPage):
         form.addRow("", self.error)
         for w in (self.username, self.password, self.password2):
             w.textChanged.connect(self.completeChanged)
-        self.restore_btn = QPushButton("&Restaurar una copia de respaldo…")
+        self.restore_btn = QPushButton("Restaurar una copia de respal&do…")
         restore_hint = QLabel(
             "¿Esta laptop reemplaza a otra (dañada, robada o cambiada)? No cree un "
             "administrador nuevo: restaure la última copia de respaldo. Los usuarios entran "
