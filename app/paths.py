@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import logging
 import logging.handlers
@@ -72,8 +73,6 @@ def removable_media(roots: list[Path] | None = None) -> list[Path]:
 
 
 def _windows_removable() -> list[Path]:  # pragma: no cover - Windows only
-    import ctypes  # deferred on purpose: Windows only
-
     drive_removable = 2
     kernel = ctypes.windll.kernel32  # type: ignore[attr-defined]
     out = []
