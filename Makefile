@@ -8,7 +8,7 @@ RUN_DEBS := base qt window
 TEST_DEBS := base qt window packaging
 PACKAGE_DEBS := base qt packaging
 
-.PHONY: run test lint bench sysdeps clean package
+.PHONY: install run test lint bench sysdeps clean package
 
 # Installs the groups' packages when root on Debian; otherwise names what is missing
 # and the apt-get command, and stops (scripts/sysdeps.sh).
@@ -48,6 +48,13 @@ package: sysdeps $(STAMP)
 	@$(BIN)/python -c "import PyInstaller" 2>/dev/null || $(BIN)/python -m pip install -q "pyinstaller>=6"
 	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN packaging/siee-campo.spec
 	QT_QPA_PLATFORM=offscreen ./dist/siee-campo/siee-campo --selftest
+
+# Linux: install the bundle of `make package` (siee-campo on the PATH, menu launcher).
+# PREFIX=/usr/local by default (run as root); DATA=/ruta for a shared data folder.
+PREFIX ?= /usr/local
+install:
+	@test -x dist/siee-campo/siee-campo || { echo "Falta el paquete: ejecute primero «make package»."; exit 1; }
+	./dist/siee-campo/siee-campo install-linux --prefix "$(PREFIX)" $(if $(DATA),--data "$(DATA)")
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import getpass
 import logging
 import logging.handlers
+import os
+import sys
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_data_dir, user_documents_dir
 
 APP_NAME = "siee-campo"
 
@@ -39,3 +43,68 @@ def setup_logging(data_dir: Path, level: int = logging.INFO) -> None:
     root.setLevel(level)
     root.addHandler(handler)
     _configured.add(d)
+
+
+def removable_media(roots: list[Path] | None = None) -> list[Path]:
+    """Writable folders of mounted removable media (USB sticks), best first.
+
+    Linux mounts them under /media/USER/ or /run/media/USER/, macOS under /Volumes/;
+    on Windows they are the drive letters Windows reports as removable. `roots`: the
+    mount folders to look in (tests), default the platform's."""
+    if roots is None and sys.platform.startswith("win"):
+        return _windows_removable()
+    if roots is None:
+        try:
+            who = getpass.getuser()
+        except (KeyError, OSError):
+            who = ""
+        roots = [Path("/media") / who, Path("/run/media") / who, Path("/media"),
+                 Path("/Volumes")] if who else [Path("/media"), Path("/Volumes")]
+    found: list[Path] = []
+    for root in roots:
+        try:
+            children = sorted(p for p in root.iterdir() if p.is_dir())
+        except OSError:
+            continue
+        for p in children:
+            if p.is_mount() and os.access(p, os.W_OK) and p not in found:
+                found.append(p)
+    return found
+
+
+def _windows_removable() -> list[Path]:  # pragma: no cover - Windows only
+    drive_removable = 2
+    kernel = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    out = []
+    for letter in "DEFGHIJKLMNOPQRSTUVWXYZ":
+        root = f"{letter}:\\"
+        if kernel.GetDriveTypeW(root) == drive_removable and os.access(root, os.W_OK):
+            out.append(Path(root))
+    return out
+
+
+def same_disk(a: Path, b: Path) -> bool:
+    """True when `a` (or its nearest existing parent) is on the same disk as `b`."""
+    a = Path(a)
+    while not a.exists() and a != a.parent:
+        a = a.parent
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
+
+
+def backup_folder(data_dir: Path, media_roots: list[Path] | None = None) -> tuple[Path, bool]:
+    """Where the backup screen proposes to write: (folder, off the laptop?).
+
+    A mounted removable medium first (the guide: keep backups off the laptop);
+    otherwise the user's Documents folder (never the data folder), and False, so the
+    screen warns that the copy must then be moved off the laptop."""
+    media = removable_media(media_roots)
+    if media:
+        return media[0], True
+    docs = Path(user_documents_dir())
+    data = Path(data_dir).resolve()
+    if docs.resolve() == data or data in docs.resolve().parents:
+        docs = Path.home()
+    return docs, False

@@ -60,6 +60,9 @@ class EnrollRequest(BaseModel):
     label: str = Field(default="", max_length=200)
     app_version: str = Field(default="", max_length=64)
     protocol_version: Literal[1] = 1
+    ule_ubigeo: str | None = Field(default=None, pattern=r"^[0-9]{6}$",
+                                   description="the laptop's ULE; a code of another ULE "
+                                   "is refused (409 enroll_code_other_ule)")
 
 
 class Ready(BaseModel):

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.core.cli_spanish import SpanishArgumentParser
 from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
 from server.files import read_bounded
@@ -32,118 +33,153 @@ receipt_filename = p.receipt_filename
 
 
 def _common() -> argparse.ArgumentParser:
-    c = argparse.ArgumentParser(add_help=False)
-    c.add_argument("--data", type=Path, default=None,
-                   help="server data folder (keys, default SQLite database)")
-    c.add_argument("--db", default=None,
-                   help="SQLAlchemy URL (sqlite:///file.db or postgresql+psycopg://...)")
+    c = SpanishArgumentParser(add_help=False)
+    c.add_argument("--data", metavar="CARPETA", type=Path, default=None,
+                   help="carpeta de datos del servidor (claves, base SQLite por defecto)")
+    c.add_argument("--db", metavar="URL", default=None,
+                   help="base de datos (sqlite:///archivo.db o postgresql+psycopg://...)")
     return c
+
+
+# Spanish help of the limit options of `serve` (server/settings.py holds their defaults).
+_LIMIT_HELP = {
+    "max_batch_bytes": "tamaño máximo de un lote (bytes)",
+    "max_records": "fichas por lote como máximo",
+    "rate_per_minute": "solicitudes por minuto de un equipo",
+    "timestamp_window": "diferencia de hora aceptada en una firma (segundos)",
+    "enroll_per_address": "intentos de inscripción por minuto desde una dirección",
+    "enroll_per_minute": "intentos de inscripción por minuto en total",
+    "max_inflight_ingest": "lotes procesándose a la vez",
+    "max_waiting_ingest": "lotes esperando turno",
+    "max_queue_wait": "segundos de espera en la cola antes de responder «ocupado»",
+    "max_inflight_requests": "solicitudes atendiéndose a la vez",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
-    ap = argparse.ArgumentParser(prog="siee-server", description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    ap = SpanishArgumentParser(
+        prog="siee-server",
+        description="Servidor de referencia del SIEE: atender a las laptops y administrarlo.")
+    sub = ap.add_subparsers(dest="cmd", required=True, title="órdenes", metavar="ORDEN")
 
-    s = sub.add_parser("serve", parents=[common], help="run the HTTP server (uvicorn)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8080, help="0: any free port")
-    s.add_argument("--port-file", type=Path, default=None,
-                   help="write the bound port here once listening (useful with --port 0)")
-    s.add_argument("--log-level", default="info")
-    s.add_argument("--log-format", choices=["json", "text"], default="json",
-                   help="log lines as JSON objects (default) or plain text")
-    s.add_argument("--workers", type=int, default=1,
-                   help="worker processes sharing the socket and the database (PostgreSQL "
-                   "for more than one)")
-    s.add_argument("--forwarded-allow-ips", default=None,
-                   help="addresses of the reverse proxy whose X-Forwarded-For is trusted "
-                   "(e.g. 127.0.0.1); the client address counts in the enrollment limit")
+    s = sub.add_parser("serve", parents=[common], help="atender a las laptops (HTTP, uvicorn)")
+    s.add_argument("--host", metavar="DIRECCIÓN", default="127.0.0.1",
+                   help="dirección donde escuchar (por defecto: %(default)s)")
+    s.add_argument("--port", metavar="PUERTO", type=int, default=8080,
+                   help="puerto (por defecto: %(default)s; 0: cualquiera libre)")
+    s.add_argument("--port-file", metavar="ARCHIVO", type=Path, default=None,
+                   help="escribir aquí el puerto elegido cuando ya escucha (útil con --port 0)")
+    s.add_argument("--log-level", metavar="NIVEL", default="info",
+                   help="detalle del registro: debug, info, warning, error")
+    s.add_argument("--log-format", metavar="FORMATO", choices=["json", "text"], default="json",
+                   help="registro en JSON (por defecto) o texto: json, text")
+    s.add_argument("--workers", metavar="N", type=int, default=1,
+                   help="procesos que comparten el puerto y la base (más de uno: PostgreSQL)")
+    s.add_argument("--forwarded-allow-ips", metavar="DIRECCIONES", default=None,
+                   help="direcciones del proxy inverso cuyo X-Forwarded-For se acepta "
+                   "(p. ej. 127.0.0.1); esa dirección cuenta en el límite de inscripciones")
     for name in _LIMIT_ARGS:
-        s.add_argument("--" + name.replace("_", "-"), type=_LIMIT_TYPES.get(name, int))
+        s.add_argument("--" + name.replace("_", "-"), metavar="N",
+                       type=_LIMIT_TYPES.get(name, int), help=_LIMIT_HELP.get(name))
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="sub", required=True)
+    db = sub.add_parser("db", help="esquema de la base de datos").add_subparsers(
+        dest="sub", required=True, metavar="ORDEN")
     db.add_parser("upgrade", parents=[common],
-                  help="bring the database to this version's schema (Alembic migrations)")
-    db.add_parser("status", parents=[common], help="show the database's schema revision")
+                  help="llevar la base al esquema de esta versión (migraciones Alembic)")
+    db.add_parser("status", parents=[common], help="mostrar la versión del esquema de la base")
 
-    e = sub.add_parser("enroll-code", parents=[common], help="create a one-time enrollment code")
-    e.add_argument("--ule", required=True, help="ULE ubigeo (6 digits)")
-    e.add_argument("--hours", type=int, default=None, help="validity (default 72)")
+    e = sub.add_parser("enroll-code", parents=[common],
+                       help="crear un código de inscripción de un solo uso")
+    e.add_argument("--ule", metavar="UBIGEO", required=True,
+                   help="ubigeo INEI de la ULE (6 dígitos)")
+    e.add_argument("--hours", metavar="HORAS", type=int, default=None,
+                   help="validez en horas (por defecto 72)")
 
-    d = sub.add_parser("devices", help="list or revoke devices").add_subparsers(
-        dest="sub", required=True)
-    d.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
-    dr = d.add_parser("revoke", parents=[common])
-    dr.add_argument("device_id")
-    dr.add_argument("--reason", default="")
+    d = sub.add_parser("devices", help="listar o dar de baja equipos").add_subparsers(
+        dest="sub", required=True, metavar="ORDEN")
+    d.add_parser("list", parents=[common], help="listar los equipos inscritos").add_argument(
+        "--json", action="store_true", help="en JSON")
+    dr = d.add_parser("revoke", parents=[common], help="dar de baja un equipo")
+    dr.add_argument("device_id", metavar="EQUIPO", help="identificador (dev-…, como en «list»)")
+    dr.add_argument("--reason", metavar="MOTIVO", default="", help="motivo (p. ej. laptop robada)")
 
-    r = sub.add_parser("records", help="received records").add_subparsers(dest="sub",
-                                                                         required=True)
-    rl = r.add_parser("list", parents=[common])
-    rl.add_argument("--ule")
-    rl.add_argument("--status", choices=["received", "returned", "result"])
-    rl.add_argument("--json", action="store_true")
-    rs = r.add_parser("show", parents=[common])
-    rs.add_argument("uuid")
-    rs.add_argument("--revision", type=int)
-    rr = r.add_parser("return", parents=[common], help="return a record to its device")
-    rr.add_argument("uuid")
-    rr.add_argument("--revision", type=int)
-    rr.add_argument("--reason", action="append", required=True,
-                    help="reason in Spanish (repeat for several)")
-    rc = r.add_parser("result", parents=[common], help="post a CSE result for a record")
-    rc.add_argument("uuid")
-    rc.add_argument("--revision", type=int)
-    rc.add_argument("--category", required=True, help="pobre_extremo | pobre | no_pobre")
-    rc.add_argument("--date", required=True, help="result date YYYY-MM-DD")
-    rc.add_argument("--valid-until", required=True, help="end of validity YYYY-MM-DD")
+    r = sub.add_parser("records", help="fichas recibidas").add_subparsers(
+        dest="sub", required=True, metavar="ORDEN")
+    rl = r.add_parser("list", parents=[common], help="listar las fichas recibidas")
+    rl.add_argument("--ule", metavar="UBIGEO", help="solo las de esta ULE")
+    rl.add_argument("--status", metavar="ESTADO", choices=["received", "returned", "result"],
+                    help="solo las de este estado: «received» (recibidas), «returned» "
+                    "(observadas), «result» (con resultado)")
+    rl.add_argument("--json", action="store_true", help="en JSON")
+    rs = r.add_parser("show", parents=[common], help="mostrar una ficha")
+    rs.add_argument("uuid", metavar="UUID")
+    rs.add_argument("--revision", metavar="N", type=int, help="revisión (por defecto: la última)")
+    rr = r.add_parser("return", parents=[common], help="observar una ficha (vuelve a su equipo)")
+    rr.add_argument("uuid", metavar="UUID")
+    rr.add_argument("--revision", metavar="N", type=int, help="revisión (por defecto: la última)")
+    rr.add_argument("--reason", metavar="MOTIVO", action="append", required=True,
+                    help="motivo en castellano (repítalo para varios)")
+    rc = r.add_parser("result", parents=[common],
+                      help="publicar el resultado de la CSE de una ficha")
+    rc.add_argument("uuid", metavar="UUID")
+    rc.add_argument("--revision", metavar="N", type=int, help="revisión (por defecto: la última)")
+    rc.add_argument("--category", metavar="CATEGORÍA", required=True,
+                    help="pobre_extremo | pobre | no_pobre")
+    rc.add_argument("--date", metavar="FECHA", required=True, help="fecha del resultado AAAA-MM-DD")
+    rc.add_argument("--valid-until", metavar="FECHA", required=True,
+                    help="fin de la vigencia AAAA-MM-DD")
 
-    ca = sub.add_parser("cases", help="cases (expedientes): one request and its records"
+    ca = sub.add_parser("cases", help="expedientes: una solicitud y sus fichas"
                         ).add_subparsers(dest="sub", required=True)
     cl = ca.add_parser("list", parents=[common])
     cl.add_argument("--ule")
     cl.add_argument("--state", choices=["abierto", "desestimado"])
     cl.add_argument("--json", action="store_true")
-    cr = ca.add_parser("return", parents=[common], help="return a case's received records")
+    cr = ca.add_parser("return", parents=[common], help="observar (devolver) las fichas recibidas de un expediente")
     cr.add_argument("case_uuid")
     cr.add_argument("--reason", action="append", required=True,
-                    help="reason in Spanish (repeat for several)")
-    cc = ca.add_parser("result", parents=[common], help="post the CSE result of a case")
+                    help="motivo (se puede repetir)")
+    cc = ca.add_parser("result", parents=[common], help="publicar el resultado de la CSE de un expediente")
     cc.add_argument("case_uuid")
     cc.add_argument("--category", required=True, help="pobre_extremo | pobre | no_pobre")
-    cc.add_argument("--date", required=True, help="result date YYYY-MM-DD")
-    cc.add_argument("--valid-until", required=True, help="end of validity YYYY-MM-DD")
+    cc.add_argument("--date", required=True, help="fecha del resultado AAAA-MM-DD")
+    cc.add_argument("--valid-until", required=True, help="fin de la vigencia AAAA-MM-DD")
 
-    f = sub.add_parser("forms", help="published forms").add_subparsers(dest="sub", required=True)
-    f.add_parser("publish", parents=[common]).add_argument("file", type=Path)
-    f.add_parser("list", parents=[common])
+    f = sub.add_parser("forms", help="formularios publicados").add_subparsers(
+        dest="sub", required=True, metavar="ORDEN")
+    f.add_parser("publish", parents=[common], help="publicar un formulario (XLSForm)").add_argument(
+        "file", metavar="ARCHIVO", type=Path)
+    f.add_parser("list", parents=[common], help="listar los formularios publicados")
 
-    st = sub.add_parser("settings", help="send settings to devices").add_subparsers(
-        dest="sub", required=True)
-    ss = st.add_parser("set", parents=[common])
-    ss.add_argument("pairs", nargs="+", help="KEY=VALUE (VALUE parsed as JSON when possible)")
-    ss.add_argument("--ule")
+    st = sub.add_parser("settings", help="enviar configuración a los equipos").add_subparsers(
+        dest="sub", required=True, metavar="ORDEN")
+    ss = st.add_parser("set", parents=[common], help="enviar opciones a los equipos")
+    ss.add_argument("pairs", metavar="CLAVE=VALOR", nargs="+",
+                    help="opción y valor (el valor se lee como JSON si se puede)")
+    ss.add_argument("--ule", metavar="UBIGEO", help="solo a los equipos de esta ULE")
 
     i = sub.add_parser("import-batch", parents=[common],
-                       help="ingest a USB batch file and write its receipt file")
-    i.add_argument("file", type=Path)
-    i.add_argument("--receipt", type=Path, default=None,
-                   help="receipt file or folder (default: beside the batch file)")
+                       help="recibir un archivo de lote traído en USB y escribir su recibo")
+    i.add_argument("file", metavar="ARCHIVO", type=Path)
+    i.add_argument("--receipt", metavar="DESTINO", type=Path, default=None,
+                   help="archivo o carpeta del recibo (por defecto: junto al lote)")
 
     xi = sub.add_parser("export-inbox", parents=[common],
-                        help="answer a laptop's USB inbox request with its inbox file")
-    xi.add_argument("request", type=Path, help="siee-inbox-request-DEVICE.json")
-    xi.add_argument("--to", type=Path, default=None,
-                    help="folder for the inbox file (default: beside the request)")
+                        help="responder la solicitud de novedades (USB) de una laptop")
+    xi.add_argument("request", metavar="SOLICITUD", type=Path,
+                    help="siee-inbox-request-EQUIPO.json")
+    xi.add_argument("--to", metavar="CARPETA", type=Path, default=None,
+                    help="carpeta del archivo de novedades (por defecto: junto a la solicitud)")
 
-    x = sub.add_parser("export", parents=[common], help="CSV of received records")
-    x.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
-    x.add_argument("--ule")
-    x.add_argument("--no-answers", action="store_true")
-    x.add_argument("--cases", action="store_true", help="one row per case (expediente)")
+    x = sub.add_parser("export", parents=[common], help="CSV de las fichas recibidas")
+    x.add_argument("--out", metavar="ARCHIVO", type=Path, default=None,
+                   help="archivo (por defecto: la salida estándar)")
+    x.add_argument("--ule", metavar="UBIGEO", help="solo las de esta ULE")
+    x.add_argument("--no-answers", action="store_true", help="sin las respuestas")
+    x.add_argument("--cases", action="store_true", help="una fila por expediente (hogar)")
 
-    sub.add_parser("keys", parents=[common], help="show the server's public keys")
+    sub.add_parser("keys", parents=[common], help="mostrar las claves públicas del servidor")
     return ap
 
 
@@ -278,9 +314,9 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
         else:
             svc.export_csv(sys.stdout, args.ule, not args.no_answers)
     elif cmd == "keys":
-        print(f"signing (Ed25519):    {svc.keys.signing_public}  "
+        print(f"firma (Ed25519):    {svc.keys.signing_public}  "
               f"[{p.key_fingerprint(svc.keys.signing_public)}]")
-        print(f"encryption (X25519):  {svc.keys.encryption_public}  "
+        print(f"cifrado (X25519):   {svc.keys.encryption_public}  "
               f"[{p.key_fingerprint(svc.keys.encryption_public)}]")
     else:  # pragma: no cover - argparse prevents it
         return 2

@@ -163,7 +163,8 @@ class Devices:
         p.verify_enrollment_proof(code, pub, proof)  # raises bad_signature 401
         device_id = "dev-" + uuid_mod.uuid4().hex[:16]
         try:
-            row = self._consume_code(code, pub, device_id, label, app_version, int(time.time()))
+            row = self._consume_code(code, pub, device_id, label, app_version, int(time.time()),
+                                     str(body.get("ule_ubigeo") or "")[:6])
         except IntegrityError as exc:  # the same key enrolled concurrently with another code
             raise errors.key_in_use() from exc
         log.info("device %s enrolled for ULE %s", device_id, row["ule_ubigeo"])
@@ -178,7 +179,7 @@ class Devices:
         }
 
     def _consume_code(self, code: str, pub: str, device_id: str, label: str,
-                      app_version: str, now: int) -> RowMapping:
+                      app_version: str, now: int, laptop_ule: str = "") -> RowMapping:
         bad_code = ProtocolError(
             "enroll_code_invalid", "enrollment code unknown, used or expired",
             "El código de inscripción no es válido, ya fue usado o venció. "
@@ -191,6 +192,10 @@ class Devices:
             if row is None or row["used_at"] is not None or row["expires_at"] < now:
                 log.info("enrollment refused (code unknown, used or expired)")
                 raise bad_code
+            if laptop_ule and laptop_ule != row["ule_ubigeo"]:
+                log.info("enrollment refused (code of ULE %s, device of ULE %s)",
+                         row["ule_ubigeo"], laptop_ule)
+                raise p.enroll_code_other_ule(str(row["ule_ubigeo"]), laptop_ule)
             taken = c.execute(
                 update(enroll_codes)
                 .where(enroll_codes.c.code_hash == row["code_hash"],

@@ -149,7 +149,9 @@ def format_report(r: dict[str, Any]) -> str:
             rf = db["restored_from"]
             lines.append(f"  restaurado de la copia {rf.get('backup_id')} el {_when(rf.get('at'))}")
         if db.get("error"):
-            lines.append(f"  ¡error al leer! {db['error']}")
+            lines.append(f"  ¡error al leer! {_db_error_text(db['error'])}")
+        if damaged(db):
+            lines += DAMAGED_NEXT_STEPS
         rec = db.get("records", {})
         lines += ["", "Fichas por estado"]
         for s in State:
@@ -174,6 +176,45 @@ def format_report(r: dict[str, Any]) -> str:
     lines += ["", f"Últimas advertencias y errores del registro ({LOG_TAIL} como máximo)"]
     lines += [f"  {ln}" for ln in r["log_tail"]] or ["  ninguno"]
     return "\n".join(lines)
+
+
+# What IT does with a damaged database (also in docs/guia-it.md, section 12).
+DAMAGED_NEXT_STEPS = [
+    "  LA BASE DE DATOS ESTÁ DAÑADA: no siga trabajando con estos datos. Qué hacer:",
+    "    1. Cierre el programa en esta laptop.",
+    "    2. Copie la carpeta de datos completa (arriba) a una memoria USB, como evidencia;",
+    "       no la borre.",
+    "    3. Restaure la copia de respaldo más reciente en una carpeta nueva:",
+    "       siee-campo restore ARCHIVO.sieebak --data CARPETA-NUEVA",
+    "       (guía de TI, sección 9) y abra el programa con esa carpeta (--data).",
+    "    4. Envíe este diagnóstico a soporte. Lo hecho después de esa copia que ya se",
+    "       envió está en el servidor; lo demás hay que volver a registrarlo.",
+]
+
+
+def damaged(db: dict[str, Any]) -> bool:
+    """The database section says the file is damaged (not merely busy or unreadable)."""
+    err = str(db.get("error") or "").lower()
+    check = db.get("integrity_check")
+    return (any(w in err for w in ("malformed", "corrupt", "not a database"))
+            or (check is not None and check != "ok"))
+
+
+def _db_error_text(error: str) -> str:
+    """The Spanish reading of a database error (the technical text stays, for support)."""
+    low = error.lower()
+    if "malformed" in low or "corrupt" in low:
+        what = "el archivo de la base de datos está dañado"
+    elif "not a database" in low:
+        what = "el archivo no es una base de datos de SIEE Campo, o está dañado"
+    elif "locked" in low or "busy" in low:
+        what = ("otro programa tiene la base de datos ocupada; cierre SIEE Campo y repita "
+                "el diagnóstico")
+    elif "permission" in low or "readonly" in low or "unable to open" in low:
+        what = "no se pudo abrir el archivo (permisos o disco)"
+    else:
+        what = "no se pudo leer la base de datos"
+    return f"{what} (detalle técnico: {error})"
 
 
 def integrity_alarm(report: dict[str, Any]) -> bool:

@@ -19,8 +19,10 @@ from app import __version__
 from app.cli.cases import register as register_cases
 from app.cli.common import open_workspace, password, say, user
 from app.cli.doctor import doctor_report, format_report, integrity_alarm
+from app.cli.install import bundle_dir, install_linux
 from app.cli.practice import register as register_practice
 from app.cli.sync import register as register_sync
+from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError, ValidationError
 from app.core.roles import Role
 from app.core.states import STATE_LABELS, State
@@ -28,7 +30,7 @@ from app.demo_answers import load_demo
 from app.forms import bundled_form
 from app.forms.cli import register as register_forms
 from app.paths import default_data_dir, setup_logging
-from app.selftest import run_selftest
+from app.selftest import qt_probe, run_selftest
 from app.store.backup import inspect_backup, restore_backup
 from app.sync.model import check_server_url
 from app.workspace import Workspace
@@ -73,7 +75,11 @@ def cmd_users(args: argparse.Namespace) -> int:
                 print(f"{u.username}\t{u.role.value}\t{state}\t{u.display_name}")
         elif args.users_cmd == "disable":
             ws.admin.set_user_active(args.username, False)
-            print(f"Usuario «{args.username}» desactivado.")
+            print(f"Usuario «{args.username}» desactivado (se reactiva con «siee-campo users "
+                  f"enable {args.username}»).")
+        elif args.users_cmd == "enable":
+            ws.admin.set_user_active(args.username, True)
+            print(f"Usuario «{args.username}» reactivado: puede ingresar con su contraseña.")
     finally:
         ws.close()
     return 0
@@ -153,6 +159,8 @@ def _progress_printer() -> Callable[[int, int], None]:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
+    if getattr(args, "qt_probe", False):
+        return qt_probe()
     return run_selftest(gui=getattr(args, "gui", False))
 
 
@@ -233,14 +241,27 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(f"Restauradas {res.records} fichas y {res.forms} formulario(s) en {res.target}.")
     if res.enrollment_cleared:
         print(
-            "Este equipo debe inscribirse de nuevo en el servidor (pida un código de inscripción); "
-            "las fichas pendientes se enviarán después."
+            "Este equipo debe inscribirse de nuevo en el servidor: pida un código de "
+            "inscripción a la sede central y use «siee-campo sync enroll --code CÓDIGO» "
+            "(o el menú Sincronización); al inscribirse se envían las fichas pendientes."
         )
     return 0
 
 
 def _when(ts: float) -> str:
     return time.strftime("%d/%m/%Y %H:%M", time.localtime(ts))
+
+
+def cmd_install_linux(args: argparse.Namespace) -> int:
+    done = install_linux(bundle_dir(), Path(args.prefix), args.gui_folder)
+    print(f"Programa instalado en {done.program_dir}.")
+    print(f"Orden: {done.command} (escriba «siee-campo» en una consola nueva).")
+    print(f"Lanzador del menú: {done.desktop_file}")
+    if str(done.command.parent) not in os.environ.get("PATH", "").split(os.pathsep):
+        say(f"Atención: {done.command.parent} no está en el PATH de esta consola; agréguelo "
+            "o use --prefix /usr/local.")
+    print("Compruebe la instalación con «siee-campo --selftest» desde el escritorio.")
+    return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -256,44 +277,52 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = SpanishArgumentParser(add_help=False)
     common.add_argument(
         "--data",
+        metavar="CARPETA",
         default=str(default_data_dir()),
         help="carpeta de datos (por defecto: %(default)s)",
     )
-    p = argparse.ArgumentParser(prog="siee-campo", description="SIEE Campo — empadronamiento")
-    p.add_argument("--version", action="version", version=f"siee-campo {__version__}")
+    p = SpanishArgumentParser(prog="siee-campo", description="SIEE Campo — empadronamiento")
+    p.add_argument("--version", action="version", version=f"siee-campo {__version__}",
+                   help="mostrar la versión del programa y salir")
     p.add_argument("--selftest", action="store_true", help="autoverificación y salir")
     p.add_argument(
         "--data",
         dest="gui_data",
-        metavar="DATA",
+        metavar="CARPETA",
         help="sin orden: abrir el programa con esos datos",
     )
-    sub = p.add_subparsers(dest="cmd")
+    sub = p.add_subparsers(dest="cmd", title="órdenes", metavar="ORDEN")
 
     s = sub.add_parser("init", parents=[common], help="crear los datos y el administrador")
-    s.add_argument("--admin", required=True)
-    s.add_argument("--ule", help="ubigeo INEI de la ULE")
+    s.add_argument("--admin", metavar="USUARIO", required=True,
+                   help="usuario del administrador (pide su contraseña dos veces)")
+    s.add_argument("--ule", metavar="UBIGEO", help="ubigeo INEI de la ULE")
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("users", parents=[common], help="usuarios")
-    us = s.add_subparsers(dest="users_cmd", required=True)
-    a = us.add_parser("add", parents=[common])
-    a.add_argument("username")
-    a.add_argument("--role", required=True, choices=[r.value for r in Role])
-    a.add_argument("--name", help="nombre para mostrar")
-    us.add_parser("list", parents=[common])
-    d = us.add_parser("disable", parents=[common])
-    d.add_argument("username")
-    r = us.add_parser("reset-password", parents=[common])
-    r.add_argument("username")
-    r.add_argument("--recovery-code", required=True)
+    us = s.add_subparsers(dest="users_cmd", required=True, metavar="ORDEN")
+    a = us.add_parser("add", parents=[common], help="crear un usuario (pide su contraseña)")
+    a.add_argument("username", metavar="USUARIO")
+    a.add_argument("--role", metavar="ROL", required=True, choices=[r.value for r in Role],
+                   help="uno de: " + ", ".join(r.value for r in Role))
+    a.add_argument("--name", metavar="NOMBRE", help="nombre para mostrar")
+    us.add_parser("list", parents=[common], help="listar los usuarios")
+    d = us.add_parser("disable", parents=[common],
+                      help="desactivar un usuario (no se borra; la bitácora lo conserva)")
+    d.add_argument("username", metavar="USUARIO")
+    en = us.add_parser("enable", parents=[common], help="reactivar un usuario desactivado")
+    en.add_argument("username", metavar="USUARIO")
+    r = us.add_parser("reset-password", parents=[common],
+                      help="nueva contraseña con el código de recuperación")
+    r.add_argument("username", metavar="USUARIO")
+    r.add_argument("--recovery-code", metavar="CÓDIGO", required=True)
     s.set_defaults(func=cmd_users)
 
     s = sub.add_parser("records", parents=[common], help="fichas")
-    rs = s.add_subparsers(dest="records_cmd", required=True)
+    rs = s.add_subparsers(dest="records_cmd", required=True, metavar="ORDEN")
     a = rs.add_parser("list", parents=[common])
     a.add_argument("--state", choices=[st.value for st in State])
     a.add_argument("--json", action="store_true")
@@ -304,8 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_records)
 
     s = sub.add_parser("audit", parents=[common], help="bitácora")
-    au = s.add_subparsers(dest="audit_cmd", required=True)
-    au.add_parser("verify", parents=[common])
+    au = s.add_subparsers(dest="audit_cmd", required=True, metavar="ORDEN")
+    au.add_parser("verify", parents=[common], help="comprobar la cadena de la bitácora")
     s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("demo-data", parents=[common], help="hogares de demostración")
@@ -314,30 +343,45 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("selftest", parents=[common], help="autoverificación")
-    s.add_argument("--gui", action="store_true", help="incluir Qt (offscreen)")
+    s.add_argument("--gui", action="store_true",
+                   help="incluir la ventana, en la pantalla que usará el programa")
+    s.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_selftest)
 
     s = sub.add_parser("backup", parents=[common], help="copia de respaldo cifrada")
-    s.add_argument("--to", required=True, help="archivo de la copia (p. ej. respaldo.sieebak)")
+    s.add_argument("--to", metavar="ARCHIVO", required=True,
+                   help="archivo de la copia (p. ej. respaldo.sieebak)")
     s.set_defaults(func=cmd_backup)
 
     s = sub.add_parser("restore", help="restaurar una copia de respaldo en una carpeta vacía")
-    s.add_argument("file")
+    s.add_argument("file", metavar="ARCHIVO", help="la copia (.sieebak)")
     # dest "target": the main() sets up logging under args.data, which would make
     # the folder non-empty before the restore.
     s.add_argument(
         "--data",
         dest="target",
+        metavar="CARPETA",
         default=str(default_data_dir()),
         help="carpeta de destino, nueva o vacía (por defecto: %(default)s)",
     )
-    s.add_argument("--recovery-code", help="código de recuperación (si no, usuario administrador)")
+    s.add_argument("--recovery-code", metavar="CÓDIGO",
+                   help="código de recuperación (si no, usuario administrador)")
     s.add_argument(
         "--keep-enrollment",
         action="store_true",
         help="conservar la inscripción en el servidor (solo al restaurar en el mismo equipo)",
     )
     s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("install-linux",
+                       help="Linux: instalar el programa empaquetado (orden en el PATH y "
+                       "lanzador del menú)")
+    s.add_argument("--prefix", metavar="CARPETA", default="/usr/local",
+                   help="dónde instalar (por defecto: %(default)s; bin/ debe estar en el PATH)")
+    s.add_argument("--data", dest="gui_folder", metavar="CARPETA", default=None,
+                   help="carpeta de datos común para el lanzador (si varias cuentas usan "
+                   "la laptop)")
+    s.set_defaults(func=cmd_install_linux)
 
     s = sub.add_parser("doctor", parents=[common], help="diagnóstico para soporte")
     s.add_argument("--json", action="store_true")
@@ -372,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.selftest:
-            return run_selftest(gui=True)
+        return run_selftest(gui=True)
     if args.gui_data and getattr(args, "func", None):
         # `siee-campo --data DIR COMMAND`: the folder given before the command counts.
         for attr in ("data", "target"):

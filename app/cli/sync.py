@@ -15,21 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.common import open_workspace
+from app.core.cli_spanish import SpanishArgumentParser
+from app.core.errors import SieeError
 from app.paths import default_data_dir
 from app.sync.client import InboxImport
-from app.sync.model import describe_outcome
+from app.sync.model import SyncError, describe_outcome
 from app.sync.protocol import key_fingerprint
 from app.sync.scheduler import SchedulePolicy, SyncScheduler
 from app.workspace import Workspace
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(add_help=False)
-    top.add_argument("--data", default=str(default_data_dir()),
+    top = SpanishArgumentParser(add_help=False)
+    top.add_argument("--data", metavar="CARPETA", default=str(default_data_dir()),
                      help="carpeta de datos (por defecto: %(default)s)")
     # Accepted after the subcommand too, without hiding a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", default=argparse.SUPPRESS, help="carpeta de datos")
+    common = SpanishArgumentParser(add_help=False)
+    common.add_argument("--data", metavar="CARPETA", default=argparse.SUPPRESS,
+                        help="carpeta de datos")
     p = subparsers.add_parser("sync", parents=[top],
                               help="sincronización con el servidor del SIEE")
     sub = p.add_subparsers(dest="sync_cmd", metavar="{enroll,now,status,log,export-batch,"
@@ -37,9 +40,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     sub.required = True
 
     e = sub.add_parser("enroll", parents=[common], help="inscribir este equipo con un código")
-    e.add_argument("--server", required=True, help="dirección del servidor (https://...)")
-    e.add_argument("--code", required=True, help="código de inscripción de la sede central")
-    e.add_argument("--label", default="", help="nombre del equipo (p. ej. Laptop ULE 1)")
+    e.add_argument("--server", metavar="URL",
+                   help="dirección del servidor (https://...); sin ella, la del archivo de "
+                   "configuración de TI (server_url)")
+    e.add_argument("--code", metavar="CÓDIGO", required=True,
+                   help="código de inscripción de la sede central")
+    e.add_argument("--label", metavar="NOMBRE", default="",
+                   help="nombre del equipo (p. ej. Laptop ULE 1)")
+    e.add_argument("--no-sync", action="store_true",
+                   help="solo inscribir (sin enviar enseguida las fichas en cola)")
     e.set_defaults(func=cmd_enroll)
 
     n = sub.add_parser("now", parents=[common], help="sincronizar ahora")
@@ -93,15 +102,36 @@ def _progress(pr: Any) -> None:
         print(f"  {pr.records_done}/{pr.records_total} fichas", file=sys.stderr)
 
 
+NEXT_SYNC = ("Para enviar lo pendiente cuando haya conexión: «siee-campo sync now»; para "
+             "ver qué falta enviar: «siee-campo sync status».")
+
+
 def cmd_enroll(args: argparse.Namespace) -> int:
+    """Enroll, then send what is queued and fetch the inbox (unless --no-sync): after a
+    restore, the laptop's pending records leave at once. A failed sync after a good
+    enrollment exits 1 and says what to run next."""
     ws = _ws(args)
     try:
         info = ws.centre.enroll(args.server, args.code, args.label)
+        print(f"Equipo inscrito: {info.device_id} (ULE {info.ule_ubigeo}) en {info.server_url}.")
+        print(f"Huella de la clave del servidor: {key_fingerprint(info.server_signing_key)}")
+        print("Compárela con la que muestra la sede central (siee-server keys).")
+        if args.no_sync:
+            print(NEXT_SYNC)
+            return 0
+        print("Sincronizando…", file=sys.stderr)
+        try:
+            rep = ws.sync(progress=_progress)
+        except SieeError as e:
+            print(f"El equipo quedó inscrito, pero la sincronización no terminó: "
+                  f"{e.user_message} {NEXT_SYNC}")
+            return 1
+        print(rep.text())
+        st = ws.centre.status()
+        print(f"En cola de envío: {st.pending}. Revise el estado cuando quiera con "
+              "«siee-campo sync status».")
     finally:
         ws.close()
-    print(f"Equipo inscrito: {info.device_id} (ULE {info.ule_ubigeo}).")
-    print(f"Huella de la clave del servidor: {key_fingerprint(info.server_signing_key)}")
-    print("Compárela con la que muestra la sede central (siee-server keys).")
     return 0
 
 
@@ -109,7 +139,14 @@ def cmd_now(args: argparse.Namespace) -> int:
     ws = _ws(args)
     try:
         ws.centre.configure(read_timeout=args.timeout)
-        rep = ws.sync(progress=_progress)
+        try:
+            rep = ws.sync(progress=_progress)
+        except SyncError as e:
+            if not e.transient:
+                raise
+            raise SyncError(str(e), f"{e.user_message} Vuelva a intentar con «siee-campo "
+                            "sync now» cuando haya conexión (no se reintenta solo desde la "
+                            "consola); «siee-campo sync status» muestra lo pendiente.") from None
     finally:
         ws.close()
     print(rep.text())

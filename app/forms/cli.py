@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError
 from app.forms import functions
 from app.forms.bundled import bundled_form, bundled_ids, bundled_path, list_bundled
@@ -61,7 +62,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="lo que property(NOMBRE) da en la sesión, p. ej. username=Ana o "
                         "siee:ule=150101 (los valores por defecto de un registro nuevo)")
     e.add_argument("--submission", action="store_true",
-                   help="añadir lo que se enviaría: answers (to_json) y xml (to_xml)")
+                   help="añadir lo que se enviaría: las respuestas (to_json) y el XML (to_xml)")
     e.set_defaults(func=cmd_eval)
 
     ls = sub.add_parser("list", help="formularios incluidos y sus versiones")
@@ -347,7 +348,7 @@ def cmd_xlsx(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.forms.cli")
+    parser = SpanishArgumentParser(prog="python -m app.forms.cli")
     sub = parser.add_subparsers(dest="cmd")
     sub.required = True
     register(sub)

@@ -177,9 +177,11 @@ class SyncClient:
             t.close()
 
     # -- enrollment -----------------------------------------------------------------------------
-    def enroll(self, server_url: str, code: str, label: str = "") -> DeviceInfo:
+    def enroll(self, server_url: str, code: str, label: str = "",
+               ule: str | None = None) -> DeviceInfo:
         """Enroll this laptop with a one-time code; pins the server's keys. Unsent records
-        are kept (and go out under the new identity)."""
+        are kept (and go out under the new identity). `ule`: the laptop's ULE; a code of
+        another ULE is refused (by the server, and checked again on its answer)."""
         server_url = check_server_url(server_url)
         code = (code or "").strip()
         if not code:
@@ -188,7 +190,8 @@ class SyncClient:
         t = self._transport(server_url)
         self.lock.acquire(self.lock_timeout)
         try:
-            d = t.enroll(p.enrollment_request(code, key, label or "SIEE Campo", __version__))
+            d = t.enroll(p.enrollment_request(code, key, label or "SIEE Campo", __version__,
+                                              ule_ubigeo=ule or None))
             try:
                 p.verify_key_from_text(d["server_signing_key"])
                 p.encryption_public_from_text(d["server_encryption_key"])
@@ -205,11 +208,23 @@ class SyncClient:
             except (KeyError, TypeError, ValueError, p.ProtocolError) as e:
                 raise SyncError(f"enroll answer malformed: {e}",
                                 "La respuesta del servidor no es válida.") from None
+            if ule and info.ule_ubigeo != ule:
+                # a server that does not check the ULE itself: do not keep this identity
+                raise SyncError(f"enroll code for ULE {info.ule_ubigeo}, laptop is {ule}",
+                                p.other_ule_message(info.ule_ubigeo, ule))
             self.ports.set_device(info, key)
             log.info("enrolled as %s", info.device_id)
             return info
+        except NetworkError as e:
+            raise NetworkError(
+                f"enroll: {e}",
+                f"No se pudo conectar con el servidor del SIEE ({server_url}): este equipo NO "
+                "quedó inscrito, y no se volverá a intentar solo. Revise la dirección y la "
+                "conexión e inscríbalo de nuevo con el mismo código (si la sede central dice "
+                "que ya se usó, pida otro).", timeout=e.timeout) from None
         except ServerRefused as e:
-            if e.server_code in ("enroll_code_invalid", "bad_signature"):
+            if e.server_code in ("enroll_code_invalid", "bad_signature",
+                                 "enroll_code_other_ule"):
                 raise SyncError(str(e), e.user_message) from None
             raise
         finally:

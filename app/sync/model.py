@@ -32,8 +32,8 @@ class NetworkError(SyncError):
         super().__init__(
             message,
             user_message
-            or "No se pudo conectar con el servidor del SIEE. Se reintentará automáticamente "
-            "cuando vuelva la conexión; no se perdió nada.",
+            or "No se pudo conectar con el servidor del SIEE (no hay conexión o el servidor "
+            "no responde). No se perdió nada: las fichas siguen guardadas en cola.",
         )
         self.timeout = timeout
 
@@ -318,10 +318,14 @@ def describe_outcome(o: ReceiptOutcome) -> str:
     head = f"Se envió {fichas(n)}" if n == 1 else f"Se enviaron {fichas(n)}"
     bits = [head]
     if o.duplicate:
-        bits.append(
-            "1 ya estaba en el servidor" if o.duplicate == 1
-            else f"{o.duplicate} ya estaban en el servidor"
-        )
+        # counted among the sent ones, never added to them ("4; 4 ya estaban" read as 8)
+        if o.duplicate == n:
+            bits.append("ya estaba en el servidor (no se duplicó)" if n == 1
+                        else "todas ya estaban en el servidor (no se duplicaron)")
+        else:
+            bits.append("de ellas, 1 ya estaba en el servidor (no se duplicó)"
+                        if o.duplicate == 1 else
+                        f"de ellas, {o.duplicate} ya estaban en el servidor (no se duplicaron)")
     if o.returned:
         verb = "1 fue observada" if o.returned == 1 else f"{o.returned} fueron observadas"
         texts, _ = split_reasons(o.reasons)

@@ -403,11 +403,14 @@ def enrollment_proof_bytes(code: str, device_public_key: str) -> bytes:
 
 
 def enrollment_request(
-    code: str, private_key: Ed25519PrivateKey, label: str = "", app_version: str = ""
+    code: str, private_key: Ed25519PrivateKey, label: str = "", app_version: str = "",
+    ule_ubigeo: str | None = None,
 ) -> dict[str, Any]:
-    """Body of POST /v1/enroll: proves possession of the device key."""
+    """Body of POST /v1/enroll: proves possession of the device key. `ule_ubigeo`: the
+    laptop's ULE when it has one; the server refuses (409 enroll_code_other_ule) a code
+    made for another ULE, without using the code up."""
     pub = public_key_text(private_key)
-    return {
+    body = {
         "code": code,
         "device_public_key": pub,
         "proof": b64e(private_key.sign(enrollment_proof_bytes(code, pub))),
@@ -415,6 +418,27 @@ def enrollment_request(
         "app_version": app_version,
         "protocol_version": PROTOCOL_VERSION,
     }
+    if ule_ubigeo:
+        body["ule_ubigeo"] = ule_ubigeo
+    return body
+
+
+def other_ule_message(code_ule: str, laptop_ule: str) -> str:
+    """Spanish: an enrollment code made for ULE `code_ule` typed on a laptop of ULE
+    `laptop_ule` (said by the server, and by the client if a server did not check)."""
+    return (
+        f"Este código de inscripción es de la ULE {code_ule}, pero este equipo es de la "
+        f"ULE {laptop_ule}: no se inscribió (el código sigue sin usar). Pida a la sede "
+        f"central un código para la ULE {laptop_ule}; si el equipo es de la ULE "
+        f"{code_ule}, corrija primero el ubigeo en Administración → Configuración."
+    )
+
+
+def enroll_code_other_ule(code_ule: str, laptop_ule: str) -> ProtocolError:
+    """The refusal (409) of a code made for another ULE; the code stays unused."""
+    return ProtocolError("enroll_code_other_ule",
+                         f"enrollment code is for ULE {code_ule}, device says {laptop_ule}",
+                         other_ule_message(code_ule, laptop_ule), 409)
 
 
 def verify_enrollment_proof(code: str, device_public_key: str, proof: str) -> None:

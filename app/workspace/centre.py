@@ -43,9 +43,11 @@ from app.sync.model import (
     ProgressFn,
     ReceiptOutcome,
     StoredBatch,
+    SyncError,
     SyncLogEntry,
     SyncReport,
     SyncStatus,
+    check_server_url,
     reason_text,
     results_text,
     split_reasons,
@@ -160,6 +162,7 @@ class StorePorts:
         ctx = self.ctx
         with ctx.lock:
             ctx.require(Perm.SETTINGS_MANAGE)
+            self._settings.check_unlocked(server_url=url)
             d = meta.get_json(ctx.db, meta.SYNC_DEVICE)
             if not d:
                 return
@@ -578,6 +581,7 @@ class Centre:
     def __init__(self, ctx: Context, settings: Settings, forms: FormLibrary) -> None:
         self.ctx = ctx
         self.ports = StorePorts(ctx, settings, forms)
+        self.settings = settings
         self.options: dict[str, Any] = {}
         self._last_inbox_request: Path | None = None
 
@@ -647,10 +651,27 @@ class Centre:
         self.ctx.require(Perm.SYNC_RUN)
         return self.client().sync(progress=progress, cancelled=cancelled)
 
-    def enroll(self, server_url: str, code: str, label: str = "") -> DeviceInfo:
-        """Enroll this laptop with a one-time code from the centre (SETTINGS_MANAGE)."""
+    def enroll(self, server_url: str | None, code: str, label: str = "") -> DeviceInfo:
+        """Enroll this laptop with a one-time code from the centre (SETTINGS_MANAGE).
+
+        `server_url` None or empty: the address of the settings (IT's file or the
+        settings screen); SieeError (Spanish) when there is none. A server address IT
+        locked cannot be replaced by another one here (NotAllowed, before any network
+        request). The laptop's ULE (setting `ule_ubigeo`) goes with the request: the
+        centre refuses a code made for another ULE without using it up."""
         self.ctx.require(Perm.SETTINGS_MANAGE)
-        return self.client().enroll(server_url, code, label)
+        settings = self.ports.settings()
+        url = (server_url or "").strip() or settings.get("server_url") or ""
+        if not url:
+            raise SyncError(
+                "enroll: no server address",
+                "Falta la dirección del servidor del SIEE: indíquela con --server (o en la "
+                "pantalla de inscripción), o pida a TI que la ponga en el archivo de "
+                "configuración (server_url).",
+            )
+        url = check_server_url(url)
+        self.settings.check_unlocked(server_url=url)
+        return self.client().enroll(url, code, label, ule=settings.get("ule_ubigeo"))
 
     def update_server_url(self, url: str) -> None:
         """Same server (same pinned keys) at another address (SETTINGS_MANAGE)."""

@@ -194,7 +194,8 @@ class Workspace:
             if practice:
                 ws.practice.mark(conn)
                 ws.centre = PracticeCentre(ctx, ws.settings, ws.forms)
-            ws.settings.write(conn, {**DEFAULTS, "ule_ubigeo": ule_ubigeo}, audited=[])
+            ws.settings.write(conn, {**DEFAULTS, "ule_ubigeo": ule_ubigeo}, audited=[],
+                              check_locks=False)  # IT's files are applied next
             if display_name:
                 ctx.vault.set_display_name(conn, uid, ctx.session.seal_display(uid, display_name))
             ctx.session.user = User(

@@ -116,12 +116,36 @@ class FileSettings:
     values: dict[str, Any] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # key -> "programa" | "equipo"
     locked: set[str] = field(default_factory=set)
+    locked_by: dict[str, str] = field(default_factory=dict)  # key -> kind of the file
     files: list[Path] = field(default_factory=list)  # the files found and read
     errors: list[str] = field(default_factory=list)  # Spanish, one per problem
 
     def origin_text(self, key: str) -> str:
-        kind = self.origin.get(key, "")
+        kind = self.origin.get(key) or self.locked_by.get(key, "")
         return SOURCE_LABELS.get(kind, kind)
+
+    def locked_changes(self, changes: dict[str, Any], current: dict[str, Any]) -> list[str]:
+        """The keys of `changes` that would change a setting IT locked. A locked key
+        keeps the file's value, or, when no file gives one, the value it has now."""
+        return sorted(
+            k for k, v in changes.items()
+            if k in self.locked and v != self.values.get(k, current.get(k))
+        )
+
+    def lock_refusal(self, changes: dict[str, Any], current: dict[str, Any]) -> NotAllowed | None:
+        """The Spanish refusal when `changes` would change a setting IT locked (None when
+        nothing locked changes)."""
+        keys = self.locked_changes(changes, current)
+        if not keys:
+            return None
+        return NotAllowed(
+            f"settings locked by file: {keys}",
+            "TI fijó estas opciones en el archivo de configuración (siee-campo.toml) y no "
+            "se pueden cambiar en el programa: "
+            + ", ".join(f"{LABELS.get(k, k)} ({value_text(k, self.values.get(k, current.get(k)))})"
+                        for k in keys)
+            + ". Si hace falta otro valor, pida a TI que cambie el archivo.",
+        )
 
 
 def _is_loopback(host: str) -> bool:
@@ -214,6 +238,7 @@ def read_file(path: Path, kind: str, into: FileSettings) -> None:
     for key in locked:
         if key in KEYS:
             into.locked.add(key)
+            into.locked_by.setdefault(key, kind)
         else:
             into.errors.append(f"{path}: «locked» nombra una opción desconocida: {key}.")
     for key, raw in data.items():
@@ -234,8 +259,8 @@ def load_file_settings(locations: list[tuple[str, Path]] | None = None) -> FileS
     for kind, path in locations if locations is not None else default_locations():
         if Path(path).is_file():
             read_file(Path(path), kind, out)
-    # A key locked by a file that does not set it locks the value of the other file.
-    out.locked = {k for k in out.locked if k in out.values}
+    # A key locked by a file that does not set it locks the value of the other file;
+    # when no file gives a value, it locks the value the laptop has (nobody changes it).
     return out
 
 
@@ -318,12 +343,26 @@ class Settings:
         changes: dict[str, Any],
         by: str | None = None,
         audited: list[str] | None = None,
+        check_locks: bool = True,
     ) -> dict[str, Any]:
         """The one write path: overlay `changes` on the stored settings inside the
         caller's transaction and audit the keys in `audited` (default: every key of
         `changes`; an empty list writes no audit entry). `by` names who changed them
         when not the logged-in user ("server", "settings_file"). Returns the new
-        settings. Values must already be checked."""
+        settings. Values must already be checked.
+
+        Every write but IT's files' (`by="settings_file"`) and the workspace's creation
+        (`check_locks=False`) respects `locked`: a person's change of a locked setting
+        raises NotAllowed (Spanish), the centre's is left out."""
+        if check_locks and by != "settings_file":
+            fs, current = self.file(), self.values()
+            held = fs.locked_changes(changes, current)
+            if held and by == "server":
+                # the centre's change of a setting IT locked on this laptop: IT wins
+                changes = {k: v for k, v in changes.items() if k not in held}
+                log.info("centre's change of locked settings ignored: %s", ",".join(held))
+            elif held:
+                raise fs.lock_refusal(changes, current)  # type: ignore[misc]
         new = {**self.values(), **changes}
         meta.put_json(conn, meta.SETTINGS, new)
         keys = sorted(changes) if audited is None else audited
@@ -344,12 +383,22 @@ class Settings:
             raise ValidationError(f"unknown settings {sorted(unknown)}", "Opción desconocida.")
         if changes.get("ule_ubigeo"):
             catalog().validate(changes["ule_ubigeo"])
+        refusal = self.file().lock_refusal(changes, self.values())
+        if refusal is not None:
+            raise refusal
         with transaction(self.ctx.db) as conn:
             return self.write(conn, changes)
 
     def file(self) -> FileSettings:
         """What IT's settings files say (read now)."""
         return load_file_settings()
+
+    def check_unlocked(self, **changes: Any) -> None:
+        """Raise NotAllowed (Spanish) when `changes` would change a setting IT locked;
+        for paths that must refuse before doing anything else (enrollment)."""
+        refusal = self.file().lock_refusal(changes, self.values())
+        if refusal is not None:
+            raise refusal
 
     def save(self, **changes: Any) -> dict[str, Any]:
         """The settings screen's save: checks values, refuses keys IT locked."""

@@ -136,6 +136,32 @@ def test_doctor_on_missing_and_broken_data(tmp_path: Path) -> None:
     (broken / "siee-campo.db").write_bytes(b"esto no es una base de datos" * 200)
     p = run(["doctor", "--data", str(broken)], check=False)
     assert p.returncode == 1 and "¡error al leer!" in p.stdout
+    assert "no es una base de datos de SIEE Campo" in p.stdout
+    assert "LA BASE DE DATOS ESTÁ DAÑADA" in p.stdout and "siee-campo restore" in p.stdout
+
+
+def test_doctor_on_a_malformed_database_says_what_to_do(ws_dir, tmp_path: Path) -> None:
+    """Issue 17 item 9: «database disk image is malformed» read in Spanish, with the
+    next step (the same steps as docs/guia-it.md section 12)."""
+    import shutil
+
+    d, _, _ = ws_dir
+    copy = tmp_path / "copia"
+    shutil.copytree(d, copy)
+    db = copy / "siee-campo.db"
+    for suffix in ("-wal", "-shm"):
+        (copy / ("siee-campo.db" + suffix)).unlink(missing_ok=True)
+    blob = bytearray(db.read_bytes())
+    page = 4096
+    for i in range(page * 2, len(blob) - page, page):  # every page but the first: garbage
+        blob[i:i + 64] = b"\xff" * 64
+    db.write_bytes(bytes(blob))
+    p = run(["doctor", "--data", str(copy)], check=False)
+    assert p.returncode == 1
+    assert "LA BASE DE DATOS ESTÁ DAÑADA" in p.stdout, p.stdout
+    assert "siee-campo restore ARCHIVO.sieebak --data CARPETA-NUEVA" in p.stdout
+    guide = (ROOT / "docs" / "guia-it.md").read_text("utf-8")
+    assert "LA BASE DE DATOS ESTÁ DAÑADA" in guide  # the guide names the same steps
 
 
 def test_machine_settings_file_reaches_the_workspace(ws_dir) -> None:

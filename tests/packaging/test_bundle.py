@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.it.test_guide import guide_install_line
 
 EXE_NAME = "siee-campo.exe" if sys.platform.startswith("win") else "siee-campo"
 MAX_BUNDLE_MB = 150
@@ -178,3 +179,49 @@ def test_starts_to_the_login_window(bundle: Path, tmp_path: Path) -> None:
     # a new data folder opens the first-run wizard instead
     p = run(bundle, ["--data", str(tmp_path / "nueva")], env_extra={"SIEE_STARTUP_PROBE": "1"})
     assert "window=FirstRunWizard" in p.stdout
+
+
+def test_linux_install_puts_siee_campo_on_path_with_a_launcher(bundle: Path,
+                                                                tmp_path: Path) -> None:
+    """Issue 17 item 8: the guide's `siee-campo install-linux` (also `make install`) into
+    a temporary prefix: the command is on the PATH, the launcher is complete, and an
+    update replaces the program folder without nesting it."""
+    import configparser
+    import shutil
+
+    prefix = tmp_path / "usr-local"
+    shared = tmp_path / "datos comunes"
+    exe, *args = guide_install_line()  # the command docs/guia-it.md gives IT
+    assert exe.endswith("siee-campo/siee-campo")
+    for _ in range(2):  # the second time is an update over the first
+        p = run(bundle, [*args, "--prefix", str(prefix), "--data", str(shared)])
+        assert "Programa instalado en" in p.stdout
+    program = prefix / "lib" / "siee-campo"
+    assert (program / EXE_NAME).is_file() and (program / "_internal").is_dir()
+    assert not (program / "siee-campo").is_dir() and not list(program.parent.glob(".siee*"))
+    path = f"{prefix / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    assert shutil.which("siee-campo", path=path) == str(prefix / "bin" / "siee-campo")
+    v = subprocess.run(  # program: siee-campo (the installed one, found on the PATH)
+        ["siee-campo", "--version"], env={**os.environ, "PATH": path}, capture_output=True,
+        text=True, timeout=60)
+    assert v.returncode == 0 and v.stdout.startswith("siee-campo ")
+
+    desktop = prefix / "share" / "applications" / "siee-campo.desktop"
+    cp = configparser.ConfigParser(interpolation=None)
+    cp.optionxform = str  # keys are case-sensitive
+    cp.read(desktop, encoding="utf-8")
+    e = cp["Desktop Entry"]
+    for key in ("Type", "Name", "GenericName", "Comment", "Exec", "TryExec", "Icon",
+                "Terminal", "Categories", "StartupWMClass"):
+        assert e.get(key), key
+    assert e["Type"] == "Application" and e["Terminal"] == "false"
+    assert e["Categories"].endswith(";")
+    assert e["Exec"] == f'{prefix / "bin" / "siee-campo"} --data "{shared}"'
+    assert Path(e["TryExec"]).is_file() and Path(e["Icon"]).is_file()
+    assert Path(e["Icon"]).read_text("utf-8").startswith("<svg")
+    # the launcher's command line opens the window (offscreen here) on the shared folder
+    p = subprocess.run(  # program: siee-campo (the installed one, as the launcher runs it)
+        [str(prefix / "bin" / "siee-campo"), "--data", str(shared)],
+        env={**os.environ, "SIEE_STARTUP_PROBE": "1", "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True, text=True, timeout=120)
+    assert "window=FirstRunWizard" in p.stdout, p.stdout + p.stderr

@@ -287,8 +287,13 @@ def test_outcome_sentences():
     o3 = ReceiptOutcome("b", returned=1, reasons=["/a/b: Falta X.", "/a/c: Falta X.", "Otra"])
     assert describe_outcome(o3) == "Se envió 1 ficha; 1 fue observada: Falta X; Otra."
     o2 = ReceiptOutcome("b", delivered=3, duplicate=2, conflict=1)
-    assert "2 ya estaban en el servidor" in describe_outcome(o2)
+    assert "de ellas, 2 ya estaban en el servidor (no se duplicaron)" in describe_outcome(o2)
     assert "1 quedó en cuarentena" in describe_outcome(o2)
+    # issue 17 item 10: duplicates are among the sent ones, never read as added to them
+    assert describe_outcome(ReceiptOutcome("b", delivered=4, duplicate=4)) == (
+        "Se enviaron 4 fichas; todas ya estaban en el servidor (no se duplicaron).")
+    assert describe_outcome(ReceiptOutcome("b", delivered=1, duplicate=1)) == (
+        "Se envió 1 ficha; ya estaba en el servidor (no se duplicó).")
 
 
 def test_receipt_log_has_no_personal_data_in_clear(ws, enrolled):

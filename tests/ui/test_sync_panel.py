@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from app.sync.protocol import key_fingerprint
 from server.cli import import_batch
 from server.testing import running_server
 from tests.sync.conftest import ULE, add_queued, assert_exactly_once
@@ -35,7 +36,8 @@ def test_sync_in_the_window(logged_in, server, qtbot, tmp_path):
     dlg.code.setText(server.admin.enroll_code(ULE))
     dlg.submit()
     qtbot.waitUntil(lambda: dlg.result_info is not None, timeout=10000)
-    assert "Huella" in dlg.message.text()
+    assert "huella de la clave del servidor" in dlg.message.text()
+    assert dlg.fingerprint.text() == key_fingerprint(server.signing_public)
     dlg.close()
 
     uuids = add_queued(ws, 30, seed=601)

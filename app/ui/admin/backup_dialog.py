@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.core.states import STATE_LABELS
+from app.paths import backup_folder, same_disk
 from app.store.backup import SUFFIX, BackupInfo, RestoreResult, inspect_backup, restore_backup
 from app.ui.common.worker import Job, run_job, user_text
 from app.workspace import Workspace
@@ -77,7 +78,10 @@ class BackupDialog(QDialog):
             "recuperación o con la contraseña de un administrador. Guárdelo fuera de esta "
             "laptop (memoria USB o carpeta de red)."
         )
-        self.path = QLineEdit(str(Path.home() / default_backup_name()))
+        folder, _off = backup_folder(ws.data_dir)
+        self.path = QLineEdit(str(folder / default_backup_name()))
+        self.where = _label("warning")
+        self.path.textChanged.connect(self._check_place)
         pick = QPushButton("&Elegir…")
         pick.clicked.connect(self._pick)
         row = QHBoxLayout()
@@ -101,8 +105,28 @@ class BackupDialog(QDialog):
         for w in (title, intro):
             lay.addWidget(w)
         lay.addLayout(row)
-        for w in (self.progress, self.status, self.error, buttons):
+        for w in (self.where, self.progress, self.status, self.error, buttons):
             lay.addWidget(w)
+        self._check_place()
+
+    def _check_place(self) -> None:
+        """Warn when the chosen file stays on this laptop (same disk as its data)."""
+        text = self.path.text().strip()
+        if not text:
+            self.where.clear()
+            return
+        target = Path(text)
+        data = Path(self.ws.data_dir)
+        if data.resolve() in target.resolve().parents:
+            self.where.setText("No guarde la copia dentro de la carpeta de datos del programa: "
+                               "elija una memoria USB o una carpeta de red.")
+        elif same_disk(target.parent, data):
+            self.where.setText(
+                "Atención: este archivo queda en esta laptop. Si la laptop se daña o se "
+                "pierde, la copia se pierde con ella: elija una memoria USB o una carpeta de "
+                "red, o copie el archivo allí después.")
+        else:
+            self.where.clear()
 
     def _pick(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -1,5 +1,7 @@
-"""First run: administrator account, ULE ubigeo, recovery code (shown once),
-optional server address. The workspace is created when the ubigeo page is left."""
+"""First run: a new laptop or the restore of a backup (a replaced laptop); then the
+administrator account, ULE ubigeo, recovery code (shown once), optional server
+address. The workspace is created when the ubigeo page is left; a restore fills
+the still empty data folder instead and ends the wizard."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,6 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SieeError
+from app.store.backup import RestoreResult
+from app.ui.admin.backup_dialog import RestoreDialog
 from app.ui.common.busy import busy
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import install_help
@@ -45,7 +50,10 @@ def _error_label() -> QLabel:
 
 
 class AdminPage(QWizardPage):
-    def __init__(self) -> None:
+    """The first page: the administrator of a new laptop, or «Restaurar una copia»
+    (a replaced laptop) before anything is written to the data folder."""
+
+    def __init__(self, restore: Callable[[], object] | None = None) -> None:
         super().__init__()
         self.setTitle("Cuenta del administrador")
         self.setSubTitle(
@@ -70,6 +78,17 @@ class AdminPage(QWizardPage):
         form.addRow("", self.error)
         for w in (self.username, self.password, self.password2):
             w.textChanged.connect(self.completeChanged)
+        self.restore_btn = QPushButton("Restaurar una copia de respal&do…")
+        restore_hint = QLabel(
+            "¿Esta laptop reemplaza a otra (dañada, robada o cambiada)? No cree un "
+            "administrador nuevo: restaure la última copia de respaldo. Los usuarios entran "
+            "con sus mismas contraseñas y las fichas no enviadas se conservan.")
+        restore_hint.setObjectName("hint")
+        restore_hint.setWordWrap(True)
+        form.addRow("", restore_hint)
+        form.addRow("", self.restore_btn)
+        if restore is not None:
+            self.restore_btn.clicked.connect(restore)
 
     def isComplete(self) -> bool:
         return bool(self.username.text().strip() and self.password.text())
@@ -254,7 +273,9 @@ class FirstRunWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.HelpButton, "Ayuda (F1)")
         self.helpRequested.connect(lambda: show_guide(self, "wizard"))
         install_help(self, lambda: show_guide(self, "wizard"))
-        self.admin_page = AdminPage()
+        self.restored: RestoreResult | None = None
+        self.restore_dialog: RestoreDialog | None = None
+        self.admin_page = AdminPage(self.start_restore)
         self.ubigeo_page = UbigeoPage(self)
         self.recovery_page = RecoveryPage(self)
         self.server_page = ServerPage()
@@ -271,6 +292,25 @@ class FirstRunWizard(QWizard):
             self.server_page.code.setText(enrollment[1])
         if ule:
             self.ubigeo_page.picker.set_value(ule)
+
+    def start_restore(self) -> RestoreDialog:
+        """«Restaurar una copia»: the restore dialog, into this (still empty) data folder;
+        when it succeeds the wizard ends with `restored` set."""
+        if self.ws is not None:  # a new workspace was already created here
+            raise SieeError("restore after set-up", "Esta carpeta ya tiene datos.")
+        dlg = RestoreDialog(self.data_dir, self)
+        dlg.target.setReadOnly(True)  # the folder the program opens
+        dlg.accepted.connect(lambda: self._restored(dlg))
+        self.restore_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def _restored(self, dlg: RestoreDialog) -> None:
+        self.restored = dlg.result
+        log.info("first run: backup restored instead of a new set-up")
+        # QDialog's done: QWizard.done(Accepted) would first validate the (unfilled)
+        # administrator page and stay open
+        QDialog.done(self, QDialog.DialogCode.Accepted)
 
     def create_workspace(self, ubigeo: str) -> None:
         if self.ws is not None:

@@ -124,7 +124,18 @@ class AppWindow(QMainWindow):
         self.showMaximized()
 
     def _wizard_done(self) -> None:
-        assert self.wizard is not None and self.wizard.ws is not None
+        assert self.wizard is not None
+        if self.wizard.restored is not None:
+            res = self.wizard.restored
+            self._attach(Workspace.open(self.data_dir, **self.ws_kwargs))
+            self.show_login("", f"Copia restaurada ({res.records} fichas). Ingrese con su "
+                            "usuario y contraseña de siempre."
+                            + (" Luego inscriba este equipo en el servidor (menú "
+                               "Sincronización) para enviar las fichas pendientes."
+                               if res.enrollment_cleared else ""))
+            self.showMaximized()
+            return
+        assert self.wizard.ws is not None
         ws = self.wizard.ws
         name = self.wizard.admin_username
         url = ws.settings.values().get("server_url") or ""
@@ -297,6 +308,13 @@ class AppWindow(QMainWindow):
             return None
         broadcast({RECORDS}, origin=self)  # the list, the dashboard, the log show it
         return self.open_record(uuid)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            # back to the window: a console command (sync enroll, sync now) may have
+            # changed what the status bar shows
+            self.sync_menu.ctl.refresh()
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.close_forms()

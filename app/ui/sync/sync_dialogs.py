@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -71,6 +73,13 @@ class EnrollDialog(QDialog):
         form.addRow("&Nombre del equipo:", self.label)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        # The key fingerprint on a line of its own, never wrapped or cut: IT reads it
+        # aloud against the centre's (`siee-server keys`).
+        self.fingerprint = QLabel("")
+        self.fingerprint.setObjectName("fingerprint")
+        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fingerprint.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.fingerprint.setVisible(False)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Inscribir")
@@ -81,7 +90,9 @@ class EnrollDialog(QDialog):
         lay.addWidget(intro)
         lay.addLayout(form)
         lay.addWidget(self.message)
+        lay.addWidget(self.fingerprint)
         lay.addWidget(self.buttons)
+        self.setMinimumWidth(560)
         self.code.setFocus()
 
     def submit(self) -> None:
@@ -101,10 +112,13 @@ class EnrollDialog(QDialog):
         self.ctl.refresh()
         self.ctl.policy.request_now()
         self.message.setText(
-            f"Equipo inscrito ({info.device_id}, ULE {info.ule_ubigeo}). Huella de la clave del "
-            f"servidor: {key_fingerprint(info.server_signing_key)}; compárela con la de la sede "
-            "central."
+            f"Equipo inscrito ({info.device_id}, ULE {info.ule_ubigeo}); enseguida se envían "
+            "las fichas en cola. Compare esta huella de la clave del servidor con la que da "
+            "la sede central (siee-server keys):"
         )
+        self.fingerprint.setText(key_fingerprint(info.server_signing_key))
+        self.fingerprint.setVisible(True)
+        self.adjustSize()
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cerrar")
 

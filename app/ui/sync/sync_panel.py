@@ -176,6 +176,7 @@ class SyncController(QObject):
         otherwise prepare a few queued records for sending."""
         if self.policy.online is False:
             self.ticked.emit()
+        self._notice_outside_enrollment()
         if not self.auto or self.running or not self.can_sync():
             return
         st = self.status
@@ -190,6 +191,21 @@ class SyncController(QObject):
                 self._start(forced=not action.probe)
         elif isinstance(action, Prepare):
             self._prepare()
+
+    def _notice_outside_enrollment(self) -> None:
+        """An enrollment made outside this window (the console's `sync enroll` on the same
+        data folder) shows at once: while the indicator says «Sin inscribir», each tick
+        reads the enrollment (one small read) and refreshes when it appeared."""
+        st, ws = self.status, self.ws()
+        if st is None or st.enrolled or ws is None or self.running:
+            return
+        try:
+            enrolled = ws.centre.device() is not None
+        except SieeError:
+            return
+        if enrolled:
+            self.refresh()
+            self.policy.request_now()
 
     def _prepare(self) -> None:
         """The form engine's part of the next sync (answers set aside by skips are not
