@@ -53,9 +53,11 @@ from app.forms.session import (
 from app.forms.xpath import Env, Node, to_bool
 
 _NEVER = 1 << 60  # rank of "no producer reads this path"
+_LOADED: Any = object()  # errors_of has no entry: the value is the stored answer
 _QUIET = ("note", "calculate")  # types whose empty answer is never missing
 # types whose given answer FormSession._type_problem checks
 _TYPED = frozenset({"integer", "decimal", "date", "datetime", "select_one", "select_multiple"})
+_NEVER_, _COMPUTED, _ALWAYS = 0, 1, 2  # when a given answer's type is checked (CheckPlan)
 
 
 class _Bail(Exception):
@@ -89,19 +91,28 @@ class CheckPlan:
                 if routes is not None:
                     self.day[s.id] = (routes, {})
         # by question path: (static required, static constraint result, `required`
-        # slots, choice-filter and constraint slots, whether the type is checked)
+        # slots, choice-filter and constraint slots, when the type is checked: _NEVER_,
+        # _COMPUTED (only a value a calculation gave: a stored answer passed the same
+        # check, FormSession._refused, when it was loaded) or _ALWAYS (a filtered or
+        # empty choice list: what was valid at load may not be now))
         self.rules: dict[tuple[str, ...], tuple[bool, bool, tuple[Slot, ...],
-                                                 tuple[Slot, ...], bool]] = {}
+                                                 tuple[Slot, ...], int]] = {}
         for path, nd in program.fd.by_path.items():
             if nd.kind != "question":
                 continue
             static = program.static.get(path) or {}
             slots = program.leaf_slots.get(path, ())
+            given = tuple(s for s in slots if s.kind in ("choices", "constraint"))
+            if nd.type not in _TYPED:
+                typed = _NEVER_
+            elif nd.is_select and (any(s.kind == "choices" for s in given)
+                                   or not program.choice_list(nd).names):
+                typed = _ALWAYS
+            else:
+                typed = _COMPUTED
             self.rules[path] = (
                 static.get("required", False), static.get("constraint", True),
-                tuple(s for s in slots if s.kind == "required"),
-                tuple(s for s in slots if s.kind in ("choices", "constraint")),
-                nd.type in _TYPED)
+                tuple(s for s in slots if s.kind == "required"), given, typed)
         # answer paths already seen: how to find their node again (_locator)
         self.located: dict[str, tuple[Any, ...] | None] = {}
 
@@ -403,9 +414,13 @@ class RecordCheck:
             if required:
                 return self._render(_msg(nd.required_msgs, self.language), node) or REQUIRED_MSG
             return None
+        error = self.errors_of.get(id(node), _LOADED)
+        if typed == _COMPUTED and error is _LOADED:
+            typed = _NEVER_  # a stored answer: its type was checked when it was loaded
+        if error is _LOADED:
+            error = None
         if not given_slots and not typed and valid:
             return None
-        error = self.errors_of.get(id(node))
         choices: list[Choice] | None = None
         for slot in given_slots:
             if slot.kind == "choices":
