@@ -8,7 +8,7 @@ RUN_DEBS := base qt window
 TEST_DEBS := base qt window packaging
 PACKAGE_DEBS := base qt packaging
 
-.PHONY: install run test lint bench sysdeps clean package
+.PHONY: install run test lint bench bench-server sysdeps clean package
 
 # Installs the groups' packages when root on Debian; otherwise names what is missing
 # and the apt-get command, and stops (scripts/sysdeps.sh).
@@ -40,6 +40,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@for b in store forms entry review sync startup field_week; do \
 		echo "== bench/$$b.py"; QT_QPA_PLATFORM=offscreen $(BIN)/python bench/$$b.py || exit 1; \
+	done
+
+# The centre's benchmarks: ingest CPU and validation share (bench/server.py), then the
+# load bench (bench/server_load.py: SQLite, and PostgreSQL when SIEE_BENCH_PG_URL or
+# SIEE_TEST_PG_URL is set; 1 and 2 processes; 1, 8, 32 devices; a national day). Only
+# 127.0.0.1; takes 10-30 minutes on a shared machine (SIEE_BENCH_QUICK=1: 32 devices,
+# 1 process).
+bench-server: $(STAMP)
+	@for b in server server_load; do \
+		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; \
 	done
 
 # One-folder executable in dist/siee-campo/ (packaging/siee-campo.spec), then its self-test.

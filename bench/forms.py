@@ -87,8 +87,8 @@ BASELINE = "390ddb0"  # the engine before issue 14 (branch point of wt/formsspee
 
 _BEFORE = """
 import json, statistics, sys, time
-from app.forms import FormSession, bundled_form
-fd = bundled_form("fsu")
+from app.forms import FormSession, load_form
+fd = load_form(sys.argv[3])  # today's FSU file, read by the engine before issue 14
 data = json.loads(open(sys.argv[1], encoding="utf-8").read())
 reps = int(sys.argv[2])
 for _ in range(3):
@@ -127,7 +127,10 @@ def before_ms(tree: Path, data_file: Path, reps: int) -> tuple[float, float]:
     import subprocess
 
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, "-c", _BEFORE, str(data_file), str(reps)],
+    from app.forms.bundled import bundled_path
+
+    out = subprocess.run([sys.executable, "-c", _BEFORE, str(data_file), str(reps),
+                          str(bundled_path("fsu"))],
                          cwd=tree, env=env, check=True, capture_output=True, text=True,
                          timeout=600)
     load, val = json.loads(out.stdout.strip().splitlines()[-1])

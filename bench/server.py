@@ -44,8 +44,8 @@ _VALIDATION_LOG = re.compile(r"form validation ([0-9.]+) ms CPU for ([0-9]+) rec
 
 _BEFORE_VALIDATION = """
 import json, sys, time
-from app.forms import FormSession, bundled_form
-fd = bundled_form("fsu")
+from app.forms import FormSession, load_form
+fd = load_form(sys.argv[2])  # today's FSU file, read by the engine before issue 14
 records = json.loads(open(sys.argv[1], encoding="utf-8").read())
 FormSession.from_json(fd, records[0]).validate()
 t = time.process_time()
@@ -73,7 +73,7 @@ def main() -> int:
 def run(root: Path) -> int:
     import requests
 
-    from app.sync.client import SyncClient
+    from app.forms.bundled import bundled_path
     from app.workspace import Workspace
     from bench.forms import before_engine
     from bench.sync import KDF, ULE, add_queued, exactly_once, workspace
@@ -86,12 +86,12 @@ def run(root: Path) -> int:
     code = svc.create_enroll_code(ULE)[0]
     ws = workspace(root, "campo")
     with running_server(data_dir=srv_dir, log_level="warning", rate_per_minute=0) as a:
-        SyncClient(ws).enroll(a.url, code)
+        ws.centre.client().enroll(a.url, code)
     svc.close()
     add_queued(ws, N, seed=3)
-    while ws.sync_prepare(200):  # the laptop's part, done before the sync as when idle
+    while ws.centre.prepare(200):  # the laptop's part, done before the sync as when idle
         pass
-    sent = ws.sync_take_outbox(N)
+    sent = ws.centre.ports.take_outbox(N)
     ws.close()
     if len(sent) != N:
         print(f"server bench: {len(sent)} records in the outbox, not {N}", file=sys.stderr)
@@ -101,13 +101,13 @@ def run(root: Path) -> int:
     ws.login("admin", "clave-bench-123")
     try:
         with running_server(data_dir=srv_dir, log_level="info", rate_per_minute=0) as srv:
-            ws.sync_update_server_url(srv.url)
+            ws.centre.update_server_url(srv.url)
             requests.get(srv.url + "/v1/health", timeout=30)
             time.sleep(0.5)  # start-up work done
             pid = srv.process.pid
             log_at = srv.log_path.stat().st_size
             c0 = proc_cpu_ms(pid)
-            SyncClient(ws, read_timeout=300).sync(inbox=False)
+            ws.centre.client(read_timeout=300).sync(inbox=False)
             c1 = proc_cpu_ms(pid)
             with open(srv.log_path, "rb") as f:
                 f.seek(log_at)
@@ -134,7 +134,8 @@ def run(root: Path) -> int:
         data = root / "records.json"
         data.write_text(json.dumps([r.answers for r in sent]), "utf-8")
         env = {**os.environ, "PYTHONPATH": str(tree)}
-        out = subprocess.run([sys.executable, "-c", _BEFORE_VALIDATION, str(data)], cwd=tree,
+        out = subprocess.run([sys.executable, "-c", _BEFORE_VALIDATION, str(data),
+                              str(bundled_path("fsu"))], cwd=tree,
                              env=env, check=True, capture_output=True, text=True, timeout=600)
         before = float(out.stdout.strip().splitlines()[-1])
         print(f"server.validation_before_cpu_ms_per_record: {before:.2f} ms")

@@ -480,7 +480,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
         gc.freeze()
         config = uvicorn.Config(app, log_level=log_level,
                                 access_log=False, server_header=False, log_config=None,
-                                **proxy)
+                                timeout_keep_alive=KEEP_ALIVE_S, **proxy)
         server = uvicorn.Server(config)
         if port_file is not None:
             _write_port_when_started(server, port_file, bound)
@@ -497,7 +497,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
 
     config = uvicorn.Config("server.app:app_from_env", factory=True, workers=workers,
                             log_level=log_level, access_log=False, server_header=False,
-                            log_config=None, **proxy)
+                            log_config=None, timeout_keep_alive=KEEP_ALIVE_S, **proxy)
     sock.listen(2048)
     if port_file is not None:
         _write(port_file, str(bound).encode())  # workers accept once ready; health waits
@@ -506,6 +506,11 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
 
 
 LOG_ENV = "SIEE_SERVER_LOG"
+# Idle keep-alive connections stay open this long (uvicorn's default is 5 s): longer than
+# any Retry-After a busy server sends (server.backpressure: at most 10 s), so a laptop that
+# waited as told sends again on its open connection instead of racing the server's close
+# of it (a reset the client takes for a broken link, and resends). nginx's own default.
+KEEP_ALIVE_S = 75
 
 
 def _write_port_when_started(server: Any, port_file: Path, port: int) -> None:

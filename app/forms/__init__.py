@@ -61,11 +61,12 @@ Paths are absolute instance paths with 1-based positions on repeat instances:
 
 from app.forms.bundled import bundled_form, list_bundled
 from app.forms.carry_over import carry_over
+from app.forms.check import validate_submission
 from app.forms.definition import Choice, FormDef, FormLoadError, NodeDef, Problem
 from app.forms.functions import FUNCTIONS as FUNCTIONS  # fills xpath.FUNCTIONS, see there
 from app.forms.loader import load_form
 from app.forms.records import dnis, summary
-from app.forms.session import FormSession, Issue, NodeState, Report, validate_submission
+from app.forms.session import FormSession, Issue, NodeState, Report
 
 __all__ = [
     "Choice",

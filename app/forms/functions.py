@@ -602,8 +602,24 @@ def _system_language() -> str:
 
 
 def _format_date_in(language: str | None, v: Value, fmt: Value) -> str:
-    months, days = _names_for(language)
-    return _format_date(v, fmt, months, days)
+    f = to_string(fmt)
+    if "%b" in f or "%a" in f:  # the only codes that name months or days
+        months, days = _names_for(language)
+        return _format_date(v, f, months, days)
+    return _format_date(v, f)
+
+
+# format-date codes: (date-time, month names, day names) -> text
+_DATE_CODES: dict[str, Callable[[datetime, list[str], list[str]], str]] = {
+    "Y": lambda dt, m, d: f"{dt.year:04d}", "y": lambda dt, m, d: f"{dt.year % 100:02d}",
+    "m": lambda dt, m, d: f"{dt.month:02d}", "n": lambda dt, m, d: str(dt.month),
+    "b": lambda dt, m, d: m[dt.month - 1], "d": lambda dt, m, d: f"{dt.day:02d}",
+    "e": lambda dt, m, d: str(dt.day), "H": lambda dt, m, d: f"{dt.hour:02d}",
+    "h": lambda dt, m, d: str(dt.hour), "M": lambda dt, m, d: f"{dt.minute:02d}",
+    "S": lambda dt, m, d: f"{dt.second:02d}",
+    "3": lambda dt, m, d: f"{dt.microsecond // 1000:03d}",
+    "a": lambda dt, m, d: d[dt.weekday()], "%": lambda dt, m, d: "%",
+}
 
 
 def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
@@ -631,14 +647,8 @@ def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
         if ch == "%" and i + 1 < len(f):
             c = f[i + 1]
             i += 2
-            rep = {
-                "Y": f"{dt.year:04d}", "y": f"{dt.year % 100:02d}", "m": f"{dt.month:02d}",
-                "n": str(dt.month), "b": months[dt.month - 1], "d": f"{dt.day:02d}",
-                "e": str(dt.day), "H": f"{dt.hour:02d}", "h": str(dt.hour),
-                "M": f"{dt.minute:02d}", "S": f"{dt.second:02d}",
-                "3": f"{dt.microsecond // 1000:03d}", "a": days[dt.weekday()], "%": "%",
-            }.get(c)
-            out.append(rep if rep is not None else "%" + c)
+            code = _DATE_CODES.get(c)
+            out.append(code(dt, months, days) if code is not None else "%" + c)
             continue
         out.append(ch)
         i += 1

@@ -37,6 +37,7 @@ _CONST_BOOL = re.compile(r"^\s*(true|false)\(\)\s*$")
 _IMPURE = re.compile(r"\b(today|now|random|uuid|once|position|last|choice-name|instance|"
                      r"current|indexed-repeat|digest|version|property)\s*\(")
 _STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
+_TODAY = re.compile(r"\btoday\s*\(\s*\)")
 
 
 @dataclass(slots=True, eq=False)
@@ -259,6 +260,8 @@ class Program:
         # whether a node's texts in a language show answers (${name}) (session._state)
         self.text_refs: dict[tuple[Path, str | None], bool] = {}
         self._refs: dict[tuple[str, Path], Any] = {}
+        # how app.forms.check reads a received record of this form (built on first use)
+        self.check_plan: Any = None
         self._steps: dict[str, tuple[tuple[str, int | None, NodeDef], ...]] = {}
         problems: list[Problem] = []
         for nd in fd.root.walk()[1:]:
@@ -434,19 +437,28 @@ class Program:
             s.rank = rank
             rank += 1
 
-    def _routes(self, s: Slot) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
+    def _routes(self, s: Slot, day: bool = False
+                ) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
         """How to reach each value `s` reads from the node it runs on, when its result
         depends on nothing else (no clock, randomness, position, language, instance
-        structure, node-sets): then results may be shared by those values."""
+        structure, node-sets): then results may be shared by those values. day=True:
+        the same for an expression whose only other input is today() (its results may
+        be shared within one local day: app.forms.check keys them by the date)."""
         if s.kind in ("count", "choices") or s.expr.global_dep:
             return None
+        src = _STRINGS.sub("", s.expr.source)
+        if day:
+            without = _TODAY.sub("", src)
+            if without == src:
+                return None  # no today(): the shared memo covers it (or nothing does)
+            src = without
         for d in s.expr.structural:
             nd = self.fd.by_path.get(d.path)
             if nd is None or nd.is_repeat:
                 return None  # reads how many instances there are, or their order
         if s.kind == "calc" and s.node.trigger:
             return None
-        if _IMPURE.search(_STRINGS.sub("", s.expr.source)):
+        if _IMPURE.search(src):
             return None
         out = []
         for d in s.expr.deps:
@@ -461,6 +473,11 @@ class Program:
                 return None
             out.append((d.pin, d.path[d.pin:]))
         return tuple(out)
+
+    def day_routes(self, s: Slot) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
+        """Routes (see _routes) of a slot whose only input besides them is today(); None
+        for any other slot. Its results may be shared within one local day."""
+        return self._routes(s, day=True)
 
     def ref_fn(self, name: str, ctx: Path) -> Any:
         """Compiled `${name}` as read from a node at `ctx` (labels and messages)."""

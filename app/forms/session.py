@@ -1216,16 +1216,18 @@ def _attached(node: Node, doc: Node) -> bool:
     return False
 
 
-def validate_submission(formdef: FormDef, answers: dict[str, Any]) -> list[str]:
+def validate_in_session(formdef: FormDef, answers: dict[str, Any]) -> list[str]:
     """Reasons (Spanish, "path: message") why a received record's answers are refused;
-    empty when acceptable. `answers` is what `FormSession.to_json()` gave (or a flat
-    {path: value}). For the server: builds the record once with the fast paths and
-    evaluates only what hard errors need — relevance, calculations the record does not
-    hold, required, constraints and choice filters of relevant questions; no warnings,
-    labels or read-only states. Raises ValidationError or NotFound (Spanish
+    empty when acceptable, read through a whole FormSession. `answers` is what
+    `FormSession.to_json()` gave (or a flat {path: value}). Builds the record once with
+    the fast paths and evaluates only what hard errors need — relevance, calculations
+    the record does not hold, required, constraints and choice filters of relevant
+    questions; no warnings, labels or read-only states. The server uses
+    app.forms.check.validate_submission (one ordered pass, same result; this is its
+    fallback and its reference in tests). Raises ValidationError or NotFound (Spanish
     `user_message`) when the answers do not fit the form at all."""
     session = FormSession(formdef, answers, fast=True)
     return [f"{i.path}: {i.message}" for i in session.validate(warnings=False).errors]
 
 
-__all__ = ["FormSession", "Issue", "NodeState", "Report", "validate_submission"]
+__all__ = ["FormSession", "Issue", "NodeState", "Report", "validate_in_session"]

@@ -1020,6 +1020,37 @@ def _absolute_path(steps: list[_Step], align: bool = True) -> Fn:
             nodes = _apply_step(step, nodes, env)
         return nodes
 
+    if align and steps and all(st.plain for st in steps):
+        return _plain_absolute_path(tuple(st.name for st in steps), run)  # type: ignore[arg-type]
+    return run
+
+
+def _plain_absolute_path(names: tuple[str, ...], general: Fn) -> Fn:
+    """`_absolute_path` of plain child steps (`/fsu/integrantes/edad`), evaluated on the
+    evaluated node itself (`env.current`, the usual case): the same walk — steps follow
+    the node's own instances while their names match, then every child of that name —
+    without the per-step bookkeeping. Inside a predicate (another context node) the
+    general closure runs."""
+
+    def run(node: Node, env: Env) -> list[Node]:
+        if node is not env.current:
+            return general(node, env)  # type: ignore[no-any-return]
+        chain = env.chain
+        size = len(chain)
+        cur = env.doc
+        nodes: list[Node] | None = None
+        i = 0
+        for name in names:
+            i += 1
+            if nodes is None:
+                if i < size and chain[i].name == name:
+                    cur = chain[i]
+                    continue
+                nodes = list(cur.by_name.get(name, ()))
+            else:
+                nodes = [c for n in nodes for c in n.by_name.get(name, ())]
+        return [cur] if nodes is None else nodes
+
     return run
 
 
