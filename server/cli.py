@@ -2,7 +2,8 @@
 
     siee-server serve --db URL --host 127.0.0.1 --port 8080
     siee-server enroll-code --ule 150101
-    siee-server devices list | devices revoke DEVICE_ID [--reason TEXT]
+    siee-server devices list | devices revoke DEVICE_ID [--reason TEXT] | devices alerts
+    siee-server held list [--json] [--answers]
     siee-server records list | show UUID | return UUID --reason TEXT | result UUID ...
     siee-server forms publish FILE | forms list
     siee-server settings set KEY=VALUE ... [--ule UBIGEO]
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("devices", help="list or revoke devices").add_subparsers(
         dest="sub", required=True)
     d.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
+    d.add_parser("alerts", parents=[common],
+                 help="devices whose audit log went backwards").add_argument(
+        "--json", action="store_true")
     dr = d.add_parser("revoke", parents=[common])
     dr.add_argument("device_id")
     dr.add_argument("--reason", default="")
@@ -99,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--date", required=True, help="result date YYYY-MM-DD")
     rc.add_argument("--valid-until", required=True, help="end of validity YYYY-MM-DD")
 
+    h = sub.add_parser("held", help="records held: form version not held by the centre")\
+        .add_subparsers(dest="sub", required=True)
+    hl = h.add_parser("list", parents=[common])
+    hl.add_argument("--json", action="store_true")
+    hl.add_argument("--answers", action="store_true", help="include the answers (JSON only)")
     f = sub.add_parser("forms", help="published forms").add_subparsers(dest="sub", required=True)
     f.add_parser("publish", parents=[common]).add_argument("file", type=Path)
     f.add_parser("list", parents=[common])
@@ -197,6 +206,10 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
     elif cmd == "devices" and sub == "revoke":
         svc.revoke_device(args.device_id, args.reason)
         print(f"Equipo {args.device_id} dado de baja.")
+    elif cmd == "devices" and sub == "alerts":
+        return _print_alerts(svc.audit_alerts(), args.json)
+    elif cmd == "held" and sub == "list":
+        return _print_held(svc.held_records(args.answers), args.json)
     elif cmd == "records" and sub == "list":
         rows = svc.list_records(args.ule, args.status)
         if args.json:
@@ -247,6 +260,40 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
               f"[{p.key_fingerprint(svc.keys.encryption_public)}]")
     else:  # pragma: no cover - argparse prevents it
         return 2
+    return 0
+
+
+def _print_alerts(rows: list[dict[str, Any]], as_json: bool) -> int:
+    """`devices alerts`: exit 0 when no device has an alert, 1 otherwise (for scripts)."""
+    if as_json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return 1 if rows else 0
+    if not rows:
+        print("Ningún equipo tiene alertas de bitácora.")
+        return 0
+    print(f"{len(rows)} equipo(s) con alertas de bitácora (su registro de auditoría volvió "
+          "atrás: datos borrados o una copia antigua restaurada). Revise esos equipos "
+          "antes de confiar en lo que envían:")
+    for r in rows:
+        print(f"- {r['device_id']}: {r['alerts']} alerta(s); última el {r['last_alert_at']}: "
+              f"{r['last_alert_es']}.")
+    return 1
+
+
+def _print_held(rows: list[dict[str, Any]], as_json: bool) -> int:
+    """`held list`: records whose form version the centre must publish."""
+    if as_json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("No hay fichas retenidas.")
+        return 0
+    versions = sorted({(r["form_id"], r["form_version"]) for r in rows})
+    print(f"{len(rows)} ficha(s) retenida(s): la sede central no tiene su versión del "
+          "formulario. Publique la versión con «siee-server forms publish ARCHIVO.xlsx»: "
+          + ", ".join(f"{f} {v}" for f, v in versions) + ".")
+    _print_table(rows, ["uuid", "revision", "form_id", "form_version", "ule_ubigeo",
+                        "device_id", "held_at"])
     return 0
 
 

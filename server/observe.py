@@ -56,6 +56,23 @@ def metrics_text() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+# Figures read from the database at each scrape (shared by every worker process).
+STATE_GAUGES = {
+    "siee_audit_alert_devices": "devices whose audit log went backwards at least once",
+    "siee_audit_alerts": "audit-log alerts recorded, all devices (siee-server devices alerts)",
+    "siee_held_records": "records held: their form version is not held by the centre",
+}
+
+
+def state_text(values: dict[str, int]) -> bytes:
+    """Prometheus text lines for the STATE_GAUGES in `values` (name -> value)."""
+    out = []
+    for name, value in values.items():
+        out.append(f"# HELP {name} {STATE_GAUGES[name]}\n# TYPE {name} gauge\n"
+                   f"{name} {int(value)}\n")
+    return "".join(out).encode()
+
+
 def mark_worker_dead(pid: int) -> None:
     """Forget a finished worker's live gauges (multiprocess mode only)."""
     if os.environ.get(MULTIPROC_ENV):
