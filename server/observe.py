@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import uuid
 from contextvars import ContextVar
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -94,9 +96,28 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler that writes to the `sys.stderr` of the moment, not the one it
+    was made with: whoever swaps stderr and closes the old one (a redirect, pytest's
+    capture around an in-process `siee-server serve`) leaves no handler writing to a
+    closed file ("Logging error ... I/O operation on closed file")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__/setStream assign it
+        pass
+
+
 def setup_logging(level: str = "info", fmt: str = "json") -> None:
-    """Configure the root logger: JSON lines (fmt="json") or plain text, with request ids."""
-    handler = logging.StreamHandler()
+    """Configure the root logger: JSON lines (fmt="json") or plain text, with request ids,
+    on the current standard error (StderrHandler)."""
+    handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     if fmt == "json":
         from pythonjsonlogger.json import JsonFormatter
