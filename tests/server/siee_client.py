@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.sync import protocol as p
 
-# The test forms' version (tests/data/forms: s100 and fsu version "1").
+# The test form's version (tests/data/forms: s100 version "1").
 TEST_FORM_VERSION = "1"
-TEST_FORM_IDS = ("s100", "fsu")
+TEST_FORM_IDS = ("s100",)
 
 
 class SieeAuth(requests.auth.AuthBase):
