@@ -240,50 +240,6 @@ def _m4_integrity(db: sqlite_utils.Database) -> None:
     the value sealed at the previous one."""
     db["records"].add_column("row_mac", bytes)
     db["users"].add_column("failures_total", int, not_null_default=0)
-    for sql in _v4_trigger_sql():
-        db.execute(sql)
-
-
-# The clear columns and triggers as migration 4 shipped them (frozen: migration 5
-# replaces them; app.store.integrity holds the current ones).
-_V4_COLUMNS = ("uuid, revision, form_id, form_version, state, created_at, updated_at, "
-               "author_id, assignee_id, ule_ubigeo, warnings, quarantined, completed_at, "
-               "approved_at, approved_by, delivered_at")
-_V4_TRIGGERS = ("records_meta_guard", "records_meta_seal", "records_meta_seal_new")
-
-
-def _v4_trigger_sql() -> list[str]:
-    cols = _V4_COLUMNS.split(", ")
-    old = ", ".join(f"OLD.{c}" for c in cols)
-    new = ", ".join(f"NEW.{c}" for c in cols)
-    fn = integrity.FUNCTION
-    return [
-        f"CREATE TRIGGER records_meta_guard BEFORE UPDATE OF {_V4_COLUMNS} ON records "
-        f"WHEN OLD.row_mac IS NOT {fn}({old}) "
-        f"BEGIN SELECT RAISE(ABORT, '{integrity.TAMPERED_MESSAGE}'); END",
-        f"CREATE TRIGGER records_meta_seal AFTER UPDATE OF {_V4_COLUMNS} ON records "
-        f"BEGIN UPDATE records SET row_mac = {fn}({new}) WHERE uuid = NEW.uuid; END",
-        f"CREATE TRIGGER records_meta_seal_new AFTER INSERT ON records "
-        f"BEGIN UPDATE records SET row_mac = {fn}({new}) WHERE uuid = NEW.uuid; END",
-    ]
-
-
-def _m5_side_macs(db: sqlite_utils.Database) -> None:
-    """Record MACs move to the side table ``record_macs`` (app.store.integrity): the
-    schema-4 trigger rewrote the whole record row a second time on every write.
-
-    The stored MACs are copied as they are (no key is needed, and a row edited
-    before the upgrade keeps its stale MAC, so it is still reported); then the
-    old triggers and the ``records.row_mac`` column go, and the new triggers come."""
-    db.execute(integrity.MAC_TABLE_SQL)
-    for name in _V4_TRIGGERS:
-        db.execute(f"DROP TRIGGER IF EXISTS {name}")
-    db.execute(f"INSERT INTO {integrity.MAC_TABLE}(uuid, mac) "
-               "SELECT uuid, row_mac FROM records WHERE row_mac IS NOT NULL")
-    if sqlite3.sqlite_version_info >= (3, 35):
-        db.execute("ALTER TABLE records DROP COLUMN row_mac")
-    else:  # no DROP COLUMN before SQLite 3.35: the column stays, unused and empty
-        db.execute("UPDATE records SET row_mac = NULL")
     for sql in integrity.trigger_sql():
         db.execute(sql)
 
@@ -294,7 +250,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m2_sync,
     _m3_sync_submission,
     _m4_integrity,
-    _m5_side_macs,
 ]
 
 
@@ -313,7 +268,7 @@ def migrate(db: sqlite_utils.Database) -> int:
         with transaction(db) as conn:
             MIGRATIONS[version - 1](db)
             conn.execute(f"PRAGMA user_version={version}")
-    if schema_version(db) >= 5 and integrity.triggers_differ(db.conn):
+    if schema_version(db) >= 4 and integrity.triggers_differ(db.conn):
         with transaction(db) as conn:
             fixed = integrity.restore_triggers(conn)
         if fixed:

@@ -12,7 +12,7 @@ from typing import Any
 from app.core.states import State
 from app.store.audit import GAP_ACTION, HEAD_KEY
 from app.store.db import DB_NAME, MIGRATIONS
-from app.store.integrity import FINDINGS_KEY, MAC_TABLE
+from app.store.integrity import FINDINGS_KEY
 
 
 def _size(path: Path) -> int:
@@ -99,20 +99,10 @@ def _integrity(conn: sqlite3.Connection, tables: set[str], meta: dict[str, str])
             out["last_check"] = {"unreadable": True}
     cols = {r[1] for r in conn.execute("PRAGMA table_info(records)")} if "records" in tables \
         else set()
-    if meta.get(HEAD_KEY) and "records" in tables:
-        if MAC_TABLE in tables:
-            out["records_without_mac"] = conn.execute(
-                f"SELECT COUNT(*) FROM records r WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {MAC_TABLE} m WHERE m.uuid = r.uuid)"
-            ).fetchone()[0]
-        elif "row_mac" in cols:  # schema 4, not yet opened by this program
-            out["records_without_mac"] = conn.execute(
-                "SELECT COUNT(*) FROM records WHERE row_mac IS NULL"
-            ).fetchone()[0]
-        elif int(conn.execute("PRAGMA user_version").fetchone()[0]) >= 5:
-            # the MAC table was dropped outside the program: no record has one
-            out["records_without_mac"] = conn.execute(
-                "SELECT COUNT(*) FROM records").fetchone()[0]
+    if "row_mac" in cols and meta.get(HEAD_KEY):
+        out["records_without_mac"] = conn.execute(
+            "SELECT COUNT(*) FROM records WHERE row_mac IS NULL"
+        ).fetchone()[0]
     if meta.get(HEAD_KEY):
         try:
             head_seq = int(json.loads(meta[HEAD_KEY])["seq"])

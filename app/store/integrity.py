@@ -1,40 +1,31 @@
-"""Tamper evidence for what is stored in clear: each record's metadata MAC.
+"""Tamper evidence for what is stored in clear: each record's metadata row MAC.
 
 A record's clear columns (state, revision, form id and version, dates, author,
 assignee, ULE, flags such as ``quarantined``) are needed without decrypting
 (listing, counting, the outbox), so they cannot be sealed like the answers.
-Instead each record has a MAC = HMAC-SHA256(subkey "record-meta" of the data
-key, the row's clear columns), kept in the side table ``record_macs`` (one small
-row per record uuid). An edit made outside the program (for example ``UPDATE
-records SET state='DELIVERED'`` with the sqlite3 shell) cannot recompute it and
-shows as damage for that record.
+Instead every row carries ``row_mac`` = HMAC-SHA256(subkey "record-meta" of the
+data key, the row's clear columns). An edit made outside the program (for
+example ``UPDATE records SET state='DELIVERED'`` with the sqlite3 shell) cannot
+recompute it and shows as damage for that record.
 
 How the MAC is kept, whoever writes:
 
 * ``install(conn, key)`` registers the SQL function ``siee_row_mac(...)`` on the
   program's connection once the workspace is unlocked; while locked it is
   registered as a function that refuses (no metadata write happens then).
-* Triggers (schema 5, app/store/db.py) call it: after every INSERT and every
-  UPDATE of a clear column the record's MAC row is rewritten; before such an
-  UPDATE the *old* row's MAC is checked, so the program never re-seals
+* Triggers created by migration 4 (app/store/db.py) call it: after every
+  INSERT and every UPDATE of a clear column the row's MAC is recomputed; before
+  such an UPDATE the *old* row's MAC is checked, so the program never re-seals
   (launders) a row that was edited outside it: the write aborts instead.
   Any other tool lacks the function, so its write fails, or (triggers dropped)
   leaves a stale MAC that is reported.
-* Why a side table: a MAC column in ``records`` made the trigger rewrite the
-  whole record row (answers included) a second time on every write; the side
-  row is ~70 bytes. (Measured: within one transaction SQLite writes a page once,
-  so WAL pages per save stay about the same: ~14 pages either way.)
 * Reads check it: ``ROW_OK_SQL`` / ``ROW_DAMAGED_SQL`` in SQL (counts, outbox)
-  and ``RowChecker`` in Python (RecordMeta.damaged for the list), with the
-  stored MAC fetched by ``STORED_MAC_SQL``.
+  and ``RowChecker`` in Python (RecordMeta.damaged for the list).
 
-Existing databases (schema < 4) have records without a MAC. The key exists only
+Existing databases (schema < 4) have rows without a MAC. The key exists only
 after a log-in, so ``ensure_initialized`` computes them at the first unlock,
 in one transaction with an ``integrity_init`` audit entry; once that entry is
-in the (anchored) audit chain a record without MAC is damage, never re-sealed.
-Schema-4 databases kept the MAC in ``records.row_mac``: migration 5 moves the
-stored values as they are (no key needed), so an edit made before the upgrade
-is still reported."""
+in the (anchored) audit chain a row without MAC is damage, never re-sealed."""
 
 from __future__ import annotations
 
@@ -69,29 +60,17 @@ MAC_COLUMNS = (
     "delivered_at",
 )
 FUNCTION = "siee_row_mac"
-MAC_TABLE = "record_macs"
-MAC_TABLE_SQL = (
-    f"CREATE TABLE {MAC_TABLE} (uuid TEXT PRIMARY KEY NOT NULL, mac BLOB NOT NULL) WITHOUT ROWID"
-)
 _ARGS = ", ".join(MAC_COLUMNS)
 ROW_MAC_EXPR = f"{FUNCTION}({_ARGS})"
-
-
-def stored_mac_sql(alias: str = "records") -> str:
-    """SQL for the stored MAC of the `alias` row of ``records`` (NULL when it has none)."""
-    return f"(SELECT mac FROM {MAC_TABLE} WHERE {MAC_TABLE}.uuid = {alias}.uuid)"
-
-
-STORED_MAC_SQL = stored_mac_sql()
-# A row whose stored MAC matches its columns (IS: a missing MAC never matches).
-ROW_OK_SQL = f"{STORED_MAC_SQL} IS {ROW_MAC_EXPR}"
-ROW_DAMAGED_SQL = f"{STORED_MAC_SQL} IS NOT {ROW_MAC_EXPR}"
+# A row whose stored MAC matches its columns (IS: a NULL MAC never matches).
+ROW_OK_SQL = f"row_mac IS {ROW_MAC_EXPR}"
+ROW_DAMAGED_SQL = f"row_mac IS NOT {ROW_MAC_EXPR}"
 
 
 def row_ok_sql(alias: str) -> str:
     """ROW_OK_SQL with every column qualified by a table alias (for joins)."""
     cols = ", ".join(f"{alias}.{c}" for c in MAC_COLUMNS)
-    return f"{stored_mac_sql(alias)} IS {FUNCTION}({cols})"
+    return f"{alias}.row_mac IS {FUNCTION}({cols})"
 
 INIT_ACTION = "integrity_init"
 LOCKED_MESSAGE = "siee: record metadata written while the workspace is locked"
@@ -129,25 +108,6 @@ def _memoized(key: bytes) -> Any:
     return fn
 
 
-_BULK_MACS = 2_000
-_CHUNK = 500
-
-
-def stored_macs(conn: sqlite3.Connection, uuids: Sequence[str]) -> dict[str, bytes]:
-    """The stored MACs of `uuids` (a uuid without one is absent). Call it in the same
-    read snapshot as the read of the rows it checks. Many rows: one scan of the small
-    side table, far cheaper than a lookup per row (the list of 50,000 records)."""
-    if len(uuids) > _BULK_MACS:
-        return dict(conn.execute(f"SELECT uuid, mac FROM {MAC_TABLE}"))
-    out: dict[str, bytes] = {}
-    for i in range(0, len(uuids), _CHUNK):
-        chunk = list(uuids[i:i + _CHUNK])
-        out.update(conn.execute(
-            f"SELECT uuid, mac FROM {MAC_TABLE} WHERE uuid IN ({','.join('?' * len(chunk))})",
-            chunk))
-    return out
-
-
 class RowChecker:
     """Checks a row MAC in Python (the list view checks each row it shows)."""
 
@@ -173,22 +133,18 @@ def install(conn: sqlite3.Connection, data_key: bytes | None) -> None:
 
 
 def trigger_sql() -> list[str]:
-    """The guard triggers of schema 5 (see the module docstring): check the old row
-    before an update of a clear column, write the record's MAC row after it and
-    after an insert, drop it with the record."""
+    """The triggers of migration 4 (see the module docstring)."""
     cols = ", ".join(MAC_COLUMNS)
     old = ", ".join(f"OLD.{c}" for c in MAC_COLUMNS)
     new = ", ".join(f"NEW.{c}" for c in MAC_COLUMNS)
-    seal = (f"BEGIN INSERT OR REPLACE INTO {MAC_TABLE}(uuid, mac) "
-            f"VALUES (NEW.uuid, {FUNCTION}({new})); END")
     return [
         f"CREATE TRIGGER records_meta_guard BEFORE UPDATE OF {cols} ON records "
-        f"WHEN (SELECT mac FROM {MAC_TABLE} WHERE uuid = OLD.uuid) IS NOT {FUNCTION}({old}) "
+        f"WHEN OLD.row_mac IS NOT {FUNCTION}({old}) "
         f"BEGIN SELECT RAISE(ABORT, '{TAMPERED_MESSAGE}'); END",
-        f"CREATE TRIGGER records_meta_seal AFTER UPDATE OF {cols} ON records {seal}",
-        f"CREATE TRIGGER records_meta_seal_new AFTER INSERT ON records {seal}",
-        f"CREATE TRIGGER records_meta_drop AFTER DELETE ON records "
-        f"BEGIN DELETE FROM {MAC_TABLE} WHERE uuid = OLD.uuid; END",
+        f"CREATE TRIGGER records_meta_seal AFTER UPDATE OF {cols} ON records "
+        f"BEGIN UPDATE records SET row_mac = {FUNCTION}({new}) WHERE uuid = NEW.uuid; END",
+        f"CREATE TRIGGER records_meta_seal_new AFTER INSERT ON records "
+        f"BEGIN UPDATE records SET row_mac = {FUNCTION}({new}) WHERE uuid = NEW.uuid; END",
     ]
 
 
@@ -208,29 +164,18 @@ def expected_triggers() -> dict[str, str]:
     return out
 
 
-def _mac_table_missing(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                        (MAC_TABLE,)).fetchone() is None
-
-
 def triggers_differ(conn: sqlite3.Connection) -> bool:
-    """Whether any guard trigger, or the MAC table, is missing or changed (a read;
-    no lock taken)."""
+    """Whether any guard trigger is missing or changed (a read; no lock taken)."""
     have = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"))
-    return _mac_table_missing(conn) or any(
-        have.get(n) != sql for n, sql in expected_triggers().items())
+    return any(have.get(n) != sql for n, sql in expected_triggers().items())
 
 
 def restore_triggers(conn: sqlite3.Connection) -> list[str]:
     """Recreate guard triggers that are missing or differ (dropped or rewritten
-    outside the program), and an empty MAC table if it was dropped; returns their
-    names. Rows edited meanwhile keep their stale (or lost) MAC, so they are still
-    reported: this only stops further damage."""
-    fixed = []
-    if _mac_table_missing(conn):
-        conn.execute(MAC_TABLE_SQL)
-        fixed.append(MAC_TABLE)
+    outside the program); returns their names. Rows edited meanwhile keep their
+    stale MAC, so they are still reported: this only stops further damage."""
     have = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'"))
+    fixed = []
     for name, sql in expected_triggers().items():
         if have.get(name) != sql:
             if name in have:
@@ -263,8 +208,7 @@ def ensure_initialized(conn: sqlite3.Connection, audit: Any, now: float) -> int:
     if initialized(conn):
         return 0
     n = conn.execute(
-        f"INSERT INTO {MAC_TABLE}(uuid, mac) SELECT uuid, {ROW_MAC_EXPR} FROM records "
-        f"WHERE uuid NOT IN (SELECT uuid FROM {MAC_TABLE})"
+        f"UPDATE records SET row_mac = {ROW_MAC_EXPR} WHERE row_mac IS NULL"
     ).rowcount
     audit.append(conn, now, None, INIT_ACTION, None, {"rows": int(n)})
     return int(n)

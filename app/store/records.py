@@ -16,13 +16,7 @@ from app.core.errors import IntegrityFailure, NotFound
 from app.core.identifiers import normalize_dni
 from app.core.states import State
 from app.store.crypto import Sealer, keyed_hash
-from app.store.integrity import (
-    MAC_COLUMNS,
-    ROW_OK_SQL,
-    STORED_MAC_SQL,
-    RowChecker,
-    stored_macs,
-)
+from app.store.integrity import MAC_COLUMNS, ROW_OK_SQL, RowChecker
 
 COLUMNS = (
     "uuid, revision, form_id, form_version, state, created_at, updated_at, author_id, "
@@ -53,7 +47,7 @@ class RecordMeta:
     # records only ever shows a screenful, and sorting by name pays once.
     _summary: dict[str, Any] | None = None
     _summary_blob: bytes | None = None
-    # The stored MAC of the clear columns (app.store.integrity), checked on first access.
+    # The row MAC of the clear columns (app.store.integrity), checked on first access.
     _row_mac: bytes | None = None
     _opener: Callable[[bytes, bytes], bytes | None] | None = None
     _damaged: bool = False
@@ -266,8 +260,7 @@ class RecordStore:
     # -- reads ------------------------------------------------------------------
     def meta(self, conn: sqlite3.Connection, uuid: str) -> RecordMeta:
         row = conn.execute(
-            f"SELECT {COLUMNS}, NULL, summary, {STORED_MAC_SQL} FROM records WHERE uuid=?",
-            (uuid,),
+            f"SELECT {COLUMNS}, NULL, summary, row_mac FROM records WHERE uuid=?", (uuid,)
         ).fetchone()
         if row is None:
             raise NotFound(f"record {uuid} not found", "La ficha no existe en este equipo.")
@@ -345,30 +338,18 @@ class RecordStore:
         sql = (
             "SELECT uuid, revision, form_id, form_version, state, created_at, updated_at, "
             "author_id, assignee_id, ule_ubigeo, warnings, quarantined, completed_at, "
-            "approved_at, approved_by, delivered_at, NULL, summary FROM records"
+            "approved_at, approved_by, delivered_at, NULL, summary, row_mac FROM records"
         )
         if where:
             sql += " WHERE " + where
         sql += " ORDER BY updated_at DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        # The rows and their MACs (side table) from one snapshot: a save between the
-        # two reads must not look like an outside edit.
-        own = not conn.in_transaction
-        if own:
-            conn.execute("BEGIN")
-        try:
-            metas = list(starmap(RecordMeta, conn.execute(sql, args)))
-            macs = stored_macs(conn, [m.uuid for m in metas])
-        finally:
-            if own:
-                conn.execute("COMMIT")
+        metas = list(starmap(RecordMeta, conn.execute(sql, args)))
         opener, checker, states = self.sealer.open_fast, self.checker, _STATES
-        get_mac = macs.get
         for m in metas:
             m._opener = opener
             m._checker = checker
-            m._row_mac = get_mac(m.uuid)
             m.state = states[m.state]
         return metas
 

@@ -115,9 +115,9 @@ def test_swapped_or_cleared_mac_is_damage(ws_factory, data_dir):
     ws.close()
     con = raw(data_dir)
     drop_guards(con)
-    con.execute("UPDATE record_macs SET mac=(SELECT mac FROM record_macs WHERE uuid=?) "
+    con.execute("UPDATE records SET row_mac=(SELECT row_mac FROM records WHERE uuid=?) "
                 "WHERE uuid=?", (b, a))
-    con.execute("DELETE FROM record_macs WHERE uuid=?", (b,))
+    con.execute("UPDATE records SET row_mac=NULL WHERE uuid=?", (b,))
     con.close()
     ws = ws_factory(hooks=PlainHooks())
     ws.login("admin", ADMIN_PW)  # a later log-in never re-seals a row without MAC
@@ -171,49 +171,3 @@ def test_program_writes_keep_rows_valid(ws_factory):
     assert rep.ok and rep.damaged_records == ()
     m = ws.get(u)
     assert m.revision == 2 and not m.damaged
-
-
-def test_record_row_edited_beside_its_mac_row_is_damage(ws_factory, data_dir):
-    """The MAC lives in a side table: editing the record row alone (its MAC row
-    untouched, triggers dropped) is reported, and only for that record."""
-    ws = ws_factory(hooks=PlainHooks(), create=True)
-    a, b = _queued(ws, 2)
-    ws.close()
-    con = raw(data_dir)
-    macs_before = dict(con.execute("SELECT uuid, mac FROM record_macs"))
-    drop_guards(con)
-    con.execute("UPDATE records SET state='DELIVERED', delivered_at=1 WHERE uuid=?", (a,))
-    assert dict(con.execute("SELECT uuid, mac FROM record_macs")) == macs_before
-    con.close()
-    ws = ws_factory(hooks=PlainHooks())
-    ws.login("admin", ADMIN_PW)
-    assert ws.admin.audit_verify().damaged_records == (a,)
-    st = ws.centre.status()
-    assert st.damaged == 1 and st.pending == 1 and st.delivered == 0
-    assert [r.uuid for r in ws.centre.ports.take_outbox(10)] == [b]
-    listed = {m.uuid: m for m in ws.list_records()}
-    assert listed[a].tampered and not listed[b].damaged
-    ws.close()
-    assert a in format_report(doctor_report(data_dir))
-
-
-def test_dropped_mac_table_is_damage_for_every_record(ws_factory, data_dir):
-    """Dropping the side table (with the triggers) does not make edits pass: the
-    program recreates it empty at the next open and every record shows as damaged."""
-    ws = ws_factory(hooks=PlainHooks(), create=True)
-    uuids = _queued(ws, 3)
-    draft = ws.new_record("fsu", "1", {"head": "borrador"})
-    ws.close()
-    con = raw(data_dir)
-    drop_guards(con)
-    con.execute("DROP TABLE record_macs")
-    con.execute("UPDATE records SET state='DELIVERED' WHERE uuid=?", (uuids[0],))
-    con.close()
-    text = format_report(doctor_report(data_dir))
-    assert "¡4 ficha(s) sin sello de integridad!" in text  # doctor needs no key
-    ws = ws_factory(hooks=PlainHooks())
-    ws.login("admin", ADMIN_PW)
-    assert sorted(ws.admin.audit_verify().damaged_records) == sorted([*uuids, draft])
-    assert ws.centre.status().damaged == 4 and ws.centre.outbox_count() == 0
-    with pytest.raises(IntegrityFailure):  # the program does not re-seal them either
-        ws.save_answers(draft, {"head": "lavado"})
