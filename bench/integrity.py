@@ -40,10 +40,10 @@ def main(n: int) -> None:
         ws.logout()
         ws.login("admin", "clave-admin-123")  # a fresh memo
         t = time.perf_counter()
-        ws.sync_status()
+        ws.centre.status()
         first = time.perf_counter() - t
         t = time.perf_counter()
-        ws.sync_status()
+        ws.centre.status()
         again = time.perf_counter() - t
         t = time.perf_counter()
         ws.db.execute("SELECT state, COUNT(*) FROM records WHERE quarantined=0 GROUP BY state")\

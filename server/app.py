@@ -440,7 +440,8 @@ def create_fastapi(settings: Settings, service: Service | None = None) -> FastAP
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         body, ctype = await run_in_threadpool(observe.metrics_text)
-        return Response(body, media_type=ctype)
+        state = await run_in_threadpool(svc.state_metrics)
+        return Response(body + observe.state_text(state), media_type=ctype)
 
     @app.post("/v1/enroll", response_model=EnrollResponse, tags=["public"],
               responses=_errors(401, 403, 409, 413, 422))

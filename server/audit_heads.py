@@ -14,9 +14,10 @@ batch: the records are still the laptop's; the centre is told to look at it."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from app.sync import protocol as p
@@ -24,7 +25,10 @@ from server.db import device_audit_heads
 
 log = logging.getLogger("siee.server")
 
-
+_BACKWARDS = re.compile(r"^audit log went backwards: batch (\S+) reports entry (\d+), "
+                        r"batch (\S+) reported (\d+)$")
+_REWRITTEN = re.compile(r"^audit log rewritten: batch (\S+) reports entry (\d+) with "
+                        r"another MAC than batch (\S+)$")
 
 def note_head(c: Connection, header: p.BatchHeader, now: str) -> str | None:
     """Record the head a new batch reports (inside the batch's transaction).
@@ -74,3 +78,29 @@ def alerts(engine: Engine) -> list[dict[str, Any]]:
             .order_by(device_audit_heads.c.device_id)
         ).mappings().all()
     return [dict(r) for r in rows]
+
+
+def summary(engine: Engine) -> tuple[int, int]:
+    """(devices with at least one alert, alerts in total), for /metrics."""
+    with engine.connect() as c:
+        n, total = c.execute(
+            select(func.count(), func.coalesce(func.sum(device_audit_heads.c.alerts), 0))
+            .where(device_audit_heads.c.alerts > 0)
+        ).one()
+    return int(n), int(total)
+
+
+def describe_es(alert: str | None) -> str:
+    """An alert text (English, as stored and logged) said in Spanish for the centre's
+    staff; an unknown wording is shown as stored."""
+    if not alert:
+        return ""
+    m = _BACKWARDS.match(alert)
+    if m:
+        return (f"la bitácora retrocedió: el lote {m[1]} informa la entrada {m[2]}, pero el "
+                f"lote {m[3]} ya había informado la {m[4]}")
+    m = _REWRITTEN.match(alert)
+    if m:
+        return (f"la bitácora fue reescrita: el lote {m[1]} informa la entrada {m[2]} con "
+                f"otro sello que el lote {m[3]}")
+    return alert

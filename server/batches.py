@@ -21,6 +21,7 @@ from app.sync.protocol import ProtocolError
 from server import audit_heads, errors
 from server import cases as case_q
 from server import devices as device_q
+from server import held as held_q
 from server import records as record_q
 from server.context import Context, now_iso
 from server.db import batches
@@ -138,17 +139,22 @@ class Batches:
         check = self.validator.batch()
         reasons = {(r.uuid, r.revision): self._check_record(r, auth_device, check)
                    for r in recs}
+        # Valid as far as can be told, but of a form version the centre does not hold.
+        held = {(r.uuid, r.revision) for r in recs if not reasons[(r.uuid, r.revision)]
+                and not check.can_validate(r.form_id, r.form_version)}
         for _attempt in range(5):
             try:
                 ule = str(auth_device["ule_ubigeo"])
                 if self._local_lock is not None:
                     with self._local_lock, self.ctx.engine.begin() as c:
-                        out = self._store(c, env, recs, reasons, sha, len(data), source, ule)
+                        out = self._store(c, env, recs, reasons, sha, len(data), source, ule,
+                                          held)
                 else:
                     with self.ctx.engine.begin() as c:
                         c.execute(select(func.pg_advisory_xact_lock(
                             func.hashtextextended("siee-batch:" + env.batch_id, 0))))
-                        out = self._store(c, env, recs, reasons, sha, len(data), source, ule)
+                        out = self._store(c, env, recs, reasons, sha, len(data), source, ule,
+                                          held)
                 break
             except IntegrityError:
                 # Another process stored this batch or one of its records meanwhile.
@@ -187,7 +193,7 @@ class Batches:
     def _store(
         self, c: Connection, env: p.Envelope, recs: list[p.BatchRecord],
         reasons: dict[tuple[str, int], list[str]], sha: str, size: int, source: str,
-        sender_ule: str,
+        sender_ule: str, held: set[tuple[str, int]] | None = None,
     ) -> tuple[p.Receipt, bytes] | bytes:
         stored = receipt_of(c, self.ctx.sealer, env.batch_id, sha, env.device_id)
         if stored is not None:
@@ -198,6 +204,7 @@ class Batches:
         results = []
         rows = []
         accepted: list[p.BatchRecord] = []
+        to_hold = []
         for r in recs:
             h = r.content_hash()
             prior = have.get((r.uuid, r.revision))
@@ -218,6 +225,11 @@ class Batches:
             if why:
                 results.append(p.RecordResult(r.uuid, r.revision, "invalid", tuple(why)))
                 continue
+            if held and (r.uuid, r.revision) in held:
+                to_hold.append((r, h))
+                results.append(p.RecordResult(r.uuid, r.revision, "conflict",
+                                              (held_q.reason(r.form_id, r.form_version),)))
+                continue
             rows.append(dict(
                 uuid=r.uuid, revision=r.revision, content_sha256=h, form_id=r.form_id,
                 form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
@@ -233,6 +245,7 @@ class Batches:
             results.append(p.RecordResult(r.uuid, r.revision, "accepted"))
         record_q.insert_many(c, rows)
         case_q.note_accepted(c, accepted, now)
+        held_q.hold(c, self.ctx.sealer, to_hold, env.device_id, env.batch_id, now)
         receipt = p.Receipt(env.batch_id, env.device_id, now, tuple(results), sha)
         rbytes = p.sign_receipt(receipt, self.ctx.keys.signing)
         c.execute(insert(batches).values(

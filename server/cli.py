@@ -2,7 +2,8 @@
 
     siee-server serve --db URL --host 127.0.0.1 --port 8080
     siee-server enroll-code --ule 150101
-    siee-server devices list | devices revoke DEVICE_ID [--reason TEXT]
+    siee-server devices list | devices revoke DEVICE_ID [--reason TEXT] | devices alerts
+    siee-server held list [--json] [--answers]
     siee-server records list | show UUID | return UUID --reason TEXT | result UUID ...
     siee-server forms publish FILE | forms list
     siee-server settings set KEY=VALUE ... [--ule UBIGEO]
@@ -100,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", required=True, metavar="ORDEN")
     d.add_parser("list", parents=[common], help="listar los equipos inscritos").add_argument(
         "--json", action="store_true", help="en JSON")
+    d.add_parser("alerts", parents=[common],
+                 help="equipos cuya bitácora de auditoría retrocedió").add_argument(
+        "--json", action="store_true", help="en JSON")
     dr = d.add_parser("revoke", parents=[common], help="dar de baja un equipo")
     dr.add_argument("device_id", metavar="EQUIPO", help="identificador (dev-…, como en «list»)")
     dr.add_argument("--reason", metavar="MOTIVO", default="", help="motivo (p. ej. laptop robada)")
@@ -131,20 +135,31 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fin de la vigencia AAAA-MM-DD")
 
     ca = sub.add_parser("cases", help="expedientes: una solicitud y sus fichas"
-                        ).add_subparsers(dest="sub", required=True)
-    cl = ca.add_parser("list", parents=[common])
-    cl.add_argument("--ule")
-    cl.add_argument("--state", choices=["abierto", "desestimado"])
-    cl.add_argument("--json", action="store_true")
-    cr = ca.add_parser("return", parents=[common], help="observar (devolver) las fichas recibidas de un expediente")
-    cr.add_argument("case_uuid")
-    cr.add_argument("--reason", action="append", required=True,
-                    help="motivo (se puede repetir)")
-    cc = ca.add_parser("result", parents=[common], help="publicar el resultado de la CSE de un expediente")
-    cc.add_argument("case_uuid")
-    cc.add_argument("--category", required=True, help="pobre_extremo | pobre | no_pobre")
-    cc.add_argument("--date", required=True, help="fecha del resultado AAAA-MM-DD")
-    cc.add_argument("--valid-until", required=True, help="fin de la vigencia AAAA-MM-DD")
+                        ).add_subparsers(dest="sub", required=True, metavar="ORDEN")
+    cl = ca.add_parser("list", parents=[common], help="listar los expedientes")
+    cl.add_argument("--ule", metavar="UBIGEO", help="solo los de esta ULE")
+    cl.add_argument("--state", choices=["abierto", "desestimado"], help="solo en este estado")
+    cl.add_argument("--json", action="store_true", help="en JSON")
+    cr = ca.add_parser("return", parents=[common],
+                       help="observar (devolver) las fichas recibidas de un expediente")
+    cr.add_argument("case_uuid", metavar="EXPEDIENTE")
+    cr.add_argument("--reason", metavar="MOTIVO", action="append", required=True,
+                    help="motivo en castellano (repítalo para varios)")
+    cc = ca.add_parser("result", parents=[common],
+                       help="publicar el resultado de la CSE de un expediente")
+    cc.add_argument("case_uuid", metavar="EXPEDIENTE")
+    cc.add_argument("--category", metavar="CATEGORÍA", required=True,
+                    help="pobre_extremo | pobre | no_pobre")
+    cc.add_argument("--date", metavar="FECHA", required=True, help="fecha del resultado AAAA-MM-DD")
+    cc.add_argument("--valid-until", metavar="FECHA", required=True,
+                    help="fin de la vigencia AAAA-MM-DD")
+
+    h = sub.add_parser("held",
+                       help="fichas retenidas: versión de formulario que el centro no tiene"
+                       ).add_subparsers(dest="sub", required=True, metavar="ORDEN")
+    hl = h.add_parser("list", parents=[common], help="listar las fichas retenidas")
+    hl.add_argument("--json", action="store_true", help="en JSON")
+    hl.add_argument("--answers", action="store_true", help="con las respuestas (solo JSON)")
 
     f = sub.add_parser("forms", help="formularios publicados").add_subparsers(
         dest="sub", required=True, metavar="ORDEN")
@@ -250,6 +265,10 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
     elif cmd == "devices" and sub == "revoke":
         svc.revoke_device(args.device_id, args.reason)
         print(f"Equipo {args.device_id} dado de baja.")
+    elif cmd == "devices" and sub == "alerts":
+        return _print_alerts(svc.audit_alerts(), args.json)
+    elif cmd == "held" and sub == "list":
+        return _print_held(svc.held_records(args.answers), args.json)
     elif cmd == "records" and sub == "list":
         rows = svc.list_records(args.ule, args.status)
         if args.json:
@@ -320,6 +339,40 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
               f"[{p.key_fingerprint(svc.keys.encryption_public)}]")
     else:  # pragma: no cover - argparse prevents it
         return 2
+    return 0
+
+
+def _print_alerts(rows: list[dict[str, Any]], as_json: bool) -> int:
+    """`devices alerts`: exit 0 when no device has an alert, 1 otherwise (for scripts)."""
+    if as_json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return 1 if rows else 0
+    if not rows:
+        print("Ningún equipo tiene alertas de bitácora.")
+        return 0
+    print(f"{len(rows)} equipo(s) con alertas de bitácora (su registro de auditoría volvió "
+          "atrás: datos borrados o una copia antigua restaurada). Revise esos equipos "
+          "antes de confiar en lo que envían:")
+    for r in rows:
+        print(f"- {r['device_id']}: {r['alerts']} alerta(s); última el {r['last_alert_at']}: "
+              f"{r['last_alert_es']}.")
+    return 1
+
+
+def _print_held(rows: list[dict[str, Any]], as_json: bool) -> int:
+    """`held list`: records whose form version the centre must publish."""
+    if as_json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("No hay fichas retenidas.")
+        return 0
+    versions = sorted({(r["form_id"], r["form_version"]) for r in rows})
+    print(f"{len(rows)} ficha(s) retenida(s): la sede central no tiene su versión del "
+          "formulario. Publique la versión con «siee-server forms publish ARCHIVO.xlsx»: "
+          + ", ".join(f"{f} {v}" for f, v in versions) + ".")
+    _print_table(rows, ["uuid", "revision", "form_id", "form_version", "ule_ubigeo",
+                        "device_id", "held_at"])
     return 0
 
 

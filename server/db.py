@@ -172,6 +172,25 @@ cases = Table(
 )
 
 
+# Records the centre could not validate: their form version is not published here
+# (server/held.py, issue 19 item 6). Never in `records`; answers sealed.
+held_records = Table(
+    "held_records",
+    metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("content_sha256", String(64), nullable=False),
+    Column("form_id", String(64), nullable=False),
+    Column("form_version", String(64), nullable=False, index=True),
+    Column("ule_ubigeo", String(6), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("answers", Text, nullable=False),  # canonical JSON, sealed (server.sealing)
+    Column("device_id", String(64), nullable=False),
+    Column("batch_id", String(36), nullable=False),
+    Column("held_at", String(32), nullable=False),
+)
+
+
 class SchemaOutdated(ProtocolError):
     """The database holds an older schema revision; `siee-server db upgrade` first."""
 

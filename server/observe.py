@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import uuid
 from contextvars import ContextVar
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -56,6 +58,23 @@ def metrics_text() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+# Figures read from the database at each scrape (shared by every worker process).
+STATE_GAUGES = {
+    "siee_audit_alert_devices": "devices whose audit log went backwards at least once",
+    "siee_audit_alerts": "audit-log alerts recorded, all devices (siee-server devices alerts)",
+    "siee_held_records": "records held: their form version is not held by the centre",
+}
+
+
+def state_text(values: dict[str, int]) -> bytes:
+    """Prometheus text lines for the STATE_GAUGES in `values` (name -> value)."""
+    out = []
+    for name, value in values.items():
+        out.append(f"# HELP {name} {STATE_GAUGES[name]}\n# TYPE {name} gauge\n"
+                   f"{name} {int(value)}\n")
+    return "".join(out).encode()
+
+
 def mark_worker_dead(pid: int) -> None:
     """Forget a finished worker's live gauges (multiprocess mode only)."""
     if os.environ.get(MULTIPROC_ENV):
@@ -77,9 +96,28 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler that writes to the `sys.stderr` of the moment, not the one it
+    was made with: whoever swaps stderr and closes the old one (a redirect, pytest's
+    capture around an in-process `siee-server serve`) leaves no handler writing to a
+    closed file ("Logging error ... I/O operation on closed file")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__/setStream assign it
+        pass
+
+
 def setup_logging(level: str = "info", fmt: str = "json") -> None:
-    """Configure the root logger: JSON lines (fmt="json") or plain text, with request ids."""
-    handler = logging.StreamHandler()
+    """Configure the root logger: JSON lines (fmt="json") or plain text, with request ids,
+    on the current standard error (StderrHandler)."""
+    handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     if fmt == "json":
         from pythonjsonlogger.json import JsonFormatter

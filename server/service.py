@@ -24,6 +24,7 @@ from typing import IO, Any
 from sqlalchemy.engine import RowMapping
 
 from app.sync import protocol as p
+from server import audit_heads, held
 from server.batches import Batches
 from server.cases import Cases
 from server.context import Context
@@ -158,3 +159,22 @@ class Service:
     def counts(self) -> dict[str, int]:
         """See Records.counts."""
         return self.records.counts()
+
+    def audit_alerts(self) -> list[dict[str, Any]]:
+        """Devices whose audit log went backwards (server.audit_heads.alerts), each with
+        `last_alert_es`, the last alert in Spanish."""
+        rows = audit_heads.alerts(self.engine)
+        for r in rows:
+            r["last_alert_es"] = audit_heads.describe_es(r.get("last_alert"))
+        return rows
+
+    def held_records(self, with_answers: bool = False) -> list[dict[str, Any]]:
+        """Records held for a form version the centre does not hold (server.held)."""
+        return held.list_held(self.engine, self.sealer if with_answers else None)
+
+    def state_metrics(self) -> dict[str, int]:
+        """Figures read from the database for /metrics (observe.STATE_GAUGES)."""
+        devices_alerted, alerts_total = audit_heads.summary(self.engine)
+        return {"siee_audit_alert_devices": devices_alerted,
+                "siee_audit_alerts": alerts_total,
+                "siee_held_records": held.count(self.engine)}

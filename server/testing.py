@@ -20,17 +20,39 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.sync.protocol import ProtocolError
 from server.db import drop_all
 from server.service import Service
 from server.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The forms the tests' records use (form id and version): every running_server holds
+# them, as a real centre holds every version the laptops send (issue 19 item 6: a
+# record of a version the centre does not hold is held apart, not stored).
+TEST_FORMS_DIR = REPO_ROOT / "tests" / "data" / "forms"
+
+
+def test_forms() -> list[Path]:
+    """The XLSForm files of TEST_FORMS_DIR (none when the tests are not there)."""
+    if not TEST_FORMS_DIR.is_dir():
+        return []
+    return sorted(p for p in TEST_FORMS_DIR.iterdir() if p.suffix in (".md", ".xlsx"))
+
+
+def publish_forms(service: Service, forms: Sequence[Path]) -> None:
+    """Publish each form unless that version is published already (a reused data dir)."""
+    for path in forms:
+        try:
+            service.publish_form(path)
+        except ProtocolError as exc:
+            if exc.code != "already_published":
+                raise
 
 
 class Admin:
@@ -158,14 +180,16 @@ def running_server(
     log_level: str = "info",
     startup_timeout: float = 120.0,  # a loaded 2-core CI machine needs more than 30 s
     workers: int = 1,
+    forms: Sequence[Path] | None = None,
     **more_limits: int | float,
 ) -> Iterator[RunningServer]:
     """Start `python -m server serve` on 127.0.0.1 with a fresh data dir (unless given).
 
     db_url: None = SQLite file in the data dir; a postgresql+psycopg:// URL works too
     (reset_db=True drops the server's tables first, for a clean test database).
-    workers: processes of `serve --workers N`. more_limits: other Settings limits
-    (enroll_per_address, max_inflight_ingest, ...)."""
+    workers: processes of `serve --workers N`. forms: XLSForms published before the
+    server starts (default: test_forms(), the versions the tests send; [] for none).
+    more_limits: other Settings limits (enroll_per_address, max_inflight_ingest, ...)."""
     own_dir = data_dir is None
     ddir = Path(tempfile.mkdtemp(prefix="siee-server-")) if own_dir else Path(data_dir)
     ddir.mkdir(parents=True, exist_ok=True)
@@ -181,6 +205,7 @@ def running_server(
     if reset_db:
         drop_all(settings.db_url)
     service = Service(settings)  # creates keys and tables before the server starts
+    publish_forms(service, test_forms() if forms is None else forms)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))

@@ -1,8 +1,10 @@
 """Server-side validation of a received record's answers.
 
 The server checks each record with the same form engine (app.forms) and the
-same form version the laptop used, hard constraints only. When the engine or
-the form version is not available, only the structure is checked.
+same form version the laptop used, hard constraints only. A record whose form
+version the engine does not hold (neither published nor bundled) cannot be
+checked: `BatchCheck.can_validate` says so and the batch holds it apart
+(server.held) instead of storing it.
 
 `Validator` is an object owned by the service: it asks its form source (the
 published forms, server.forms.Forms) for form files and keeps the form
@@ -167,12 +169,18 @@ class BatchCheck:
         if key not in self._forms:
             self._forms[key] = self.validator.find_form(form_id, form_version)
             if self._forms[key] is None:
-                log.info("form %s version %s unknown to the engine: structure check only",
+                log.info("form %s version %s unknown to the engine: records held",
                          form_id, form_version)
         return self._forms[key]
 
+    def can_validate(self, form_id: str, form_version: str) -> bool:
+        """Whether this form version can be checked here (the engine and the version's
+        definition are available); a record that cannot be checked is held (server.held)."""
+        return self.validator.engine is not None and self.form(form_id, form_version) is not None
+
     def __call__(self, form_id: str, form_version: str, answers: Any) -> list[str]:
-        """Reasons (Spanish) why a record's answers are refused; empty when acceptable."""
+        """Reasons (Spanish) why a record's answers are refused; empty when acceptable
+        or when the version cannot be checked (see can_validate)."""
         if not isinstance(answers, dict):
             return ["Las respuestas del registro no tienen el formato esperado."]
         if not self.known(form_id):

@@ -5,15 +5,20 @@ back to an earlier point together with the sealed head of that time)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import time
 import zlib
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from app.sync import protocol as p
 from server import audit_heads
+from server.cli import main as cli_main
 from tests.security.conftest import raw
 from tests.sync.conftest import add_queued, fsu_version
 
@@ -57,6 +62,9 @@ def test_centre_flags_a_log_that_went_backwards(ws, enrolled, server):
     add_queued(ws, 1, seed=4)
     assert enrolled.sync().outcome.delivered == 1
     assert audit_heads.alerts(engine) == []
+    rc, out = _cli(server, "devices", "alerts")
+    assert rc == 0 and "Ningún equipo tiene alertas de bitácora." in out
+    assert "siee_audit_alert_devices 0" in _metrics(server)
     dev = ws.centre.device().device_id
 
     # Someone with the file cuts the log back to the first sync, head included.
@@ -76,3 +84,30 @@ def test_centre_flags_a_log_that_went_backwards(ws, enrolled, server):
     found = audit_heads.alerts(engine)
     assert [a["device_id"] for a in found] == [dev]
     assert found[0]["alerts"] == 1 and "went backwards" in found[0]["last_alert"]
+    # The centre's admin sees it: a command (Spanish) and the monitoring page.
+    rc, out = _cli(server, "devices", "alerts")
+    assert rc == 1, "a script must notice the alert by the exit code"
+    assert "1 equipo(s) con alertas de bitácora" in out and dev in out
+    assert "la bitácora retrocedió" in out and "went backwards" not in out
+    rc, out = _cli(server, "devices", "alerts", "--json")
+    assert rc == 1 and [a["device_id"] for a in json.loads(out)] == [dev]
+    text = _metrics(server)
+    assert "siee_audit_alert_devices 1" in text and "siee_audit_alerts 1" in text
+
+
+def _cli(server, *args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = cli_main([*args, "--data", str(server.data_dir), "--db", server.db_url])
+    return rc, out.getvalue()
+
+
+def _metrics(server) -> str:
+    return requests.get(server.url + "/metrics", timeout=30).text
+
+
+def test_alert_texts_in_spanish():
+    assert audit_heads.describe_es(
+        "audit log rewritten: batch b2 reports entry 7 with another MAC than batch b1"
+    ) == "la bitácora fue reescrita: el lote b2 informa la entrada 7 con otro sello que el lote b1"
+    assert audit_heads.describe_es("something new") == "something new"

@@ -4,8 +4,11 @@ the database, liveness/readiness, Prometheus metrics and JSON logs with request 
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -14,6 +17,7 @@ import pytest
 import requests
 
 from app.sync import protocol as p
+from server import observe
 from server.testing import running_server
 from tests.server.siee_client import Device
 
@@ -136,3 +140,27 @@ def test_enrollment_total_limit_counts_every_address():
                                   json=p.enrollment_request(f"NOPE-{i:04d}", key, "x"))
                     .status_code for i in range(5)]
         assert statuses[:3] == [403] * 3 and statuses[3:] == [429, 429]
+
+
+def test_log_handler_follows_stderr_after_it_is_swapped_and_closed():
+    """`serve` run in-process (tests/server/test_server_migrations.py) used to leave a
+    root handler on pytest's captured stderr, closed after that test: every later log
+    line printed "Logging error ... I/O operation on closed file"."""
+    root = logging.getLogger()
+    saved_handlers, saved_level, saved_stderr = list(root.handlers), root.level, sys.stderr
+    try:
+        first = io.StringIO()
+        sys.stderr = first
+        observe.setup_logging("info", "text")
+        sys.stderr = later = io.StringIO()
+        first.close()
+        logging.getLogger("siee.test").warning("after the swap %s", 42)
+        out = later.getvalue()
+        assert "after the swap 42" in out and "Logging error" not in out
+    finally:
+        sys.stderr = saved_stderr
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved_handlers:
+            root.addHandler(h)
+        root.setLevel(saved_level)

@@ -1,0 +1,96 @@
+"""Held records: records the centre cannot validate because it does not hold their
+form version (issue 19 item 6; docs/protocol.md, "Record outcomes").
+
+A record of a known form id whose version is neither published at the centre
+(`siee-server forms publish`) nor the version bundled with this program could
+carry anything: it is not stored with the received records. It is kept here,
+sealed, and the receipt answers `conflict` with a Spanish reason, so the laptop
+keeps it set apart (quarantined) and shows why. The centre lists held records
+(`siee-server held list`, the `siee_held_records` line of /metrics) and sees which
+form versions it has to publish."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from app.sync import protocol as p
+from server.db import held_records
+from server.sealing import Sealer
+
+log = logging.getLogger("siee.server.held")
+
+LIST_COLUMNS = ("uuid", "revision", "form_id", "form_version", "ule_ubigeo", "device_id",
+                "batch_id", "held_at")
+
+
+def reason(form_id: str, form_version: str) -> str:
+    """What the laptop is told (Spanish) about a held record."""
+    return (f"La sede central no tiene la versión «{form_version}» del formulario "
+            f"«{form_id}» y no puede revisar esta ficha: quedó retenida en la sede central "
+            "sin registrarse. Avise a soporte para que la sede central publique esa versión.")
+
+
+def answers_place(uuid: str, revision: int) -> str:
+    """Where a held record's answers are sealed (associated data)."""
+    return f"held_records.answers:{uuid}:{revision}"
+
+
+def hold(c: Connection, sealer: Sealer, rows: Iterable[tuple[p.BatchRecord, str]],
+         device_id: str, batch_id: str, now: str) -> int:
+    """Keep records (with their content hash) the centre cannot validate, inside the
+    batch's transaction; a (uuid, revision) already held stays as first held. Returns
+    how many were newly held."""
+    items = list(rows)
+    if not items:
+        return 0
+    have = {(u, r) for u, r in c.execute(
+        select(held_records.c.uuid, held_records.c.revision)
+        .where(held_records.c.uuid.in_(sorted({r.uuid for r, _ in items}))))}
+    new = []
+    for r, sha in items:
+        if (r.uuid, r.revision) in have:
+            continue
+        have.add((r.uuid, r.revision))
+        new.append(dict(
+            uuid=r.uuid, revision=r.revision, content_sha256=sha, form_id=r.form_id,
+            form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
+            answers=sealer.seal(p.canonical_json(r.answers).decode(),
+                                answers_place(r.uuid, r.revision)),
+            device_id=device_id, batch_id=batch_id, held_at=now,
+        ))
+    if new:
+        c.execute(insert(held_records), new)
+        log.warning("batch %s: %d records held, form version not held by the centre: %s",
+                    batch_id, len(new),
+                    ", ".join(sorted({f"{x['form_id']} {x['form_version']}" for x in new})))
+    return len(new)
+
+
+def list_held(engine: Engine, sealer: Sealer | None = None) -> list[dict[str, Any]]:
+    """Held records, oldest first; with `sealer`, each with its opened answers."""
+    cols = [held_records.c[n] for n in LIST_COLUMNS]
+    if sealer is not None:
+        cols.append(held_records.c.answers)
+    with engine.connect() as c:
+        rows = c.execute(select(*cols).order_by(held_records.c.held_at, held_records.c.uuid))\
+            .mappings().all()
+    out = []
+    for r in rows:
+        d = dict(r)
+        if sealer is not None:
+            plain = sealer.open(d["answers"], answers_place(d["uuid"], d["revision"]))
+            d["answers"] = json.loads(plain) if plain is not None else None
+        out.append(d)
+    return out
+
+
+def count(engine: Engine) -> int:
+    """How many records are held."""
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(held_records)).scalar_one())
