@@ -443,7 +443,8 @@ class Workspace:
             src_session = FormSession(self.forms.get(src.form_id, src.form_version),
                                       self.load_answers(from_uuid) or None)
             carry_over(src_session, session)
-            answers = session.to_json(include_aside=True)
+        answers = session.to_json(include_aside=True)
+        if from_uuid:
             case = self.cases.get(self.cases.case_of(from_uuid))
             if case.dropped:
                 raise NotAllowed("case dropped", "La solicitud fue desestimada: no se registra "

@@ -10,6 +10,7 @@ import pytest
 
 from app.demo import households
 from app.demo_answers import s100_answers
+from app.workspace import Workspace
 from tests.cli.test_cli import run
 
 EMP = {"SIEE_USER": "emp", "SIEE_PASSWORD": "clave-emp-1234"}
@@ -22,7 +23,14 @@ def office(tmp_path_factory):
     run(["init", "--data", str(d), "--admin", "admin", "--ule", "150101"])
     for name, role in (("emp", "empadronador"), ("sup", "supervisor")):
         run(["users", "add", name, "--role", role, "--data", str(d)],
-            env_extra={"SIEE_NEW_PASSWORD": f"clave-{name}-1234"})
+            env_extra={"SIEE_NEW_PASSWORD": f"inicial-{name}-1234"})
+        # each person logs in once and chooses their own password (issue 16 item 10)
+        ws = Workspace.open(d)
+        try:
+            ws.login(name, f"inicial-{name}-1234")
+            ws.change_password(f"inicial-{name}-1234", f"clave-{name}-1234")
+        finally:
+            ws.close()
     hh = households(1, seed=5)[0]
     f = d.parent / "s100.json"
     f.write_text(json.dumps(s100_answers(hh)), "utf-8")
