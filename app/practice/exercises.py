@@ -131,11 +131,21 @@ def key_session(code: str, seed: int) -> FormSession:
     return FormSession(fsu(), answers)
 
 
+def practice_request_options() -> list[str]:
+    """The S100 request options a practice household may carry: every option of the
+    bundled form's `tipo_solicitud` list except those checked against a CSE the
+    practice laptop cannot hold (a `cse_max_dias` column, e.g. 2.6 Reevaluación)."""
+    fd = bundled_form("s100")
+    return [c.name for c in fd.choices.get("tipo_solicitud", [])
+            if not c.extra.get("cse_max_dias")]
+
+
 def _s100(hh: Household, seed: int) -> dict[str, Any]:
     """The S100 answers of the household, with a request type and community by seed."""
     rng = random.Random(f"s100|{seed}")
     out = s100_answers(hh)
-    out["/s100/solicitud/tipo_solicitud"] = str(1 + seed % 5)
+    options = practice_request_options()
+    out["/s100/solicitud/tipo_solicitud"] = options[seed % len(options)]
     if rng.random() < 0.25:
         out["/s100/domicilio/comunidad_indigena"] = "1"
         out["/s100/domicilio/nombre_comunidad"] = rng.choice(

@@ -31,7 +31,7 @@ from app.store import cases as links
 from app.store.db import transaction
 from app.store.records import RecordMeta
 from app.workspace.context import Context, locked
-from app.workspace.exports import answers_flat
+from app.workspace.exports import answers_flat, street_address
 from app.workspace.records import Records
 from app.workspace.settings import Settings
 
@@ -486,7 +486,12 @@ class Cases:
             address = ""
             if case.request is not None:
                 flat = self._answers(case.request)
-                address = " — ".join(x for x in (flat.get("/s100/domicilio/direccion", ""),
+                try:
+                    fd = self.forms.get(case.request.form_id, case.request.form_version)
+                    street = street_address(fd, flat, f"/{fd.root.name}/domicilio")
+                except SieeError:
+                    street = ""
+                address = " — ".join(x for x in (street,
                                                   flat.get("/s100/domicilio/referencia", ""))
                                      if x)
             ule = m.ule_ubigeo or self.settings.get("ule_ubigeo") or ""

@@ -653,17 +653,7 @@ class Documents:
             municipality = f"Municipalidad Distrital de {district.distrito}"
             place = f"{district.distrito}, {district.provincia}, {district.departamento}"
         root = fd.root.name
-        addr_parts = [
-            text(f"/{root}/ubicacion/tipo_via"),
-            flat.get(f"/{root}/ubicacion/nombre_via", ""),
-            flat.get(f"/{root}/ubicacion/numero_puerta", ""),
-        ]
-        extra = [
-            (lab, flat.get(f"/{root}/ubicacion/{k}", ""))
-            for k, lab in (("manzana", "Mz."), ("lote", "Lt."), ("interior", "Int."))
-        ]
-        address = " ".join(x for x in addr_parts if x)
-        address += "".join(f" {lab} {v}" for lab, v in extra if v)
+        address = exports.street_address(fd, flat, f"/{root}/ubicacion")
         dist, prov, dep = exports.ubigeo_names(flat.get(f"/{root}/ubicacion/distrito", ""))
         if dist:
             address = f"{address} — {dist}, {prov}, {dep}" if address else f"{dist}, {prov}, {dep}"

@@ -190,6 +190,30 @@ def cell_value(col: Column, text: str) -> Any:
     return text
 
 
+def street_address(fd: Any, flat: dict[str, str], group: str) -> str:
+    """The street address a household gave, as one line: «Calle Martín 1629 Mz. B Lt. 3».
+
+    `fd` is the form definition, `flat` its answers by path (answers_flat), `group` the
+    path of the group holding the address questions (e.g. "/s100/domicilio",
+    "/fsu/ubicacion"); questions the form lacks or left empty are skipped. The type of
+    road is written with its label (the form file's), not its code."""
+    labels = FormLabels(fd, fd.default_language)
+
+    def text(name: str) -> str:
+        path = f"{group}/{name}"
+        try:
+            return labels.value_text(fd.node(path), flat.get(path, ""))
+        except KeyError:
+            return ""
+
+    line = " ".join(x for x in (text("tipo_via"), flat.get(f"{group}/nombre_via", ""),
+                                flat.get(f"{group}/numero_puerta", "")) if x)
+    for name, label in (("manzana", "Mz."), ("lote", "Lt."), ("interior", "Int.")):
+        if flat.get(f"{group}/{name}", ""):
+            line += f" {label} {flat[f'{group}/{name}']}"
+    return line
+
+
 def ubigeo_names(code: str) -> tuple[str, str, str]:
     """(distrito, provincia, departamento) of an INEI ubigeo, or blanks."""
     d = catalog().get(code or "")

@@ -64,7 +64,10 @@ def test_absent_household_recorded_and_notice_without_invented_data(team, homes)
     assert notice.time == "09:30" and notice.attempt == 1
     assert notice.municipality == "Municipalidad Provincial de Lima"
     assert notice.enumerator == "Juan Pérez"
-    assert notice.address.startswith(hh.via)  # the household's own request, nothing else
+    # the household's own request, nothing else: the road type by its label, street, number
+    road, street = notice.address.split(" ", 1)
+    assert road in {"Avenida", "Jirón", "Calle", "Pasaje", "Carretera", "Otro"}
+    assert street.startswith(hh.direccion)
     assert any(a.action == "notice" for a in ws.history(req))
     # The clock still runs: a failed visit is not a visit.
     assert case.clock is not None and case.clock.target == 8

@@ -72,7 +72,8 @@ def test_answers_set_aside_by_a_skip_stay_in_the_draft_but_never_leave(ws_factor
 
 def _enumerator(ws_factory, display_name: str = "Ana Torres"):
     ws = ws_factory(create=True)  # the ULE is 150101 (Lima)
-    ws.admin.add_user("atorres", "empadronador", "clave-ana-123", display_name)
+    ws.admin.add_user("atorres", "empadronador", "clave-ana-123", display_name,
+                      must_change=False)
     ws.logout()
     ws.login("atorres", "clave-ana-123")
     return ws
