@@ -9,6 +9,7 @@ import datetime as dt
 import unicodedata
 
 from pypdf import PdfReader
+from PySide6.QtCore import Qt
 
 from app.core.cases import CaseState
 from app.core.states import State
@@ -125,3 +126,36 @@ def test_d100_generated_as_pdf_and_tracked(logged_in, qtbot, tmp_path, clock):
     assert page.mark("firmado") and page.table.item(0, 3).text() == "Firmada"
     assert page.mark("enviado") and page.table.item(0, 3).text() == "Enviada"
     assert page.table.item(0, 5).text() != ""
+
+
+def _failed_visit(dlg, visit_date: str = "2026-11-16") -> str:
+    visit = dlg.record_visit(visit_date, "09:30", "2", "2026-11-18", "")
+    assert visit is not None
+    dlg.visits.selectRow(0)
+    return visit
+
+
+def test_notice_button_writes_the_pdf(logged_in, qtbot, tmp_path, clock, monkeypatch):
+    """The «Guardar notificación (PDF)…» button itself (its `clicked` flag once reached
+    the path and the notice failed with a TypeError)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.ui.review.case_dialog import CaseDialog
+
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    ws = logged_in.ws
+    req = _request(ws, households(1, seed=24)[0])
+    dlg = CaseDialog(ws, req, logged_in)
+    qtbot.addWidget(dlg)
+    _failed_visit(dlg)
+    assert dlg.notice_btn.isEnabled()
+    target = tmp_path / "aviso"  # the extension is added
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    qtbot.mouseClick(dlg.notice_btn, Qt.MouseButton.LeftButton)
+    pdf = tmp_path / "aviso.pdf"
+    assert pdf.is_file()
+    raw = " ".join((p.extract_text() or "") for p in PdfReader(str(pdf)).pages)
+    text = " ".join(unicodedata.normalize("NFKC", raw).split())
+    assert "Notificación de visita" in text and "No ubicado / ausente" in text
+
