@@ -173,9 +173,9 @@ class CaseDialog(QDialog):
         # (a False path made the notice fail with a TypeError).
         self.notice_btn.clicked.connect(lambda: self.save_notice())
         self.drop_btn = QPushButton("&Desestimar…")
-        self.drop_btn.clicked.connect(self.drop)
+        self.drop_btn.clicked.connect(lambda: self.drop())
         self.reopen_btn = QPushButton("&Reabrir…")
-        self.reopen_btn.clicked.connect(self.reopen)
+        self.reopen_btn.clicked.connect(lambda: self.reopen())
         close = QPushButton("&Cerrar")
         close.clicked.connect(self.accept)
         row = QHBoxLayout()
