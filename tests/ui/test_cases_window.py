@@ -10,6 +10,7 @@ import unicodedata
 
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from app.core.cases import CaseState
 from app.core.states import State
@@ -96,9 +97,20 @@ def test_reevaluation_after_180_days_is_refused_on_its_question(logged_in, qtbot
                                "/s100/solicitud/fecha_solicitud": "2026-08-03"})
     w = win.open_record(late)
     assert w is not None
+    w.show()
+    qtbot.waitExposed(w)
+    before = w.width()
+    screen = w.screen().availableGeometry().width()
     w.complete()
     qtbot.waitUntil(lambda: "no procede" in w.save_status.text(), timeout=10000)
     assert "180 días" in w.save_status.text() and "10/01/2026" in w.save_status.text()
+    # The long refusal wraps in the status line: the window does not grow wider, so
+    # «Completar» and «Cerrar» stay on the screen (it once grew to ~1990 px).
+    QApplication.processEvents()
+    assert w.width() <= before and w.frameGeometry().width() <= max(screen, before)
+    lab = w.save_status
+    assert lab.wordWrap() and lab.height() >= lab.heightForWidth(lab.width())  # all shown
+    assert w.close_btn.geometry().right() <= w.centralWidget().width()
     assert ws.get(late).state == State.DRAFT
     w.close()
 
