@@ -235,3 +235,20 @@ def test_supervisor_drops_with_a_reason_chosen_by_keyboard(logged_in, qtbot, clo
     qtbot.mouseClick(dlg.reopen_btn, Qt.MouseButton.LeftButton)
     assert dlg.case.state != CaseState.DROPPED
     assert dlg.case.decisions[-1].reason == "El hogar regreso."
+
+
+def test_checklist_in_the_window_says_the_fsu_is_a_draft(logged_in, qtbot, clock):
+    """A draft FSU is not shown as «registrada» nor its constancia as ready."""
+    from app.ui.review.case_dialog import CaseDialog
+
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    ws = logged_in.ws
+    req = _request(ws, households(1, seed=26)[0])
+    ws.cases.record_visit(req, "2026-11-16", "10:00", "1")
+    ws.new_draft("fsu", from_uuid=req)
+    dlg = CaseDialog(ws, req, logged_in)
+    qtbot.addWidget(dlg)
+    text = dlg.checklist.text()
+    assert "✘ <b>Ficha socioeconómica (FSU)</b>: en borrador: falta completarla" in text
+    assert "✘ <b>Constancia de empadronamiento</b>: se emite cuando la FSU esté completa" in text
+    assert "registrada" not in text and "disponible para entregar" not in text
