@@ -146,6 +146,10 @@ class Case:
         return out
 
 
+# Parts of the S100 address after the street and door number, with their abbreviations.
+_ADDRESS_EXTRAS = (("block", "Block"), ("piso", "Piso"), ("interior", "Int."),
+                   ("manzana", "Mz."), ("lote", "Lt."), ("km", "Km"))
+
 # How far an FSU has gone, and what the expediente's checklist says of it.
 _FSU_RANK = {State.DRAFT: 0, State.RETURNED: 1, State.COMPLETE: 2, State.QUEUED: 3,
              State.DELIVERED: 4, State.RESULT: 5}
@@ -278,6 +282,27 @@ class Cases:
         except SieeError:
             log.warning("form of a request could not be loaded")
         return code, "", {}
+
+    def _address(self, m: RecordMeta) -> str:
+        """The household's address as its S100 gives it («Pasaje Flores 1041 Mz. B —
+        frente al mercado»), or "" when none was recorded. Older S100 versions kept it in
+        one `direccion` field; the current one splits it (tipo_via, nombre_via, ...)."""
+        flat = self._answers(m)
+        d = "/s100/domicilio/"
+        via = flat.get(d + "tipo_via", "")
+        if via:
+            try:
+                fd = self.forms.get(m.form_id, m.form_version)
+                via = next((c.label(fd.default_language) for c in fd.choices.get("tipo_via", [])
+                            if c.name == via), via)
+            except SieeError:
+                log.warning("form of a request could not be loaded")
+        street = " ".join(x for x in (flat.get(d + "direccion", ""), via,
+                                      flat.get(d + "nombre_via", ""),
+                                      flat.get(d + "numero_puerta", "")) if x)
+        street += "".join(f" {lab} {flat[d + k]}" for k, lab in _ADDRESS_EXTRAS
+                          if flat.get(d + k))
+        return " — ".join(x for x in (street, flat.get(d + "referencia", "")) if x)
 
     def _answers(self, m: RecordMeta) -> dict[str, str]:
         with self.ctx.lock:  # one record at a time: long reads never freeze the window
@@ -505,12 +530,7 @@ class Cases:
                 raise ValidationError("visit did not fail",
                                       "La entrevista se realizó: no corresponde notificación.")
             case = self.get(self.case_of(visit_uuid))
-            address = ""
-            if case.request is not None:
-                flat = self._answers(case.request)
-                address = " — ".join(x for x in (flat.get("/s100/domicilio/direccion", ""),
-                                                  flat.get("/s100/domicilio/referencia", ""))
-                                     if x)
+            address = self._address(case.request) if case.request is not None else ""
             ule = m.ule_ubigeo or self.settings.get("ule_ubigeo") or ""
             municipality, place = municipality_of(ule)
             attempt = 1 + [x.uuid for x in case.visits].index(visit_uuid)

@@ -64,7 +64,12 @@ def test_absent_household_recorded_and_notice_without_invented_data(team, homes)
     assert notice.time == "09:30" and notice.attempt == 1
     assert notice.municipality == "Municipalidad Provincial de Lima"
     assert notice.enumerator == "Juan Pérez"
-    assert notice.address.startswith(hh.via)  # the household's own request, nothing else
+    # the household's own request, nothing else: the S100's street type, name and number
+    from app.demo_answers import TIPO_VIA
+    from app.forms import bundled_form
+
+    via = {c.name: c.label("es") for c in bundled_form("s100").choices["tipo_via"]}
+    assert notice.address.startswith(f"{via[TIPO_VIA[hh.via]]} {hh.direccion}")
     assert any(a.action == "notice" for a in ws.history(req))
     # The clock still runs: a failed visit is not a visit.
     assert case.clock is not None and case.clock.target == 8

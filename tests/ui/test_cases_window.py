@@ -65,6 +65,7 @@ def test_absent_household_notice_and_desestimacion_in_the_window(logged_in, qtbo
     raw = " ".join((p.extract_text() or "") for p in PdfReader(str(pdf)).pages)
     text = " ".join(unicodedata.normalize("NFKC", raw).split())  # ligatures, tabs
     assert "Notificación de visita" in text and "No ubicado / ausente" in text
+    assert hh.direccion in text  # the address of the S100 (its street and door number)
     assert "18/11/2026" in text and "16/11/2026 a las 09:30" in text
     assert "Municipalidad Provincial de Lima" in text
     for invented in ("Tipo de vivienda", "Integrantes", hh.head.dni):
