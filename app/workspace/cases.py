@@ -112,29 +112,51 @@ class Case:
     def dropped(self) -> bool:
         return self.state == CaseState.DROPPED
 
+    @property
+    def main_fsu(self) -> RecordMeta | None:
+        """The FSU furthest along (result > delivered > queued > complete > returned >
+        draft), or None when no FSU was typed yet."""
+        return max(self.fsus, key=lambda m: _FSU_RANK[State(m.state)], default=None)
+
     def checklist(self) -> list[tuple[str, bool, str]]:
         """The papers of the expediente: (item, present, Spanish detail)."""
         req = self.request
         out = [("Solicitud S100", req is not None,
                 f"{self.option_code} {self.option_label}".strip() if req else
                 "no registrada en este equipo")]
+        fsu = self.main_fsu
+        ready = fsu is not None and State(fsu.state) not in (State.DRAFT, State.RETURNED)
         if self.route == Route.FSU:
-            fsu = self.fsus
-            out.append(("Ficha socioeconómica (FSU)", bool(fsu),
-                        "registrada" if fsu else "pendiente de la visita"))
+            out.append(("Ficha socioeconómica (FSU)", ready,
+                        _FSU_WORDING[State(fsu.state)] if fsu else "pendiente de la visita"))
         else:
             out.append(("Ficha socioeconómica (FSU)", True,
                         f"no corresponde ({self.route_label})"))
         failed = [v for v in self.visits if v.failed]
         out.append(("Notificaciones de visita (N100)", True,
                     f"{len(failed)} emitida(s)" if failed else "ninguna (no hubo visita fallida)"))
-        out.append(("Constancia de empadronamiento", bool(self.fsus),
-                    "disponible para entregar" if self.fsus else "se emite con la FSU"))
+        # as ws.documents.constancia() allows it: from a completed FSU only
+        out.append(("Constancia de empadronamiento", ready,
+                    "disponible para entregar" if ready else
+                    "se emite cuando la FSU esté completa" if fsu else "se emite con la FSU"))
         sent = any(m.state in (State.QUEUED, State.DELIVERED, State.RESULT)
                    for m in self.records)
         out.append(("Declaración jurada D100", sent,
                     "incluir en la D100 del periodo" if sent else "cuando el expediente se envíe"))
         return out
+
+
+# How far an FSU has gone, and what the expediente's checklist says of it.
+_FSU_RANK = {State.DRAFT: 0, State.RETURNED: 1, State.COMPLETE: 2, State.QUEUED: 3,
+             State.DELIVERED: 4, State.RESULT: 5}
+_FSU_WORDING = {
+    State.DRAFT: "en borrador: falta completarla",
+    State.RETURNED: "observada: corríjala y vuelva a completarla",
+    State.COMPLETE: "completa, pendiente de la revisión del supervisor",
+    State.QUEUED: "completa, en cola de envío a la sede central",
+    State.DELIVERED: "entregada a la sede central, a la espera del resultado",
+    State.RESULT: "con resultado de la clasificación socioeconómica (CSE)",
+}
 
 
 @dataclass(frozen=True)
@@ -256,6 +278,21 @@ class Cases:
         except SieeError:
             log.warning("form of a request could not be loaded")
         return code, "", {}
+
+    def _address(self, m: RecordMeta) -> str:
+        """The household's address as its S100 gives it («Pasaje Flores 1041 Mz. B —
+        frente al mercado»), or "" when none was recorded. Older S100 versions kept it in
+        one `direccion` field; the current one splits it (tipo_via, nombre_via, ...)."""
+        flat = self._answers(m)
+        d = "/s100/domicilio"
+        try:
+            fd = self.forms.get(m.form_id, m.form_version)
+            street = street_address(fd, flat, d)
+        except SieeError:
+            log.warning("form of a request could not be loaded")
+            street = ""
+        street = " ".join(x for x in (flat.get(d + "/direccion", ""), street) if x)
+        return " — ".join(x for x in (street, flat.get(d + "/referencia", "")) if x)
 
     def _answers(self, m: RecordMeta) -> dict[str, str]:
         with self.ctx.lock:  # one record at a time: long reads never freeze the window
@@ -483,17 +520,7 @@ class Cases:
                 raise ValidationError("visit did not fail",
                                       "La entrevista se realizó: no corresponde notificación.")
             case = self.get(self.case_of(visit_uuid))
-            address = ""
-            if case.request is not None:
-                flat = self._answers(case.request)
-                try:
-                    fd = self.forms.get(case.request.form_id, case.request.form_version)
-                    street = street_address(fd, flat, f"/{fd.root.name}/domicilio")
-                except SieeError:
-                    street = ""
-                address = " — ".join(x for x in (street,
-                                                  flat.get("/s100/domicilio/referencia", ""))
-                                     if x)
+            address = self._address(case.request) if case.request is not None else ""
             ule = m.ule_ubigeo or self.settings.get("ule_ubigeo") or ""
             municipality, place = municipality_of(ule)
             attempt = 1 + [x.uuid for x in case.visits].index(visit_uuid)

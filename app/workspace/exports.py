@@ -190,6 +190,11 @@ def cell_value(col: Column, text: str) -> Any:
     return text
 
 
+# Parts of an address after the street and door number, with their abbreviations.
+ADDRESS_EXTRAS = (("block", "Block"), ("piso", "Piso"), ("interior", "Int."),
+                  ("manzana", "Mz."), ("lote", "Lt."), ("km", "Km"))
+
+
 def street_address(fd: Any, flat: dict[str, str], group: str) -> str:
     """The street address a household gave, as one line: «Calle Martín 1629 Mz. B Lt. 3».
 
@@ -208,7 +213,7 @@ def street_address(fd: Any, flat: dict[str, str], group: str) -> str:
 
     line = " ".join(x for x in (text("tipo_via"), flat.get(f"{group}/nombre_via", ""),
                                 flat.get(f"{group}/numero_puerta", "")) if x)
-    for name, label in (("manzana", "Mz."), ("lote", "Lt."), ("interior", "Int.")):
+    for name, label in ADDRESS_EXTRAS:
         if flat.get(f"{group}/{name}", ""):
             line += f" {label} {flat[f'{group}/{name}']}"
     return line

@@ -250,3 +250,38 @@ def test_existing_database_gets_its_cases_on_upgrade(team, homes, data_dir, cloc
         assert ws2.admin.audit_verify().ok
     finally:
         ws2.close()
+
+
+def test_checklist_follows_the_fsu_state(team, homes):
+    """The expediente's checklist says what the FSU is (draft, complete, sent, with a
+    result) and offers the constancia only from a completed FSU, as
+    ws.documents.constancia() does; it once said «registrada» / «disponible para
+    entregar» for a draft."""
+    from app.demo_answers import fsu_answers
+
+    _day(team, 2026, 11, 16)
+    ws = team.as_("emp")
+    req = team.s100(homes[9], **{DATE: "2026-11-16"})
+    ws.cases.record_visit(req, "2026-11-16", "10:00", "1")
+
+    def items() -> dict[str, tuple[bool, str]]:
+        return {k: (ok, text) for k, ok, text in ws.cases.get(req).checklist()}
+
+    fsu_item, const_item = "Ficha socioeconómica (FSU)", "Constancia de empadronamiento"
+    assert items()[fsu_item] == (False, "pendiente de la visita")
+    fsu = ws.new_draft("fsu", from_uuid=req)
+    assert items()[fsu_item] == (False, "en borrador: falta completarla")
+    assert items()[const_item] == (False, "se emite cuando la FSU esté completa")
+    with pytest.raises(NotAllowed):
+        ws.documents.constancia(fsu)  # the checklist and the constancia agree
+    ws.save_answers(fsu, {**fsu_answers(homes[9])})
+    ws.complete(fsu)
+    assert items()[fsu_item] == (True, "completa, pendiente de la revisión del supervisor")
+    assert items()[const_item] == (True, "disponible para entregar")
+    ws.documents.constancia(fsu)
+    ws = team.as_("sup")
+    ws.review.approve_many([req, fsu])
+    assert items()[fsu_item][1] == "completa, en cola de envío a la sede central"
+    post_result(ws, fsu, "no_pobre", "2026-11-19", "2029-11-19")
+    assert items()[fsu_item] == (True,
+                                 "con resultado de la clasificación socioeconómica (CSE)")

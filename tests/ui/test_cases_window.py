@@ -9,6 +9,8 @@ import datetime as dt
 import unicodedata
 
 from pypdf import PdfReader
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from app.core.cases import CaseState
 from app.core.states import State
@@ -63,6 +65,7 @@ def test_absent_household_notice_and_desestimacion_in_the_window(logged_in, qtbo
     raw = " ".join((p.extract_text() or "") for p in PdfReader(str(pdf)).pages)
     text = " ".join(unicodedata.normalize("NFKC", raw).split())  # ligatures, tabs
     assert "Notificación de visita" in text and "No ubicado / ausente" in text
+    assert hh.direccion in text  # the address of the S100 (its street and door number)
     assert "18/11/2026" in text and "16/11/2026 a las 09:30" in text
     assert "Municipalidad Provincial de Lima" in text
     for invented in ("Tipo de vivienda", "Integrantes", hh.head.dni):
@@ -95,9 +98,20 @@ def test_reevaluation_after_180_days_is_refused_on_its_question(logged_in, qtbot
                                "/s100/solicitud/fecha_solicitud": "2026-08-03"})
     w = win.open_record(late)
     assert w is not None
+    w.show()
+    qtbot.waitExposed(w)
+    before = w.width()
+    screen = w.screen().availableGeometry().width()
     w.complete()
     qtbot.waitUntil(lambda: "no procede" in w.save_status.text(), timeout=10000)
     assert "180 días" in w.save_status.text() and "10/01/2026" in w.save_status.text()
+    # The long refusal wraps in the status line: the window does not grow wider, so
+    # «Completar» and «Cerrar» stay on the screen (it once grew to ~1990 px).
+    QApplication.processEvents()
+    assert w.width() <= before and w.frameGeometry().width() <= max(screen, before)
+    lab = w.save_status
+    assert lab.wordWrap() and lab.height() >= lab.heightForWidth(lab.width())  # all shown
+    assert w.close_btn.geometry().right() <= w.centralWidget().width()
     assert ws.get(late).state == State.DRAFT
     w.close()
 
@@ -125,3 +139,117 @@ def test_d100_generated_as_pdf_and_tracked(logged_in, qtbot, tmp_path, clock):
     assert page.mark("firmado") and page.table.item(0, 3).text() == "Firmada"
     assert page.mark("enviado") and page.table.item(0, 3).text() == "Enviada"
     assert page.table.item(0, 5).text() != ""
+
+
+def _failed_visit(dlg, visit_date: str = "2026-11-16") -> str:
+    visit = dlg.record_visit(visit_date, "09:30", "2", "2026-11-18", "")
+    assert visit is not None
+    dlg.visits.selectRow(0)
+    return visit
+
+
+def test_notice_button_writes_the_pdf(logged_in, qtbot, tmp_path, clock, monkeypatch):
+    """The «Guardar notificación (PDF)…» button itself (its `clicked` flag once reached
+    the path and the notice failed with a TypeError)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.ui.review.case_dialog import CaseDialog
+
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    ws = logged_in.ws
+    req = _request(ws, households(1, seed=24)[0])
+    dlg = CaseDialog(ws, req, logged_in)
+    qtbot.addWidget(dlg)
+    _failed_visit(dlg)
+    assert dlg.notice_btn.isEnabled()
+    target = tmp_path / "aviso"  # the extension is added
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    qtbot.mouseClick(dlg.notice_btn, Qt.MouseButton.LeftButton)
+    pdf = tmp_path / "aviso.pdf"
+    assert pdf.is_file()
+    raw = " ".join((p.extract_text() or "") for p in PdfReader(str(pdf)).pages)
+    text = " ".join(unicodedata.normalize("NFKC", raw).split())
+    assert "Notificación de visita" in text and "No ubicado / ausente" in text
+
+
+
+def test_supervisor_drops_with_a_reason_chosen_by_keyboard(logged_in, qtbot, clock):
+    """«Desestimar…» clicked by a supervisor shows the settings' reasons; the second one is
+    chosen with the arrow key and the request is dropped with it; «Reabrir…» then asks
+    for its reason (the buttons' `clicked` flag once took the place of the reason)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+
+    from app.ui.review.case_dialog import CaseDialog, DropDialog
+    from tests.review.conftest import PASSWORDS
+
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    ws = logged_in.ws
+    req = _request(ws, households(1, seed=25)[0])
+    ws.admin.add_user("sup", "supervisor", PASSWORDS["sup"], "Rosa Quispe", must_change=False)
+    ws.logout()
+    ws.login("sup", PASSWORDS["sup"])
+    dlg = CaseDialog(ws, req, logged_in)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    reasons = ws.cases.drop_reasons()
+    assert len(reasons) == 6 and dlg.drop_btn.isVisible() and dlg.drop_btn.isEnabled()
+    seen: list[list[str]] = []
+    tries = [0]
+
+    def answer() -> None:
+        dd = QApplication.activeModalWidget()
+        if not isinstance(dd, DropDialog):
+            tries[0] += 1
+            if tries[0] < 50:  # no endless timer when the dialog never comes
+                QTimer.singleShot(20, answer)
+            return
+        seen.append([dd.reason.itemText(i) for i in range(dd.reason.count())])
+        dd.reason.setFocus()
+        qtbot.keyClick(dd.reason, Qt.Key.Key_Down)
+        qtbot.keyClicks(dd.detail, "Tres intentos sin respuesta.")
+        qtbot.keyClick(dd.detail, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, answer)
+    qtbot.mouseClick(dlg.drop_btn, Qt.MouseButton.LeftButton)
+    assert seen == [reasons]
+    assert dlg.case.state == CaseState.DROPPED
+    [d] = dlg.case.decisions
+    assert (d.action, d.reason, d.detail) == ("desestimar", reasons[1],
+                                              "Tres intentos sin respuesta.")
+    assert "Rosa Quispe" in dlg.info.text() and reasons[1] in dlg.info.text()
+
+    def reopen_reason() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QInputDialog):
+            tries[0] += 1
+            if tries[0] < 50:
+                QTimer.singleShot(20, reopen_reason)
+            return
+        line = box.findChild(QLineEdit)
+        qtbot.keyClicks(line, "El hogar regreso.")
+        qtbot.keyClick(line, Qt.Key.Key_Return)
+
+    tries[0] = 0
+    QTimer.singleShot(0, reopen_reason)
+    qtbot.mouseClick(dlg.reopen_btn, Qt.MouseButton.LeftButton)
+    assert dlg.case.state != CaseState.DROPPED
+    assert dlg.case.decisions[-1].reason == "El hogar regreso."
+
+
+def test_checklist_in_the_window_says_the_fsu_is_a_draft(logged_in, qtbot, clock):
+    """A draft FSU is not shown as «registrada» nor its constancia as ready."""
+    from app.ui.review.case_dialog import CaseDialog
+
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    ws = logged_in.ws
+    req = _request(ws, households(1, seed=26)[0])
+    ws.cases.record_visit(req, "2026-11-16", "10:00", "1")
+    ws.new_draft("fsu", from_uuid=req)
+    dlg = CaseDialog(ws, req, logged_in)
+    qtbot.addWidget(dlg)
+    text = dlg.checklist.text()
+    assert "✘ <b>Ficha socioeconómica (FSU)</b>: en borrador: falta completarla" in text
+    assert "✘ <b>Constancia de empadronamiento</b>: se emite cuando la FSU esté completa" in text
+    assert "registrada" not in text and "disponible para entregar" not in text

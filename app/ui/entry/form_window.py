@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -138,6 +139,13 @@ class FormWindow(QMainWindow):
         self.banner.hide()
         self.save_status = QLabel("")
         self.save_status.setObjectName("hint")
+        # A long message (a refused reevaluación, an error) wraps onto more lines in the
+        # room the buttons leave: its width never drives the window's (it once grew to
+        # ~1990 px and pushed «Completar» and «Cerrar» off a 1366 px screen).
+        self.save_status.setWordWrap(True)
+        self.save_status.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                       QSizePolicy.Policy.Preferred)
+        self.save_status.setMinimumWidth(120)
         self.complete_btn = QPushButton("&Completar (Ctrl+Enter)")
         self.complete_btn.setObjectName("primary")
         self.complete_btn.clicked.connect(self.complete)

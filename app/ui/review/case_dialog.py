@@ -169,11 +169,13 @@ class CaseDialog(QDialog):
         self.visit_btn = QPushButton("Registrar &visita…")
         self.visit_btn.clicked.connect(self.add_visit)
         self.notice_btn = QPushButton("Guardar &notificación (PDF)…")
-        self.notice_btn.clicked.connect(self.save_notice)
+        # `clicked` passes its `checked` flag: never let it reach the optional argument
+        # (a False path made the notice fail with a TypeError).
+        self.notice_btn.clicked.connect(lambda: self.save_notice())
         self.drop_btn = QPushButton("&Desestimar…")
-        self.drop_btn.clicked.connect(self.drop)
+        self.drop_btn.clicked.connect(lambda: self.drop())
         self.reopen_btn = QPushButton("&Reabrir…")
-        self.reopen_btn.clicked.connect(self.reopen)
+        self.reopen_btn.clicked.connect(lambda: self.reopen())
         close = QPushButton("&Cerrar")
         close.clicked.connect(self.accept)
         row = QHBoxLayout()
