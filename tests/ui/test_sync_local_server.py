@@ -152,7 +152,7 @@ def test_enumerator_syncs_after_server_and_program_restart(
             qtbot.waitUntil(lambda: not ctl.running and ctl.status and ctl.status.enrolled,
                             timeout=WAIT_MS)
             device = ws.centre.device().device_id
-            ws.admin.add_user("emp", "empadronador", EMP_PW, "Juan Pérez")
+            ws.admin.add_user("emp", "empadronador", EMP_PW, "Juan Pérez", must_change=False)
             settle(win, qtbot)
             win.close()
         assert port_is_free(port)

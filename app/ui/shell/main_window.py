@@ -265,9 +265,10 @@ class RecordsPage(QWidget):
         self.returned_banner.setVisible(bool(n_ret))
         self.table_area.show_rows(len(rows), self._empty_note(counts))
         homes = len({r.case_uuid for r in rows})
-        self.status.setText(plural(len(rows), "1 ficha", "{n} fichas") + " de "
-                            + plural(homes, "1 hogar (expediente)",
-                                     "{n} hogares (expedientes)"))
+        count = plural(len(rows), "1 ficha", "{n} fichas")
+        if rows:  # "0 fichas de 0 hogares" says nothing more than "0 fichas"
+            count += " de " + plural(homes, "1 hogar (expediente)", "{n} hogares (expedientes)")
+        self.status.setText(count)
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:
