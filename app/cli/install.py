@@ -75,10 +75,16 @@ def _quote(arg: str) -> str:
     return f'"{escaped}"'
 
 
+# The settings file IT may leave in the program folder (app.workspace.settings.SETTINGS_FILE;
+# the cli layer may not import the workspace's module constants at install time).
+IT_SETTINGS_FILE = "siee-campo.toml"
+
+
 def install_linux(source: Path, prefix: Path, data: str | None = None) -> Installed:
     """Copy the bundle `source` under `prefix` (see the module docstring) and write the
     command link, the launcher and the icon. OSError/SieeError (Spanish) on failure;
-    an existing installation is replaced only once the new copy is complete."""
+    an existing installation is replaced only once the new copy is complete, keeping
+    IT's siee-campo.toml if one was left in the old program folder."""
     source, prefix = Path(source).resolve(), Path(prefix).absolute()
     if not (source / APP).is_file():
         raise SieeError(f"no bundle at {source}",
@@ -91,6 +97,11 @@ def install_linux(source: Path, prefix: Path, data: str | None = None) -> Instal
     fresh = program.parent / f".{APP}.nuevo"
     shutil.rmtree(fresh, ignore_errors=True)
     shutil.copytree(source, fresh, symlinks=True)
+    # IT's settings file beside the program (docs/guia-it.md §4) survives an update: it
+    # holds the locks, and losing it silently would unlock the server address.
+    kept = program / IT_SETTINGS_FILE
+    if kept.is_file() and not (fresh / IT_SETTINGS_FILE).exists():
+        shutil.copy2(kept, fresh / IT_SETTINGS_FILE)
     old = program.parent / f".{APP}.anterior"
     shutil.rmtree(old, ignore_errors=True)
     if program.exists():

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -412,11 +413,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _data_after_command(argv: list[str], cmd: str | None) -> str | None:
+    """The last `--data X` / `--data=X` written after the command name in `argv`, or None
+    (a folder given before the command is the top-level option, handled apart)."""
+    if not cmd or cmd not in argv:
+        return None
+    value = None
+    rest = argv[argv.index(cmd) + 1:]
+    for i, a in enumerate(rest):
+        if a == "--data" and i + 1 < len(rest):
+            value = rest[i + 1]
+        elif a.startswith("--data="):
+            value = a.split("=", 1)[1]
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.selftest:
         return run_selftest(gui=True)
+    given = _data_after_command(sys.argv[1:] if argv is None else argv, getattr(args, "cmd", None))
+    if given and getattr(args, "data", None) == str(default_data_dir()):
+        # argparse lets a sub-order's default replace `users --data X list`'s folder
+        args.data = given
     if args.gui_data and getattr(args, "func", None):
         # `siee-campo --data DIR COMMAND`: the folder given before the command counts.
         for attr in ("data", "target"):
@@ -440,6 +460,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (KeyboardInterrupt, EOFError):
         say("Cancelado.")
+        return 1
+    except sqlite3.DatabaseError as e:
+        logging.getLogger("siee.cli").error("database unreadable: %s", e)
+        folder = getattr(args, "data", "")
+        say(f"Error: la base de datos de SIEE Campo en {folder} está dañada o no se puede "
+            f"leer. No escriba nada en esa carpeta. Ejecute «siee-campo doctor --data "
+            f"{folder}» y siga la guía de TI (base de datos dañada): restaure la última "
+            "copia de respaldo en una carpeta nueva.")
         return 1
     except (OSError, json.JSONDecodeError) as e:
         say(f"Error: no se pudo leer o escribir un archivo ({type(e).__name__}).")

@@ -129,3 +129,29 @@ def test_selftest_and_bad_usage(data):
     assert p.returncode == 1 and "No hay datos" in p.stderr
     p = run(["users", "frobnicate"], check=False)
     assert p.returncode == 2
+
+
+def test_data_after_the_group_name_is_the_folder_used(data, tmp_path):
+    """`users --data X list` (the folder between group and order) reads X, not the
+    default folder (found by an IT walk-through: the order's default replaced it)."""
+    d, _ = data
+    empty = {"HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "xdg"),
+             "APPDATA": str(tmp_path / "appdata")}
+    out = run(["users", "--data", str(d), "list"], env_extra=empty).stdout
+    assert "admin\t" in out
+
+
+def test_a_damaged_database_says_what_to_do_in_every_order(tmp_path):
+    """Every order, not only `doctor`, answers a malformed database in Spanish with the
+    next step, and no traceback."""
+    d = tmp_path / "datos"
+    run(["init", "--data", str(d), "--admin", "admin", "--ule", "080108"])
+    db = d / "siee-campo.db"
+    with open(db, "r+b") as fh:
+        fh.seek(0)
+        fh.write(b"\x13" * 32768)
+    for order in (["records", "list"], ["users", "list"], ["audit", "verify"]):
+        p = run([*order, "--data", str(d)], check=False)
+        assert p.returncode == 1, (order, p.stdout, p.stderr)
+        assert "Traceback" not in p.stderr
+        assert "dañada" in p.stderr and "siee-campo doctor" in p.stderr
