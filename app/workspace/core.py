@@ -30,7 +30,7 @@ from pathlib import Path
 from app.core.audit_actions import AuditAction
 from app.core.errors import AuthError, NotAllowed, NotFound, ValidationError
 from app.core.roles import Perm, Role
-from app.core.states import EDITABLE, Action, State, next_state
+from app.core.states import EDITABLE, STATE_LABELS, Action, State, next_state
 from app.core.ubigeo import catalog
 from app.forms import FormSession, carry_over
 from app.forms.library import FormLibrary
@@ -449,6 +449,14 @@ class Workspace:
             if case.dropped:
                 raise NotAllowed("case dropped", "La solicitud fue desestimada: no se registra "
                                  "una FSU. El supervisor puede reabrirla si corresponde.")
+            if form_id == "fsu" and case.main_fsu is not None:
+                # one household, one FSU: a second one from the same S100 split the
+                # household's answers and results (found in a clerk walk-through)
+                raise ValidationError(
+                    "request already has an FSU",
+                    "Esta solicitud ya tiene su FSU (estado «"
+                    f"{STATE_LABELS[State(case.main_fsu.state)]}»): ábrala desde la lista de "
+                    "fichas para continuarla o corregirla.")
             if form_id == "fsu" and case.route.value != "fsu":
                 raise ValidationError(
                     "request needs no visit",

@@ -285,3 +285,16 @@ def test_checklist_follows_the_fsu_state(team, homes):
     post_result(ws, fsu, "no_pobre", "2026-11-19", "2029-11-19")
     assert items()[fsu_item] == (True,
                                  "con resultado de la clasificación socioeconómica (CSE)")
+
+
+def test_a_request_gets_one_fsu(team, homes):
+    """«Nueva FSU desde la S100» a second time is refused with the state of the FSU the
+    household already has (a clerk once made three FSUs for one household)."""
+    _day(team, 2026, 11, 16)
+    ws = team.as_("emp")
+    req = team.s100(homes[10], **{DATE: "2026-11-16"})
+    first = ws.new_draft("fsu", from_uuid=req)
+    with pytest.raises(ValidationError) as e:
+        ws.new_draft("fsu", from_uuid=req)
+    assert "ya tiene su FSU" in e.value.user_message and "Borrador" in e.value.user_message
+    assert [m.uuid for m in ws.cases.get(req).fsus] == [first]
