@@ -7,6 +7,7 @@ else it is asked for. Messages for people are Spanish; exit codes: 0 ok,
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -307,8 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     us = s.add_subparsers(dest="users_cmd", required=True, metavar="ORDEN")
     a = us.add_parser("add", parents=[common], help="crear un usuario (pide su contraseña)")
     a.add_argument("username", metavar="USUARIO")
-    a.add_argument("--role", metavar="ROL", required=True, choices=[r.value for r in Role],
-                   help="uno de: " + ", ".join(r.value for r in Role))
+    a.add_argument("--role", metavar="ROL", required=True, type=_role_name,
+                   choices=[r.value for r in Role],
+                   help="uno de: " + ", ".join(r.value for r in Role)
+                   + " (también «administrador»)")
     a.add_argument("--name", metavar="NOMBRE", help="nombre para mostrar")
     us.add_parser("list", parents=[common], help="listar los usuarios")
     d = us.add_parser("disable", parents=[common],
@@ -413,6 +416,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _role_name(text: str) -> str:
+    """A role as typed by IT: the program's names, or «administrador» as the guide and
+    the window call the admin role."""
+    text = text.strip().lower()
+    return Role.ADMIN.value if text == "administrador" else text
+
+
+_OS_REASONS = {errno.ENOENT: "no existe (revise la ruta)", errno.EACCES: "no hay permiso",
+               errno.EPERM: "no hay permiso", errno.EISDIR: "es una carpeta, no un archivo",
+               errno.ENOSPC: "no queda espacio en el disco", errno.EROFS: "el disco es de solo "
+               "lectura", errno.ENOTDIR: "una parte de la ruta no es una carpeta"}
+
+
+def _os_error_text(e: OSError) -> str:
+    """A Spanish line for a failed file operation: which file and why (the exception's
+    English text goes to the log only)."""
+    where = f"«{e.filename}»" if getattr(e, "filename", None) else "un archivo"
+    why = _OS_REASONS.get(e.errno or 0, "el sistema no lo permitió")
+    return f"Error: no se pudo leer o escribir {where}: {why}."
+
+
 def _data_after_command(argv: list[str], cmd: str | None) -> str | None:
     """The last `--data X` / `--data=X` written after the command name in `argv`, or None
     (a folder given before the command is the top-level option, handled apart)."""
@@ -469,6 +493,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{folder}» y siga la guía de TI (base de datos dañada): restaure la última "
             "copia de respaldo en una carpeta nueva.")
         return 1
-    except (OSError, json.JSONDecodeError) as e:
-        say(f"Error: no se pudo leer o escribir un archivo ({type(e).__name__}).")
+    except OSError as e:
+        logging.getLogger("siee.cli").info("file operation failed: %s", e)
+        say(_os_error_text(e))
+        return 1
+    except json.JSONDecodeError as e:
+        logging.getLogger("siee.cli").info("unreadable JSON: %s", e)
+        say(f"Error: el archivo no es un JSON válido (línea {e.lineno}, columna {e.colno}).")
         return 1

@@ -155,3 +155,22 @@ def test_a_damaged_database_says_what_to_do_in_every_order(tmp_path):
         assert p.returncode == 1, (order, p.stdout, p.stderr)
         assert "Traceback" not in p.stderr
         assert "dañada" in p.stderr and "siee-campo doctor" in p.stderr
+
+
+def test_file_errors_name_the_file_and_the_reason_in_spanish(data, tmp_path):
+    """A restore from a path that does not exist names it and says why, with no English
+    exception name (IT walk-through: «(FileNotFoundError)»)."""
+    d, code = data
+    missing = tmp_path / "usb" / "noexiste.sieebak"
+    p = run(["restore", str(missing), "--data", str(tmp_path / "nueva"),
+             "--recovery-code", code], check=False)
+    assert p.returncode == 1
+    assert "Error" not in p.stderr.replace("Error:", "") and "Traceback" not in p.stderr
+    assert str(missing) in p.stderr and "no existe" in p.stderr
+
+
+def test_the_admin_role_may_be_written_as_the_guide_says(data):
+    d, _ = data
+    run(["users", "add", "luis", "--role", "administrador", "--data", str(d)],
+        env_extra={"SIEE_NEW_PASSWORD": "clave-luis-1234"})
+    assert "luis\tadmin\t" in run(["users", "list", "--data", str(d)]).stdout
