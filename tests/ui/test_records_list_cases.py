@@ -60,3 +60,16 @@ def test_every_row_of_a_case_shows_its_one_result(logged_in, qtbot, clock):
     texts = {rows[u].cells()[6] for u in (req, fsu)}
     assert len(texts) == 1, texts
     assert texts.pop().startswith("CSE: Pobre extremo")  # the newest result of the case
+
+
+def test_expediente_column_says_failed_visit_after_an_fsu_draft(logged_in, qtbot, clock):
+    """The clerk opened the FSU before going; nobody was home: the list says «Visita
+    fallida», not «En revisión» (docs/process.md §3)."""
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    ws, page = logged_in.ws, logged_in.records_page
+    req = _request(ws, households(1, seed=33)[0])
+    fsu = ws.new_draft("fsu", from_uuid=req)
+    visit = ws.cases.record_visit(req, "2026-11-16", "09:30", "2", "2026-11-18")
+    rows = _rows(page, qtbot, {req, fsu, visit})
+    assert {rows[u].case_label for u in (req, fsu, visit)} == {
+        "Visita fallida (volver a visitar)"}
