@@ -4,7 +4,7 @@
 `LocalServer` starts `python -m server serve` on 127.0.0.1 with its own data
 folder (default ./run-data/server), on one fixed port by default
 (`DEFAULT_PORT`), so a laptop enrolled with it finds it again after a restart.
-A small simulated "centre" posts a CSE result for each record the server
+A small simulated "centre" posts one CSE result per case (expediente) the server
 received, so a newcomer sees send → receipt → result without any setup.
 Development and demonstration only: it lives outside the product package, and
 the packaged program contains neither it nor the server."""
@@ -22,6 +22,9 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
+from app.core.cases import FSU, S100, Route, route_of
+from app.core.errors import SieeError
+from app.forms import bundled_form
 from server.service import Service
 from server.settings import Settings
 
@@ -144,19 +147,38 @@ class LocalServer:
         return self
 
     def post_results(self, older_than_s: float = 0.0) -> int:
-        """The centre's work, simulated: a CSE result for every record received (and not
-        returned) at least `older_than_s` ago."""
+        """The centre's work, simulated: ONE CSE result per case (expediente), once the
+        case is ready and its record was received at least `older_than_s` ago. The result
+        goes on the case's FSU when it has one, else on the S100 of a request routed
+        without visit (app/core/cases.py route_of); never on a visit or a desestimación,
+        nor on a dropped case or one that already has its result. Returns how many
+        results were posted."""
         svc = _service(self.data_dir)
         n = 0
         try:
             now = time.time()
-            for row in svc.list_records(status="received", limit=500):
-                received = _parse_iso(str(row.get("received_at") or ""))
+            closed = {c["case_uuid"] for c in svc.cases.list()
+                      if c["result_category"] or c["state"] == "desestimado"}
+            latest: dict[str, dict] = {}
+            for row in svc.list_records(limit=1_000_000):
+                old = latest.get(row["uuid"])
+                if old is None or old["revision"] < row["revision"]:
+                    latest[row["uuid"]] = row
+            members: dict[str, list[dict]] = {}
+            for row in latest.values():
+                members.setdefault(row.get("case_uuid") or row["uuid"], []).append(row)
+            for case_uuid, rows in members.items():
+                if case_uuid in closed or any(r["status"] == "result" for r in rows):
+                    continue
+                target = _result_target(svc, rows)
+                if target is None:
+                    continue
+                received = _parse_iso(str(target.get("received_at") or ""))
                 if received is None or now - received < older_than_s:
                     continue
-                cat = CATEGORIES[int(row["uuid"].replace("-", "")[:8], 16) % 3]
+                cat = CATEGORIES[int(case_uuid.replace("-", "")[:8], 16) % 3]
                 today = date.today()
-                svc.post_result(row["uuid"], row["revision"], cat, today.isoformat(),
+                svc.post_result(target["uuid"], target["revision"], cat, today.isoformat(),
                                 (today + timedelta(days=3 * 365)).isoformat())
                 n += 1
         finally:
@@ -188,6 +210,36 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+
+def _result_target(svc: Service, rows: list[dict]) -> dict | None:
+    """The record of a case that carries its result: its received FSU (the newest when
+    there are several), else its received S100 when the request needs no visit; None
+    while the case is not ready (an FSU-route request still without its FSU)."""
+    fsus = [r for r in rows if r["form_id"] == FSU and r["status"] == "received"]
+    if fsus:
+        return max(fsus, key=lambda r: str(r.get("received_at") or ""))
+    if any(r["form_id"] == FSU for r in rows):
+        return None  # the FSU was returned: the result waits for its correction
+    request = next((r for r in rows if r["form_id"] == S100 and r["status"] == "received"),
+                   None)
+    if request is None:
+        return None
+    answers = svc.records.get(request["uuid"], request["revision"])["answers"] or {}
+    if isinstance(answers.get("answers"), dict):
+        answers = answers["answers"]
+    code = str(answers.get("/s100/solicitud/tipo_solicitud") or "")
+    native = str(answers.get("/s100/domicilio/comunidad_indigena") or "") == "1"
+    try:
+        fd = bundled_form(S100)
+        extra = next((c.extra for c in fd.choices.get("tipo_solicitud", []) if c.name == code),
+                     None)
+    except SieeError:
+        extra = None
+    if extra is None:
+        return None  # an option this program does not know: no result invented
+    return request if route_of(extra, native) != Route.FSU else None
 
 
 def die_with_parent() -> None:

@@ -132,11 +132,19 @@ class CaseFacts:
 
 
 _SENT = {State.QUEUED, State.DELIVERED}
-_REVIEW = {State.COMPLETE}
 
 
 def case_state(f: CaseFacts) -> CaseState:
-    """The state of a case from its records (DESIGN.md: lists and dashboards count cases)."""
+    """The state of a case from its records (DESIGN.md: lists and dashboards count cases;
+    docs/process.md names them). In order:
+    - dropped, then with its result, then returned (any record observed);
+    - nothing past draft and no visit: the request is being written (REQUESTED), also
+      for an FSU typed without its S100;
+    - a request with visit whose FSU is not completed yet: VISIT_FAILED when the last
+      attempt failed, else VISIT_PENDING (a draft FSU is not a finished interview);
+    - a record completed and waiting for the supervisor: IN_REVIEW;
+    - otherwise what the case needs was queued or delivered: SENT (a stray draft FSU
+      beside a delivered one does not pull the case back to review)."""
     if f.dropped:
         return CaseState.DROPPED
     if f.has_result:
@@ -144,22 +152,22 @@ def case_state(f: CaseFacts) -> CaseState:
     states = ([f.request_state] if f.request_state else []) + list(f.fsu_states)
     if State.RETURNED in states:
         return CaseState.RETURNED
-    needs_visit = f.route == Route.FSU
-    if f.request_state in (None, State.DRAFT) and not f.fsu_states and not f.visits_failed:
+    started = [s for s in f.fsu_states if s != State.DRAFT]
+    if f.request_state in (None, State.DRAFT) and not started and not f.visits_failed:
         return CaseState.REQUESTED
-    if needs_visit and not f.fsu_states:
-        if f.visits_failed and f.visits_failed[-1]:
-            return CaseState.VISIT_FAILED
-        return CaseState.VISIT_PENDING
-    if needs_visit:
-        if any(s in (State.DRAFT, State.COMPLETE) for s in f.fsu_states) or (
-            f.request_state in _REVIEW
-        ):
+    if f.route == Route.FSU:
+        if not started:
+            if f.visits_failed and f.visits_failed[-1]:
+                return CaseState.VISIT_FAILED
+            return CaseState.VISIT_PENDING
+        if State.COMPLETE in started or f.request_state == State.COMPLETE:
             return CaseState.IN_REVIEW
         return CaseState.SENT
     if f.request_state in _SENT:
         return CaseState.SENT
-    return CaseState.IN_REVIEW
+    if f.request_state == State.COMPLETE:
+        return CaseState.IN_REVIEW
+    return CaseState.REQUESTED
 
 
 @dataclass(frozen=True)

@@ -282,11 +282,16 @@ class RecordStore:
 
     @staticmethod
     def count_by_state(
-        conn: sqlite3.Connection, owner_id: int | None = None, quarantined: bool | None = None
+        conn: sqlite3.Connection, owner_id: int | None = None, quarantined: bool | None = None,
+        exclude_forms: tuple[str, ...] = (),
     ) -> dict[State, int]:
         """Records per state (every state present, zero when none): all records, or only
-        those `owner_id` wrote or was assigned; optionally only (not) quarantined ones."""
+        those `owner_id` wrote or was assigned; optionally only (not) quarantined ones;
+        without the records of the form ids in `exclude_forms`."""
         where, args = [], []
+        if exclude_forms:
+            where.append(f"form_id NOT IN ({','.join('?' * len(exclude_forms))})")
+            args += list(exclude_forms)
         if owner_id is not None:
             where.append("(author_id=? OR assignee_id=?)")
             args += [owner_id, owner_id]

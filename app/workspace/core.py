@@ -343,8 +343,9 @@ class Workspace:
         """The records the logged-in user may see, newest change first."""
         return self.records_view.list(state, form_id, owner, limit)
 
-    def counts_by_state(self) -> dict[str, int]:
-        return self.records_view.counts_by_state()
+    def counts_by_state(self, exclude_forms: tuple[str, ...] = ()) -> dict[str, int]:
+        """See app/workspace/records.py counts_by_state."""
+        return self.records_view.counts_by_state(exclude_forms)
 
     def find_by_dni(self, dni: str) -> list[RecordMeta]:
         return self.records_view.find_by_dni(dni)

@@ -67,10 +67,13 @@ class Records:
         return self.ctx.session.records.list(self.ctx.conn, " AND ".join(where), tuple(args), limit)
 
     @locked
-    def counts_by_state(self) -> dict[str, int]:
+    def counts_by_state(self, exclude_forms: tuple[str, ...] = ()) -> dict[str, int]:
+        """Records the user may see per state (state value -> count), without the
+        records of the form ids in `exclude_forms`."""
         me = self.ctx.me()
         owner = None if can(me.role, Perm.RECORD_VIEW_ALL) else me.id
-        counts = self.ctx.session.records.count_by_state(self.ctx.conn, owner_id=owner)
+        counts = self.ctx.session.records.count_by_state(self.ctx.conn, owner_id=owner,
+                                                         exclude_forms=exclude_forms)
         return {s.value: n for s, n in counts.items()}
 
     @locked

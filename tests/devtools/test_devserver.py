@@ -110,9 +110,38 @@ def test_simulated_centre_posts_results(tmp_path):
         assert dev.send([good]).results[0].status == "accepted"
         assert srv.post_results(older_than_s=3600) == 0
         assert srv.post_results() == 1
-        assert srv.post_results() == 0  # once per record
+        assert srv.post_results() == 0  # once per case
         kinds = [m.kind for m in dev.inbox()]
         assert "cse_result" in kinds
+
+
+def test_simulated_centre_posts_one_result_per_case(tmp_path):
+    """A request with its FSU gets ONE result (on the FSU), not one per record; a
+    request routed with visit waits for its FSU; a request without visit gets it on the
+    S100 (walk-through: «Pobre extremo» on the FSU and «No pobre» on the S100)."""
+    from app.demo import households
+    from app.demo_answers import fsu_answers, s100_answers
+    from app.forms import bundled_form
+    from tests.server.siee_client import Device
+    from tests.sync.conftest import fsu_version
+
+    s100_v = str(bundled_form("s100").version)
+    with LocalServer(tmp_path / "srv", centre_every_s=None, port=0) as srv:
+        dev = Device.enroll(srv.url, enroll_code(srv.data_dir, "150101"))
+        hh_a, hh_b = households(2, 5)[:2]
+        req_a = dev.record(form_id="s100", form_version=s100_v, answers=s100_answers(hh_a))
+        no_visit = dict(s100_answers(hh_b), **{"/s100/solicitud/tipo_solicitud": "2.7"})
+        req_b = dev.record(form_id="s100", form_version=s100_v, answers=no_visit)
+        got = dev.send([req_a, req_b]).results
+        assert [r.status for r in got] == ["accepted", "accepted"], got
+        assert srv.post_results() == 1  # B only: A still waits for its visit and FSU
+        fsu = dev.record(form_id="fsu", form_version=fsu_version(), case_uuid=req_a.uuid,
+                         answers=fsu_answers(hh_a))
+        assert dev.send([fsu]).results[0].status == "accepted"
+        assert srv.post_results() == 1
+        assert srv.post_results() == 0
+        results = [m.payload for m in dev.inbox() if m.kind == "cse_result"]
+        assert sorted(r["uuid"] for r in results) == sorted([fsu.uuid, req_b.uuid])
 
 
 def test_make_run_uses_the_launcher():

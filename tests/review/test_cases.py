@@ -37,6 +37,37 @@ def test_request_options_are_numbered_and_carry_their_route():
     assert opts["2.4"].extra["ruta"] == "integrantes"
 
 
+@pytest.mark.parametrize("facts, expected", [
+    # plain drafts: nothing past draft, no visit -> the request is being written
+    (dict(route=Route.FSU, request_state=None, fsu_states=[State.DRAFT]),
+     CaseState.REQUESTED),
+    (dict(route=Route.FSU, request_state=State.DRAFT, fsu_states=[State.DRAFT]),
+     CaseState.REQUESTED),
+    # a failed visit after an FSU draft was opened: still a failed visit (docs/process.md)
+    (dict(route=Route.FSU, request_state=State.COMPLETE, fsu_states=[State.DRAFT],
+          visits_failed=[True]), CaseState.VISIT_FAILED),
+    (dict(route=Route.FSU, request_state=State.DELIVERED, fsu_states=[State.DRAFT],
+          visits_failed=[True]), CaseState.VISIT_FAILED),
+    # delivered: sent, even with a stray draft FSU beside the delivered one
+    (dict(route=Route.FSU, request_state=State.DELIVERED,
+          fsu_states=[State.DELIVERED, State.DRAFT]), CaseState.SENT),
+    (dict(route=Route.FSU, request_state=None, fsu_states=[State.DELIVERED]),
+     CaseState.SENT),
+    (dict(route=Route.FSU, request_state=State.COMPLETE, fsu_states=[State.DELIVERED]),
+     CaseState.IN_REVIEW),  # the S100 still waits for the supervisor
+    (dict(route=Route.NO_VISIT, request_state=State.DRAFT, visits_failed=[True]),
+     CaseState.REQUESTED),
+    (dict(route=Route.NO_VISIT, request_state=State.COMPLETE), CaseState.IN_REVIEW),
+    (dict(route=Route.NO_VISIT, request_state=State.DELIVERED), CaseState.SENT),
+])
+def test_case_state_follows_the_records(facts, expected):
+    """Walk-through: «En revisión» on plain drafts, after delivery and after a failed
+    visit; each case state is the one docs/process.md names."""
+    from app.core.cases import CaseFacts, case_state
+
+    assert case_state(CaseFacts(**facts)) == expected
+
+
 def test_absent_household_recorded_and_notice_without_invented_data(team, homes):
     _day(team, 2026, 11, 16)
     ws = team.as_("emp")

@@ -73,10 +73,14 @@ def district_name(ubigeo: str | None) -> str:
 class Row:
     meta: RecordMeta
     returns: list[dict] = field(default_factory=list)
-    result: dict | None = None  # the CSE result (notes["result"]) of a RESULT record
+    result: dict | None = None  # the CSE result of the record's case (one per case)
     case_uuid: str = ""  # the request (expediente) the record belongs to
     case_label: str = ""  # the case's state, in Spanish
     case_head: str = ""  # the household's name from its request (visits carry none)
+    case_dni: str = ""  # the head's DNI from the case's request
+    case_ubigeo: str = ""  # the household's district (ubigeo) from the case's request
+    state_text: str = ""  # what the «Estado» column says instead of the record's state
+    # (a visit attempt: its outcome, «Visita fallida: No ubicado / ausente»)
 
     @property
     def returned(self) -> bool:
@@ -91,13 +95,14 @@ class Row:
         s = m.summary or {}
         name = s.get("head") or s.get("head_name") or self.case_head
         head = "(ficha dañada)" if m.damaged else (name or "(sin nombre aún)")
-        dni = mask_dni(s.get("dni") or s.get("head_dni") or "") if not m.damaged else ""
+        dni = (mask_dni(s.get("dni") or s.get("head_dni") or self.case_dni or "")
+               if not m.damaged else "")
         return [
             head,
             dni,
-            district_name(s.get("ubigeo") or m.ule_ubigeo),
+            district_name(s.get("ubigeo") or self.case_ubigeo or m.ule_ubigeo),
             form_label(m.form_id),
-            STATE_LABELS.get(State(m.state), m.state),
+            self.state_text or STATE_LABELS.get(State(m.state), m.state),
             when_text(m.updated_at),
             self.reasons_text if self.returned else result_text(self.result),
             self.case_label,

@@ -869,8 +869,9 @@ class FormWindow(QMainWindow):
             )
             self.banner.show()
         elif self.meta.state == State.RESULT.value:
-            try:
-                result = self.ws.notes(self.uuid).get("result")
+            try:  # the case's result (one per case), else the record's own
+                case = self.ws.cases.get(self.ws.cases.case_of(self.uuid))
+                result = case.result or self.ws.notes(self.uuid).get("result")
             except SieeError:
                 result = None
             text = result_text(result) or "CSE: (sin datos del resultado)"

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import cases as cases_rules
 from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
@@ -224,10 +225,14 @@ class RecordsPage(QWidget):
                     returns = notes.get("returns", []) if m.state == State.RETURNED.value else []
                     result = notes.get("result") if m.state == State.RESULT.value else None
                 c = case_of.get(m.uuid)
+                if c is not None and c.result:
+                    result = c.result  # one result per case, on each of its rows
                 rows.append(Row(m, returns, result, c.case_uuid if c else m.uuid,
-                                c.state_label if c else "", c.head_name if c else ""))
+                                c.state_label if c else "", c.head_name if c else "",
+                                c.head_dni if c else "", _case_ubigeo(c),
+                                _visit_text(c, m.uuid)))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
-            return rows, ws.counts_by_state()
+            return rows, ws.counts_by_state(exclude_forms=CASE_STEP_FORMS)
 
         self.status.setText("Cargando…")
         self._generation += 1
@@ -383,3 +388,24 @@ class RecordsPage(QWidget):
 
 def _esc(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Records that are steps of a case, not forms of the household: the per-state counters
+# («Completa: 3») count the S100s and FSUs only.
+CASE_STEP_FORMS = (cases_rules.VISIT, cases_rules.DROP)
+
+
+def _case_ubigeo(c: Case | None) -> str:
+    """The household's district from the case's request (a visit carries none)."""
+    if c is None or c.request is None or c.request.damaged:
+        return ""
+    return str((c.request.summary or {}).get("ubigeo") or "")
+
+
+def _visit_text(c: Case | None, uuid: str) -> str:
+    """What a visit attempt's row says in «Estado»: its outcome, not «Completa»."""
+    v = next((v for v in (c.visits if c else []) if v.uuid == uuid), None)
+    if v is None:
+        return ""
+    what = v.result_label or v.result_code or "sin resultado"
+    return f"Visita fallida: {what}" if v.failed else f"Visita realizada: {what}"
