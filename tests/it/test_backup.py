@@ -35,7 +35,7 @@ def filled(ws_factory, data_dir: Path):
     ws.complete(drafts[0].uuid)
     ws.admin.add_user("ana", "empadronador", "clave-ana-123", must_change=False)
     forms = data_dir / "forms"
-    forms.mkdir()
+    forms.mkdir(exist_ok=True)  # opening the workspace keeps the shipped versions there
     (forms / "s100-2099.md").write_text("# a newer form version\n", "utf-8")
     with ws.db.conn:
         ws.db.conn.execute(
