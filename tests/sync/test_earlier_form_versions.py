@@ -127,6 +127,10 @@ def test_old_records_open_complete_and_are_accepted_by_the_centre(old_laptop, se
         assert {u for u, _ in server_rows(server)} >= set(uuids.values())
         held = {h["uuid"] for h in server.admin.held_records()}
         assert held.isdisjoint(uuids.values())
+        for u in uuids.values():  # stored (delivered) records still open in their version
+            m = ws.get(u)
+            fd = ws.hooks.formdef(m.form_id, m.form_version)
+            assert summary(fd, FormSession.from_json(fd, ws.load_answers(u)).to_json())
     finally:
         ws.close()
 
