@@ -2,7 +2,8 @@
 form version (issue 19 item 6; docs/protocol.md, "Record outcomes").
 
 A record of a known form id whose version is neither published at the centre
-(`siee-server forms publish`) nor the version bundled with this program could
+(`siee-server forms publish`) nor shipped with this program (the current version
+or an earlier one kept in app/forms/bundled/history) could
 carry anything: it is not stored with the received records. It is kept here,
 sealed, and the receipt answers `conflict` with a Spanish reason, so the laptop
 keeps it set apart (quarantined) and shows why. The centre lists held records

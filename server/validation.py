@@ -1,8 +1,11 @@
 """Server-side validation of a received record's answers.
 
 The server checks each record with the same form engine (app.forms) and the
-same form version the laptop used, hard constraints only. A record whose form
-version the engine does not hold (neither published nor bundled) cannot be
+same form version the laptop used, hard constraints only. The versions it holds
+are the published ones and every version the program ships (the current ones and
+the earlier ones of app/forms/bundled/history: a laptop may send a draft started
+before its program was updated). A record whose form version the engine does not
+hold (neither published nor shipped) cannot be
 checked: `BatchCheck.can_validate` says so and the batch holds it apart
 (server.held) instead of storing it.
 
@@ -41,7 +44,7 @@ def _engine() -> Any | None:
         import app.forms as forms  # deferred on purpose: the engine is heavy to import
     except Exception:  # noqa: BLE001 - engine missing or broken: structure only
         return None
-    if all(hasattr(forms, n) for n in ("bundled_form", "load_form", "validate_submission")):
+    if all(hasattr(forms, n) for n in ("shipped_form", "load_form", "validate_submission")):
         return forms
     return None
 
@@ -68,8 +71,8 @@ class Validator:
         return self._engine
 
     def find_form(self, form_id: str, form_version: str) -> Any | None:
-        """The form definition of a version: published first, then the bundled one when
-        its version matches; None when neither is available."""
+        """The form definition of a version: published first, then the version the
+        program ships (current or earlier, app.forms.shipped_form); None when neither."""
         key = (form_id, form_version)
         with self._lock:
             if key in self._cache:
@@ -86,12 +89,9 @@ class Validator:
                 log.warning("published form %s %s could not be loaded", form_id, form_version)
         if fd is None:
             try:
-                cand = forms.bundled_form(form_id)
+                fd = forms.shipped_form(form_id, form_version)
             except Exception:  # noqa: BLE001
-                cand = None
-            version = getattr(cand, "version", None) if cand is not None else None
-            if cand is not None and (version is None or str(version) == str(form_version)):
-                fd = cand
+                log.warning("shipped form %s %s could not be loaded", form_id, form_version)
         if fd is not None:
             with self._lock:
                 self._cache[key] = fd
@@ -111,12 +111,12 @@ class Validator:
             log.warning("bundled forms could not be preloaded")
 
     def known_form_ids(self) -> set[str]:
-        """Form ids this server accepts: the project's, the bundled and the published."""
+        """Form ids this server accepts: the project's, the shipped and the published."""
         ids = set(KNOWN_FORMS)
         forms = self.engine
-        if forms is not None and hasattr(forms, "list_bundled"):
+        if forms is not None and hasattr(forms, "shipped_versions"):
             try:
-                ids |= {str(f[0]) for f in forms.list_bundled()}
+                ids |= {str(f[0]) for f in forms.shipped_versions()}
             except Exception:  # noqa: BLE001
                 log.warning("bundled form list unavailable")
         if self.source is not None:

@@ -9,7 +9,9 @@ Loading
         with Spanish messages naming the survey-sheet row. Cached in memory by content
         hash, and on disk when cache_dir is given.
     bundled_form(form_id) -> FormDef          the forms shipped in app/forms/bundled
-    list_bundled() -> [(form_id, version, title)]
+    list_bundled() -> [(form_id, version, title)]   the current shipped versions
+    shipped_form(form_id, version) -> FormDef | None   current or earlier shipped version
+    shipped_versions() -> [(form_id, version, path)]   every version the program ships
 
 FormDef
     .form_id  .version  .title  .default_language  .languages
@@ -59,7 +61,7 @@ Paths are absolute instance paths with 1-based positions on repeat instances:
 /fsu/integrantes[2]/edad. See docs/forms.md.
 """
 
-from app.forms.bundled import bundled_form, list_bundled
+from app.forms.bundled import bundled_form, list_bundled, shipped_form, shipped_versions
 from app.forms.carry_over import carry_over
 from app.forms.check import validate_submission
 from app.forms.definition import Choice, FormDef, FormLoadError, NodeDef, Problem
@@ -82,6 +84,8 @@ __all__ = [
     "carry_over",
     "dnis",
     "list_bundled",
+    "shipped_form",
+    "shipped_versions",
     "load_form",
     "summary",
     "validate_submission",

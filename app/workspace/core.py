@@ -71,6 +71,7 @@ class Workspace:
         db = connect(data_dir / DB_NAME)
         migrate(db)
         self.forms = FormLibrary(data_dir / "forms")
+        self._keep_shipped_forms()
         self.ctx = Context(
             data_dir=data_dir,
             db=db,
@@ -90,6 +91,17 @@ class Workspace:
         self.practice = Practice(self.ctx, is_practice(db))
         centre = PracticeCentre if self.practice.enabled else Centre
         self.centre = centre(self.ctx, self.settings, self.forms)
+
+    def _keep_shipped_forms(self) -> None:
+        """Copy the form versions this program ships into the data folder's forms store,
+        so records made with them stay readable after any later update (FormLibrary.
+        keep_shipped). A folder that cannot be written does not stop the opening: the
+        package still holds them, and the next opening tries again."""
+        try:
+            self.forms.keep_shipped()
+        except OSError as e:
+            log.warning("shipped form versions not copied to the data folder: %s",
+                        e.__class__.__name__)
 
     # -- the shared parts, read-only for callers ---------------------------------------------
     @property

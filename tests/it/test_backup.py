@@ -35,7 +35,7 @@ def filled(ws_factory, data_dir: Path):
     ws.complete(drafts[0].uuid)
     ws.admin.add_user("ana", "empadronador", "clave-ana-123", must_change=False)
     forms = data_dir / "forms"
-    forms.mkdir()
+    forms.mkdir(exist_ok=True)  # opening the workspace keeps the shipped versions there
     (forms / "s100-2099.md").write_text("# a newer form version\n", "utf-8")
     with ws.db.conn:
         ws.db.conn.execute(
@@ -73,8 +73,12 @@ def test_restore_gives_the_same_records(filled: Workspace, tmp_path: Path) -> No
 
     target = tmp_path / "nueva-laptop" / "datos"
     res = restore_backup(info.path, target, recovery_code=filled.recovery_code.lower())
-    assert res.records == 6 and res.forms == 1 and res.enrollment_cleared
+    # every form file of the laptop: the centre's and the shipped versions it keeps
+    kept = sorted(os.listdir(filled.data_dir / "forms"))
+    assert "s100-2099.md" in kept and len(kept) > 1
+    assert res.records == 6 and res.forms == len(kept) and res.enrollment_cleared
     assert sorted(os.listdir(target)) == ["forms", DB_NAME]
+    assert sorted(os.listdir(target / "forms")) == kept
     assert (target / "forms" / "s100-2099.md").read_text("utf-8") == "# a newer form version\n"
     assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]
 
