@@ -114,14 +114,15 @@ def test_printed_page_has_the_same_content(household, tmp_path, qapp):
     from PySide6.QtGui import QPageSize
     from PySide6.QtPrintSupport import QPrinter
 
-    from app.ui.review.constancia import _document, _print_on
+    from app.ui.common.pdf import print_document
+    from app.ui.review.constancia import _document
 
     team, hh, uuid = household
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
     printer.setOutputFileName(str(tmp_path / "impresa.pdf"))
-    _print_on(_document(team.as_("emp").documents.constancia(uuid)), printer)
+    print_document(_document(team.as_("emp").documents.constancia(uuid)), printer)
     del printer
     text = pdf_text(tmp_path / "impresa.pdf")
     assert "Constancia de empadronamiento" in text and hh.head.nombres in text

@@ -15,10 +15,23 @@ from PySide6.QtWidgets import QApplication
 from app.core.errors import ValidationError
 
 
-def write_pdf(html: str, path: Path | str, title: str) -> Path:
-    """Write `html` as an A4 PDF at `path` (through a hidden file beside it, then
-    os.replace). ValidationError (Spanish) when it cannot be written. Needs a
-    QGuiApplication (offscreen is enough)."""
+def print_document(doc: QTextDocument, device: QPdfWriter | object) -> None:
+    """Lay `doc` out on the page's printable area (in Qt's 96-dpi document units) and
+    paint it on `device` (a QPdfWriter or a QPrinter)."""
+    area = device.pageLayout().paintRect(QPageLayout.Unit.Point)  # type: ignore[attr-defined]
+    doc.setPageSize(QSizeF(area.width() * 96 / 72, area.height() * 96 / 72))
+    doc.print_(device)  # type: ignore[arg-type]
+
+
+def write_pdf(content: str | QTextDocument, path: Path | str, title: str, *,
+              margins_mm: tuple[float, float, float, float] = (15, 14, 15, 14),
+              what: str = "el PDF") -> Path:
+    """Write `content` (HTML, or a QTextDocument already set up) as an A4 PDF at `path`
+    through a hidden file beside it, then os.replace, so a crash never leaves half a
+    file. `margins_mm` is (left, top, right, bottom) in millimetres; `what` names the
+    paper in the Spanish message («la constancia»). ValidationError (Spanish) when the
+    folder is missing or the file cannot be written. Needs a QGuiApplication
+    (offscreen is enough)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise ValidationError("pdf folder missing",
@@ -31,20 +44,21 @@ def write_pdf(html: str, path: Path | str, title: str) -> Path:
         writer.setResolution(300)
         writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
                                          QPageLayout.Orientation.Portrait,
-                                         QMarginsF(15, 14, 15, 14), QPageLayout.Unit.Millimeter))
-        doc = QTextDocument()
-        doc.setDocumentMargin(0)
-        doc.setHtml(html)
-        area = writer.pageLayout().paintRect(QPageLayout.Unit.Point)
-        doc.setPageSize(QSizeF(area.width() * 96 / 72, area.height() * 96 / 72))
-        doc.print_(writer)
+                                         QMarginsF(*margins_mm), QPageLayout.Unit.Millimeter))
+        if isinstance(content, QTextDocument):
+            doc = content
+        else:
+            doc = QTextDocument()
+            doc.setDocumentMargin(0)
+            doc.setHtml(content)
+        print_document(doc, writer)
         del writer  # flushes and closes the file
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise OSError("empty pdf")
         os.replace(tmp, path)
     except OSError as e:
         raise ValidationError(f"pdf write failed: {e.__class__.__name__}",
-                              "No se pudo guardar el PDF. Revise que la carpeta permita "
+                              f"No se pudo guardar {what}. Revise que la carpeta permita "
                               "escribir y que el archivo no esté abierto en otro programa.") \
             from None
     finally:

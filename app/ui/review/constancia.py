@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import html
 import logging
-import os
-import secrets
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QSizeF
-from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtGui import QPageSize, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from app.core.errors import SieeError, ValidationError
+from app.core.errors import SieeError
 from app.core.text import xml_safe
+from app.ui.common.pdf import print_document, write_pdf
 from app.ui.common.worker import show_error
 from app.workspace import Workspace
 from app.workspace.documents import ConstanciaData
@@ -127,50 +125,11 @@ def _document(d: ConstanciaData) -> QTextDocument:
     return doc
 
 
-def _print_on(doc: QTextDocument, device: QPdfWriter | object) -> None:
-    """Lay the document out on the page's printable area (in Qt's 96-dpi document
-    units) and paint it on `device` (a QPdfWriter or a QPrinter)."""
-    area = device.pageLayout().paintRect(QPageLayout.Unit.Point)  # type: ignore[attr-defined]
-    doc.setPageSize(QSizeF(area.width() * 96 / 72, area.height() * 96 / 72))
-    doc.print_(device)  # type: ignore[arg-type]
-
-
 def write_constancia_pdf(d: ConstanciaData, path: Path | str) -> Path:
-    """Write the PDF to `path` (through a hidden file beside it, then os.replace)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ValidationError(
-            "constancia folder missing", "La carpeta elegida no existe. Elija otra ubicación."
-        )
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.parcial")
-    try:
-        writer = QPdfWriter(str(tmp))
-        writer.setTitle(f"Constancia de empadronamiento — {d.head_name}")
-        writer.setCreator("SIEE Campo")
-        writer.setResolution(300)
-        writer.setPageLayout(
-            QPageLayout(
-                QPageSize(QPageSize.PageSizeId.A4),
-                QPageLayout.Orientation.Portrait,
-                QMarginsF(18, 16, 18, 16),
-                QPageLayout.Unit.Millimeter,
-            )
-        )
-        _print_on(_document(d), writer)
-        del writer  # flushes and closes the file
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            raise OSError("empty pdf")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise ValidationError(
-            f"constancia write failed: {e.__class__.__name__}",
-            "No se pudo guardar la constancia. Revise que la carpeta permita escribir y que el "
-            "archivo no esté abierto en otro programa.",
-        ) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    """Write the PDF to `path` (through a hidden file beside it, then os.replace);
+    ValidationError (Spanish) when it cannot be written."""
+    return write_pdf(_document(d), path, f"Constancia de empadronamiento — {d.head_name}",
+                     margins_mm=(18, 16, 18, 16), what="la constancia")
 
 
 def default_name(d: ConstanciaData) -> str:
@@ -224,5 +183,5 @@ def print_constancia(parent: QWidget | None, ws: Workspace, uuid: str) -> bool:
     dialog.setWindowTitle("Imprimir constancia de empadronamiento")
     if dialog.exec() != QPrintDialog.DialogCode.Accepted:
         return False
-    _print_on(_document(data), printer)
+    print_document(_document(data), printer)
     return True

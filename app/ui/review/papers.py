@@ -11,16 +11,11 @@ recorded: an unknown field stays blank, nothing is filled in for the household."
 from __future__ import annotations
 
 import html
-import os
-import secrets
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF
-from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
-
-from app.core.errors import ValidationError
 from app.core.text import xml_safe
-from app.ui.review.constancia import _CSS, _print_on
+from app.ui.common.pdf import write_pdf
+from app.ui.review.constancia import _CSS
 from app.workspace.cases import D100Data, NoticeData
 
 
@@ -97,36 +92,7 @@ Nombre, DNI y sello</td>
 
 
 def _write_pdf(rich: str, title: str, path: Path | str) -> Path:
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ValidationError("folder missing",
-                              "La carpeta elegida no existe. Elija otra ubicación.")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.parcial")
-    try:
-        writer = QPdfWriter(str(tmp))
-        writer.setTitle(title)
-        writer.setCreator("SIEE Campo")
-        writer.setResolution(300)
-        writer.setPageLayout(QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-            QMarginsF(18, 16, 18, 16), QPageLayout.Unit.Millimeter))
-        doc = QTextDocument()
-        doc.setDocumentMargin(0)
-        doc.setHtml(rich)
-        _print_on(doc, writer)
-        del writer  # flushes and closes the file
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            raise OSError("empty pdf")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise ValidationError(
-            f"pdf write failed: {e.__class__.__name__}",
-            "No se pudo guardar el PDF. Revise que la carpeta permita escribir y que el "
-            "archivo no esté abierto en otro programa.") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_pdf(rich, path, title, margins_mm=(18, 16, 18, 16))
 
 
 def write_notice_pdf(n: NoticeData, path: Path | str) -> Path:
