@@ -231,7 +231,8 @@ class FormWindow(QMainWindow):
         title = spec.title
         if spec.kind == "member":
             name = self._member_name(spec)
-            title = f"{spec.index}. {name}" if name else f"{spec.title}"
+            # named as on its page: the person when known, else «Integrante N»
+            title = f"{spec.index}. {name}" if name else f"Integrante {spec.index}"
         elif spec.kind == "roster":
             title = f"{spec.title} ({self.session.repeat_count(spec.path)})"
         return f"{indent}{mark + ' ' if mark else ''}{title}"
@@ -458,14 +459,21 @@ class FormWindow(QMainWindow):
             return ""
         return st.message
 
-    def enter_page(self, i: int, step: int) -> bool:
+    def enter_page(self, i: int, step: int, left: PageSpec | None = None) -> bool:
         """Show page i and focus its first (step>0) or last focusable question.
-        Pages without any (all skipped) are passed over in the direction of travel."""
+        Pages without any (all skipped) are passed over in the direction of travel.
+        `left`: the member page just left with Enter/Tab; back in its roster, that
+        member is the highlighted (focused) row, so Enter opens that one again.
+        Otherwise a roster starts on «Agregar integrante» with no row highlighted."""
         while 0 <= i < len(self.specs):
             spec = self.specs[i]
             w = self.show_spec(spec)
             if isinstance(w, RosterPage):
-                w.focus_widget().setFocus()
+                if (left is not None and left.kind == "member"
+                        and left.path.rsplit("[", 1)[0] == spec.path):
+                    w.focus_member(left.index)
+                else:
+                    w.focus_start()
                 return True
             if isinstance(w, QuestionPage):
                 rows = [r for r in w.rows if r.can_focus]
@@ -513,7 +521,7 @@ class FormWindow(QMainWindow):
                 self.focus_row(rows[i])
                 return
             i += step
-        self.enter_page(self._next_page_index(page.spec, step), step)
+        self.enter_page(self._next_page_index(page.spec, step), step, left=page.spec)
 
     def _next_page_index(self, spec: PageSpec, step: int) -> int:
         return next_page_index(self.specs, spec, step)
