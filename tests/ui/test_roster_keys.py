@@ -82,3 +82,26 @@ def test_a_new_member_has_the_same_name_in_the_side_list_and_on_its_page(ws_fact
     assert side.strip().endswith("Integrante 2"), side
     assert "Composición del hogar 2" not in side
     w.close()
+
+
+def test_enter_on_an_empty_required_answer_keeps_the_clerk_there(ws_factory, qtbot):
+    ws = ws_factory(create=True)
+    w = open_window(ws, qtbot)
+    _members(w, [("Rojas", "Ana")])
+    w.session.set(f"{REP}[1]/tipo_doc", "")
+    w.replan()
+    w.jump(f"{REP}[1]/tipo_doc")
+    QTest.keyClicks(QApplication.focusWidget(), "1")  # DNI: a complete code moves on
+    num = f"{REP}[1]/num_doc"
+    assert focused_path(w) == num
+    row = w.pages[f"member:{REP}[1]"].row(num)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert focused_path(w) == num  # held, with the message under the field
+    assert row.message.isVisible() and row.message.objectName() == "error"
+    assert "obligatoria" in w.save_status.text()
+    assert w.issues_title.text().startswith("Errores: 1 ")
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)  # on purpose: goes on
+    assert focused_path(w) != num
+    assert w.issues_title.text().startswith("Errores: 1 ")  # still counted
+    assert w.session.repeat_count(REP) == 1
+    w.close()

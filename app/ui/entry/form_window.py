@@ -421,8 +421,9 @@ class FormWindow(QMainWindow):
 
     def _nav_from(self, row: QuestionRow, step: int) -> None:
         """Enter/Tab on a question. A refused answer (a rule of the form says no)
-        keeps the clerk there with the message beside the field; pressing Enter
-        again on the same answer goes on on purpose (to correct it later)."""
+        or an empty required one keeps the clerk there with the message under the
+        field; pressing Enter again on the same answer goes on on purpose (to
+        correct it later), and the error stays counted in the summary."""
         if step > 0 and self.editable and row.path not in self._insisted:
             problem = self._refusal(row)
             if problem:
@@ -432,6 +433,9 @@ class FormWindow(QMainWindow):
                 row.show_parse_error(problem)
                 self.update_issues()
                 self.save_status.setText(
+                    "Falta esta respuesta (es obligatoria): escríbala, o pulse Enter otra vez "
+                    "para seguir y completarla después."
+                    if self._is_empty(row) else
                     "Respuesta no aceptada: corríjala, o pulse Enter otra vez para seguir "
                     "y corregirla después."
                 )
@@ -445,19 +449,28 @@ class FormWindow(QMainWindow):
 
     def _refusal(self, row: QuestionRow) -> str:
         """The message of a rule the typed answer breaks ('' when it is accepted).
-        An empty required answer may be left for later, and a rule that compares
-        with later answers (the number of people against the members listed
-        further on) is shown beside the field but does not hold the clerk: the fix
-        may be elsewhere (see rule_settled_by_earlier_answers)."""
+        An empty required answer gives its «required» message (the clerk may still
+        leave it for later with a second Enter). A rule that compares with later
+        answers (the number of people against the members listed further on) is
+        shown beside the field but does not hold the clerk: the fix may be
+        elsewhere (see rule_settled_by_earlier_answers)."""
         try:
             st = self.session.state(row.path)
         except SieeError:
             return ""
-        if st.value == "" or not st.message:
+        if not st.message:
             return ""
+        if st.value == "":
+            return st.message if st.required and not st.read_only else ""
         if not rule_settled_by_earlier_answers(self.fd, row.path):
             return ""
         return st.message
+
+    def _is_empty(self, row: QuestionRow) -> bool:
+        try:
+            return self.session.state(row.path).value == ""
+        except SieeError:
+            return False
 
     def enter_page(self, i: int, step: int, left: PageSpec | None = None) -> bool:
         """Show page i and focus its first (step>0) or last focusable question.
