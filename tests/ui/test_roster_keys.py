@@ -105,3 +105,38 @@ def test_enter_on_an_empty_required_answer_keeps_the_clerk_there(ws_factory, qtb
     assert w.issues_title.text().startswith("Errores: 1 ")  # still counted
     assert w.session.repeat_count(REP) == 1
     w.close()
+
+
+def test_the_message_under_a_question_follows_the_answer_and_shows_whole(ws_factory, qtbot):
+    ws = ws_factory(create=True)
+    w = open_window(ws, qtbot)
+    _members(w, [("Rojas", "Ana")])
+    w.session.set(f"{REP}[1]/tipo_doc", "1")
+    w.replan()
+    # an answer that is not an option, then corrected to the DNI already stored
+    w.jump(f"{REP}[1]/tipo_doc")
+    page = w.pages[f"member:{REP}[1]"]
+    tipo = page.row(f"{REP}[1]/tipo_doc")
+    QTest.keyClicks(QApplication.focusWidget(), "pasaporte")
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert tipo.message.isVisible() and "no es una de las opciones" in tipo.message.text()
+    assert w.issues_title.text().startswith("Errores: 1 ")
+    line = QApplication.focusWidget()
+    line.selectAll()
+    QTest.keyClicks(line, "1")  # DNI: the code moves on
+    assert not tipo.message.isVisible(), tipo.message.text()
+    assert w.issues_title.text().startswith("Errores: 0 ")
+    # a two-line message (an invalid DNI) is shown whole under the field
+    num = page.row(f"{REP}[1]/num_doc")
+    assert focused_path(w) == num.path
+    QTest.keyClicks(QApplication.focusWidget(), "123")
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    QTest.qWait(60)
+    msg = num.message
+    assert msg.isVisible() and "8 dígitos" in msg.text()
+    assert msg.height() >= msg.heightForWidth(msg.width())  # no line cut off (1366 px)
+    w.resize(900, 700)  # narrower: the message takes two lines, both shown
+    QTest.qWait(60)
+    assert msg.heightForWidth(msg.width()) > msg.fontMetrics().lineSpacing() * 1.5
+    assert msg.height() >= msg.heightForWidth(msg.width())
+    w.close()

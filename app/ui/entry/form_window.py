@@ -290,9 +290,21 @@ class FormWindow(QMainWindow):
         ed.committed.connect(lambda value, r=row: self.on_commit(r, value))
         ed.live.connect(lambda value, r=row: self.on_live(r, value))
         ed.nav.connect(lambda step, r=row: self._nav_from(r, step))
+        ed.parsed.connect(lambda _value, r=row: self._message_follows(r))
         ed.parse_failed.connect(row.show_parse_error)
         ed.parse_failed.connect(lambda _text: self.update_issues())
         ed.focus_widget().installEventFilter(self)
+
+    def _message_follows(self, row: QuestionRow) -> None:
+        """The text typed was read as an answer: the message under the question is
+        the one of the answer it holds now, not of text typed before (the value may
+        be the one already stored, which commits nothing)."""
+        if row.message.isHidden():
+            return
+        page = self._page_of(row)
+        if page is not None:
+            self.refresh_page(page)
+            self.update_issues()
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.FocusIn:
