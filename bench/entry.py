@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-ADD = "<agregar>"  # Enter on the roster's «Agregar integrante»
+ADD = "<agregar>"  # Ins on the roster (back from a member, the table has the focus)
 NEXT = "<tab>"  # Tab on the roster: continue with the next section
 SKIP = ""  # an optional question left blank: Enter
 
@@ -255,10 +255,14 @@ class KeyDriver:
     def roster(self, what: str) -> None:
         from PySide6.QtCore import Qt
 
+        from app.ui.entry.roster import RosterPage
+
         fw = self.focus()
-        if fw.objectName() != "primary" and "Agregar" not in getattr(fw, "text", lambda: "")():
+        if not isinstance(self.w.stack.currentWidget(), RosterPage) or not (
+            fw.objectName() == "primary" or fw is self.w.stack.currentWidget().table
+        ):
             raise AssertionError(f"expected the roster, found {self.focused_name()}")
-        self.key(Qt.Key.Key_Return if what == ADD else Qt.Key.Key_Tab)
+        self.key(Qt.Key.Key_Insert if what == ADD else Qt.Key.Key_Tab)
 
     def run(self, steps: list[tuple[str, str]]) -> None:
         for name, text in steps:

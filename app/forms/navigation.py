@@ -142,7 +142,8 @@ def page_index(specs: list[PageSpec], key: str) -> int:
 def next_page_index(specs: list[PageSpec], spec: PageSpec, step: int) -> int:
     """Where leaving `spec` by its last (first) question leads, step +1 (-1): the
     next page in form order, except that going on from the last member leads back
-    to its roster (Enter adds another member there, Tab continues)."""
+    to its roster (that member highlighted: Enter opens it, Ins adds another, Tab
+    continues)."""
     i = page_index(specs, spec.key)
     target = i + step
     if step > 0 and spec.kind == "member":

@@ -24,7 +24,8 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Varias opciones", "Códigos separados por espacio y luego Enter"),
     ("Fechas", "Solo los 8 dígitos: ddmmaaaa (pasa sola al terminar)"),
     ("Horas", "4 dígitos: hhmm"),
-    ("Integrantes", "En la lista: Enter agrega, ↓ y Enter abre, Supr quita, Tab sigue"),
+    ("Integrantes", "En la lista: Ins (o Enter sobre «Agregar integrante») agrega; "
+                    "↑/↓ y Enter abre el integrante marcado; Supr quita; Tab sigue"),
     ("Ctrl+Ins", "Agregar un integrante desde cualquier página"),
     ("Ctrl+AvPág / Ctrl+RePág", "Sección siguiente / anterior"),
     ("F8", "Ir al siguiente error"),

@@ -51,7 +51,6 @@ class QuestionRow(QFrame):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setMinimumWidth(170)
-        self.message.setMaximumWidth(360)
         self.message.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         grid = QGridLayout(self)
         grid.setContentsMargins(8, 5, 8, 5)
@@ -63,7 +62,6 @@ class QuestionRow(QFrame):
             self.editor = make_editor(nd.type)
         if self.editor is not None:
             # the message sits right under the line typed into, above any choices
-            self.message.setMaximumWidth(620)
             self.editor.box.insertWidget(1, self.message)
             grid.addWidget(self.editor, 2, 0, 1, 2, Qt.AlignmentFlag.AlignTop)
             self.label.setBuddy(self.editor.focus_widget())

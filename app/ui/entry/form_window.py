@@ -231,7 +231,8 @@ class FormWindow(QMainWindow):
         title = spec.title
         if spec.kind == "member":
             name = self._member_name(spec)
-            title = f"{spec.index}. {name}" if name else f"{spec.title}"
+            # named as on its page: the person when known, else «Integrante N»
+            title = f"{spec.index}. {name}" if name else f"Integrante {spec.index}"
         elif spec.kind == "roster":
             title = f"{spec.title} ({self.session.repeat_count(spec.path)})"
         return f"{indent}{mark + ' ' if mark else ''}{title}"
@@ -289,9 +290,21 @@ class FormWindow(QMainWindow):
         ed.committed.connect(lambda value, r=row: self.on_commit(r, value))
         ed.live.connect(lambda value, r=row: self.on_live(r, value))
         ed.nav.connect(lambda step, r=row: self._nav_from(r, step))
+        ed.parsed.connect(lambda _value, r=row: self._message_follows(r))
         ed.parse_failed.connect(row.show_parse_error)
         ed.parse_failed.connect(lambda _text: self.update_issues())
         ed.focus_widget().installEventFilter(self)
+
+    def _message_follows(self, row: QuestionRow) -> None:
+        """The text typed was read as an answer: the message under the question is
+        the one of the answer it holds now, not of text typed before (the value may
+        be the one already stored, which commits nothing)."""
+        if row.message.isHidden():
+            return
+        page = self._page_of(row)
+        if page is not None:
+            self.refresh_page(page)
+            self.update_issues()
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.FocusIn:
@@ -420,8 +433,9 @@ class FormWindow(QMainWindow):
 
     def _nav_from(self, row: QuestionRow, step: int) -> None:
         """Enter/Tab on a question. A refused answer (a rule of the form says no)
-        keeps the clerk there with the message beside the field; pressing Enter
-        again on the same answer goes on on purpose (to correct it later)."""
+        or an empty required one keeps the clerk there with the message under the
+        field; pressing Enter again on the same answer goes on on purpose (to
+        correct it later), and the error stays counted in the summary."""
         if step > 0 and self.editable and row.path not in self._insisted:
             problem = self._refusal(row)
             if problem:
@@ -431,6 +445,9 @@ class FormWindow(QMainWindow):
                 row.show_parse_error(problem)
                 self.update_issues()
                 self.save_status.setText(
+                    "Falta esta respuesta (es obligatoria): escríbala, o pulse Enter otra vez "
+                    "para seguir y completarla después."
+                    if self._is_empty(row) else
                     "Respuesta no aceptada: corríjala, o pulse Enter otra vez para seguir "
                     "y corregirla después."
                 )
@@ -444,28 +461,44 @@ class FormWindow(QMainWindow):
 
     def _refusal(self, row: QuestionRow) -> str:
         """The message of a rule the typed answer breaks ('' when it is accepted).
-        An empty required answer may be left for later, and a rule that compares
-        with later answers (the number of people against the members listed
-        further on) is shown beside the field but does not hold the clerk: the fix
-        may be elsewhere (see rule_settled_by_earlier_answers)."""
+        An empty required answer gives its «required» message (the clerk may still
+        leave it for later with a second Enter). A rule that compares with later
+        answers (the number of people against the members listed further on) is
+        shown beside the field but does not hold the clerk: the fix may be
+        elsewhere (see rule_settled_by_earlier_answers)."""
         try:
             st = self.session.state(row.path)
         except SieeError:
             return ""
-        if st.value == "" or not st.message:
+        if not st.message:
             return ""
+        if st.value == "":
+            return st.message if st.required and not st.read_only else ""
         if not rule_settled_by_earlier_answers(self.fd, row.path):
             return ""
         return st.message
 
-    def enter_page(self, i: int, step: int) -> bool:
+    def _is_empty(self, row: QuestionRow) -> bool:
+        try:
+            return self.session.state(row.path).value == ""
+        except SieeError:
+            return False
+
+    def enter_page(self, i: int, step: int, left: PageSpec | None = None) -> bool:
         """Show page i and focus its first (step>0) or last focusable question.
-        Pages without any (all skipped) are passed over in the direction of travel."""
+        Pages without any (all skipped) are passed over in the direction of travel.
+        `left`: the member page just left with Enter/Tab; back in its roster, that
+        member is the highlighted (focused) row, so Enter opens that one again.
+        Otherwise a roster starts on «Agregar integrante» with no row highlighted."""
         while 0 <= i < len(self.specs):
             spec = self.specs[i]
             w = self.show_spec(spec)
             if isinstance(w, RosterPage):
-                w.focus_widget().setFocus()
+                if (left is not None and left.kind == "member"
+                        and left.path.rsplit("[", 1)[0] == spec.path):
+                    w.focus_member(left.index)
+                else:
+                    w.focus_start()
                 return True
             if isinstance(w, QuestionPage):
                 rows = [r for r in w.rows if r.can_focus]
@@ -513,7 +546,7 @@ class FormWindow(QMainWindow):
                 self.focus_row(rows[i])
                 return
             i += step
-        self.enter_page(self._next_page_index(page.spec, step), step)
+        self.enter_page(self._next_page_index(page.spec, step), step, left=page.spec)
 
     def _next_page_index(self, spec: PageSpec, step: int) -> int:
         return next_page_index(self.specs, spec, step)

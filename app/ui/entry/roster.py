@@ -1,6 +1,8 @@
 """The members roster: a repeat shown as a table, one row per member, with
-add / remove / open. Keyboard: Enter adds a member (or opens the selected row
-when the table has focus), Supr removes, Tab continues with the next section."""
+add / remove / open. Keyboard: Enter on «Agregar integrante» (or Ins anywhere
+on the page) adds a member; in the table, Enter opens the highlighted member and
+never adds one; Supr removes; Tab continues with the next section. Coming back
+from a member, the table has the focus on that member's row."""
 
 from __future__ import annotations
 
@@ -64,8 +66,9 @@ class RosterPage(QWidget):
         title = QLabel(spec.title)
         title.setObjectName("title")
         self.help = QLabel(
-            "Enter: agregar un integrante · Tab: seguir con la sección siguiente · "
-            "↓ y Enter: abrir un integrante · Supr: quitar el integrante elegido"
+            "Ins (o Enter sobre «Agregar integrante»): agregar un integrante · "
+            "↑/↓ y Enter: abrir el integrante marcado · Supr: quitar el integrante marcado · "
+            "Tab: seguir con la sección siguiente"
             if not self.counted
             else "El número de filas lo fija una pregunta anterior. Enter: abrir el integrante."
         )
@@ -105,6 +108,24 @@ class RosterPage(QWidget):
 
     def focus_widget(self) -> QWidget:
         return self.add_btn if self.add_btn.isEnabled() else self.table
+
+    def focus_start(self) -> None:
+        """Arriving at the list (not from one of its members): the focus on
+        «Agregar integrante» (or the table of a counted repeat) and no row
+        highlighted, so nothing looks chosen that Enter would not open."""
+        self.table.setCurrentCell(-1, -1)
+        self.table.clearSelection()
+        self.focus_widget().setFocus()
+
+    def focus_member(self, index: int) -> None:
+        """Focus the table on member `index` (1-based), e.g. the one just left, so
+        that Enter opens that member again; out of range: the usual focus."""
+        if not 1 <= index <= self.table.rowCount():
+            self.focus_widget().setFocus()
+            return
+        self.table.setFocus()
+        self.table.setCurrentCell(index - 1, 0)
+        self.table.selectRow(index - 1)
 
     def refresh(self, session: FormSession, marks: dict[int, str]) -> None:
         n = session.repeat_count(self.spec.path)
@@ -160,15 +181,15 @@ class RosterPage(QWidget):
                     self.nav.emit(1)
                 return True
             if key == Qt.Key.Key_Down and self.table.rowCount():
-                self.table.setFocus()
-                self.table.selectRow(max(0, self.table.currentRow()))
+                row = self.table.currentRow()
+                self.focus_member(row + 1 if row >= 0 else 1)
                 return True
         if watched is self.table:
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                # only ever opens: adding is Ins or the button (a new clerk once
+                # added empty members by pressing Enter on a highlighted row)
                 if self.table.currentRow() >= 0:
                     self.open_requested.emit(self.table.currentRow() + 1)
-                elif self.add_btn.isEnabled():
-                    self.add_requested.emit()
                 return True
             if key == Qt.Key.Key_Insert and self.add_btn.isEnabled():
                 self.add_requested.emit()

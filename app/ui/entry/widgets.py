@@ -207,6 +207,9 @@ class Editor(QWidget):
     live = Signal(object)  # the value while it is being typed (not yet committed)
     nav = Signal(int)  # +1 next question, -1 previous
     parse_failed = Signal(str)  # Spanish message
+    # the text was read as a value (changed or not): a message about earlier text
+    # (e.g. «… no es una de las opciones») no longer applies
+    parsed = Signal(object)
     live_typing = False  # free-text editors report every keystroke
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -273,6 +276,7 @@ class Editor(QWidget):
             self._last_committed = value
             self.committed.emit(value)
         self.set_value(value)
+        self.parsed.emit(value)
         return True
 
     def _left(self) -> None:
