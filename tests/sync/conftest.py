@@ -30,7 +30,9 @@ def add_queued(ws, n: int, seed: int = 1, ule: str = ULE, mutate=None) -> list[s
     ver = fsu_version()
     now = time.time()
     out = []
-    with transaction(ws.db) as conn:
+    # the workspace's own lock first, as every workspace write takes it: a window's
+    # background read holds it while it waits for the connection (a full run hung here)
+    with ws.ctx.lock, transaction(ws.db) as conn:
         for i, hh in enumerate(households(n, seed)):
             answers = fsu_answers(hh)
             if mutate:
