@@ -10,7 +10,6 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.ui.common.busy import busy
+from app.ui.common.dialogs import ok_cancel
 from app.ui.common.worker import user_text
 from app.workspace import Workspace
 
@@ -55,12 +55,7 @@ class PracticeSetupDialog(QDialog):
         form.addRow("&Usuario:", self.user)
         form.addRow("&Contraseña:", self.password)
         form.addRow("&Repita la contraseña:", self.again)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Crear el espacio de práctica")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
-        buttons.accepted.connect(self.create)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, "Crear el espacio de práctica", self.create)
         lay = QVBoxLayout(self)
         lay.addWidget(intro)
         lay.addLayout(form)

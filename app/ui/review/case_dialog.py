@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -36,6 +35,7 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.forms import bundled_form
 from app.ui.common.changes import RECORDS, REVIEW, broadcast
+from app.ui.common.dialogs import ok_cancel
 from app.ui.common.worker import show_error
 from app.ui.review.papers import write_notice_pdf
 from app.workspace import Workspace
@@ -85,12 +85,7 @@ class VisitDialog(QDialog):
                       "dejar en la puerta con la fecha del próximo intento.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Registrar")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, "Registrar")
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(hint)
@@ -126,12 +121,7 @@ class DropDialog(QDialog):
                       "informa a la sede central. Solo el supervisor puede reabrirla.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Desestimar")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, "Desestimar")
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(hint)
