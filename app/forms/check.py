@@ -37,6 +37,7 @@ from types import NoneType
 from typing import Any
 
 from app.core.errors import NotFound, ValidationError
+from app.core.gc_pause import gc_paused
 from app.forms.definition import Choice, FormDef, NodeDef
 from app.forms.graph import Program, Slot, program_of
 from app.forms.session import (
@@ -48,6 +49,7 @@ from app.forms.session import (
     _memo_key,
     _msg,
     _plan_of,
+    locator,
     validate_in_session,
 )
 from app.forms.xpath import Env, Node, to_bool
@@ -113,30 +115,6 @@ class CheckPlan:
             self.rules[path] = (
                 static.get("required", False), static.get("constraint", True),
                 tuple(s for s in slots if s.kind == "required"), given, typed)
-        # answer paths already seen: how to find their node again (_locator)
-        self.located: dict[str, tuple[Any, ...] | None] = {}
-
-
-def _locator(node: Node) -> tuple[Any, ...] | None:
-    """How to find a question again from its path string, without parsing it: (None,
-    generic path) outside repeats; (generic path of the repeat's parent, repeat NodeDef,
-    position, names below the instance) inside one repeat (not nested); None otherwise
-    (FormSession._find's way)."""
-    nd = node.defn
-    if nd is None or nd.kind != "question":
-        return None
-    chain = node.chain()[2:]  # below the document and the root
-    reps = [i for i, n in enumerate(chain) if n.defn is not None and n.defn.is_repeat]
-    if not reps:
-        return (None, nd.path)
-    if len(reps) > 1:
-        return None
-    inst = chain[reps[0]]
-    parent = inst.parent
-    if parent is None or parent.defn is None or any(
-            c.defn is not None and c.defn.is_repeat for c in parent.chain()[1:]):
-        return None
-    return (parent.defn.path, inst.defn, inst.index, tuple(n.name for n in chain[reps[0] + 1:]))
 
 
 def plan_of(program: Program) -> CheckPlan:
@@ -263,17 +241,17 @@ class RecordCheck:
         seen = self.program.inputs
         raws = self.raw
         keep = self.keep
-        located = self.plan.located
+        located = self.program.located
         hosts = self.hosts
         for path, value in answers.items():
             known = located.get(path) if type(path) is str else None
             if known is None:
                 node = self._find(str(path))
                 if type(path) is str and len(located) < 100_000:
-                    located[path] = _locator(node)
+                    located[path] = locator(node)
             elif known[0] is None:  # a question outside repeats: its one node
                 node = hosts[known[1]][0]
-            else:  # a question in one repeat instance (see _locator)
+            else:  # a question in one repeat instance (see session.locator)
                 host, rep, idx, rest = known
                 parent = hosts[host][0]
                 lst = parent.by_name[rep.name]
@@ -481,7 +459,8 @@ def open_record(formdef: FormDef, data: dict[str, Any]) -> RecordCheck | None:
     if not plan.eligible or not data:
         return None
     try:
-        return RecordCheck(formdef, data, plan)
+        with gc_paused():  # hundreds of linked nodes built at once (app.core.gc_pause)
+            return RecordCheck(formdef, data, plan)
     except (_Bail, NotFound, ValidationError, ValueError, TypeError):
         return None
 

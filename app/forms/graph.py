@@ -262,6 +262,10 @@ class Program:
         self._refs: dict[tuple[str, Path], Any] = {}
         # how app.forms.check reads a received record of this form (built on first use)
         self.check_plan: Any = None
+        # answer paths already seen while loading records: how to find their node again
+        # without parsing the path (app.forms.session.locator)
+        self.located: dict[str, tuple[Any, ...] | None] = {}
+        self.calc_paths: list[Path] = [p for p, nd in fd.by_path.items() if nd.calculation]
         self._steps: dict[str, tuple[tuple[str, int | None, NodeDef], ...]] = {}
         problems: list[Problem] = []
         for nd in fd.root.walk()[1:]:

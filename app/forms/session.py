@@ -20,8 +20,8 @@ Rules this module applies to every answer (docs/forms.md):
 - lowering a repeat_count sets the removed instances aside, and raising it again
   brings them back with their answers;
 - opening a stored record keeps the calculated values it holds (uuid(), now(),
-  today() read back exactly as saved); a calculation is evaluated again only when
-  something it reads changes.
+  today() read back exactly as saved), and a calculation its `to_json` left out stays
+  empty; a calculation is evaluated again only when something it reads changes.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from types import NoneType
 from typing import Any
 
 from app.core.errors import NotFound, ValidationError
+from app.core.gc_pause import gc_paused
 from app.core.text import ascii_digits, canonical_number_text, xml_safe
 from app.forms.definition import Choice, FormDef, NodeDef, generic_path, repeat_choices
 from app.forms.graph import NotIndexable, Slot, program_of
@@ -160,14 +161,23 @@ class FormSession:
     properties and metadata), e.g. {"username": "Ana Torres", "siee:ule": "150101"}
     set by the workspace for a new record; names not given fall back to
     `functions.device_property`. Defaults (the `default` column) read them when the
-    session starts without answers."""
+    session starts without answers.
+
+    Opening what `to_json()` of the same form version wrote keeps every calculated
+    value as stored, the empty ones (left out of `answers`) included, so a record reads
+    back exactly as saved (issue 14, real-forms item 10) and opening it evaluates only
+    relevance; `recompute_empty=True` evaluates the calculations the record leaves out
+    again (the centre's check of a received record, which must not take a laptop's
+    word for them)."""
 
     def __init__(self, formdef: FormDef, answers: dict[str, Any] | None = None, *,
                  language: str | None = None,
                  clock: Callable[[], datetime] | None = None,
                  fast: bool | None = None,
-                 properties: dict[str, str] | None = None) -> None:
+                 properties: dict[str, str] | None = None,
+                 recompute_empty: bool = False) -> None:
         self.formdef = formdef
+        self._recompute_empty = recompute_empty
         self.properties: dict[str, str] = dict(properties or {})
         self.program = program_of(formdef)
         self.language = language or formdef.default_language
@@ -190,17 +200,18 @@ class FormSession:
         self._epoch = 0  # bumped when repeat instances come, go or move (cached states)
         self._hosts: dict[tuple[str, ...], list[Node]] | None = (
             {formdef.root.path: [self.root]} if self._fast else None)
-        for child in formdef.root.children:
-            self._build(child, self.root)
-        if answers:
-            self._load(answers)
-        else:
-            self._apply_defaults(self.root)
-        self._loading = False
-        if self._fast:
-            self._open_eval()
-        else:
-            self._full_eval()
+        with gc_paused():  # hundreds of linked nodes built at once (app.core.gc_pause)
+            for child in formdef.root.children:
+                self._build(child, self.root)
+            if answers:
+                self._load(answers)
+            else:
+                self._apply_defaults(self.root)
+            self._loading = False
+            if self._fast:
+                self._open_eval()
+            else:
+                self._full_eval()
         self._opening = False
         self._keep.clear()
         self._hosts = None
@@ -254,14 +265,17 @@ class FormSession:
             parent.children.insert(parent.children.index(ref), inst)
             siblings.insert(position, inst)
         inst.parent = parent
-        for i, s in enumerate(siblings, 1):
-            s.index = i
+        if position is None:
+            inst.index = len(siblings)
+        else:
+            for i, s in enumerate(siblings, 1):
+                s.index = i
         self._grow(_plan_of(self.program, nd)[0][4], inst)
-        inst.relevant = parent.relevant
-        for n in _walk(inst):
-            if n is not inst and n.parent is not None:
-                n.relevant = n.parent.relevant
-        if not self._loading:
+        if not self._loading:  # while loading nothing is evaluated yet: all relevant
+            inst.relevant = parent.relevant
+            for n in _walk(inst):
+                if n is not inst and n.parent is not None:
+                    n.relevant = n.parent.relevant
             self._apply_defaults(inst)
         return inst
 
@@ -1108,14 +1122,72 @@ class FormSession:
             if n > 0:
                 self._find(f"{path}[{n}]", create=True)
         keep = self._keep
+        hosts = self._hosts
+        located = self.program.located if hosts is not None else None
         for path, value in answers.items():
-            node = self._find(str(path), create=True)
+            known = located.get(path) if located is not None and type(path) is str else None
+            if known is None:
+                node = self._find(str(path), create=True)
+                if located is not None and type(path) is str and len(located) < 100_000:
+                    located[path] = locator(node)
+            elif known[0] is None:  # a question outside repeats: its one node
+                node = hosts[known[1]][0]  # type: ignore[index]
+            else:  # a question in one repeat instance (see locator)
+                host, rep, idx, rest = known
+                parent = hosts[host][0]  # type: ignore[index]
+                lst = parent.by_name[rep.name]
+                while len(lst) < idx:
+                    self._new_instance(rep, parent)
+                node = lst[idx - 1]
+                for name in rest:
+                    node = node.by_name[name][0]
             nd = node.defn
             if nd is None or nd.kind != "question":
                 raise ValidationError(f"{path} is not a question", f"{path} no es una pregunta.")
             self._put(node, nd, value)
             if nd.calculation and node.value != "":
                 keep.add(id(node))
+        if (not self._recompute_empty and "answers" in data
+                and data.get("form_id") == self.formdef.form_id
+                and str(data.get("form_version")) == self.formdef.version):
+            # what this form version's to_json wrote: a calculation it left out was
+            # empty (or not relevant, which readers see as empty), and stays so
+            for n in self._calc_nodes():
+                if n.value == "" and n.defn is not None and not n.defn.trigger:
+                    keep.add(id(n))
+
+    def _calc_nodes(self) -> Iterator[Node]:
+        """Every node of a calculation in the tree built so far."""
+        if self._hosts is not None:
+            for path in self.program.calc_paths:
+                yield from self._hosts.get(path, ())
+        else:
+            for n in _walk(self.root):
+                if n.defn is not None and n.defn.calculation:
+                    yield n
+
+
+def locator(node: Node) -> tuple[Any, ...] | None:
+    """How to find a question again from its path string without parsing it (kept per
+    form version in Program.located, read while a record is loaded): (None, generic
+    path) outside repeats; (generic path of the repeat's parent, repeat NodeDef,
+    position, names below the instance) inside one repeat that is not nested; None
+    otherwise (then `FormSession._find` walks the path)."""
+    nd = node.defn
+    if nd is None or nd.kind != "question":
+        return None
+    chain = node.chain()[2:]  # below the document and the root
+    reps = [i for i, n in enumerate(chain) if n.defn is not None and n.defn.is_repeat]
+    if not reps:
+        return (None, nd.path)
+    if len(reps) > 1:
+        return None
+    inst = chain[reps[0]]
+    parent = inst.parent
+    if parent is None or parent.defn is None or any(
+            c.defn is not None and c.defn.is_repeat for c in parent.chain()[1:]):
+        return None
+    return (parent.defn.path, inst.defn, inst.index, tuple(n.name for n in chain[reps[0] + 1:]))
 
 
 def _msg(d: dict[str, str], lang: str | None) -> str:
@@ -1226,7 +1298,7 @@ def validate_in_session(formdef: FormDef, answers: dict[str, Any]) -> list[str]:
     app.forms.check.validate_submission (one ordered pass, same result; this is its
     fallback and its reference in tests). Raises ValidationError or NotFound (Spanish
     `user_message`) when the answers do not fit the form at all."""
-    session = FormSession(formdef, answers, fast=True)
+    session = FormSession(formdef, answers, fast=True, recompute_empty=True)
     return [f"{i.path}: {i.message}" for i in session.validate(warnings=False).errors]
 
 

@@ -290,6 +290,40 @@ def test_uuid_and_now_do_not_change_when_a_record_is_reopened():
     assert back.get("/data/id") == saved["answers"]["/data/id"]
 
 
+DAY_MD = """
+| survey |
+| | type | name | label | calculation |
+| | text | t | T | |
+| | calculate | late | | if(today() >= date('2026-12-01'), concat('tarde ', ${t}), '') |
+| settings |
+| | form_id | version |
+| | day | 1 |
+"""
+
+
+def test_an_empty_calculation_stays_empty_when_reopened_another_day():
+    from datetime import datetime
+
+    fd = load_form(DAY_MD)
+    s = FormSession(fd, clock=lambda: datetime(2026, 11, 30, 10, 0).astimezone())
+    s.set("/data/t", "a")
+    saved = s.to_json()
+    assert "/data/late" not in saved["answers"]  # empty on the day it was saved
+
+    def later():
+        return datetime(2026, 12, 5, 10, 0).astimezone()
+
+    back = FormSession.from_json(fd, saved, clock=later)
+    assert back.get("/data/late") == "" and back.to_json() == saved
+    # the centre's check evaluates what the record leaves out again
+    assert FormSession.from_json(fd, saved, clock=later,
+                                 recompute_empty=True).get("/data/late") == "tarde a"
+    back.set("/data/t", "b")  # what it reads changed: evaluated again
+    assert back.get("/data/late") == "tarde b"
+    # a flat map of answers (not what to_json wrote) is evaluated as a new record
+    assert FormSession(fd, {"/data/t": "a"}, clock=later).get("/data/late") == "tarde a"
+
+
 def test_reopened_fsu_reads_back_exactly(fsu_def, fsu_answers):
     s = FormSession(fsu_def, fsu_answers)
     saved = s.to_json(include_aside=True)
