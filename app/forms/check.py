@@ -49,6 +49,7 @@ from app.forms.session import (
     _memo_key,
     _msg,
     _plan_of,
+    _walk_paths,
     locator,
     validate_in_session,
 )
@@ -450,6 +451,10 @@ class RecordCheck:
 
     def repeats(self) -> dict[str, int]:
         return FormSession.repeats(self)  # type: ignore[arg-type]
+
+    def _walk(self) -> list[tuple[Node, str]]:
+        """(node, path) in form order, as FormSession._walk (read by `repeats`)."""
+        return list(_walk_paths(self.root))
 
 
 def open_record(formdef: FormDef, data: dict[str, Any]) -> RecordCheck | None:

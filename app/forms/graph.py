@@ -258,7 +258,7 @@ class Program:
         # None); a pure function of the question's type and choice list (session._put)
         self.inputs: dict[tuple[Path, str], tuple[str, str | None]] = {}
         # whether a node's texts in a language show answers (${name}) (session._state)
-        self.text_refs: dict[tuple[Path, str | None], bool] = {}
+        self.text_refs: dict[tuple[Path, str | None], int] = {}
         self._refs: dict[tuple[str, Path], Any] = {}
         # how app.forms.check reads a received record of this form (built on first use)
         self.check_plan: Any = None

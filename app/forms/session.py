@@ -117,6 +117,7 @@ class Report:
 
 
 _ALL = ()  # `_St.pending` value: every leaf slot of the node is stale
+_TEXTS_FIXED, _TEXTS_READ_LABEL, _TEXTS_READ_ALL = 0, 1, 2  # FormSession._shows_answers
 _HARD_EMPTY = frozenset({"required"})  # leaves that decide the hard error of an empty answer
 _HARD_GIVEN = frozenset({"choices", "constraint"})  # ... and of a given one
 
@@ -198,6 +199,7 @@ class FormSession:
         self._keep: set[int] = set()  # calculated nodes whose stored value is kept
         self._detached = False  # some instance left the tree (checked before evaluating)
         self._epoch = 0  # bumped when repeat instances come, go or move (cached states)
+        self._paths: list[tuple[Node, str]] | None = None  # iter_nodes' walk, until then
         self._hosts: dict[tuple[str, ...], list[Node]] | None = (
             {formdef.root.path: [self.root]} if self._fast else None)
         with gc_paused():  # hundreds of linked nodes built at once (app.core.gc_pause)
@@ -248,6 +250,7 @@ class FormSession:
                 self._grow(kids, node)
 
     def _new_instance(self, nd: NodeDef, parent: Node, position: int | None = None) -> Node:
+        self._paths = None
         inst = Node(nd.name, defn=nd)
         inst.st = self._new_st(nd.path)
         if self._hosts is not None and self._loading:
@@ -624,6 +627,7 @@ class FormSession:
         if idx:
             idx.clear()
         self._epoch += 1  # paths, counts and choices from repeats may differ now
+        self._paths = None
         chain = parent.chain()
         for slot, pin in self.program.struct_readers.get(nd.path, ()):
             if pin == 0:
@@ -769,6 +773,7 @@ class FormSession:
         self._structure_changed(parent, nd)
 
     def _reattach(self, inst: Node, nd: NodeDef, parent: Node) -> None:
+        self._paths = None
         siblings = parent.by_name.setdefault(nd.name, [])
         at = (parent.children.index(siblings[-1]) + 1 if siblings
               else self._insert_point(nd, parent))
@@ -842,46 +847,67 @@ class FormSession:
         st: _St = node.st
         assert nd is not None
         shown = st.shown
+        reads = self._shows_answers(nd)
         if shown is not None and st.pending is None and shown[0] == self._epoch \
                 and shown[1] == self.language and (path is None or shown[2].path == path):
-            return shown[2]
+            cached = shown[2]
+            # its texts read other answers: the same state if they read the same (all
+            # else it shows clears st.shown when it changes)
+            if reads == _TEXTS_FIXED or self._texts(node, nd, st, reads) == (
+                    cached.label, cached.hint, cached.message, cached.warning):
+                return cached
         state = self._build_state(node, nd, st, path)
-        if self._fast and not self._shows_answers(nd):
+        if self._fast:
             st.shown = (self._epoch, self.language, state)
         return state
 
-    def _shows_answers(self, nd: NodeDef) -> bool:
-        """Whether a label, hint or message of `nd` in the current language reads answers."""
+    def _texts(self, node: Node, nd: NodeDef, st: _St, reads: int = _TEXTS_READ_ALL
+               ) -> tuple[str, str, str | None, str | None]:
+        """(label, hint, message, warning) as the node's state shows them now; the
+        message and warning only when `reads` says they may read answers (otherwise
+        None, None: the caller does not compare them)."""
+        label = self._render(nd.label(self.language), node)
+        hint = self._render(nd.hint(self.language), node)
+        if reads != _TEXTS_READ_ALL:
+            return label, hint, None, None
+        message = warning = None
+        if node.relevant and nd.kind == "question":
+            message = self._problem(node)
+            if message is None and node.value != "" and st.raw is None and not st.warn_ok:
+                warning = self._warning_text(node)
+        return label, hint, message, warning
+
+    def _shows_answers(self, nd: NodeDef) -> int:
+        """Whether texts of `nd` in the current language read answers (${name}):
+        _TEXTS_FIXED (none), _TEXTS_READ_LABEL (only its label or hint, which _state
+        renders again to compare) or _TEXTS_READ_ALL (a message too: built every time)."""
         key = (nd.path, self.language)
         hit = self.program.text_refs.get(key)
         if hit is None:
             lang = self.language
-            texts = [nd.label(lang), nd.hint(lang), _msg(nd.required_msgs, lang),
-                     _msg(nd.constraint_msgs, lang), _msg(nd.warning_msgs, lang)]
-            hit = self.program.text_refs[key] = any("${" in t for t in texts)
+            messages = [_msg(nd.required_msgs, lang), _msg(nd.constraint_msgs, lang),
+                        _msg(nd.warning_msgs, lang)]
+            if any("${" in t for t in messages):
+                hit = _TEXTS_READ_ALL
+            elif "${" in nd.label(lang) or "${" in nd.hint(lang):
+                hit = _TEXTS_READ_LABEL
+            else:
+                hit = _TEXTS_FIXED
+            self.program.text_refs[key] = hit
         return hit
 
     def _build_state(self, node: Node, nd: NodeDef, st: _St, path: str | None) -> NodeState:
         if st.pending is not None:
             self._settle(node)
-        relevant = node.relevant
         value = node.value if st.raw is None else st.raw
-        required = bool(st.required)
-        message = None
-        warning = None
-        valid = True
-        if relevant and nd.kind == "question":
-            message = self._problem(node)
-            valid = message is None
-            if valid and value != "" and not st.warn_ok:
-                warning = self._warning_text(node)
+        label, hint, message, warning = self._texts(node, nd, st)
         choices = self._choice_pairs(node) if nd.is_select else None
         return NodeState(
-            path=path or node.path(), kind=nd.kind, type=nd.type, value=value, relevant=relevant,
-            required=required, valid=valid, message=message, warning=warning, choices=choices,
+            path=path or node.path(), kind=nd.kind, type=nd.type, value=value,
+            relevant=node.relevant, required=bool(st.required), valid=message is None,
+            message=message, warning=warning, choices=choices,
             read_only=bool(st.readonly) or nd.type in ("calculate", "note"),
-            label=self._render(nd.label(self.language), node),
-            hint=self._render(nd.hint(self.language), node),
+            label=label, hint=hint,
         )
 
     def _problem(self, node: Node) -> str | None:
@@ -981,12 +1007,20 @@ class FormSession:
 
     def iter_nodes(self) -> Iterator[NodeState]:
         """Every node in form order, with repeat instances expanded."""
-        for n, path in _walk_paths(self.root):
+        for n, path in self._walk():
             yield self._state(n, path)
 
     def iter_paths(self) -> Iterator[str]:
-        for _n, path in _walk_paths(self.root):
+        for _n, path in self._walk():
             yield path
+
+    def _walk(self) -> list[tuple[Node, str]]:
+        """(node, path) of every node in form order; kept until repeat instances come,
+        go or move (_new_instance, _structure_changed, _reattach)."""
+        paths = self._paths
+        if paths is None:
+            paths = self._paths = list(_walk_paths(self.root))
+        return paths
 
     def validate(self, warnings: bool = True) -> Report:
         """Hard errors (block `complete`) and soft warnings (shown to the supervisor);
