@@ -329,6 +329,11 @@ class DateStamp(datetime):
 
 
 def to_string(v: Value) -> str:
+    t = type(v)
+    if t is str:
+        return v  # type: ignore[no-any-return]
+    if t is list:  # the usual node-set: one question
+        return v[0].string_value() if v else ""
     if isinstance(v, str):
         return v
     if isinstance(v, DateStamp):
@@ -347,6 +352,13 @@ def to_string(v: Value) -> str:
 
 
 def to_number(v: Value) -> float:
+    t = type(v)  # exact types first: the usual values, without the isinstance chain
+    if t is float:
+        return v  # type: ignore[no-any-return]
+    if t is list:
+        return str_to_number(v[0].string_value()) if v else NAN
+    if t is str:
+        return str_to_number(v)
     if isinstance(v, bool):
         return 1.0 if v else 0.0
     if isinstance(v, float | int):
@@ -366,6 +378,8 @@ def to_number(v: Value) -> float:
 
 
 def to_bool(v: Value) -> bool:
+    if v is True or v is False:
+        return v  # type: ignore[no-any-return]
     if isinstance(v, bool):
         return v
     if isinstance(v, float | int):
@@ -425,7 +439,16 @@ def to_calendar_date(v: Value) -> date | None:
 # Comparison (XPath 1.0 rules: node-sets compare existentially)
 
 
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_RELATIONS: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda x, y: x < y, "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y, ">=": lambda x, y: x >= y,
+}
+
+
 def _cmp_atoms(op: str, a: Value, b: Value) -> bool:
+    if type(a) is float and type(b) is float and op in _RELATIONS:
+        return _RELATIONS[op](a, b)  # type: ignore[no-any-return]
     if op in ("=", "!="):
         if isinstance(a, bool) or isinstance(b, bool):
             r = to_bool(a) == to_bool(b)
@@ -462,11 +485,62 @@ def _atom(n: Node) -> Value:
     return s
 
 
+def _literal(tok: Any) -> str | float | None:
+    """The value of a string or number literal token, else None."""
+    sym = tok.symbol
+    if sym == "(string)":
+        return str(tok.value)
+    if sym in ("(integer)", "(decimal)", "(float)"):
+        return float(tok.value)
+    return None
+
+
+def _compare_literal(op: str, other: Fn, lit: str | float, lit_left: bool) -> Fn | None:
+    """`other op lit` (or `lit op other`) for a text literal with = / != or a number
+    literal with < <= > >=: the same result as `compare`, without its general type
+    dispatch when `other` gives nodes (the usual `${x} = '1'`, `${edad} >= 14`); any
+    other value goes through `compare`. None for the other combinations."""
+    if isinstance(lit, str) and op in ("=", "!="):
+        want = op == "="
+
+        def text(n: Node, e: Env) -> bool:
+            v = other(n, e)
+            if type(v) is not list:
+                return compare(op, lit, v) if lit_left else compare(op, v, lit)
+            for node in v:
+                atom = _atom(node)
+                if type(atom) is str:
+                    if (atom == lit) is want:
+                        return True
+                elif _cmp_atoms(op, atom, lit):  # a number: compared as numbers
+                    return True
+            return False
+
+        return text
+    if isinstance(lit, float) and op in _RELATIONS:
+        rel = _RELATIONS[_FLIPPED[op] if lit_left else op]
+
+        def number(n: Node, e: Env) -> bool:
+            v = other(n, e)
+            if type(v) is not list:
+                return compare(op, lit, v) if lit_left else compare(op, v, lit)
+            for node in v:
+                atom = _atom(node)
+                if rel(str_to_number(atom) if type(atom) is str else atom, lit):
+                    return True
+            return False
+
+        return number
+    return None
+
+
 def compare(op: str, a: Value, b: Value) -> bool:
     """XPath 1.0 comparison; node-sets compare existentially, each node by its
     typed value (see _atom)."""
     a_ns, b_ns = isinstance(a, list), isinstance(b, list)
     if a_ns and b_ns:
+        if len(a) == 1 and len(b) == 1:  # the usual case: one question against another
+            return _cmp_atoms(op, _atom(a[0]), _atom(b[0]))
         bs = [_atom(n) for n in b]
         for n in a:
             sa = _atom(n)
@@ -636,6 +710,12 @@ class _Compiler:
         if sym in ("=", "!=", "<", "<=", ">", ">="):
             a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)
             op = sym
+            for k in (1, 0):  # `${x} = 'text'`, `${edad} >= 14`: the usual binds
+                lit = _literal(tok[k])
+                if lit is not None:
+                    fast = _compare_literal(op, b if k == 0 else a, lit, k == 0)
+                    if fast is not None:
+                        return fast
             return lambda n, e: compare(op, a(n, e), b(n, e))
         if sym in ("+", "-") and len(tok) == 2:
             a, b = self.compile(tok[0], ctx), self.compile(tok[1], ctx)

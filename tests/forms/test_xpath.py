@@ -318,3 +318,32 @@ def test_the_function_library_is_there_whatever_is_imported_first():
                          text=True, timeout=120, env={"PYTHONPATH": str(root)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_comparison_with_a_literal_takes_the_general_rule():
+    """The compiled fast path for `${x} = 'text'` and `${x} >= 14` (xpath._compare_literal)
+    gives what the general XPath comparison gives, for every kind of node value."""
+    from types import SimpleNamespace
+
+    from app.forms.xpath import Node, _compare_literal, compare
+
+    values = ["", "1", "1.0", "3", "14", "abc", "2020-01-01", "-2", "3,5", "NaN"]
+    literals: list[str | float] = ["1", "", "abc", "2020-01-01", "3", 1.0, 3.5, 0.0, 14.0, -2.0]
+    checked = 0
+    for qtype in ("integer", "decimal", "text", "date", "select_one"):
+        defn = SimpleNamespace(type=qtype)
+        for count in (1, 2):
+            for v in values:
+                nodes = [Node("x", defn=defn, value=v, leaf=True)]
+                if count == 2:
+                    nodes.append(Node("x", defn=defn, value="7", leaf=True))
+                for lit in literals:
+                    for op in ("=", "!=", "<", "<=", ">", ">="):
+                        for left in (False, True):
+                            fn = _compare_literal(op, lambda n, e, ns=nodes: ns, lit, left)
+                            if fn is None:
+                                continue
+                            want = compare(op, lit, nodes) if left else compare(op, nodes, lit)
+                            assert fn(nodes[0], None) == want, (qtype, v, op, lit, left)
+                            checked += 1
+    assert checked > 1000
