@@ -44,6 +44,8 @@ from app.forms.definition import Choice, FormDef, NodeDef, generic_path, repeat_
 from app.forms.graph import NotIndexable, Slot, program_of
 from app.forms.instance import to_xml
 from app.forms.xpath import (
+    _NO_CHILDREN,
+    _NO_NAMES,
     Env,
     EvalError,
     Node,
@@ -122,8 +124,10 @@ _HARD_EMPTY = frozenset({"required"})  # leaves that decide the hard error of an
 _HARD_GIVEN = frozenset({"choices", "constraint"})  # ... and of a given one
 
 
-class _St:
-    """Per concrete node runtime state.
+class _St(Node):
+    """A node of a session's tree with its runtime state: one object, not a node and a
+    state object (a 20-member FSU has about 600 nodes, built each time a record is
+    opened); `node.st` is the node itself.
 
     pending: leaf slots to evaluate before the state is read (None: none; _ALL: all).
     raw: what was typed when the question's type refuses it (the node's value is then
@@ -132,7 +136,22 @@ class _St:
     __slots__ = ("own_rel", "required", "readonly", "valid", "warn_ok", "choices", "error",
                  "pending", "raw", "kept", "shown")
 
-    def __init__(self, static: dict[str, bool] | None = None, lazy: bool = False) -> None:
+    def __init__(self, name: str, parent: Node | None, defn: Any, leaf: bool,
+                 static: dict[str, bool] | None = None, lazy: bool = False) -> None:
+        # Node.__init__, inlined (this runs for every node of every opened record)
+        self.name = name
+        self.parent = parent
+        if leaf:
+            self.children = _NO_CHILDREN  # type: ignore[assignment]
+            self.by_name = _NO_NAMES
+        else:
+            self.children = []
+            self.by_name = {}
+        self.defn = defn
+        self.value = ""
+        self.relevant = True
+        self.index = 1
+        self.st = self
         self.own_rel = True
         self.required = False
         self.readonly = False
@@ -186,8 +205,7 @@ class FormSession:
         self._fast = FAST if fast is None else fast
         self._static = self.program.static
         self.doc = Node("#doc")
-        self.root = self.doc.append(Node(formdef.root.name, defn=formdef.root))
-        self.root.st = self._new_st(formdef.root.path)
+        self.root = self.doc.append(self._new_node(formdef.root, None))
         self.env = Env(self.doc, self)
         if self._fast:
             self.env.indexes = {}  # `[column = value]` predicates by value index
@@ -218,8 +236,9 @@ class FormSession:
         self._keep.clear()
         self._hosts = None
 
-    def _new_st(self, gpath: tuple[str, ...]) -> _St:
-        return _St(self._static.get(gpath), self._fast)
+    def _new_node(self, nd: NodeDef, parent: Node | None) -> _St:
+        """A group or repeat instance of `nd` (not yet attached)."""
+        return _St(nd.name, parent, nd, False, self._static.get(nd.path), self._fast)
 
     # ------------------------------------------------------------------ building
     def _build(self, nd: NodeDef, parent: Node) -> None:
@@ -236,10 +255,9 @@ class FormSession:
                 # instances are added by add_repeat / repeat_count / loaded answers
                 by_name.setdefault(name, [])
                 continue
-            node = Node(name, parent, nd, leaf=not kids and nd.kind == "question")
+            node = _St(name, parent, nd, not kids and nd.kind == "question", static, lazy)
             children.append(node)
             by_name[name] = [node]  # a non-repeat name appears once under a parent
-            node.st = _St(static, lazy)
             if hosts is not None:
                 lst = hosts.get(path)
                 if lst is None:
@@ -251,8 +269,7 @@ class FormSession:
 
     def _new_instance(self, nd: NodeDef, parent: Node, position: int | None = None) -> Node:
         self._paths = None
-        inst = Node(nd.name, defn=nd)
-        inst.st = self._new_st(nd.path)
+        inst = self._new_node(nd, None)
         if self._hosts is not None and self._loading:
             self._hosts.setdefault(nd.path, []).append(inst)
         siblings = parent.by_name.setdefault(nd.name, [])
