@@ -36,6 +36,8 @@ _CONST_BOOL = re.compile(r"^\s*(true|false)\(\)\s*$")
 # functions whose result depends on more than the values an expression reads
 _IMPURE = re.compile(r"\b(today|now|random|uuid|once|position|last|choice-name|instance|"
                      r"current|indexed-repeat|digest|version|property)\s*\(")
+# functions whose result may differ between two evaluations on the same answers
+_VOLATILE = re.compile(r"\b(today|now|random|uuid|once|property|version|instance)\s*\(")
 _STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
 _TODAY = re.compile(r"\btoday\s*\(\s*\)")
 
@@ -55,6 +57,9 @@ class Slot:
     # reads are single questions (routes: (pin, names below the pinned instance))
     routes: tuple[tuple[int, tuple[str, ...]], ...] | None = None
     memo: dict[tuple[Any, ...], tuple[Any, str | None]] | None = None
+    # reads the clock, chance, device properties or secondary instances: its result on
+    # the same answers may differ from the one a stored record was saved with
+    volatile: bool = True
 
 
 @dataclass(slots=True)
@@ -290,6 +295,7 @@ class Program:
             if s.leaf:
                 self.leaf_slots.setdefault(s.host, []).append(s)
         for s in self.slots:
+            s.volatile = bool(_VOLATILE.search(_STRINGS.sub("", s.expr.source)))
             s.routes = self._routes(s)
             if s.routes is not None:
                 s.memo = {}

@@ -185,19 +185,23 @@ class FormSession:
 
     Opening what `to_json()` of the same form version wrote keeps every calculated
     value as stored, the empty ones (left out of `answers`) included, so a record reads
-    back exactly as saved (issue 14, real-forms item 10) and opening it evaluates only
-    relevance; `recompute_empty=True` evaluates the calculations the record leaves out
-    again (the centre's check of a received record, which must not take a laptop's
-    word for them)."""
+    back exactly as saved (issue 14, real-forms item 10). A stored answer also settles
+    that its question and the groups around it were relevant when the record was saved;
+    with the same answers and calculated values the relevance rules give the same
+    result again, so they are not evaluated for those nodes, unless they read the clock,
+    chance or device properties (Slot.volatile). `recheck=True` evaluates everything
+    the record leaves out or settles again (the centre's check of a received record,
+    which must not take a laptop's word for anything)."""
 
     def __init__(self, formdef: FormDef, answers: dict[str, Any] | None = None, *,
                  language: str | None = None,
                  clock: Callable[[], datetime] | None = None,
                  fast: bool | None = None,
                  properties: dict[str, str] | None = None,
-                 recompute_empty: bool = False) -> None:
+                 recheck: bool = False) -> None:
         self.formdef = formdef
-        self._recompute_empty = recompute_empty
+        self._recheck = recheck
+        self._was_relevant: set[int] = set()  # nodes a stored answer shows relevant
         self.properties: dict[str, str] = dict(properties or {})
         self.program = program_of(formdef)
         self.language = language or formdef.default_language
@@ -234,6 +238,7 @@ class FormSession:
                 self._full_eval()
         self._opening = False
         self._keep.clear()
+        self._was_relevant.clear()  # ids of this build only
         self._hosts = None
 
     def _new_node(self, nd: NodeDef, parent: Node | None) -> _St:
@@ -573,7 +578,12 @@ class FormSession:
             if not nodes:
                 continue
             sid = slot.id
-            settled = keep if slot.kind == "calc" else None
+            if slot.kind == "calc":
+                settled = keep
+            elif slot.kind == "relevant" and not slot.volatile:
+                settled = self._was_relevant  # relevant as saved (see the class docstring)
+            else:
+                settled = None
             for node in nodes:
                 if queued:
                     queued.discard((sid, id(node)))
@@ -1175,6 +1185,11 @@ class FormSession:
         keep = self._keep
         hosts = self._hosts
         located = self.program.located if hosts is not None else None
+        trusted = (not self._recheck and "answers" in data
+                   and data.get("form_id") == self.formdef.form_id
+                   and str(data.get("form_version")) == self.formdef.version)
+        stored = data["answers"] if trusted and hosts is not None else {}
+        was_relevant = self._was_relevant
         for path, value in answers.items():
             known = located.get(path) if located is not None and type(path) is str else None
             if known is None:
@@ -1198,9 +1213,12 @@ class FormSession:
             self._put(node, nd, value)
             if nd.calculation and node.value != "":
                 keep.add(id(node))
-        if (not self._recompute_empty and "answers" in data
-                and data.get("form_id") == self.formdef.form_id
-                and str(data.get("form_version")) == self.formdef.version):
+            if path in stored:  # written by to_json: relevant when saved, with its groups
+                n: Node | None = node
+                while n is not None and id(n) not in was_relevant:
+                    was_relevant.add(id(n))
+                    n = n.parent
+        if trusted:
             # what this form version's to_json wrote: a calculation it left out was
             # empty (or not relevant, which readers see as empty), and stays so
             for n in self._calc_nodes():
@@ -1349,7 +1367,7 @@ def validate_in_session(formdef: FormDef, answers: dict[str, Any]) -> list[str]:
     app.forms.check.validate_submission (one ordered pass, same result; this is its
     fallback and its reference in tests). Raises ValidationError or NotFound (Spanish
     `user_message`) when the answers do not fit the form at all."""
-    session = FormSession(formdef, answers, fast=True, recompute_empty=True)
+    session = FormSession(formdef, answers, fast=True, recheck=True)
     return [f"{i.path}: {i.message}" for i in session.validate(warnings=False).errors]
 
 

@@ -42,7 +42,7 @@ def _check_values(rec: RecordCheck) -> dict[str, str]:
 
 def assert_same(fd: Any, data: dict[str, Any], *, one_pass: bool = True) -> list[str]:
     """The pass and the session agree on `data`; returns the errors."""
-    session = FormSession(fd, data, recompute_empty=True)
+    session = FormSession(fd, data, recheck=True)
     expected = [f"{i.path}: {i.message}" for i in session.validate(warnings=False).errors]
     assert validate_in_session(fd, data) == expected
     assert validate_submission(fd, data) == expected

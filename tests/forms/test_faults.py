@@ -317,11 +317,45 @@ def test_an_empty_calculation_stays_empty_when_reopened_another_day():
     assert back.get("/data/late") == "" and back.to_json() == saved
     # the centre's check evaluates what the record leaves out again
     assert FormSession.from_json(fd, saved, clock=later,
-                                 recompute_empty=True).get("/data/late") == "tarde a"
+                                 recheck=True).get("/data/late") == "tarde a"
     back.set("/data/t", "b")  # what it reads changed: evaluated again
     assert back.get("/data/late") == "tarde b"
     # a flat map of answers (not what to_json wrote) is evaluated as a new record
     assert FormSession(fd, {"/data/t": "a"}, clock=later).get("/data/late") == "tarde a"
+
+
+CLOCK_RELEVANT_MD = """
+| survey |
+| | type | name | label | relevant |
+| | text | a | A | |
+| | text | b | B | ${a} = 'x' |
+| | text | c | C | today() < date('2026-12-01') |
+| settings |
+| | form_id | version |
+| | clockrel | 1 |
+"""
+
+
+def test_relevance_settled_by_a_stored_answer_unless_it_reads_the_clock():
+    from datetime import datetime
+
+    fd = load_form(CLOCK_RELEVANT_MD)
+    s = FormSession(fd, clock=lambda: datetime(2026, 11, 30, 9, 0).astimezone())
+    for path, value in (("/data/a", "x"), ("/data/b", "dos"), ("/data/c", "tres")):
+        s.set(path, value)
+    saved = s.to_json()
+    assert set(saved["answers"]) == {"/data/a", "/data/b", "/data/c"}
+
+    def later():
+        return datetime(2026, 12, 2, 9, 0).astimezone()
+
+    for fast in (True, False):  # the settled path and the plain evaluation agree
+        back = FormSession.from_json(fd, saved, clock=later, fast=fast)
+        assert back.state("/data/b").relevant
+        assert not back.state("/data/c").relevant  # today() is read again
+        assert "/data/c" not in back.to_json()["answers"]
+        back.set("/data/a", "y")  # what the rule reads changed: evaluated again
+        assert not back.state("/data/b").relevant
 
 
 def test_reopened_fsu_reads_back_exactly(fsu_def, fsu_answers):
