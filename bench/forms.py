@@ -122,22 +122,27 @@ def before_engine(tmp: Path) -> Path | None:
     return tmp
 
 
+def fsu_for_before(folder: Path) -> Path:
+    """Today's FSU as the engine before issue 14 can read it, written under `folder`:
+    its defaults read device properties, a function that engine lacks; defaults play
+    no part in opening or checking a stored record, so they are blanked."""
+    from app.forms.bundled import bundled_path
+
+    form = folder / "fsu_before.md"
+    if not form.exists():
+        text = bundled_path("fsu").read_text("utf-8")
+        form.write_text(re.sub(r"property\('[^']*'\)", "''", text), "utf-8")
+    return form
+
+
 def before_ms(tree: Path, data_file: Path, reps: int) -> tuple[float, float]:
     import json
     import os
     import subprocess
 
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    from app.forms.bundled import bundled_path
-
-    # today's FSU reads device properties in its defaults, a function the engine
-    # before issue 14 lacks; the defaults play no part in opening a stored record
-    form = data_file.with_name("fsu_before.md")
-    if not form.exists():
-        text = bundled_path("fsu").read_text("utf-8")
-        form.write_text(re.sub(r"property\('[^']*'\)", "''", text), "utf-8")
     out = subprocess.run([sys.executable, "-c", _BEFORE, str(data_file), str(reps),
-                          str(form)],
+                          str(fsu_for_before(data_file.parent))],
                          cwd=tree, env=env, check=True, capture_output=True, text=True,
                          timeout=600)
     load, val = json.loads(out.stdout.strip().splitlines()[-1])

@@ -73,9 +73,8 @@ def main() -> int:
 def run(root: Path) -> int:
     import requests
 
-    from app.forms.bundled import bundled_path
     from app.workspace import Workspace
-    from bench.forms import before_engine
+    from bench.forms import before_engine, fsu_for_before
     from bench.sync import KDF, ULE, add_queued, exactly_once, workspace
     from server.service import Service
     from server.settings import Settings
@@ -135,7 +134,7 @@ def run(root: Path) -> int:
         data.write_text(json.dumps([r.answers for r in sent]), "utf-8")
         env = {**os.environ, "PYTHONPATH": str(tree)}
         out = subprocess.run([sys.executable, "-c", _BEFORE_VALIDATION, str(data),
-                              str(bundled_path("fsu"))], cwd=tree,
+                              str(fsu_for_before(root))], cwd=tree,
                              env=env, check=True, capture_output=True, text=True, timeout=600)
         before = float(out.stdout.strip().splitlines()[-1])
         print(f"server.validation_before_cpu_ms_per_record: {before:.2f} ms")

@@ -50,7 +50,7 @@ from app.forms.session import (
     _msg,
     _plan_of,
     _walk_paths,
-    locator,
+    answer_node,
     validate_in_session,
 )
 from app.forms.xpath import Env, Node, to_bool
@@ -245,22 +245,7 @@ class RecordCheck:
         located = self.program.located
         hosts = self.hosts
         for path, value in answers.items():
-            known = located.get(path) if type(path) is str else None
-            if known is None:
-                node = self._find(str(path))
-                if type(path) is str and len(located) < 100_000:
-                    located[path] = locator(node)
-            elif known[0] is None:  # a question outside repeats: its one node
-                node = hosts[known[1]][0]
-            else:  # a question in one repeat instance (see session.locator)
-                host, rep, idx, rest = known
-                parent = hosts[host][0]
-                lst = parent.by_name[rep.name]
-                while len(lst) < idx:
-                    self._new_instance(rep, parent)
-                node = lst[idx - 1]
-                for name in rest:
-                    node = node.by_name[name][0]
+            node = answer_node(path, located, hosts, self._find, self._new_instance)
             nd = node.defn
             if nd is None or nd.kind != "question":
                 raise ValidationError(f"{path} is not a question", "")

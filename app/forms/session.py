@@ -363,6 +363,9 @@ class FormSession:
                 node = lst[0]
         return node
 
+    def _find_created(self, path: str) -> Node:
+        return self._find(path, create=True)
+
     def has(self, path: str) -> bool:
         try:
             self._find(path)
@@ -1190,23 +1193,13 @@ class FormSession:
                    and str(data.get("form_version")) == self.formdef.version)
         stored = data["answers"] if trusted and hosts is not None else {}
         was_relevant = self._was_relevant
+        find = self._find_created
         for path, value in answers.items():
-            known = located.get(path) if located is not None and type(path) is str else None
-            if known is None:
-                node = self._find(str(path), create=True)
-                if located is not None and type(path) is str and len(located) < 100_000:
-                    located[path] = locator(node)
-            elif known[0] is None:  # a question outside repeats: its one node
-                node = hosts[known[1]][0]  # type: ignore[index]
-            else:  # a question in one repeat instance (see locator)
-                host, rep, idx, rest = known
-                parent = hosts[host][0]  # type: ignore[index]
-                lst = parent.by_name[rep.name]
-                while len(lst) < idx:
-                    self._new_instance(rep, parent)
-                node = lst[idx - 1]
-                for name in rest:
-                    node = node.by_name[name][0]
+            if located is None:
+                node = find(str(path))
+            else:
+                node = answer_node(path, located, hosts, find,  # type: ignore[arg-type]
+                                   self._new_instance)
             nd = node.defn
             if nd is None or nd.kind != "question":
                 raise ValidationError(f"{path} is not a question", f"{path} no es una pregunta.")
@@ -1257,6 +1250,33 @@ def locator(node: Node) -> tuple[Any, ...] | None:
             c.defn is not None and c.defn.is_repeat for c in parent.chain()[1:]):
         return None
     return (parent.defn.path, inst.defn, inst.index, tuple(n.name for n in chain[reps[0] + 1:]))
+
+
+def answer_node(path: Any, located: dict[str, tuple[Any, ...] | None],
+                hosts: dict[tuple[str, ...], list[Node]], find: Callable[[str], Node],
+                new_instance: Callable[[NodeDef, Node], Node]) -> Node:
+    """The node of a stored answer's `path` while a record is loaded: through the
+    locator seen before for that path string (Program.located; `hosts` holds the nodes
+    built so far by generic path; repeat instances up to the position are added with
+    `new_instance`), else `find(path)` (which creates instances and raises NotFound or
+    ValidationError for a path the form does not have), remembering its locator."""
+    known = located.get(path) if type(path) is str else None
+    if known is None:
+        node = find(str(path))
+        if type(path) is str and len(located) < 100_000:
+            located[path] = locator(node)
+        return node
+    if known[0] is None:  # a question outside repeats: its one node
+        return hosts[known[1]][0]
+    host, rep, idx, rest = known  # a question in one repeat instance
+    parent = hosts[host][0]
+    lst = parent.by_name[rep.name]
+    while len(lst) < idx:
+        new_instance(rep, parent)
+    node = lst[idx - 1]
+    for name in rest:
+        node = node.by_name[name][0]
+    return node
 
 
 def _msg(d: dict[str, str], lang: str | None) -> str:

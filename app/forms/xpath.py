@@ -500,38 +500,34 @@ def _compare_literal(op: str, other: Fn, lit: str | float, lit_left: bool) -> Fn
     literal with < <= > >=: the same result as `compare`, without its general type
     dispatch when `other` gives nodes (the usual `${x} = '1'`, `${edad} >= 14`); any
     other value goes through `compare`. None for the other combinations."""
+    test: Callable[[Value], bool]
     if isinstance(lit, str) and op in ("=", "!="):
         want = op == "="
 
-        def text(n: Node, e: Env) -> bool:
-            v = other(n, e)
-            if type(v) is not list:
-                return compare(op, lit, v) if lit_left else compare(op, v, lit)
-            for node in v:
-                atom = _atom(node)
-                if type(atom) is str:
-                    if (atom == lit) is want:
-                        return True
-                elif _cmp_atoms(op, atom, lit):  # a number: compared as numbers
-                    return True
-            return False
+        def test(atom: Value) -> bool:
+            if type(atom) is str:
+                return (atom == lit) is want
+            return _cmp_atoms(op, atom, lit)  # a number: compared as numbers
 
-        return text
-    if isinstance(lit, float) and op in _RELATIONS:
+    elif isinstance(lit, float) and op in _RELATIONS:
         rel = _RELATIONS[_FLIPPED[op] if lit_left else op]
 
-        def number(n: Node, e: Env) -> bool:
-            v = other(n, e)
-            if type(v) is not list:
-                return compare(op, lit, v) if lit_left else compare(op, v, lit)
-            for node in v:
-                atom = _atom(node)
-                if rel(str_to_number(atom) if type(atom) is str else atom, lit):
-                    return True
-            return False
+        def test(atom: Value) -> bool:
+            return rel(str_to_number(atom) if type(atom) is str else atom, lit)
 
-        return number
-    return None
+    else:
+        return None
+
+    def run(n: Node, e: Env) -> bool:
+        v = other(n, e)
+        if type(v) is not list:
+            return compare(op, lit, v) if lit_left else compare(op, v, lit)
+        for node in v:  # existential over the node-set, each node by its typed value
+            if test(_atom(node)):
+                return True
+        return False
+
+    return run
 
 
 def compare(op: str, a: Value, b: Value) -> bool:
