@@ -178,11 +178,11 @@ def test_supervisor_drops_with_a_reason_chosen_by_keyboard(logged_in, qtbot, clo
     """«Desestimar…» clicked by a supervisor shows the settings' reasons; the second one is
     chosen with the arrow key and the request is dropped with it; «Reabrir…» then asks
     for its reason (the buttons' `clicked` flag once took the place of the reason)."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+    from PySide6.QtWidgets import QInputDialog, QLineEdit
 
     from app.ui.review.case_dialog import CaseDialog, DropDialog
     from tests.review.conftest import PASSWORDS
+    from tests.ui.modal import answer_modal
 
     clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
     ws = logged_in.ws
@@ -196,22 +196,15 @@ def test_supervisor_drops_with_a_reason_chosen_by_keyboard(logged_in, qtbot, clo
     reasons = ws.cases.drop_reasons()
     assert len(reasons) == 6 and dlg.drop_btn.isVisible() and dlg.drop_btn.isEnabled()
     seen: list[list[str]] = []
-    tries = [0]
 
-    def answer() -> None:
-        dd = QApplication.activeModalWidget()
-        if not isinstance(dd, DropDialog):
-            tries[0] += 1
-            if tries[0] < 50:  # no endless timer when the dialog never comes
-                QTimer.singleShot(20, answer)
-            return
+    def answer(dd: DropDialog) -> None:
         seen.append([dd.reason.itemText(i) for i in range(dd.reason.count())])
         dd.reason.setFocus()
         qtbot.keyClick(dd.reason, Qt.Key.Key_Down)
         qtbot.keyClicks(dd.detail, "Tres intentos sin respuesta.")
         qtbot.keyClick(dd.detail, Qt.Key.Key_Return)
 
-    QTimer.singleShot(0, answer)
+    answer_modal(DropDialog, answer)
     qtbot.mouseClick(dlg.drop_btn, Qt.MouseButton.LeftButton)
     assert seen == [reasons]
     assert dlg.case.state == CaseState.DROPPED
@@ -220,19 +213,12 @@ def test_supervisor_drops_with_a_reason_chosen_by_keyboard(logged_in, qtbot, clo
                                               "Tres intentos sin respuesta.")
     assert "Rosa Quispe" in dlg.info.text() and reasons[1] in dlg.info.text()
 
-    def reopen_reason() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QInputDialog):
-            tries[0] += 1
-            if tries[0] < 50:
-                QTimer.singleShot(20, reopen_reason)
-            return
+    def reopen_reason(box: QInputDialog) -> None:
         line = box.findChild(QLineEdit)
         qtbot.keyClicks(line, "El hogar regreso.")
         qtbot.keyClick(line, Qt.Key.Key_Return)
 
-    tries[0] = 0
-    QTimer.singleShot(0, reopen_reason)
+    answer_modal(QInputDialog, reopen_reason)
     qtbot.mouseClick(dlg.reopen_btn, Qt.MouseButton.LeftButton)
     assert dlg.case.state != CaseState.DROPPED
     assert dlg.case.decisions[-1].reason == "El hogar regreso."
