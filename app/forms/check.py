@@ -437,6 +437,17 @@ class RecordCheck:
     def repeats(self) -> dict[str, int]:
         return FormSession.repeats(self)  # type: ignore[arg-type]
 
+    def close(self) -> None:
+        """Unlink the tree (each node's parent, the environment's owner) so that
+        reference counting frees it at once: left to the cyclic collector, the dead trees
+        of a batch cost about a sixth of the check's time. Nothing may be read after."""
+        for nodes in self.hosts.values():
+            for n in nodes:
+                n.parent = None
+        self.root.parent = None
+        self.env.session = None  # type: ignore[assignment]
+        self.env.indexes = None
+
     def _walk(self) -> list[tuple[Node, str]]:
         """(node, path) in form order, as FormSession._walk (read by `repeats`)."""
         return list(_walk_paths(self.root))
@@ -463,7 +474,10 @@ def validate_submission(formdef: FormDef, data: dict[str, Any]) -> list[str]:
     rec = open_record(formdef, data)
     if rec is None:
         return validate_in_session(formdef, data)
-    return rec.errors()
+    try:
+        return rec.errors()
+    finally:
+        rec.close()
 
 
 __all__ = ["CheckPlan", "RecordCheck", "open_record", "plan_of", "validate_submission"]

@@ -136,6 +136,10 @@ class _St(Node):
     __slots__ = ("own_rel", "required", "readonly", "valid", "warn_ok", "choices", "error",
                  "pending", "raw", "kept", "shown")
 
+    # the node is its own state; a property, not a reference to itself, so that a tree
+    # without parents (FormSession.close) is freed by reference counting alone
+    st = property(lambda self: self)  # type: ignore[assignment]
+
     def __init__(self, name: str, parent: Node | None, defn: Any, leaf: bool,
                  static: dict[str, bool] | None = None, lazy: bool = False) -> None:
         # Node.__init__, inlined (this runs for every node of every opened record)
@@ -151,7 +155,6 @@ class _St(Node):
         self.value = ""
         self.relevant = True
         self.index = 1
-        self.st = self
         self.own_rel = True
         self.required = False
         self.readonly = False
@@ -362,6 +365,19 @@ class FormSession:
                     raise NotFound(f"no node {path}", f"No existe la pregunta {path}.")
                 node = lst[0]
         return node
+
+    def close(self) -> None:
+        """Unlink the tree (parents, set-aside instances, the environment's owner) so that
+        reference counting frees it at once instead of the cyclic collector: for a
+        session opened only to read it (app.workspace.hooks). Nothing may be read after."""
+        for n in list(_walk_kept(self.root)):
+            n.parent = None
+        self.root.parent = None
+        self.doc.children = []
+        self.doc.by_name = {}
+        self.env.session = None
+        self.env.indexes = None
+        self._paths = None
 
     def _find_created(self, path: str) -> Node:
         return self._find(path, create=True)

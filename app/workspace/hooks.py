@@ -3,6 +3,7 @@ with the form version it was started with, found in the form library."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 from app.core.errors import NotFound
@@ -37,11 +38,13 @@ class EngineHooks:
             fd = self.formdef(form_id, version)
         except NotFound:
             return answers  # the server checks the structure of unknown versions
-        return FormSession.from_json(fd, answers).to_json()
+        with closing(FormSession.from_json(fd, answers)) as session:
+            return session.to_json()
 
     def validate(self, form_id: str, version: str, answers: dict) -> tuple[list[dict], list[dict]]:
         """(hard errors, soft warnings), each a list of {"path", "message"}."""
-        report = FormSession.from_json(self.formdef(form_id, version), answers).validate()
+        with closing(FormSession.from_json(self.formdef(form_id, version), answers)) as session:
+            report = session.validate()
         return [i.to_dict() for i in report.errors], [i.to_dict() for i in report.warnings]
 
 
