@@ -439,10 +439,16 @@ class Program:
                 if indeg[j] == 0:
                     heapq.heappush(heap, j)
         left = [s for s in self.slots if s.id not in done]
-        cyc = [s for s in left if s.kind in ("calc", "count")]
+        # as ODK Collect ("Cycle detected in form's relevant and calculation logic"):
+        # a loop of calculations, repeat counts or relevance rules may never settle. A
+        # rule reading its own node (`. = 'x'`, a group reading its questions) is
+        # accepted, as it usually settles; FormSession stops one that does not
+        # (MAX_REEVALUATIONS)
+        cyc = [s for s in left if s.kind in PRODUCERS]
         if cyc:
             names = ", ".join(sorted({s.node.name for s in cyc}))
             problems.append(Problem(cyc[0].node.row, f"dependencia circular entre: {names}"))
+
         for s in left:
             s.rank = rank
             rank += 1

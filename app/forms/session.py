@@ -60,6 +60,9 @@ from app.forms.xpath import (
 )
 
 MAX_REPEAT_COUNT = 200
+# evaluations of one rule on one node within one change before the session gives up
+# (a loop the form's graph did not show; graph.Program refuses the ones it sees)
+MAX_REEVALUATIONS = 50
 # Fast paths (lazy leaves, the single ordered pass when a record is opened, choice
 # filters on column indexes). False gives the plain eager evaluation, kept to prove
 # both give the same results (tests/forms/test_fast_paths.py) and for bench/forms.py.
@@ -699,6 +702,7 @@ class FormSession:
     def _run(self) -> None:
         q = self._queue
         queued = self._queued
+        runs: dict[tuple[int, int], int] = {}
         while q:
             _r, _s, _i, slot, node = heapq.heappop(q)
             key = (slot.id, id(node))
@@ -707,6 +711,14 @@ class FormSession:
             queued.discard(key)
             if not _attached(node, self.doc):
                 continue
+            n = runs[key] = runs.get(key, 0) + 1
+            if n > MAX_REEVALUATIONS:  # a loop the form's graph did not show (see graph)
+                q.clear()
+                queued.clear()
+                raise ValidationError(
+                    f"form logic does not settle at {slot.kind} of {node.path()}",
+                    "Las reglas del formulario no se estabilizan (dependencia circular en "
+                    f"«{slot.node.name}»). Avise al responsable de los formularios.")
             self._eval(slot, node)
 
     def _settle(self, node: Node, kinds: frozenset[str] | None = None) -> None:

@@ -414,3 +414,52 @@ def test_compound_filter_with_a_typed_number_compares_as_a_number(filter_def):
         s.set("/data/num", 3)
     assert [c.name for c in fast.choices("/data/numerico")] == \
         [c.name for c in slow.choices("/data/numerico")] == ["otro"]
+
+
+FLIP_MD = """
+| survey |
+| | type | name | label | relevant |
+| | begin group | g | G | ${q} = '' |
+| | text | q | Q | |
+| | end group | | | |
+| settings |
+| | form_id | version |
+| | flip | 1 |
+"""
+
+CYCLE_MD = """
+| survey |
+| | type | name | label | relevant |
+| | text | a | A | ${b} = '' |
+| | text | b | B | ${a} != '' |
+| settings |
+| | form_id | version |
+| | cycle | 1 |
+"""
+
+
+def test_relevance_rules_reading_each_other_are_refused_at_load():
+    """As ODK Collect ("Cycle detected in form's relevant and calculation logic"): two
+    questions whose relevance reads the other's answer may hide each other for ever."""
+    from app.forms.definition import FormLoadError
+
+    with pytest.raises(FormLoadError) as e:
+        load_form(CYCLE_MD)
+    assert "dependencia circular entre: a, b" in str(e.value)
+
+
+def test_a_relevance_that_never_settles_stops_with_a_message():
+    """A group shown only while its question is empty hides itself once answered, which
+    empties what it reads, which shows it again...: the session stops with a Spanish
+    message instead of hanging (the laptop's window, and the centre's check, which
+    refuses the record with that message)."""
+    from app.core.errors import ValidationError
+    from app.forms import validate_submission
+
+    fd = load_form(FLIP_MD)
+    s = FormSession(fd)
+    with pytest.raises(ValidationError) as e:
+        s.set("/data/g/q", "a")
+    assert "no se estabilizan" in e.value.user_message and "«g»" in e.value.user_message
+    with pytest.raises(ValidationError):
+        validate_submission(fd, {"/data/g/q": "a"})
