@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from server import devices as device_q
 from server.context import Context, now_iso
@@ -76,10 +77,30 @@ def heads(c: Connection, uuids: list[str]) -> dict[str, tuple[str, int, str]]:
     return known(c, [(u, 0) for u in uuids])[1]
 
 
+_COLUMNS = tuple(col.name for col in records.columns)
+
+
 def insert_many(c: Connection, rows: list[dict[str, Any]]) -> None:
-    """Store accepted records (full rows of the records table)."""
-    if rows:
+    """Store accepted records (full rows of the records table) in the caller's
+    transaction. On PostgreSQL with COPY (half the driver CPU of a many-row INSERT);
+    a row already there raises IntegrityError on both backends."""
+    if not rows:
+        return
+    if c.dialect.name != "postgresql" or c.dialect.driver != "psycopg":
         c.execute(insert(records), rows)
+        return
+    import psycopg
+
+    cur = c.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    sql = f"COPY records ({', '.join(_COLUMNS)}) FROM STDIN"
+    try:
+        with cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([row[k] for k in _COLUMNS])
+    except psycopg.errors.IntegrityError as exc:
+        raise IntegrityError(sql, None, exc) from exc
+    finally:
+        cur.close()
 
 
 def find(c: Connection, uuid: str, revision: int | None) -> RowMapping:
