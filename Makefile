@@ -42,13 +42,14 @@ bench: $(STAMP)
 		echo "== bench/$$b.py"; QT_QPA_PLATFORM=offscreen $(BIN)/python bench/$$b.py || exit 1; \
 	done
 
-# The centre's benchmarks: ingest CPU and validation share (bench/server.py), then the
-# load bench (bench/server_load.py: SQLite, and PostgreSQL when SIEE_BENCH_PG_URL or
-# SIEE_TEST_PG_URL is set; 1 and 2 processes; 1, 8, 32 devices; a national day). Only
-# 127.0.0.1; takes 10-30 minutes on a shared machine (SIEE_BENCH_QUICK=1: 32 devices,
+# The centre's benchmarks: ingest CPU and validation share (bench/server.py), the ingest
+# path without validation per record, now against main before issue 20 session 4
+# (bench/server_ingest.py), then the load bench (bench/server_load.py: SQLite, and
+# PostgreSQL when SIEE_BENCH_PG_URL or SIEE_TEST_PG_URL is set; 1 and 2 processes; 1, 8,
+# 32 devices; a national day). Only 127.0.0.1; takes 10-30 minutes on a shared machine (SIEE_BENCH_QUICK=1: 32 devices,
 # 1 process).
 bench-server: $(STAMP)
-	@for b in server server_load; do \
+	@for b in server server_ingest server_load; do \
 		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; \
 	done
 

@@ -50,7 +50,8 @@ server.day_p95_receipt_s   p95 time to receipt of the day's batches
 server.day_errors          batches not receipted (after waiting out busy answers)
 server.day_receipted       1 when the server holds every record of the day exactly once
 
-Environment: SIEE_BENCH_QUICK=1 runs only 1 process and the 32-device configurations.
+Environment: SIEE_BENCH_QUICK=1 runs only 1 process and the 32-device configurations;
+SIEE_BENCH_BACKENDS=postgres (or sqlite) runs only those backends.
 """
 
 from __future__ import annotations
@@ -305,6 +306,9 @@ def main() -> int:
     pg = os.environ.get("SIEE_BENCH_PG_URL") or os.environ.get("SIEE_TEST_PG_URL")
     quick = os.environ.get("SIEE_BENCH_QUICK") == "1"
     backends = [("sqlite", None)] + ([("postgres", pg)] if pg else [])
+    only = os.environ.get("SIEE_BENCH_BACKENDS")  # e.g. "postgres": the others skipped
+    if only:
+        backends = [b for b in backends if b[0] in only.split(",")]
     rates: dict[tuple[str, int, int, int], float] = {}
     errors = 0
     timeouts_c32 = 0

@@ -17,11 +17,11 @@ import logging
 import re
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from app.sync import protocol as p
-from server.db import device_audit_heads
+from server.db import device_audit_heads, insert_new
 
 log = logging.getLogger("siee.server")
 
@@ -37,15 +37,18 @@ def note_head(c: Connection, header: p.BatchHeader, now: str) -> str | None:
     if header.audit_head is None:
         return None
     seq, mac = header.audit_head
+    # The device's first head is added race-free (two batches of one device stored at
+    # once by two processes); otherwise its row is read locked until the batch commits.
+    added = c.execute(insert_new(c, device_audit_heads).values(
+        device_id=header.device_id, seq=seq, mac=mac, batch_created_at=header.created_at,
+        batch_id=header.batch_id, alerts=0,
+    ))
+    if added.rowcount == 1:
+        return None
     row = c.execute(
         select(device_audit_heads).where(device_audit_heads.c.device_id == header.device_id)
-    ).mappings().first()
-    if row is None:
-        c.execute(insert(device_audit_heads).values(
-            device_id=header.device_id, seq=seq, mac=mac, batch_created_at=header.created_at,
-            batch_id=header.batch_id, alerts=0,
-        ))
-        return None
+        .with_for_update()
+    ).mappings().one()
     alert = None
     # Batch times are whole seconds: within one second a head that grew is the newer
     # one (a log only grows); a lower one in the same second cannot be ordered.

@@ -6,6 +6,7 @@ checked in one place (`receipt_of`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
@@ -30,6 +31,14 @@ from server.sealing import Sealer
 from server.validation import BatchCheck, Validator
 
 log = logging.getLogger("siee.server.batches")
+
+
+# SQLSTATEs after which the same transaction may simply be run again (PostgreSQL).
+_RETRY_SQLSTATES = ("40P01", "40001")  # deadlock_detected, serialization_failure
+
+
+def _retryable(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
 
 
 # ------------------------------------------------------------------- queries
@@ -156,8 +165,12 @@ class Batches:
                         out = self._store(c, env, recs, reasons, sha, len(data), source, ule,
                                           held)
                 break
-            except IntegrityError:
-                # Another process stored this batch or one of its records meanwhile.
+            except (IntegrityError, OperationalError) as exc:
+                # Another process stored this batch or one of its records meanwhile, or
+                # PostgreSQL chose this transaction to break a deadlock with another
+                # batch (two batches touching the same cases): store again.
+                if isinstance(exc, OperationalError) and not _retryable(exc):
+                    raise
                 stored = self._stored_receipt(env.batch_id, sha, env.device_id)
                 if stored is not None:
                     return stored
@@ -199,14 +212,16 @@ class Batches:
         if stored is not None:
             return stored
         now = now_iso()
-        have = record_q.stored_hashes(c, [(r.uuid, r.revision) for r in recs])
-        heads = record_q.heads(c, [r.uuid for r in recs])
+        have, heads = record_q.known(c, [(r.uuid, r.revision) for r in recs])
+        # Each record's content hash, as signed in the header (decrypt_envelope checked
+        # that every record hashes to its header entry, so it is not computed again).
+        signed = {(e.uuid, e.revision): e.sha256 for e in env.header.records}
         results = []
         rows = []
         accepted: list[p.BatchRecord] = []
         to_hold = []
         for r in recs:
-            h = r.content_hash()
+            h = signed[(r.uuid, r.revision)]
             prior = have.get((r.uuid, r.revision))
             if prior is not None:
                 if prior == h:
@@ -230,17 +245,7 @@ class Batches:
                 results.append(p.RecordResult(r.uuid, r.revision, "conflict",
                                               (held_q.reason(r.form_id, r.form_version),)))
                 continue
-            rows.append(dict(
-                uuid=r.uuid, revision=r.revision, content_sha256=h, form_id=r.form_id,
-                form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
-                answers=self.ctx.sealer.seal(p.canonical_json(r.answers).decode(),
-                                             record_q.answers_place(r.uuid, r.revision)),
-                completed_at=r.completed_at,
-                approved_at=r.approved_at, device_id=env.device_id, batch_id=env.batch_id,
-                received_at=now, status="received", status_at=now, return_reasons=None,
-                result_category=None, result_date=None, result_valid_until=None,
-                case_uuid=r.case_uuid,
-            ))
+            rows.append(self._record_row(r, h, env.device_id, env.batch_id, now))
             accepted.append(r)
             results.append(p.RecordResult(r.uuid, r.revision, "accepted"))
         record_q.insert_many(c, rows)
@@ -255,6 +260,119 @@ class Batches:
         ))
         audit_heads.note_head(c, env.header, now)  # a laptop whose audit log went backwards
         return receipt, rbytes
+
+    def _record_row(self, r: p.BatchRecord, sha: str, device_id: str, batch_id: str,
+                    now: str) -> dict[str, Any]:
+        """The `records` row of an accepted record (answers sealed)."""
+        return dict(
+            uuid=r.uuid, revision=r.revision, content_sha256=sha, form_id=r.form_id,
+            form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
+            answers=self.ctx.sealer.seal(r.answers_json.decode(),
+                                         record_q.answers_place(r.uuid, r.revision)),
+            completed_at=r.completed_at, approved_at=r.approved_at, device_id=device_id,
+            batch_id=batch_id, received_at=now, status="received", status_at=now,
+            return_reasons=None, result_category=None, result_date=None,
+            result_valid_until=None, case_uuid=r.case_uuid,
+        )
+
+    # -------------------------------------------------------------- held records
+
+    def release_held(self, uuid: str, revision: int | None = None,
+                     by: str = "") -> dict[str, Any]:
+        """Store a held record (server.held) now that its form version is known: it is
+        checked as at ingest (content hash, case rules, the form engine on its version,
+        ownership) and, when it passes, stored as received from the device and batch
+        that sent it and removed from the held records, in one transaction.
+
+        revision: None = the newest held revision of `uuid`. by: who released it (for
+        the log). Returns {uuid, revision, form_id, form_version, status}, status
+        "accepted" (stored now) or "duplicate" (the centre already held this exact
+        record: only the held copy is removed). Raises ProtocolError (Spanish message):
+        not_found (404); version_unknown, invalid, conflict, incomplete, damaged (409;
+        the record stays held)."""
+        with self.ctx.engine.connect() as c:
+            row = held_q.find(c, uuid, revision)
+        rec = self._held_record(row)
+        check = self.validator.batch()
+        if not check.can_validate(rec.form_id, rec.form_version):
+            raise errors.admin_error(
+                "version_unknown", f"form {rec.form_id} {rec.form_version} still not held",
+                f"La sede central sigue sin la versión «{rec.form_version}» del formulario "
+                f"«{rec.form_id}». Publíquela primero (siee-server forms publish ARCHIVO) "
+                "y vuelva a intentar.", 409)
+        for _attempt in range(3):
+            try:
+                with self.ctx.engine.begin() as c:
+                    out = self._release(c, rec, row, check)
+                break
+            except IntegrityError:
+                continue  # the same record stored meanwhile by a batch: look again
+        else:
+            raise errors.busy("could not store the released record, retry")
+        log.info("held record %s rev %s (%s %s) released by %s: %s", rec.uuid, rec.revision,
+                 rec.form_id, rec.form_version, by or "unknown", out["status"])
+        if out["status"] == "accepted":
+            INGEST_RECORDS.labels("accepted").inc()
+        return out
+
+    def _held_record(self, row: Mapping[str, Any]) -> p.BatchRecord:
+        """The record as the laptop sent it, rebuilt from its held row; raises incomplete
+        (held before migration 0007) or damaged (does not hash to what was sent)."""
+        if row["completed_at"] is None:
+            raise errors.admin_error(
+                "incomplete", "held before the release columns existed",
+                "Esta ficha se retuvo con una versión anterior del servidor, que no guardaba "
+                "todos sus datos: no se puede registrar desde aquí. Pida a la ULE que la "
+                "envíe otra vez (una revisión nueva).", 409)
+        plain = self.ctx.sealer.open(row["answers"],
+                                     held_q.answers_place(row["uuid"], row["revision"]))
+        rec = p.BatchRecord(
+            uuid=row["uuid"], revision=row["revision"], form_id=row["form_id"],
+            form_version=row["form_version"], ule_ubigeo=row["ule_ubigeo"],
+            author=row["author"], answers=json.loads(plain or "null"),
+            completed_at=row["completed_at"], approved_at=row["approved_at"],
+            case_uuid=row["case_uuid"])
+        if not isinstance(rec.answers, dict) or rec.content_hash() != row["content_sha256"]:
+            log.error("held record %s rev %s does not match its content hash", rec.uuid,
+                      rec.revision)
+            raise errors.admin_error(
+                "damaged", "held record does not match its content hash",
+                "La ficha retenida no coincide con lo que envió la laptop (dañada): no se "
+                "registra. Avise a soporte.", 409)
+        return rec
+
+    def _release(self, c: Connection, rec: p.BatchRecord, row: Mapping[str, Any],
+                 check: BatchCheck) -> dict[str, Any]:
+        key = (rec.uuid, rec.revision)
+        out = {"uuid": rec.uuid, "revision": rec.revision, "form_id": rec.form_id,
+               "form_version": rec.form_version}
+        if not held_q.take(c, rec.uuid, rec.revision):  # locked until commit
+            raise errors.admin_error("not_found", "released meanwhile",
+                                     f"La ficha {rec.uuid} ya no está retenida.", 404)
+        have, heads = record_q.known(c, [key])
+        if key in have:
+            if have[key] != row["content_sha256"]:
+                raise errors.admin_error(
+                    "conflict", "another content is stored under this revision",
+                    f"La sede central ya tiene la revisión {rec.revision} de esta ficha con "
+                    "otro contenido; la retenida no se registra.", 409)
+            return {**out, "status": "duplicate"}
+        dev = device_q.get(c, row["device_id"])
+        sender_ule = str(dev["ule_ubigeo"]) if dev is not None else rec.ule_ubigeo
+        why = self._check_record(rec, {"ule_ubigeo": sender_ule}, check)
+        refused = ownership_refusal(heads.get(rec.uuid), rec.revision, sender_ule)
+        if refused is not None:
+            why = [*why, *refused[1]]
+        if why:
+            raise errors.admin_error(
+                "invalid", f"held record refused: {len(why)} reasons",
+                "La ficha retenida no pasa la revisión y sigue retenida: " + " ".join(why),
+                409)
+        now = now_iso()
+        record_q.insert_many(c, [self._record_row(rec, row["content_sha256"],
+                                                  row["device_id"], row["batch_id"], now)])
+        case_q.note_accepted(c, [rec], now)
+        return {**out, "status": "accepted"}
 
     def get_receipt(self, device_id: str, batch_id: str) -> bytes:
         """The stored receipt of a device's batch; raises not_found (404)."""

@@ -15,12 +15,12 @@ import logging
 from collections.abc import Iterable
 from typing import IO, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from app.sync import protocol as p
 from server.context import Context
-from server.db import cases, records
+from server.db import cases, insert_new, records
 from server.errors import admin_error
 from server.records import Records
 
@@ -58,21 +58,36 @@ def _drop_action(r: p.BatchRecord) -> str | None:
 def note_accepted(c: Connection, accepted: Iterable[p.BatchRecord], now: str) -> None:
     """Keep the case table in step with records accepted in this transaction: a request
     or a member opens its case; a desestimación record drops or reopens it (the newer
-    decision, by the record's completion time, wins)."""
+    decision, by the record's completion time, wins).
+
+    Race-free across server processes: the cases are added with INSERT ... ON CONFLICT
+    DO NOTHING (a case two batches open at once is added once, neither fails), in case
+    order (concurrent batches take the rows' locks in the same order), and a decision
+    is a conditional UPDATE (only over an older decision), atomic in the database."""
+    opened: dict[str, str] = {}
+    decisions: list[tuple[str, str, p.BatchRecord]] = []
     for r in accepted:
         case_uuid = r.case_uuid or (r.uuid if r.form_id == REQUEST_FORM else None)
         if case_uuid is None:
             continue
-        row = c.execute(select(cases).where(cases.c.case_uuid == case_uuid)).mappings().first()
-        if row is None:
-            c.execute(insert(cases).values(case_uuid=case_uuid, ule_ubigeo=r.ule_ubigeo,
-                                           state=OPEN, state_at="", state_record=None))
-            row = {"state_at": ""}
+        opened.setdefault(case_uuid, r.ule_ubigeo)
         action = _drop_action(r) if r.form_id == DROP_FORM else None
-        if action and r.completed_at >= str(row["state_at"] or ""):
-            c.execute(update(cases).where(cases.c.case_uuid == case_uuid).values(
-                state=DROPPED if action == "desestimar" else OPEN,
-                state_at=r.completed_at, state_record=r.uuid))
+        if action:
+            decisions.append((case_uuid, action, r))
+    if not opened:
+        return
+    c.execute(insert_new(c, cases), [
+        dict(case_uuid=k, ule_ubigeo=ule, state=OPEN, state_at="", state_record=None)
+        for k, ule in sorted(opened.items())])
+    # Per case, by completion time (batch order among equal times): the last update that
+    # applies is the newest decision, as when applied one by one in batch order.
+    decisions.sort(key=lambda d: (d[0], d[2].completed_at))
+    for case_uuid, action, r in decisions:
+        done = c.execute(update(cases).where(
+            cases.c.case_uuid == case_uuid, cases.c.state_at <= r.completed_at,
+        ).values(state=DROPPED if action == "desestimar" else OPEN,
+                 state_at=r.completed_at, state_record=r.uuid))
+        if done.rowcount:
             log.info("case %s %s by record %s", case_uuid,
                      "dropped" if action == "desestimar" else "reopened", r.uuid)
 

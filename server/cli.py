@@ -3,7 +3,7 @@
     siee-server serve --db URL --host 127.0.0.1 --port 8080
     siee-server enroll-code --ule 150101
     siee-server devices list | devices revoke DEVICE_ID [--reason TEXT] | devices alerts
-    siee-server held list [--json] [--answers]
+    siee-server held list [--json] [--answers] | held release UUID [--revision N] | --all
     siee-server records list | show UUID | return UUID --reason TEXT | result UUID ...
     siee-server forms publish FILE | forms list
     siee-server settings set KEY=VALUE ... [--ule UBIGEO]
@@ -160,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     hl = h.add_parser("list", parents=[common], help="listar las fichas retenidas")
     hl.add_argument("--json", action="store_true", help="en JSON")
     hl.add_argument("--answers", action="store_true", help="con las respuestas (solo JSON)")
+    hr = h.add_parser("release", parents=[common],
+                      help="registrar fichas retenidas cuya versión de formulario ya se "
+                      "publicó (se revisan de nuevo)")
+    hr.add_argument("uuid", metavar="UUID", nargs="?", help="la ficha retenida")
+    hr.add_argument("--revision", type=int, default=None,
+                    help="su revisión (por defecto la más reciente retenida)")
+    hr.add_argument("--all", action="store_true",
+                    help="todas las retenidas (las que aún no se pueden revisar siguen "
+                    "retenidas)")
+    hr.add_argument("--json", action="store_true", help="en JSON")
 
     f = sub.add_parser("forms", help="formularios publicados").add_subparsers(
         dest="sub", required=True, metavar="ORDEN")
@@ -269,6 +279,8 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
         return _print_alerts(svc.audit_alerts(), args.json)
     elif cmd == "held" and sub == "list":
         return _print_held(svc.held_records(args.answers), args.json)
+    elif cmd == "held" and sub == "release":
+        return _release_held(svc, args)
     elif cmd == "records" and sub == "list":
         rows = svc.list_records(args.ule, args.status)
         if args.json:
@@ -357,6 +369,34 @@ def _print_alerts(rows: list[dict[str, Any]], as_json: bool) -> int:
         print(f"- {r['device_id']}: {r['alerts']} alerta(s); última el {r['last_alert_at']}: "
               f"{r['last_alert_es']}.")
     return 1
+
+
+def _release_held(svc: Any, args: argparse.Namespace) -> int:
+    """`held release UUID | --all`: store held records whose form version is now known.
+    Exit 0 when every one asked for was stored, 1 when some stay held."""
+    import getpass
+
+    by = getpass.getuser()
+    if args.all == bool(args.uuid):
+        print("Indique una ficha (UUID) o --all, no ambos.", file=sys.stderr)
+        return 2
+    if args.all:
+        results = svc.release_all_held(by)
+    else:
+        results = [svc.release_held(args.uuid, args.revision, by)]
+    if args.json:
+        print(json.dumps(results, indent=1, ensure_ascii=False))
+    elif not results:
+        print("No hay fichas retenidas.")
+    for r in results if not args.json else ():
+        what = f"{r['uuid']} (revisión {r['revision']})"
+        if r["status"] == "accepted":
+            print(f"Ficha {what} registrada.")
+        elif r["status"] == "duplicate":
+            print(f"Ficha {what}: la sede central ya la tenía; se quitó de las retenidas.")
+        else:
+            print(f"Ficha {what} sigue retenida: {r['message']}")
+    return 1 if any(r["status"] == "held" for r in results) else 0
 
 
 def _print_held(rows: list[dict[str, Any]], as_json: bool) -> int:

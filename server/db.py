@@ -28,6 +28,10 @@ from sqlalchemy import (
     event,
     inspect,
 )
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 
 from app.sync.protocol import ProtocolError
@@ -188,6 +192,11 @@ held_records = Table(
     Column("device_id", String(64), nullable=False),
     Column("batch_id", String(36), nullable=False),
     Column("held_at", String(32), nullable=False),
+    # The rest of the record, to store it once released (migration 0007; NULL for
+    # records held before).
+    Column("completed_at", String(40)),
+    Column("approved_at", String(40)),
+    Column("case_uuid", String(36)),
 )
 
 
@@ -227,6 +236,15 @@ def current_revision(c: Connection) -> str | None:
     if rev is not None:
         return rev
     return "0001" if inspect(c).has_table("devices") else None
+
+
+def insert_new(c: Connection, table: Table) -> PgInsert | SqliteInsert:
+    """INSERT into `table` that leaves rows whose primary key is already there as they
+    are (INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite): two transactions
+    adding the same row at once both succeed, one of them adding nothing, instead of
+    one failing on the unique key."""
+    ins = (pg_insert if c.dialect.name == "postgresql" else sqlite_insert)(table)
+    return ins.on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
 
 
 def _create_engine(url: str) -> Engine:

@@ -17,11 +17,12 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from app.sync import protocol as p
-from server.db import held_records
+from server.db import held_records, insert_new
+from server.errors import admin_error
 from server.sealing import Sealer
 
 log = logging.getLogger("siee.server.held")
@@ -61,16 +62,48 @@ def hold(c: Connection, sealer: Sealer, rows: Iterable[tuple[p.BatchRecord, str]
         new.append(dict(
             uuid=r.uuid, revision=r.revision, content_sha256=sha, form_id=r.form_id,
             form_version=r.form_version, ule_ubigeo=r.ule_ubigeo, author=r.author,
-            answers=sealer.seal(p.canonical_json(r.answers).decode(),
+            answers=sealer.seal(r.answers_json.decode(),
                                 answers_place(r.uuid, r.revision)),
             device_id=device_id, batch_id=batch_id, held_at=now,
+            completed_at=r.completed_at, approved_at=r.approved_at, case_uuid=r.case_uuid,
         ))
     if new:
-        c.execute(insert(held_records), new)
+        c.execute(insert_new(c, held_records), new)  # a batch holding it at once: no error
         log.warning("batch %s: %d records held, form version not held by the centre: %s",
                     batch_id, len(new),
                     ", ".join(sorted({f"{x['form_id']} {x['form_version']}" for x in new})))
     return len(new)
+
+
+def find(c: Connection, uuid: str, revision: int | None = None) -> RowMapping:
+    """A held record's row (the newest held revision unless one is given); raises
+    not_found (404)."""
+    q = select(held_records).where(held_records.c.uuid == uuid)
+    if revision is not None:
+        q = q.where(held_records.c.revision == revision)
+    row = c.execute(q.order_by(held_records.c.revision.desc())).mappings().first()
+    if row is None:
+        raise admin_error("not_found", "no such held record",
+                          f"No hay una ficha retenida {uuid}"
+                          + (f" revisión {revision}." if revision else "."), 404)
+    return row
+
+
+def take(c: Connection, uuid: str, revision: int) -> bool:
+    """Remove a held record inside the caller's transaction (its row stays locked until
+    the end: a concurrent release waits, then finds nothing); False when not held."""
+    done = c.execute(delete(held_records).where(held_records.c.uuid == uuid,
+                                                held_records.c.revision == revision))
+    return done.rowcount == 1
+
+
+def releasable(engine: Engine) -> list[tuple[str, int]]:
+    """(uuid, revision) of every held record, oldest first (`held release --all` tries
+    each)."""
+    with engine.connect() as c:
+        return [(u, r) for u, r in c.execute(
+            select(held_records.c.uuid, held_records.c.revision)
+            .order_by(held_records.c.held_at, held_records.c.uuid, held_records.c.revision))]
 
 
 def list_held(engine: Engine, sealer: Sealer | None = None) -> list[dict[str, Any]]:

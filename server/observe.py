@@ -116,7 +116,8 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def setup_logging(level: str = "info", fmt: str = "json") -> None:
     """Configure the root logger: JSON lines (fmt="json") or plain text, with request ids,
-    on the current standard error (StderrHandler)."""
+    on the current standard error (StderrHandler). Replaces an earlier console handler,
+    keeps any other handler the host installed."""
     handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     if fmt == "json":
@@ -131,7 +132,13 @@ def setup_logging(level: str = "info", fmt: str = "json") -> None:
             "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"))
     root = logging.getLogger()
     for h in list(root.handlers):
-        root.removeHandler(h)
+        # Ours from an earlier call, or a plain console handler (logging.basicConfig):
+        # replaced. Others stay: a host's own handlers (pytest's log capture, whose
+        # caplog keeps seeing the server's records when `serve` runs in-process).
+        if isinstance(h, StderrHandler) or (
+                type(h) is logging.StreamHandler
+                and getattr(h, "stream", None) in (sys.stderr, sys.stdout, sys.__stderr__)):
+            root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,8 +1,8 @@
 """Records resource: what the centre received, and what it does with it (list, show,
 return to the field, post the CSE result, export).
 
-Queries on the `records` table live here (ingest stores through `insert_many` and
-`stored_hashes`)."""
+Queries on the `records` table live here (ingest reads through `known` and stores
+through `insert_many`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from server import devices as device_q
 from server.context import Context, now_iso
@@ -38,31 +39,23 @@ EXPORT_COLUMNS = (
 # ------------------------------------------------------------------- queries
 
 
-def stored_hashes(c: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
-    """Content hashes already stored for these (uuid, revision) keys."""
-    out: dict[tuple[str, int], str] = {}
+def known(c: Connection, keys: list[tuple[str, int]]
+          ) -> tuple[dict[tuple[str, int], str], dict[str, tuple[str, int, str]]]:
+    """What the centre already holds of these (uuid, revision) keys, read in one query
+    per 500 uuids: (content hashes stored for those very keys, heads of the uuids as
+    `heads` gives them)."""
+    hashes: dict[tuple[str, int], str] = {}
+    out: dict[str, tuple[str, int, str]] = {}
+    first: dict[str, int] = {}
     wanted = set(keys)
     uuids = sorted({u for u, _ in keys})
     for i in range(0, len(uuids), 500):
-        chunk = uuids[i : i + 500]
-        q = select(records.c.uuid, records.c.revision, records.c.content_sha256).where(
-            records.c.uuid.in_(chunk))
-        for u, rev, h in c.execute(q):
+        q = select(records.c.uuid, records.c.revision, records.c.content_sha256,
+                   records.c.ule_ubigeo, records.c.status
+                   ).where(records.c.uuid.in_(uuids[i : i + 500]))
+        for u, rev, h, ule, status in c.execute(q):
             if (u, rev) in wanted:
-                out[(u, rev)] = h
-    return out
-
-
-def heads(c: Connection, uuids: list[str]) -> dict[str, tuple[str, int, str]]:
-    """For each stored uuid: (owner ULE = the ULE of its first revision, latest revision,
-    status of the latest revision)."""
-    out: dict[str, tuple[str, int, str]] = {}
-    first: dict[str, int] = {}
-    wanted = sorted(set(uuids))
-    for i in range(0, len(wanted), 500):
-        q = select(records.c.uuid, records.c.revision, records.c.ule_ubigeo,
-                   records.c.status).where(records.c.uuid.in_(wanted[i : i + 500]))
-        for u, rev, ule, status in c.execute(q):
+                hashes[(u, rev)] = h
             owner, latest, latest_status = out.get(u, (ule, rev, status))
             if rev < first.get(u, rev + 1):
                 first[u] = rev
@@ -70,13 +63,44 @@ def heads(c: Connection, uuids: list[str]) -> dict[str, tuple[str, int, str]]:
             if rev >= latest:
                 latest, latest_status = rev, status
             out[u] = (owner, latest, latest_status)
-    return out
+    return hashes, out
+
+
+def stored_hashes(c: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """Content hashes already stored for these (uuid, revision) keys."""
+    return known(c, keys)[0]
+
+
+def heads(c: Connection, uuids: list[str]) -> dict[str, tuple[str, int, str]]:
+    """For each stored uuid: (owner ULE = the ULE of its first revision, latest revision,
+    status of the latest revision)."""
+    return known(c, [(u, 0) for u in uuids])[1]
+
+
+_COLUMNS = tuple(col.name for col in records.columns)
 
 
 def insert_many(c: Connection, rows: list[dict[str, Any]]) -> None:
-    """Store accepted records (full rows of the records table)."""
-    if rows:
+    """Store accepted records (full rows of the records table) in the caller's
+    transaction. On PostgreSQL with COPY (half the driver CPU of a many-row INSERT);
+    a row already there raises IntegrityError on both backends."""
+    if not rows:
+        return
+    if c.dialect.name != "postgresql" or c.dialect.driver != "psycopg":
         c.execute(insert(records), rows)
+        return
+    import psycopg
+
+    cur = c.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    sql = f"COPY records ({', '.join(_COLUMNS)}) FROM STDIN"
+    try:
+        with cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([row[k] for k in _COLUMNS])
+    except psycopg.errors.IntegrityError as exc:
+        raise IntegrityError(sql, None, exc) from exc
+    finally:
+        cur.close()
 
 
 def find(c: Connection, uuid: str, revision: int | None) -> RowMapping:

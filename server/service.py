@@ -172,6 +172,24 @@ class Service:
         """Records held for a form version the centre does not hold (server.held)."""
         return held.list_held(self.engine, self.sealer if with_answers else None)
 
+    def release_held(self, uuid: str, revision: int | None = None,
+                     by: str = "") -> dict[str, Any]:
+        """See Batches.release_held."""
+        return self.batches.release_held(uuid, revision, by)
+
+    def release_all_held(self, by: str = "") -> list[dict[str, Any]]:
+        """Try to release every held record (Batches.release_held), oldest first; one
+        result each: the release's dict, or {uuid, revision, status: "held", code,
+        message} (Spanish) for a record that stays held."""
+        out = []
+        for uuid, revision in held.releasable(self.engine):
+            try:
+                out.append(self.batches.release_held(uuid, revision, by))
+            except p.ProtocolError as e:
+                out.append({"uuid": uuid, "revision": revision, "status": "held",
+                            "code": e.code, "message": e.message})
+        return out
+
     def state_metrics(self) -> dict[str, int]:
         """Figures read from the database for /metrics (observe.STATE_GAUGES)."""
         devices_alerted, alerts_total = audit_heads.summary(self.engine)

@@ -61,6 +61,7 @@ class Validator:
         self._lock = threading.Lock()
         self._engine: Any | None = None
         self._engine_loaded = False
+        self._shipped_ids: frozenset[str] | None = None
 
     @property
     def engine(self) -> Any | None:
@@ -110,15 +111,24 @@ class Validator:
         except Exception:  # noqa: BLE001
             log.warning("bundled forms could not be preloaded")
 
+    def shipped_form_ids(self) -> frozenset[str]:
+        """Form ids of the project and of the forms the program ships (read once per
+        process: they change only with the program)."""
+        if self._shipped_ids is None:
+            ids = set(KNOWN_FORMS)
+            forms = self.engine
+            if forms is not None and hasattr(forms, "shipped_versions"):
+                try:
+                    ids |= {str(f[0]) for f in forms.shipped_versions()}
+                except Exception:  # noqa: BLE001
+                    log.warning("bundled form list unavailable")
+                    return frozenset(ids)  # not kept: tried again next time
+            self._shipped_ids = frozenset(ids)
+        return self._shipped_ids
+
     def known_form_ids(self) -> set[str]:
         """Form ids this server accepts: the project's, the shipped and the published."""
-        ids = set(KNOWN_FORMS)
-        forms = self.engine
-        if forms is not None and hasattr(forms, "shipped_versions"):
-            try:
-                ids |= {str(f[0]) for f in forms.shipped_versions()}
-            except Exception:  # noqa: BLE001
-                log.warning("bundled form list unavailable")
+        ids = set(self.shipped_form_ids())
         if self.source is not None:
             ids |= self.source.ids()
         return ids
@@ -159,6 +169,8 @@ class BatchCheck:
 
     def known(self, form_id: str) -> bool:
         """Whether the server accepts records of this form id at all."""
+        if form_id in self.validator.shipped_form_ids():
+            return True  # no need to ask the database for the published ones
         if self._ids is None:
             self._ids = self.validator.known_form_ids()
         return form_id in self._ids

@@ -385,6 +385,18 @@ class SyncClient:
         sizer = self.sizer or AdaptiveSizer(dev.max_records, dev.max_batch_bytes, self.sizer_cfg)
         self.sizer = sizer
         pending = [b for b in self.ports.pending_batches() if b.device_id == dev.device_id]
+        if t.server_limits is None and (pending or self.ports.outbox_count()):
+            # The server's largest batch may have shrunk since enrollment: ask before the
+            # first batch is sent (every answer carries it; health is the cheapest).
+            t.health(self.connect_timeout + 5)
+        if t.server_limits:
+            sizer.cap(*t.server_limits)
+            for b in [b for b in pending if self._over_limit(t, b.count, b.size)]:
+                # Built before the server lowered its limit: never sent as it is; its
+                # records go back to the outbox for batches of the size taken now.
+                log.info("batch %s over the server's limit: rebuilt smaller", b.batch_id)
+                self.ports.abandon_batch(b.batch_id)
+                pending.remove(b)
         total = self.ports.outbox_count() + sum(b.count for b in pending)
         state = {"done": 0, "bytes": 0, "bytes_total": sum(b.size for b in pending)}
 
@@ -430,11 +442,24 @@ class SyncClient:
         if ahead is not None and ahead.done() and ahead.exception() is not None:
             raise ahead.exception()  # type: ignore[misc]
 
+    @staticmethod
+    def _over_limit(t: Transport, count: int, size: int) -> bool:
+        """Whether a batch exceeds the largest the server says it accepts now."""
+        return bool(t.server_limits) and (count > t.server_limits[0]  # type: ignore[index]
+                                          or size > t.server_limits[1])  # type: ignore[index]
+
     def _send_one(self, t: Transport, dev: DeviceInfo, b: StoredBatch, sizer: AdaptiveSizer,
                   report: SyncReport, state: dict[str, int], show: Callable[[int], None],
                   cancelled: CancelFn | None) -> None:
         envelope = b.envelope or self.ports.batch(b.batch_id).envelope  # type: ignore[union-attr]
         if envelope is None:  # pragma: no cover - pending batches keep their bytes
+            self.ports.abandon_batch(b.batch_id)
+            return
+        if self._over_limit(t, b.count, len(envelope)):
+            # The server lowered its limit during this sync: never sent as it is; its
+            # records go out again in smaller batches (a copy the server may already
+            # hold comes back as 'duplicate'), at the latest in the next sync.
+            log.info("batch %s over the server's limit: rebuilt smaller", b.batch_id)
             self.ports.abandon_batch(b.batch_id)
             return
         started = time.monotonic()

@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -493,8 +494,19 @@ class BatchRecord:
                 d[k] = getattr(self, k)
         return d
 
+    @cached_property
+    def answers_json(self) -> bytes:
+        """canonical_json(answers), computed once per record (the centre hashes it and
+        stores it sealed). A record is frozen: its answers are not changed after use."""
+        return canonical_json(self.answers)
+
     def canonical(self) -> bytes:
-        return canonical_json(self.to_dict())
+        """canonical_json(to_dict()), built from `answers_json` and the other fields:
+        "answers" sorts before every other field name, so the canonical object is
+        '{"answers":' + answers + ',' + the canonical object of the rest minus its "{"."""
+        d = self.to_dict()
+        del d["answers"]
+        return b'{"answers":' + self.answers_json + b"," + canonical_json(d)[1:]
 
     def content_hash(self) -> str:
         return sha256_hex(self.canonical())

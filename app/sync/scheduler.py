@@ -23,6 +23,7 @@ from app.sync.model import (
     CancelFn,
     Cancelled,
     ProgressFn,
+    ServerBusy,
     SyncBusy,
     SyncError,
     SyncProgress,
@@ -170,6 +171,15 @@ class SchedulePolicy:
             return
         if isinstance(error, SyncBusy):
             self.next_at = now + min(30.0, self.backoff.base)  # another sync is on it
+            return
+        if isinstance(error, ServerBusy):
+            # The server answered and asked for a wait (503 busy beyond the client's own
+            # waits, 429 over this device's quota, both with Retry-After): the link is
+            # fine and nothing failed. Try again when it says, not after a growing backoff.
+            self.online = True
+            self.last_error = None
+            self.next_at = now + min(self.backoff.cap,
+                                     max(1.0, error.retry_after or self.backoff.base))
             return
         self.failures += 1
         self.last_error = error.user_message

@@ -162,9 +162,7 @@ class Transport:
             st = r.headers.get(p.H_SERVER_TIME)
             if st:
                 self.offset = p.clock_offset(st)
-            mr, mb = r.headers.get(p.H_MAX_RECORDS, ""), r.headers.get(p.H_MAX_BATCH_BYTES, "")
-            if mr.isdigit() and mb.isdigit():
-                self.server_limits = (int(mr), int(mb))
+            self._note_limits(r)
             if r.status_code < 400 and 200 <= r.status_code < 300:
                 return r
             err = self._error(r, content)
@@ -213,6 +211,12 @@ class Transport:
         return ServerRefused(what, msg or "El servidor rechazó la solicitud.", status, code)
 
     # -- routes -------------------------------------------------------------------------------
+    def _note_limits(self, r: requests.Response) -> None:
+        """The largest batch the server accepts, from the headers of any of its answers."""
+        mr, mb = r.headers.get(p.H_MAX_RECORDS, ""), r.headers.get(p.H_MAX_BATCH_BYTES, "")
+        if mr.isdigit() and mb.isdigit():
+            self.server_limits = (int(mr), int(mb))
+
     def health(self, timeout: float = 5.0) -> dict[str, Any]:
         try:
             r = self.session.get(self.base_url + "/v1/health",
@@ -220,6 +224,7 @@ class Transport:
             d = r.json()
         except (requests.exceptions.RequestException, ValueError) as e:
             raise NetworkError(f"health: {type(e).__name__}") from None
+        self._note_limits(r)
         if r.status_code != 200 or not isinstance(d, dict) or d.get("status") != "ok":
             raise NetworkError(f"health: HTTP {r.status_code}")
         if "server_time" in d:

@@ -6,6 +6,7 @@ when CI=true."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -27,6 +28,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """A test that runs `siee-server serve` or `setup_logging` in this process installs
+    the server's JSON console handler on the root logger: it is taken away after the
+    test, so later tests' log records do not spill JSON lines into pytest's output
+    (caplog, which checks logging, keeps its own handler)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

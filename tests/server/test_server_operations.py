@@ -164,3 +164,23 @@ def test_log_handler_follows_stderr_after_it_is_swapped_and_closed():
         for h in saved_handlers:
             root.addHandler(h)
         root.setLevel(saved_level)
+
+
+def test_setup_logging_keeps_the_hosts_handlers(caplog):
+    """`serve` in-process (a test, an embedding program) replaces only console handlers:
+    pytest's caplog keeps receiving the server's records, which still go out as JSON
+    lines on stderr (tests/server/conftest.py removes that handler after each test)."""
+    root = logging.getLogger()
+    saved_stderr = sys.stderr
+    caplog.set_level(logging.INFO)
+    try:
+        sys.stderr = out = io.StringIO()
+        observe.setup_logging("info", "json")
+        logging.getLogger("siee.server.batches").info("batch %s stored", "b-42")
+    finally:
+        sys.stderr = saved_stderr
+    assert caplog.handler in root.handlers
+    assert any(r.getMessage() == "batch b-42 stored" for r in caplog.records)
+    line = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert line["message"] == "batch b-42 stored" and line["logger"] == "siee.server.batches"
+    assert sum(isinstance(h, observe.StderrHandler) for h in root.handlers) == 1

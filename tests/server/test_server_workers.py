@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -137,3 +138,48 @@ def _wait_for_fresh_minute() -> None:
     does not straddle two windows."""
     if time.time() % 60 > 40:
         time.sleep(61 - time.time() % 60)
+
+
+def test_batches_touching_the_same_cases_at_once_in_two_processes(pair):
+    """Two laptops' batches name the same cases (expedientes) and reach the two
+    processes at the same moment: both are stored, each case once (the race on the
+    `cases` table; tests/server/test_server_cases_race.py pins it down)."""
+    from app.demo import households
+    from app.demo_answers import fsu_answers
+    from app.forms import bundled_form
+
+    srv, url2 = pair
+    a = Device.enroll(srv.url, srv.admin.enroll_code("150101"))
+    b = _on(Device.enroll(srv.url, srv.admin.enroll_code("150101")), url2)
+    version = str(bundled_form("fsu").version)
+    homes = iter(households(36, seed=77))
+    all_cases: set[str] = set()
+    for _round in range(3):
+        case_ids = [str(uuid.uuid4()) for _ in range(6)]
+        all_cases |= set(case_ids)
+        envs = [d.batch([d.record(form_id="fsu", form_version=version, case_uuid=c,
+                                  answers=fsu_answers(next(homes)))
+                         for c in (case_ids if d is a else case_ids[::-1])])
+                for d in (a, b)]
+        answers: list[requests.Response] = []
+        lock = threading.Lock()
+
+        def send(d: Device, env: p.Envelope, out: list = answers, lk=lock) -> None:  # noqa: ANN001
+            r = d.put_batch(env)
+            with lk:
+                out.append(r)
+
+        threads = [threading.Thread(target=send, args=(d, e))
+                   for d, e in zip((a, b), envs, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert [r.status_code for r in answers] == [200, 200], [r.text for r in answers]
+        for r in answers:
+            counts = p.verify_receipt(r.content, a.server_signing_key).to_dict()["counts"]
+            assert counts["accepted"] == 6, counts
+    listed = [c["case_uuid"] for c in srv.admin.cases.list() if c["case_uuid"] in all_cases]
+    assert sorted(listed) == sorted(all_cases)  # each case once
+    assert all(c["records"] == 2 for c in srv.admin.cases.list()
+               if c["case_uuid"] in all_cases)

@@ -563,3 +563,26 @@ def test_protocol_is_qt_free():
     import sys
 
     assert mods <= set(sys.stdlib_module_names) | {"cryptography", "__future__"}
+
+
+_TEXT = st.text(max_size=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(answers=st.dictionaries(_TEXT, _JSON, max_size=6),
+       approved=st.none() | _TEXT, completed=_TEXT.filter(bool),
+       case=st.booleans())
+def test_record_canonical_built_from_parts_is_canonical_json(answers, approved, completed,
+                                                            case):
+    # BatchRecord.canonical() reuses the answers' canonical bytes: it must stay byte for
+    # byte canonical_json(to_dict()), the content hash laptops and centre agree on.
+    r = make_record(answers=answers, approved_at=approved, completed_at=completed,
+                    case_uuid=_uuid() if case else None)
+    assert r.canonical() == p.canonical_json(r.to_dict())
+    assert r.content_hash() == p.sha256_hex(p.canonical_json(r.to_dict()))
+    assert r.answers_json == p.canonical_json(answers)
