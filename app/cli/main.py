@@ -14,6 +14,7 @@ import os
 import sqlite3
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,14 @@ ENV_ENROLL_CODE = "SIEE_ENROLL_CODE"
 
 # -- commands ------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    if Workspace.is_initialized(data):
+        raise ValidationError(
+            "init: data folder already set up",
+            f"La carpeta {data} ya tiene datos de SIEE Campo: no se cambió nada. Para "
+            "usarlos, abra el programa con esa carpeta («siee-campo --data CARPETA»); para "
+            "empezar de cero elija otra carpeta con --data, o para poner en ella una copia "
+            "de respaldo use «siee-campo restore» con una carpeta nueva.")
     secret = password("Contraseña del administrador: ", confirm=True)
     ws, code = Workspace.create(Path(args.data), args.admin, secret, ule_ubigeo=args.ule)
     ws.settings.apply_file()
@@ -322,28 +331,42 @@ def build_parser() -> argparse.ArgumentParser:
     r = us.add_parser("reset-password", parents=[common],
                       help="nueva contraseña con el código de recuperación")
     r.add_argument("username", metavar="USUARIO")
-    r.add_argument("--recovery-code", metavar="CÓDIGO", required=True)
+    r.add_argument("--recovery-code", metavar="CÓDIGO", required=True,
+                   help="el código de recuperación que se anotó al crear los datos")
     s.set_defaults(func=cmd_users)
 
     s = sub.add_parser("records", parents=[common], help="fichas")
     rs = s.add_subparsers(dest="records_cmd", required=True, metavar="ORDEN")
-    a = rs.add_parser("list", parents=[common])
-    a.add_argument("--state", choices=[st.value for st in State])
-    a.add_argument("--json", action="store_true")
-    a = rs.add_parser("import", parents=[common])
-    a.add_argument("--form", required=True)
-    a.add_argument("--version")
-    a.add_argument("file")
+    a = rs.add_parser("list", parents=[common],
+                      help="listar las fichas (identificador, formulario, estado, jefe de hogar)")
+    a.add_argument("--state", metavar="ESTADO", type=state_name,
+                   help="solo las de este estado, con el nombre que usa el programa: "
+                   + ", ".join(f"«{STATE_LABELS[st]}»" for st in State)
+                   + " (sin importar mayúsculas ni tildes; entre comillas si lleva "
+                   'espacios, p. ej. --state "En cola de envío")')
+    a.add_argument("--json", action="store_true",
+                   help="en JSON, con el resumen de cada ficha (para scripts)")
+    a = rs.add_parser("import", parents=[common],
+                      help="crear fichas en borrador desde un archivo JSON de respuestas")
+    a.add_argument("--form", metavar="FORMULARIO", required=True,
+                   help="formulario de las fichas (p. ej. s100 o fsu)")
+    a.add_argument("--version", metavar="VERSIÓN",
+                   help="versión del formulario (por defecto: la que trae el programa)")
+    a.add_argument("file", metavar="ARCHIVO",
+                   help="JSON: las respuestas de una ficha, o una lista de ellas")
     s.set_defaults(func=cmd_records)
 
     s = sub.add_parser("audit", parents=[common], help="bitácora")
     au = s.add_subparsers(dest="audit_cmd", required=True, metavar="ORDEN")
-    au.add_parser("verify", parents=[common], help="comprobar la cadena de la bitácora")
+    au.add_parser("verify", parents=[common],
+                  help="comprobar la cadena de la bitácora (pide usuario y contraseña)")
     s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("demo-data", parents=[common], help="hogares de demostración")
-    s.add_argument("--households", type=int, default=20)
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--households", metavar="N", type=int, default=20,
+                   help="cuántos hogares crear (por defecto: %(default)s)")
+    s.add_argument("--seed", metavar="N", type=int, default=None,
+                   help="semilla: el mismo número crea los mismos hogares")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("selftest", parents=[common], help="autoverificación")
@@ -387,12 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "la laptop)")
     s.set_defaults(func=cmd_install_linux)
 
-    s = sub.add_parser("doctor", parents=[common], help="diagnóstico para soporte")
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("doctor", parents=[common],
+                       help="diagnóstico para soporte (sin contraseña; no cambia nada)")
+    s.add_argument("--json", action="store_true", help="en JSON (para scripts)")
     s.set_defaults(func=cmd_doctor)
 
     s = sub.add_parser("run", parents=[common], help="abrir el programa")
-    s.add_argument("--demo", action="store_true")
+    s.add_argument("--demo", action="store_true",
+                   help="en una carpeta nueva, cargar hogares de demostración al terminar "
+                   "el asistente")
     s.add_argument(
         "--server",
         metavar="URL",
@@ -414,6 +440,27 @@ def build_parser() -> argparse.ArgumentParser:
     register_practice(sub)
     register_cases(sub)
     return p
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accents, words separated by one space (hyphens and underscores
+    count as spaces): how IT may type a state name."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.replace("-", " ").replace("_", " ").lower().split())
+
+
+def state_name(text: str) -> str:
+    """`records list --state`: a state as the window names it («Borrador», «En cola de
+    envío»…, any case, with or without accents, spaces or hyphens) -> its stored value.
+    The stored English values (DRAFT…) are accepted too, for older scripts.
+    argparse.ArgumentTypeError (Spanish) for anything else."""
+    wanted = _plain(text)
+    for st in State:
+        if wanted in (_plain(STATE_LABELS[st]), _plain(st.value)):
+            return st.value
+    names = ", ".join(f"«{STATE_LABELS[st]}»" for st in State)
+    raise argparse.ArgumentTypeError(f"estado desconocido «{text}»; use uno de: {names}")
 
 
 def _role_name(text: str) -> str:
@@ -474,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(argparse.Namespace(data=data, demo=False))
         parser.print_help()
         return 2
-    if hasattr(args, "data"):
+    if hasattr(args, "data") and not (args.func is cmd_doctor and not Path(args.data).exists()):
+        # (doctor only reads: a mistyped folder must not be created by its log)
         setup_logging(Path(args.data))
     try:
         return int(args.func(args) or 0)
@@ -482,8 +530,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("siee.cli").info("refused: %s", e)
         say(f"Error: {e.user_message}")
         return 1
-    except (KeyboardInterrupt, EOFError):
-        say("Cancelado.")
+    except KeyboardInterrupt:
+        say("Cancelado (Ctrl+C): la orden se detuvo. Repítala cuando quiera.")
+        return 1
+    except EOFError:
+        say("Cancelado: la entrada terminó antes de escribir el usuario o la contraseña. "
+            "Escríbalos en la consola, o páselos en las variables SIEE_USER y SIEE_PASSWORD "
+            "(SIEE_NEW_PASSWORD para una contraseña nueva).")
         return 1
     except sqlite3.DatabaseError as e:
         logging.getLogger("siee.cli").error("database unreadable: %s", e)
