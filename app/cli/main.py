@@ -316,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("users", parents=[common], help="usuarios")
     us = s.add_subparsers(dest="users_cmd", required=True, metavar="ORDEN")
     a = us.add_parser("add", parents=[common], help="crear un usuario (pide su contraseña)")
-    a.add_argument("username", metavar="USUARIO")
+    a.add_argument("username", metavar="USUARIO", help="nombre de usuario para ingresar")
     a.add_argument("--role", metavar="ROL", required=True, type=_role_name,
                    choices=[r.value for r in Role],
                    help="uno de: " + ", ".join(r.value for r in Role)
@@ -325,12 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     us.add_parser("list", parents=[common], help="listar los usuarios")
     d = us.add_parser("disable", parents=[common],
                       help="desactivar un usuario (no se borra; la bitácora lo conserva)")
-    d.add_argument("username", metavar="USUARIO")
+    d.add_argument("username", metavar="USUARIO", help="el usuario a desactivar")
     en = us.add_parser("enable", parents=[common], help="reactivar un usuario desactivado")
-    en.add_argument("username", metavar="USUARIO")
+    en.add_argument("username", metavar="USUARIO", help="el usuario a reactivar")
     r = us.add_parser("reset-password", parents=[common],
                       help="nueva contraseña con el código de recuperación")
-    r.add_argument("username", metavar="USUARIO")
+    r.add_argument("username", metavar="USUARIO",
+                   help="el usuario que olvidó su contraseña (pide la nueva dos veces)")
     r.add_argument("--recovery-code", metavar="CÓDIGO", required=True,
                    help="el código de recuperación que se anotó al crear los datos")
     s.set_defaults(func=cmd_users)
