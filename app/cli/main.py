@@ -181,7 +181,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from app.ui.shell.main import run_gui
 
     data = Path(args.data)
-    _apply_settings_file(data)
+    try:
+        _apply_settings_file(data)
+    except sqlite3.DatabaseError as e:
+        # the window says it (AppWindow.start checks the file read-only): a person
+        # starting the program from its icon never sees this console
+        logging.getLogger("siee.cli").error("settings not applied, database unreadable: %s", e)
     enrollment = _enrollment(args)
     if os.environ.get("SIEE_STARTUP_PROBE") == "1":
         from app.ui.shell.startup_probe import install  # Qt: deferred like run_gui above
