@@ -272,7 +272,9 @@ def cmd_install_linux(args: argparse.Namespace) -> int:
     done = install_linux(bundle_dir(), Path(args.prefix), args.gui_folder)
     print(f"Programa instalado en {done.program_dir}.")
     print(f"Orden: {done.command} (escriba «siee-campo» en una consola nueva).")
-    print(f"Lanzador del menú: {done.desktop_file}")
+    print(f"Lanzador del menú: {done.desktop_file}"
+          + (f" (abre la carpeta de datos {args.gui_folder}; en la consola use "
+             f"«--data {args.gui_folder}» en cada orden)" if args.gui_folder else ""))
     if str(done.command.parent) not in os.environ.get("PATH", "").split(os.pathsep):
         say(f"Atención: {done.command.parent} no está en el PATH de esta consola; agréguelo "
             "o use --prefix /usr/local.")
@@ -410,10 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Linux: instalar el programa empaquetado (orden en el PATH y "
                        "lanzador del menú)")
     s.add_argument("--prefix", metavar="CARPETA", default="/usr/local",
-                   help="dónde instalar (por defecto: %(default)s; bin/ debe estar en el PATH)")
+                   help="dónde instalar (por defecto: %(default)s, para todas las cuentas: "
+                   "use sudo; p. ej. ~/.local para solo su cuenta); CARPETA/bin debe estar "
+                   "en el PATH")
     s.add_argument("--data", dest="gui_folder", metavar="CARPETA", default=None,
-                   help="carpeta de datos común para el lanzador (si varias cuentas usan "
-                   "la laptop)")
+                   help="solo para el lanzador del menú: lo abre con esta carpeta de datos "
+                   "(si varias cuentas usan la laptop); las órdenes de consola siguen "
+                   "necesitando su propio --data")
     s.set_defaults(func=cmd_install_linux)
 
     s = sub.add_parser("doctor", parents=[common],
