@@ -168,7 +168,7 @@ def format_report(r: dict[str, Any]) -> str:
         lines += ["", "Fichas por estado"]
         for s in State:
             lines.append(f"  {STATE_LABELS[s]}: {rec.get(s.value, 0)}")
-        lines.append(f"  en cuarentena: {db.get('quarantined', 0)}")
+        lines.append(f"  En cuarentena: {db.get('quarantined', 0)}")
         lines += ["", "Integridad (datos alterados fuera del programa)"]
         lines += _integrity_lines(db.get("integrity", {}))
         sy = db.get("sync", {})
@@ -178,7 +178,8 @@ def format_report(r: dict[str, Any]) -> str:
             if sy.get("revoked_at"):
                 lines.append(f"  ¡equipo revocado por el servidor! ({sy['revoked_at']})")
         else:
-            lines.append("  equipo no inscrito en el servidor")
+            lines.append("  equipo no inscrito en el servidor (se inscribe con «siee-campo sync "
+                         "enroll --code CÓDIGO», guía de TI sección 5)")
         if "batches" in sy:
             batches = {_BATCH_STATES.get(k, k): v for k, v in sy["batches"].items()}
             lines.append(f"  lotes por estado: {_pairs(batches, 'aún no hay lotes')}")

@@ -27,7 +27,6 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.ui.common.fingerprint import (
     COMPARE_HINT,
-    FINGERPRINT_WORDS,
     fingerprint_label,
     fingerprint_of,
 )
@@ -146,7 +145,7 @@ class SettingsDialog(QDialog):
         else:
             self.enrollment.setText(
                 f"Equipo {dev.device_id}, ULE {dev.ule_ubigeo}, en {dev.server_url}. "
-                f"{COMPARE_HINT} {FINGERPRINT_WORDS}:")
+                f"{COMPARE_HINT}")
             self.fingerprint.setText(fingerprint_of(dev))
         lay.addWidget(self.fingerprint)
 

@@ -14,8 +14,8 @@ from app.sync.protocol import key_fingerprint
 
 # The console's words (app/cli/sync.py prints «Huella de la clave del servidor: …»).
 FINGERPRINT_WORDS = "Huella de la clave del servidor"
-COMPARE_HINT = ("Compárela con la que da la sede central (siee-server keys); si no "
-                "coincide, no sincronice y avise a soporte.")
+COMPARE_HINT = (f"Compare esta {FINGERPRINT_WORDS.lower()} con la que da la sede central "
+                "(siee-server keys); si no coincide, no sincronice y avise a soporte.")
 
 
 def fingerprint_of(info: DeviceInfo) -> str:

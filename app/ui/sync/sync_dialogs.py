@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 from app.sync.model import DeviceInfo
 from app.ui.common.fingerprint import (
     COMPARE_HINT,
-    FINGERPRINT_WORDS,
     fingerprint_label,
     fingerprint_of,
 )
@@ -62,7 +61,8 @@ class EnrollDialog(QDialog):
             "Pida a la sede central un código de inscripción (válido 72 horas) y escriba la "
             "dirección del servidor. Las fichas pendientes se conservan."
             + ("\n\nEste equipo ya está inscrito: al inscribirlo de nuevo recibe una identidad "
-               "nueva y sus fichas sin enviar se envían con ella." if dev else "")
+               "nueva, la sede central da de baja la anterior y sus fichas sin enviar se "
+               "envían con la nueva." if dev else "")
         )
         intro.setWordWrap(True)
         self.url = QLineEdit((ws.settings.values().get("server_url") if ws else "") or "https://")
@@ -126,7 +126,7 @@ class EnrollDialog(QDialog):
         self.ctl.policy.request_now()
         self.message.setText(
             f"Equipo inscrito ({info.device_id}, ULE {info.ule_ubigeo}); enseguida se envían "
-            f"las fichas en cola. {COMPARE_HINT} {FINGERPRINT_WORDS}:"
+            f"las fichas en cola. {COMPARE_HINT}"
         )
         self.fingerprint.setText(fingerprint_of(info))
         self.fingerprint.setVisible(True)
@@ -151,7 +151,7 @@ class EnrolledDialog(QDialog):
         self.message = QLabel(
             f"Este equipo quedó inscrito en el servidor del SIEE ({info.server_url}) como "
             f"{info.device_id}, ULE {info.ule_ubigeo}; enseguida se envían las fichas en "
-            f"cola. {COMPARE_HINT} {FINGERPRINT_WORDS}:")
+            f"cola. {COMPARE_HINT}")
         self.message.setWordWrap(True)
         self.fingerprint = fingerprint_label(fingerprint_of(info))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

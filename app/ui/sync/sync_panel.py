@@ -143,7 +143,7 @@ class SyncController(QObject):
         self.policy.request_now()
         parent = self.window_ if isinstance(self.window_, QWidget) else None
         self.enrolled_dialog = EnrolledDialog(info, parent)
-        self.enrolled_dialog.open()
+        self.enrolled_dialog.show()  # not modal: the first sync goes on meanwhile
 
     def on_logout(self) -> None:
         self.timer.stop()
