@@ -96,6 +96,7 @@ class AppWindow(QMainWindow):
         self.idle_timer.timeout.connect(lambda: self.lock(idle=True))
         self._watch = InactivityWatch(self.idle_timer)
         app = QApplication.instance()
+        self._watching = isinstance(app, QGuiApplication)
         if isinstance(app, QGuiApplication):
             app.focusWindowChanged.connect(self._watch.watch)
         self.admin_menu = install_admin_menu(self)  # settings, backup, support (admins)
@@ -334,7 +335,10 @@ class AppWindow(QMainWindow):
             self.ws.close()
             self.ws = None
         app = QApplication.instance()
-        if isinstance(app, QGuiApplication):
+        if isinstance(app, QGuiApplication) and self._watching:
+            # once: a second close (a dialog of this window still open) would make
+            # PySide warn about a connection already gone
+            self._watching = False
             try:
                 app.focusWindowChanged.disconnect(self._watch.watch)
             except (RuntimeError, TypeError):
