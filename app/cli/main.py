@@ -532,8 +532,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(argparse.Namespace(data=data, demo=False))
         parser.print_help()
         return 2
-    if hasattr(args, "data") and not (args.func is cmd_doctor and not Path(args.data).exists()):
-        # (doctor only reads: a mistyped folder must not be created by its log)
+    if hasattr(args, "data") and (Path(args.data).exists() or args.func in (cmd_init, cmd_run)):
+        # Only `init` and the window make a data folder: a mistyped --data given to any
+        # other order (doctor included) must not be created by its log.
         setup_logging(Path(args.data))
     try:
         return int(args.func(args) or 0)

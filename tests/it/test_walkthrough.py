@@ -257,6 +257,8 @@ def test_doctor_on_a_missing_folder_creates_nothing(env, tmp_path):
     assert f"la carpeta {missing} no existe" in out
     code, out, _ = campo("doctor", "--json", "--data", str(missing))
     assert json.loads(out)["paths"]["data_exists"] is False and not missing.exists()
+    code, _, err = campo("users", "list", "--data", str(missing))  # nor any other order
+    assert code == 1 and "No hay datos" in err and not missing.exists()
 
 
 def test_doctor_reads_well(env, tmp_path):
