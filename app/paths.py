@@ -26,16 +26,29 @@ def log_dir(data_dir: Path) -> Path:
 _configured: set[Path] = set()
 
 
+def _private_dirs(data_dir: Path, logs: Path) -> None:
+    """The data folder (when made here) and its logs folder, owner-only (0700 on POSIX,
+    as app.core.private_files does for the rest of the data folder; this room imports
+    nothing of app). The logs folder is tightened also when an older run or a
+    cancelled first-run wizard left it readable by others."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    logs.mkdir(mode=0o700, exist_ok=True)
+    if os.name == "posix":
+        os.chmod(logs, 0o700)
+
+
 def setup_logging(data_dir: Path, level: int = logging.INFO) -> None:
     """Rotating English log under the data folder. Callers log ids and counts only."""
     d = log_dir(data_dir)
     if d in _configured:
         return
     try:
-        d.mkdir(parents=True, exist_ok=True)
+        _private_dirs(Path(data_dir), d)
         handler = logging.handlers.RotatingFileHandler(
             d / "siee-campo.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
+        if os.name == "posix":
+            os.chmod(d / "siee-campo.log", 0o600)
     except OSError:
         return  # a read-only or missing folder must not stop the program
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

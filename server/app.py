@@ -63,6 +63,12 @@ class EnrollRequest(BaseModel):
     ule_ubigeo: str | None = Field(default=None, pattern=r"^[0-9]{6}$",
                                    description="the laptop's ULE; a code of another ULE "
                                    "is refused (409 enroll_code_other_ule)")
+    replaces: str | None = Field(default=None, pattern=r"^dev-[0-9a-f]{16}$",
+                                 description="the laptop's current device id when it enrolls "
+                                 "again; revoked together with this enrollment")
+    replaces_proof: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]{86}$",
+                                       description="signature of the replacement string by "
+                                       "the replaced device's key (64 bytes)")
 
 
 class Ready(BaseModel):

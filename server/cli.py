@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                  help="equipos cuya bitácora de auditoría retrocedió").add_argument(
         "--json", action="store_true", help="en JSON")
     dr = d.add_parser("revoke", parents=[common], help="dar de baja un equipo")
-    dr.add_argument("device_id", metavar="EQUIPO", help="identificador (dev-…, como en «list»)")
+    dr.add_argument("device_id", metavar="EQUIPO",
+                    help="identificador (dev-…, como en «list»; sin importar mayúsculas)")
     dr.add_argument("--reason", metavar="MOTIVO", default="", help="motivo (p. ej. laptop robada)")
 
     r = sub.add_parser("records", help="fichas recibidas").add_subparsers(
@@ -224,14 +225,38 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**kw)
 
 
-def _print_table(rows: list[dict[str, Any]], cols: list[str]) -> None:
+# Column headers and values of the text tables as IT reads them (--json keeps the
+# field names and values of the API).
+HEADERS = {
+    "device_id": "equipo", "ule_ubigeo": "ULE", "status": "estado", "label": "nombre",
+    "enrolled_at": "inscrito el", "last_seen_at": "último contacto", "uuid": "ficha",
+    "revision": "revisión", "form_id": "formulario", "received_at": "recibida el",
+    "result_category": "resultado CSE", "case_uuid": "expediente", "state": "estado",
+    "records": "fichas", "forms": "formularios", "version": "versión",
+    "published_at": "publicado el", "sha256": "sha256",
+}
+VALUES = {
+    "status": {"active": "activo", "revoked": "dado de baja", "received": "recibida",
+               "returned": "observada", "result": "con resultado"},
+}
+
+
+def _print_table(rows: list[dict[str, Any]], cols: list[str], empty: str = "(ninguno)") -> None:
+    """`rows` as a text table of `cols`, Spanish headers and values; `empty` when none."""
     if not rows:
-        print("(ninguno)")
+        print(empty)
         return
-    widths = [max(len(c), *(len(str(r.get(c) or "")) for r in rows)) for c in cols]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+
+    def cell(r: dict[str, Any], c: str) -> str:
+        v = str(r.get(c) or "")
+        return VALUES.get(c, {}).get(v, v)
+
+    heads = [HEADERS.get(c, c) for c in cols]
+    widths = [max(len(h), *(len(cell(r, c)) for r in rows)) for c, h in zip(cols, heads,
+                                                                            strict=True)]
+    print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip())
     for r in rows:
-        print("  ".join(str(r.get(c) or "").ljust(w) for c, w in zip(cols, widths, strict=True)))
+        print("  ".join(cell(r, c).ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip())
 
 
 def _parse_value(v: str) -> Any:
@@ -273,8 +298,8 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
             _print_table(rows, ["device_id", "ule_ubigeo", "status", "label", "enrolled_at",
                                 "last_seen_at"])
     elif cmd == "devices" and sub == "revoke":
-        svc.revoke_device(args.device_id, args.reason)
-        print(f"Equipo {args.device_id} dado de baja.")
+        device_id = svc.revoke_device(args.device_id, args.reason)
+        print(f"Equipo {device_id} dado de baja.")
     elif cmd == "devices" and sub == "alerts":
         return _print_alerts(svc.audit_alerts(), args.json)
     elif cmd == "held" and sub == "list":

@@ -162,9 +162,10 @@ class Devices:
         p.verify_key_from_text(pub)  # raises bad_key 422
         p.verify_enrollment_proof(code, pub, proof)  # raises bad_signature 401
         device_id = "dev-" + uuid_mod.uuid4().hex[:16]
+        replaces = (str(body.get("replaces") or "")[:40], str(body.get("replaces_proof") or ""))
         try:
             row = self._consume_code(code, pub, device_id, label, app_version, int(time.time()),
-                                     str(body.get("ule_ubigeo") or "")[:6])
+                                     str(body.get("ule_ubigeo") or "")[:6], replaces)
         except IntegrityError as exc:  # the same key enrolled concurrently with another code
             raise errors.key_in_use() from exc
         log.info("device %s enrolled for ULE %s", device_id, row["ule_ubigeo"])
@@ -179,7 +180,8 @@ class Devices:
         }
 
     def _consume_code(self, code: str, pub: str, device_id: str, label: str,
-                      app_version: str, now: int, laptop_ule: str = "") -> RowMapping:
+                      app_version: str, now: int, laptop_ule: str = "",
+                      replaces: tuple[str, str] = ("", "")) -> RowMapping:
         bad_code = ProtocolError(
             "enroll_code_invalid", "enrollment code unknown, used or expired",
             "El código de inscripción no es válido, ya fue usado o venció. "
@@ -211,7 +213,33 @@ class Devices:
                 label=self.ctx.sealer.seal(label, f"devices.label:{device_id}"),
                 app_version=app_version, status="active", enrolled_at=now_iso(),
             ))
+            self._retire_replaced(c, code, pub, device_id, *replaces)
         return row
+
+    def _retire_replaced(self, c: Connection, code: str, pub: str, device_id: str,
+                         old_id: str, proof: str) -> None:
+        """The laptop enrolled again (`replaces` in the request): revoke its previous
+        device in the enrollment's own transaction, so the centre never holds two active
+        ids for one laptop. Needs the previous key's proof (bad_signature otherwise, and
+        nothing is enrolled); an id unknown here (enrolled at another server) or already
+        revoked is left as it is."""
+        if not old_id:
+            return
+        old = get(c, old_id)
+        if old is None or old["status"] != "active":
+            return
+        if not proof:
+            raise ProtocolError("bad_signature", "replacement without proof",
+                                "La solicitud de inscripción no es válida. Vuelva a "
+                                "intentar; si se repite, avise a soporte.", 401)
+        p.verify_replacement_proof(code, pub, old_id, old["public_key"], proof)
+        now = now_iso()
+        reason = f"reemplazado por {device_id} (el mismo equipo se inscribió de nuevo)"
+        c.execute(update(devices).where(devices.c.device_id == old_id).values(
+            status="revoked", revoked_at=now,
+            revoke_reason=self.ctx.sealer.seal(reason, f"devices.revoke_reason:{old_id}")))
+        post(c, self.ctx.sealer, old_id, "device_revoked", {"reason": reason, "revoked_at": now})
+        log.info("device %s revoked: replaced by %s", old_id, device_id)
 
     # -- authentication -----------------------------------------------------------------
     def authenticate(
@@ -270,14 +298,21 @@ class Devices:
             out.append(d)
         return out
 
-    def revoke(self, device_id: str, reason: str = "") -> None:
-        """Revoke a device; it gets a signed device_revoked message. Raises not_found
-        (404) or already_revoked (409)."""
+    def revoke(self, device_id: str, reason: str = "") -> str:
+        """Revoke a device; it gets a signed device_revoked message. The id is read as
+        IT may type it (spaces around it, upper case: `DEV-3F2A…` is `dev-3f2a…`, the
+        form the centre gives every id). Raises not_found (404) or already_revoked
+        (409). Returns the id revoked."""
+        typed = str(device_id or "").strip()
         with self.ctx.engine.begin() as c:
-            dev = get(c, device_id)
+            dev = get(c, typed) or get(c, typed.lower())
             if dev is None:
-                raise errors.admin_error("not_found", "no such device",
-                                         f"No existe el equipo {device_id}.", 404)
+                raise errors.admin_error(
+                    "not_found", "no such device",
+                    f"No existe el equipo {typed}. Un identificador tiene la forma "
+                    "dev-3f2a9c1d0e4b5a67 (16 cifras y letras de la a a la f); cópielo de "
+                    "«siee-server devices list» y repita la orden.", 404)
+            device_id = dev["device_id"]
             if dev["status"] == "revoked":
                 raise errors.admin_error("already_revoked", "device already revoked",
                                          f"El equipo {device_id} ya estaba dado de baja.", 409)
@@ -288,3 +323,4 @@ class Devices:
             post(c, self.ctx.sealer, device_id, "device_revoked",
                  {"reason": reason, "revoked_at": now})
         log.info("device %s revoked", device_id)
+        return device_id

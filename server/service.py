@@ -88,9 +88,9 @@ class Service:
         """See Devices.list."""
         return self.devices.list()
 
-    def revoke_device(self, device_id: str, reason: str = "") -> None:
-        """See Devices.revoke."""
-        self.devices.revoke(device_id, reason)
+    def revoke_device(self, device_id: str, reason: str = "") -> str:
+        """See Devices.revoke (returns the id revoked, as the centre writes it)."""
+        return self.devices.revoke(device_id, reason)
 
     # -- batches ------------------------------------------------------------------------
     def ingest(self, data: bytes, source: str = "http",

@@ -22,6 +22,7 @@ def password(
     value = os.environ.get(env)
     if value is not None:
         return value
+    _need_terminal(f"la contraseña ({env})")
     pw = getpass.getpass(prompt)
     if confirm and getpass.getpass("Repita la contraseña: ") != pw:
         raise SieeError("password confirmation mismatch", "Las contraseñas no coinciden.")
@@ -29,7 +30,25 @@ def password(
 
 
 def user() -> str:
-    return os.environ.get("SIEE_USER") or input("Usuario: ").strip()
+    """The user name from SIEE_USER, else asked for (SieeError without a terminal)."""
+    name = os.environ.get("SIEE_USER")
+    if name:
+        return name
+    _need_terminal("el usuario (SIEE_USER)")
+    return input("Usuario: ").strip()
+
+
+def _need_terminal(what: str) -> None:
+    """SieeError (Spanish) when there is no terminal to ask `what` on: the command runs
+    from a script, a scheduled task or with its input redirected."""
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise SieeError(
+            "no terminal to prompt on",
+            f"No hay una consola donde preguntar {what}: la orden se ejecutó sin terminal "
+            "(desde un script, una tarea programada o con la entrada redirigida) y no se "
+            "hizo nada. Ejecútela en una consola, o pase el usuario y la contraseña en las "
+            "variables SIEE_USER y SIEE_PASSWORD (SIEE_NEW_PASSWORD para una contraseña "
+            "nueva).")
 
 
 def open_workspace(args: argparse.Namespace, login: bool = True) -> Workspace:

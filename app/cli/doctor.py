@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.core.roles import ROLE_LABELS, Role
 from app.core.states import STATE_LABELS, State
 from app.paths import log_dir
 from app.store.inspect import inspect_database
@@ -32,6 +33,10 @@ from app.workspace.settings import (
 )
 
 LOG_TAIL = 15
+# The batch states of the store (app/store/db.py, sync_batches.state) as IT reads them.
+_BATCH_STATES = {"pending": "esperando recibo", "done": "con recibo",
+                 "abandoned": "dejados de lado (reenviados con otra inscripción)"}
+_ROLE_NAMES = {r.value: ROLE_LABELS[r] for r in Role}
 
 
 def _dist_version(name: str) -> str:
@@ -86,6 +91,7 @@ def doctor_report(data_dir: Path) -> dict[str, Any]:
         },
         "paths": {
             "data": str(data_dir),
+            "data_exists": data_dir.is_dir(),
             "logs": str(log_dir(data_dir)),
             "program_dir": str(program_dir()),
             "machine_config_dir": str(machine_dir()),
@@ -132,8 +138,13 @@ def format_report(r: dict[str, Any]) -> str:
     for e in st["errors"]:
         lines.append(f"  ¡problema! {e}")
     lines += ["", "Base de datos"]
-    if not db.get("exists"):
-        lines.append(f"  no hay datos en {paths['data']} (programa sin configurar)")
+    if not db.get("exists") and not paths.get("data_exists", True):
+        lines.append(f"  no hay datos: la carpeta {paths['data']} no existe (el diagnóstico "
+                     "no la creó). Revise la ruta indicada con --data; si es la carpeta por "
+                     "defecto, el programa aún no se configuró en esta cuenta.")
+    elif not db.get("exists"):
+        lines.append(f"  no hay datos en {paths['data']} (programa sin configurar: ábralo "
+                     "para usar el asistente, o «siee-campo init»)")
     else:
         mb = db["size_bytes"] / 1e6
         lines += [
@@ -142,7 +153,8 @@ def format_report(r: dict[str, Any]) -> str:
             f"  versión del esquema: {db.get('schema_version', '?')} "
             f"(este programa: {db.get('schema_expected', '?')})",
             f"  id del espacio de trabajo: {db.get('workspace_id') or '—'}",
-            f"  usuarios activos por rol: {_pairs(db.get('users', {}))}",
+            "  usuarios activos por rol: " + _pairs(
+                {_ROLE_NAMES.get(k, k): v for k, v in db.get("users", {}).items()}),
             f"  registros de bitácora: {db.get('audit_entries', '?')}",
         ]
         if db.get("restored_from"):
@@ -156,7 +168,7 @@ def format_report(r: dict[str, Any]) -> str:
         lines += ["", "Fichas por estado"]
         for s in State:
             lines.append(f"  {STATE_LABELS[s]}: {rec.get(s.value, 0)}")
-        lines.append(f"  en cuarentena: {db.get('quarantined', 0)}")
+        lines.append(f"  En cuarentena: {db.get('quarantined', 0)}")
         lines += ["", "Integridad (datos alterados fuera del programa)"]
         lines += _integrity_lines(db.get("integrity", {}))
         sy = db.get("sync", {})
@@ -166,15 +178,17 @@ def format_report(r: dict[str, Any]) -> str:
             if sy.get("revoked_at"):
                 lines.append(f"  ¡equipo revocado por el servidor! ({sy['revoked_at']})")
         else:
-            lines.append("  equipo no inscrito en el servidor")
+            lines.append("  equipo no inscrito en el servidor (se inscribe con «siee-campo sync "
+                         "enroll --code CÓDIGO», guía de TI sección 5)")
         if "batches" in sy:
-            lines.append(f"  lotes por estado: {_pairs(sy['batches'])}")
+            batches = {_BATCH_STATES.get(k, k): v for k, v in sy["batches"].items()}
+            lines.append(f"  lotes por estado: {_pairs(batches, 'aún no hay lotes')}")
             lines.append(f"  último acuse recibido: {_when(sy.get('last_receipt_at'))}")
         if "last_errors_at" in sy:
             errs = ", ".join(_when(t) for t in sy["last_errors_at"]) or "ninguno"
             lines.append(f"  últimos errores de sincronización: {errs}")
     lines += ["", f"Últimas advertencias y errores del registro ({LOG_TAIL} como máximo)"]
-    lines += [f"  {ln}" for ln in r["log_tail"]] or ["  ninguno"]
+    lines += [f"  {ln}" for ln in r["log_tail"]] or ["  ninguna advertencia ni error"]
     return "\n".join(lines)
 
 
@@ -248,7 +262,8 @@ def _integrity_lines(it: dict[str, Any]) -> list[str]:
     else:
         out.append("  aún no hay un control con sesión iniciada")
     if "chain_findings" in it:
-        out.append(f"  alteraciones anotadas en la bitácora: {_pairs(it['chain_findings'])}")
+        out.append("  alteraciones anotadas en la bitácora: "
+                   + _pairs(it["chain_findings"], "ninguna"))
     if it.get("records_without_mac"):
         out.append(f"  ¡{it['records_without_mac']} ficha(s) sin sello de integridad!")
     if "audit_head_seq" in it and it["audit_head_seq"] != it["audit_last_seq"]:
@@ -259,5 +274,6 @@ def _integrity_lines(it: dict[str, Any]) -> list[str]:
     return out
 
 
-def _pairs(d: dict[str, Any]) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in sorted(d.items())) or "ninguno"
+def _pairs(d: dict[str, Any], none: str = "ninguno") -> str:
+    """`k: v, …` sorted, or `none` (worded to agree with what is counted)."""
+    return ", ".join(f"{k}: {v}" for k, v in sorted(d.items())) or none

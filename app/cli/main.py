@@ -14,6 +14,7 @@ import os
 import sqlite3
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,14 @@ ENV_ENROLL_CODE = "SIEE_ENROLL_CODE"
 
 # -- commands ------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    if Workspace.is_initialized(data):
+        raise ValidationError(
+            "init: data folder already set up",
+            f"La carpeta {data} ya tiene datos de SIEE Campo: no se cambió nada. Para "
+            "usarlos, abra el programa con esa carpeta («siee-campo --data CARPETA»); para "
+            "empezar de cero elija otra carpeta con --data, o para poner en ella una copia "
+            "de respaldo use «siee-campo restore» con una carpeta nueva.")
     secret = password("Contraseña del administrador: ", confirm=True)
     ws, code = Workspace.create(Path(args.data), args.admin, secret, ule_ubigeo=args.ule)
     ws.settings.apply_file()
@@ -172,7 +181,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from app.ui.shell.main import run_gui
 
     data = Path(args.data)
-    _apply_settings_file(data)
+    try:
+        _apply_settings_file(data)
+    except sqlite3.DatabaseError as e:
+        # the window says it (AppWindow.start checks the file read-only): a person
+        # starting the program from its icon never sees this console
+        logging.getLogger("siee.cli").error("settings not applied, database unreadable: %s", e)
     enrollment = _enrollment(args)
     if os.environ.get("SIEE_STARTUP_PROBE") == "1":
         from app.ui.shell.startup_probe import install  # Qt: deferred like run_gui above
@@ -258,7 +272,9 @@ def cmd_install_linux(args: argparse.Namespace) -> int:
     done = install_linux(bundle_dir(), Path(args.prefix), args.gui_folder)
     print(f"Programa instalado en {done.program_dir}.")
     print(f"Orden: {done.command} (escriba «siee-campo» en una consola nueva).")
-    print(f"Lanzador del menú: {done.desktop_file}")
+    print(f"Lanzador del menú: {done.desktop_file}"
+          + (f" (abre la carpeta de datos {args.gui_folder}; en la consola use "
+             f"«--data {args.gui_folder}» en cada orden)" if args.gui_folder else ""))
     if str(done.command.parent) not in os.environ.get("PATH", "").split(os.pathsep):
         say(f"Atención: {done.command.parent} no está en el PATH de esta consola; agréguelo "
             "o use --prefix /usr/local.")
@@ -307,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("users", parents=[common], help="usuarios")
     us = s.add_subparsers(dest="users_cmd", required=True, metavar="ORDEN")
     a = us.add_parser("add", parents=[common], help="crear un usuario (pide su contraseña)")
-    a.add_argument("username", metavar="USUARIO")
+    a.add_argument("username", metavar="USUARIO", help="nombre de usuario para ingresar")
     a.add_argument("--role", metavar="ROL", required=True, type=_role_name,
                    choices=[r.value for r in Role],
                    help="uno de: " + ", ".join(r.value for r in Role)
@@ -316,34 +332,49 @@ def build_parser() -> argparse.ArgumentParser:
     us.add_parser("list", parents=[common], help="listar los usuarios")
     d = us.add_parser("disable", parents=[common],
                       help="desactivar un usuario (no se borra; la bitácora lo conserva)")
-    d.add_argument("username", metavar="USUARIO")
+    d.add_argument("username", metavar="USUARIO", help="el usuario a desactivar")
     en = us.add_parser("enable", parents=[common], help="reactivar un usuario desactivado")
-    en.add_argument("username", metavar="USUARIO")
+    en.add_argument("username", metavar="USUARIO", help="el usuario a reactivar")
     r = us.add_parser("reset-password", parents=[common],
                       help="nueva contraseña con el código de recuperación")
-    r.add_argument("username", metavar="USUARIO")
-    r.add_argument("--recovery-code", metavar="CÓDIGO", required=True)
+    r.add_argument("username", metavar="USUARIO",
+                   help="el usuario que olvidó su contraseña (pide la nueva dos veces)")
+    r.add_argument("--recovery-code", metavar="CÓDIGO", required=True,
+                   help="el código de recuperación que se anotó al crear los datos")
     s.set_defaults(func=cmd_users)
 
     s = sub.add_parser("records", parents=[common], help="fichas")
     rs = s.add_subparsers(dest="records_cmd", required=True, metavar="ORDEN")
-    a = rs.add_parser("list", parents=[common])
-    a.add_argument("--state", choices=[st.value for st in State])
-    a.add_argument("--json", action="store_true")
-    a = rs.add_parser("import", parents=[common])
-    a.add_argument("--form", required=True)
-    a.add_argument("--version")
-    a.add_argument("file")
+    a = rs.add_parser("list", parents=[common],
+                      help="listar las fichas (identificador, formulario, estado, jefe de hogar)")
+    a.add_argument("--state", metavar="ESTADO", type=state_name,
+                   help="solo las de este estado, con el nombre que usa el programa: "
+                   + ", ".join(f"«{STATE_LABELS[st]}»" for st in State)
+                   + " (sin importar mayúsculas ni tildes; entre comillas si lleva "
+                   'espacios, p. ej. --state "En cola de envío")')
+    a.add_argument("--json", action="store_true",
+                   help="en JSON, con el resumen de cada ficha (para scripts)")
+    a = rs.add_parser("import", parents=[common],
+                      help="crear fichas en borrador desde un archivo JSON de respuestas")
+    a.add_argument("--form", metavar="FORMULARIO", required=True,
+                   help="formulario de las fichas (p. ej. s100 o fsu)")
+    a.add_argument("--version", metavar="VERSIÓN",
+                   help="versión del formulario (por defecto: la que trae el programa)")
+    a.add_argument("file", metavar="ARCHIVO",
+                   help="JSON: las respuestas de una ficha, o una lista de ellas")
     s.set_defaults(func=cmd_records)
 
     s = sub.add_parser("audit", parents=[common], help="bitácora")
     au = s.add_subparsers(dest="audit_cmd", required=True, metavar="ORDEN")
-    au.add_parser("verify", parents=[common], help="comprobar la cadena de la bitácora")
+    au.add_parser("verify", parents=[common],
+                  help="comprobar la cadena de la bitácora (pide usuario y contraseña)")
     s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("demo-data", parents=[common], help="hogares de demostración")
-    s.add_argument("--households", type=int, default=20)
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--households", metavar="N", type=int, default=20,
+                   help="cuántos hogares crear (por defecto: %(default)s)")
+    s.add_argument("--seed", metavar="N", type=int, default=None,
+                   help="semilla: el mismo número crea los mismos hogares")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("selftest", parents=[common], help="autoverificación")
@@ -381,18 +412,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Linux: instalar el programa empaquetado (orden en el PATH y "
                        "lanzador del menú)")
     s.add_argument("--prefix", metavar="CARPETA", default="/usr/local",
-                   help="dónde instalar (por defecto: %(default)s; bin/ debe estar en el PATH)")
+                   help="dónde instalar (por defecto: %(default)s, para todas las cuentas: "
+                   "use sudo; p. ej. ~/.local para solo su cuenta); CARPETA/bin debe estar "
+                   "en el PATH")
     s.add_argument("--data", dest="gui_folder", metavar="CARPETA", default=None,
-                   help="carpeta de datos común para el lanzador (si varias cuentas usan "
-                   "la laptop)")
+                   help="solo para el lanzador del menú: lo abre con esta carpeta de datos "
+                   "(si varias cuentas usan la laptop); las órdenes de consola siguen "
+                   "necesitando su propio --data")
     s.set_defaults(func=cmd_install_linux)
 
-    s = sub.add_parser("doctor", parents=[common], help="diagnóstico para soporte")
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("doctor", parents=[common],
+                       help="diagnóstico para soporte (sin contraseña; no cambia nada)")
+    s.add_argument("--json", action="store_true", help="en JSON (para scripts)")
     s.set_defaults(func=cmd_doctor)
 
     s = sub.add_parser("run", parents=[common], help="abrir el programa")
-    s.add_argument("--demo", action="store_true")
+    s.add_argument("--demo", action="store_true",
+                   help="en una carpeta nueva, cargar hogares de demostración al terminar "
+                   "el asistente")
     s.add_argument(
         "--server",
         metavar="URL",
@@ -414,6 +451,27 @@ def build_parser() -> argparse.ArgumentParser:
     register_practice(sub)
     register_cases(sub)
     return p
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accents, words separated by one space (hyphens and underscores
+    count as spaces): how IT may type a state name."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.replace("-", " ").replace("_", " ").lower().split())
+
+
+def state_name(text: str) -> str:
+    """`records list --state`: a state as the window names it («Borrador», «En cola de
+    envío»…, any case, with or without accents, spaces or hyphens) -> its stored value.
+    The stored English values (DRAFT…) are accepted too, for older scripts.
+    argparse.ArgumentTypeError (Spanish) for anything else."""
+    wanted = _plain(text)
+    for st in State:
+        if wanted in (_plain(STATE_LABELS[st]), _plain(st.value)):
+            return st.value
+    names = ", ".join(f"«{STATE_LABELS[st]}»" for st in State)
+    raise argparse.ArgumentTypeError(f"estado desconocido «{text}»; use uno de: {names}")
 
 
 def _role_name(text: str) -> str:
@@ -474,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(argparse.Namespace(data=data, demo=False))
         parser.print_help()
         return 2
-    if hasattr(args, "data"):
+    if hasattr(args, "data") and (Path(args.data).exists() or args.func in (cmd_init, cmd_run)):
+        # Only `init` and the window make a data folder: a mistyped --data given to any
+        # other order (doctor included) must not be created by its log.
         setup_logging(Path(args.data))
     try:
         return int(args.func(args) or 0)
@@ -482,8 +542,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("siee.cli").info("refused: %s", e)
         say(f"Error: {e.user_message}")
         return 1
-    except (KeyboardInterrupt, EOFError):
-        say("Cancelado.")
+    except KeyboardInterrupt:
+        say("Cancelado (Ctrl+C): la orden se detuvo. Repítala cuando quiera.")
+        return 1
+    except EOFError:
+        say("Cancelado: la entrada terminó antes de escribir el usuario o la contraseña. "
+            "Escríbalos en la consola, o páselos en las variables SIEE_USER y SIEE_PASSWORD "
+            "(SIEE_NEW_PASSWORD para una contraseña nueva).")
         return 1
     except sqlite3.DatabaseError as e:
         logging.getLogger("siee.cli").error("database unreadable: %s", e)

@@ -19,7 +19,7 @@ from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError
 from app.paths import default_data_dir
 from app.sync.client import InboxImport
-from app.sync.model import SyncError, describe_outcome
+from app.sync.model import NotEnrolled, SyncError, describe_outcome
 from app.sync.protocol import key_fingerprint
 from app.sync.scheduler import SchedulePolicy, SyncScheduler
 from app.workspace import Workspace
@@ -52,37 +52,42 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_enroll)
 
     n = sub.add_parser("now", parents=[common], help="sincronizar ahora")
-    n.add_argument("--timeout", type=float, default=30.0, help="segundos de espera por respuesta")
+    n.add_argument("--timeout", metavar="SEGUNDOS", type=float, default=30.0,
+                   help="segundos de espera por respuesta (por defecto: %(default)s)")
     n.set_defaults(func=cmd_now)
 
     s = sub.add_parser("status", parents=[common], help="estado de la sincronización")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="en JSON (para scripts)")
     s.set_defaults(func=cmd_status)
 
-    lg = sub.add_parser("log", parents=[common], help="bitácora de sincronización")
-    lg.add_argument("--limit", type=int, default=30)
+    lg = sub.add_parser("log", parents=[common],
+                        help="bitácora de sincronización: una línea por intento, la más "
+                        "reciente primero")
+    lg.add_argument("--limit", metavar="N", type=int, default=30,
+                    help="cuántas líneas mostrar (por defecto: %(default)s; 0: todas)")
     lg.set_defaults(func=cmd_log)
 
     x = sub.add_parser("export-batch", parents=[common],
                        help="escribir las fichas en cola como archivos de lote (USB)")
-    x.add_argument("folder", help="carpeta de destino (p. ej. la memoria USB)")
+    x.add_argument("folder", metavar="CARPETA", help="carpeta de destino (p. ej. la memoria USB)")
     x.set_defaults(func=cmd_export)
 
     i = sub.add_parser("import-receipt", parents=[common],
                        help="importar los archivos de recibo (y de novedades) traídos de la "
                        "sede central")
-    i.add_argument("file", nargs="+",
+    i.add_argument("file", metavar="ARCHIVO", nargs="+",
                    help="archivo(s) siee-receipt-*.json o siee-inbox-*.json")
     i.set_defaults(func=cmd_import)
 
     ib = sub.add_parser("import-inbox", parents=[common],
                         help="importar el archivo de novedades traído de la sede central")
-    ib.add_argument("file", nargs="+", help="archivo(s) siee-inbox-*.json")
+    ib.add_argument("file", metavar="ARCHIVO", nargs="+", help="archivo(s) siee-inbox-*.json")
     ib.set_defaults(func=cmd_import)
 
     w = sub.add_parser("watch", parents=[common],
                        help="sincronizar automáticamente hasta Ctrl+C")
-    w.add_argument("--interval", type=float, default=300.0)
+    w.add_argument("--interval", metavar="SEGUNDOS", type=float, default=300.0,
+                   help="segundos entre sincronizaciones (por defecto: %(default)s)")
     w.set_defaults(func=cmd_watch)
     return p
 
@@ -101,6 +106,13 @@ def _progress(pr: Any) -> None:
     if pr.phase == "send" and pr.records_total:
         print(f"  {pr.records_done}/{pr.records_total} fichas", file=sys.stderr)
 
+
+NOT_ENROLLED = ("Este equipo no está inscrito en el servidor del SIEE: no se envió nada. "
+                "Pida un código de inscripción a la sede central e inscríbalo con «siee-campo "
+                "sync enroll --code CÓDIGO» (o en el programa: Sincronización → Inscribir "
+                "equipo…); al inscribirse se envían las fichas en cola.")
+# `sync log --limit 0`: every line the laptop keeps (app.store.outbox.LOG_KEEP)
+LOG_ALL = 1_000_000
 
 NEXT_SYNC = ("Para enviar lo pendiente cuando haya conexión: «siee-campo sync now»; para "
              "ver qué falta enviar: «siee-campo sync status».")
@@ -141,6 +153,8 @@ def cmd_now(args: argparse.Namespace) -> int:
         ws.centre.configure(read_timeout=args.timeout)
         try:
             rep = ws.sync(progress=_progress)
+        except NotEnrolled:
+            raise NotEnrolled("device not enrolled", NOT_ENROLLED) from None
         except SyncError as e:
             if not e.transient:
                 raise
@@ -163,7 +177,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(st.__dict__, ensure_ascii=False, indent=1))
         return 0
     if not st.enrolled:
-        print("Equipo no inscrito en el servidor del SIEE.")
+        print("Equipo no inscrito en el servidor del SIEE: inscríbalo con «siee-campo sync "
+              "enroll --code CÓDIGO» (código de la sede central).")
     else:
         print(f"Servidor: {st.server_url}  (equipo {st.device_id})"
               + ("  — DADO DE BAJA" if st.revoked else ""))
@@ -182,13 +197,22 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
+    """Every sync attempt kept, newest first (`--limit N`, 0 for all)."""
     ws = _ws(args)
     try:
-        for e in reversed(ws.centre.log(args.limit)):
-            print(f"{_when(e.ts)}  {e.text}")
+        entries = ws.centre.log(args.limit if args.limit > 0 else LOG_ALL)
     finally:
         ws.close()
+    if not entries:
+        print("La bitácora de sincronización está vacía: este equipo aún no sincronizó "
+              "(«siee-campo sync now»).")
+    for e in entries:
+        print(f"{_when_seconds(e.ts)}  {e.text}")
     return 0
+
+
+def _when_seconds(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -207,6 +207,30 @@ def form_files(data_dir: Path) -> list[Path]:
     )
 
 
+def backup_target(target: Path) -> Path:
+    """The file a backup asked for as `target` is written to, as the window and the
+    console both name it: `.sieebak` added when the name lacks it; ValidationError
+    (Spanish) when its folder does not exist (a missing USB stick or a typo must not
+    silently become a new folder on the laptop) or the file already exists."""
+    target = Path(target)
+    if target.suffix.lower() != SUFFIX:
+        target = target.with_name(target.name + SUFFIX)
+    folder = target.parent
+    if not folder.is_dir():
+        what = "no es una carpeta" if folder.exists() else "no existe"
+        raise ValidationError(
+            f"backup folder missing: {folder}",
+            f"La carpeta {folder} {what}: no se creó la copia. Conecte la memoria USB o "
+            "revise la ruta (o cree la carpeta) y repita la copia.",
+        )
+    if target.exists():
+        raise ValidationError(
+            "backup target exists",
+            f"Ya existe el archivo {target}. Elija otro nombre: una copia nunca reemplaza a otra.",
+        )
+    return target
+
+
 def write_backup(
     target: Path,
     data_key: bytes,

@@ -26,6 +26,34 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
+def database_damage(data_dir: Path) -> str | None:
+    """Why the database in `data_dir` cannot be trusted, or None when it reads well (or
+    does not exist). Read-only: opens the file with mode=ro and runs SQLite's
+    `quick_check` (every page read once; about 0.5 s for 200 MB), never writing to a
+    file that may be damaged. The answer is SQLite's English text, for the log and
+    support; what a person reads is the caller's."""
+    path = Path(data_dir) / DB_NAME
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error as e:
+        return f"{type(e).__name__}: {e}"
+    try:
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        result = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e).lower() or "busy" in str(e).lower():
+            return None  # another program is writing: busy, not damaged
+        return f"{type(e).__name__}: {e}"
+    except sqlite3.DatabaseError as e:
+        return f"{type(e).__name__}: {e}"
+    finally:
+        conn.close()
+    return None if result == ["ok"] else "quick_check: " + "; ".join(result)
+
+
 def inspect_database(data_dir: Path) -> dict[str, Any]:
     """Sizes, schema, integrity, counts, settings and sync facts of the database in
     `data_dir` (an "error" key when it cannot be read)."""

@@ -21,6 +21,8 @@ from app.store.records import RecordMeta, RecordStore
 Conn = sqlite3.Connection | sqlite_utils.Database
 
 _LOG_AAD = b"sync|log"
+# Sync log lines kept (the newest): about two weeks of automatic runs every 5 minutes.
+LOG_KEEP = 5000
 _OUTBOX_WHERE = (
     f"state='{State.QUEUED.value}' AND quarantined=0 AND {ROW_OK_SQL} AND uuid NOT IN ("
     "SELECT i.uuid FROM sync_batch_items i JOIN sync_batches b USING (batch_id) "
@@ -152,8 +154,12 @@ class OutboxStore:
 
     # -- the sync log (sealed: reasons may quote a DNI) ------------------------------------
     def log_add(self, conn: sqlite3.Connection, ts: float, level: str, text: str) -> None:
+        """Add a sync log line (sealed); only the newest LOG_KEEP lines are kept (an
+        automatic sync every few minutes adds one line per run)."""
         conn.execute("INSERT INTO sync_log(ts, level, text) VALUES (?,?,?)",
                      (ts, level, self.sealer.seal(text.encode("utf-8"), _LOG_AAD)))
+        conn.execute("DELETE FROM sync_log WHERE id <= (SELECT MAX(id) FROM sync_log) - ?",
+                     (LOG_KEEP,))
 
     def log(self, conn: Conn, limit: int) -> list[tuple[float, str, str]]:
         """(ts, level, text), newest first; a damaged line reads "(entrada dañada)"."""

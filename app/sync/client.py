@@ -187,11 +187,12 @@ class SyncClient:
         if not code:
             raise SyncError("empty code", "Escriba el código de inscripción.")
         key = p.new_signing_key()
+        replaces = self._current_identity()
         t = self._transport(server_url)
         self.lock.acquire(self.lock_timeout)
         try:
             d = t.enroll(p.enrollment_request(code, key, label or "SIEE Campo", __version__,
-                                              ule_ubigeo=ule or None))
+                                              ule_ubigeo=ule or None, replaces=replaces))
             try:
                 p.verify_key_from_text(d["server_signing_key"])
                 p.encryption_public_from_text(d["server_encryption_key"])
@@ -230,6 +231,19 @@ class SyncClient:
         finally:
             self.lock.release()
             t.close()
+
+    def _current_identity(self) -> tuple[str, Any] | None:
+        """(device id, key) of this laptop's enrollment before it enrolls again, for the
+        centre to revoke it together with the new enrollment; None when not enrolled
+        (or its key cannot be opened: the centre then keeps the old id, as before)."""
+        old = self.ports.device()
+        if old is None:
+            return None
+        try:
+            return old.device_id, self.ports.device_key()
+        except SieeError as e:
+            log.warning("previous device key unavailable at re-enrollment: %s", e)
+            return None
 
     def _identity(self) -> tuple[DeviceInfo, Any]:
         self.ports.check_can_run()
@@ -345,25 +359,20 @@ class SyncClient:
         if o.sent:
             self.ports.log_add(describe_outcome(o), "warning" if o.returned or o.conflict
                                  else "info")
+        # Every run leaves its line, also one that only repeats the previous run's: IT
+        # reads in `sync log` when each attempt happened (the store keeps the newest).
         if not ok and err is not None and not isinstance(err, DeviceRevoked):
             level = "info" if isinstance(err, Cancelled) else "error"
-            self._log_once("Sincronización interrumpida: " + err.user_message, level)
+            self.ports.log_add("Sincronización interrumpida: " + err.user_message, level)
         elif ok and not o.sent and not report.messages:
-            self._log_once("Sincronización completa: no había fichas por enviar ni novedades "
-                           "del servidor.")
+            self.ports.log_add("Sincronización completa: no había fichas por enviar ni "
+                               "novedades del servidor.")
         self.ports.finished(
             ok, None if ok or err is None else err.user_message,
             {"batches": report.batches, "delivered": o.delivered, "returned": o.returned,
              "conflict": o.conflict, "messages": report.messages,
              "error": None if err is None else err.code},
         )
-
-    def _log_once(self, text: str, level: str = "info") -> None:
-        """A line for the log, unless it only repeats the previous one (an automatic
-        sync every few minutes must not bury what happened under identical lines)."""
-        last = self.ports.log(1)
-        if not last or last[0].text != text:
-            self.ports.log_add(text, level)
 
     def _revoked(self, e: DeviceRevoked, dev: DeviceInfo) -> None:
         notice = getattr(e, "revocation", None)

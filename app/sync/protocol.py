@@ -79,6 +79,7 @@ _BATCH_DOMAIN = b"SIEE-v1 batch"
 _RECEIPT_DOMAIN = b"SIEE-v1 receipt"
 _MESSAGE_DOMAIN = b"SIEE-v1 message"
 _ENROLL_DOMAIN = b"SIEE-v1 enroll"
+_REPLACE_DOMAIN = b"SIEE-v1 enroll replaces"
 _FORM_DOMAIN = b"SIEE-v1 form"
 _INBOX_REQUEST_DOMAIN = b"SIEE-v1 inbox request"
 _INBOX_FILE_DOMAIN = b"SIEE-v1 inbox file"
@@ -403,13 +404,34 @@ def enrollment_proof_bytes(code: str, device_public_key: str) -> bytes:
     return b"\n".join([_ENROLL_DOMAIN, code.encode("utf-8"), device_public_key.encode("ascii")])
 
 
+def replacement_proof_bytes(code: str, device_public_key: str, old_device_id: str) -> bytes:
+    """What the laptop's previous device key signs when it enrolls again: this code, the
+    new key and the id it replaces (so the proof serves no other enrollment)."""
+    return b"\n".join([_REPLACE_DOMAIN, code.encode("utf-8"), device_public_key.encode("ascii"),
+                       old_device_id.encode("ascii")])
+
+
+def verify_replacement_proof(code: str, device_public_key: str, old_device_id: str,
+                             old_public_key: str, proof: str) -> None:
+    """Check that the holder of the enrolled device `old_device_id` (its key
+    `old_public_key`) asked for this enrollment to replace it; raises bad_signature."""
+    key = verify_key_from_text(old_public_key)
+    try:
+        key.verify(b64d(proof), replacement_proof_bytes(code, device_public_key, old_device_id))
+    except (InvalidSignature, ValueError) as exc:
+        raise _bad_signature("replacement proof does not verify") from exc
+
+
 def enrollment_request(
     code: str, private_key: Ed25519PrivateKey, label: str = "", app_version: str = "",
     ule_ubigeo: str | None = None,
+    replaces: tuple[str, Ed25519PrivateKey] | None = None,
 ) -> dict[str, Any]:
     """Body of POST /v1/enroll: proves possession of the device key. `ule_ubigeo`: the
     laptop's ULE when it has one; the server refuses (409 enroll_code_other_ule) a code
-    made for another ULE, without using the code up."""
+    made for another ULE, without using the code up. `replaces`: (device id, key) of
+    this laptop's current enrollment, when it enrolls again; the centre revokes that
+    device in the same transaction that enrolls the new one (docs/protocol.md §4)."""
     pub = public_key_text(private_key)
     body = {
         "code": code,
@@ -421,6 +443,10 @@ def enrollment_request(
     }
     if ule_ubigeo:
         body["ule_ubigeo"] = ule_ubigeo
+    if replaces is not None:
+        old_id, old_key = replaces
+        body["replaces"] = old_id
+        body["replaces_proof"] = b64e(old_key.sign(replacement_proof_bytes(code, pub, old_id)))
     return body
 
 

@@ -15,6 +15,7 @@ from app.store.audit import AuditEntry, ChainReport
 from app.store.backup import (
     BackupInfo,
     Progress,
+    backup_target,
     form_files,
     note_pending,
     snapshot_database,
@@ -111,8 +112,11 @@ class Admin:
     # -- backup ---------------------------------------------------------------------------------
     def backup_to(self, target: Path, progress: Progress | None = None) -> BackupInfo:
         """An encrypted backup of the whole workspace (records, users, audit, sync state,
-        installed forms) that the recovery code or an administrator's password opens."""
+        installed forms) that the recovery code or an administrator's password opens.
+        The file is `backup_target(target)`: `.sieebak` added when missing; a missing
+        folder or an existing file is refused (ValidationError) before anything is read."""
         ctx = self.ctx
+        target = backup_target(Path(target))
         with ctx.lock:
             ctx.require(Perm.BACKUP)
             data_key = ctx.session.key()

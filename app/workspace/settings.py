@@ -248,9 +248,18 @@ def read_file(path: Path, kind: str, into: FileSettings) -> None:
         try:
             into.values[key] = check_value(key, raw, path.parent)
         except ValueError as e:
-            into.errors.append(f"{path}: {key}: {e}; se ignoró.")
+            into.errors.append(f"{path}: {key}: {_clause(str(e))}; se ignoró.")
             continue
         into.origin[key] = kind
+
+
+def _clause(text: str) -> str:
+    """A sentence as the middle of a line: no final period, a lower-case first letter
+    (unless it starts an acronym)."""
+    text = text.strip().rstrip(".")
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return text
 
 
 def load_file_settings(locations: list[tuple[str, Path]] | None = None) -> FileSettings:

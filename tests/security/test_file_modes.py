@@ -37,6 +37,7 @@ def test_laptop_folder_database_wal_shm_and_backups(ws_factory, data_dir, tmp_pa
         ws.new_record("fsu", "1", {"head": "A"})
         assert mode(data_dir) == 0o700
         _assert_db_files_private(data_dir / DB_NAME)
+        (tmp_path / "copias").mkdir()  # a backup goes to an existing folder (a USB stick)
         info = ws.admin.backup_to(tmp_path / "copias" / "respaldo.sieebak")
         assert mode(info.path) == 0o600
         ws.close()

@@ -337,10 +337,10 @@ def test_data_restored_on_a_new_laptop_sends_its_unsent_records(ws, enrolled, se
     t.identify(dev.device_id, key)
     t.put_batch(env.batch_id, data, 30)
     enrolled._build(dev, key, 5, "http")  # stored, never sent
-    ws.admin.backup_to(tmp_path / "respaldo.bak")
+    ws.admin.backup_to(tmp_path / "respaldo.sieebak")
     # The old laptop is stolen: the centre revokes it; the data comes back on a new one.
     server.admin.revoke_device(dev.device_id, "Robado")
-    restore_backup(tmp_path / "respaldo.bak", tmp_path / "nueva", username="admin",
+    restore_backup(tmp_path / "respaldo.sieebak", tmp_path / "nueva", username="admin",
                    password=ADMIN_PW)
     new = Workspace.open(tmp_path / "nueva", kdf=FAST_KDF)
     try:

@@ -30,7 +30,14 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, require
 from app.core.states import STATE_LABELS
 from app.paths import backup_folder, same_disk
-from app.store.backup import SUFFIX, BackupInfo, RestoreResult, inspect_backup, restore_backup
+from app.store.backup import (
+    SUFFIX,
+    BackupInfo,
+    RestoreResult,
+    backup_target,
+    inspect_backup,
+    restore_backup,
+)
 from app.ui.common.worker import Job, run_job, user_text
 from app.workspace import Workspace
 
@@ -136,13 +143,15 @@ class BackupDialog(QDialog):
             self.path.setText(path if path.endswith(SUFFIX) else path + SUFFIX)
 
     def start(self) -> None:
-        target = Path(self.path.text().strip())
         if not self.path.text().strip():
             self.error.setText("Elija dónde guardar la copia.")
             return
-        if target.exists():
-            self.error.setText("Ya existe un archivo con ese nombre. Elija otro nombre.")
+        try:  # the console's rule: .sieebak added, a missing folder refused
+            target = backup_target(Path(self.path.text().strip()))
+        except SieeError as e:
+            self.error.setText(e.user_message)
             return
+        self.path.setText(str(target))
         self.error.clear()
         self.start_btn.setEnabled(False)
         self.status.setText("Creando la copia…")

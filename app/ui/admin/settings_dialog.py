@@ -25,8 +25,13 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import SieeError
 from app.core.roles import Perm, require
+from app.ui.common.fingerprint import (
+    COMPARE_HINT,
+    fingerprint_label,
+    fingerprint_of,
+)
 from app.ui.common.ubigeo_picker import UbigeoPicker
-from app.ui.common.wording import plural
+from app.ui.common.wording import LOCKED_TIP, plural
 from app.ui.common.worker import user_text
 from app.workspace import Workspace
 from app.workspace.settings import MAX_AUTOLOCK_MINUTES, SETTINGS_FILE, machine_dir, program_dir
@@ -88,7 +93,7 @@ class SettingsDialog(QDialog):
             form.addRow(f"{row['label']}:", holder)
             if row["locked"]:
                 editor.setEnabled(False)
-                editor.setToolTip("TI fijó esta opción en el archivo de configuración.")
+                editor.setToolTip(LOCKED_TIP)
         self._load_values()
 
         fs = ws.settings.file()
@@ -117,8 +122,32 @@ class SettingsDialog(QDialog):
         lay.addWidget(files)
         lay.addWidget(self.file_errors)
         lay.addLayout(form)
+        self._add_enrollment(lay)
         lay.addWidget(self.message)
         lay.addWidget(buttons)
+
+    def _add_enrollment(self, lay: QVBoxLayout) -> None:
+        """The enrollment as IT checks it: device, ULE, server and the fingerprint of the
+        server key the laptop pinned (also for a laptop enrolled by the first-run
+        wizard or the console)."""
+        dev = self.ws.centre.device()
+        head = QLabel("Inscripción en el servidor del SIEE")
+        head.setObjectName("subtitle")
+        self.enrollment = QLabel()
+        self.enrollment.setWordWrap(True)
+        self.fingerprint = fingerprint_label()
+        lay.addWidget(head)
+        lay.addWidget(self.enrollment)
+        if dev is None:
+            self.enrollment.setText("Este equipo no está inscrito: inscríbalo en el menú "
+                                    "Sincronización → Inscribir equipo….")
+            self.fingerprint.setVisible(False)
+        else:
+            self.enrollment.setText(
+                f"Equipo {dev.device_id}, ULE {dev.ule_ubigeo}, en {dev.server_url}. "
+                f"{COMPARE_HINT}")
+            self.fingerprint.setText(fingerprint_of(dev))
+        lay.addWidget(self.fingerprint)
 
     @staticmethod
     def _source_text(row: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, Q
 from PySide6.QtWidgets import QApplication
 
 from app.core.errors import ValidationError
+from app.ui.common.translations import install_qt_spanish
 
 
 def print_document(doc: QTextDocument, device: QPdfWriter | object) -> None:
@@ -70,13 +71,16 @@ def write_pdf(content: str | QTextDocument, path: Path | str, title: str, *,
 def ensure_app() -> None:
     """An application object for the command line's PDFs (offscreen when there is no
     screen). A QApplication, not a bare QGuiApplication: a process that later shows
-    widgets (the tests run commands in-process) needs the widgets' kind."""
-    if QGuiApplication.instance() is not None:
-        return
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                 or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    _APP.append(QApplication(sys.argv[:1]))
+    widgets (the tests run commands in-process) needs the widgets' kind. Qt's own
+    texts in Spanish, as in the window (install_qt_spanish)."""
+    app = QGuiApplication.instance()
+    if app is None:
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                     or os.environ.get("WAYLAND_DISPLAY")):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication(sys.argv[:1])
+        _APP.append(app)
+    install_qt_spanish(app)
 
 
 _APP: list[QApplication] = []  # keeps the command line's application alive

@@ -10,3 +10,15 @@ def plural(n: int, one: str, many: str, zero: str | None = None) -> str:
     plural(1, "Se aprobó {n} ficha", "Se aprobaron {n} fichas") -> "Se aprobó 1 ficha"."""
     text = one if n == 1 else zero if (n == 0 and zero is not None) else many
     return text.replace("{n}", str(n))
+
+
+# A setting IT fixed in its settings file (`locked`), as every screen says it.
+LOCKED_TIP = "TI fijó esta opción en el archivo de configuración."
+
+
+def locked_note(source: str) -> str:
+    """Under a setting IT fixed: where the value comes from and that it cannot be changed
+    here (`source`: the settings module's words, e.g. «fijada por TI (archivo del
+    equipo)»)."""
+    return (f"Valor tomado de: {source}. {LOCKED_TIP} No se puede cambiar aquí; para "
+            "otro valor, TI debe cambiar ese archivo.")

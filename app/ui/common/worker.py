@@ -13,6 +13,7 @@ coalesces them: while a save runs, only the newest pending answers are kept."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -23,6 +24,7 @@ from shiboken6 import isValid
 
 from app.core.errors import SieeError
 from app.ui.common.changes import broadcast
+from app.ui.common.damaged import damaged_steps, damaged_text
 
 log = logging.getLogger("siee.ui.worker")
 
@@ -37,6 +39,11 @@ def user_text(exc: BaseException) -> str:
     if isinstance(exc, SieeError):
         log.warning("operation refused: %s", exc)
         return exc.user_message
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        # damage found while working (a page read for the first time): the same
+        # message and steps as at start, never a generic «unexpected error»
+        log.error("database damaged: %s", exc)
+        return f"{damaged_text(None)}\n\n{damaged_steps(None)}"
     log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
     return GENERIC_ERROR
 

@@ -11,15 +11,17 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QWindow
-from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from app.core.errors import SieeError
 from app.demo_answers import load_demo
+from app.store.inspect import database_damage
 from app.ui.admin.account import ChangePasswordDialog, install_account_menu
 from app.ui.admin.admin_menu import install_admin_menu
 from app.ui.admin.wizard import FirstRunWizard
 from app.ui.common.busy import busy
 from app.ui.common.changes import RECORDS, broadcast
+from app.ui.common.damaged import show_damaged_database
 from app.ui.common.help_panel import show_guide
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.worker import Job, run_job, show_error
@@ -94,12 +96,16 @@ class AppWindow(QMainWindow):
         self.idle_timer.timeout.connect(lambda: self.lock(idle=True))
         self._watch = InactivityWatch(self.idle_timer)
         app = QApplication.instance()
+        self._watching = isinstance(app, QGuiApplication)
         if isinstance(app, QGuiApplication):
             app.focusWindowChanged.connect(self._watch.watch)
         self.admin_menu = install_admin_menu(self)  # settings, backup, support (admins)
         self.sync_menu = install_sync(self)  # menu, status-bar indicator, auto sync
         self.account_menu = install_account_menu(self, lambda: self.ws)  # own password
         self.password_dialog: ChangePasswordDialog | None = None
+        self.damaged_box: QMessageBox | None = None  # start() on a damaged database
+        # what window_for already found (app.store.inspect.database_damage; "" healthy)
+        self.checked_damage: str | None = None
         install_help(self, self.show_guide)
 
     def show_guide(self) -> None:
@@ -109,7 +115,14 @@ class AppWindow(QMainWindow):
 
     # -- start-up -----------------------------------------------------------------------
     def start(self) -> None:
-        """Show the wizard on a fresh data folder, else the log-in screen."""
+        """Show the wizard on a fresh data folder, else the log-in screen; a damaged
+        database gets the message that says what to do, and is not opened (checked
+        read-only first: nothing is written to it)."""
+        damage = (database_damage(self.data_dir) if self.checked_damage is None
+                  else self.checked_damage)
+        if damage:
+            self.damaged_box = show_damaged_database(None, self.data_dir, damage)
+            return
         if not Workspace.is_initialized(self.data_dir):
             self.wizard = FirstRunWizard(self.data_dir, self.ws_kwargs)
             self.wizard.preset(self.enrollment, self.ule)
@@ -322,7 +335,10 @@ class AppWindow(QMainWindow):
             self.ws.close()
             self.ws = None
         app = QApplication.instance()
-        if isinstance(app, QGuiApplication):
+        if isinstance(app, QGuiApplication) and self._watching:
+            # once: a second close (a dialog of this window still open) would make
+            # PySide warn about a connection already gone
+            self._watching = False
             try:
                 app.focusWindowChanged.disconnect(self._watch.watch)
             except (RuntimeError, TypeError):

@@ -13,6 +13,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QPushButton, QWidget
 
 from app.core.errors import SieeError
+from app.store.inspect import database_damage
 from app.ui.common.worker import show_error
 from app.ui.practice.band import PracticeMarker, mark_window
 from app.ui.practice.hints import SectionHints
@@ -165,8 +166,10 @@ def window_for(data_dir: Path, **kw: Any) -> AppWindow:
     """The program's window for `data_dir`: a practice folder opened directly (e.g.
     `siee-campo run --data X-practica`) still gets the marked practice window; any other
     folder the ordinary one (`build`, with `kw`), whose log-in offers practice mode."""
-    if is_practice_folder(Path(data_dir)):
+    damage = database_damage(Path(data_dir))  # read-only; a damaged file is not opened
+    if not damage and is_practice_folder(Path(data_dir)):
         return PracticeAppWindow(Path(data_dir))
     win = build(Path(data_dir), **kw)
+    win.checked_damage = damage or ""  # start() shows it without reading the file again
     win.practice_requested.connect(lambda: open_practice(win))  # issue 18
     return win

@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -19,8 +17,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.sync.model import DeviceInfo
-from app.sync.protocol import key_fingerprint
-from app.ui.common.wording import plural
+from app.ui.common.fingerprint import (
+    COMPARE_HINT,
+    fingerprint_label,
+    fingerprint_of,
+)
+from app.ui.common.wording import LOCKED_TIP, locked_note, plural
 from app.ui.common.worker import Job, run_job, user_text
 
 
@@ -59,26 +61,37 @@ class EnrollDialog(QDialog):
             "Pida a la sede central un código de inscripción (válido 72 horas) y escriba la "
             "dirección del servidor. Las fichas pendientes se conservan."
             + ("\n\nEste equipo ya está inscrito: al inscribirlo de nuevo recibe una identidad "
-               "nueva y sus fichas sin enviar se envían con ella." if dev else "")
+               "nueva, la sede central da de baja la anterior y sus fichas sin enviar se "
+               "envían con la nueva." if dev else "")
         )
         intro.setWordWrap(True)
         self.url = QLineEdit((ws.settings.values().get("server_url") if ws else "") or "https://")
+        # A server address IT locked: shown read-only with the reason, as the settings
+        # screen shows it (the enrollment refuses another address anyway).
+        row = next((r for r in ws.settings.view() if r["key"] == "server_url"), None) if ws \
+            else None
+        self.url_locked = bool(row and row["locked"])
+        self.url_note = QLabel(locked_note(row["source"]) if self.url_locked else "")
+        self.url_note.setObjectName("hint")
+        self.url_note.setWordWrap(True)
+        self.url_note.setVisible(self.url_locked)
+        if self.url_locked:
+            self.url.setReadOnly(True)
+            self.url.setToolTip(LOCKED_TIP)
         self.code = QLineEdit()
         self.code.setPlaceholderText("XXXX-XXXX-XXXX")
         self.label = QLineEdit()
         self.label.setPlaceholderText("p. ej. Laptop ULE 1")
         form = QFormLayout()
         form.addRow("&Servidor:", self.url)
+        form.addRow("", self.url_note)
         form.addRow("&Código:", self.code)
         form.addRow("&Nombre del equipo:", self.label)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         # The key fingerprint on a line of its own, never wrapped or cut: IT reads it
         # aloud against the centre's (`siee-server keys`).
-        self.fingerprint = QLabel("")
-        self.fingerprint.setObjectName("fingerprint")
-        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.fingerprint.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.fingerprint = fingerprint_label()
         self.fingerprint.setVisible(False)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -113,10 +126,9 @@ class EnrollDialog(QDialog):
         self.ctl.policy.request_now()
         self.message.setText(
             f"Equipo inscrito ({info.device_id}, ULE {info.ule_ubigeo}); enseguida se envían "
-            "las fichas en cola. Compare esta huella de la clave del servidor con la que da "
-            "la sede central (siee-server keys):"
+            f"las fichas en cola. {COMPARE_HINT}"
         )
-        self.fingerprint.setText(key_fingerprint(info.server_signing_key))
+        self.fingerprint.setText(fingerprint_of(info))
         self.fingerprint.setVisible(True)
         self.adjustSize()
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
@@ -125,3 +137,28 @@ class EnrollDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         self.buttons.setEnabled(True)
         self.message.setText(user_text(exc))
+
+
+class EnrolledDialog(QDialog):
+    """The result of an enrollment made without the enrollment dialog (the first-run
+    wizard's server and code, or `run --server --enroll-code`, used at the first
+    administrator log-in): which device, which ULE, which server, and the server key's
+    fingerprint to compare with the centre's."""
+
+    def __init__(self, info: DeviceInfo, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Inscripción del equipo")
+        self.message = QLabel(
+            f"Este equipo quedó inscrito en el servidor del SIEE ({info.server_url}) como "
+            f"{info.device_id}, ULE {info.ule_ubigeo}; enseguida se envían las fichas en "
+            f"cola. {COMPARE_HINT}")
+        self.message.setWordWrap(True)
+        self.fingerprint = fingerprint_label(fingerprint_of(info))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("Cerrar")
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.message)
+        lay.addWidget(self.fingerprint)
+        lay.addWidget(buttons)
+        self.setMinimumWidth(560)

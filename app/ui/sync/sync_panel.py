@@ -38,6 +38,7 @@ from app.core.roles import Perm, can
 from app.sync.client import InboxImport
 from app.sync.model import (
     Cancelled,
+    DeviceInfo,
     SyncError,
     SyncProgress,
     SyncReport,
@@ -51,7 +52,7 @@ from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, a
 from app.ui.common.changes import RECORDS, REVIEW, SYNC, Change, broadcast, subscribe
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error, user_text
-from app.ui.sync.sync_dialogs import EnrollDialog, export_message
+from app.ui.sync.sync_dialogs import EnrollDialog, EnrolledDialog, export_message
 from app.workspace.centre import Centre
 
 log = logging.getLogger("siee.ui.sync")
@@ -91,6 +92,7 @@ class SyncController(QObject):
         # `run --server --enroll-code`: used at an administrator's first log-in, when
         # the workspace key is available.
         self.pending_enrollment: tuple[str, str] | None = None
+        self.enrolled_dialog: EnrolledDialog | None = None  # that enrollment's result
         self._w_progress.connect(self.progressed.emit)
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
@@ -130,9 +132,18 @@ class SyncController(QObject):
 
         run_job(
             lambda _job: centre.enroll(url, code, "SIEE Campo"),
-            on_result=lambda _info: (self.refresh(), self.policy.request_now()),
+            on_result=self._wizard_enrolled,
             on_error=failed,
         )
+
+    def _wizard_enrolled(self, info: DeviceInfo) -> None:
+        """The wizard's enrollment went through: sync now, and show IT the result with
+        the server key's fingerprint (as the enrollment dialog and the console do)."""
+        self.refresh()
+        self.policy.request_now()
+        parent = self.window_ if isinstance(self.window_, QWidget) else None
+        self.enrolled_dialog = EnrolledDialog(info, parent)
+        self.enrolled_dialog.show()  # not modal: the first sync goes on meanwhile
 
     def on_logout(self) -> None:
         self.timer.stop()
