@@ -3,7 +3,9 @@
 `NetProxy` is a TCP proxy between the client and a real server that can:
 refuse connections (it stops listening), reset a connection in the middle of
 the request or of the response, truncate a response, stall, and throttle the
-link to a given rate. Faults are chosen per connection by `plan()`."""
+link to a given rate. Faults are chosen per connection by `plan()`. "stall_upload"
+stalls only the answer to a batch upload (PUT /v1/batches/…), so the requests a sync
+makes before it on the same connection (health) go through."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-FAULTS = ("refuse", "reset_request", "reset_response", "truncate", "stall")
+FAULTS = ("refuse", "reset_request", "reset_response", "truncate", "stall")  # random plans
+# besides those, a script may name "stall_upload" (see the module docstring)
+_UPLOAD = b"PUT /v1/batches/"
 
 
 class TokenBucket:
@@ -190,12 +194,14 @@ class NetProxy:
         up.settimeout(None)
         self._track(client, up)
         done = threading.Event()
+        upload = threading.Event() if fault == "stall_upload" else None
         t1 = threading.Thread(
             target=self._pump, args=(client, up, "up", fault if fault == "reset_request"
-                                     else None, cut, done), daemon=True)
+                                     else None, cut, done, upload), daemon=True)
         t2 = threading.Thread(
             target=self._pump, args=(up, client, "down", fault if fault in (
-                "reset_response", "truncate", "stall") else None, cut, done), daemon=True)
+                "reset_response", "truncate", "stall") else None, cut, done, upload),
+            daemon=True)
         t1.start()
         t2.start()
         t1.join()
@@ -208,7 +214,8 @@ class NetProxy:
                 pass
 
     def _pump(self, src: socket.socket, dst: socket.socket, direction: str,
-              fault: str | None, cut: int, done: threading.Event) -> None:
+              fault: str | None, cut: int, done: threading.Event,
+              upload: threading.Event | None = None) -> None:
         sent = 0
         try:
             while not done.is_set():
@@ -218,6 +225,11 @@ class NetProxy:
                     break
                 if not data:
                     break
+                if upload is not None:
+                    if direction == "up" and _UPLOAD in data:
+                        upload.set()  # the answers from here on belong to the upload
+                    elif direction == "down" and upload.is_set():
+                        fault, cut = "stall", sent
                 if fault and sent + len(data) > cut:
                     head = data[: max(0, cut - sent)]
                     if head:

@@ -749,7 +749,7 @@ class FieldWeek:
         user = lap.user or lap.home_user
         self.close_laptop(lap)
         before = self._server_count()
-        self.proxy.script = ["stall"]  # the answer to the upload is held back
+        self.proxy.script = ["stall_upload"]  # the answer to the upload is held back
         proc = subprocess.Popen(
             [sys.executable, "-m", "sim.field_week", "--child-sync", str(lap.data_dir), user,
              repr(SimClock.epoch(self.w))],
@@ -777,7 +777,7 @@ class FieldWeek:
         """The server process is killed while it answers an upload, and started again."""
         assert self.proxy is not None and lap.client is not None and lap.policy is not None
         before = self._server_count()
-        self.proxy.script = ["stall"]
+        self.proxy.script = ["stall_upload"]
         out: dict[str, Any] = {}
 
         def run() -> None:
