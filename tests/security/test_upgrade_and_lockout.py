@@ -162,7 +162,7 @@ def test_untouched_counters_raise_no_alarm(with_ana, data_dir):
     assert ws.admin.audit_verify().ok
     ws.close()
     report = doctor_report(data_dir)
-    assert "alteraciones anotadas en la bitácora: ninguno" in format_report(report)
+    assert "alteraciones anotadas en la bitácora: ninguna" in format_report(report)
     assert not integrity_alarm(report)
 
 
