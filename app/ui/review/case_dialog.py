@@ -34,12 +34,12 @@ from app.core import deadlines
 from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.forms import bundled_form
+from app.store.vault import User
 from app.ui.common.changes import RECORDS, REVIEW, broadcast
 from app.ui.common.dialogs import ok_cancel
 from app.ui.common.worker import show_error
 from app.ui.review.papers import write_notice_pdf
 from app.workspace import Workspace
-from app.store.vault import User
 from app.workspace.cases import Case
 
 log = logging.getLogger("siee.ui.case")

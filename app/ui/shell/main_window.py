@@ -24,6 +24,7 @@ from app.core import cases as cases_rules
 from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
+from app.store.records import RecordMeta
 from app.ui.common.changes import RECORDS, Change, subscribe
 from app.ui.common.empty_note import TableOrNote
 from app.ui.common.record_list import COLUMNS, FORM_LABELS, RecordTableModel, Row, when_text
@@ -33,7 +34,6 @@ from app.ui.common.worker import Job, run_job, show_error
 from app.ui.review.case_dialog import CaseDialog
 from app.ui.shell.supervision import SupervisionTools
 from app.workspace import Workspace
-from app.store.records import RecordMeta
 from app.workspace.cases import Case
 
 log = logging.getLogger("siee.ui.main_window")
