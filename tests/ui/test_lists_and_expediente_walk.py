@@ -195,3 +195,28 @@ def test_the_review_queue_opens_on_its_first_row(logged_in, qtbot, clock):
     assert [it.uuid for it in queue.selected_items()] == [queue.model.rows[0].uuid]
     assert queue.open_btn.isEnabled()
     sup.close()
+
+
+def test_a_list_load_cut_by_the_log_out_shows_nothing_to_the_next_user(logged_in, qtbot):
+    """A list load still running when its user logs out fails («Inicie sesión»); when
+    that failure arrives after the next user logged in, nobody is shown a box (it once
+    popped over the next session and kept its windows from being activated: the
+    practice-mode test failed after tests/ui/test_cases_window.py under load)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    win, ws = logged_in, logged_in.ws
+    page = win.records_page
+    with ws.lock:  # the load waits for the workspace until the user has left
+        page.reload()
+        job = page.load_job
+        win.logout()
+    assert job.wait(10)  # failed in its thread: nobody was logged in
+    assert job.error is not None and "Inicie sesión" in job.error.user_message
+    # the next person logs in before the failure arrives (what the log-in page does once
+    # the password is checked: the window enters their records screen)
+    user = ws.login("admin", PASSWORDS["admin"])
+    win._logged_in(user)
+    QApplication.processEvents()
+    boxes = [w for w in QApplication.topLevelWidgets()
+             if isinstance(w, QMessageBox) and w.isVisible()]
+    assert boxes == []

@@ -238,11 +238,16 @@ class RecordsPage(QWidget):
         self._generation += 1
         gen = self._generation
         self.load_job = run_job(
-            load, on_result=lambda result: self._loaded(result, gen), on_error=self._load_failed
+            load, on_result=lambda result: self._loaded(result, gen),
+            on_error=lambda exc: self._load_failed(exc, gen),
         )
 
-    def _load_failed(self, exc: BaseException) -> None:
-        if self.ws.user is None:  # the session ended while the list was loading
+    def _load_failed(self, exc: BaseException, generation: int = 0) -> None:
+        # The session ended while the list was loading (the load fails «Inicie sesión»),
+        # or a newer load was started meanwhile: its failure is no news to anyone. A
+        # failure that reached the screen after the next user logged in once showed them
+        # a box over their new session (and stole the focus of their windows).
+        if self.ws.user is None or (generation and generation != self._generation):
             return
         self.status.setText("")
         show_error(self, exc)
