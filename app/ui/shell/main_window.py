@@ -126,7 +126,8 @@ class RecordsPage(QWidget):
         self.table.setAlternatingRowColors(False)
         self.table.verticalHeader().hide()
         # «Observación o resultado» stays readable on a 1366 px screen; the others give way
-        self.columns = ColumnFitter(self.table, main=COLUMNS.index("Observación o resultado"))
+        self.columns = ColumnFitter(self.table, main=COLUMNS.index("Observación o resultado"),
+                                    main_max=430)  # a CSE result line; reasons: below
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
