@@ -71,8 +71,10 @@ def make_data(data_dir: Path) -> dict[str, str]:
     clock = StepClock(dt.datetime.combine(today - dt.timedelta(days=200), dt.time(9)).timestamp())
     ws, _code = Workspace.create(data_dir, "atorres", PW["atorres"], ule_ubigeo="080108",
                                  display_name="Ana Torres Quispe", clock=clock)
-    ws.admin.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán")
-    ws.admin.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani")
+    ws.admin.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán",
+                      must_change=False)
+    ws.admin.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani",
+                      must_change=False)
     s100v = str(bundled_form("s100").version)
     homes = households(6, seed=15)
     out: dict[str, str] = {}

@@ -76,10 +76,10 @@ listadas, enviadas al SIEE entre el <b>{d.period_from:%d/%m/%Y}</b> y el
 conforme a la información proporcionada por los hogares, y que sus originales se conservan
 en el expediente de cada solicitud.</p>
 <table class='grid' width='100%' cellspacing='0' cellpadding='3'>
-<tr><th width='5%'>N°</th><th width='15%'>N° de expediente</th>
-<th width='26%'>Solicitante / jefe de hogar</th><th width='11%'>DNI</th>
-<th width='21%'>Tipo de solicitud</th><th width='10%'>Formularios</th>
-<th width='12%'>Enviado</th></tr>
+<tr><th width='4%'>N°</th><th width='15%'>N° de expediente</th>
+<th width='22%'>Solicitante / jefe de hogar</th><th width='12%'>DNI</th>
+<th width='20%'>Tipo de solicitud</th><th width='13%'>Formularios</th>
+<th width='14%'>Enviado</th></tr>
 {rows}
 </table>
 <p>Total de expedientes: <b>{len(d.items)}</b>.</p>
