@@ -504,7 +504,7 @@ class FieldWeek:
             # Nobody home on the first attempt: the visit is recorded, no data invented,
             # and the household is interviewed on the next one.
             day = SimClock.day_date(hh.day)
-            v = ws.cases.record_visit(uid, day.isoformat(), "08:05", "2",
+            v = ws.cases.record_visit(uid, day.isoformat(), "08:05", "4",  # ausente
                                       (day + timedelta(days=1)).isoformat())
             self.case_recs[v] = CaseRec(v, lap.name, "visita")
         ws.save_answers(uid, hh.answers)
@@ -529,7 +529,8 @@ class FieldWeek:
         ws.complete(req)
         self.case_recs[req] = CaseRec(req, lap.name, "s100")
         day = SimClock.day_date(0)
-        for result, nxt in (("2", day + timedelta(days=1)), ("4", None)):
+        # 4 ausente, then 3 rechazo (the FSU's result codes)
+        for result, nxt in (("4", day + timedelta(days=1)), ("3", None)):
             v = ws.cases.record_visit(req, day.isoformat(), "09:00", result,
                                       nxt.isoformat() if nxt else "")
             self.case_recs[v] = CaseRec(v, lap.name, "visita")

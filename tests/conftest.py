@@ -75,3 +75,36 @@ def ws_factory(data_dir: Path, clock: Clock):
             ws.close()
         except Exception:
             pass
+
+
+def qt_windows() -> set[int]:
+    """The C++ addresses of the application's top-level widgets now (see end_windows)."""
+    from PySide6.QtWidgets import QApplication
+    from shiboken6 import getCppPointer
+
+    return {getCppPointer(w)[0] for w in QApplication.topLevelWidgets()}
+
+
+def end_windows(before: set[int]) -> None:
+    """After a window test: close what it left open, let its background jobs deliver,
+    then delete every top-level widget it made (`before`: qt_windows() at its start).
+
+    A window closed but not deleted stays alive for the rest of the process (the
+    application-wide change broadcaster, app.ui.common.changes, holds each subscribed
+    screen), and a shown-then-closed form window left alive made the next test's
+    windows fail to become active under load: tests/practice/test_practice_ui.py
+    failed after tests/ui/test_cases_window.py in the same run."""
+    from PySide6.QtCore import QEvent, QThreadPool
+    from PySide6.QtWidgets import QApplication
+    from shiboken6 import getCppPointer, isValid
+
+    for w in QApplication.topLevelWidgets():
+        if w.isVisible():
+            w.close()
+    QThreadPool.globalInstance().waitForDone(30_000)
+    QApplication.processEvents()  # results of finished jobs reach their screens
+    for w in QApplication.topLevelWidgets():
+        if isValid(w) and getCppPointer(w)[0] not in before:
+            w.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    QApplication.processEvents()

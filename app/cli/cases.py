@@ -17,6 +17,7 @@ from app.workspace.cases import Case, NoticeData
 def _case_row(c: Case) -> dict[str, Any]:
     return {
         "case_uuid": c.case_uuid,
+        "reference": c.reference,
         "request": f"{c.option_code} {c.option_label}".strip(),
         "route": c.route.value,
         "state": c.state.value,
@@ -52,7 +53,7 @@ def notice_text(n: NoticeData) -> str:
     if n.next_visit:
         lines.append(f"Próxima visita: {n.next_visit}. Por favor, esté presente con los DNI de "
                      "los integrantes del hogar.")
-    lines += ["", f"Intento N° {n.attempt} · Expediente {n.case_uuid}"]
+    lines += ["", f"Intento N° {n.attempt} · N° de expediente {n.reference}"]
     return "\n".join(lines)
 
 
@@ -66,13 +67,14 @@ def cmd_cases(args: argparse.Namespace) -> int:
                 print(json.dumps([_case_row(x) for x in cases], ensure_ascii=False, indent=1))
             else:
                 for x in cases:
-                    print(f"{x.case_uuid}\t{x.option_code}\t{x.state_label}\t{x.head_name}")
+                    print(f"{x.case_uuid}\t{x.reference}\t{x.option_code}\t{x.state_label}\t{x.head_name}")
                 say(f"{len(cases)} expediente(s).")
         elif c == "show":
             print(json.dumps(_case_row(ws.cases.get(args.case)), ensure_ascii=False, indent=1))
         elif c == "visit":
             uuid = ws.cases.record_visit(args.case, args.date, args.time, args.result,
-                                         args.next or "", args.notes or "")
+                                         args.next or "", args.notes or "",
+                                         enumerator=args.empadronador)
             print(uuid)
             v = next(v for v in ws.cases.get(args.case).visits if v.uuid == uuid)
             if v.failed:
@@ -150,8 +152,11 @@ def register(subparsers: Any) -> None:
     a.add_argument("--date", required=True, help="AAAA-MM-DD")
     a.add_argument("--time", required=True, help="HH:MM")
     a.add_argument("--result", required=True,
-                   help="código del resultado (1 entrevista realizada, 2 ausente, 3 no reside, "
-                   "4 negativa, 5 fallecido, 6 dirección imprecisa, 7 vivienda colectiva)")
+                   help="código del resultado, el mismo de la FSU (1 completa, 2 incompleta, "
+                   "3 rechazo, 4 ausente, 5 vivienda desocupada, 6 no reside, 7 fallecido, "
+                   "8 dirección imprecisa, 9 vivienda colectiva)")
+    a.add_argument("--empadronador",
+                   help="usuario del empadronador(a) que hizo la visita (por omisión, usted)")
     a.add_argument("--next", help="fecha del próximo intento AAAA-MM-DD")
     a.add_argument("--notes")
     a = sub.add_parser("notice", parents=[common], help="notificación de una visita fallida")

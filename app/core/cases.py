@@ -86,6 +86,35 @@ def check_cse_age(
         )
 
 
+# The visit form's result codes up to its version 2026113001, which had its own list;
+# since 2026113002 it uses the FSU's `resultado` codes (the official FSU's), so a code
+# means the same result in a visit and in an FSU. A stored attempt keeps the code and
+# version it was made with (its label is read from that version); `visit_result_code`
+# gives its code in today's list wherever codes are compared.
+VISIT_CODES_BEFORE_FSU_LIST: dict[str, str] = {
+    "1": "1",  # Entrevista realizada -> Completa
+    "2": "4",  # No ubicado / ausente -> Ausente / no ubicado
+    "3": "6",  # No reside -> No reside en la vivienda
+    "4": "3",  # Negativa de empadronamiento -> Rechazo / negativa de empadronamiento
+    "5": "7",  # Fallecido -> Fallecido(a)
+    "6": "8",  # Dirección imprecisa
+    "7": "9",  # Vivienda colectiva
+}
+LAST_VISIT_VERSION_WITH_OWN_CODES = 2026113001
+
+
+def visit_result_code(code: str, form_version: str) -> str:
+    """The code of a stored visit result in today's list (the FSU's `resultado`):
+    attempts made with the visit form up to 2026113001 are mapped
+    (VISIT_CODES_BEFORE_FSU_LIST); later ones, and versions that are not numbers
+    (a centre-made form), are returned as they are."""
+    try:
+        old = int(str(form_version)) <= LAST_VISIT_VERSION_WITH_OWN_CODES
+    except ValueError:
+        old = False
+    return VISIT_CODES_BEFORE_FSU_LIST.get(code, code) if old else code
+
+
 def visit_failed(extra: dict[str, str] | None) -> bool:
     """Whether a visit result means the interview did not happen (`fallida` column)."""
     return (extra or {}).get("fallida", "").strip().lower() in ("si", "sí", "yes", "1")

@@ -110,3 +110,24 @@ def check_centro_poblado(value: str, known_ubigeo: frozenset[str] | set[str]) ->
             "El código de centro poblado no corresponde a ningún distrito del catálogo INEI.",
         )
     return v
+
+
+# Crockford's base 32: no I, L, O or U, so a code read aloud or copied by hand is not
+# mistaken (1/I/L, 0/O).
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def case_reference(case_uuid: str) -> str:
+    """The «N° de expediente» people read, say and write down for a case (the request,
+    S100): "EXP-" and 8 characters of Crockford's base 32 in two groups of four, e.g.
+    "EXP-2D9K-7QM3". It is the first 40 bits of the case's uuid (the S100's own uuid),
+    so every laptop and the centre derive the same reference without a counter to keep
+    in step; within a ULE's few thousand cases a clash is very unlikely (about 1 in
+    2 million for 1,000 cases). `case_uuid` is a uuid in text form; "" gives "" (no case),
+    and text that is not hexadecimal raises ValueError."""
+    hexdigits = (case_uuid or "").replace("-", "")[:10]
+    if not hexdigits:
+        return ""
+    n = int(hexdigits.ljust(10, "0"), 16)
+    chars = "".join(_CROCKFORD[(n >> shift) & 31] for shift in range(35, -1, -5))
+    return f"EXP-{chars[:4]}-{chars[4:]}"

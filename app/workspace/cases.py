@@ -22,7 +22,8 @@ from app.core import cases as rules
 from app.core.audit_actions import AuditAction
 from app.core.cases import CASE_STATE_LABELS, ROUTE_LABELS, CaseFacts, CaseState, Clock, Route
 from app.core.errors import NotAllowed, NotFound, SieeError, ValidationError
-from app.core.roles import Perm, can
+from app.core.identifiers import case_reference
+from app.core.roles import Perm, Role, can
 from app.core.states import State, next_state
 from app.core.ubigeo import catalog
 from app.forms import FormSession
@@ -30,6 +31,7 @@ from app.forms.library import FormLibrary
 from app.store import cases as links
 from app.store.db import transaction
 from app.store.records import RecordMeta
+from app.store.vault import User
 from app.workspace.context import Context, locked
 from app.workspace.exports import answers_flat, street_address
 from app.workspace.records import Records
@@ -56,7 +58,7 @@ class Visit:
     date: str  # YYYY-MM-DD
     time: str  # HH:MM
     enumerator: str
-    result_code: str
+    result_code: str  # in today's list, the FSU's `resultado` (rules.visit_result_code)
     result_label: str
     failed: bool
     next_visit: str  # YYYY-MM-DD or ""
@@ -99,6 +101,11 @@ class Case:
     @property
     def state_label(self) -> str:
         return CASE_STATE_LABELS[self.state]
+
+    @property
+    def reference(self) -> str:
+        """The «N° de expediente» shown to people (app.core.identifiers.case_reference)."""
+        return case_reference(self.case_uuid)
 
     @property
     def route_label(self) -> str:
@@ -178,6 +185,7 @@ class NoticeData:
     next_visit: str  # DD/MM/YYYY or ""
     attempt: int
     issued_at: dt.datetime
+    reference: str = ""  # the «N° de expediente» (case_reference), never the uuid
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,7 @@ class D100Item:
     option: str
     forms: str
     sent: str  # DD/MM/YYYY
+    reference: str = ""  # the «N° de expediente» (case_reference)
 
 
 @dataclass(frozen=True)
@@ -364,18 +373,21 @@ class Cases:
         )
 
     def _visit(self, m: RecordMeta) -> Visit:
+        """One attempt as recorded: its label and outcome from the form version it was
+        made with; its code in today's list (the FSU's, `rules.visit_result_code`)."""
         a = self._answers(m)
-        code = a.get(_V + "resultado", "")
-        label, failed = code, False
+        stored = a.get(_V + "resultado", "")
+        label, failed = stored, False
         try:
             fd = self.forms.get(m.form_id, m.form_version)
             for c in fd.choices.get("resultado_visita", []):
-                if c.name == code:
+                if c.name == stored:
                     label, failed = c.label(fd.default_language), rules.visit_failed(c.extra)
         except SieeError:
             log.warning("visit form could not be loaded")
         return Visit(m.uuid, State(m.state), a.get(_V + "fecha_visita", ""),
-                     a.get(_V + "hora_visita", "")[:5], a.get(_V + "empadronador", ""), code,
+                     a.get(_V + "hora_visita", "")[:5], a.get(_V + "empadronador", ""),
+                     rules.visit_result_code(stored, m.form_version),
                      label, failed, a.get(_V + "proxima_visita", ""),
                      a.get(_V + "observaciones", ""))
 
@@ -469,13 +481,42 @@ class Cases:
         return best
 
     # -- visits ----------------------------------------------------------------------------------
-    def record_visit(self, case_uuid: str, date: str, time: str, result: str,
-                     next_visit: str = "", notes: str = "") -> str:
-        """Record one visit attempt of a case (form `visita`) as the logged-in enumerator
-        and complete it (then it follows review like any record). `date` YYYY-MM-DD,
-        `time` HH:MM, `result` a code of the visit form's `resultado_visita`. Refused
-        for a dropped case and for a request that needs no visit. Returns its uuid."""
+    def enumerators(self) -> list[User]:
+        """Who may be named as the enumerator of a visit: the ULE's active users with
+        the role empadronador, by name (any user who records visits may read it)."""
         self.ctx.require(Perm.RECORD_CREATE)
+        with self.ctx.lock:
+            users = self.ctx.users()
+        return sorted((u for u in users if u.active and u.role == Role.EMPADRONADOR),
+                      key=lambda u: ((u.display_name or u.username).lower(), u.username))
+
+    def _visit_enumerator(self, username: str | None) -> User:
+        """The enumerator a visit is recorded for: `username` when it is an active
+        empadronador of this laptop (or the logged-in user); None: the logged-in user.
+        ValidationError (Spanish) otherwise."""
+        me = self.ctx.me()
+        if not username or username == me.username:
+            return me
+        found = next((u for u in self.enumerators() if u.username == username), None)
+        if found is None:
+            raise ValidationError(
+                f"{username!r} is not an active enumerator",
+                f"«{username}» no es un empadronador(a) activo de esta ULE: elija uno de la "
+                "lista (Supervisión › Usuarios muestra quiénes son).")
+        return found
+
+    def record_visit(self, case_uuid: str, date: str, time: str, result: str,
+                     next_visit: str = "", notes: str = "",
+                     enumerator: str | None = None) -> str:
+        """Record one visit attempt of a case (form `visita`) and complete it (then it
+        follows review like any record). `date` YYYY-MM-DD, `time` HH:MM, `result` a
+        code of the visit form's `resultado_visita` (the FSU's result codes).
+        `enumerator`: the user name of the empadronador who made the visit (one of
+        `enumerators()`); None: the logged-in user (a supervisor typing a visit names
+        the enumerator, the screen asks). Refused for a dropped case and for a request
+        that needs no visit. Returns its uuid."""
+        self.ctx.require(Perm.RECORD_CREATE)
+        visitor = self._visit_enumerator(enumerator)
         case = self.get(case_uuid)
         if case.dropped:
             raise NotAllowed("case dropped", "La solicitud fue desestimada: no se registran "
@@ -485,11 +526,10 @@ class Cases:
                 "request needs no visit",
                 f"La solicitud «{case.option_label}» no lleva visita "
                 f"({case.route_label}).")
-        me = self.ctx.me()
         fd = self.forms.bundled(rules.VISIT)
         s = FormSession(fd, None)
         for name, value in (("fecha_visita", date), ("hora_visita", time),
-                            ("empadronador", me.display_name or me.username),
+                            ("empadronador", visitor.display_name or visitor.username),
                             ("resultado", result), ("proxima_visita", next_visit),
                             ("observaciones", notes)):
             if value:
@@ -506,7 +546,8 @@ class Cases:
                                     case_uuid=case.case_uuid)
             self._complete(uuid)
             self.ctx.audit(conn, AuditAction.VISIT, case.case_uuid,
-                           detail={"visit": uuid, "result": result})
+                           detail={"visit": uuid, "result": result,
+                                   "enumerator": visitor.username})
         return uuid
 
     def notice(self, visit_uuid: str) -> NoticeData:
@@ -530,7 +571,7 @@ class Cases:
             return NoticeData(case.case_uuid, visit_uuid, municipality, place, ule, address,
                               _date(v.date), v.time, v.enumerator, v.result_label,
                               _date(v.next_visit) if v.next_visit else "", attempt,
-                              dt.datetime.fromtimestamp(self.ctx.clock()))
+                              dt.datetime.fromtimestamp(self.ctx.clock()), case.reference)
 
     # -- desestimación -------------------------------------------------------------------------
     def drop_reasons(self) -> list[str]:
@@ -641,7 +682,7 @@ class Cases:
             items.append(D100Item(cu, c.head_name, c.head_dni,
                                   f"{c.option_code} {c.option_label}".strip(),
                                   ", ".join(sorted({m.form_id.upper() for m in c.records})),
-                                  sent.strftime("%d/%m/%Y") if sent else ""))
+                                  sent.strftime("%d/%m/%Y") if sent else "", c.reference))
         ule = self.settings.get("ule_ubigeo") or ""
         municipality, place = municipality_of(ule)
         return D100Data(row.id, municipality, place, ule,

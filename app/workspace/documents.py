@@ -153,6 +153,7 @@ class ConstanciaData:
     issued_at: dt.datetime
     issued_by: str
     notes: list[str] = field(default_factory=list)
+    reference: str = ""  # the «N° de expediente» of the household's request (case_reference)
 
 
 # -- the part ------------------------------------------------------------------------------------
@@ -391,7 +392,8 @@ class Documents:
         all_cases = self.cases.list(today)
         C = exports.Column
         cols = [
-            C("case", "Código del expediente", width=38),
+            C("case", "Código del expediente", width=38),  # the uuid: joins with other files
+            C("reference", "N° de expediente", width=16),  # what people read (case_reference)
             C("head", "Solicitante / jefe de hogar", width=34),
             C("dni", "DNI", width=11),
             C("option", "Tipo de solicitud", width=30),
@@ -410,7 +412,7 @@ class Documents:
         def rows() -> Iterator[list[Any]]:
             for c in all_cases:
                 yield [
-                    c.case_uuid, c.head_name, c.head_dni,
+                    c.case_uuid, c.reference, c.head_name, c.head_dni,
                     f"{c.option_code} {c.option_label}".strip(), c.route_label, c.state_label,
                     c.request_date.strftime("%d/%m/%Y"),
                     ", ".join(sorted({m.form_id.upper() for m in c.records})),
@@ -659,7 +661,8 @@ class Documents:
             address = f"{address} — {dist}, {prov}, {dep}" if address else f"{dist}, {prov}, {dep}"
         result = None
         # A result belongs to the case: the FSU shows the one posted on its request.
-        res = notes.get("result") or self.cases.get(self.cases.case_of(m.uuid)).result
+        case = self.cases.get(self.cases.case_of(m.uuid))
+        res = notes.get("result") or case.result
         if res:
             result = {
                 "category": cse_label(res.get("category")),
@@ -688,6 +691,7 @@ class Documents:
             result=result,
             issued_at=dt.datetime.fromtimestamp(self.ctx.clock()).replace(microsecond=0),
             issued_by=people.get(me.id, me.username),
+            reference=case.reference,
         )
 
 

@@ -71,8 +71,10 @@ def make_data(data_dir: Path) -> dict[str, str]:
     clock = StepClock(dt.datetime.combine(today - dt.timedelta(days=200), dt.time(9)).timestamp())
     ws, _code = Workspace.create(data_dir, "atorres", PW["atorres"], ule_ubigeo="080108",
                                  display_name="Ana Torres Quispe", clock=clock)
-    ws.admin.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán")
-    ws.admin.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani")
+    ws.admin.add_user("rquispe", "supervisor", PW["rquispe"], "Rosa Quispe Huamán",
+                      must_change=False)
+    ws.admin.add_user("jperez", "empadronador", PW["jperez"], "Juan Pérez Mamani",
+                      must_change=False)
     s100v = str(bundled_form("s100").version)
     homes = households(6, seed=15)
     out: dict[str, str] = {}
@@ -117,15 +119,15 @@ def make_data(data_dir: Path) -> dict[str, str]:
     ws.save_answers(f, fsu_answers(homes[0]))
     ws.complete(f)
     out["visited"] = req
-    # 2. absent household: two failed attempts
+    # 2. absent household: two failed attempts (4: ausente, the FSU's result codes)
     day = at(6)
     req = ws.new_record("s100", s100v, {**s100_answers(homes[1]), DATE: day})
     ws.complete(req)
     at(5, 11)
-    ws.cases.record_visit(req, (today - dt.timedelta(days=5)).isoformat(), "11:20", "2",
+    ws.cases.record_visit(req, (today - dt.timedelta(days=5)).isoformat(), "11:20", "4",
                           (today - dt.timedelta(days=3)).isoformat())
     at(3, 16)
-    ws.cases.record_visit(req, (today - dt.timedelta(days=3)).isoformat(), "16:05", "2",
+    ws.cases.record_visit(req, (today - dt.timedelta(days=3)).isoformat(), "16:05", "4",
                           (today + dt.timedelta(days=1)).isoformat(),
                           "Vecina indica que trabajan en la chacra hasta tarde.")
     out["absent"] = req
@@ -143,7 +145,7 @@ def make_data(data_dir: Path) -> dict[str, str]:
     req = ws.new_record("s100", s100v, {**s100_answers(homes[2]), DATE: day})
     ws.complete(req)
     at(11)
-    ws.cases.record_visit(req, (today - dt.timedelta(days=11)).isoformat(), "09:40", "4",
+    ws.cases.record_visit(req, (today - dt.timedelta(days=11)).isoformat(), "09:40", "3",
                           (today - dt.timedelta(days=9)).isoformat())
     out["dropped"] = req
     # 6. a request waiting for its first visit
@@ -160,7 +162,7 @@ def make_data(data_dir: Path) -> dict[str, str]:
 
 
 def main() -> int:
-    from app.ui.review.case_dialog import DropDialog, VisitDialog
+    from app.ui.review.case_dialog import DropDialog
     from app.ui.review.papers import write_notice_pdf
     from app.ui.shell.app_window import build
 
@@ -194,8 +196,8 @@ def main() -> int:
     dlg.resize(1000, 620)
     dlg.move(180, 60)
     shot("51-expediente-visita-fallida.png")
-    vd = VisitDialog(dt.date.today(), dlg)
-    vd.result.setCurrentIndex(vd.result.findData("2"))
+    vd = dlg.visit_dialog()  # the supervisor names the empadronador who went
+    vd.result.setCurrentIndex(vd.result.findData("4"))
     vd.notes.setText("Nadie en casa; se dejó la notificación bajo la puerta.")
     vd.show()
     vd.move(480, 250)

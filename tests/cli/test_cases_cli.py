@@ -41,16 +41,16 @@ def office(tmp_path_factory):
 
 def test_absent_household_and_its_notice(office):
     d, req, hh = office
-    bad = run(["cases", "visit", req, "--date", "2026-11-16", "--time", "09:30", "--result", "2",
+    bad = run(["cases", "visit", req, "--date", "2026-11-16", "--time", "09:30", "--result", "4",
                "--data", str(d)], env_extra=EMP, check=False)
     assert bad.returncode == 1 and "volverá" in bad.stderr and "Traceback" not in bad.stderr
-    p = run(["cases", "visit", req, "--date", "2026-11-16", "--time", "09:30", "--result", "2",
+    p = run(["cases", "visit", req, "--date", "2026-11-16", "--time", "09:30", "--result", "4",
              "--next", "2026-11-18", "--data", str(d)], env_extra=EMP)
     visit = p.stdout.strip()
     assert "notificación" in p.stderr
     notice = run(["cases", "notice", visit, "--data", str(d)], env_extra=EMP).stdout
     assert "NOTIFICACIÓN DE VISITA" in notice and "Municipalidad Provincial de Lima" in notice
-    assert "No ubicado / ausente" in notice and "Próxima visita: 18/11/2026" in notice
+    assert "Ausente / no ubicado" in notice and "Próxima visita: 18/11/2026" in notice
     assert f" {hh.direccion}" in notice.split("Dirección: ", 1)[1].splitlines()[0]
     assert hh.head.dni not in notice  # nothing of the household beyond its own request
     show = json.loads(run(["cases", "show", req, "--data", str(d)], env_extra=EMP).stdout)

@@ -14,17 +14,17 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from app.practice import exercises as ex
 from app.workspace.practice import BAND_TEXT, practice_dir
-from tests.conftest import ADMIN_PW, FAST_KDF
+from tests.conftest import ADMIN_PW, FAST_KDF, end_windows, qt_windows
 from tests.practice.conftest import TRAINEE_PW
 
 
 @pytest.fixture(autouse=True)
 def _close_stray_windows(qapp):
+    """No window of a test, open or closed, survives into the next one (the same
+    fixture as tests/ui's: tests.conftest.end_windows)."""
+    before = qt_windows()
     yield
-    for w in QApplication.topLevelWidgets():
-        if w.isVisible():
-            w.close()
-    QApplication.processEvents()
+    end_windows(before)
 
 
 @pytest.fixture

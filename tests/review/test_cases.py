@@ -77,9 +77,9 @@ def test_absent_household_recorded_and_notice_without_invented_data(team, homes)
     assert case.route == Route.FSU and case.state == CaseState.VISIT_PENDING
     # An absent household needs a next attempt date for the notice.
     with pytest.raises(ValidationError) as e:
-        ws.cases.record_visit(req, "2026-11-16", "09:30", "2")
+        ws.cases.record_visit(req, "2026-11-16", "09:30", "4")
     assert "volverá" in e.value.user_message
-    visit = ws.cases.record_visit(req, "2026-11-16", "09:30", "2", next_visit="2026-11-18")
+    visit = ws.cases.record_visit(req, "2026-11-16", "09:30", "4", next_visit="2026-11-18")
     case = ws.cases.get(req)
     assert case.state == CaseState.VISIT_FAILED
     assert [v.failed for v in case.visits] == [True] and not case.fsus
@@ -90,7 +90,7 @@ def test_absent_household_recorded_and_notice_without_invented_data(team, homes)
                             "/visita/intento/empadronador", "/visita/intento/resultado",
                             "/visita/intento/proxima_visita"}
     notice = ws.cases.notice(visit)
-    assert notice.result_label == "No ubicado / ausente"
+    assert notice.result_label == "Ausente / no ubicado"
     assert notice.next_visit == "18/11/2026" and notice.date == "16/11/2026"
     assert notice.time == "09:30" and notice.attempt == 1
     assert notice.municipality == "Municipalidad Provincial de Lima"
@@ -134,7 +134,7 @@ def test_reevaluation_within_180_days_goes_without_visit(team, homes):
         ws.new_draft("fsu", from_uuid=again)
     assert "no lleva visita" in e.value.user_message
     with pytest.raises(ValidationError):
-        ws.cases.record_visit(again, "2026-10-29", "10:00", "2", next_visit="2026-10-30")
+        ws.cases.record_visit(again, "2026-10-29", "10:00", "4", next_visit="2026-10-30")
     assert case.clock is not None and case.clock.target == 25  # no 8-day visit target
     ws = team.as_("sup")
     ws.review.approve(again)
@@ -169,8 +169,8 @@ def test_dropped_request_stops_its_clock_and_reopens_only_by_supervisor(team, ho
     _day(team, 2026, 11, 2)
     ws = team.as_("emp")
     req = team.s100(homes[4], **{DATE: "2026-11-02"})
-    ws.cases.record_visit(req, "2026-11-03", "09:00", "2", next_visit="2026-11-05")
-    ws.cases.record_visit(req, "2026-11-05", "16:00", "2", next_visit="2026-11-09")
+    ws.cases.record_visit(req, "2026-11-03", "09:00", "4", next_visit="2026-11-05")
+    ws.cases.record_visit(req, "2026-11-05", "16:00", "4", next_visit="2026-11-09")
     with pytest.raises(NotAllowed):
         ws.cases.drop(req, ws.cases.drop_reasons()[0])
     ws = team.as_("sup")
@@ -191,7 +191,7 @@ def test_dropped_request_stops_its_clock_and_reopens_only_by_supervisor(team, ho
     assert any(a.action == "case_drop" for a in ws.history(req))
     ws = team.as_("emp")
     with pytest.raises(NotAllowed):
-        ws.cases.record_visit(req, "2026-11-20", "09:00", "2", next_visit="2026-11-23")
+        ws.cases.record_visit(req, "2026-11-20", "09:00", "4", next_visit="2026-11-23")
     with pytest.raises(NotAllowed):
         ws.cases.reopen(req, "El hogar volvió")
     ws = team.as_("sup")

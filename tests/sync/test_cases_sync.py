@@ -30,7 +30,7 @@ def _request(ws, hh) -> str:
 def test_dropped_request_reaches_the_centre_once(ws, enrolled, server):
     hh_a, hh_b = households(2, seed=41)
     req = _request(ws, hh_a)
-    visit = ws.cases.record_visit(req, "2026-11-02", "09:15", "4", next_visit="2026-11-04")
+    visit = ws.cases.record_visit(req, "2026-11-02", "09:15", "3", next_visit="2026-11-04")
     drop = ws.cases.drop(req, ws.cases.drop_reasons()[1], "Negativa reiterada.")
     other = _request(ws, hh_b)
     rep = enrolled.sync()
@@ -67,7 +67,7 @@ def test_a_visit_without_its_case_is_refused(ws, enrolled, server):
     # A visit record that names no case (an old or broken client) is invalid, in Spanish.
     hh = households(1, seed=43)[0]
     req = _request(ws, hh)
-    visit = ws.cases.record_visit(req, "2026-11-02", "09:15", "3")
+    visit = ws.cases.record_visit(req, "2026-11-02", "09:15", "6")
     with ws.lock, transaction(ws.db) as conn:
         conn.execute("UPDATE case_links SET case_uuid = uuid WHERE uuid = ?", (visit,))
     enrolled.sync()

@@ -6,19 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_PW, FAST_KDF
+from tests.conftest import ADMIN_PW, FAST_KDF, end_windows, qt_windows
 
 
 @pytest.fixture(autouse=True)
 def _close_stray_windows(qapp):
-    """A message box or window a test leaves open must not leak into the next test."""
+    """A message box or window a test leaves open, or closed but alive, must not leak
+    into the next test (tests.conftest.end_windows)."""
+    before = qt_windows()
     yield
-    from PySide6.QtWidgets import QApplication
-
-    for w in QApplication.topLevelWidgets():
-        if w.isVisible():
-            w.close()
-    QApplication.processEvents()
+    end_windows(before)
 
 
 @pytest.fixture

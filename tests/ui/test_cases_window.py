@@ -44,19 +44,20 @@ def test_absent_household_notice_and_desestimacion_in_the_window(logged_in, qtbo
     dlg = page.open_case()
     assert dlg is not None and dlg.case.case_uuid == req
     assert dlg.visit_btn.isEnabled() and not dlg.notice_btn.isEnabled()
-    # The visit dialog offers the visit form's official results.
+    # The visit dialog offers the visit form's official results: the FSU's codes.
     from app.ui.review.case_dialog import VisitDialog
 
     vd = VisitDialog(dt.date(2026, 11, 16), dlg)
     qtbot.addWidget(vd)
     labels = [vd.result.itemText(i) for i in range(vd.result.count())]
-    assert "2. No ubicado / ausente" in labels and "4. Negativa de empadronamiento" in labels
-    vd.result.setCurrentIndex(vd.result.findData("2"))
+    assert "4. Ausente / no ubicado" in labels
+    assert "3. Rechazo / negativa de empadronamiento" in labels
+    vd.result.setCurrentIndex(vd.result.findData("4"))
     values = vd.values()
-    assert values["next_visit"] == "2026-11-18" and values["result"] == "2"
+    assert values["next_visit"] == "2026-11-18" and values["result"] == "4"
     visit = dlg.record_visit(**{**values, "time": "09:30"})
     assert visit is not None
-    assert dlg.visits.rowCount() == 1 and dlg.visits.item(0, 3).text() == "No ubicado / ausente"
+    assert dlg.visits.rowCount() == 1 and dlg.visits.item(0, 3).text() == "Ausente / no ubicado"
     assert dlg.notice_btn.isEnabled()
     assert "Notificaciones de visita (N100)</b>: 1 emitida(s)" in dlg.checklist.text()
     assert "Visita fallida" in dlg.info.text()
@@ -64,7 +65,7 @@ def test_absent_household_notice_and_desestimacion_in_the_window(logged_in, qtbo
     assert pdf is not None and pdf.stat().st_size > 0
     raw = " ".join((p.extract_text() or "") for p in PdfReader(str(pdf)).pages)
     text = " ".join(unicodedata.normalize("NFKC", raw).split())  # ligatures, tabs
-    assert "Notificación de visita" in text and "No ubicado / ausente" in text
+    assert "Notificación de visita" in text and "Ausente / no ubicado" in text
     assert hh.direccion in text  # the address of the S100 (its street and door number)
     assert "18/11/2026" in text and "16/11/2026 a las 09:30" in text
     assert "Municipalidad Provincial de Lima" in text
@@ -142,7 +143,7 @@ def test_d100_generated_as_pdf_and_tracked(logged_in, qtbot, tmp_path, clock):
 
 
 def _failed_visit(dlg, visit_date: str = "2026-11-16") -> str:
-    visit = dlg.record_visit(visit_date, "09:30", "2", "2026-11-18", "")
+    visit = dlg.record_visit(visit_date, "09:30", "4", "2026-11-18", "")
     assert visit is not None
     dlg.visits.selectRow(0)
     return visit
@@ -170,7 +171,7 @@ def test_notice_button_writes_the_pdf(logged_in, qtbot, tmp_path, clock, monkeyp
     assert pdf.is_file()
     raw = " ".join((p.extract_text() or "") for p in PdfReader(str(pdf)).pages)
     text = " ".join(unicodedata.normalize("NFKC", raw).split())
-    assert "Notificación de visita" in text and "No ubicado / ausente" in text
+    assert "Notificación de visita" in text and "Ausente / no ubicado" in text
 
 
 

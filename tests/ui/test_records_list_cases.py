@@ -31,7 +31,7 @@ def test_failed_visit_row_names_the_household_and_is_not_counted(logged_in, qtbo
     ws, page = logged_in.ws, logged_in.records_page
     hh = households(1, seed=31)[0]
     req = _request(ws, hh)
-    visit = ws.cases.record_visit(req, "2026-11-16", "09:30", "2", "2026-11-18")
+    visit = ws.cases.record_visit(req, "2026-11-16", "09:30", "4", "2026-11-18")
     assert ws.get(visit).state == State.COMPLETE.value
     rows = _rows(page, qtbot, {req, visit})
     head, dni, district, form, state, _, _, case = rows[visit].cells()
@@ -39,7 +39,7 @@ def test_failed_visit_row_names_the_household_and_is_not_counted(logged_in, qtbo
     assert dni == mask_dni(hh.head.dni) and dni != ""
     assert district == district_name(hh.ubigeo) and district != ""
     assert form == "Intento de visita"
-    assert state == "Visita fallida: No ubicado / ausente"
+    assert state == "Visita fallida: Ausente / no ubicado"
     assert case == "Visita fallida (volver a visitar)" == rows[req].case_label
     completes = sum(r.meta.state == State.COMPLETE.value and r.meta.form_id in ("s100", "fsu")
                     for r in page.model.rows)
@@ -69,7 +69,7 @@ def test_expediente_column_says_failed_visit_after_an_fsu_draft(logged_in, qtbot
     ws, page = logged_in.ws, logged_in.records_page
     req = _request(ws, households(1, seed=33)[0])
     fsu = ws.new_draft("fsu", from_uuid=req)
-    visit = ws.cases.record_visit(req, "2026-11-16", "09:30", "2", "2026-11-18")
+    visit = ws.cases.record_visit(req, "2026-11-16", "09:30", "4", "2026-11-18")
     rows = _rows(page, qtbot, {req, fsu, visit})
     assert {rows[u].case_label for u in (req, fsu, visit)} == {
         "Visita fallida (volver a visitar)"}

@@ -40,10 +40,15 @@ class ChangePasswordDialog(_FormDialog):
     workspace would refuse everything else anyway)."""
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None,
-                 forced: bool = False) -> None:
+                 forced: bool = False, current: str | None = None) -> None:
+        """`current`: the password the person has just typed at the log-in (the forced
+        change right after it); when given, the dialog does not ask for it again (a
+        new clerk found that second question pointless) and keeps it in memory only
+        until the change is made or the dialog closes."""
         super().__init__("Elija su contraseña" if forced else "Cambiar mi contraseña", parent)
         self.ws = ws
         self.forced = forced
+        self._current = current or None
         me = ws.user
         name = (me.display_name or me.username) if me is not None else ""
         if forced:
@@ -59,8 +64,12 @@ class ChangePasswordDialog(_FormDialog):
         self.new = _password_field()
         self.new2 = _password_field()
         self.form.addRow(self.intro)
-        self.form.addRow(
-            "Contraseña que le &dieron:" if forced else "Contraseña &actual:", self.old)
+        if self._current is None:
+            self.form.addRow(
+                "Contraseña que le &dieron:" if forced else "Contraseña &actual:", self.old)
+        else:
+            self.old.setParent(self)  # kept out of the form: typed at the log-in already,
+            self.old.hide()           # so not asked twice
         self.form.addRow("&Nueva contraseña:", self.new)
         self.form.addRow("Re&pita la nueva:", self.new2)
         hint = QLabel("Al menos 8 caracteres, distinta de la anterior.")
@@ -79,14 +88,22 @@ class ChangePasswordDialog(_FormDialog):
         if self.new.text() != self.new2.text():
             self.fail("Las contraseñas nuevas no coinciden. Escríbalas de nuevo.", self.new2)
             return
+        current = self._current if self._current is not None else self.old.text()
         try:
-            self.ws.change_password(self.old.text(), self.new.text())
+            self.ws.change_password(current, self.new.text())
         except SieeError as e:
             wrong_old = e.code in ("auth", "locked")
-            self.fail(user_text(e), self.old if wrong_old else self.new)
+            self.fail(user_text(e), self.old if wrong_old and self._current is None
+                      else self.new)
             return
+        self._current = None
         self.done_ok = True
         self.accept()
+
+    def done(self, result: int) -> None:
+        """Closing forgets the log-in password the dialog was given."""
+        self._current = None
+        super().done(result)
 
 
 class ForgotPasswordDialog(QDialog):

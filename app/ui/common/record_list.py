@@ -133,6 +133,8 @@ class RecordTableModel(RowsModel[Row]):
             return QBrush(QColor(styles.OK))
         if role == Qt.ItemDataRole.ToolTipRole and row.returned and row.returns:
             return "\n".join(f"• {r.get('reason', '')}" for r in row.returns)
+        if role == Qt.ItemDataRole.ToolTipRole:  # the whole text of a cell cut to fit
+            return row.cells()[index.column()] or None
         if role == Qt.ItemDataRole.UserRole:
             return row
         return None

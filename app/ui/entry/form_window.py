@@ -49,6 +49,7 @@ from app.ui.common.record_list import result_text
 from app.ui.common.shortcuts import enter_presses_buttons, install_help
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, SerialSaver, run_job, show_error, user_text
+from app.ui.entry.derived import follow_count, member_count, requester_answers
 from app.ui.entry.form_view import QuestionPage, QuestionRow
 from app.ui.entry.problem_place import rule_settled_by_earlier_answers, shown_path
 from app.ui.entry.roster import RosterPage
@@ -193,6 +194,17 @@ class FormWindow(QMainWindow):
         self.specs: list[PageSpec] = []
         self.pages: dict[str, QWidget] = {}
         self._touched = answered
+        # The number of people follows the members listed while the clerk has not typed
+        # another number (app/ui/entry/derived.py); an answer equal to the list counts
+        # as followed.
+        mc = member_count(self.fd.form_id)
+        self._count_set: str | None = None
+        if mc is not None and self.editable:
+            try:
+                listed = str(self.session.repeat_count(mc.repeat))
+            except (SieeError, KeyError):
+                listed = ""
+            self._count_set = follow_count(self.session, self.fd.form_id, listed)
         self.replan()
         self._show_banner()
         if not self.editable:
@@ -275,6 +287,9 @@ class FormWindow(QMainWindow):
                 q = QuestionPage(spec)
                 for row in q.rows:
                     self._wire(row)
+                    line = getattr(row.editor, "line", None)
+                    if line is not None and member_count(self.fd.form_id, row.path):
+                        line.setPlaceholderText("se llena con los integrantes que registre")
                 w = q
             self.pages[spec.key] = w
             self.stack.addWidget(w)
@@ -472,6 +487,8 @@ class FormWindow(QMainWindow):
             return ""
         if not st.message:
             return ""
+        if st.value == "" and member_count(self.fd.form_id, row.path) is not None:
+            return ""  # filled by the members listed further on (derived.py)
         if st.value == "":
             return st.message if st.required and not st.read_only else ""
         if not rule_settled_by_earlier_answers(self.fd, row.path):
@@ -571,6 +588,10 @@ class FormWindow(QMainWindow):
             return
         row.touched = True
         self._touched.add(row.path)
+        if member_count(self.fd.form_id, row.path) is not None:
+            typed = self.session.get(row.path)
+            if typed != self._count_set:
+                self._count_set = None  # the clerk's number: no longer followed
         if [s.key for s in visible_pages(self.fd, self.session, self.lang)] != [
                 s.key for s in self.specs]:
             self.replan()  # a section came or went (e.g. the result of the visit)
@@ -619,9 +640,20 @@ class FormWindow(QMainWindow):
 
     # -- roster --------------------------------------------------------------------------------
     def add_member(self, repeat_path: str) -> None:
+        """Add a member and open it; in the S100 the first member added while the
+        requester is not listed yet starts with the requester's answers (derived.py)."""
         if not self.editable:
             return
+        prefill = requester_answers(self.session, self.fd.form_id, repeat_path)
         path = self.session.add_repeat(repeat_path)
+        for name, value in prefill.items():
+            try:
+                self.session.set(f"{path}/{name}", value)
+            except SieeError:
+                log.warning("requester answer %s not accepted for the member", name)
+                continue
+            self._touched.add(f"{path}/{name}")
+        self._follow_count()
         self.replan()
         self.request_save()
         key = f"member:{path}"
@@ -644,6 +676,7 @@ class FormWindow(QMainWindow):
         if not self.confirm(box, yes):
             return
         self.session.remove_repeat(repeat_path, index)
+        self._follow_count()
         self.replan()
         self.request_save()
         roster = next(s for s in self.specs if s.kind == "roster" and s.path == repeat_path)
@@ -651,6 +684,16 @@ class FormWindow(QMainWindow):
         self.page(roster)
         self.pages[roster.key].focus_widget().setFocus()  # type: ignore[attr-defined]
         self._marks_timer.start()
+
+    def _follow_count(self) -> None:
+        """After the members changed: the number of people follows them, unless the
+        clerk typed another number."""
+        if self._count_set is not None or self._count_empty():
+            self._count_set = follow_count(self.session, self.fd.form_id, self._count_set)
+
+    def _count_empty(self) -> bool:
+        mc = member_count(self.fd.form_id)
+        return mc is not None and self.session.get(mc.question) == ""
 
     def confirm(self, box: QMessageBox, yes: QPushButton) -> bool:
         """Ask a modal question; True when the person chose `yes` (tests replace this)."""

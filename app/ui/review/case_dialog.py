@@ -34,6 +34,7 @@ from app.core import deadlines
 from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.forms import bundled_form
+from app.store.vault import User
 from app.ui.common.changes import RECORDS, REVIEW, broadcast
 from app.ui.common.dialogs import ok_cancel
 from app.ui.common.worker import show_error
@@ -56,11 +57,32 @@ def _day(value: str) -> str:
 
 
 class VisitDialog(QDialog):
-    """One visit attempt: date, time, result (the visit form's list), next attempt."""
+    """One visit attempt: the enumerator who made it, date, time, result (the visit
+    form's list, the FSU's codes), next attempt.
 
-    def __init__(self, today: dt.date, parent: QWidget | None = None) -> None:
+    `enumerators`: the ULE's empadronadores (`ws.cases.enumerators()`); `me`: the
+    logged-in user, chosen at first when they are one of them. Anyone else (a
+    supervisor typing the visit) must choose who went; a ULE without any empadronador
+    yet offers only the logged-in user."""
+
+    def __init__(self, today: dt.date, parent: QWidget | None = None,
+                 enumerators: list[User] | None = None, me: User | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Registrar intento de visita")
+        people = list(enumerators or [])
+        if not people and me is not None:
+            people = [me]
+        self.enumerator = QComboBox()
+        self.enumerator.setPlaceholderText("Elija quién hizo la visita")
+        for u in people:
+            self.enumerator.addItem(
+                f"{u.display_name} ({u.username})" if u.display_name else u.username, u.username)
+        mine = self.enumerator.findData(me.username) if me is not None else -1
+        self.enumerator.setCurrentIndex(mine if mine >= 0 else (0 if len(people) == 1 else -1))
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
         self.date = QDateEdit(QDate(today.year, today.month, today.day))
         self.date.setDisplayFormat("dd/MM/yyyy")
         self.date.setCalendarPopup(True)
@@ -68,14 +90,17 @@ class VisitDialog(QDialog):
         self.time.setDisplayFormat("HH:mm")
         self.result = QComboBox()
         fd = bundled_form("visita")
+        self._extra: dict[str, dict[str, str]] = {}
         for c in fd.choices["resultado_visita"]:
             self.result.addItem(f"{c.name}. {c.label(fd.default_language)}", c.name)
+            self._extra[c.name] = c.extra
         self.next_visit = QDateEdit(QDate(today.year, today.month, today.day).addDays(2))
         self.next_visit.setDisplayFormat("dd/MM/yyyy")
         self.next_visit.setCalendarPopup(True)
         self.notes = QLineEdit()
         self.notes.setPlaceholderText("Lo que vio; no anote datos que el hogar no dio")
         form = QFormLayout()
+        form.addRow("&Empadronador(a):", self.enumerator)
         form.addRow("&Fecha:", self.date)
         form.addRow("&Hora:", self.time)
         form.addRow("&Resultado:", self.result)
@@ -89,12 +114,26 @@ class VisitDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(hint)
+        lay.addWidget(self.error)
         lay.addWidget(buttons)
         self.result.currentIndexChanged.connect(self._result_changed)
         self._result_changed()
+        # the first thing to answer: who went, unless it is already known
+        (self.result if self.enumerator.currentIndex() >= 0 else self.enumerator).setFocus()
+
+    def accept(self) -> None:
+        """Refused (with a message) until the enumerator is chosen."""
+        if self.enumerator.currentIndex() < 0:
+            self.error.setText("Elija el empadronador(a) que hizo la visita.")
+            self.error.show()
+            self.enumerator.setFocus()
+            return
+        super().accept()
 
     def _result_changed(self) -> None:
-        self.next_visit.setEnabled(self.result.currentData() != "1")
+        extra = self._extra.get(str(self.result.currentData()), {})
+        self.next_visit.setEnabled(extra.get("nueva_visita", "").strip().lower()
+                                   in ("si", "sí"))
 
     def values(self) -> dict[str, str]:
         """Arguments of `ws.cases.record_visit` (without the case)."""
@@ -102,7 +141,8 @@ class VisitDialog(QDialog):
         return {"date": self.date.date().toString("yyyy-MM-dd"),
                 "time": self.time.time().toString("HH:mm"),
                 "result": str(self.result.currentData()), "next_visit": nxt,
-                "notes": self.notes.text().strip()}
+                "notes": self.notes.text().strip(),
+                "enumerator": self.enumerator.currentData() or ""}
 
 
 class DropDialog(QDialog):
@@ -195,7 +235,7 @@ class CaseDialog(QDialog):
         except SieeError as e:
             show_error(self, e)
             return
-        self.head.setText(f"Expediente — {c.head_name or '(sin nombre)'}")
+        self.head.setText(f"Expediente {c.reference} — {c.head_name or '(sin nombre)'}")
         today = dt.date.fromtimestamp(self.ws.clock())
         if c.clock is not None:
             el = c.clock.elapsed(today)
@@ -257,18 +297,28 @@ class CaseDialog(QDialog):
         self.reopen_btn.setEnabled(c.dropped)
 
     # -- actions -----------------------------------------------------------------------------
+    def visit_dialog(self) -> VisitDialog | None:
+        """The dialog of a new attempt, with the ULE's empadronadores to choose from."""
+        try:
+            people = self.ws.cases.enumerators()
+        except SieeError as e:
+            show_error(self, e)
+            return None
+        return VisitDialog(dt.date.fromtimestamp(self.ws.clock()), self, people, self.ws.user)
+
     def add_visit(self) -> None:
-        dlg = VisitDialog(dt.date.fromtimestamp(self.ws.clock()), self)
-        if dlg.exec() != QDialog.DialogCode.Accepted:
+        dlg = self.visit_dialog()
+        if dlg is None or dlg.exec() != QDialog.DialogCode.Accepted:
             return
         self.record_visit(**dlg.values())
 
     def record_visit(self, date: str, time: str, result: str, next_visit: str = "",
-                     notes: str = "") -> str | None:
-        """Record an attempt; after a failed one, offer its notice."""
+                     notes: str = "", enumerator: str = "") -> str | None:
+        """Record an attempt (`enumerator`: user name of who made it; "" the logged-in
+        user); after a failed one, offer its notice."""
         try:
             uuid = self.ws.cases.record_visit(self.case_uuid, date, time, result, next_visit,
-                                              notes)
+                                              notes, enumerator=enumerator or None)
         except SieeError as e:
             show_error(self, e)
             return None

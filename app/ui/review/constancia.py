@@ -96,7 +96,7 @@ def constancia_html(d: ConstanciaData) -> str:
 <table class='grid' width='100%' cellspacing='0' cellpadding='3'>
 <tr><th width='30%'>Dirección</th><td>{_e(d.address)}</td></tr>
 <tr><th>Estado de la ficha</th><td>{_e(d.state_label)} (revisión {d.revision})</td></tr>
-<tr><th>Código de la ficha</th><td>{_e(d.uuid)}</td></tr>
+<tr><th>N° de expediente</th><td>{_e(d.reference)}</td></tr>
 </table>
 <h2>Resultado</h2>
 {result}
@@ -134,7 +134,7 @@ def write_constancia_pdf(d: ConstanciaData, path: Path | str) -> Path:
 
 def default_name(d: ConstanciaData) -> str:
     head = "".join(ch if ch.isalnum() else "-" for ch in d.head_name.split(",")[0]).strip("-")
-    return f"constancia-{head or d.uuid[:8]}.pdf"
+    return f"constancia-{head or d.reference or 'hogar'}.pdf"
 
 
 def save_constancia(parent: QWidget | None, ws: Workspace, uuid: str) -> Path | None:

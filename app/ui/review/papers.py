@@ -48,7 +48,7 @@ registrada en la Unidad Local de Empadronamiento, el empadronador(a)
 <tr><th>Próxima visita</th><td>{_e(n.next_visit) or '—'}</td></tr>
 </table>
 {nxt}
-<p class='muted'>El empadronamiento es gratuito. Código del expediente: {_e(n.case_uuid)}.<br>
+<p class='muted'>El empadronamiento es gratuito. N° de expediente: {_e(n.reference)}.<br>
 Emitida el {n.issued_at:%d/%m/%Y a las %H:%M}.</p>
 <br><br>
 <table width='100%'><tr>
@@ -61,7 +61,8 @@ Emitida el {n.issued_at:%d/%m/%Y a las %H:%M}.</p>
 def d100_html(d: D100Data) -> str:
     """The D100 sworn statement as rich text, with the signature block."""
     rows = "".join(
-        f"<tr><td>{i}</td><td>{_e(it.head_name)}</td><td>{_e(it.head_dni)}</td>"
+        f"<tr><td>{i}</td><td>{_e(it.reference)}</td><td>{_e(it.head_name)}</td>"
+        f"<td>{_e(it.head_dni)}</td>"
         f"<td>{_e(it.option)}</td><td>{_e(it.forms)}</td><td>{_e(it.sent)}</td></tr>"
         for i, it in enumerate(d.items, 1)
     )
@@ -75,9 +76,10 @@ listadas, enviadas al SIEE entre el <b>{d.period_from:%d/%m/%Y}</b> y el
 conforme a la información proporcionada por los hogares, y que sus originales se conservan
 en el expediente de cada solicitud.</p>
 <table class='grid' width='100%' cellspacing='0' cellpadding='3'>
-<tr><th width='5%'>N°</th><th width='32%'>Solicitante / jefe de hogar</th>
-<th width='12%'>DNI</th><th width='27%'>Tipo de solicitud</th><th width='12%'>Formularios</th>
-<th width='12%'>Enviado</th></tr>
+<tr><th width='4%'>N°</th><th width='15%'>N° de expediente</th>
+<th width='22%'>Solicitante / jefe de hogar</th><th width='12%'>DNI</th>
+<th width='20%'>Tipo de solicitud</th><th width='13%'>Formularios</th>
+<th width='14%'>Enviado</th></tr>
 {rows}
 </table>
 <p>Total de expedientes: <b>{len(d.items)}</b>.</p>

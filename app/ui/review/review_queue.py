@@ -15,12 +15,11 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QProgressDialog,
@@ -31,11 +30,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SieeError
-from app.core.identifiers import mask_dni
+from app.core.identifiers import case_reference, mask_dni
 from app.ui.common import styles
 from app.ui.common.changes import RECORDS, REVIEW, Change, subscribe
 from app.ui.common.empty_note import TableOrNote
 from app.ui.common.record_list import FORM_LABELS, form_label
+from app.ui.common.table_columns import ColumnFitter
 from app.ui.common.table_model import RowsModel
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error
@@ -69,7 +69,7 @@ class QueueModel(RowsModel[QueueItem]):
             ts_text(it.completed_at),
             str(it.warnings) if it.warnings else "—",
             str(it.revision),
-            it.case_uuid[:8],
+            case_reference(it.case_uuid),
         ]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
@@ -88,6 +88,8 @@ class QueueModel(RowsModel[QueueItem]):
             return QBrush(QColor("#fff4ce"))
         if role == Qt.ItemDataRole.ToolTipRole and it.own:
             return "Usted registró o tiene a su cargo esta ficha: debe aprobarla otro supervisor."
+        if role == Qt.ItemDataRole.ToolTipRole:  # the whole text of a cell cut to fit
+            return self.cells(it)[col] or None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (5, 6):
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.UserRole:
@@ -109,6 +111,7 @@ class ReviewQueuePage(QWidget):
         subscribe(self, self.on_changes)
         self.last_result: ApproveResult | None = None
         self.windows: dict[str, ReviewWindow] = {}
+        self._focus_on_load = False  # set when shown: the next load focuses the table
 
         title = QLabel("Fichas completas por revisar")
         title.setObjectName("title")
@@ -142,9 +145,7 @@ class ReviewQueuePage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.columns = ColumnFitter(self.table, main=0)  # the household's name
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
@@ -214,13 +215,28 @@ class ReviewQueuePage(QWidget):
             plural(len(items), "1 ficha por revisar", "{n} fichas por revisar") + extra
         )
         sel = self.table.selectionModel()
-        for row, it in enumerate(items):
-            if it.uuid in keep:
-                sel.select(
-                    self.model.index(row, 0),
-                    sel.SelectionFlag.Select | sel.SelectionFlag.Rows,
-                )
+        kept = [row for row, it in enumerate(items) if it.uuid in keep]
+        if items:
+            # the keyboard starts on a row: the first kept one, else the first of the queue
+            sel.setCurrentIndex(self.model.index(kept[0] if kept else 0, 0),
+                                sel.SelectionFlag.ClearAndSelect | sel.SelectionFlag.Rows)
+        for row in kept[1:]:
+            sel.select(self.model.index(row, 0),
+                       sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
+        if self._focus_on_load and items and self.isVisible():
+            self._focus_on_load = False
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
         self._selection_changed()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        """Shown (the window opened, or its tab chosen): the next load puts the keyboard
+        on the table, on its first row, so ↓, Enter and Alt+A work at once (a clerk
+        found the queue opened with the keyboard nowhere)."""
+        super().showEvent(event)
+        self._focus_on_load = True
+        if self.model.rows and self.table.isVisible():
+            self._focus_on_load = False
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def selected_items(self) -> list[QueueItem]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})

@@ -185,11 +185,13 @@ class AppWindow(QMainWindow):
         self.login_page.password.setFocus()
 
     def _logged_in(self, user: Any) -> None:
-        assert self.ws is not None
+        assert self.ws is not None and self.login_page is not None
+        typed = self.login_page.take_password()
         if self.ws.must_change_password:
             # The password is the one an administrator gave: the workspace refuses
-            # everything else, so the records screen waits behind this dialog.
-            dlg = ChangePasswordDialog(self.ws, self, forced=True)
+            # everything else, so the records screen waits behind this dialog, which
+            # does not ask again for the password just typed.
+            dlg = ChangePasswordDialog(self.ws, self, forced=True, current=typed or None)
             dlg.accepted.connect(lambda: self._enter(self.ws.user))
             dlg.rejected.connect(lambda: self._end_session(
                 "Para usar el programa debe elegir una contraseña propia. Ingrese de nuevo "

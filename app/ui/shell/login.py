@@ -36,6 +36,7 @@ class LoginPage(QWidget):
         super().__init__(parent)
         self.ws = ws
         self._locked_until = 0.0
+        self._just_typed = ""  # the password of a log-in while it is being signalled
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._tick)
@@ -141,10 +142,20 @@ class LoginPage(QWidget):
             self.password.selectAll()
             self.password.setFocus()
             return
+        # The shell reads it once (take_password) for the change a given password
+        # needs, so the person is not asked again what they just typed.
+        self._just_typed = self.password.text()
         self.password.clear()
         self.message.clear()
         self.notice.clear()
         self.logged_in.emit(user)
+        self._just_typed = ""
+
+    def take_password(self) -> str:
+        """The password of the log-in being signalled (only while `logged_in` is being
+        emitted; "" afterwards). It is forgotten once read."""
+        value, self._just_typed = self._just_typed, ""
+        return value
 
     def forgot(self) -> ForgotPasswordDialog:
         """«¿Olvidó su contraseña?»: the recovery code for an administrator, whom to

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -25,9 +24,11 @@ from app.core import cases as cases_rules
 from app.core.errors import SieeError
 from app.core.roles import ROLE_LABELS, Perm, can
 from app.core.states import STATE_LABELS, State
+from app.store.records import RecordMeta
 from app.ui.common.changes import RECORDS, Change, subscribe
 from app.ui.common.empty_note import TableOrNote
-from app.ui.common.record_list import FORM_LABELS, RecordTableModel, Row, when_text
+from app.ui.common.record_list import COLUMNS, FORM_LABELS, RecordTableModel, Row, when_text
+from app.ui.common.table_columns import ColumnFitter
 from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error
 from app.ui.review.case_dialog import CaseDialog
@@ -124,9 +125,9 @@ class RecordsPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(False)
         self.table.verticalHeader().hide()
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        # «Observación o resultado» stays readable on a 1366 px screen; the others give way
+        self.columns = ColumnFitter(self.table, main=COLUMNS.index("Observación o resultado"),
+                                    main_max=430)  # a CSE result line; reasons: below
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
@@ -230,7 +231,7 @@ class RecordsPage(QWidget):
                 rows.append(Row(m, returns, result, c.case_uuid if c else m.uuid,
                                 c.state_label if c else "", c.head_name if c else "",
                                 c.head_dni if c else "", _case_ubigeo(c),
-                                _visit_text(c, m.uuid)))
+                                _step_text(c, m)))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
             return rows, ws.counts_by_state(exclude_forms=CASE_STEP_FORMS)
 
@@ -238,11 +239,16 @@ class RecordsPage(QWidget):
         self._generation += 1
         gen = self._generation
         self.load_job = run_job(
-            load, on_result=lambda result: self._loaded(result, gen), on_error=self._load_failed
+            load, on_result=lambda result: self._loaded(result, gen),
+            on_error=lambda exc: self._load_failed(exc, gen),
         )
 
-    def _load_failed(self, exc: BaseException) -> None:
-        if self.ws.user is None:  # the session ended while the list was loading
+    def _load_failed(self, exc: BaseException, generation: int = 0) -> None:
+        # The session ended while the list was loading (the load fails «Inicie sesión»),
+        # or a newer load was started meanwhile: its failure is no news to anyone. A
+        # failure that reached the screen after the next user logged in once showed them
+        # a box over their new session (and stole the focus of their windows).
+        if self.ws.user is None or (generation and generation != self._generation):
             return
         self.status.setText("")
         show_error(self, exc)
@@ -402,10 +408,26 @@ def _case_ubigeo(c: Case | None) -> str:
     return str((c.request.summary or {}).get("ubigeo") or "")
 
 
-def _visit_text(c: Case | None, uuid: str) -> str:
-    """What a visit attempt's row says in «Estado»: its outcome, not «Completa»."""
-    v = next((v for v in (c.visits if c else []) if v.uuid == uuid), None)
-    if v is None:
+def _step_text(c: Case | None, m: RecordMeta) -> str:
+    """What the row of a step of a case says in «Estado», instead of the record's
+    state («Completa» said nothing of it): a visit attempt its outcome, a decision what
+    was decided («Desestimada», «Reabierta») and whether it reached the centre."""
+    if c is None:
         return ""
-    what = v.result_label or v.result_code or "sin resultado"
-    return f"Visita fallida: {what}" if v.failed else f"Visita realizada: {what}"
+    v = next((v for v in c.visits if v.uuid == m.uuid), None)
+    if v is not None:
+        what = v.result_label or v.result_code or "sin resultado"
+        return f"Visita fallida: {what}" if v.failed else f"Visita realizada: {what}"
+    d = next((d for d in c.decisions if d.uuid == m.uuid), None)
+    if d is None and m.form_id == cases_rules.DROP:  # a decision not taken yet (a draft)
+        return "Desestimación en borrador"
+    if d is None:
+        return ""
+    what = "Desestimada" if d.action == "desestimar" else "Reabierta"
+    sent = _DECISION_SENT.get(State(m.state), "")
+    return f"{what} ({sent})" if sent else what
+
+
+# Where a decision is on its way to the centre, as its row says it.
+_DECISION_SENT = {State.QUEUED: "por enviar", State.DELIVERED: "enviada a la sede central",
+                  State.RETURNED: "observada por la sede central"}
