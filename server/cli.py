@@ -395,8 +395,9 @@ def _dispatch(svc: Any, args: argparse.Namespace, before: KeyState) -> int:
         return _print_data_key(svc, before)
     elif cmd == "keys":
         if before.missing():
-            print(f"Claves RECIÉN CREADAS en {svc.settings.data_dir} (esa carpeta no tenía "
-                  "claves): si el servidor ya tenía las suyas, esta no es su carpeta.")
+            print(f"Claves RECIÉN CREADAS en {svc.settings.data_dir} "
+                  f"({', '.join(before.missing())}; esa carpeta no las tenía): si el "
+                  "servidor ya tenía las suyas, esta no es su carpeta.")
         print(f"firma (Ed25519):    {svc.keys.signing_public}  "
               f"[{p.key_fingerprint(svc.keys.signing_public)}]")
         print(f"cifrado (X25519):   {svc.keys.encryption_public}  "
