@@ -40,6 +40,8 @@ from server.startup import (
     database_error,
     db_url_from,
     key_state,
+    new_sqlite_notice,
+    sqlite_file_of,
 )
 
 receipt_filename = p.receipt_filename
@@ -260,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
                      workers=args.workers, log_format=args.log_format,
                      forwarded_allow_ips=args.forwarded_allow_ips)
     before = key_state(settings.data_dir)
+    db_file = sqlite_file_of(settings.db_url)
+    db_existed = db_file is not None and db_file.exists()
     try:
         if args.cmd == "db":
             return db_command(settings, args.sub)
@@ -269,9 +273,9 @@ def run(args: argparse.Namespace) -> int:
         finally:
             svc.close()
     finally:
-        notice = created_keys_notice(before)
-        if notice:
-            print(notice, file=sys.stderr)
+        for notice in (created_keys_notice(before), new_sqlite_notice(db_file, db_existed)):
+            if notice:
+                print(notice, file=sys.stderr)
 
 
 def preflight(settings: Settings) -> None:
@@ -598,6 +602,8 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
     observe.setup_logging(log_level, log_format)
     log = logging.getLogger("siee.server")
     keys_before = key_state(settings.data_dir)
+    db_file = sqlite_file_of(settings.db_url)
+    db_existed = db_file is not None and db_file.exists()
     try:
         service = open_service(settings)  # SchemaOutdated, StartupRefused: nothing listens
     except (StartupRefused, ProtocolError) as exc:
@@ -610,6 +616,10 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
     if notice:
         log.warning("new server keys created in %s", settings.data_dir,
                     extra={"code": "new_keys", "mensaje": notice})
+    notice = new_sqlite_notice(db_file, db_existed)
+    if notice:
+        log.warning("new SQLite database created at %s", db_file,
+                    extra={"code": "new_sqlite_db", "mensaje": notice})
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

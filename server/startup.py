@@ -273,3 +273,24 @@ def created_keys_notice(before: KeyState) -> str | None:
             "tenía claves en otra carpeta, esta orden usó la carpeta equivocada: indique "
             "--data o SIEE_SERVER_DATA (p. ej. /var/lib/siee-server). Si es una "
             "instalación nueva, copie las claves a un medio cifrado fuera del servidor.")
+
+
+def new_sqlite_notice(db_file: Path | None, existed: bool) -> str | None:
+    """Spanish notice when a command just created a new SQLite database file (no --db
+    nor SIEE_DB, or a sqlite URL to a file that did not exist); None otherwise."""
+    if db_file is None or existed or not db_file.exists():
+        return None
+    return (f"Aviso: se creó una base de datos SQLite NUEVA en {db_file}. Una sede central "
+            "usa PostgreSQL: si esperaba su base, defina SIEE_DB (cargue "
+            "/etc/siee/server.env, p. ej. con «sudo -u siee siee-admin …») o use --db.")
+
+
+def sqlite_file_of(db_url: str) -> Path | None:
+    """The SQLite file of `db_url` (None for other databases and for a URL that does not
+    parse: the preflight then says why)."""
+    from server.file_modes import sqlite_path
+
+    try:
+        return sqlite_path(db_url)
+    except ArgumentError:
+        return None

@@ -71,13 +71,20 @@ def test_database_and_folder_from_the_environment(tmp_path, capsys, monkeypatch)
     rc, out, err = run(capsys, "keys")
     assert rc == 0
     assert "RECIÉN CREADAS" in out and "claves NUEVAS" in err
+    assert f"SQLite NUEVA en {elsewhere}" in err
     assert {SIG_FILE, ENC_FILE, KEY_FILE} <= {f.name for f in data.iterdir()}
     assert elsewhere.exists() and not (data / "siee-server.db").exists()
-    rc, out, err = run(capsys, "keys")  # the same keys: no notice any more
-    assert rc == 0 and "RECIÉN" not in out and "NUEVAS" not in err
+    rc, out, err = run(capsys, "keys")  # the same keys and database: no notice any more
+    assert rc == 0 and "RECIÉN" not in out and "NUEVA" not in err
     assert "firma (Ed25519)" in out
     rc, out, _ = run(capsys, "db", "status")
     assert rc == 0 and "Esquema de la base de datos" in out
+
+
+def test_without_db_nor_variable_a_new_sqlite_file_is_announced(tmp_path, capsys):
+    rc, out, err = run(capsys, "devices", "list", "--data", str(tmp_path))
+    assert rc == 0 and "(ninguno)" in out
+    assert f"SQLite NUEVA en {tmp_path / 'siee-server.db'}" in err and "SIEE_DB" in err
 
 
 def test_a_folder_without_the_data_key_is_refused_before_creating_keys(tmp_path, capsys):
