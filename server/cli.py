@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("keys", parents=[common], help="mostrar las claves públicas del servidor")
     k.add_argument("--data-key-env", action="store_true",
                    help="imprimir la línea SIEE_SERVER_DATA_KEY=... con la clave de datos "
-                   "(para /etc/siee/server.env o un gestor de secretos)")
+                   "(para el archivo de variables del servicio o un gestor de secretos)")
     return ap
 
 

@@ -123,7 +123,7 @@ def test_wrong_or_malformed_data_key_refuses_to_start(tmp_path, capsys, monkeypa
     rc, _, err = run(capsys, "serve", "--data", str(data), "--db", url, "--port", "0",
                      "--log-level", "warning")
     assert rc == 1
-    line = json.loads(next(ln for ln in err.splitlines() if ln.startswith("{")))
+    line = json.loads(next(ln for ln in err.splitlines() if '"code"' in ln))
     assert line["level"] == "ERROR" and line["code"] == "data_key_wrong"
     assert "no abre los datos cifrados" in line["mensaje"]
     rc, _, err = run(capsys, "records", "return", "6f1c2b1e-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
@@ -160,7 +160,7 @@ def test_wrong_database_password_is_a_spanish_message(tmp_path, capsys):
     rc, _, err = run(capsys, "serve", "--data", str(tmp_path), "--db", bad, "--port", "0",
                      "--log-level", "warning")
     assert rc == 1
-    line = json.loads(next(ln for ln in err.splitlines() if ln.startswith("{")))
+    line = json.loads(next(ln for ln in err.splitlines() if '"code"' in ln))
     assert line["code"] == "db_unreachable" and "clave" in line["mensaje"]
     assert "clave-equivocada" not in err
 
