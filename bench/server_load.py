@@ -52,6 +52,11 @@ server.day_receipted       1 when the server holds every record of the day exact
 
 Environment: SIEE_BENCH_QUICK=1 runs only 1 process and the 32-device configurations;
 SIEE_BENCH_BACKENDS=postgres (or sqlite) runs only those backends.
+
+The PostgreSQL database is EMPTIED at every server start (every server table dropped):
+it must be a scratch database, never a centre's. The bench refuses a database that
+already holds server tables unless told it is a scratch one: `--scratch-db` or
+SIEE_BENCH_SCRATCH_DB=1 (check_scratch_db).
 """
 
 from __future__ import annotations
@@ -300,10 +305,52 @@ def validation_ms_per_record(pool: list[dict[str, Any]], version: str) -> float:
     return (time.process_time() - t0) * 1000 / n
 
 
-def main() -> int:
+SCRATCH_ENV = "SIEE_BENCH_SCRATCH_DB"
+
+
+def check_scratch_db(url: str, scratch: bool) -> str | None:
+    """None when the bench may drop every server table of `url`: the database holds no
+    server table, or `scratch` says it is a scratch database. Otherwise the Spanish
+    refusal to print (the bench then touches nothing)."""
+    from sqlalchemy import create_engine, inspect
+
+    from server.db import metadata
+
+    if scratch:
+        return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            names = set(inspect(c).get_table_names())
+    finally:
+        engine.dispose()
+    found = sorted(names & (set(metadata.tables) | {"alembic_version"}))
+    if not found:
+        return None
+    shown = engine.url.render_as_string(hide_password=True)
+    return (f"La base de datos {shown} ya tiene tablas del servidor SIEE "
+            f"({', '.join(found[:5])}{'...' if len(found) > 5 else ''}). Esta prueba de carga "
+            "BORRA todas las tablas del servidor de la base que se le da: nunca la ejecute "
+            "sobre la base de producción. Cree una base de prueba aparte (sudo -u postgres "
+            "createdb -O siee siee_bench) y, si de verdad es una base de prueba, agregue "
+            f"--scratch-db (o {SCRATCH_ENV}=1). No se tocó nada.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    unknown = [a for a in args if a != "--scratch-db"]
+    if unknown:
+        print(f"Opción desconocida: {' '.join(unknown)} (solo --scratch-db).", file=sys.stderr)
+        return 2
+    scratch = "--scratch-db" in args or os.environ.get(SCRATCH_ENV) == "1"
+    pg = os.environ.get("SIEE_BENCH_PG_URL") or os.environ.get("SIEE_TEST_PG_URL")
+    if pg:
+        refusal = check_scratch_db(pg, scratch)
+        if refusal:
+            print(refusal, file=sys.stderr)
+            return 2
     rng = random.Random(2026)
     pool, version = answer_pool()
-    pg = os.environ.get("SIEE_BENCH_PG_URL") or os.environ.get("SIEE_TEST_PG_URL")
     quick = os.environ.get("SIEE_BENCH_QUICK") == "1"
     backends = [("sqlite", None)] + ([("postgres", pg)] if pg else [])
     only = os.environ.get("SIEE_BENCH_BACKENDS")  # e.g. "postgres": the others skipped

@@ -12,7 +12,9 @@
     siee-server export [--out FILE]
     siee-server keys
 
-Every command takes --data DIR (server keys, default SQLite file) and --db URL."""
+Every command takes --data DIR (server keys, default SQLite file) and --db URL; without
+them, the environment variables SIEE_SERVER_DATA and SIEE_DB (so a password stays off
+the command line, /proc/PID/cmdline). An empty value is refused (server.startup)."""
 
 from __future__ import annotations
 
@@ -29,16 +31,32 @@ from app.sync import protocol as p
 from app.sync.protocol import ProtocolError
 from server.files import read_bounded
 from server.settings import Settings, default_data_dir
+from server.startup import (
+    KeyState,
+    StartupRefused,
+    check_data_key,
+    created_keys_notice,
+    data_dir_from,
+    database_error,
+    db_url_from,
+    key_state,
+    new_sqlite_notice,
+    sqlite_file_of,
+)
 
 receipt_filename = p.receipt_filename
 
 
 def _common() -> argparse.ArgumentParser:
     c = SpanishArgumentParser(add_help=False)
-    c.add_argument("--data", metavar="CARPETA", type=Path, default=None,
-                   help="carpeta de datos del servidor (claves, base SQLite por defecto)")
+    c.add_argument("--data", metavar="CARPETA", default=None,
+                   help="carpeta de datos del servidor (claves; base SQLite si no hay otra). "
+                   "Sin esta opción: la variable de entorno SIEE_SERVER_DATA")
     c.add_argument("--db", metavar="URL", default=None,
-                   help="base de datos (sqlite:///archivo.db o postgresql+psycopg://...)")
+                   help="base de datos (postgresql+psycopg://USUARIO:CLAVE@HOST/BASE o "
+                   "sqlite:///archivo.db). Sin esta opción: la variable de entorno SIEE_DB "
+                   "(así la clave no queda en la línea de órdenes); sin ninguna de las dos, "
+                   "un archivo SQLite en la carpeta de datos (solo pruebas)")
     return c
 
 
@@ -205,7 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--no-answers", action="store_true", help="sin las respuestas")
     x.add_argument("--cases", action="store_true", help="una fila por expediente (hogar)")
 
-    sub.add_parser("keys", parents=[common], help="mostrar las claves públicas del servidor")
+    k = sub.add_parser("keys", parents=[common], help="mostrar las claves públicas del servidor")
+    k.add_argument("--data-key-env", action="store_true",
+                   help="imprimir la línea SIEE_SERVER_DATA_KEY=... con la clave de datos "
+                   "(para el archivo de variables del servicio o un gestor de secretos)")
     return ap
 
 
@@ -216,8 +237,11 @@ _LIMIT_TYPES: dict[str, type] = {"max_queue_wait": float}
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    data = args.data or default_data_dir()
-    kw: dict[str, Any] = {"data_dir": data, "db_url": args.db or ""}
+    """The command's settings: --data/--db, else SIEE_SERVER_DATA/SIEE_DB, else the
+    service user's folder and a SQLite file in it. Raises StartupRefused for an empty
+    --db/--data or variable."""
+    data = data_dir_from(args.data) or default_data_dir()
+    kw: dict[str, Any] = {"data_dir": data, "db_url": db_url_from(args.db)}
     for name in _LIMIT_ARGS:
         v = getattr(args, name, None)
         if v is not None:
@@ -272,19 +296,58 @@ def run(args: argparse.Namespace) -> int:
         return serve(settings, args.host, args.port, args.log_level, args.port_file,
                      workers=args.workers, log_format=args.log_format,
                      forwarded_allow_ips=args.forwarded_allow_ips)
-    if args.cmd == "db":
-        return db_command(settings, args.sub)
+    before = key_state(settings.data_dir)
+    db_file = sqlite_file_of(settings.db_url)
+    db_existed = db_file is not None and db_file.exists()
+    try:
+        if args.cmd == "db":
+            return db_command(settings, args.sub)
+        svc = open_service(settings)
+        try:
+            return _dispatch(svc, args, before)
+        finally:
+            svc.close()
+    finally:
+        for notice in (created_keys_notice(before), new_sqlite_notice(db_file, db_existed)):
+            if notice:
+                print(notice, file=sys.stderr)
+
+
+def preflight(settings: Settings) -> None:
+    """Before a command opens the service: the database answers and the data key opens
+    what it holds sealed (server.startup.check_data_key). Creates nothing (not even the
+    SQLite file's tables); raises StartupRefused."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server import db
+
+    try:
+        engine = db._create_engine(settings.db_url)
+    except Exception as exc:  # a URL SQLAlchemy cannot parse, an unknown driver
+        raise database_error(settings.db_url, exc) from exc
+    try:
+        check_data_key(engine, settings.data_dir)
+    except SQLAlchemyError as exc:
+        raise database_error(settings.db_url, exc) from exc
+    finally:
+        engine.dispose()
+
+
+def open_service(settings: Settings) -> Any:
+    """server.service.Service on `settings` after the preflight; a database error while
+    preparing the schema is a StartupRefused too."""
+    from sqlalchemy.exc import SQLAlchemyError
 
     from server.service import Service
 
-    svc = Service(settings)
+    preflight(settings)
     try:
-        return _dispatch(svc, args)
-    finally:
-        svc.close()
+        return Service(settings)
+    except SQLAlchemyError as exc:
+        raise database_error(settings.db_url, exc) from exc
 
 
-def _dispatch(svc: Any, args: argparse.Namespace) -> int:
+def _dispatch(svc: Any, args: argparse.Namespace, before: KeyState) -> int:
     cmd, sub = args.cmd, getattr(args, "sub", None)
     if cmd == "enroll-code":
         code, expires = svc.create_enroll_code(args.ule, args.hours)
@@ -369,13 +432,35 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
             print(f"{n} registros exportados a {args.out}.", file=sys.stderr)
         else:
             svc.export_csv(sys.stdout, args.ule, not args.no_answers)
+    elif cmd == "keys" and args.data_key_env:
+        return _print_data_key(svc, before)
     elif cmd == "keys":
+        if before.missing():
+            print(f"Claves RECIÉN CREADAS en {svc.settings.data_dir} "
+                  f"({', '.join(before.missing())}; esa carpeta no las tenía): si el "
+                  "servidor ya tenía las suyas, esta no es su carpeta.")
         print(f"firma (Ed25519):    {svc.keys.signing_public}  "
               f"[{p.key_fingerprint(svc.keys.signing_public)}]")
         print(f"cifrado (X25519):   {svc.keys.encryption_public}  "
               f"[{p.key_fingerprint(svc.keys.encryption_public)}]")
     else:  # pragma: no cover - argparse prevents it
         return 2
+    return 0
+
+
+def _print_data_key(svc: Any, before: KeyState) -> int:
+    """`keys --data-key-env`: the line to put in server.env for SIEE_SERVER_DATA_KEY."""
+    import base64
+
+    from server.sealing import load_data_key
+
+    text = base64.urlsafe_b64encode(load_data_key(svc.settings.data_dir)).decode().rstrip("=")
+    print(f"SIEE_SERVER_DATA_KEY={text}")
+    source = ("de la variable SIEE_SERVER_DATA_KEY" if before.data_key_env
+              else f"del archivo {svc.settings.data_dir / 'server_data.key'}")
+    print(f"Clave de datos {source}. Guarde esa línea en /etc/siee/server.env (root:siee "
+          "0640) o en su gestor de secretos, y en la copia cifrada de las claves; no la "
+          "pegue en la línea de órdenes ni en un ticket.", file=sys.stderr)
     return 0
 
 
@@ -523,7 +608,16 @@ def _write(out: Path, data: bytes) -> None:
 
 
 def db_command(settings: Settings, sub: str) -> int:
-    """`siee-server db upgrade|status`."""
+    """`siee-server db upgrade|status`; database errors become StartupRefused."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return _db_command(settings, sub)
+    except SQLAlchemyError as exc:
+        raise database_error(settings.db_url, exc) from exc
+
+
+def _db_command(settings: Settings, sub: str) -> int:
     from server import db
 
     if sub == "status":
@@ -536,6 +630,7 @@ def db_command(settings: Settings, sub: str) -> int:
         head = db.head_revision()
         print(f"Esquema de la base de datos: {rev or 'vacía'}; versión del programa: {head}.")
         return 0 if rev == head else 3
+    preflight(settings)  # a wrong data key must not seal old values with it
     before, after = db.upgrade(settings.db_url)
     if before == after:
         print(f"La base de datos ya está en la versión {after}.")
@@ -568,10 +663,28 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
 
     from server import observe
     from server.app import SETTINGS_ENV, create_app
-    from server.service import Service
 
     observe.setup_logging(log_level, log_format)
-    service = Service(settings)  # raises SchemaOutdated before anything listens
+    log = logging.getLogger("siee.server")
+    keys_before = key_state(settings.data_dir)
+    db_file = sqlite_file_of(settings.db_url)
+    db_existed = db_file is not None and db_file.exists()
+    try:
+        service = open_service(settings)  # SchemaOutdated, StartupRefused: nothing listens
+    except (StartupRefused, ProtocolError) as exc:
+        # One JSON line (`journalctl -o cat | jq .` reads it): English in `message`, the
+        # administrator's Spanish in `mensaje`.
+        log.error("server not started: %s", exc.detail,
+                  extra={"code": exc.code, "mensaje": exc.message})
+        return 1
+    notice = created_keys_notice(keys_before)
+    if notice:
+        log.warning("new server keys created in %s", settings.data_dir,
+                    extra={"code": "new_keys", "mensaje": notice})
+    notice = new_sqlite_notice(db_file, db_existed)
+    if notice:
+        log.warning("new SQLite database created at %s", db_file,
+                    extra={"code": "new_sqlite_db", "mensaje": notice})
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -583,7 +696,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
         print(f"No se pudo usar el puerto {port} en {host}: {exc.strerror}.", file=sys.stderr)
         return 1
     bound = sock.getsockname()[1]
-    logging.getLogger("siee.server").info(
+    log.info(
         "SIEE server (protocol v%d) on %s:%d, %d worker(s), data %s, db %s",
         p.PROTOCOL_VERSION, host, bound, workers, settings.data_dir,
         make_url(settings.db_url).render_as_string(hide_password=True))
@@ -648,6 +761,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
+    except StartupRefused as exc:
+        print(exc.message, file=sys.stderr)
+        return 2 if exc.code.startswith("empty_") else 1
     except ProtocolError as exc:
         print(exc.message, file=sys.stderr)
         logging.getLogger("siee.server").debug("error %s: %s", exc.code, exc.detail)

@@ -89,10 +89,12 @@ def new_request_id(incoming: str | None) -> str:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds the current request id to every log record."""
+    """Adds the current request id to every log record, and drops uvicorn's
+    `color_message` (the message again with ANSI colour escapes: noise in a JSON line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
+        record.__dict__.pop("color_message", None)
         return True
 
 

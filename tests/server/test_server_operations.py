@@ -109,6 +109,10 @@ def test_logs_are_json_with_request_ids_and_no_answers(srv):
     parsed = [json.loads(ln) for ln in lines]
     assert all({"time", "level", "logger", "message", "request_id"} <= set(d) for d in parsed)
     assert any(d["request_id"] != "-" for d in parsed if d["logger"].startswith("siee"))
+    # uvicorn's own lines are there (info level) without their ANSI-coloured copy
+    assert any(d["logger"].startswith("uvicorn") for d in parsed)
+    assert not any("color_message" in d for d in parsed)
+    assert "\x1b[" not in srv.log_text() and "\\u001b" not in srv.log_text()
     assert "Quispe" not in srv.log_text()
 
 
