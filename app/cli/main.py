@@ -27,7 +27,7 @@ from app.cli.practice import register as register_practice
 from app.cli.sync import register as register_sync
 from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError, ValidationError
-from app.core.roles import Role
+from app.core.roles import ROLE_LABELS, Role
 from app.core.states import STATE_LABELS, State
 from app.demo_answers import load_demo
 from app.forms import bundled_form
@@ -78,12 +78,12 @@ def cmd_users(args: argparse.Namespace) -> int:
         if args.users_cmd == "add":
             pw = password("Contraseña del nuevo usuario: ", env="SIEE_NEW_PASSWORD", confirm=True)
             ws.admin.add_user(args.username, args.role, pw, args.name or "")
-            print(f"Usuario «{args.username}» creado ({args.role}). Deberá cambiar la "
-                  "contraseña la primera vez que ingrese.")
+            print(f"Usuario «{args.username}» creado ({role_label(args.role)}). Deberá "
+                  "cambiar la contraseña la primera vez que ingrese.")
         elif args.users_cmd == "list":
             for u in ws.admin.list_users():
                 state = "activo" if u.active else "desactivado"
-                print(f"{u.username}\t{u.role.value}\t{state}\t{u.display_name}")
+                print(f"{u.username}\t{role_label(u.role)}\t{state}\t{u.display_name}")
         elif args.users_cmd == "disable":
             ws.admin.set_user_active(args.username, False)
             print(f"Usuario «{args.username}» desactivado (se reactiva con «siee-campo users "
@@ -324,10 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     us = s.add_subparsers(dest="users_cmd", required=True, metavar="ORDEN")
     a = us.add_parser("add", parents=[common], help="crear un usuario (pide su contraseña)")
     a.add_argument("username", metavar="USUARIO", help="nombre de usuario para ingresar")
-    a.add_argument("--role", metavar="ROL", required=True, type=_role_name,
-                   choices=[r.value for r in Role],
-                   help="uno de: " + ", ".join(r.value for r in Role)
-                   + " (también «administrador»)")
+    a.add_argument("--role", metavar="ROL", required=True, type=role_name,
+                   help=f"uno de: {ROLE_CHOICES}")
     a.add_argument("--name", metavar="NOMBRE", help="nombre para mostrar")
     us.add_parser("list", parents=[common], help="listar los usuarios")
     d = us.add_parser("disable", parents=[common],
@@ -474,11 +472,38 @@ def state_name(text: str) -> str:
     raise argparse.ArgumentTypeError(f"estado desconocido «{text}»; use uno de: {names}")
 
 
-def _role_name(text: str) -> str:
-    """A role as typed by IT: the program's names, or «administrador» as the guide and
-    the window call the admin role."""
-    text = text.strip().lower()
-    return Role.ADMIN.value if text == "administrador" else text
+# `users add --role`: the Spanish names IT types (the window's, in lower case), listed in
+# the help and in the refusal of an unknown name.
+ROLE_NAMES: dict[str, Role] = {
+    "empadronador": Role.EMPADRONADOR,
+    "digitador": Role.DIGITADOR,
+    "supervisor": Role.SUPERVISOR,
+    "administrador": Role.ADMIN,
+}
+# also accepted, not advertised: the window's full label and the stored id of older scripts
+_ROLE_ALIASES: dict[str, Role] = {
+    "responsable de ule": Role.SUPERVISOR,
+    "admin": Role.ADMIN,
+    **{_label: r for r, _label in ((r, ROLE_LABELS[r].lower()) for r in Role)},
+}
+ROLE_CHOICES = "«empadronador», «digitador», «supervisor» (responsable de ULE), «administrador»"
+
+
+def role_name(text: str) -> str:
+    """`users add --role`: a role as IT types it (the Spanish names of ROLE_NAMES, any
+    case or accents) -> its stored value. argparse.ArgumentTypeError (Spanish, listing the
+    accepted names) for anything else."""
+    wanted = _plain(text)
+    for names in (ROLE_NAMES, _ROLE_ALIASES):
+        for name, role in names.items():
+            if wanted == _plain(name):
+                return role.value
+    raise argparse.ArgumentTypeError(f"rol desconocido «{text}»; use uno de: {ROLE_CHOICES}")
+
+
+def role_label(role: Role | str) -> str:
+    """A role as the window names it («Empadronador», «Administrador»…)."""
+    return ROLE_LABELS[Role(role)]
 
 
 _OS_REASONS = {errno.ENOENT: "no existe (revise la ruta)", errno.EACCES: "no hay permiso",

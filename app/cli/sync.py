@@ -35,8 +35,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         help="carpeta de datos")
     p = subparsers.add_parser("sync", parents=[top],
                               help="sincronización con el servidor del SIEE")
-    sub = p.add_subparsers(dest="sync_cmd", metavar="{enroll,now,status,log,export-batch,"
-                           "import-receipt,import-inbox,watch}")
+    sub = p.add_subparsers(dest="sync_cmd", metavar="ORDEN")
     sub.required = True
 
     e = sub.add_parser("enroll", parents=[common], help="inscribir este equipo con un código")
