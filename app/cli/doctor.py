@@ -18,6 +18,7 @@ from app import __version__
 from app.core.roles import ROLE_LABELS, Role
 from app.core.states import STATE_LABELS, State
 from app.paths import log_dir
+from app.store.db import MIGRATIONS
 from app.store.inspect import inspect_database
 from app.workspace.settings import (
     DEFAULTS,
@@ -80,6 +81,9 @@ def doctor_report(data_dir: Path) -> dict[str, Any]:
     return {
         "program": {
             "version": __version__,
+            # the database schema this program writes (app.store.db's migrations): known
+            # even when the data folder's database cannot be read
+            "schema_version": len(MIGRATIONS),
             "packaged": bool(getattr(sys, "frozen", False)),
             "executable": sys.executable,
             "python": platform.python_version(),
@@ -150,8 +154,7 @@ def format_report(r: dict[str, Any]) -> str:
         lines += [
             f"  archivo: {db['path']} ({mb:.1f} MB; WAL {db['wal_bytes'] / 1e6:.1f} MB)",
             f"  integridad (integrity_check): {db.get('integrity_check', '?')}",
-            f"  versión del esquema: {db.get('schema_version', '?')} "
-            f"(este programa: {db.get('schema_expected', '?')})",
+            _schema_line(db.get("schema_version"), p["schema_version"]),
             f"  id del espacio de trabajo: {db.get('workspace_id') or '—'}",
             "  usuarios activos por rol: " + _pairs(
                 {_ROLE_NAMES.get(k, k): v for k, v in db.get("users", {}).items()}),
@@ -190,6 +193,20 @@ def format_report(r: dict[str, Any]) -> str:
     lines += ["", f"Últimas advertencias y errores del registro ({LOG_TAIL} como máximo)"]
     lines += [f"  {ln}" for ln in r["log_tail"]] or ["  ninguna advertencia ni error"]
     return "\n".join(lines)
+
+
+def _schema_line(found: int | None, program: int) -> str:
+    """The database's schema version beside this program's, with what a difference
+    means for IT."""
+    if found is None:
+        return f"  versión del esquema: no se pudo leer (este programa: {program})"
+    line = f"  versión del esquema: {found} (este programa: {program})"
+    if found > program:
+        line += (" — los datos son de una versión más nueva del programa: instale esa "
+                 "versión (guía de TI, sección 10)")
+    elif found < program:
+        line += " — se actualiza sola al abrir el programa"
+    return line
 
 
 # What IT does with a damaged database (also in docs/guia-it.md, section 12).
