@@ -29,12 +29,14 @@ from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError, ValidationError
 from app.core.roles import ROLE_LABELS, Role
 from app.core.states import STATE_LABELS, State
+from app.core.ubigeo import catalog
 from app.demo_answers import load_demo
 from app.forms import bundled_form
 from app.forms.cli import register as register_forms
 from app.paths import default_data_dir, setup_logging
 from app.selftest import qt_probe, run_selftest
 from app.store.backup import inspect_backup, restore_backup
+from app.store.vault import check_password_policy, check_username
 from app.sync.model import check_server_url
 from app.workspace import Workspace
 
@@ -54,8 +56,16 @@ def cmd_init(args: argparse.Namespace) -> int:
             "usarlos, abra el programa con esa carpeta («siee-campo --data CARPETA»); para "
             "empezar de cero elija otra carpeta con --data, o para poner en ella una copia "
             "de respaldo use «siee-campo restore» con una carpeta nueva.")
+    # Everything that can refuse comes before anything is written: a refused `init` (no
+    # terminal to ask the password on, a wrong ubigeo, user name or password) leaves no
+    # data folder behind, not even its log folder.
+    if args.ule:
+        catalog().validate(args.ule)
+    check_username(args.admin)
     secret = password("Contraseña del administrador: ", confirm=True)
-    ws, code = Workspace.create(Path(args.data), args.admin, secret, ule_ubigeo=args.ule)
+    check_password_policy(secret)
+    setup_logging(data)
+    ws, code = Workspace.create(data, args.admin, secret, ule_ubigeo=args.ule)
     ws.settings.apply_file()
     ws.close()
     print("Datos creados en:", args.data)
@@ -557,9 +567,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(argparse.Namespace(data=data, demo=False))
         parser.print_help()
         return 2
-    if hasattr(args, "data") and (Path(args.data).exists() or args.func in (cmd_init, cmd_run)):
-        # Only `init` and the window make a data folder: a mistyped --data given to any
-        # other order (doctor included) must not be created by its log.
+    if hasattr(args, "data") and (Path(args.data).exists() or args.func is cmd_run):
+        # Only `init` and the window make a data folder (`init` once it has all it needs:
+        # cmd_init): a mistyped --data given to any other order (doctor included) must
+        # not be created by its log.
         setup_logging(Path(args.data))
     try:
         return int(args.func(args) or 0)

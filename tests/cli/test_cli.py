@@ -200,3 +200,29 @@ def test_roles_are_shown_and_accepted_with_the_windows_spanish_names(data):
     assert "'admin'" not in bad.stderr
     helped = run(["users", "add", "--help"]).stdout
     assert "«administrador»" in " ".join(helped.split())
+
+
+def test_a_refused_init_creates_nothing(tmp_path):
+    """IT's day (issue 17): `init` refused without a terminal still made the data folder
+    and its logs/. Every refusal (no terminal for the password, a wrong ubigeo or user
+    name, a short password) now leaves no folder behind; a good init still logs."""
+    d = tmp_path / "datos"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIEE_")}
+    p = subprocess.run([sys.executable, "-m", "app", "init", "--data", str(d), "--admin",
+                        "admin", "--ule", "150101"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, input="", timeout=120)
+    assert p.returncode == 1 and "No hay una consola donde preguntar" in p.stderr
+    assert not d.exists()
+    for args, env_extra, says in (
+        (["--ule", "999999"], {}, "no existe en el catálogo"),
+        (["--ule", "150101"], {"SIEE_PASSWORD": "corta"}, "al menos 8 caracteres"),
+    ):
+        p = run(["init", "--data", str(d), "--admin", "admin", *args], env_extra=env_extra,
+                check=False)
+        assert p.returncode == 1 and says in p.stderr, p.stderr
+        assert not d.exists(), args
+    p = run(["init", "--data", str(d), "--admin", "mal usuario"], check=False)
+    assert p.returncode == 1 and "El usuario debe tener" in p.stderr and not d.exists()
+    run(["init", "--data", str(d), "--admin", "admin", "--ule", "150101"])
+    assert (d / "logs" / "siee-campo.log").is_file()
+    assert "workspace initialized" in (d / "logs" / "siee-campo.log").read_text("utf-8")
