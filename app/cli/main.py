@@ -265,13 +265,50 @@ def cmd_restore(args: argparse.Namespace) -> int:
         Path(args.file), Path(args.target), keep_enrollment=args.keep_enrollment, **kw
     )
     print(f"Restauradas {res.records} fichas y {res.forms} formulario(s) en {res.target}.")
-    if res.enrollment_cleared:
-        print(
-            "Este equipo debe inscribirse de nuevo en el servidor: pida un código de "
-            "inscripción a la sede central y use «siee-campo sync enroll --code CÓDIGO» "
-            "(o el menú Sincronización); al inscribirse se envían las fichas pendientes."
-        )
+    for line in restore_next_steps(Path(res.target), res.enrollment_cleared):
+        print(line)
     return 0
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _shell_arg(path: Path) -> str:
+    """A folder as IT types it in a command: quoted when it has spaces."""
+    text = str(path)
+    return f'"{text}"' if any(c.isspace() for c in text) else text
+
+
+def restore_next_steps(target: Path, enrollment_cleared: bool) -> list[str]:
+    """What to do after `restore` into `target` (Spanish lines). Into the default data
+    folder: enroll this laptop. Into another folder (a test of the copy, or a shared
+    data folder): every command it names carries `--data target` (without it, `sync
+    enroll` re-enrolled the REAL laptop and revoked its id: issue 17, IT's day), and a
+    test restore is told not to enroll at all (it would be one more device holding the
+    real laptop's records)."""
+    if _same_folder(target, default_data_dir()):
+        if not enrollment_cleared:
+            return []
+        return ["Este equipo debe inscribirse de nuevo en el servidor: pida un código de "
+                "inscripción a la sede central y use «siee-campo sync enroll --code CÓDIGO» "
+                "(o el menú Sincronización); al inscribirse se envían las fichas pendientes."]
+    where = _shell_arg(target)
+    if enrollment_cleared:
+        return [
+            f"Esta carpeta no está inscrita en el servidor (la copia no conserva la "
+            f"inscripción). Si solo probaba la copia, NO la inscriba: revísela con "
+            f"«siee-campo records list --data {where}» o abriendo el programa con "
+            f"«siee-campo --data {where}», y luego borre la carpeta.",
+            f"Solo si este equipo va a trabajar con esta carpeta (por ejemplo, la carpeta de "
+            f"datos común de la laptop), pida un código de inscripción a la sede central y "
+            f"use «siee-campo sync enroll --data {where} --code CÓDIGO»; al inscribirse se "
+            f"envían las fichas pendientes.",
+        ]
+    return []
 
 
 def _when(ts: float) -> str:

@@ -19,7 +19,13 @@ from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError
 from app.paths import default_data_dir
 from app.sync.client import InboxImport
-from app.sync.model import NotEnrolled, SyncError, describe_outcome
+from app.sync.model import (
+    PREVIOUS_ENROLLMENT,
+    NotEnrolled,
+    SyncError,
+    describe_outcome,
+    previous_enrollment_sync,
+)
 from app.sync.protocol import key_fingerprint
 from app.sync.scheduler import SchedulePolicy, SyncScheduler
 from app.workspace import Workspace
@@ -172,8 +178,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         st = ws.centre.status()
     finally:
         ws.close()
+    previous = previous_enrollment_sync(st)
     if args.json:
-        print(json.dumps(st.__dict__, ensure_ascii=False, indent=1))
+        print(json.dumps({**st.__dict__, "last_ok_previous_enrollment": previous},
+                         ensure_ascii=False, indent=1))
         return 0
     if not st.enrolled:
         print("Equipo no inscrito en el servidor del SIEE: inscríbalo con «siee-campo sync "
@@ -189,7 +197,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if st.damaged:
         print(f"¡Fichas dañadas (alteradas fuera del programa, no se envían): {st.damaged}! "
               "Avise a soporte.")
-    print(f"Última sincronización correcta: {_when(st.last_ok)}")
+    print(f"Última sincronización correcta: {_when(st.last_ok)}"
+          + (f" — {PREVIOUS_ENROLLMENT}." if previous else ""))
     if st.last_error:
         print(f"Último problema: {st.last_error}")
     return 0

@@ -184,10 +184,15 @@ class BackupDialog(QDialog):
 
 
 class RestoreDialog(QDialog):
-    """Restore a backup into `target` (a new or empty folder)."""
+    """Restore a backup into `target` (a new or empty folder). `program_folder`: the
+    target is the data folder the program will open (the first-run wizard); otherwise
+    it is a folder apart (Administración → Restaurar una copia…), usually a test of the
+    copy, which must not be enrolled."""
 
-    def __init__(self, target: Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, target: Path | None = None, parent: QWidget | None = None,
+                 program_folder: bool = False) -> None:
         super().__init__(parent)
+        self.program_folder = program_folder
         self.job: Job | None = None
         self.info: BackupInfo | None = None
         self.result: RestoreResult | None = None
@@ -319,8 +324,13 @@ class RestoreDialog(QDialog):
         self.password.clear()
         self.code.clear()
         msg = f"Restauradas {res.records} fichas en {res.target}."
-        if res.enrollment_cleared:
+        if res.enrollment_cleared and self.program_folder:
             msg += " Inscriba este equipo en el servidor para enviar las fichas pendientes."
+        elif not self.program_folder:
+            msg += (" Es una carpeta aparte: el programa sigue abriendo sus datos de siempre. "
+                    "Si solo probaba la copia, no la inscriba en el servidor: revísela "
+                    f"abriendo el programa con «siee-campo --data {res.target}» y bórrela al "
+                    "terminar.")
         self.status.setText(msg)
         self.close_btn.setText("Terminar")
 
