@@ -370,10 +370,14 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
         else:
             svc.export_csv(sys.stdout, args.ule, not args.no_answers)
     elif cmd == "keys":
-        print(f"firma (Ed25519):    {svc.keys.signing_public}  "
-              f"[{p.key_fingerprint(svc.keys.signing_public)}]")
+        signing = p.key_fingerprint(svc.keys.signing_public)
+        print(f"firma (Ed25519):    {svc.keys.signing_public}  [{signing}]")
         print(f"cifrado (X25519):   {svc.keys.encryption_public}  "
               f"[{p.key_fingerprint(svc.keys.encryption_public)}]")
+        # the laptop shows only this short value, in these words (app/cli/sync.py and the
+        # window's enrollment): the one IT compares
+        print(f"Huella de la clave del servidor: {signing} (la que muestra cada laptop al "
+              "inscribirse; compárelas)")
     else:  # pragma: no cover - argparse prevents it
         return 2
     return 0
