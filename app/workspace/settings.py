@@ -185,7 +185,13 @@ def check_value(key: str, value: Any, base_dir: Path | None = None) -> Any:
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if not path.is_file():
-            raise ValueError(f"no existe el archivo {path}")
+            if base_dir is None:
+                raise ValueError(f"no existe el archivo {path}")
+            # read from IT's file (issue 17: the guide's example copied without its PEM)
+            raise ValueError(
+                f"no existe el archivo {path}: copie allí el certificado (PEM) que le dio "
+                "la sede central, o borre la línea ca_bundle si el servidor usa un "
+                "certificado de una autoridad pública (guía de TI, sección 4)")
         return str(path)
     if key == "ule_ubigeo":
         if value is None or value == "":
