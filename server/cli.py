@@ -351,6 +351,10 @@ def _dispatch(svc: Any, args: argparse.Namespace) -> int:
             values[k.strip()] = _parse_value(v)
         n = svc.set_settings(values, args.ule)
         print(f"Configuración enviada a {n} equipos.")
+        # the server cannot know a laptop's IT file: say what a locked laptop does
+        print("Una laptop donde TI fijó alguna de estas opciones (siee-campo.toml, «locked») "
+              "no la cambia: conserva el valor de TI y lo anota al sincronizar (resultado de "
+              "la sincronización, «siee-campo sync log» y «siee-campo doctor»).")
     elif cmd == "import-batch":
         return import_batch(svc, args.file, args.receipt)
     elif cmd == "export-inbox":

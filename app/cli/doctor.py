@@ -24,6 +24,8 @@ from app.workspace.settings import (
     DEFAULTS,
     KEYS,
     LABELS,
+    centre_held,
+    centre_held_text,
     default_locations,
     load_file_settings,
     machine_dir,
@@ -108,6 +110,9 @@ def doctor_report(data_dir: Path) -> dict[str, Any]:
             "sources": sources(effective, fs, DEFAULTS),
             "locked": sorted(fs.locked),
             "errors": fs.errors,
+            # the centre's values IT's locks keep from applying here (issue 17)
+            "centre_not_applied": centre_held(db.get("settings_from_centre", {}), effective,
+                                              fs),
         },
         "database": {k: v for k, v in db.items() if not k.startswith("settings")},
         "log_tail": _log_tail(data_dir),
@@ -141,6 +146,8 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"  {LABELS[k]}: {value_text(k, st['effective'].get(k))} [{st['sources'][k]}]")
     for e in st["errors"]:
         lines.append(f"  ¡problema! {e}")
+    if st.get("centre_not_applied"):
+        lines.append(f"  aviso: {centre_held_text(st['centre_not_applied'], st['effective'])}")
     lines += ["", "Base de datos"]
     if not db.get("exists") and not paths.get("data_exists", True):
         lines.append(f"  no hay datos: la carpeta {paths['data']} no existe (el diagnóstico "
