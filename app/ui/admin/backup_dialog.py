@@ -44,8 +44,34 @@ from app.workspace import Workspace
 log = logging.getLogger("siee.ui.backup")
 
 
+class WrapLabel(QLabel):
+    """A word-wrapped label whose dialog grows to show all of it when its text changes
+    after the dialog is shown (an error under the description, a backup's summary):
+    Qt sizes a dialog once, and a longer text was cut off (issue 17, IT's day)."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        grow_to_fit(self.window())
+
+
+def grow_to_fit(window: QWidget) -> None:
+    """Make `window` tall enough for its layout at its current width (word-wrapped
+    labels included), within the screen's available height; never shrinks it."""
+    lay = window.layout()
+    if lay is None or not window.isVisible():
+        return
+    lay.activate()
+    need = lay.heightForWidth(window.width()) if lay.hasHeightForWidth() \
+        else lay.sizeHint().height()
+    screen = window.screen()
+    if screen is not None:
+        need = min(need, screen.availableGeometry().height() - 40)
+    if need > window.height():
+        window.resize(window.width(), need)
+
+
 def _label(name: str = "hint") -> QLabel:
-    lab = QLabel("")
+    lab = WrapLabel("")
     lab.setObjectName(name)
     lab.setWordWrap(True)
     return lab
