@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.cli.common import open_workspace
+from app.cli.common import command_for, open_workspace
 from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError
 from app.paths import default_data_dir
@@ -113,9 +113,10 @@ def _progress(pr: Any) -> None:
 
 
 NOT_ENROLLED = ("Este equipo no está inscrito en el servidor del SIEE: no se envió nada. "
-                "Pida un código de inscripción a la sede central e inscríbalo con «siee-campo "
-                "sync enroll --code CÓDIGO» (o en el programa: Sincronización → Inscribir "
-                "equipo…); al inscribirse se envían las fichas en cola.")
+                "Pida un código de inscripción a la sede central e inscríbalo con «{enroll}» "
+                "(o en el programa: Sincronización → Inscribir equipo…); al inscribirse se "
+                "envían las fichas en cola.")
+ENROLL = "sync enroll --code CÓDIGO"
 # `sync log --limit 0`: every line the laptop keeps (app.store.outbox.LOG_KEEP)
 LOG_ALL = 1_000_000
 
@@ -159,7 +160,8 @@ def cmd_now(args: argparse.Namespace) -> int:
         try:
             rep = ws.sync(progress=_progress)
         except NotEnrolled:
-            raise NotEnrolled("device not enrolled", NOT_ENROLLED) from None
+            raise NotEnrolled("device not enrolled", NOT_ENROLLED.format(
+                enroll=command_for(args, ENROLL))) from None
         except SyncError as e:
             if not e.transient:
                 raise
@@ -184,8 +186,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                          ensure_ascii=False, indent=1))
         return 0
     if not st.enrolled:
-        print("Equipo no inscrito en el servidor del SIEE: inscríbalo con «siee-campo sync "
-              "enroll --code CÓDIGO» (código de la sede central).")
+        print(f"Equipo no inscrito en el servidor del SIEE: inscríbalo con "
+              f"«{command_for(args, ENROLL)}» (código de la sede central).")
     else:
         print(f"Servidor: {st.server_url}  (equipo {st.device_id})"
               + ("  — DADO DE BAJA" if st.revoked else ""))
