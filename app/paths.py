@@ -111,13 +111,15 @@ def backup_folder(data_dir: Path, media_roots: list[Path] | None = None) -> tupl
     """Where the backup screen proposes to write: (folder, off the laptop?).
 
     A mounted removable medium first (the guide: keep backups off the laptop);
-    otherwise the user's Documents folder (never the data folder), and False, so the
-    screen warns that the copy must then be moved off the laptop."""
+    otherwise the user's documents folder (the XDG one on Linux) when it exists, else
+    the home folder (a fresh Linux account has no ~/Documents, and a backup into a
+    missing folder is refused: issue 17, IT's day), never the data folder; and False,
+    so the screen warns that the copy must then be moved off the laptop."""
     media = removable_media(media_roots)
     if media:
         return media[0], True
     docs = Path(user_documents_dir())
     data = Path(data_dir).resolve()
-    if docs.resolve() == data or data in docs.resolve().parents:
+    if not docs.is_dir() or docs.resolve() == data or data in docs.resolve().parents:
         docs = Path.home()
     return docs, False

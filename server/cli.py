@@ -414,6 +414,10 @@ def _dispatch(svc: Any, args: argparse.Namespace, before: KeyState) -> int:
             values[k.strip()] = _parse_value(v)
         n = svc.set_settings(values, args.ule)
         print(f"Configuración enviada a {n} equipos.")
+        # the server cannot know a laptop's IT file: say what a locked laptop does
+        print("Una laptop donde TI fijó alguna de estas opciones (siee-campo.toml, «locked») "
+              "no la cambia: conserva el valor de TI y lo anota al sincronizar (resultado de "
+              "la sincronización, «siee-campo sync log» y «siee-campo doctor»).")
     elif cmd == "import-batch":
         return import_batch(svc, args.file, args.receipt)
     elif cmd == "export-inbox":
@@ -439,10 +443,14 @@ def _dispatch(svc: Any, args: argparse.Namespace, before: KeyState) -> int:
             print(f"Claves RECIÉN CREADAS en {svc.settings.data_dir} "
                   f"({', '.join(before.missing())}; esa carpeta no las tenía): si el "
                   "servidor ya tenía las suyas, esta no es su carpeta.")
-        print(f"firma (Ed25519):    {svc.keys.signing_public}  "
-              f"[{p.key_fingerprint(svc.keys.signing_public)}]")
+        signing = p.key_fingerprint(svc.keys.signing_public)
+        print(f"firma (Ed25519):    {svc.keys.signing_public}  [{signing}]")
         print(f"cifrado (X25519):   {svc.keys.encryption_public}  "
               f"[{p.key_fingerprint(svc.keys.encryption_public)}]")
+        # the laptop shows only this short value, in these words (app/cli/sync.py and the
+        # window's enrollment): the one IT compares
+        print(f"Huella de la clave del servidor: {signing} (la que muestra cada laptop al "
+              "inscribirse; compárelas)")
     else:  # pragma: no cover - argparse prevents it
         return 2
     return 0

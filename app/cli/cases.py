@@ -142,7 +142,7 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("cases", parents=[top],
                               help="expedientes: solicitudes, visitas, desestimación")
-    sub = p.add_subparsers(dest="cases_cmd", required=True)
+    sub = p.add_subparsers(dest="cases_cmd", required=True, metavar="ORDEN")
     a = sub.add_parser("list", parents=[common], help="expedientes y su estado")
     a.add_argument("--json", action="store_true")
     a = sub.add_parser("show", parents=[common], help="un expediente y su lista de documentos")
@@ -172,7 +172,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_cases)
 
     p = subparsers.add_parser("d100", parents=[top], help="declaración jurada D100")
-    sub = p.add_subparsers(dest="d100_cmd", required=True)
+    sub = p.add_subparsers(dest="d100_cmd", required=True, metavar="ORDEN")
     a = sub.add_parser("generate", parents=[common], help="D100 de los expedientes enviados")
     a.add_argument("--from", dest="date_from", required=True, help="AAAA-MM-DD")
     a.add_argument("--to", dest="date_to", required=True, help="AAAA-MM-DD")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from app.core.errors import SieeError
+from app.paths import default_data_dir
 from app.workspace import Workspace
 
 
@@ -49,6 +50,25 @@ def _need_terminal(what: str) -> None:
             "hizo nada. Ejecútela en una consola, o pase el usuario y la contraseña en las "
             "variables SIEE_USER y SIEE_PASSWORD (SIEE_NEW_PASSWORD para una contraseña "
             "nueva).")
+
+
+def command_for(args: argparse.Namespace, order: str) -> str:
+    """`siee-campo ORDER` as IT must type it for the folder of `args.data`: with
+    `--data FOLDER` (quoted when it has spaces) unless it is the default data folder.
+    A next step named without it would act on the laptop's real data (issue 17: a test
+    restore's «sync enroll» re-enrolled the real laptop)."""
+    folder = Path(getattr(args, "data", None) or default_data_dir())
+    try:
+        same = folder.resolve() == default_data_dir().resolve()
+    except OSError:
+        same = False
+    if same:
+        return f"siee-campo {order}"
+    text = str(folder.resolve())
+    text = f'"{text}"' if any(c.isspace() for c in text) else text
+    head, _, rest = order.partition(" ")
+    sub, _, tail = rest.partition(" ")
+    return " ".join(x for x in ("siee-campo", head, sub, "--data", text, tail) if x)
 
 
 def open_workspace(args: argparse.Namespace, login: bool = True) -> Workspace:

@@ -18,11 +18,14 @@ from app import __version__
 from app.core.roles import ROLE_LABELS, Role
 from app.core.states import STATE_LABELS, State
 from app.paths import log_dir
+from app.store.db import MIGRATIONS
 from app.store.inspect import inspect_database
 from app.workspace.settings import (
     DEFAULTS,
     KEYS,
     LABELS,
+    centre_held,
+    centre_held_text,
     default_locations,
     load_file_settings,
     machine_dir,
@@ -80,6 +83,9 @@ def doctor_report(data_dir: Path) -> dict[str, Any]:
     return {
         "program": {
             "version": __version__,
+            # the database schema this program writes (app.store.db's migrations): known
+            # even when the data folder's database cannot be read
+            "schema_version": len(MIGRATIONS),
             "packaged": bool(getattr(sys, "frozen", False)),
             "executable": sys.executable,
             "python": platform.python_version(),
@@ -104,6 +110,9 @@ def doctor_report(data_dir: Path) -> dict[str, Any]:
             "sources": sources(effective, fs, DEFAULTS),
             "locked": sorted(fs.locked),
             "errors": fs.errors,
+            # the centre's values IT's locks keep from applying here (issue 17)
+            "centre_not_applied": centre_held(db.get("settings_from_centre", {}), effective,
+                                              fs),
         },
         "database": {k: v for k, v in db.items() if not k.startswith("settings")},
         "log_tail": _log_tail(data_dir),
@@ -137,6 +146,8 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"  {LABELS[k]}: {value_text(k, st['effective'].get(k))} [{st['sources'][k]}]")
     for e in st["errors"]:
         lines.append(f"  ¡problema! {e}")
+    if st.get("centre_not_applied"):
+        lines.append(f"  aviso: {centre_held_text(st['centre_not_applied'], st['effective'])}")
     lines += ["", "Base de datos"]
     if not db.get("exists") and not paths.get("data_exists", True):
         lines.append(f"  no hay datos: la carpeta {paths['data']} no existe (el diagnóstico "
@@ -150,8 +161,7 @@ def format_report(r: dict[str, Any]) -> str:
         lines += [
             f"  archivo: {db['path']} ({mb:.1f} MB; WAL {db['wal_bytes'] / 1e6:.1f} MB)",
             f"  integridad (integrity_check): {db.get('integrity_check', '?')}",
-            f"  versión del esquema: {db.get('schema_version', '?')} "
-            f"(este programa: {db.get('schema_expected', '?')})",
+            _schema_line(db.get("schema_version"), p["schema_version"]),
             f"  id del espacio de trabajo: {db.get('workspace_id') or '—'}",
             "  usuarios activos por rol: " + _pairs(
                 {_ROLE_NAMES.get(k, k): v for k, v in db.get("users", {}).items()}),
@@ -190,6 +200,20 @@ def format_report(r: dict[str, Any]) -> str:
     lines += ["", f"Últimas advertencias y errores del registro ({LOG_TAIL} como máximo)"]
     lines += [f"  {ln}" for ln in r["log_tail"]] or ["  ninguna advertencia ni error"]
     return "\n".join(lines)
+
+
+def _schema_line(found: int | None, program: int) -> str:
+    """The database's schema version beside this program's, with what a difference
+    means for IT."""
+    if found is None:
+        return f"  versión del esquema: no se pudo leer (este programa: {program})"
+    line = f"  versión del esquema: {found} (este programa: {program})"
+    if found > program:
+        line += (" — los datos son de una versión más nueva del programa: instale esa "
+                 "versión (guía de TI, sección 10)")
+    elif found < program:
+        line += " — se actualiza sola al abrir el programa"
+    return line
 
 
 # What IT does with a damaged database (also in docs/guia-it.md, section 12).

@@ -27,14 +27,16 @@ from app.cli.practice import register as register_practice
 from app.cli.sync import register as register_sync
 from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError, ValidationError
-from app.core.roles import Role
+from app.core.roles import ROLE_LABELS, Role
 from app.core.states import STATE_LABELS, State
+from app.core.ubigeo import catalog
 from app.demo_answers import load_demo
 from app.forms import bundled_form
 from app.forms.cli import register as register_forms
 from app.paths import default_data_dir, setup_logging
 from app.selftest import qt_probe, run_selftest
 from app.store.backup import inspect_backup, restore_backup
+from app.store.vault import check_password_policy, check_username
 from app.sync.model import check_server_url
 from app.workspace import Workspace
 
@@ -54,8 +56,16 @@ def cmd_init(args: argparse.Namespace) -> int:
             "usarlos, abra el programa con esa carpeta («siee-campo --data CARPETA»); para "
             "empezar de cero elija otra carpeta con --data, o para poner en ella una copia "
             "de respaldo use «siee-campo restore» con una carpeta nueva.")
+    # Everything that can refuse comes before anything is written: a refused `init` (no
+    # terminal to ask the password on, a wrong ubigeo, user name or password) leaves no
+    # data folder behind, not even its log folder.
+    if args.ule:
+        catalog().validate(args.ule)
+    check_username(args.admin)
     secret = password("Contraseña del administrador: ", confirm=True)
-    ws, code = Workspace.create(Path(args.data), args.admin, secret, ule_ubigeo=args.ule)
+    check_password_policy(secret)
+    setup_logging(data)
+    ws, code = Workspace.create(data, args.admin, secret, ule_ubigeo=args.ule)
     ws.settings.apply_file()
     ws.close()
     print("Datos creados en:", args.data)
@@ -78,12 +88,12 @@ def cmd_users(args: argparse.Namespace) -> int:
         if args.users_cmd == "add":
             pw = password("Contraseña del nuevo usuario: ", env="SIEE_NEW_PASSWORD", confirm=True)
             ws.admin.add_user(args.username, args.role, pw, args.name or "")
-            print(f"Usuario «{args.username}» creado ({args.role}). Deberá cambiar la "
-                  "contraseña la primera vez que ingrese.")
+            print(f"Usuario «{args.username}» creado ({role_label(args.role)}). Deberá "
+                  "cambiar la contraseña la primera vez que ingrese.")
         elif args.users_cmd == "list":
             for u in ws.admin.list_users():
                 state = "activo" if u.active else "desactivado"
-                print(f"{u.username}\t{u.role.value}\t{state}\t{u.display_name}")
+                print(f"{u.username}\t{role_label(u.role)}\t{state}\t{u.display_name}")
         elif args.users_cmd == "disable":
             ws.admin.set_user_active(args.username, False)
             print(f"Usuario «{args.username}» desactivado (se reactiva con «siee-campo users "
@@ -255,13 +265,50 @@ def cmd_restore(args: argparse.Namespace) -> int:
         Path(args.file), Path(args.target), keep_enrollment=args.keep_enrollment, **kw
     )
     print(f"Restauradas {res.records} fichas y {res.forms} formulario(s) en {res.target}.")
-    if res.enrollment_cleared:
-        print(
-            "Este equipo debe inscribirse de nuevo en el servidor: pida un código de "
-            "inscripción a la sede central y use «siee-campo sync enroll --code CÓDIGO» "
-            "(o el menú Sincronización); al inscribirse se envían las fichas pendientes."
-        )
+    for line in restore_next_steps(Path(res.target), res.enrollment_cleared):
+        print(line)
     return 0
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _shell_arg(path: Path) -> str:
+    """A folder as IT types it in a command: quoted when it has spaces."""
+    text = str(path)
+    return f'"{text}"' if any(c.isspace() for c in text) else text
+
+
+def restore_next_steps(target: Path, enrollment_cleared: bool) -> list[str]:
+    """What to do after `restore` into `target` (Spanish lines). Into the default data
+    folder: enroll this laptop. Into another folder (a test of the copy, or a shared
+    data folder): every command it names carries `--data target` (without it, `sync
+    enroll` re-enrolled the REAL laptop and revoked its id: issue 17, IT's day), and a
+    test restore is told not to enroll at all (it would be one more device holding the
+    real laptop's records)."""
+    if _same_folder(target, default_data_dir()):
+        if not enrollment_cleared:
+            return []
+        return ["Este equipo debe inscribirse de nuevo en el servidor: pida un código de "
+                "inscripción a la sede central y use «siee-campo sync enroll --code CÓDIGO» "
+                "(o el menú Sincronización); al inscribirse se envían las fichas pendientes."]
+    where = _shell_arg(target)
+    if enrollment_cleared:
+        return [
+            f"Esta carpeta no está inscrita en el servidor (la copia no conserva la "
+            f"inscripción). Si solo probaba la copia, NO la inscriba: revísela con "
+            f"«siee-campo records list --data {where}» o abriendo el programa con "
+            f"«siee-campo --data {where}», y luego borre la carpeta.",
+            f"Solo si este equipo va a trabajar con esta carpeta (por ejemplo, la carpeta de "
+            f"datos común de la laptop), pida un código de inscripción a la sede central y "
+            f"use «siee-campo sync enroll --data {where} --code CÓDIGO»; al inscribirse se "
+            f"envían las fichas pendientes.",
+        ]
+    return []
 
 
 def _when(ts: float) -> str:
@@ -324,10 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     us = s.add_subparsers(dest="users_cmd", required=True, metavar="ORDEN")
     a = us.add_parser("add", parents=[common], help="crear un usuario (pide su contraseña)")
     a.add_argument("username", metavar="USUARIO", help="nombre de usuario para ingresar")
-    a.add_argument("--role", metavar="ROL", required=True, type=_role_name,
-                   choices=[r.value for r in Role],
-                   help="uno de: " + ", ".join(r.value for r in Role)
-                   + " (también «administrador»)")
+    a.add_argument("--role", metavar="ROL", required=True, type=role_name,
+                   help=f"uno de: {ROLE_CHOICES}")
     a.add_argument("--name", metavar="NOMBRE", help="nombre para mostrar")
     us.add_parser("list", parents=[common], help="listar los usuarios")
     d = us.add_parser("disable", parents=[common],
@@ -474,11 +519,38 @@ def state_name(text: str) -> str:
     raise argparse.ArgumentTypeError(f"estado desconocido «{text}»; use uno de: {names}")
 
 
-def _role_name(text: str) -> str:
-    """A role as typed by IT: the program's names, or «administrador» as the guide and
-    the window call the admin role."""
-    text = text.strip().lower()
-    return Role.ADMIN.value if text == "administrador" else text
+# `users add --role`: the Spanish names IT types (the window's, in lower case), listed in
+# the help and in the refusal of an unknown name.
+ROLE_NAMES: dict[str, Role] = {
+    "empadronador": Role.EMPADRONADOR,
+    "digitador": Role.DIGITADOR,
+    "supervisor": Role.SUPERVISOR,
+    "administrador": Role.ADMIN,
+}
+# also accepted, not advertised: the window's full label and the stored id of older scripts
+_ROLE_ALIASES: dict[str, Role] = {
+    "responsable de ule": Role.SUPERVISOR,
+    "admin": Role.ADMIN,
+    **{_label: r for r, _label in ((r, ROLE_LABELS[r].lower()) for r in Role)},
+}
+ROLE_CHOICES = "«empadronador», «digitador», «supervisor» (responsable de ULE), «administrador»"
+
+
+def role_name(text: str) -> str:
+    """`users add --role`: a role as IT types it (the Spanish names of ROLE_NAMES, any
+    case or accents) -> its stored value. argparse.ArgumentTypeError (Spanish, listing the
+    accepted names) for anything else."""
+    wanted = _plain(text)
+    for names in (ROLE_NAMES, _ROLE_ALIASES):
+        for name, role in names.items():
+            if wanted == _plain(name):
+                return role.value
+    raise argparse.ArgumentTypeError(f"rol desconocido «{text}»; use uno de: {ROLE_CHOICES}")
+
+
+def role_label(role: Role | str) -> str:
+    """A role as the window names it («Empadronador», «Administrador»…)."""
+    return ROLE_LABELS[Role(role)]
 
 
 _OS_REASONS = {errno.ENOENT: "no existe (revise la ruta)", errno.EACCES: "no hay permiso",
@@ -532,9 +604,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(argparse.Namespace(data=data, demo=False))
         parser.print_help()
         return 2
-    if hasattr(args, "data") and (Path(args.data).exists() or args.func in (cmd_init, cmd_run)):
-        # Only `init` and the window make a data folder: a mistyped --data given to any
-        # other order (doctor included) must not be created by its log.
+    if hasattr(args, "data") and (Path(args.data).exists() or args.func is cmd_run):
+        # Only `init` and the window make a data folder (`init` once it has all it needs:
+        # cmd_init): a mistyped --data given to any other order (doctor included) must
+        # not be created by its log.
         setup_logging(Path(args.data))
     try:
         return int(args.func(args) or 0)

@@ -46,8 +46,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     common.add_argument("--data", default=argparse.SUPPRESS, help="carpeta de datos")
     p = subparsers.add_parser("practice", parents=[top],
                               help="modo práctica: ejercicios y avance de la capacitación")
-    sub = p.add_subparsers(dest="practice_cmd", metavar="{init,list,create,review,score,"
-                           "results,export,import,threshold,handover}")
+    sub = p.add_subparsers(dest="practice_cmd", metavar="ORDEN")
     sub.required = True
 
     s = sub.add_parser("init", parents=[common], help="crear el espacio de práctica")

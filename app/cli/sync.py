@@ -14,12 +14,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.cli.common import open_workspace
+from app.cli.common import command_for, open_workspace
 from app.core.cli_spanish import SpanishArgumentParser
 from app.core.errors import SieeError
 from app.paths import default_data_dir
 from app.sync.client import InboxImport
-from app.sync.model import NotEnrolled, SyncError, describe_outcome
+from app.sync.model import (
+    PREVIOUS_ENROLLMENT,
+    NotEnrolled,
+    SyncError,
+    describe_outcome,
+    previous_enrollment_sync,
+)
 from app.sync.protocol import key_fingerprint
 from app.sync.scheduler import SchedulePolicy, SyncScheduler
 from app.workspace import Workspace
@@ -35,8 +41,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         help="carpeta de datos")
     p = subparsers.add_parser("sync", parents=[top],
                               help="sincronización con el servidor del SIEE")
-    sub = p.add_subparsers(dest="sync_cmd", metavar="{enroll,now,status,log,export-batch,"
-                           "import-receipt,import-inbox,watch}")
+    sub = p.add_subparsers(dest="sync_cmd", metavar="ORDEN")
     sub.required = True
 
     e = sub.add_parser("enroll", parents=[common], help="inscribir este equipo con un código")
@@ -108,9 +113,10 @@ def _progress(pr: Any) -> None:
 
 
 NOT_ENROLLED = ("Este equipo no está inscrito en el servidor del SIEE: no se envió nada. "
-                "Pida un código de inscripción a la sede central e inscríbalo con «siee-campo "
-                "sync enroll --code CÓDIGO» (o en el programa: Sincronización → Inscribir "
-                "equipo…); al inscribirse se envían las fichas en cola.")
+                "Pida un código de inscripción a la sede central e inscríbalo con «{enroll}» "
+                "(o en el programa: Sincronización → Inscribir equipo…); al inscribirse se "
+                "envían las fichas en cola.")
+ENROLL = "sync enroll --code CÓDIGO"
 # `sync log --limit 0`: every line the laptop keeps (app.store.outbox.LOG_KEEP)
 LOG_ALL = 1_000_000
 
@@ -154,7 +160,8 @@ def cmd_now(args: argparse.Namespace) -> int:
         try:
             rep = ws.sync(progress=_progress)
         except NotEnrolled:
-            raise NotEnrolled("device not enrolled", NOT_ENROLLED) from None
+            raise NotEnrolled("device not enrolled", NOT_ENROLLED.format(
+                enroll=command_for(args, ENROLL))) from None
         except SyncError as e:
             if not e.transient:
                 raise
@@ -173,12 +180,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         st = ws.centre.status()
     finally:
         ws.close()
+    previous = previous_enrollment_sync(st)
     if args.json:
-        print(json.dumps(st.__dict__, ensure_ascii=False, indent=1))
+        print(json.dumps({**st.__dict__, "last_ok_previous_enrollment": previous},
+                         ensure_ascii=False, indent=1))
         return 0
     if not st.enrolled:
-        print("Equipo no inscrito en el servidor del SIEE: inscríbalo con «siee-campo sync "
-              "enroll --code CÓDIGO» (código de la sede central).")
+        print(f"Equipo no inscrito en el servidor del SIEE: inscríbalo con "
+              f"«{command_for(args, ENROLL)}» (código de la sede central).")
     else:
         print(f"Servidor: {st.server_url}  (equipo {st.device_id})"
               + ("  — DADO DE BAJA" if st.revoked else ""))
@@ -190,7 +199,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if st.damaged:
         print(f"¡Fichas dañadas (alteradas fuera del programa, no se envían): {st.damaged}! "
               "Avise a soporte.")
-    print(f"Última sincronización correcta: {_when(st.last_ok)}")
+    print(f"Última sincronización correcta: {_when(st.last_ok)}"
+          + (f" — {PREVIOUS_ENROLLMENT}." if previous else ""))
     if st.last_error:
         print(f"Último problema: {st.last_error}")
     return 0

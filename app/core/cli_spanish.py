@@ -6,7 +6,8 @@ required: ...") through gettext, and Python ships no Spanish catalog for them. T
 table below is that catalog, written once; `SpanishArgumentParser` installs it in
 the argparse module (its texts are looked up when they are used, so the parsers
 built afterwards, subcommands included, speak Spanish) and ends every usage error
-with the command that shows the help.
+with the command that shows the help. Sub-commands are listed under «órdenes» at
+every level (`siee-campo --help`, `siee-campo users --help`…).
 
 No I/O besides argparse's own printing; no Qt."""
 
@@ -19,7 +20,8 @@ from typing import Any, NoReturn
 # argparse's messages (Python 3.11-3.13) -> Spanish (Peru). Formatting keys stay.
 SPANISH: dict[str, str] = {
     "usage: ": "uso: ",
-    "positional arguments": "datos",
+    # not «datos»: every command has a --data CARPETA option (the data folder)
+    "positional arguments": "argumentos",
     "options": "opciones",
     "show this help message and exit": "mostrar esta ayuda y salir",
     "show program's version number and exit": "mostrar la versión del programa y salir",
@@ -43,6 +45,8 @@ SPANISH: dict[str, str] = {
     "can't open '%(filename)s': %(error)s": "no se pudo abrir «%(filename)s»: %(error)s",
     "%(prog)s: error: %(message)s\n": "%(prog)s: error: %(message)s\n",
 }
+# The help's title of the sub-commands of any command.
+SUBCOMMANDS_TITLE = "órdenes"
 SPANISH_PLURAL: dict[str, tuple[str, str]] = {
     "expected %s argument": ("necesita %s valor", "necesita %s valores"),
 }
@@ -75,6 +79,13 @@ class SpanishArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         install()
         super().__init__(*args, **kwargs)
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        """argparse's add_subparsers, listed in the help under «órdenes» (the main help's
+        title) and shown as ORDEN in the usage, unless the caller says otherwise."""
+        kwargs.setdefault("title", SUBCOMMANDS_TITLE)
+        kwargs.setdefault("metavar", "ORDEN")
+        return super().add_subparsers(**kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)

@@ -31,6 +31,7 @@ import json
 import math
 import re
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -216,7 +217,9 @@ class FormSession:
         self._static = self.program.static
         self.doc = Node("#doc")
         self.root = self.doc.append(self._new_node(formdef.root, None))
-        self.env = Env(self.doc, self)
+        # the environment reaches the session weakly: no cycle through it, so a session
+        # nobody holds any more is freed at once, and its __del__ unlinks the tree
+        self.env = Env(self.doc, weakref.proxy(self))
         if self._fast:
             self.env.indexes = {}  # `[column = value]` predicates by value index
         self._queue: list[tuple[int, int, int, Slot, Node]] = []
@@ -371,8 +374,11 @@ class FormSession:
 
     def close(self) -> None:
         """Unlink the tree (parents, set-aside instances, the environment's owner) so that
-        reference counting frees it at once instead of the cyclic collector: for a
-        session opened only to read it (app.workspace.hooks). Nothing may be read after."""
+        reference counting frees it at once instead of the cyclic collector (which took
+        close to half the time of opening a record when it did it). Done by __del__ when
+        the last reference goes; a caller may do it earlier. Nothing may be read after."""
+        if self.root.parent is None:
+            return  # closed already
         for n in list(_walk_kept(self.root)):
             n.parent = None
         self.root.parent = None
@@ -381,6 +387,12 @@ class FormSession:
         self.env.session = None
         self.env.indexes = None
         self._paths = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - half-built or interpreter shutting down
+            pass
 
     def _find_created(self, path: str) -> Node:
         return self._find(path, create=True)

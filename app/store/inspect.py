@@ -13,6 +13,7 @@ from app.core.states import State
 from app.store.audit import GAP_ACTION, HEAD_KEY
 from app.store.db import DB_NAME, MIGRATIONS
 from app.store.integrity import FINDINGS_KEY
+from app.store.meta import SYNC_SERVER_SETTINGS
 
 
 def _size(path: Path) -> int:
@@ -107,6 +108,10 @@ def inspect_database(data_dir: Path) -> dict[str, Any]:
         out["settings"] = json.loads(meta["settings"]) if meta.get("settings") else {}
         applied = meta.get("settings_file_applied")
         out["settings_applied"] = json.loads(applied) if applied else {}
+        # the centre's last settings message, as received (before IT's locks)
+        centre = json.loads(meta[SYNC_SERVER_SETTINGS]) if meta.get(SYNC_SERVER_SETTINGS) \
+            else {}
+        out["settings_from_centre"] = centre if isinstance(centre, dict) else {}
         out["sync"] = _sync(conn, tables, meta)
     except (sqlite3.Error, ValueError) as e:
         out["error"] = f"{type(e).__name__}: {e}"

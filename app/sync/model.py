@@ -287,6 +287,20 @@ def reason_text(reasons: list[str] | tuple[str, ...]) -> str:
     return "; ".join(texts) + "." if texts else ""
 
 
+# Beside «Última sincronización correcta» when the laptop is not enrolled but synced
+# once: the data came from a backup whose enrollment was dropped at restore (IT's day,
+# issue 17), so that sync was the previous laptop's, not this one's.
+PREVIOUS_ENROLLMENT = ("con la inscripción anterior, antes de restaurar la copia de "
+                       "respaldo (la copia no conserva la inscripción): con este equipo aún "
+                       "no se sincronizó; inscríbalo para enviar lo pendiente")
+
+
+def previous_enrollment_sync(status: SyncStatus) -> bool:
+    """Whether the status's last good sync belongs to an enrollment this laptop no longer
+    has (not enrolled now, yet a sync is on record)."""
+    return not status.enrolled and bool(status.last_ok)
+
+
 RESULTS_LATER = ("Los resultados de la CSE llegan cuando el SIEE los publica; se traerán en "
                  "una próxima sincronización.")
 

@@ -53,7 +53,13 @@ from app.sync.model import (
     split_reasons,
 )
 from app.workspace.context import Context
-from app.workspace.settings import SERVER_KEYS, Settings, check_value
+from app.workspace.settings import (
+    SERVER_KEYS,
+    Settings,
+    centre_held,
+    centre_held_text,
+    check_value,
+)
 
 log = logging.getLogger("siee.sync")
 
@@ -437,9 +443,17 @@ class StorePorts:
                         known[k] = check_value(k, v)
                     except ValueError:
                         log.warning("centre sent an unusable value for setting %s", k)
+            before = self._settings.values()
+            held = centre_held(known, before, self._settings.file())
             self._settings.write(conn, known, by="server")
             meta.put_json(conn, meta.SYNC_SERVER_SETTINGS, values)
-            return "La sede central actualizó la configuración." if known else None
+            lines = []
+            if set(known) - set(held):
+                lines.append("La sede central actualizó la configuración.")
+            if held:
+                # said, not silent (issue 17): in the report, the sync log and `doctor`
+                lines.append(centre_held_text(held, before))
+            return " ".join(lines) or None
         if msg.kind == "device_revoked":
             self._mark_revoked(conn, str(pl.get("reason") or ""), str(pl.get("revoked_at") or ""))
             return None  # _mark_revoked logs it

@@ -185,7 +185,13 @@ def check_value(key: str, value: Any, base_dir: Path | None = None) -> Any:
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if not path.is_file():
-            raise ValueError(f"no existe el archivo {path}")
+            if base_dir is None:
+                raise ValueError(f"no existe el archivo {path}")
+            # read from IT's file (issue 17: the guide's example copied without its PEM)
+            raise ValueError(
+                f"no existe el archivo {path}: copie allí el certificado (PEM) que le dio "
+                "la sede central, o borre la línea ca_bundle si el servidor usa un "
+                "certificado de una autoridad pública (guía de TI, sección 4)")
         return str(path)
     if key == "ule_ubigeo":
         if value is None or value == "":
@@ -333,6 +339,37 @@ def value_text(key: str, value: Any) -> str:
     return str(value)
 
 
+def centre_held_text(held: dict[str, Any], kept: dict[str, Any]) -> str:
+    """The Spanish line for the sync report, the sync log and `doctor` when the centre
+    sent values for settings IT locked on this laptop: `held` is what the centre sent,
+    `kept` the laptop's value (IT's). Issue 17, IT's day: it was ignored silently."""
+    parts = ", ".join(
+        f"{LABELS.get(k, k)}: «{value_text(k, v)}» (sigue «{value_text(k, kept.get(k))}»)"
+        for k, v in sorted(held.items()))
+    return (f"La sede central envió otro valor para opciones que TI fijó en este equipo, y "
+            f"no se aplicó: {parts}. Gana el archivo de configuración de TI "
+            "(siee-campo.toml, «locked»); si debe valer lo de la sede central, pida a TI "
+            "que cambie el archivo.")
+
+
+def centre_held(centre: dict[str, Any], effective: dict[str, Any],
+                fs: FileSettings) -> dict[str, Any]:
+    """The centre's last settings (`centre`, as its message sent them) that IT's lock
+    keeps from applying on this laptop: key -> the centre's checked value, for the keys
+    the centre may change (SERVER_KEYS) whose value differs from the effective one."""
+    out = {}
+    for k, v in centre.items():
+        if k not in SERVER_KEYS or k not in fs.locked:
+            continue
+        try:
+            value = check_value(k, v)
+        except ValueError:
+            continue
+        if value != effective.get(k):
+            out[k] = value
+    return out
+
+
 class Settings:
     """The settings part of the workspace (`ws.settings`)."""
 
@@ -369,7 +406,8 @@ class Settings:
             if held and by == "server":
                 # the centre's change of a setting IT locked on this laptop: IT wins
                 changes = {k: v for k, v in changes.items() if k not in held}
-                log.info("centre's change of locked settings ignored: %s", ",".join(held))
+                log.warning("centre's change of locked settings not applied: %s",
+                            ",".join(held))
             elif held:
                 raise fs.lock_refusal(changes, current)  # type: ignore[misc]
         new = {**self.values(), **changes}

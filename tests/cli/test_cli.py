@@ -51,7 +51,7 @@ def test_users_and_reset_password(data):
         env_extra={"SIEE_NEW_PASSWORD": "clave-ana-1"},
     )
     out = run(["users", "list", "--data", str(d)]).stdout
-    assert "ana\tempadronador\tactivo\tAna Torres" in out
+    assert "ana\tEmpadronador\tactivo\tAna Torres" in out
     bad = run(
         ["users", "add", "x", "--role", "empadronador", "--data", str(d)],
         env_extra={"SIEE_NEW_PASSWORD": "corta"},
@@ -91,7 +91,7 @@ def test_users_and_reset_password(data):
     )
     assert refused.returncode == 1 and "no permite administrar usuarios" in refused.stderr
     run(["users", "disable", "ana", "--data", str(d)])
-    assert "ana\tempadronador\tdesactivado" in run(["users", "list", "--data", str(d)]).stdout
+    assert "ana\tEmpadronador\tdesactivado" in run(["users", "list", "--data", str(d)]).stdout
 
 
 def test_import_list_and_audit(data, tmp_path):
@@ -173,4 +173,56 @@ def test_the_admin_role_may_be_written_as_the_guide_says(data):
     d, _ = data
     run(["users", "add", "luis", "--role", "administrador", "--data", str(d)],
         env_extra={"SIEE_NEW_PASSWORD": "clave-luis-1234"})
-    assert "luis\tadmin\t" in run(["users", "list", "--data", str(d)]).stdout
+    assert "luis\tAdministrador\t" in run(["users", "list", "--data", str(d)]).stdout
+
+
+def test_roles_are_shown_and_accepted_with_the_windows_spanish_names(data):
+    """IT's day (issue 17): `users list` and «Usuario creado» said «admin» (the stored
+    English id); they say the window's names, and the roles are typed in Spanish."""
+    d, _ = data
+    env = {"SIEE_NEW_PASSWORD": "clave-rosa-1234"}
+    p = run(["users", "add", "rosa", "--role", "Responsable de ULE", "--data", str(d)],
+            env_extra=env)
+    assert "Usuario «rosa» creado (Responsable de ULE (supervisor))." in p.stdout
+    p = run(["users", "add", "beto", "--role", "DIGITADOR", "--data", str(d)], env_extra=env)
+    assert "creado (Digitador)" in p.stdout
+    out = run(["users", "list", "--data", str(d)]).stdout
+    assert "admin\tAdministrador\tactivo" in out
+    assert "rosa\tResponsable de ULE (supervisor)\tactivo" in out
+    assert "beto\tDigitador\tactivo" in out
+    roles = {line.split("\t")[1] for line in out.splitlines()}
+    assert not roles & {"admin", "supervisor", "digitador", "empadronador"}, out
+    bad = run(["users", "add", "zoe", "--role", "jefe", "--data", str(d)], env_extra=env,
+              check=False)
+    assert bad.returncode == 2 and "rol desconocido «jefe»" in bad.stderr
+    for name in ("«empadronador»", "«digitador»", "«supervisor»", "«administrador»"):
+        assert name in bad.stderr
+    assert "'admin'" not in bad.stderr
+    helped = run(["users", "add", "--help"]).stdout
+    assert "«administrador»" in " ".join(helped.split())
+
+
+def test_a_refused_init_creates_nothing(tmp_path):
+    """IT's day (issue 17): `init` refused without a terminal still made the data folder
+    and its logs/. Every refusal (no terminal for the password, a wrong ubigeo or user
+    name, a short password) now leaves no folder behind; a good init still logs."""
+    d = tmp_path / "datos"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIEE_")}
+    p = subprocess.run([sys.executable, "-m", "app", "init", "--data", str(d), "--admin",
+                        "admin", "--ule", "150101"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, input="", timeout=120)
+    assert p.returncode == 1 and "No hay una consola donde preguntar" in p.stderr
+    assert not d.exists()
+    for args, env_extra, says in (
+        (["--ule", "999999"], {}, "no existe en el catálogo"),
+        (["--ule", "150101"], {"SIEE_PASSWORD": "corta"}, "al menos 8 caracteres"),
+    ):
+        p = run(["init", "--data", str(d), "--admin", "admin", *args], env_extra=env_extra,
+                check=False)
+        assert p.returncode == 1 and says in p.stderr, p.stderr
+        assert not d.exists(), args
+    p = run(["init", "--data", str(d), "--admin", "mal usuario"], check=False)
+    assert p.returncode == 1 and "El usuario debe tener" in p.stderr and not d.exists()
+    run(["init", "--data", str(d), "--admin", "admin", "--ule", "150101"])
+    assert (d / "logs" / "siee-campo.log").is_file()
+    assert "workspace initialized" in (d / "logs" / "siee-campo.log").read_text("utf-8")

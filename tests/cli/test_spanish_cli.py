@@ -61,7 +61,9 @@ def run(prog: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("prog,args,says", [
     ("siee-campo", ["sync", "enroll"], "faltan estos datos obligatorios: --code"),
-    ("siee-campo", ["users", "add", "ana", "--role", "jefe"], "valor no válido: 'jefe'"),
+    ("siee-campo", ["users", "add", "ana", "--role", "jefe"],
+     "--role: rol desconocido «jefe»; use uno de: «empadronador», «digitador», «supervisor» "
+     "(responsable de ULE), «administrador»"),
     ("siee-campo", ["records", "list", "--nada"], "no se reconoce: --nada"),
     ("siee-campo", ["demo-data", "--households", "x"], "valor no válido: 'x'"),
     ("siee-server", ["enroll-code"], "faltan estos datos obligatorios: --ule"),
@@ -74,3 +76,30 @@ def test_usage_errors_are_spanish_and_say_what_next(prog, args, says):
     assert says in p.stderr, p.stderr
     assert "Para ver las opciones: " in p.stderr and "--help" in p.stderr
     assert not ARGPARSE_ENGLISH.search(p.stderr), p.stderr
+
+
+@pytest.mark.parametrize("build", [campo_parser, server_parser], ids=["campo", "server"])
+def test_sub_commands_are_listed_under_the_same_title_everywhere(build):
+    """IT's day (issue 17): `users --help` listed its sub-commands under «datos:» and the
+    main help under «órdenes:»; and «datos:» beside «--data CARPETA» (the data folder)
+    read as the data folder. Sub-commands are «órdenes» at every level, positional
+    values «argumentos»."""
+    with_subs = 0
+    for path, parser in all_parsers(build()):
+        text = parser.format_help()
+        assert "\ndatos:\n" not in text, f"{path}:\n{text}"
+        if any(isinstance(a, argparse._SubParsersAction) for a in parser._actions):
+            with_subs += 1
+            assert "\nórdenes:\n" in text, f"{path}:\n{text}"
+        elif any(not a.option_strings for a in parser._actions):
+            assert "\nargumentos:\n" in text, f"{path}:\n{text}"
+    assert with_subs >= 5
+
+
+def test_users_and_restore_help_from_the_command_line():
+    users = run("siee-campo", "users", "--help")
+    assert users.returncode == 0 and "\nórdenes:\n" in users.stdout
+    assert "reset-password" in users.stdout.split("\nórdenes:\n", 1)[1]
+    restore = run("siee-campo", "restore", "--help")
+    assert restore.returncode == 0
+    assert "\nargumentos:\n  ARCHIVO" in restore.stdout and "\ndatos:" not in restore.stdout

@@ -110,6 +110,11 @@ def test_doctor_reports_without_personal_data(ws_dir) -> None:
     assert "integridad (integrity_check): ok" in out
     assert "  Borrador: 6\n" in out and "  Completa: 0\n" in out
     assert "versión del esquema" in out and "WAL" in out
+    # IT's day (issue 17): the program's own schema version, never «?»
+    from app.store.db import MIGRATIONS
+
+    n = len(MIGRATIONS)
+    assert f"versión del esquema: {n} (este programa: {n})\n" in out
     rep = json.loads(run(["doctor", "--json", "--data", str(d)]).stdout)
     assert rep["database"]["integrity_check"] == "ok"
     assert sum(rep["database"]["records"].values()) == 6
@@ -160,6 +165,11 @@ def test_doctor_on_a_malformed_database_says_what_to_do(ws_dir, tmp_path: Path) 
     assert p.returncode == 1
     assert "LA BASE DE DATOS ESTÁ DAÑADA" in p.stdout, p.stdout
     assert "siee-campo restore ARCHIVO.sieebak --data CARPETA-NUEVA" in p.stdout
+    from app.store.db import MIGRATIONS
+
+    schema = [ln for ln in p.stdout.splitlines() if "versión del esquema" in ln]
+    assert schema and f"(este programa: {len(MIGRATIONS)})" in schema[0], p.stdout
+    assert "?" not in schema[0]
     guide = (ROOT / "docs" / "guia-it.md").read_text("utf-8")
     assert "LA BASE DE DATOS ESTÁ DAÑADA" in guide  # the guide names the same steps
 
@@ -194,3 +204,23 @@ def test_start_probe_from_source(ws_dir, tmp_path: Path) -> None:
     assert line and "window=AppWindow" in line[0] and "iniciar sesión" in line[0]
     p = run(["--data", str(tmp_path / "nueva")], env_extra=env)
     assert "window=FirstRunWizard" in p.stdout
+
+
+def test_doctor_says_when_the_data_are_of_a_newer_program(ws_dir, tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    from app.store.db import MIGRATIONS
+
+    d, _, _ = ws_dir
+    copy = tmp_path / "nueva-version"
+    shutil.copytree(d, copy)
+    n = len(MIGRATIONS)
+    conn = sqlite3.connect(copy / "siee-campo.db")
+    conn.execute(f"PRAGMA user_version={n + 1}")
+    conn.close()
+    p = run(["doctor", "--data", str(copy)])
+    assert f"versión del esquema: {n + 1} (este programa: {n}) — los datos son de una " \
+           "versión más nueva del programa" in p.stdout, p.stdout
+    assert json.loads(run(["doctor", "--json", "--data", str(copy)]).stdout)[
+        "program"]["schema_version"] == n

@@ -107,6 +107,12 @@ def test_backup_then_restore_from_the_screens(window, qtbot, tmp_path: Path) -> 
     rd.start()
     qtbot.waitUntil(lambda: rd.result is not None, timeout=20000)
     assert rd.result.records == 1 and "Restauradas 1 fichas" in rd.status.text()
+    # IT's day (issue 17): a restore from the menu goes to a folder apart, usually a test
+    # of the copy: it is not to be enrolled (that would revoke the real laptop's id)
+    assert "Es una carpeta aparte" in rd.status.text()
+    assert "no la inscriba en el servidor" in rd.status.text()
+    assert f"siee-campo --data {tmp_path / 'restaurado'}" in rd.status.text()
+    assert "Inscriba este equipo" not in rd.status.text()
     from app.workspace import Workspace
 
     ws2 = Workspace.open(tmp_path / "restaurado", kdf=FAST_KDF)

@@ -168,7 +168,7 @@ def test_users_enable_in_the_console(tmp_path):
     assert refused.returncode == 1
     p = cli(["users", "enable", "ana", "--data", str(d)])
     assert p.returncode == 0 and "reactivado" in p.stdout
-    assert "ana\tempadronador\tactivo" in cli(["users", "list", "--data", str(d)]).stdout
+    assert "ana\tEmpadronador\tactivo" in cli(["users", "list", "--data", str(d)]).stdout
     ws = Workspace.open(d, kdf=FAST_KDF)
     try:
         ws.login("ana", "clave-ana-1234")

@@ -42,10 +42,14 @@ EXAMPLE_RECOVERY = "XXXXX-XXXXX-XXXXX-XXXXX"
 EXAMPLE_DEVICE = "dev-3f2a9c1d0e4b5a67"
 EXAMPLE_URL = "https://siee.ejemplo.gob.pe"
 EXAMPLE_USB = "/media/soporte/USB"
+# the server key's fingerprint: learnt from the laptop's enrollment, so the guide's
+# `siee-server keys` step checks that the centre shows the same value
+EXAMPLE_FINGERPRINT = "522b3d6a9e74df42"
 FORMATS = {
     EXAMPLE_CODE: r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}",
     EXAMPLE_RECOVERY: r"[A-Z0-9]{5}(-[A-Z0-9]{5}){3}",
     EXAMPLE_DEVICE: r"dev-[0-9a-f]{16}",
+    EXAMPLE_FINGERPRINT: r"[0-9a-f]{16}",
 }
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```\s*$", re.M | re.S)
 
@@ -187,13 +191,13 @@ class Runner:
         out = out_buf.getvalue() + err_buf.getvalue()
         assert code == 0 and "Traceback" not in out, (
             f"guide command failed ({code}): {step.command}\n{out}")
+        self.learn(out)  # a value first shown here stands for the guide's example below
         for expected in step.expected:
             pos = 0
             for piece in (x.strip() for x in self.fill(expected).split("…")):
                 found = out.find(piece, pos) if piece else pos
                 assert found >= 0, f"{step.command}: «{piece}» not in\n{out}"
                 pos = found + len(piece)
-        self.learn(out)
         return out
 
     def learn(self, out: str) -> None:
@@ -207,6 +211,9 @@ class Runner:
         m = re.search(r"Equipo inscrito: (dev-[0-9a-f]+)", out)
         if m and EXAMPLE_DEVICE not in self.values:
             self.values[EXAMPLE_DEVICE] = m.group(1)  # the first laptop: revoked later
+        m = re.search(r"^Huella de la clave del servidor: ([0-9a-f]{16})$", out, re.M)
+        if m and EXAMPLE_FINGERPRINT not in self.values:
+            self.values[EXAMPLE_FINGERPRINT] = m.group(1)  # as the laptop showed it
 
 
 def test_the_guide_runs_as_written(tmp_path, monkeypatch):

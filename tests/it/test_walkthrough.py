@@ -246,7 +246,10 @@ def test_init_on_existing_data_and_sync_now_unenrolled_say_what_next(env, tmp_pa
     code, _, err = campo("init", "--admin", "otro", "--data", str(d))
     assert code == 1 and "no se cambió nada" in err and "--data" in err
     code, _, err = campo("sync", "now", "--data", str(d))
-    assert code == 1 and "siee-campo sync enroll --code CÓDIGO" in err
+    # the next step names the folder: without it, it would enroll the default data folder
+    assert code == 1 and f"siee-campo sync enroll --data {d.resolve()} --code CÓDIGO" in err
+    code, out, _ = campo("sync", "status", "--data", str(d))
+    assert code == 0 and f"«siee-campo sync enroll --data {d.resolve()} --code CÓDIGO»" in out
 
 
 # -- 11, 12. doctor ------------------------------------------------------------------------

@@ -106,6 +106,11 @@ def test_enroll_dialog_shows_a_locked_server_address_as_locked(
     note = dlg.url_note.text()
     assert "fijada por TI (archivo del equipo)" in note and LOCKED_TIP in note
     assert "No se puede cambiar aquí" in note
+    # IT's day (issue 17): the first lines do not ask to type an address that is locked
+    intro = dlg.intro.text()
+    assert "escriba la dirección" not in intro
+    assert "La dirección del servidor ya está puesta: la fijó TI" in intro
+    assert "escríbalo abajo" in intro
     win.close()
 
 
@@ -120,4 +125,6 @@ def test_enroll_dialog_leaves_an_unlocked_address_editable(
     qtbot.addWidget(dlg)
     dlg.show()
     assert not dlg.url.isReadOnly() and not dlg.url_note.isVisible()
+    assert "escriba la dirección del servidor y el código" in dlg.intro.text()
+    assert "la fijó TI" not in dlg.intro.text()
     win.close()

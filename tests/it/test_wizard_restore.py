@@ -35,6 +35,7 @@ def test_wizard_restores_a_backup_into_the_empty_data_folder(qtbot, tmp_path, da
     rd.start()
     qtbot.waitUntil(lambda: rd.result is not None or bool(rd.error.text()), timeout=30000)
     assert rd.result is not None, rd.error.text()
+    assert rd.program_folder and "carpeta aparte" not in rd.status.text()  # the real folder
     rd.close_btn.click()  # «Terminar»
     qtbot.waitUntil(lambda: win.login_page is not None and win.isVisible(), timeout=5000)
     assert not wiz.isVisible()

@@ -100,6 +100,9 @@ def test_export_csv(server, capsys, device, tmp_path):
 def test_keys_command(server, capsys):
     rc, out, _ = cli(server, capsys, "keys")
     assert rc == 0 and server.signing_public in out and server.encryption_public in out
+    # IT's day (issue 17): the short value the laptop shows, in the laptop's words
+    fp = p.key_fingerprint(server.signing_public)
+    assert f"Huella de la clave del servidor: {fp} (la que muestra cada laptop" in out
     for name in ("server_x25519.key", "server_ed25519.key"):
         assert (server.data_dir / name).stat().st_mode & 0o777 == 0o600
 

@@ -44,8 +44,34 @@ from app.workspace import Workspace
 log = logging.getLogger("siee.ui.backup")
 
 
+class WrapLabel(QLabel):
+    """A word-wrapped label whose dialog grows to show all of it when its text changes
+    after the dialog is shown (an error under the description, a backup's summary):
+    Qt sizes a dialog once, and a longer text was cut off (issue 17, IT's day)."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        grow_to_fit(self.window())
+
+
+def grow_to_fit(window: QWidget) -> None:
+    """Make `window` tall enough for its layout at its current width (word-wrapped
+    labels included), within the screen's available height; never shrinks it."""
+    lay = window.layout()
+    if lay is None or not window.isVisible():
+        return
+    lay.activate()
+    need = lay.heightForWidth(window.width()) if lay.hasHeightForWidth() \
+        else lay.sizeHint().height()
+    screen = window.screen()
+    if screen is not None:
+        need = min(need, screen.availableGeometry().height() - 40)
+    if need > window.height():
+        window.resize(window.width(), need)
+
+
 def _label(name: str = "hint") -> QLabel:
-    lab = QLabel("")
+    lab = WrapLabel("")
     lab.setObjectName(name)
     lab.setWordWrap(True)
     return lab
@@ -184,10 +210,15 @@ class BackupDialog(QDialog):
 
 
 class RestoreDialog(QDialog):
-    """Restore a backup into `target` (a new or empty folder)."""
+    """Restore a backup into `target` (a new or empty folder). `program_folder`: the
+    target is the data folder the program will open (the first-run wizard); otherwise
+    it is a folder apart (Administración → Restaurar una copia…), usually a test of the
+    copy, which must not be enrolled."""
 
-    def __init__(self, target: Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, target: Path | None = None, parent: QWidget | None = None,
+                 program_folder: bool = False) -> None:
         super().__init__(parent)
+        self.program_folder = program_folder
         self.job: Job | None = None
         self.info: BackupInfo | None = None
         self.result: RestoreResult | None = None
@@ -319,8 +350,13 @@ class RestoreDialog(QDialog):
         self.password.clear()
         self.code.clear()
         msg = f"Restauradas {res.records} fichas en {res.target}."
-        if res.enrollment_cleared:
+        if res.enrollment_cleared and self.program_folder:
             msg += " Inscriba este equipo en el servidor para enviar las fichas pendientes."
+        elif not self.program_folder:
+            msg += (" Es una carpeta aparte: el programa sigue abriendo sus datos de siempre. "
+                    "Si solo probaba la copia, no la inscriba en el servidor: revísela "
+                    f"abriendo el programa con «siee-campo --data {res.target}» y bórrela al "
+                    "terminar.")
         self.status.setText(msg)
         self.close_btn.setText("Terminar")
 

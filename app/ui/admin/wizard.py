@@ -298,7 +298,7 @@ class FirstRunWizard(QWizard):
         when it succeeds the wizard ends with `restored` set."""
         if self.ws is not None:  # a new workspace was already created here
             raise SieeError("restore after set-up", "Esta carpeta ya tiene datos.")
-        dlg = RestoreDialog(self.data_dir, self)
+        dlg = RestoreDialog(self.data_dir, self, program_folder=True)
         dlg.target.setReadOnly(True)  # the folder the program opens
         dlg.accepted.connect(lambda: self._restored(dlg))
         self.restore_dialog = dlg

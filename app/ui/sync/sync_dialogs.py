@@ -46,6 +46,23 @@ def export_message(paths: list[Path]) -> str:
     )
 
 
+def enroll_intro(url_locked: bool, enrolled: bool) -> str:
+    """The enrollment dialog's first lines: what to ask the centre for and what to type
+    (only the code when IT locked the server address: the field cannot be edited)."""
+    if url_locked:
+        text = ("Pida a la sede central un código de inscripción (válido 72 horas) y "
+                "escríbalo abajo. La dirección del servidor ya está puesta: la fijó TI en el "
+                "archivo de configuración. Las fichas pendientes se conservan.")
+    else:
+        text = ("Pida a la sede central un código de inscripción (válido 72 horas) y escriba "
+                "la dirección del servidor y el código. Las fichas pendientes se conservan.")
+    if enrolled:
+        text += ("\n\nEste equipo ya está inscrito: al inscribirlo de nuevo recibe una identidad "
+                 "nueva, la sede central da de baja la anterior y sus fichas sin enviar se "
+                 "envían con la nueva.")
+    return text
+
+
 class EnrollDialog(QDialog):
     """Server address + one-time code → enrolled; shows the pinned key's fingerprint."""
 
@@ -57,20 +74,15 @@ class EnrollDialog(QDialog):
         self.setWindowTitle("Inscribir este equipo en el servidor del SIEE")
         ws = ctl.ws()
         dev = ws.centre.device() if ws is not None else None
-        intro = QLabel(
-            "Pida a la sede central un código de inscripción (válido 72 horas) y escriba la "
-            "dirección del servidor. Las fichas pendientes se conservan."
-            + ("\n\nEste equipo ya está inscrito: al inscribirlo de nuevo recibe una identidad "
-               "nueva, la sede central da de baja la anterior y sus fichas sin enviar se "
-               "envían con la nueva." if dev else "")
-        )
-        intro.setWordWrap(True)
         self.url = QLineEdit((ws.settings.values().get("server_url") if ws else "") or "https://")
         # A server address IT locked: shown read-only with the reason, as the settings
         # screen shows it (the enrollment refuses another address anyway).
         row = next((r for r in ws.settings.view() if r["key"] == "server_url"), None) if ws \
             else None
         self.url_locked = bool(row and row["locked"])
+        self.intro = QLabel(enroll_intro(self.url_locked, dev is not None))
+        self.intro.setWordWrap(True)
+        intro = self.intro
         self.url_note = QLabel(locked_note(row["source"]) if self.url_locked else "")
         self.url_note.setObjectName("hint")
         self.url_note.setWordWrap(True)

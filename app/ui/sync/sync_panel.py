@@ -37,6 +37,7 @@ from app.core.errors import SieeError
 from app.core.roles import Perm, can
 from app.sync.client import InboxImport
 from app.sync.model import (
+    PREVIOUS_ENROLLMENT,
     Cancelled,
     DeviceInfo,
     SyncError,
@@ -47,6 +48,7 @@ from app.sync.model import (
     describe_outcome,
     fichas,
     human_bytes,
+    previous_enrollment_sync,
 )
 from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, attempt
 from app.ui.common.changes import RECORDS, REVIEW, SYNC, Change, broadcast, subscribe
@@ -400,6 +402,7 @@ class SyncPanel(QDialog):
         self.awaiting.setObjectName("hint")
         self.awaiting.setWordWrap(True)
         self.last = QLabel("")
+        self.last.setWordWrap(True)  # the note on a previous enrollment is long
         self.problem = QLabel("")
         self.problem.setObjectName("returned")
         self.problem.setWordWrap(True)
@@ -460,7 +463,9 @@ class SyncPanel(QDialog):
             lab.setText(str(getattr(st, key)))
         self.awaiting.setText(awaiting_text(st.delivered) if st.delivered else "")
         self.awaiting.setVisible(bool(st.delivered))
-        self.last.setText(f"Última sincronización correcta: {when_text(st.last_ok)}")
+        self.last.setText(f"Última sincronización correcta: {when_text(st.last_ok)}"
+                          + (f" — {PREVIOUS_ENROLLMENT}." if previous_enrollment_sync(st)
+                             else ""))
         self.problem.setText(f"Último problema: {st.last_error}" if st.last_error else "")
         self.problem.setVisible(bool(st.last_error))
         self.now_btn.setEnabled(st.enrolled and not st.revoked and not self.ctl.running)
