@@ -379,8 +379,21 @@ class FormSession:
         the last reference goes; a caller may do it earlier. Nothing may be read after."""
         if self.root.parent is None:
             return  # closed already
-        for n in list(_walk_kept(self.root)):
-            n.parent = None
+        # Emptying the child lists of the groups and instances is enough: the questions
+        # keep their parent, but nothing points down to them any more, so no cycle is left
+        stack: list[Node] = [self.root]
+        while stack:
+            n = stack.pop()
+            kept = getattr(n, "kept", None)
+            if kept:
+                for lst in kept.values():
+                    stack.extend(lst)
+                n.kept = None  # type: ignore[attr-defined]
+            for c in n.children:
+                if c.children:
+                    stack.append(c)
+            n.children = []
+            n.by_name = {}
         self.root.parent = None
         self.doc.children = []
         self.doc.by_name = {}
@@ -1243,14 +1256,18 @@ class FormSession:
             nd = node.defn
             if nd is None or nd.kind != "question":
                 raise ValidationError(f"{path} is not a question", f"{path} no es una pregunta.")
-            self._put(node, nd, value)
-            if nd.calculation and node.value != "":
-                keep.add(id(node))
-            if path in stored:  # written by to_json: relevant when saved, with its groups
+            if path in stored and type(value) is str:
+                # written by to_json of this version: a valid answer in its canonical form
+                # (read back exactly as saved), relevant when saved, with its groups
+                node.value = value
                 n: Node | None = node
                 while n is not None and id(n) not in was_relevant:
                     was_relevant.add(id(n))
                     n = n.parent
+            else:
+                self._put(node, nd, value)
+            if nd.calculation and node.value != "":
+                keep.add(id(node))
         if trusted:
             # what this form version's to_json wrote: a calculation it left out was
             # empty (or not relevant, which readers see as empty), and stays so
