@@ -237,3 +237,15 @@ def test_issue_list_jumps_to_the_question_by_keyboard(ws_factory, qtbot):
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_F8)
     assert w.current_row.path == "/fsu/vivienda/tipo_vivienda"
     w.close()
+
+
+def test_audit_details_read_in_spanish_with_short_codes():
+    """The Bitácora's detail column: Spanish keys, «—»/«no» for empty and false values,
+    and a record's uuid as the short code the lists show (a clerk's walkthrough saw
+    `error: None`, `record: a481fddb-bf1d-…`)."""
+    from app.ui.admin.audit_view import detail_text
+
+    text = detail_text({"record": "a481fddb-bf1d-4c0c-87c9-9b41ee6e82e1", "error": None,
+                        "ok": False, "delivered": 3, "enumerator": "mquispe"})
+    assert text == ("ficha: a481fddb; error: —; correcta: no; entregadas: 3; "
+                    "empadronador(a): mquispe")

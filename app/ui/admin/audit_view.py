@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 from PySide6.QtGui import QBrush, QColor
@@ -55,7 +56,24 @@ DETAIL_LABELS = {
     "changed": "cambió",
     "from": "de",
     "to": "a",
+    "batches": "lotes",
+    "conflict": "en conflicto",
+    "delivered": "entregadas",
+    "duplicate": "duplicadas",
+    "error": "error",
+    "messages": "mensajes",
+    "ok": "correcta",
+    "returned": "observadas",
+    "record": "ficha",
+    "enumerator": "empadronador(a)",
+    "result": "resultado",
+    "visit": "visita",
+    "case": "expediente",
+    "attempt": "intento",
+    "device": "equipo",
+    "count": "cantidad",
 }
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def action_label(action: str) -> str:
@@ -85,6 +103,12 @@ def detail_text(detail: dict[str, Any], action: str = "") -> str:
             v = ", ".join(str(x) for x in v)
         elif v is True:
             v = "sí"
+        elif v is False:
+            v = "no"
+        elif v is None:
+            v = "—"
+        elif isinstance(v, str) and _UUID.match(v):
+            v = v[:8]  # the short code the lists show and the filter takes
         parts.append(f"{DETAIL_LABELS.get(k, k)}: {v}")
     return "; ".join(parts)
 
