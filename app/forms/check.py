@@ -51,6 +51,7 @@ from app.forms.session import (
     _plan_of,
     _walk_paths,
     answer_node,
+    stored_parts,
     validate_in_session,
 )
 from app.forms.xpath import Env, Node, to_bool
@@ -134,6 +135,7 @@ class RecordCheck:
     FormSession raise its own, identical, error)."""
 
     # the rules of one answer are FormSession's own (one definition, see session.py)
+    _input = FormSession._input
     _coerce_input = FormSession._coerce_input
     _refused = FormSession._refused
     _coerce_result = FormSession._coerce_result
@@ -229,17 +231,11 @@ class RecordCheck:
 
     def _load(self, data: dict[str, Any]) -> None:
         """As FormSession._load."""
-        if "answers" in data and isinstance(data.get("answers"), dict):
-            repeats = data.get("repeats") or {}
-            answers = dict(data["answers"])
-            answers.update(data.get("aside") or {})
-        else:
-            repeats, answers = {}, data
+        repeats, answers = stored_parts(data)
         for path, count in sorted(repeats.items(), key=lambda kv: str(kv[0]).count("/")):
             n = int(count)
             if n > 0:
                 self._find(f"{path}[{n}]")
-        seen = self.program.inputs
         raws = self.raw
         keep = self.keep
         located = self.program.located
@@ -249,18 +245,7 @@ class RecordCheck:
             nd = node.defn
             if nd is None or nd.kind != "question":
                 raise ValidationError(f"{path} is not a question", "")
-            hit = seen.get((nd.path, value)) if type(value) is str else None
-            if hit is not None:
-                new, raw = hit
-            else:
-                new = self._coerce_input(nd, value)
-                raw = new if self._refused(nd, new) else None
-                if raw is not None:
-                    new = ""
-                if type(value) is str:
-                    if len(seen) >= 50_000:
-                        seen.clear()
-                    seen[(nd.path, value)] = (new, raw)
+            new, raw = self._input(nd, value)
             if raw is None:
                 raws.pop(id(node), None)
             else:

@@ -483,21 +483,27 @@ class FormSession:
             return t == "select_one" and " " in s or any(p not in names for p in picked)
         return False
 
-    def _put(self, node: Node, nd: NodeDef, value: Any) -> bool:
-        """Store an input value on `node`; True when what counts changed."""
+    def _input(self, nd: NodeDef, value: Any) -> tuple[str, str | None]:
+        """(what counts, what was typed when the type refuses it, else None) for an input
+        value of `nd` (the module docstring's rules); text inputs are remembered per form
+        version (Program.inputs) with the fast paths."""
         seen = self.program.inputs if self._fast and type(value) is str else None
         hit = seen.get((nd.path, value)) if seen is not None else None
         if hit is not None:
-            new, raw = hit
-        else:
-            new = self._coerce_input(nd, value)
-            raw = new if self._refused(nd, new) else None
-            if raw is not None:
-                new = ""
-            if seen is not None:
-                if len(seen) >= 50_000:
-                    seen.clear()
-                seen[(nd.path, value)] = (new, raw)
+            return hit  # type: ignore[no-any-return]
+        new = self._coerce_input(nd, value)
+        raw = new if self._refused(nd, new) else None
+        if raw is not None:
+            new = ""
+        if seen is not None:
+            if len(seen) >= 50_000:
+                seen.clear()
+            seen[(nd.path, value)] = (new, raw)
+        return new, raw
+
+    def _put(self, node: Node, nd: NodeDef, value: Any) -> bool:
+        """Store an input value on `node`; True when what counts changed."""
+        new, raw = self._input(nd, value)
         st: _St = node.st
         st.raw = raw
         st.shown = None
@@ -1224,12 +1230,7 @@ class FormSession:
         return to_xml(self, instance_id)
 
     def _load(self, data: dict[str, Any]) -> None:
-        if "answers" in data and isinstance(data.get("answers"), dict):
-            repeats = data.get("repeats") or {}
-            answers = dict(data["answers"])
-            answers.update(data.get("aside") or {})
-        else:
-            repeats, answers = {}, data
+        repeats, answers = stored_parts(data)
         for path, count in sorted(repeats.items(), key=lambda kv: str(kv[0]).count("/")):
             try:
                 n = int(count)
@@ -1307,6 +1308,16 @@ def locator(node: Node) -> tuple[Any, ...] | None:
             c.defn is not None and c.defn.is_repeat for c in parent.chain()[1:]):
         return None
     return (parent.defn.path, inst.defn, inst.index, tuple(n.name for n in chain[reps[0] + 1:]))
+
+
+def stored_parts(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(repeat counts by path, answers by path) of what `to_json` wrote (its answers and
+    those kept aside) or of a flat {path: value} map (no repeat counts)."""
+    if "answers" in data and isinstance(data.get("answers"), dict):
+        answers = dict(data["answers"])
+        answers.update(data.get("aside") or {})
+        return data.get("repeats") or {}, answers
+    return {}, data
 
 
 def answer_node(path: Any, located: dict[str, tuple[Any, ...] | None],

@@ -1,10 +1,18 @@
-"""The OK / Cancelar button row every small dialog of the program uses."""
+"""The OK / Cancelar button row every small dialog of the program uses, and the layout
+of a small form dialog (the fields, a hint under them, the buttons)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def ok_cancel(dialog: QDialog, ok_text: str,
@@ -18,4 +26,22 @@ def ok_cancel(dialog: QDialog, ok_text: str,
     buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancelar")
     buttons.accepted.connect(on_ok or dialog.accept)
     buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
+def form_with_hint(dialog: QDialog, form: QFormLayout, hint: str, ok_text: str,
+                   below: tuple[QWidget, ...] = ()) -> QDialogButtonBox:
+    """Lay `dialog` out as `form`, the Spanish `hint` (wrapped, hint style), the
+    widgets `below` (an error label…), then `ok_cancel(dialog, ok_text)`, which it
+    returns."""
+    note = QLabel(hint)
+    note.setObjectName("hint")
+    note.setWordWrap(True)
+    buttons = ok_cancel(dialog, ok_text)
+    lay = QVBoxLayout(dialog)
+    lay.addLayout(form)
+    lay.addWidget(note)
+    for w in below:
+        lay.addWidget(w)
+    lay.addWidget(buttons)
     return buttons

@@ -36,7 +36,7 @@ from app.core.roles import Perm, can
 from app.forms import bundled_form
 from app.store.vault import User
 from app.ui.common.changes import RECORDS, REVIEW, broadcast
-from app.ui.common.dialogs import ok_cancel
+from app.ui.common.dialogs import form_with_hint
 from app.ui.common.worker import show_error
 from app.ui.review.papers import write_notice_pdf
 from app.workspace import Workspace
@@ -106,16 +106,9 @@ class VisitDialog(QDialog):
         form.addRow("&Resultado:", self.result)
         form.addRow("&Próximo intento:", self.next_visit)
         form.addRow("&Observaciones:", self.notes)
-        hint = QLabel("Si la entrevista no se realizó, se emite una notificación de visita para "
-                      "dejar en la puerta con la fecha del próximo intento.")
-        hint.setObjectName("hint")
-        hint.setWordWrap(True)
-        buttons = ok_cancel(self, "Registrar")
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(hint)
-        lay.addWidget(self.error)
-        lay.addWidget(buttons)
+        form_with_hint(self, form, "Si la entrevista no se realizó, se emite una notificación "
+                       "de visita para dejar en la puerta con la fecha del próximo intento.",
+                       "Registrar", below=(self.error,))
         self.result.currentIndexChanged.connect(self._result_changed)
         self._result_changed()
         # the first thing to answer: who went, unless it is already known
@@ -157,15 +150,9 @@ class DropDialog(QDialog):
         form = QFormLayout()
         form.addRow("&Motivo:", self.reason)
         form.addRow("&Detalle:", self.detail)
-        hint = QLabel("La solicitud deja de contar para los plazos de 8 y 25 días hábiles y se "
-                      "informa a la sede central. Solo el supervisor puede reabrirla.")
-        hint.setObjectName("hint")
-        hint.setWordWrap(True)
-        buttons = ok_cancel(self, "Desestimar")
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(hint)
-        lay.addWidget(buttons)
+        form_with_hint(self, form, "La solicitud deja de contar para los plazos de 8 y 25 días "
+                       "hábiles y se informa a la sede central. Solo el supervisor puede "
+                       "reabrirla.", "Desestimar")
 
 
 class CaseDialog(QDialog):
