@@ -108,6 +108,8 @@ class Validator:
                 fd = self.find_form(str(form_id), str(version))
                 if fd is not None and hasattr(fd, "program"):
                     fd.program()  # binds compiled once per form version, now
+                if fd is not None and hasattr(forms, "compile_check"):
+                    forms.compile_check(fd)  # the check translated to Python, now
         except Exception:  # noqa: BLE001
             log.warning("bundled forms could not be preloaded")
 

@@ -15,6 +15,7 @@ DNI_CHECK_LETTERS = "KJIHGFEDCBA"
 
 _DNI_RE = re.compile(r"^([0-9]{8})(?:-?([0-9A-Z]))?$")
 _CE_RE = re.compile(r"^[A-Z0-9]{1,12}$")
+_SPACES = re.compile(r"\s+")
 
 
 def dni_check_index(digits: str) -> int:
@@ -34,7 +35,7 @@ def normalize_dni(value: str) -> str:
     character is optional, but must match when given. Digits of any script (e.g.
     full-width '１２３４５６７８') are read as ASCII digits first (NFKC), so the same
     person typed either way gives the same DNI in the index and the duplicate check."""
-    raw = re.sub(r"\s+", "", canonical_number_text(str(value or ""))).upper()
+    raw = _SPACES.sub("", canonical_number_text(str(value or ""))).upper()
     if not raw:
         raise ValidationError("empty DNI", "Ingrese el número de DNI.")
     m = _DNI_RE.match(raw)

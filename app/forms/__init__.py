@@ -64,6 +64,7 @@ Paths are absolute instance paths with 1-based positions on repeat instances:
 from app.forms.bundled import bundled_form, list_bundled, shipped_form, shipped_versions
 from app.forms.carry_over import carry_over
 from app.forms.check import validate_submission
+from app.forms.compiled import compile_check
 from app.forms.definition import Choice, FormDef, FormLoadError, NodeDef, Problem
 from app.forms.functions import FUNCTIONS as FUNCTIONS  # fills xpath.FUNCTIONS, see there
 from app.forms.loader import load_form
@@ -72,6 +73,7 @@ from app.forms.session import FormSession, Issue, NodeState, Report
 
 __all__ = [
     "Choice",
+    "compile_check",
     "FormDef",
     "FormLoadError",
     "FormSession",

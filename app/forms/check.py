@@ -38,6 +38,7 @@ from typing import Any
 
 from app.core.errors import NotFound, ValidationError
 from app.core.gc_pause import gc_paused
+from app.forms.compiled import compile_check
 from app.forms.definition import Choice, FormDef, NodeDef
 from app.forms.graph import Program, Slot, program_of
 from app.forms.session import (
@@ -456,6 +457,12 @@ def validate_submission(formdef: FormDef, data: dict[str, Any]) -> list[str]:
     acceptable. Same result as `FormSession(formdef, data).validate(warnings=False)`
     (see the module docstring for when that is what runs). Raises ValidationError or
     NotFound (Spanish `user_message`) when the answers do not fit the form at all."""
+    if data:
+        compiled = compile_check(formdef)
+        if compiled is not None:
+            errors = compiled.errors(data)
+            if errors is not None:
+                return errors
     rec = open_record(formdef, data)
     if rec is None:
         return validate_in_session(formdef, data)

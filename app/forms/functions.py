@@ -25,6 +25,7 @@ from app.forms.definition import generic_path
 from app.forms.xpath import (
     FUNCTIONS,
     NAN,
+    VALUE_FUNCTIONS,
     DateStamp,
     Env,
     EvalError,
@@ -70,6 +71,7 @@ def _simple(name: str, impl: Callable[..., Value]) -> None:
         return lambda n, e: impl(*[f(n, e) for f in args])
 
     FUNCTIONS[name] = factory
+    VALUE_FUNCTIONS[name] = impl
 
 
 def _nodes(v: Value, fname: str) -> list[Node]:
@@ -631,6 +633,12 @@ def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
         return ""
     if isinstance(v, list):
         v = v[0].string_value() if v else ""
+    key = None
+    if type(v) is str and months is _MONTHS and days is _DAYS:
+        key = (v, to_string(fmt))
+        hit = _FORMATTED.get(key)
+        if hit is not None:
+            return hit
     if isinstance(v, str) and parse_time(v) is not None and to_date(v) is None:
         t = parse_time(v) or 0.0
         d: date | datetime | None = datetime(1970, 1, 1) + timedelta(seconds=round(t * 86400, 3))
@@ -652,7 +660,15 @@ def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
             continue
         out.append(ch)
         i += 1
-    return "".join(out)
+    text = "".join(out)
+    if key is not None and type(d) is date and len(_FORMATTED) < 20_000:
+        _FORMATTED[key] = text  # a calendar date: the same text in any time zone
+    return text
+
+
+# format-date of a date text (its birth date, in every record of that person's
+# household): kept by (text, format) for plain dates, which no time zone changes
+_FORMATTED: dict[tuple[str, str], str] = {}
 
 
 @_reg("format-date", "format-date-time")

@@ -263,18 +263,34 @@ def from_epoch_days(x: float) -> datetime | None:
         return None
 
 
+# text -> number for the texts that are numbers, dates or nothing ('' above all): the
+# same values come back record after record (date-times are left out: they read the
+# time zone)
+_NUMBERS: dict[str, float] = {}
+
+
 def str_to_number(s: str) -> float:
+    hit = _NUMBERS.get(s)
+    if hit is not None:
+        return hit
     if _NUM_RE.match(s):
-        return float(s)
-    if "," in s and _NUM_RE.match(s.replace(",", ".")):  # JavaRosa accepts a decimal comma
-        return float(s.replace(",", "."))
-    d = parse_date(s)
-    if d is not None:
-        return days_of(d)
-    dt = parse_datetime(s)
-    if dt is not None:
-        return days_of(dt)
-    return NAN
+        x = float(s)
+    elif "," in s and _NUM_RE.match(s.replace(",", ".")):  # JavaRosa accepts a decimal comma
+        x = float(s.replace(",", "."))
+    else:
+        d = parse_date(s)
+        if d is not None:  # a calendar date: whole days, whatever the time zone
+            x = days_of(d)
+            if len(_NUMBERS) < 20_000:
+                _NUMBERS[s] = x
+            return x
+        dt = parse_datetime(s)
+        if dt is not None:
+            return days_of(dt)
+        x = NAN
+    if len(_NUMBERS) < 20_000:
+        _NUMBERS[s] = x
+    return x
 
 
 def fmt_num(x: float) -> str:
@@ -653,6 +669,9 @@ _STEP_SYMBOLS = {"(name)", "*", "..", ".", "[", "/", "//", "current"}
 # any expression compiles); kept here so this module never imports that one
 # (issue 13 item 12: no import cycles).
 FUNCTIONS: dict[str, Callable[[list[Fn]], Fn]] = {}
+# The functions of already evaluated argument values among them, by name: their
+# implementation itself (app.forms.compiled calls it on the values it computes).
+VALUE_FUNCTIONS: dict[str, Callable[..., Value]] = {}
 
 
 @dataclass(slots=True)

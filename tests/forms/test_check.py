@@ -19,6 +19,7 @@ from app.demo import households
 from app.demo_answers import fsu_answers, s100_answers
 from app.forms import FormSession, load_form, validate_submission
 from app.forms.check import RecordCheck, open_record
+from app.forms.compiled import compile_check
 from app.forms.session import validate_in_session
 
 from .test_fast_paths import _household, _plan, _plant
@@ -46,6 +47,11 @@ def assert_same(fd: Any, data: dict[str, Any], *, one_pass: bool = True) -> list
     expected = [f"{i.path}: {i.message}" for i in session.validate(warnings=False).errors]
     assert validate_in_session(fd, data) == expected
     assert validate_submission(fd, data) == expected
+    compiled = compile_check(fd)
+    if compiled is not None:
+        got = compiled.errors(data)
+        if got is not None:  # None: answers that do not fit, left to RecordCheck
+            assert got == expected
     rec = open_record(fd, data)
     if one_pass:
         assert rec is not None, "the record should be read in one pass"

@@ -1,0 +1,1033 @@
+"""The server's check of a received record, compiled to Python per form version
+(issues 14 and 20: the centre's validation share).
+
+`app.forms.check.RecordCheck` reads a record in one ordered pass, but over a tree of
+nodes it builds for each record, with closures that walk that tree and a memo keyed
+on the values each rule reads: about 2.7 ms of the server's CPU for a five-member FSU,
+three quarters of the whole ingest. A received record is only ever checked, and its
+form version is fixed, so this module translates, once per form version, every rule
+the check needs (calculations, relevance, `required`, constraints, choice filters)
+into the source of one small Python function each, and reads a record as flat
+tables: per question of the form, the list of its nodes (one outside repeats, one
+per repeat instance inside). A reference in a rule becomes an index into that table
+(`/fsu/integrantes/edad` inside the same member is "this member's node"); the
+XPath operators become the same runtime helpers the engine's closures call
+(`compare`, `to_number`, the functions' own implementations), on the same values
+(lists of nodes, numbers, text, dates), so the result is the engine's by
+construction; tests/forms/test_compiled.py compares the two on generated households,
+planted errors, odd answers and issue 14's fault forms.
+
+What is compiled: forms whose rules use paths to questions and to (not nested)
+repeats, `.`, `position(..)`, predicates on a repeat, every function whose result
+depends only on its argument values (`app.forms.xpath.VALUE_FUNCTIONS`), `if`,
+`count`, `concat`, `string`, `number`, `today`, `format-date`, `indexed-repeat` and
+`column = value` choice filters. Anything else (nested repeats, a repeat_count,
+triggers, `once`, `now`, `random`, secondary instances, rules that read what a later
+rule changes, messages showing answers) makes `compile_check` return None, and the
+record is read by `RecordCheck` as before. A record whose answers do not fit the form
+(unknown paths, bad repeat positions) goes the same way, so every Spanish error the
+server reports still comes from one place.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from app.core.errors import NotFound, ValidationError
+from app.core.gc_pause import gc_paused
+from app.forms.definition import Choice, FormDef, NodeDef
+from app.forms.functions import _flat_strings, _format_date_in
+from app.forms.graph import Program, Slot, program_of
+from app.forms.session import (
+    CONSTRAINT_MSG,
+    MAX_REPEAT_COUNT,
+    REQUIRED_MSG,
+    TYPE_MSGS,
+    FormSession,
+    _msg,
+    stored_parts,
+)
+from app.forms.xpath import (
+    VALUE_FUNCTIONS,
+    EvalError,
+    Node,
+    Path,
+    _Compiler,
+    _Ctx,
+    _div,
+    _mod,
+    compare,
+    parse,
+    referenced_names,
+    str_to_number,
+    substitute_refs,
+    to_bool,
+    to_number,
+    to_string,
+)
+
+_QUIET = ("note", "calculate")  # types whose empty answer is never missing
+_TYPED = frozenset({"integer", "decimal", "date", "datetime", "select_one", "select_multiple"})
+_NUMERIC = frozenset({"integer", "decimal"})
+# what FormSession._run_expr turns into a rule's evaluation error
+_RULE_ERRORS = (EvalError, ZeroDivisionError, ValueError, TypeError, OverflowError)
+_READS_I = re.compile(r"(?<![\w'])i(?![\w'])")  # the variable `i` in a rule's source
+_CONST = re.compile(r"K\d+|C\[\d+\]")  # a literal, a record constant
+_READS_J = re.compile(r"(?<![\w'])j(?![\w'])")  # a predicate's item
+_NODE_REF = re.compile(r"N\[(\d+)\](?:\[(\w+)\])?")  # N[k][i], N[k][0], N[k][j], N[k]
+_MEMO_TYPES = (str, float, bool, date)
+_RELATIONS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+# functions that read something besides their arguments: never compiled
+_IMPURE = frozenset({"random", "uuid", "now", "once", "randomize", "version", "property",
+                     "instance", "pulldata", "jr:choice-name", "jr:itext", "name",
+                     "local-name", "namespace-uri", "lang", "id", "last", "current"})
+
+
+# what a value function always returns (checked against functions.py's signatures)
+_FUNCTION_KINDS = {
+    **dict.fromkeys(("not", "true", "false", "boolean", "selected", "regex", "contains",
+                     "starts-with", "ends-with"), "bool"),
+    **dict.fromkeys(("int", "floor", "ceiling", "abs", "round", "pow", "count-selected"),
+                    "num"),
+    **dict.fromkeys(("substr", "substring", "substring-before", "substring-after",
+                     "translate", "selected-at"), "str"),
+}
+
+
+_MISSING: Any = object()
+
+
+class _NotCompilable(Exception):
+    """A rule or a form shape this module does not translate (RecordCheck reads it)."""
+
+
+# -------------------------------------------------------------------- runtime helpers
+class _Cell(Node):
+    """A question's node in a record's tables: a leaf Node with no place in a tree
+    (rules find it by index), so only what a rule reads is set."""
+
+    __slots__ = ()
+    children = ()  # type: ignore[assignment]
+    by_name = MappingProxyType({})  # type: ignore[assignment]
+    parent = None  # type: ignore[assignment]
+    index = 1  # type: ignore[assignment]
+    st = None
+
+    def __init__(self, nd: NodeDef) -> None:  # noqa: D107 - see the class
+        self.name = nd.name
+        self.defn = nd
+        self.value = ""
+        self.relevant = True
+
+
+def _ns(n: Node) -> str:
+    """A node's string value (a leaf: its value when relevant, else '')."""
+    return n.value if n.relevant else ""
+
+
+def _nb(n: Node) -> bool:
+    """boolean() of a one-node node-set in ODK (the node's value is not empty)."""
+    return n.relevant and n.value != ""
+
+
+def _eqn(x: float, y: float) -> bool:
+    """`=` of two numbers as xpath._cmp_atoms: within 1e-12, or the same infinity."""
+    return abs(x - y) < 1e-12 or (x == y and x in (math.inf, -math.inf))
+
+
+def _keep(v: Any, pos: int) -> bool:
+    """A predicate's verdict on the item at `pos` (xpath._filter's rule)."""
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return v == pos
+    return to_bool(v)
+
+
+def _indexed(nodes: list[Node], count: int, idx: Any) -> list[Node]:
+    """indexed-repeat(target, repeat, idx) with one repeat (functions._indexed_repeat)."""
+    if not nodes:
+        return []
+    x = to_number(idx)
+    i = max(1, int(x)) if x == x and math.isfinite(x) else 1
+    return [nodes[i - 1]] if i <= count else []
+
+
+_RUNTIME: dict[str, Any] = {
+    "_ns": _ns, "_nb": _nb, "_eqn": _eqn, "_keep": _keep, "_indexed": _indexed, "compare": compare,
+    "to_bool": to_bool, "to_number": to_number, "to_string": to_string,
+    "str_to_number": str_to_number, "_div": _div, "_mod": _mod,
+    "_flat_strings": _flat_strings, "_format_date_in": _format_date_in,
+}
+
+
+# -------------------------------------------------------------------- translation
+class _Leaf:
+    """One question of the form: its place in the record's tables."""
+
+    __slots__ = ("k", "nd", "rep", "prefix", "suffix", "numeric", "empty_ok", "given_ok")
+
+    def __init__(self, k: int, nd: NodeDef, rep: int | None, prefix: str, suffix: str) -> None:
+        self.k = k
+        self.nd = nd
+        self.rep = rep  # index of its repeat, None outside repeats
+        self.prefix = prefix  # its path's text up to the repeat (or whole)
+        self.suffix = suffix  # below the repeat instance
+        self.numeric = nd.type in _NUMERIC
+        # no rule can refuse it when empty / when given and stored as sent (set by
+        # CompiledCheck from its rules)
+        self.empty_ok = False
+        self.given_ok = False
+
+
+class _Expr:
+    """A translated sub-expression: Python source and what it evaluates to: 'node' (one
+    Node), 'set' (a list of Nodes), 'val' (any Value), 'bool', 'num', 'str', or 'rep'
+    (a repeat's instances: only counted)."""
+
+    __slots__ = ("code", "kind", "leaf", "rep")
+
+    def __init__(self, code: str, kind: str, leaf: _Leaf | None = None,
+                 rep: int | None = None) -> None:
+        self.code = code
+        self.kind = kind
+        self.leaf = leaf
+        self.rep = rep
+
+    def val(self) -> str:
+        if self.kind == "node":
+            return f"[{self.code}]"
+        if self.kind == "rep":
+            raise _NotCompilable("a repeat's instances as a value")
+        return self.code
+
+    def bool(self) -> str:
+        if self.kind == "bool":
+            return self.code
+        if self.kind == "node":
+            return f"_nb({self.code})"
+        return f"to_bool({self.val()})"
+
+    def num(self) -> str:
+        if self.kind == "num":
+            return self.code
+        if self.kind == "node":
+            return f"str_to_number(_ns({self.code}))"
+        return f"to_number({self.val()})"
+
+    def text(self) -> str:
+        if self.kind == "str":
+            return self.code
+        if self.kind == "node":
+            return f"_ns({self.code})"
+        return f"to_string({self.val()})"
+
+
+class _Translator:
+    """XPath of one slot -> Python source over the record's tables.
+
+    In the source: `N` is the table of nodes by question (N[k][i]), `R` the instance
+    count of each repeat, `i` the instance of the evaluated node (0 outside repeats),
+    `C` the record's constants (C[0]: today's date)."""
+
+    def __init__(self, cc: CompiledCheck, host: Path, source: str) -> None:
+        self.cc = cc
+        self.host = host
+        self.source = source
+        self.comp = _Compiler(source, host, host)
+        self.host_rep = cc.rep_of_path(host)
+        self.consts: list[Any] = []
+
+    def const(self, v: Any) -> str:
+        self.consts.append(v)
+        return f"K{len(self.consts) - 1}"
+
+    def run(self) -> str:
+        tok = parse(self.source)
+        ctx = _Ctx(self.host, len(self.host), self.host)
+        return self.expr(tok, ctx, None).val()
+
+    # -- expressions
+    def expr(self, tok: Any, ctx: _Ctx, item: str | None) -> _Expr:
+        """`item`: the variable of the repeat instance a predicate is evaluated on. A
+        sub-expression that reads no answer is computed once: when it reads only
+        today() (or the time zone), once per record (CompiledCheck.hoist); else now."""
+        e = self._expr(tok, ctx, item)
+        if e.kind in ("node", "set", "rep") or _CONST.fullmatch(e.code) \
+                or _NODE_REF.search(e.code) or "R[" in e.code or _READS_I.search(e.code) \
+                or _READS_J.search(e.code):
+            return e
+        names = {**_RUNTIME, **{f"K{n}": v for n, v in enumerate(self.consts)}}
+        code = compile(e.code, "<constant>", "eval")
+        if "C[" in e.code:
+            return _Expr(f"C[{self.cc.hoist(code, names)}]", e.kind)
+        try:
+            v = eval(code, names)  # noqa: S307 - our own translation of a form's rule
+        except _RULE_ERRORS:
+            return e  # fails when the rule runs, as in the session
+        return _Expr(self.const(v), e.kind)
+
+    def _expr(self, tok: Any, ctx: _Ctx, item: str | None) -> _Expr:
+        sym = tok.symbol
+        if sym == "(string)":
+            return _Expr(self.const(str(tok.value)), "str")
+        if sym in ("(integer)", "(decimal)", "(float)"):
+            return _Expr(self.const(float(tok.value)), "num")
+        if sym == "(":
+            return self.expr(tok[0], ctx, item)
+        if sym in ("or", "and"):
+            a, b = self.expr(tok[0], ctx, item), self.expr(tok[1], ctx, item)
+            return _Expr(f"({a.bool()} {sym} {b.bool()})", "bool")
+        if sym in ("=", "!=", "<", "<=", ">", ">="):
+            return self.comparison(sym, self.expr(tok[0], ctx, item),
+                                   self.expr(tok[1], ctx, item))
+        if sym in ("+", "-", "*") and len(tok) == 2:
+            a, b = self.expr(tok[0], ctx, item), self.expr(tok[1], ctx, item)
+            return _Expr(f"({a.num()} {sym} {b.num()})", "num")
+        if sym in ("-", "+") and len(tok) == 1:
+            a = self.expr(tok[0], ctx, item)
+            return _Expr(f"(-{a.num()})" if sym == "-" else a.num(), "num")
+        if sym in ("div", "mod"):
+            a, b = self.expr(tok[0], ctx, item), self.expr(tok[1], ctx, item)
+            return _Expr(f"_{sym}({a.num()}, {b.num()})", "num")
+        if sym == ":":
+            return self.function(tok[1], ctx, item, prefix=str(tok[0].value))
+        if sym in ("/", "//", "[", "(name)", ".", "..", "*", "current"):
+            return self.path(tok, ctx, item)
+        if tok.label.endswith("function"):
+            return self.function(tok, ctx, item)
+        raise _NotCompilable(sym)
+
+    def comparison(self, op: str, a: _Expr, b: _Expr) -> _Expr:
+        """XPath comparison (xpath.compare) with the usual shapes written out: a
+        relation between single values is numeric; `=` of text is string equality and
+        of numbers _eqn; anything else goes through `compare`."""
+        scalar = ("node", "num", "str", "date")
+        if op in _RELATIONS:
+            if a.kind in scalar and b.kind in scalar:
+                # both sides numbers (_cmp_atoms: to_number of each atom)
+                return _Expr(f"({a.num()} {op} {b.num()})", "bool")
+            return _Expr(f"compare({op!r}, {a.val()}, {b.val()})", "bool")
+        eq = "==" if op == "=" else "!="
+
+        def textual(x: _Expr) -> bool:
+            return x.kind == "str" or (x.kind == "node" and not x.leaf.numeric)  # type: ignore[union-attr]
+
+        if textual(a) and textual(b):
+            return _Expr(f"({a.text()} {eq} {b.text()})", "bool")
+        if (a.kind == "num" and b.kind in ("num", "node")) or \
+                (b.kind == "num" and a.kind in ("num", "node")):
+            test = f"_eqn({a.num()}, {b.num()})"
+            return _Expr(test if op == "=" else f"(not {test})", "bool")
+        return _Expr(f"compare({op!r}, {a.val()}, {b.val()})", "bool")
+
+    def function(self, tok: Any, ctx: _Ctx, item: str | None,
+                 prefix: str | None = None) -> _Expr:
+        name = str(tok.symbol)
+        qname = f"{prefix}:{name}" if prefix else name
+        if qname in _IMPURE:
+            raise _NotCompilable(qname)
+        if qname == "if":
+            c = self.expr(tok[0], ctx, item)
+            a, b = self.expr(tok[1], ctx, item), self.expr(tok[2], ctx, item)
+            if a.kind == b.kind and a.kind != "rep" and a.leaf is None and b.leaf is None:
+                return _Expr(f"({a.code} if {c.bool()} else {b.code})", a.kind)
+            return _Expr(f"({a.val()} if {c.bool()} else {b.val()})", "val")
+        if qname == "count" and len(tok) == 1:
+            a = self.expr(tok[0], ctx, item)
+            if a.kind == "rep":
+                return _Expr(f"float({a.code})", "num")
+            if a.kind == "set":
+                return _Expr(f"float(len({a.code}))", "num")
+            if a.kind == "node":
+                return _Expr("1.0", "num")
+            raise _NotCompilable("count() of a value")
+        if qname == "position":
+            return self.position(tok, ctx, item)
+        if qname == "today" and len(tok) == 0:
+            return _Expr("C[0]", "date")
+        if qname in ("format-date", "format-date-time"):
+            a, b = self.expr(tok[0], ctx, item), self.expr(tok[1], ctx, item)
+            lang = self.const(self.cc.language)
+            return _Expr(f"_format_date_in({lang}, {a.val()}, {b.val()})", "str")
+        if qname == "concat":
+            args = ", ".join(self.expr(t, ctx, item).val() for t in tok)
+            return _Expr(f"''.join(_flat_strings([{args}]))", "str")
+        if qname in ("string", "number") and len(tok) == 1:
+            a = self.expr(tok[0], ctx, item)
+            return _Expr(a.text(), "str") if qname == "string" else _Expr(a.num(), "num")
+        if qname in ("string-length", "normalize-space") and len(tok) == 1:
+            a = self.expr(tok[0], ctx, item).text()
+            if qname == "string-length":
+                return _Expr(f"float(len({a}))", "num")
+            return _Expr(f"' '.join({a}.split())", "str")
+        if qname == "indexed-repeat" and len(tok) == 3:
+            return self.indexed_repeat(tok, ctx, item)
+        impl = VALUE_FUNCTIONS.get(qname)
+        if impl is None:
+            raise _NotCompilable(qname)
+        fname = self.const(impl)
+        args = ", ".join(self.expr(t, ctx, item).val() for t in tok)
+        kind = _FUNCTION_KINDS.get(qname, "val")
+        return _Expr(f"{fname}({args})", kind)
+
+    def position(self, tok: Any, ctx: _Ctx, item: str | None) -> _Expr:
+        if len(tok) == 0:
+            if item is None:
+                raise _NotCompilable("position() outside a predicate")
+            return _Expr(f"float({item} + 1)", "num")
+        target = self.target(tok[0], ctx)
+        if target is None:
+            raise _NotCompilable("position() of that path")
+        path, _pin = target
+        nd = self.cc.fd.by_path.get(path)
+        if nd is None or item is not None:
+            raise _NotCompilable("position() of that path")
+        rep = self.cc.rep_index.get(path)
+        if rep is not None and rep == self.host_rep and path == self.host[: len(path)]:
+            return _Expr("float(i + 1)", "num")  # the evaluated node's own instance
+        if nd.kind == "group" and self.cc.rep_of_path(path) == self.host_rep \
+                and path == self.host[: len(path)]:
+            return _Expr("1.0", "num")  # a group is the one of its name
+        raise _NotCompilable("position() of that path")
+
+    def indexed_repeat(self, tok: Any, ctx: _Ctx, item: str | None) -> _Expr:
+        t, r = self.target(tok[0], ctx), self.target(tok[1], ctx)
+        if t is None or r is None or item is not None:
+            raise _NotCompilable("indexed-repeat() of those paths")
+        leaf = self.cc.leaf_of.get(t[0])
+        rep = self.cc.rep_index.get(r[0])
+        if leaf is None or rep is None or leaf.rep != rep or r[0] == self.host[: len(r[0])]:
+            raise _NotCompilable("indexed-repeat() of those paths")
+        idx = self.expr(tok[2], ctx, item)
+        return _Expr(f"_indexed(N[{leaf.k}], R[{rep}], {idx.val()})", "set")
+
+    # -- paths
+    def target(self, tok: Any, ctx: _Ctx) -> tuple[Path, int] | None:
+        """Generic path and pinned depth of a plain path (no predicates)."""
+        try:
+            start, steps = self.comp._flatten(tok, ctx)
+        except Exception:  # noqa: BLE001 - not a path this module reads
+            return None
+        if any(preds for _a, _n, preds in steps):
+            return None
+        return self.comp._analyse(start, steps, ctx)[0]
+
+    def path(self, tok: Any, ctx: _Ctx, item: str | None) -> _Expr:
+        try:
+            start, steps = self.comp._flatten(tok, ctx)
+        except Exception as e:  # noqa: BLE001 - ExprError: not a path this module reads
+            raise _NotCompilable(str(e)) from None
+        cc = self.cc
+        if start == "current" or (start == "context" and item is None):
+            # relative to the evaluated node (current() is that node, also in predicates)
+            ctx = _Ctx(self.host, len(self.host), self.host)
+            if all(a == "self" and not p for a, _n, p in steps):
+                leaf = cc.leaf_of.get(self.host)
+                if leaf is None:
+                    raise _NotCompilable("the context of a group")
+                return _Expr(f"N[{leaf.k}][i]", "node", leaf)
+            return self.resolve(start, steps, ctx)
+        if item is not None:
+            # inside a predicate on a repeat: a child question of the item, or a
+            # question outside repeats
+            if start == "context" and len(steps) == 1 and steps[0][0] == "child" \
+                    and not steps[0][2]:
+                leaf = cc.leaf_of.get((*ctx.path, steps[0][1])) if ctx.path else None
+                if leaf is not None and leaf.rep == cc.rep_index.get(ctx.path):
+                    return _Expr(f"N[{leaf.k}][{item}]", "node", leaf)
+            if start == "root" and not any(p for _a, _n, p in steps):
+                info = self.comp._analyse(start, steps, ctx)[0]
+                leaf = cc.leaf_of.get(info[0]) if info else None
+                if leaf is not None and leaf.rep is None:
+                    return _Expr(f"N[{leaf.k}][0]", "node", leaf)
+            raise _NotCompilable("path inside a predicate")
+        return self.resolve(start, steps, ctx)
+
+    def resolve(self, start: str, steps: list[Any], ctx: _Ctx) -> _Expr:
+        """A path from the root or the evaluated node, with at most one predicate (on a
+        repeat)."""
+        cc = self.cc
+        pred_at = [n for n, (_a, _nm, preds) in enumerate(steps) if preds]
+        if not pred_at:
+            info = self.comp._analyse(start, steps, ctx)[0]
+            if info is None:
+                raise _NotCompilable("path")
+            return self.plain(*info)
+        if len(pred_at) != 1 or len(steps[pred_at[0]][2]) != 1:
+            raise _NotCompilable("predicates")
+        at = pred_at[0]
+        head = [(a, n, []) for a, n, _p in steps[: at + 1]]
+        info, step_ctx = self.comp._analyse(start, head, ctx)
+        rep = cc.rep_index.get(info[0]) if info else None
+        if rep is None or (self.host_rep == rep and info[1] >= len(info[0])):
+            raise _NotCompilable("predicate not on a repeat")
+        pred = self.expr(steps[at][2][0], step_ctx[-1], "j")
+        keep = pred.bool() if pred.kind in ("bool", "node", "str") else \
+            f"_keep({pred.val()}, j + 1)"
+        rest = steps[at + 1:]
+        if not rest:
+            count = f"sum(1 for j in range(R[{rep}]) if {keep})"
+            return _Expr(count, "rep", rep=rep)
+        full = self.comp._analyse(start, [(a, n, []) for a, n, _p in steps], ctx)[0]
+        leaf = cc.leaf_of.get(full[0]) if full else None
+        if leaf is None or leaf.rep != rep or any(a != "child" for a, _n, _p in rest):
+            raise _NotCompilable("path below a predicate")
+        return _Expr(f"[N[{leaf.k}][j] for j in range(R[{rep}]) if {keep}]", "set")
+
+    def plain(self, path: Path, pin: int) -> _Expr:
+        cc = self.cc
+        rep = cc.rep_index.get(path)
+        if rep is not None:
+            if self.host_rep == rep and pin >= len(path):
+                raise _NotCompilable("the evaluated node's own repeat instance")
+            return _Expr(f"R[{rep}]", "rep", rep=rep)
+        leaf = cc.leaf_of.get(path)
+        if leaf is None:
+            raise _NotCompilable("a path to a group")
+        if leaf.rep is None:
+            return _Expr(f"N[{leaf.k}][0]", "node", leaf)
+        rpath = cc.rep_paths[leaf.rep]
+        if self.host_rep == leaf.rep and pin >= len(rpath):
+            return _Expr(f"N[{leaf.k}][i]", "node", leaf)
+        return _Expr(f"N[{leaf.k}]", "set", leaf)
+
+
+# -------------------------------------------------------------------- the plan
+class _Rule:
+    """A compiled slot: fn(N, R, i, C) -> Value (raises what _RULE_ERRORS lists)."""
+
+    __slots__ = ("slot", "fn", "host_leaf", "host_rep", "marks", "column")
+
+    def __init__(self, slot: Slot, fn: Any) -> None:
+        self.slot = slot
+        self.fn = fn
+        self.host_leaf: _Leaf | None = None
+        self.host_rep: int | None = None
+        # relevance: the questions it switches off, and whether per instance
+        self.marks: list[tuple[int, bool]] = []
+        self.column: str | None = None  # choice filter `column = value`
+
+
+class CompiledCheck:
+    """Everything checking a record of one form version needs, translated once.
+
+    Built by `compile_check`; raises _NotCompilable while building when the form is
+    outside what this module translates (see the module docstring)."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        fd = self.fd = program.fd
+        self.language = fd.default_language
+        if any(s.kind == "count" or (s.kind == "calc" and s.node.trigger)
+               for s in program.slots):
+            raise _NotCompilable("repeat_count or trigger")
+        self.rep_paths: list[Path] = []
+        self.rep_index: dict[Path, int] = {}
+        self.leaves: list[_Leaf] = []
+        self.leaf_of: dict[Path, _Leaf] = {}
+        # form order for the verdict: ("q", leaf) or ("r", repeat, [leaves in order])
+        self.order: list[tuple[Any, ...]] = []
+        self._collect(fd.root, None, self.order)
+        # sub-expressions that read only today() and the time zone: C[3:] of a record
+        self.hoisted: list[tuple[Any, dict[str, Any]]] = []
+        self._memos = 0  # rules with a memo so far (their keys in C[-1])
+        # `${name}` in a required or constraint message, as read from that question
+        self.refs: dict[tuple[str, Path], Any] = {}
+        for leaf in self.leaves:
+            for msgs in (leaf.nd.required_msgs, leaf.nd.constraint_msgs):
+                for text in msgs.values():
+                    for name in referenced_names(text):
+                        p = fd.names.get(name)
+                        self.refs[(name, leaf.nd.path)] = None if p is None else \
+                            self._function(leaf.nd.path, "/" + "/".join(p))
+        first_reader: dict[Path, int] = {}
+        for path, readers in program.readers.items():
+            ranks = [s.rank for s, _pin in readers if not s.leaf]
+            if ranks:
+                first_reader[path] = min(ranks)
+        self.producers: list[_Rule] = []
+        for slot in program.producers:
+            rule = self._rule(slot)
+            # one ordered pass gives the session's result only when nothing a producer
+            # changes was read by a producer before it (check.CheckPlan.first_reader)
+            written = [slot.host] if slot.kind == "calc" else \
+                [p for p in fd.by_path if p[: len(slot.host)] == slot.host]
+            if any(first_reader.get(p, 1 << 60) <= slot.rank for p in written):
+                raise _NotCompilable("a rule reads what a later rule changes")
+            self.producers.append(rule)
+        # by question: (static required, static constraint, required rules, choice
+        # filter rule, constraint rules, type checked: 0 never, 1 computed values, 2 always)
+        self.rules: dict[int, tuple[bool, bool, list[_Rule], _Rule | None, list[_Rule], int]] = {}
+        for leaf in self.leaves:
+            nd = leaf.nd
+            static = program.static.get(nd.path) or {}
+            req, cons, choice = [], [], None
+            for slot in program.leaf_slots.get(nd.path, ()):
+                if slot.kind == "required":
+                    req.append(self._rule(slot))
+                elif slot.kind == "constraint":
+                    cons.append(self._rule(slot))
+                elif slot.kind == "choices":
+                    choice = self._choice_rule(slot)
+            if nd.type not in _TYPED:
+                typed = 0
+            elif nd.is_select and (choice is not None or not program.choice_list(nd).names):
+                typed = 2
+            else:
+                typed = 1
+            self.rules[leaf.k] = (static.get("required", False),
+                                  static.get("constraint", True), req, choice, cons, typed)
+            leaf.empty_ok = nd.type in _QUIET or (not req and not static.get("required"))
+            leaf.given_ok = (choice is None and not cons and typed != 2
+                             and static.get("constraint", True))
+        self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
+        self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
+        self.leaf_defs = [leaf.nd for leaf in self.leaves]
+        self.leaf_reps = [leaf.rep for leaf in self.leaves]
+        # by question: typed text -> what _input makes of it (a pure function of the
+        # question's type and choice list, as Program.inputs)
+        self.inputs: list[dict[str, tuple[str, str | None]]] = [{} for _ in self.leaves]
+
+    def hoist(self, code: Any, names: dict[str, Any]) -> int:
+        """Register a sub-expression computed once per record; its index in C."""
+        self.hoisted.append((code, names))
+        return 2 + len(self.hoisted)
+
+    def constants(self) -> tuple[Any, ...] | None:
+        """A record's C: today's local date (a record checked across midnight reads one
+        day), the time zone (date functions read it), the hoisted sub-expressions, and
+        last the memos of this day and zone (by rule); None when a hoisted expression
+        fails (RecordCheck then decides)."""
+        base = (datetime.now().astimezone().date(), time.timezone, time.altzone)
+        hit = self._constants.get(base, _MISSING)
+        if hit is not _MISSING:
+            return hit  # type: ignore[no-any-return]
+        c: list[Any] = list(base)
+        out: tuple[Any, ...] | None
+        try:
+            for code, names in self.hoisted:
+                names["C"] = c
+                v = eval(code, names)  # noqa: S307 - our own translation of a form's rule
+                c.append(v)
+            out = (*c, {})  # last: the memos of the rules that read one node
+
+        except (*_RULE_ERRORS, AttributeError):
+            out = None
+        if len(self._constants) > 8:
+            self._constants.clear()
+        self._constants[base] = out
+        return out
+
+    def rep_of_path(self, path: Path) -> int | None:
+        """The repeat a generic path is in (or is), None outside repeats."""
+        for r, rp in enumerate(self.rep_paths):
+            if path[: len(rp)] == rp:
+                return r
+        return None
+
+    def _collect(self, nd: NodeDef, rep: int | None, out: list[tuple[Any, ...]]) -> None:
+        for c in nd.children:
+            if c.kind == "question":
+                if rep is None:
+                    prefix, suffix = c.path_str, ""
+                else:
+                    rp = self.rep_paths[rep]
+                    prefix = "/" + "/".join(rp)
+                    suffix = "/" + "/".join(c.path[len(rp):])
+                leaf = _Leaf(len(self.leaves), c, rep, prefix, suffix)
+                self.leaves.append(leaf)
+                self.leaf_of[c.path] = leaf
+                out.append(("q", leaf))
+            elif c.kind == "repeat":
+                if rep is not None:
+                    raise _NotCompilable("nested repeats")
+                r = len(self.rep_paths)
+                self.rep_paths.append(c.path)
+                self.rep_index[c.path] = r
+                inner: list[tuple[Any, ...]] = []
+                out.append(("r", r, inner))
+                self._collect(c, r, inner)
+            elif c.kind == "group":
+                self._collect(c, rep, out)
+            else:
+                raise _NotCompilable(f"node kind {c.kind}")
+
+    def _function(self, host: Path, source: str, code: Any = None) -> Any:
+        tr = _Translator(self, host, source)
+        body = tr.run() if code is None else code(tr)
+        names = dict(_RUNTIME)
+        for n, v in enumerate(tr.consts):
+            names[f"K{n}"] = v
+        refs = set(_NODE_REF.findall(body))
+        if len(refs) == 1 and "R[" not in body and next(iter(refs))[1] in ("i", "0"):
+            # reads one node (and the record's constants): results kept by its value,
+            # shared by every record of this form version (as the session's slot memo)
+            k, at = next(iter(refs))
+            # (the memos live in the record constants C, so a new day or time zone
+            # starts empty ones, also for a check running meanwhile in another thread)
+            names["_MEMO_TYPES"] = _MEMO_TYPES
+            self._memos += 1
+            src = (f"def rule(N, R, i, C):\n"
+                   f"    n = N[{k}][{at}]\n"
+                   f"    key = n.value if n.relevant else ''\n"
+                   f"    M = C[-1].get({self._memos})\n"
+                   f"    if M is None:\n"
+                   f"        M = C[-1][{self._memos}] = {{}}\n"
+                   f"    hit = M.get(key)\n"
+                   f"    if hit is not None:\n"
+                   f"        return hit\n"
+                   f"    v = {body}\n"
+                   f"    if type(v) in _MEMO_TYPES:\n"
+                   f"        if len(M) >= 20_000:\n"
+                   f"            M.clear()\n"
+                   f"        M[key] = v\n"
+                   f"    return v\n")
+        else:
+            src = f"def rule(N, R, i, C):\n    return {body}\n"
+        exec(compile(src, f"<rule {'/'.join(host)}>", "exec"), names)  # noqa: S102
+        fn = names["rule"]
+        # a rule that reads nothing of the evaluated instance: one result per record
+        fn.per_instance = _READS_I.search(body) is not None
+        return fn
+
+    def _rule(self, slot: Slot) -> _Rule:
+        rule = _Rule(slot, self._function(slot.host, slot.expr.source))
+        rule.host_leaf = self.leaf_of.get(slot.host)
+        rule.host_rep = self.rep_of_path(slot.host)
+        if slot.kind == "relevant":
+            for leaf in self.leaves:
+                if leaf.nd.path[: len(slot.host)] == slot.host:
+                    rule.marks.append((leaf.k, rule.host_rep is not None))
+        elif slot.kind != "calc" and rule.host_leaf is None:
+            raise _NotCompilable(f"{slot.kind} on a group")
+        if slot.kind == "calc" and rule.host_leaf is None:
+            raise _NotCompilable("calculation on a group")
+        return rule
+
+    def _choice_rule(self, slot: Slot) -> _Rule:
+        if slot.node.choice_from or slot.expr.index_eq is None:
+            raise _NotCompilable("choice filter other than `column = value`")
+        tok = parse(slot.expr.source)
+        other = tok[1]
+
+        def code(tr: _Translator) -> str:
+            ctx = _Ctx(slot.host, len(slot.host), slot.host)
+            return tr.expr(other, ctx, None).text()
+
+        rule = _Rule(slot, self._function(slot.host, slot.expr.source, code))
+        rule.column = slot.expr.index_eq[0]
+        rule.host_leaf = self.leaf_of.get(slot.host)
+        rule.host_rep = self.rep_of_path(slot.host)
+        return rule
+
+    # ---------------------------------------------------------------- a record
+    def _locate(self, path: str) -> tuple[int, int]:
+        """(leaf, 0-based instance) of an answer's path; raises for any path RecordCheck
+        would not read the same way (it then decides)."""
+        hit = self.loc.get(path)
+        if hit is not None:
+            return hit
+        steps = self.program.steps(path)
+        idx = 0
+        nd: NodeDef | None = None
+        for _name, pos, nd in steps:
+            if nd.is_repeat:
+                if pos is None or pos > MAX_REPEAT_COUNT or pos < 1:
+                    raise NotFound(f"bad repeat position in {path}", "")
+                idx = pos - 1
+            elif pos not in (None, 1):
+                raise NotFound(f"no node {path}", "")
+        leaf = self.leaf_of.get(nd.path) if nd is not None else None
+        if leaf is None:
+            raise ValidationError(f"{path} is not a question", "")
+        hit = (leaf.k, idx)
+        if len(self.loc) < 100_000:
+            self.loc[path] = hit
+        return hit
+
+    def errors(self, data: dict[str, Any]) -> list[str] | None:
+        """"path: message" of every hard error of a received record, in form order (as
+        validate_submission); None when RecordCheck must read it (answers that do not
+        fit the form: it then gives the error)."""
+        try:
+            with gc_paused():  # a few hundred objects, none in a cycle (app.core.gc_pause)
+                return _Record(self, data).errors()
+        except (NotFound, ValidationError, ValueError, TypeError, KeyError):
+            return None
+
+
+class _Raised:
+    """A rule's error kept for the next reader of a once-per-record result."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _Record:
+    """One record read through a CompiledCheck."""
+
+    # the rules of one answer are FormSession's own (one definition, see session.py)
+    _input = FormSession._input
+    _coerce_input = FormSession._coerce_input
+    _refused = FormSession._refused
+    _coerce_result = FormSession._coerce_result
+
+    def __init__(self, cc: CompiledCheck, data: dict[str, Any]) -> None:
+        self.cc = cc
+        self.program = cc.program
+        self._fast = False  # _input's memo is CompiledCheck.inputs, by question
+        repeats, answers = stored_parts(data)
+        counts = [0] * len(cc.rep_paths)
+        for path, count in repeats.items():
+            n = int(count)
+            if n > 0:
+                r = self._repeat_of(f"{path}[{n}]")
+                counts[r] = max(counts[r], n)
+        reps = cc.leaf_reps
+        self.N = N = [
+            [_Cell(nd)] if rep is None else [_Cell(nd) for _ in range(counts[rep])]
+            for nd, rep in zip(cc.leaf_defs, reps, strict=True)]
+        self.counts = counts
+        self.raw = raws = {}
+        self.keep = keep = set()
+        loc = cc.loc
+        nds = cc.leaf_defs
+        inputs = cc.inputs
+        for path, value in answers.items():
+            hit = loc.get(path)
+            if hit is None:
+                hit = cc._locate(path)
+            k, idx = hit
+            cells = N[k]
+            if idx >= len(cells):  # past the repeat count the record gave
+                self._grow(reps[k], idx + 1)  # type: ignore[arg-type]
+            node = cells[idx]
+            known = inputs[k]
+            got = known.get(value) if type(value) is str else None
+            if got is None:
+                got = self._input(nds[k], value)
+                if type(value) is str:
+                    if len(known) >= 5_000:
+                        known.clear()
+                    known[value] = got
+            new, raw = got
+            if raw is not None:
+                raws[id(node)] = raw
+            elif raws:
+                raws.pop(id(node), None)
+            node.value = new
+            if new != "" and nds[k].calculation:
+                keep.add(id(node))
+        C = cc.constants()
+        if C is None:
+            raise ValueError("a record constant failed")
+        self.C = C
+        self.errors_of: dict[int, str | None] = {}
+        self.once: dict[Any, Any] = {}
+        self._evaluate()
+
+    def _grow(self, rep: int, n: int) -> None:
+        """Give repeat `rep` n instances (an answer past the count the record gave)."""
+        cc = self.cc
+        for k, r in enumerate(cc.leaf_reps):
+            if r == rep:
+                cells = self.N[k]
+                nd = cc.leaf_defs[k]
+                cells.extend(_Cell(nd) for _ in range(n - len(cells)))
+        self.counts[rep] = n
+
+    def _repeat_of(self, path: str) -> int:
+        steps = self.program.steps(path)
+        name, pos, nd = steps[-1]
+        r = self.cc.rep_index.get(nd.path)
+        if r is None or pos is None or pos > MAX_REPEAT_COUNT or any(
+                p not in (None, 1) for _n, p, d in steps[:-1] if not d.is_repeat):
+            raise NotFound(f"not a repeat: {path}", "")
+        return r
+
+    def _evaluate(self) -> None:
+        N, R, C = self.N, self.counts, self.C
+        keep = self.keep
+        errors_of = self.errors_of
+        coerce = self._coerce_result
+        for rule in self.cc.producers:
+            fn = rule.fn
+            rep = rule.host_rep
+            count = 1 if rep is None else R[rep]
+            if rule.slot.kind == "calc":
+                nodes = N[rule.host_leaf.k]  # type: ignore[union-attr]
+                nd = rule.slot.node
+                for i in range(count):
+                    node = nodes[i]
+                    if id(node) in keep:
+                        continue
+                    try:
+                        v, err = fn(N, R, i, C), None
+                    except _RULE_ERRORS as e:
+                        v, err = None, str(e) or type(e).__name__
+                    node.value = coerce(nd, v) if err is None else ""
+                    errors_of[id(node)] = err
+            else:  # relevance: a false one switches off what it holds
+                for i in range(count):
+                    try:
+                        on = to_bool(fn(N, R, i, C))
+                    except _RULE_ERRORS:
+                        on = True
+                    if on:
+                        continue
+                    for k, same in rule.marks:
+                        if same:
+                            N[k][i].relevant = False
+                        else:
+                            for n in N[k]:
+                                n.relevant = False
+
+    def errors(self) -> list[str]:
+        out: list[str] = []
+        N, R = self.N, self.counts
+        hard = self._hard_problem
+        for item in self.cc.order:
+            if item[0] == "q":
+                leaf = item[1]
+                node = N[leaf.k][0]
+                if node.relevant and not self._fine(leaf, node):
+                    msg = hard(leaf, node, 0)
+                    if msg:
+                        out.append(f"{leaf.prefix}: {msg}")
+                continue
+            _r, rep, inner = item
+            for i in range(R[rep]):
+                for _q, leaf in inner:
+                    node = N[leaf.k][i]
+                    if node.relevant and not self._fine(leaf, node):
+                        msg = hard(leaf, node, i)
+                        if msg:
+                            out.append(f"{leaf.prefix}[{i + 1}]{leaf.suffix}: {msg}")
+        return out
+
+    def _fine(self, leaf: _Leaf, node: Node) -> bool:
+        """True when no rule can refuse this answer (most of a record): a stored answer
+        the type accepted, with no constraint, or an empty one nothing requires."""
+        if node.value == "":
+            return leaf.empty_ok and id(node) not in self.raw
+        return leaf.given_ok and id(node) not in self.errors_of and id(node) not in self.raw
+
+    def _hard_problem(self, leaf: _Leaf, node: Node, i: int) -> str | None:
+        """check.RecordCheck._hard_problem, on the tables."""
+        nd = leaf.nd
+        if id(node) in self.raw:
+            return TYPE_MSGS.get(nd.type, CONSTRAINT_MSG)
+        required, valid, req_rules, choice_rule, cons_rules, typed = self.cc.rules[leaf.k]
+        N, R, C = self.N, self.counts, self.C
+        if node.value == "":
+            if nd.type in _QUIET:
+                return None
+            for rule in req_rules:
+                try:
+                    required = to_bool(self._run(rule.fn, i))
+                except _RULE_ERRORS:
+                    required = False
+            if required:
+                return self._render(_msg(nd.required_msgs, self.cc.language), leaf, i) \
+                    or REQUIRED_MSG
+            return None
+        loaded = id(node) not in self.errors_of
+        error = None if loaded else self.errors_of[id(node)]
+        if typed == 1 and loaded:
+            typed = 0  # a stored answer: its type was checked when it was loaded
+        if choice_rule is None and not cons_rules and not typed and valid:
+            return None
+        choices: list[Choice] | None = None
+        if choice_rule is not None:
+            try:
+                choices = self.program.choice_list(nd).lookup(
+                    choice_rule.column, choice_rule.fn(N, R, i, C))  # type: ignore[arg-type]
+            except (EvalError, ValueError, TypeError):
+                choices = []
+        for rule in cons_rules:
+            try:
+                v, error = self._run(rule.fn, i), None
+                valid = to_bool(v)
+            except _RULE_ERRORS as e:
+                error = str(e) or type(e).__name__
+                valid = False
+        if typed:
+            tmsg = self._type_problem(node, nd, choices)
+            if tmsg:
+                return tmsg
+        if not valid:
+            if error:
+                return f"Error al evaluar la regla: {error}"
+            return self._render(_msg(nd.constraint_msgs, self.cc.language), leaf, i) \
+                or CONSTRAINT_MSG
+        return None
+
+    def _run(self, fn: Any, i: int) -> Any:
+        """A required or constraint rule's value at instance i; a rule that reads nothing
+        of the instance runs once per record (every producer has run: nothing changes)."""
+        if fn.per_instance:
+            return fn(self.N, self.counts, i, self.C)
+        hit = self.once.get(fn, _MISSING)
+        if hit is _MISSING:
+            try:
+                hit = fn(self.N, self.counts, i, self.C)
+            except _RULE_ERRORS as e:
+                hit = _Raised(e)
+            self.once[fn] = hit
+        if type(hit) is _Raised:
+            raise hit.error
+        return hit
+
+    def _render(self, text: str, leaf: _Leaf, i: int) -> str:
+        """FormSession._render: `${name}` in a message replaced by that answer."""
+        if "${" not in text:
+            return text
+        refs = self.cc.refs
+        N, R, C = self.N, self.counts, self.C
+
+        def value_of(name: str) -> str:
+            fn = refs.get((name, leaf.nd.path))
+            if fn is None:
+                return ""
+            try:
+                return to_string(fn(N, R, i, C))
+            except Exception:  # noqa: BLE001 - as the session: a message never fails
+                return ""
+
+        return substitute_refs(text, value_of)
+
+    def _type_problem(self, node: Node, nd: NodeDef, choices: list[Choice] | None) -> str | None:
+        t = nd.type
+        if t in ("select_one", "select_multiple"):
+            v = node.value
+            names = (self.program.choice_list(nd).names if choices is None
+                     else {c.name for c in choices})
+            picked = [v] if t == "select_one" else v.split()
+            if any(p not in names for p in picked):
+                return TYPE_MSGS[t]
+            return None
+        return FormSession._type_problem(self, node)  # type: ignore[arg-type]
+
+
+def compile_check(formdef: FormDef) -> CompiledCheck | None:
+    """The compiled check of a form version (built on first use, kept on its Program),
+    or None when the form is outside what this module translates."""
+    program = program_of(formdef)
+    cc = getattr(program, "compiled_check", False)
+    if cc is False:
+        try:
+            cc = CompiledCheck(program)
+        except _NotCompilable:
+            cc = None
+        program.compiled_check = cc  # type: ignore[attr-defined]
+    return cc  # type: ignore[no-any-return]
+
+
+__all__ = ["CompiledCheck", "compile_check"]
