@@ -893,31 +893,30 @@ class _Record:
         out: list[str] = []
         N, R = self.N, self.counts
         hard = self._hard_problem
+        raws, computed = self.raw, self.errors_of
         for item in self.cc.order:
             if item[0] == "q":
-                leaf = item[1]
-                node = N[leaf.k][0]
-                if node.relevant and not self._fine(leaf, node):
-                    msg = hard(leaf, node, 0)
-                    if msg:
-                        out.append(f"{leaf.prefix}: {msg}")
-                continue
-            _r, rep, inner = item
-            for i in range(R[rep]):
-                for _q, leaf in inner:
-                    node = N[leaf.k][i]
-                    if node.relevant and not self._fine(leaf, node):
-                        msg = hard(leaf, node, i)
-                        if msg:
-                            out.append(f"{leaf.prefix}[{i + 1}]{leaf.suffix}: {msg}")
+                rows: Any = ((item[1], 0),)
+            else:
+                inner = item[2]
+                rows = ((leaf, i) for i in range(R[item[1]]) for _q, leaf in inner)
+            for leaf, i in rows:
+                node = N[leaf.k][i]
+                if not node.relevant:
+                    continue
+                # most answers: nothing can refuse them (an empty one nothing requires;
+                # a stored one the type accepted, with no rule)
+                if node.value == "":
+                    if leaf.empty_ok and id(node) not in raws:
+                        continue
+                elif leaf.given_ok and id(node) not in computed and id(node) not in raws:
+                    continue
+                msg = hard(leaf, node, i)
+                if msg:
+                    where = leaf.prefix if leaf.rep is None else \
+                        f"{leaf.prefix}[{i + 1}]{leaf.suffix}"
+                    out.append(f"{where}: {msg}")
         return out
-
-    def _fine(self, leaf: _Leaf, node: Node) -> bool:
-        """True when no rule can refuse this answer (most of a record): a stored answer
-        the type accepted, with no constraint, or an empty one nothing requires."""
-        if node.value == "":
-            return leaf.empty_ok and id(node) not in self.raw
-        return leaf.given_ok and id(node) not in self.errors_of and id(node) not in self.raw
 
     def _hard_problem(self, leaf: _Leaf, node: Node, i: int) -> str | None:
         """check.RecordCheck._hard_problem, on the tables."""

@@ -36,6 +36,7 @@ from app.forms.xpath import (
     fmt_num,
     from_epoch_days,
     instant_of,
+    parse_date,
     parse_time,
     to_bool,
     to_calendar_date,
@@ -639,9 +640,12 @@ def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
         hit = _FORMATTED.get(key)
         if hit is not None:
             return hit
-    if isinstance(v, str) and parse_time(v) is not None and to_date(v) is None:
+    d0 = parse_date(v) if type(v) is str else None  # the usual value: a plain date
+    if d0 is not None:
+        d: date | datetime | None = d0
+    elif isinstance(v, str) and parse_time(v) is not None and to_date(v) is None:
         t = parse_time(v) or 0.0
-        d: date | datetime | None = datetime(1970, 1, 1) + timedelta(seconds=round(t * 86400, 3))
+        d = datetime(1970, 1, 1) + timedelta(seconds=round(t * 86400, 3))
     else:
         d = to_date(v)
     if d is None:
