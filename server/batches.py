@@ -200,7 +200,7 @@ class Batches:
                 f"en la ULE {dev['ule_ubigeo']}."
             )
         reasons += case_q.case_refusal(r)
-        reasons += check(r.form_id, r.form_version, r.answers)
+        reasons += check(r.form_id, r.form_version, r.answers, r.completed_at)
         return reasons
 
     def _store(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -144,15 +145,36 @@ class Validator:
         return self.batch()(form_id, form_version, answers)
 
     def engine_reasons(self, fd: Any, form_id: str, form_version: str,
-                       answers: dict[str, Any]) -> list[str]:
-        """The engine's hard-constraint errors for answers of a loaded form (Spanish)."""
+                       answers: dict[str, Any], today: date | None = None) -> list[str]:
+        """The engine's hard-constraint errors for answers of a loaded form (Spanish);
+        `today`: the day the record's rules read as today() (record_day)."""
         try:
-            return list(self.engine.validate_submission(fd, answers))  # type: ignore[union-attr]
+            return list(self.engine.validate_submission(  # type: ignore[union-attr]
+                fd, answers, today=today))
         except Exception as exc:  # noqa: BLE001 - answers the engine cannot even read
             log.info("form engine refused record structure: %s", type(exc).__name__)
             why = getattr(exc, "user_message", None)
             return ["Las respuestas no corresponden al formulario "
                     f"«{form_id}» versión {form_version}." + (f" {why}" if why else "")]
+
+
+def record_day(completed_at: str | None) -> date | None:
+    """The day a received record's rules read as today(): the local date (the server's
+    time zone, Peru's in production) of its completion time ('2026-11-30T15:04:05Z'),
+    so a household surveyed weeks before the laptop found a connection is checked as it
+    was the day it was completed (ages, dates not in the future). None — the server's
+    own today — when the time is missing, unreadable or later than tomorrow (a laptop
+    clock cannot move a record's day into the future)."""
+    if not completed_at:
+        return None
+    try:
+        moment = datetime.fromisoformat(completed_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    day = moment.astimezone().date() if moment.tzinfo is not None else moment.date()
+    if day > date.today() + timedelta(days=1):
+        return None
+    return day
 
 
 class BatchCheck:
@@ -192,9 +214,12 @@ class BatchCheck:
         definition are available); a record that cannot be checked is held (server.held)."""
         return self.validator.engine is not None and self.form(form_id, form_version) is not None
 
-    def __call__(self, form_id: str, form_version: str, answers: Any) -> list[str]:
+    def __call__(self, form_id: str, form_version: str, answers: Any,
+                 completed_at: str | None = None) -> list[str]:
         """Reasons (Spanish) why a record's answers are refused; empty when acceptable
-        or when the version cannot be checked (see can_validate)."""
+        or when the version cannot be checked (see can_validate). `completed_at`: the
+        record's completion time as the protocol carries it (its rules read that day as
+        today(), see record_day)."""
         if not isinstance(answers, dict):
             return ["Las respuestas del registro no tienen el formato esperado."]
         if not self.known(form_id):
@@ -208,7 +233,8 @@ class BatchCheck:
             return []
         t = time.thread_time()
         try:
-            return self.validator.engine_reasons(fd, form_id, form_version, answers)
+            return self.validator.engine_reasons(fd, form_id, form_version, answers,
+                                                 record_day(completed_at))
         finally:
             self.cpu_ms += (time.thread_time() - t) * 1000
             self.checked += 1

@@ -52,6 +52,7 @@ from app.forms.session import (
     _plan_of,
     _walk_paths,
     answer_node,
+    record_clock,
     stored_parts,
     validate_in_session,
 )
@@ -146,15 +147,16 @@ class RecordCheck:
     choice_label = FormSession.choice_label
     _run_expr = staticmethod(FormSession._run_expr)
 
-    def __init__(self, formdef: FormDef, data: dict[str, Any], plan: CheckPlan) -> None:
+    def __init__(self, formdef: FormDef, data: dict[str, Any], plan: CheckPlan,
+                 today: date | None = None) -> None:
         self.formdef = formdef
         self.program = program = plan.program
         self.plan = plan
         self.language = formdef.default_language
-        self.clock = None
-        # today() of this record: the local date, as functions._today reads it with no
-        # clock (a record checked across midnight reads one day, not two)
-        self.today = datetime.now().astimezone().date()
+        # today() of this record: the day it was completed, or the local date (a record
+        # checked across midnight reads one day, not two)
+        self.today = today or datetime.now().astimezone().date()
+        self.clock = record_clock(self.today)
         self._fast = True
         self.doc = Node("#doc")
         self.root = self.doc.append(Node(formdef.root.name, defn=formdef.root))
@@ -164,7 +166,7 @@ class RecordCheck:
         self.raw: dict[int, str] = {}  # answers the question's type refuses, as typed
         self.own_off: set[int] = set()  # nodes whose own relevance is false
         self.errors_of: dict[int, str | None] = {}  # a rule's evaluation error
-        self.keep: set[int] = set()  # calculated values the record settles
+        self.keep: set[int] = set()  # stored values of calculations the centre keeps
         for child in formdef.root.children:
             self._grow(_plan_of(program, child), self.root)
         self._load(data)
@@ -239,6 +241,7 @@ class RecordCheck:
                 self._find(f"{path}[{n}]")
         raws = self.raw
         keep = self.keep
+        unverifiable = self.program.unverifiable
         located = self.program.located
         hosts = self.hosts
         for path, value in answers.items():
@@ -252,8 +255,8 @@ class RecordCheck:
             else:
                 raws[id(node)] = raw
             node.value = new
-            if nd.calculation and new != "":
-                keep.add(id(node))
+            if new != "" and nd.path in unverifiable:
+                keep.add(id(node))  # chance or the device's clock: kept (the rest again)
 
     # ------------------------------------------------------------------ evaluation
     def _value(self, slot: Slot, node: Node) -> tuple[Any, str | None]:
@@ -439,33 +442,40 @@ class RecordCheck:
         return list(_walk_paths(self.root))
 
 
-def open_record(formdef: FormDef, data: dict[str, Any]) -> RecordCheck | None:
-    """The record read in one pass, or None when FormSession must read it (see the
-    module docstring: ineligible form, a backward change, answers that do not fit)."""
+def open_record(formdef: FormDef, data: dict[str, Any],
+                today: date | None = None) -> RecordCheck | None:
+    """The record read in one pass (its rules reading `today` as today(); None: the
+    real date), or None when FormSession must read it (see the module docstring:
+    ineligible form, a backward change, answers that do not fit)."""
     plan = plan_of(program_of(formdef))
     if not plan.eligible or not data:
         return None
     try:
         with gc_paused():  # hundreds of linked nodes built at once (app.core.gc_pause)
-            return RecordCheck(formdef, data, plan)
+            return RecordCheck(formdef, data, plan, today)
     except (_Bail, NotFound, ValidationError, ValueError, TypeError):
         return None
 
 
-def validate_submission(formdef: FormDef, data: dict[str, Any]) -> list[str]:
+def validate_submission(formdef: FormDef, data: dict[str, Any], *,
+                        today: date | None = None) -> list[str]:
     """Reasons (Spanish, "path: message") why a received record is refused; empty when
-    acceptable. Same result as `FormSession(formdef, data).validate(warnings=False)`
-    (see the module docstring for when that is what runs). Raises ValidationError or
-    NotFound (Spanish `user_message`) when the answers do not fit the form at all."""
+    acceptable. `today`: the day the record's rules read as today() — its completion
+    day, so a record that waited weeks for a connection is read as it was completed
+    (None: the real date). Every calculation is computed again, none taken from the
+    record. Same result as `validate_in_session` (FormSession with recheck); the
+    compiled check (app.forms.compiled) runs when the form and the answers allow, else
+    the one ordered pass, else the session. Raises ValidationError or NotFound (Spanish
+    `user_message`) when the answers do not fit the form at all."""
     if data:
         compiled = compile_check(formdef)
         if compiled is not None:
-            errors = compiled.errors(data)
+            errors = compiled.errors(data, today)
             if errors is not None:
                 return errors
-    rec = open_record(formdef, data)
+    rec = open_record(formdef, data, today)
     if rec is None:
-        return validate_in_session(formdef, data)
+        return validate_in_session(formdef, data, today=today)
     try:
         return rec.errors()
     finally:

@@ -27,6 +27,10 @@ rule changes, messages showing answers) makes `compile_check` return None, and t
 record is read by `RecordCheck` as before. A record whose answers do not fit the form
 (unknown paths, bad repeat positions) goes the same way, so every Spanish error the
 server reports still comes from one place.
+
+Like every path of the centre's check, it takes no calculated value from the record:
+each calculation is computed again from the answers, on the day the record was
+completed (`today`, see app.forms.check.validate_submission).
 """
 
 from __future__ import annotations
@@ -598,12 +602,12 @@ class CompiledCheck:
         self.hoisted.append((code, names))
         return 2 + len(self.hoisted)
 
-    def constants(self) -> tuple[Any, ...] | None:
+    def constants(self, today: date | None = None) -> tuple[Any, ...] | None:
         """A record's C: today's local date (a record checked across midnight reads one
         day), the time zone (date functions read it), the hoisted sub-expressions, and
         last the memos of this day and zone (by rule); None when a hoisted expression
         fails (RecordCheck then decides)."""
-        base = (datetime.now().astimezone().date(), time.timezone, time.altzone)
+        base = (today or datetime.now().astimezone().date(), time.timezone, time.altzone)
         hit = self._constants.get(base, _MISSING)
         if hit is not _MISSING:
             return hit  # type: ignore[no-any-return]
@@ -750,13 +754,14 @@ class CompiledCheck:
             self.loc[path] = hit
         return hit
 
-    def errors(self, data: dict[str, Any]) -> list[str] | None:
+    def errors(self, data: dict[str, Any], today: date | None = None) -> list[str] | None:
         """"path: message" of every hard error of a received record, in form order (as
-        validate_submission); None when RecordCheck must read it (answers that do not
-        fit the form: it then gives the error)."""
+        validate_submission; `today`: the day its rules read as today(), None: the real
+        date); None when RecordCheck must read it (answers that do not fit the form: it
+        then gives the error)."""
         try:
             with gc_paused():  # a few hundred objects, none in a cycle (app.core.gc_pause)
-                return _Record(self, data).errors()
+                return _Record(self, data, today).errors()
         except (NotFound, ValidationError, ValueError, TypeError, KeyError):
             return None
 
@@ -779,7 +784,7 @@ class _Record:
     _refused = FormSession._refused
     _coerce_result = FormSession._coerce_result
 
-    def __init__(self, cc: CompiledCheck, data: dict[str, Any]) -> None:
+    def __init__(self, cc: CompiledCheck, data: dict[str, Any], today: date | None) -> None:
         self.cc = cc
         self.program = cc.program
         self._fast = False  # _input's memo is CompiledCheck.inputs, by question
@@ -796,7 +801,6 @@ class _Record:
             for nd, rep in zip(cc.leaf_defs, reps, strict=True)]
         self.counts = counts
         self.raw = raws = {}
-        self.keep = keep = set()
         loc = cc.loc
         nds = cc.leaf_defs
         inputs = cc.inputs
@@ -822,10 +826,8 @@ class _Record:
                 raws[id(node)] = raw
             elif raws:
                 raws.pop(id(node), None)
-            node.value = new
-            if new != "" and nds[k].calculation:
-                keep.add(id(node))
-        C = cc.constants()
+            node.value = new  # (a calculated value is computed again: not kept)
+        C = cc.constants(today)
         if C is None:
             raise ValueError("a record constant failed")
         self.C = C
@@ -854,7 +856,6 @@ class _Record:
 
     def _evaluate(self) -> None:
         N, R, C = self.N, self.counts, self.C
-        keep = self.keep
         errors_of = self.errors_of
         coerce = self._coerce_result
         for rule in self.cc.producers:
@@ -866,8 +867,6 @@ class _Record:
                 nd = rule.slot.node
                 for i in range(count):
                     node = nodes[i]
-                    if id(node) in keep:
-                        continue
                     try:
                         v, err = fn(N, R, i, C), None
                     except _RULE_ERRORS as e:

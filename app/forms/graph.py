@@ -40,6 +40,9 @@ _IMPURE = re.compile(r"\b(today|now|random|uuid|once|position|last|choice-name|i
 _VOLATILE = re.compile(r"\b(today|now|random|uuid|once|property|version|instance)\s*\(")
 _STRINGS = re.compile(r"'[^']*'|\"[^\"]*\"")
 _TODAY = re.compile(r"\btoday\s*\(\s*\)")
+# what a calculation reads that the centre cannot read again: chance, the device's
+# clock and properties, data outside the form
+_UNVERIFIABLE = re.compile(r"\b(now|random|uuid|randomize|property|instance|pulldata)\s*\(")
 
 
 @dataclass(slots=True, eq=False)
@@ -294,6 +297,11 @@ class Program:
         for s in self.ordered:
             if s.leaf:
                 self.leaf_slots.setdefault(s.host, []).append(s)
+        # calculations whose stored value the centre's check keeps (recheck): it cannot
+        # compute them again; every other calculation it does (session._load)
+        self.unverifiable: frozenset[Path] = frozenset(
+            s.host for s in self.slots
+            if s.kind == "calc" and _UNVERIFIABLE.search(_STRINGS.sub("", s.expr.source)))
         for s in self.slots:
             s.volatile = bool(_VOLATILE.search(_STRINGS.sub("", s.expr.source)))
             s.routes = self._routes(s)

@@ -35,6 +35,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dt_time
 from types import NoneType
 from typing import Any
 
@@ -197,8 +198,9 @@ class FormSession:
     with the same answers and calculated values the relevance rules give the same
     result again, so they are not evaluated for those nodes, unless they read the clock,
     chance or device properties (Slot.volatile). `recheck=True` evaluates everything
-    the record leaves out or settles again (the centre's check of a received record,
-    which must not take a laptop's word for anything)."""
+    the record leaves out or settles again, its calculated values included (the
+    centre's check of a received record, which must not take a laptop's word for
+    anything: a stored `edad` is computed again from the birth date)."""
 
     def __init__(self, formdef: FormDef, answers: dict[str, Any] | None = None, *,
                  language: str | None = None,
@@ -1267,8 +1269,9 @@ class FormSession:
                     n = n.parent
             else:
                 self._put(node, nd, value)
-            if nd.calculation and node.value != "":
-                keep.add(id(node))
+            if nd.calculation and node.value != "" and (
+                    not self._recheck or nd.path in self.program.unverifiable):
+                keep.add(id(node))  # (the centre computes the others again: recheck)
         if trusted:
             # what this form version's to_json wrote: a calculation it left out was
             # empty (or not relevant, which readers see as empty), and stays so
@@ -1445,18 +1448,32 @@ def _attached(node: Node, doc: Node) -> bool:
     return False
 
 
-def validate_in_session(formdef: FormDef, answers: dict[str, Any]) -> list[str]:
+def record_clock(today: date | None) -> Callable[[], datetime] | None:
+    """The clock a received record's rules read: noon (local time) of `today`, the day
+    the record was completed; None (the real clock) when not given."""
+    if today is None:
+        return None
+    noon = datetime.combine(today, dt_time(12, 0)).astimezone()
+    return lambda: noon
+
+
+def validate_in_session(formdef: FormDef, answers: dict[str, Any], *,
+                        today: date | None = None) -> list[str]:
     """Reasons (Spanish, "path: message") why a received record's answers are refused;
     empty when acceptable, read through a whole FormSession. `answers` is what
-    `FormSession.to_json()` gave (or a flat {path: value}). Builds the record once with
-    the fast paths and evaluates only what hard errors need — relevance, calculations
-    the record does not hold, required, constraints and choice filters of relevant
+    `FormSession.to_json()` gave (or a flat {path: value}); `today`: the day its rules
+    read as today() (the record's completion day; None: the real date). Builds the
+    record once with the fast paths and evaluates only what hard errors need —
+    relevance, every calculation (recheck: a stored calculated value is not taken on
+    the record's word), required, constraints and choice filters of relevant
     questions; no warnings, labels or read-only states. The server uses
-    app.forms.check.validate_submission (one ordered pass, same result; this is its
-    fallback and its reference in tests). Raises ValidationError or NotFound (Spanish
+    app.forms.check.validate_submission (same result, cheaper; this is its fallback
+    and its reference in tests). Raises ValidationError or NotFound (Spanish
     `user_message`) when the answers do not fit the form at all."""
-    session = FormSession(formdef, answers, fast=True, recheck=True)
+    session = FormSession(formdef, answers, fast=True, recheck=True,
+                          clock=record_clock(today))
     return [f"{i.path}: {i.message}" for i in session.validate(warnings=False).errors]
 
 
-__all__ = ["FormSession", "Issue", "NodeState", "Report", "validate_in_session"]
+__all__ = ["FormSession", "Issue", "NodeState", "Report", "record_clock",
+           "validate_in_session"]

@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 import random
 import time
+from datetime import date
 
 import pytest
 
 from app.forms import FormSession, compile_check, load_form, validate_submission
 from app.forms.bundled import bundled_path
+from app.forms.check import open_record
+from app.forms.session import validate_in_session
 
 from .test_check import SELF_MD, assert_same
 from .test_faults import NAN_MD, REPEAT_COUNT_MD
@@ -200,3 +203,57 @@ def test_answers_past_the_repeat_count_grow_the_repeat():
     errors = assert_same(fd, data, one_pass=False)
     assert "/data/g/r[1]/nm: Esta pregunta es obligatoria." in errors
     assert compile_check(fd).errors(data) == errors
+
+
+def test_a_stored_calculated_value_is_not_taken_on_the_records_word(fsu_def):
+    """A laptop (or anyone with its key) that stores `edad` 30 and no error for a head
+    of household born two years ago is refused: the centre computes every calculation
+    again from the answers, on every path of its check."""
+    from app.demo import households
+    from app.demo_answers import fsu_answers
+
+    data = FormSession(fsu_def, fsu_answers(households(1, 77)[0])).to_json()
+    honest = validate_submission(fsu_def, data)
+    assert honest == []
+    answers = dict(data["answers"])
+    head = next(p.rsplit("/", 1)[0] for p, v in answers.items()
+                if p.endswith("/parentesco") and v == "1")
+    answers[f"{head}/fecha_nacimiento"] = f"{date.today().year - 2}-01-15"
+    answers[f"{head}/edad"] = "30"  # the stored calculation, tampered
+    answers.pop(f"{head}/error_parentesco", None)
+    tampered = {**data, "answers": answers}
+    errors = assert_same(fsu_def, tampered)
+    assert f"{head}/parentesco: El jefe de hogar y su cónyuge deben tener al menos 12 años." \
+        in errors
+    assert validate_in_session(fsu_def, tampered) == errors
+
+
+DAY_MD = """
+| survey |
+| | type | name | label | constraint |
+| | date | visita | Visita | . <= today() |
+| | date | nac | Nacimiento | |
+| | integer | hijos | Hijos | ${nac} = '' or . = 0 or int((today() - date(${nac})) div 365.25)>=12 |
+| settings |
+| | form_id | version |
+| | day | 1 |
+"""
+
+
+def test_a_record_is_read_on_the_day_it_was_completed():
+    """`today`: the record's completion day. A visit dated after that day is in the
+    future; ages are counted up to that day — the same on every path of the check."""
+    fd = load_form(DAY_MD)
+    completed = date(2026, 3, 10)
+    cases = [({"/data/visita": "2026-03-11"}, 1), ({"/data/visita": "2026-03-10"}, 0),
+             ({"/data/nac": "2014-03-20", "/data/hijos": "1"}, 1),
+             ({"/data/nac": "2014-03-01", "/data/hijos": "1"}, 0)]
+    for answers, n_errors in cases:
+        expected = validate_in_session(fd, answers, today=completed)
+        assert len(expected) == n_errors, answers
+        assert validate_submission(fd, answers, today=completed) == expected
+        rec = open_record(fd, answers, today=completed)
+        assert rec is not None and rec.errors() == expected
+        assert compile_check(fd).errors(answers, completed) == expected
+    # the same visit checked on the real today (later than the date) is fine
+    assert validate_submission(fd, {"/data/visita": "2026-03-11"}) == []
