@@ -81,6 +81,17 @@ def test_database_and_folder_from_the_environment(tmp_path, capsys, monkeypatch)
     assert "firma (Ed25519)" in out
     rc, out, _ = run(capsys, "db", "status")
     assert rc == 0 and "Esquema de la base de datos" in out
+    # the first line names the database in use (the restore test of docs/deploy.md checks
+    # it is not the production one)
+    assert out.splitlines()[0] == f"Base de datos en uso: {elsewhere} (archivo SQLite)"
+
+
+def test_db_status_names_the_database_without_its_password():
+    from server.cli import database_in_use
+
+    shown = database_in_use("postgresql+psycopg://siee:s3cret@10.1.2.3:5433/siee_prueba")
+    assert shown == "siee_prueba (servidor 10.1.2.3:5433, usuario siee)"
+    assert "s3cret" not in database_in_use("postgresql+psycopg://siee:s3cret@db/siee")
 
 
 def test_without_db_nor_variable_a_new_sqlite_file_is_announced(tmp_path, capsys):
