@@ -56,7 +56,10 @@ SIEE_BENCH_BACKENDS=postgres (or sqlite) runs only those backends.
 The PostgreSQL database is EMPTIED at every server start (every server table dropped):
 it must be a scratch database, never a centre's. The bench refuses a database that
 already holds server tables unless told it is a scratch one: `--scratch-db` or
-SIEE_BENCH_SCRATCH_DB=1 (check_scratch_db).
+SIEE_BENCH_SCRATCH_DB=1; a database declared scratch must have "bench", "scratch" or
+"test" in its name (a typo must not hit the centre's), and the database of SIEE_DB (the
+server's own) is always refused (check_scratch_db). The server it starts gets the URL
+through its environment, never its command line (server.testing.running_server).
 """
 
 from __future__ import annotations
@@ -306,16 +309,52 @@ def validation_ms_per_record(pool: list[dict[str, Any]], version: str) -> float:
 
 
 SCRATCH_ENV = "SIEE_BENCH_SCRATCH_DB"
+# A database declared scratch must say so in its name: a typo in the name (siee for
+# siee_bench) must not turn --scratch-db into dropping a centre's tables.
+SCRATCH_NAME_WORDS = ("bench", "scratch", "test")
+
+
+def _same_database(a: str, b: str) -> bool:
+    """Whether two SQLAlchemy URLs name the same database (driver and password aside)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        ua, ub = make_url(a), make_url(b)
+    except Exception:  # an unparsable URL: compare the text
+        return a.strip() == b.strip()
+    if ua.get_backend_name() != ub.get_backend_name():
+        return False
+    return ((ua.host or "localhost", ua.port or 5432, ua.database)
+            == (ub.host or "localhost", ub.port or 5432, ub.database))
 
 
 def check_scratch_db(url: str, scratch: bool) -> str | None:
-    """None when the bench may drop every server table of `url`: the database holds no
-    server table, or `scratch` says it is a scratch database. Otherwise the Spanish
-    refusal to print (the bench then touches nothing)."""
+    """None when the bench may drop every server table of `url`; otherwise the Spanish
+    refusal to print (the bench then touches nothing). Refused: the database of SIEE_DB
+    in the environment (the server's own, as in /etc/siee/server.env); a database
+    declared scratch (`scratch`) whose name holds none of SCRATCH_NAME_WORDS (unless it
+    is the developer's SIEE_TEST_PG_URL); a database that already holds server tables
+    and is not declared scratch."""
     from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
 
     from server.db import metadata
 
+    shown = make_url(url).render_as_string(hide_password=True)
+    server_db = os.environ.get("SIEE_DB", "").strip()
+    if server_db and _same_database(url, server_db):
+        return (f"La base de datos {shown} es la del servidor (variable SIEE_DB). Esta "
+                "prueba de carga BORRA todas las tablas del servidor de la base que se le "
+                "da: use una base de prueba aparte (por ejemplo siee_bench, con su propio "
+                "usuario siee_bench). No se tocó nada.")
+    name = Path(make_url(url).database or "").name.lower()
+    own_test_db = url == os.environ.get("SIEE_TEST_PG_URL")
+    if scratch and not own_test_db and not any(w in name for w in SCRATCH_NAME_WORDS):
+        return (f"La base de datos {shown} no parece de prueba: con --scratch-db (o "
+                f"{SCRATCH_ENV}=1) su nombre debe contener «bench», «scratch» o «test» "
+                "(por ejemplo siee_bench), para que un error al escribir el nombre no borre "
+                "las tablas de la base de producción. Esta prueba de carga BORRA todas las "
+                "tablas del servidor de la base que se le da. No se tocó nada.")
     if scratch:
         return None
     engine = create_engine(url)
@@ -327,13 +366,12 @@ def check_scratch_db(url: str, scratch: bool) -> str | None:
     found = sorted(names & (set(metadata.tables) | {"alembic_version"}))
     if not found:
         return None
-    shown = engine.url.render_as_string(hide_password=True)
     return (f"La base de datos {shown} ya tiene tablas del servidor SIEE "
             f"({', '.join(found[:5])}{'...' if len(found) > 5 else ''}). Esta prueba de carga "
             "BORRA todas las tablas del servidor de la base que se le da: nunca la ejecute "
-            "sobre la base de producción. Cree una base de prueba aparte (sudo -u postgres "
-            "createdb -O siee siee_bench) y, si de verdad es una base de prueba, agregue "
-            f"--scratch-db (o {SCRATCH_ENV}=1). No se tocó nada.")
+            "sobre la base de producción. Cree una base de prueba aparte, con su propio "
+            "usuario (docs/deploy.md, sección 10: siee_bench) y, si de verdad es una base de "
+            f"prueba, agregue --scratch-db (o {SCRATCH_ENV}=1). No se tocó nada.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -625,10 +625,27 @@ def db_command(settings: Settings, sub: str) -> int:
         raise database_error(settings.db_url, exc) from exc
 
 
+def database_in_use(url: str) -> str:
+    """Which database `url` names, as `db status` shows it to an administrator (to check
+    a restore test is not on the production database): "NAME (servidor HOST:PORT,
+    usuario USER)" for a server database, the file for SQLite; never the password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:  # an unparsable URL: the connection below says what is wrong
+        return "(URL no válida)"
+    if u.get_backend_name() == "sqlite":
+        return f"{u.database} (archivo SQLite)"
+    where = f"{u.host or 'localhost'}:{u.port or 5432}"
+    return f"{u.database} (servidor {where}, usuario {u.username or '—'})"
+
+
 def _db_command(settings: Settings, sub: str) -> int:
     from server import db
 
     if sub == "status":
+        print(f"Base de datos en uso: {database_in_use(settings.db_url)}")
         engine = db._create_engine(settings.db_url)
         try:
             with engine.connect() as c:

@@ -9,7 +9,8 @@
 `srv.admin` is a server.service.Service on the same database and data dir
 (create enrollment codes, return records, post results, publish forms, revoke
 devices...). The server runs as a separate `python -m server serve` process
-on 127.0.0.1 and is stopped when the block ends."""
+on 127.0.0.1 and is stopped when the block ends. The database URL reaches that process
+through its environment (SIEE_DB), never its command line."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from app.sync.protocol import ProtocolError
 from server.db import drop_all
 from server.service import Service
 from server.settings import Settings
+from server.startup import DB_ENV
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The forms the tests' records use (form id and version): every running_server holds
@@ -147,10 +149,11 @@ def another_process(srv: RunningServer, *extra_args: str,
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env[DB_ENV] = srv.db_url  # never on the command line (a password shows in ps)
     port_file = srv.data_dir / f"server-{os.getpid()}-{time.monotonic_ns()}.port"
     log_path = srv.data_dir / "server-2.log"
     cmd = [sys.executable, "-m", "server", "serve", "--data", str(srv.data_dir),
-           "--db", srv.db_url, "--host", "127.0.0.1", "--port", "0",
+           "--host", "127.0.0.1", "--port", "0",
            "--port-file", str(port_file), "--log-level", "warning", *extra_args]
     with open(log_path, "ab") as logf:
         proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdout=logf,
@@ -210,13 +213,17 @@ def running_server(
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # The database URL (a PostgreSQL password in it) goes to the server through its
+    # environment, as systemd's EnvironmentFile does in production: never on the command
+    # line, which every user of the machine reads in ps or /proc/PID/cmdline.
+    env[DB_ENV] = settings.db_url
     log_path = ddir / "server.log"
     proc: subprocess.Popen[bytes] | None = None
     try:
         port_file = ddir / "server.port"
         port_file.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "server", "serve", "--data", str(ddir),
-               "--db", settings.db_url, "--host", "127.0.0.1", "--port", "0",
+               "--host", "127.0.0.1", "--port", "0",
                "--port-file", str(port_file), "--log-level", log_level,
                "--workers", str(workers)]
         for k, v in limits.items():

@@ -77,8 +77,12 @@ class Transport:
         self.offset = 0.0
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"siee-campo/{__version__}"
-        # TLS is always verified; a CA bundle replaces the system store when set.
-        self.session.verify = ca_bundle or True
+        # TLS is always verified; a CA bundle replaces the system store when set. It is
+        # also passed with every request (self.verify): requests lets REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE replace a Session's own `verify` when trust_env is on (kept on for
+        # the proxy variables), which would silently drop the configured bundle.
+        self.verify: bool | str = ca_bundle or True
+        self.session.verify = self.verify
         host = urlsplit(self.base_url).hostname or ""
         if is_loopback_host(host):
             # A server on this computer is never reached through a proxy.
@@ -135,7 +139,7 @@ class Transport:
                 r = self.session.request(
                     method, self.base_url + path, data=data, headers=headers,
                     timeout=(self.connect_timeout, read_timeout or self.read_timeout),
-                    allow_redirects=False,
+                    allow_redirects=False, verify=self.verify,
                 )
                 content = r.content  # read it all now: a cut body is a network error
             except Cancelled:
@@ -220,7 +224,8 @@ class Transport:
     def health(self, timeout: float = 5.0) -> dict[str, Any]:
         try:
             r = self.session.get(self.base_url + "/v1/health",
-                                 timeout=(min(timeout, self.connect_timeout), timeout))
+                                 timeout=(min(timeout, self.connect_timeout), timeout),
+                                 verify=self.verify)
             d = r.json()
         except (requests.exceptions.RequestException, ValueError) as e:
             raise NetworkError(f"health: {type(e).__name__}") from None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy.engine import make_url
 
 from app.sync import protocol as p
 from server.cli import main
@@ -23,6 +24,7 @@ from server.sealing import KEY_ENV, KEY_FILE
 from server.service import Service
 from server.settings import Settings
 from server.testing import REPO_ROOT
+from tests.server.backends import BACKENDS, db_url_for
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +81,17 @@ def test_database_and_folder_from_the_environment(tmp_path, capsys, monkeypatch)
     assert "firma (Ed25519)" in out
     rc, out, _ = run(capsys, "db", "status")
     assert rc == 0 and "Esquema de la base de datos" in out
+    # the first line names the database in use (the restore test of docs/deploy.md checks
+    # it is not the production one)
+    assert out.splitlines()[0] == f"Base de datos en uso: {elsewhere} (archivo SQLite)"
+
+
+def test_db_status_names_the_database_without_its_password():
+    from server.cli import database_in_use
+
+    shown = database_in_use("postgresql+psycopg://siee:s3cret@10.1.2.3:5433/siee_prueba")
+    assert shown == "siee_prueba (servidor 10.1.2.3:5433, usuario siee)"
+    assert "s3cret" not in database_in_use("postgresql+psycopg://siee:s3cret@db/siee")
 
 
 def test_without_db_nor_variable_a_new_sqlite_file_is_announced(tmp_path, capsys):
@@ -216,7 +229,6 @@ def test_serve_takes_the_database_from_the_environment_not_the_command_line(tmp_
 def test_load_bench_refuses_a_database_with_server_tables(tmp_path):
     """bench/server_load.py drops every server table at each start: a database that
     already holds them (a centre's) is refused unless declared a scratch database."""
-    import importlib.util
 
     url = enrolled_db(tmp_path / "centre")
     db_file = tmp_path / "centre" / "siee-server.db"
@@ -230,6 +242,15 @@ def test_load_bench_refuses_a_database_with_server_tables(tmp_path):
     assert "nunca la ejecute sobre la base de producción" in done.stderr
     assert "devices" in done.stderr and done.stdout == ""
     assert db_file.read_bytes() == before
+    bench = _load_bench()
+    assert bench.check_scratch_db(f"sqlite:///{tmp_path / 'empty.db'}", scratch=False) is None
+    assert bench.check_scratch_db(url, scratch=False) is not None
+
+
+def _load_bench():  # noqa: ANN202 - a module loaded from its file
+    """bench/server_load.py as a module (bench/ is not a package)."""
+    import importlib.util
+
     spec = importlib.util.spec_from_file_location("server_load",
                                                   REPO_ROOT / "bench" / "server_load.py")
     assert spec is not None and spec.loader is not None
@@ -239,6 +260,69 @@ def test_load_bench_refuses_a_database_with_server_tables(tmp_path):
         spec.loader.exec_module(bench)
     finally:
         sys.modules.pop("server_load", None)
-    assert bench.check_scratch_db(url, scratch=True) is None
-    assert bench.check_scratch_db(f"sqlite:///{tmp_path / 'empty.db'}", scratch=False) is None
-    assert bench.check_scratch_db(url, scratch=False) is not None
+    return bench
+
+
+def test_load_bench_scratch_declaration_needs_a_scratch_name(tmp_path, monkeypatch):
+    """--scratch-db skips the look for server tables: it is taken only for a database
+    whose name says it is a scratch one, so a typo (siee for siee_bench) does not drop a
+    centre's tables; the server's own database (SIEE_DB) is refused whatever is said."""
+    monkeypatch.delenv("SIEE_TEST_PG_URL", raising=False)
+    centre = enrolled_db(tmp_path / "centre")  # .../centre/siee-server.db, with tables
+    db_file = tmp_path / "centre" / "siee-server.db"
+    before = db_file.read_bytes()
+    bench = _load_bench()
+    refusal = bench.check_scratch_db(centre, scratch=True)
+    assert refusal is not None and "«bench»" in refusal and "No se tocó nada" in refusal
+    typo = "postgresql+psycopg://siee_bench:pw@127.0.0.1:5433/siee"
+    assert bench.check_scratch_db(typo, scratch=True) is not None
+    assert "pw@" not in bench.check_scratch_db(typo, scratch=True)  # password hidden
+    scratch = enrolled_db(tmp_path / "b")
+    scratch_file = tmp_path / "b" / "siee_bench.db"
+    (tmp_path / "b" / "siee-server.db").rename(scratch_file)
+    scratch = f"sqlite:///{scratch_file}"
+    assert bench.check_scratch_db(scratch, scratch=True) is None
+    assert bench.check_scratch_db(scratch, scratch=False) is not None  # it has tables
+    # the server's own database: refused even with a scratch name and --scratch-db
+    monkeypatch.setenv("SIEE_DB", scratch)
+    refusal = bench.check_scratch_db(scratch, scratch=True)
+    assert refusal is not None and "SIEE_DB" in refusal
+    monkeypatch.setenv("SIEE_DB", "postgresql+psycopg://siee:secret@db.example:5432/siee_bench")
+    assert bench.check_scratch_db(
+        "postgresql+psycopg://siee_bench:other@db.example/siee_bench", scratch=True) is not None
+    monkeypatch.delenv("SIEE_DB")
+    # the whole command refuses the same way and touches nothing
+    env = dict(os.environ, SIEE_BENCH_PG_URL=centre, SIEE_BENCH_QUICK="1")
+    env.pop("SIEE_DB", None)
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "server_load.py"),
+                           "--scratch-db"], cwd=str(REPO_ROOT), env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "no parece de prueba" in done.stderr and done.stdout == ""
+    assert db_file.read_bytes() == before
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bench_and_test_servers_get_the_database_from_the_environment(tmp_path, backend):
+    """bench/server_load.py (run by a centre's administrator, docs/deploy.md section 10)
+    starts its servers with server.testing.running_server: the database URL and its
+    password reach them through the environment, never the command line (ps)."""
+    from server.testing import another_process
+
+    url, _ = db_url_for(backend)
+    url = url or f"sqlite:///{tmp_path / 'bench_scratch.db'}"
+    password = make_url(url).password
+    bench = _load_bench()
+    with bench.start(url, 1) as srv:
+        assert requests.get(srv.url + "/v1/ready", timeout=10).status_code == 200
+        with another_process(srv) as second:
+            assert requests.get(second + "/v1/health", timeout=10).status_code == 200
+            # every process this test started (the bench's server and the second one)
+            lines = [Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                     for pid in _descendants(os.getpid())]
+    lines = [c for c in lines if "serve" in c.split("\0")]
+    assert len(lines) >= 2
+    for cmdline in lines:
+        assert url not in cmdline and "--db" not in cmdline
+        assert not password or password not in cmdline

@@ -129,3 +129,43 @@ def test_environment_proxy_is_honoured_except_for_loopback(monkeypatch):
     assert seen and seen[0].startswith(b"CONNECT siee.example.pe:443")
     # A server on this computer is reached directly, never through the proxy.
     assert not Transport("http://127.0.0.1:9").session.trust_env
+
+
+def test_configured_ca_bundle_wins_over_the_environment_bundle(tmp_path, monkeypatch):
+    """REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set by another program, or a proxy's setup)
+    must not replace the laptop's ca_bundle: requests lets them override a Session's own
+    `verify` whenever the session honours the environment, as it does for every server
+    that is not on this computer (for the proxy variables)."""
+    cert, key = _self_signed(tmp_path)
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other_cert, _ = _self_signed(other_dir)  # a valid bundle that does not trust `cert`
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    th = threading.Thread(target=httpd.serve_forever, daemon=True)
+    th.start()
+    url = f"https://localhost:{httpd.server_address[1]}"
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    try:
+        for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+            monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+            monkeypatch.setenv(var, str(other_cert))
+            t = Transport(url, ca_bundle=str(cert), connect_timeout=3)
+            # as for a server on another machine: the environment (proxies) is honoured
+            t.session.trust_env = True
+            r = t.request("GET", "/v1/health", signed=False)
+            assert r.json()["status"] == "ok", var
+            assert t.health()["status"] == "ok", var
+            # and the environment bundle is really one that does not trust this server
+            plain = Transport(url, connect_timeout=3)
+            plain.session.trust_env = True
+            with pytest.raises(SyncError) as e:
+                plain.request("GET", "/v1/health", signed=False)
+            assert "certificado" in e.value.user_message
+    finally:
+        httpd.shutdown()
