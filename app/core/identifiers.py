@@ -5,6 +5,7 @@ passed in or read from the package data (see app.core.ubigeo)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from app.core.errors import ValidationError
 from app.core.text import canonical_number_text
@@ -53,6 +54,7 @@ def normalize_dni(value: str) -> str:
     return digits
 
 
+@lru_cache(maxsize=4096)  # a member's DNI is read by two rules of the FSU (dni, num_doc)
 def is_valid_dni(value: str) -> bool:
     try:
         normalize_dni(value)

@@ -173,7 +173,8 @@ _RUNTIME: dict[str, Any] = {
 class _Leaf:
     """One question of the form: its place in the record's tables."""
 
-    __slots__ = ("k", "nd", "rep", "prefix", "suffix", "numeric", "empty_ok", "given_ok")
+    __slots__ = ("k", "nd", "rep", "prefix", "suffix", "numeric", "empty_ok", "given_ok",
+                 "one_rule")
 
     def __init__(self, k: int, nd: NodeDef, rep: int | None, prefix: str, suffix: str) -> None:
         self.k = k
@@ -186,6 +187,7 @@ class _Leaf:
         # CompiledCheck from its rules)
         self.empty_ok = False
         self.given_ok = False
+        self.one_rule: Any = None  # the one constraint that decides a given answer
 
 
 class _Expr:
@@ -589,6 +591,12 @@ class CompiledCheck:
             leaf.empty_ok = nd.type in _QUIET or (not req and not static.get("required"))
             leaf.given_ok = (choice is None and not cons and typed != 2
                              and static.get("constraint", True))
+            # the usual answer with a rule: one constraint decides (no choice filter, a
+            # type checked when loaded): the errors loop runs it directly and calls
+            # _hard_problem only for the message of a refused one
+            if choice is None and len(cons) == 1 and typed != 2 and not nd.calculation \
+                    and static.get("constraint", True):
+                leaf.one_rule = cons[0].fn
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
         self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
         self.leaf_defs = [leaf.nd for leaf in self.leaves]
@@ -865,13 +873,19 @@ class _Record:
             if rule.slot.kind == "calc":
                 nodes = N[rule.host_leaf.k]  # type: ignore[union-attr]
                 nd = rule.slot.node
+                plain_text = nd.type not in ("date", "integer")
                 for i in range(count):
                     node = nodes[i]
                     try:
                         v, err = fn(N, R, i, C), None
                     except _RULE_ERRORS as e:
                         v, err = None, str(e) or type(e).__name__
-                    node.value = coerce(nd, v) if err is None else ""
+                    if err is not None:
+                        node.value = ""
+                    elif type(v) is str and plain_text and v.isascii() and v.isprintable():
+                        node.value = v  # what _coerce_result gives such a text, at once
+                    else:
+                        node.value = coerce(nd, v)
                     errors_of[id(node)] = err
             else:  # relevance: a false one switches off what it holds
                 for i in range(count):
@@ -893,6 +907,7 @@ class _Record:
         N, R = self.N, self.counts
         hard = self._hard_problem
         raws, computed = self.raw, self.errors_of
+        C = self.C
         for item in self.cc.order:
             if item[0] == "q":
                 rows: Any = ((item[1], 0),)
@@ -908,8 +923,16 @@ class _Record:
                 if node.value == "":
                     if leaf.empty_ok and id(node) not in raws:
                         continue
-                elif leaf.given_ok and id(node) not in computed and id(node) not in raws:
-                    continue
+                elif id(node) not in raws:
+                    if leaf.given_ok and id(node) not in computed:
+                        continue
+                    fn = leaf.one_rule
+                    if fn is not None:
+                        try:
+                            if to_bool(fn(N, R, i, C)):
+                                continue
+                        except _RULE_ERRORS:
+                            pass  # _hard_problem gives the message
                 msg = hard(leaf, node, i)
                 if msg:
                     where = leaf.prefix if leaf.rep is None else \

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -171,6 +172,7 @@ EPOCH = date(1970, 1, 1)
 NAN = float("nan")
 
 
+@lru_cache(maxsize=8192)  # the same birth dates are read by several rules of a record
 def parse_date(s: str) -> date | None:
     m = _DATE_RE.match(s)
     if not m:
