@@ -603,7 +603,11 @@ class CompiledCheck:
         self.leaf_reps = [leaf.rep for leaf in self.leaves]
         # by question: typed text -> what _input makes of it (a pure function of the
         # question's type and choice list, as Program.inputs)
-        self.inputs: list[dict[str, tuple[str, str | None]]] = [{} for _ in self.leaves]
+        # (None for a calculation whose type refuses nothing: its stored value is
+        # replaced by the one computed again, see _Record._evaluate)
+        self.inputs: list[dict[str, tuple[str, str | None]] | None] = [
+            None if leaf.nd.calculation and leaf.nd.type == "calculate" else {}
+            for leaf in self.leaves]
 
     def hoist(self, code: Any, names: dict[str, Any]) -> int:
         """Register a sub-expression computed once per record; its index in C."""
@@ -822,6 +826,8 @@ class _Record:
                 self._grow(reps[k], idx + 1)  # type: ignore[arg-type]
             node = cells[idx]
             known = inputs[k]
+            if known is None:
+                continue  # a calculation's stored value: computed again, never read
             got = known.get(value) if type(value) is str else None
             if got is None:
                 got = self._input(nds[k], value)
