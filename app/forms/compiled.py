@@ -507,7 +507,7 @@ class _Translator:
 class _Rule:
     """A compiled slot: fn(N, R, i, C) -> Value (raises what _RULE_ERRORS lists)."""
 
-    __slots__ = ("slot", "fn", "host_leaf", "host_rep", "marks", "column")
+    __slots__ = ("slot", "fn", "host_leaf", "host_rep", "marks", "column", "formatted")
 
     def __init__(self, slot: Slot, fn: Any) -> None:
         self.slot = slot
@@ -517,6 +517,8 @@ class _Rule:
         # relevance: the questions it switches off, and whether per instance
         self.marks: list[tuple[int, bool]] = []
         self.column: str | None = None  # choice filter `column = value`
+        # a calculation's numbers as stored (_coerce_result of this node, by number)
+        self.formatted: dict[float, str] = {}
 
 
 class CompiledCheck:
@@ -880,6 +882,7 @@ class _Record:
                 nodes = N[rule.host_leaf.k]  # type: ignore[union-attr]
                 nd = rule.slot.node
                 plain_text = nd.type not in ("date", "integer")
+                known = rule.formatted
                 for i in range(count):
                     node = nodes[i]
                     try:
@@ -890,6 +893,13 @@ class _Record:
                         node.value = ""
                     elif type(v) is str and plain_text and v.isascii() and v.isprintable():
                         node.value = v  # what _coerce_result gives such a text, at once
+                    elif type(v) is float:  # a count, a threshold, an age: few values
+                        text = known.get(v)
+                        if text is None:
+                            text = coerce(nd, v)
+                            if len(known) < 1_000:
+                                known[v] = text
+                        node.value = text
                     else:
                         node.value = coerce(nd, v)
                     errors_of[id(node)] = err
