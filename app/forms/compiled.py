@@ -599,6 +599,17 @@ class CompiledCheck:
             if choice is None and len(cons) == 1 and typed != 2 and not nd.calculation \
                     and static.get("constraint", True):
                 leaf.one_rule = cons[0].fn
+        # the verdict reads only questions that can have an error: a note or calculation
+        # with no rule of its own never has one (its value is the form's, not typed)
+        silent = {leaf.k for leaf in self.leaves
+                  if leaf.nd.type in _QUIET and self.rules[leaf.k][2:5] == ([], None, [])
+                  and self.rules[leaf.k][1] and not self.rules[leaf.k][5]}
+        self.checked = [
+            item for item in (
+                item if item[0] == "q" else
+                ("r", item[1], [q for q in item[2] if q[1].k not in silent])
+                for item in self.order)
+            if not (item[0] == "q" and item[1].k in silent)]
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
         self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
         self.leaf_defs = [leaf.nd for leaf in self.leaves]
@@ -924,7 +935,7 @@ class _Record:
         hard = self._hard_problem
         raws, computed = self.raw, self.errors_of
         C = self.C
-        for item in self.cc.order:
+        for item in self.cc.checked:
             if item[0] == "q":
                 rows: Any = ((item[1], 0),)
             else:
