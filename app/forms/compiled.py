@@ -543,7 +543,7 @@ class CompiledCheck:
         self._collect(fd.root, None, self.order)
         # sub-expressions that read only today() and the time zone: C[3:] of a record
         self.hoisted: list[tuple[Any, dict[str, Any]]] = []
-        self._memos = 0  # rules with a memo so far (their keys in C[-1])
+        self._memos = 0  # rules with a memo so far (their places in C[-1])
         # `${name}` in a required or constraint message, as read from that question
         self.refs: dict[tuple[str, Path], Any] = {}
         for leaf in self.leaves:
@@ -643,7 +643,8 @@ class CompiledCheck:
                 names["C"] = c
                 v = eval(code, names)  # noqa: S307 - our own translation of a form's rule
                 c.append(v)
-            out = (*c, {})  # last: the memos of the rules that read one node
+            # last: the memos of the rules that read one node, by rule
+            out = (*c, [{} for _ in range(self._memos)])
 
         except (*_RULE_ERRORS, AttributeError):
             out = None
@@ -704,9 +705,7 @@ class CompiledCheck:
             src = (f"def rule(N, R, i, C):\n"
                    f"    n = N[{k}][{at}]\n"
                    f"    key = n.value if n.relevant else ''\n"
-                   f"    M = C[-1].get({self._memos})\n"
-                   f"    if M is None:\n"
-                   f"        M = C[-1][{self._memos}] = {{}}\n"
+                   f"    M = C[-1][{self._memos - 1}]\n"
                    f"    hit = M.get(key)\n"
                    f"    if hit is not None:\n"
                    f"        return hit\n"
