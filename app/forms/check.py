@@ -38,7 +38,7 @@ from typing import Any
 
 from app.core.errors import NotFound, ValidationError
 from app.core.gc_pause import gc_paused
-from app.forms.compiled import compile_check
+from app.forms.compiled import ReceivedRecord, compile_check
 from app.forms.definition import Choice, FormDef, NodeDef
 from app.forms.graph import Program, Slot, program_of
 from app.forms.session import (
@@ -146,6 +146,7 @@ class RecordCheck:
     _insert_point = FormSession._insert_point
     choice_label = FormSession.choice_label
     _run_expr = staticmethod(FormSession._run_expr)
+    _type_problem = ReceivedRecord._type_problem  # the compiled check's (one definition)
 
     def __init__(self, formdef: FormDef, data: dict[str, Any], plan: CheckPlan,
                  today: date | None = None) -> None:
@@ -389,18 +390,6 @@ class RecordCheck:
                 return f"Error al evaluar la regla: {error}"
             return self._render(_msg(nd.constraint_msgs, self.language), node) or CONSTRAINT_MSG
         return None
-
-    def _type_problem(self, node: Node, nd: NodeDef, choices: list[Choice] | None) -> str | None:
-        t = nd.type
-        if t in ("select_one", "select_multiple"):
-            v = node.value
-            names = (self.program.choice_list(nd).names if choices is None
-                     else {c.name for c in choices})
-            picked = [v] if t == "select_one" else v.split()
-            if any(p not in names for p in picked):
-                return TYPE_MSGS[t]
-            return None
-        return FormSession._type_problem(self, node)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ output
     def answers(self) -> dict[str, str]:

@@ -617,7 +617,7 @@ class CompiledCheck:
         # by question: typed text -> what _input makes of it (a pure function of the
         # question's type and choice list, as Program.inputs)
         # (None for a calculation whose type refuses nothing: its stored value is
-        # replaced by the one computed again, see _Record._evaluate)
+        # replaced by the one computed again, see ReceivedRecord._evaluate)
         self.inputs: list[dict[str, tuple[str, str | None]] | None] = [
             None if leaf.nd.calculation and leaf.nd.type == "calculate" else {}
             for leaf in self.leaves]
@@ -785,7 +785,7 @@ class CompiledCheck:
         then gives the error)."""
         try:
             with gc_paused():  # a few hundred objects, none in a cycle (app.core.gc_pause)
-                return _Record(self, data, today).errors()
+                return ReceivedRecord(self, data, today).errors()
         except (NotFound, ValidationError, ValueError, TypeError, KeyError):
             return None
 
@@ -799,8 +799,10 @@ class _Raised:
         self.error = error
 
 
-class _Record:
-    """One record read through a CompiledCheck."""
+class ReceivedRecord:
+    """One received record read through a CompiledCheck: `errors()` gives its hard
+    errors. Built by CompiledCheck.errors (raises NotFound, ValidationError, ValueError,
+    TypeError or KeyError for answers that do not fit the form)."""
 
     # the rules of one answer are FormSession's own (one definition, see session.py)
     _input = FormSession._input
@@ -1051,6 +1053,8 @@ class _Record:
         return substitute_refs(text, value_of)
 
     def _type_problem(self, node: Node, nd: NodeDef, choices: list[Choice] | None) -> str | None:
+        """FormSession._type_problem of a received answer; a choice is checked against
+        what the choice filter left (`choices`) or the whole list."""
         t = nd.type
         if t in ("select_one", "select_multiple"):
             v = node.value
@@ -1077,4 +1081,4 @@ def compile_check(formdef: FormDef) -> CompiledCheck | None:
     return cc  # type: ignore[no-any-return]
 
 
-__all__ = ["CompiledCheck", "compile_check"]
+__all__ = ["CompiledCheck", "ReceivedRecord", "compile_check"]
