@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,23 @@ TODAY = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 
 def fixed_clock() -> datetime:
     return TODAY
+
+
+@contextmanager
+def time_zone(name: str) -> Iterator[None]:
+    """Run the body with the process's local time zone set to `name` (e.g.
+    "America/Lima"), restoring the previous one afterwards."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,7 @@ recognised (compile_check gives None) and still checked by the session."""
 
 from __future__ import annotations
 
-import os
 import random
-import time
 from datetime import date
 
 import pytest
@@ -24,6 +22,7 @@ from app.forms.bundled import bundled_path
 from app.forms.check import open_record
 from app.forms.session import validate_in_session
 
+from .conftest import time_zone
 from .test_check import SELF_MD, assert_same
 from .test_faults import NAN_MD, REPEAT_COUNT_MD
 
@@ -181,19 +180,9 @@ def test_results_kept_for_one_time_zone_are_not_read_in_another():
     fd = load_form(TZ_MD)
     assert compile_check(fd) is not None
     record = {"/data/d": "2021-10-06", "/data/v": "18906.208333333332"}
-    saved = os.environ.get("TZ")
-    try:
-        for zone, errors in (("America/Lima", []), ("Asia/Kolkata", 1), ("America/Lima", [])):
-            os.environ["TZ"] = zone
-            time.tzset()
-            got = assert_same(fd, record, one_pass=False)
-            assert got == errors if errors == [] else len(got) == errors
-    finally:
-        if saved is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = saved
-        time.tzset()
+    for zone, errors in (("America/Lima", 0), ("Asia/Kolkata", 1), ("America/Lima", 0)):
+        with time_zone(zone):
+            assert len(assert_same(fd, record, one_pass=False)) == errors
 
 
 def test_answers_past_the_repeat_count_grow_the_repeat():

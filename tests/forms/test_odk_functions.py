@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import os
 import time
 
 import pytest
@@ -18,7 +17,7 @@ from app.forms import FormSession, load_form
 from app.forms.functions import FUNCTIONS, _ParkMiller, device_property, seed_random
 from app.forms.xpath import _ODK_SIGNATURES, fmt_num, stored_string
 
-from .conftest import ev_str, evaluate
+from .conftest import ev_str, evaluate, time_zone
 
 FORM = """
 | survey |
@@ -278,20 +277,11 @@ def test_device_properties_for_metadata():
 
 @pytest.mark.parametrize("tz", ["America/Lima", "Asia/Kolkata"])
 def test_decimal_time_of_a_time_with_an_offset_is_local(tz, s):
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = tz
-    time.tzset()
-    try:
+    with time_zone(tz):
         off = "-05:00" if tz == "America/Lima" else "+05:30"
         assert float(ev_str(s, f"decimal-time('12:00:00.000{off}')")) == pytest.approx(0.5)
         assert ev_str(s, f"format-date-time('2021-10-06T08:05:09.123{off}', "
                          "'%Y-%m-%d %H:%M:%S.%3 %h')") == "2021-10-06 08:05:09.123 8"
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 def test_area_follows_the_spherical_formula():
@@ -321,22 +311,13 @@ def test_randomize_with_a_seed_gives_odks_order(seed, order):
 
 
 def test_date_of_a_date_time_reads_as_a_date_and_keeps_its_time(s):
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "America/Phoenix"
-    time.tzset()
-    try:
+    with time_zone("America/Phoenix"):
         assert ev_str(s, "date('2025-08-18T02:03:23.958Z')") == "2025-08-17"
         assert ev_str(s, "decimal-date-time(date('2025-08-18T02:03:23.958Z'))") == \
             "20318.085693958332"
         assert float(ev_str(s, "decimal-date-time('1970-01-01')")) == pytest.approx(7 / 24)
         assert ev_str(s, "decimal-date-time('2018-04-24T15:30:00.000+06:00')") == \
             "17645.395833333332"
-    finally:
-        if old is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
     assert ev_str(s, "date('1970-1-2')") == "1970-01-02"
     assert ev_str(s, "date(1.5)") == "1970-01-02"  # a moment 36 h after the epoch: any zone
     assert ev_str(s, "date(-1)") == "1969-12-31"

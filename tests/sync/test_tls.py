@@ -9,6 +9,7 @@ import json
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -58,15 +59,20 @@ class _Health(BaseHTTPRequestHandler):
         pass
 
 
-def test_tls_is_verified_and_a_ca_bundle_is_honoured(tmp_path):
-    cert, key = _self_signed(tmp_path)
+def _tls_server(cert: Path, key: Path) -> tuple[ThreadingHTTPServer, str]:
+    """A TLS health endpoint on loopback with `cert` (its thread is a daemon; the caller
+    shuts the server down); returns it and its https://localhost URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    th = threading.Thread(target=httpd.serve_forever, daemon=True)
-    th.start()
-    url = f"https://localhost:{httpd.server_address[1]}"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"https://localhost:{httpd.server_address[1]}"
+
+
+def test_tls_is_verified_and_a_ca_bundle_is_honoured(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    httpd, url = _tls_server(cert, key)
     try:
         with pytest.raises(SyncError) as e:
             Transport(url, connect_timeout=3).request("GET", "/v1/health", signed=False)
@@ -140,13 +146,7 @@ def test_configured_ca_bundle_wins_over_the_environment_bundle(tmp_path, monkeyp
     other_dir = tmp_path / "other"
     other_dir.mkdir()
     other_cert, _ = _self_signed(other_dir)  # a valid bundle that does not trust `cert`
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    th = threading.Thread(target=httpd.serve_forever, daemon=True)
-    th.start()
-    url = f"https://localhost:{httpd.server_address[1]}"
+    httpd, url = _tls_server(cert, key)
     for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
