@@ -48,6 +48,7 @@ from app.forms.definition import Choice, FormDef, NodeDef
 from app.forms.functions import _flat_strings, _format_date_in
 from app.forms.graph import Program, Slot, program_of
 from app.forms.session import (
+    _CANONICAL_TYPES,
     CONSTRAINT_MSG,
     MAX_REPEAT_COUNT,
     REQUIRED_MSG,
@@ -57,6 +58,7 @@ from app.forms.session import (
     stored_parts,
 )
 from app.forms.xpath import (
+    _NUMBERS,
     VALUE_FUNCTIONS,
     EvalError,
     Node,
@@ -135,6 +137,13 @@ def _ns(n: Node) -> str:
     return n.value if n.relevant else ""
 
 
+def _num(n: Node) -> float:
+    """number() of a one-node node-set (xpath.str_to_number of its string value)."""
+    s = n.value if n.relevant else ""
+    x = _NUMBERS.get(s)
+    return x if x is not None else str_to_number(s)
+
+
 def _nb(n: Node) -> bool:
     """boolean() of a one-node node-set in ODK (the node's value is not empty)."""
     return n.relevant and n.value != ""
@@ -162,7 +171,8 @@ def _indexed(nodes: list[Node], count: int, idx: Any) -> list[Node]:
 
 
 _RUNTIME: dict[str, Any] = {
-    "_ns": _ns, "_nb": _nb, "_eqn": _eqn, "_keep": _keep, "_indexed": _indexed, "compare": compare,
+    "_ns": _ns, "_nb": _nb, "_num": _num, "_eqn": _eqn, "_keep": _keep, "_indexed": _indexed,
+    "compare": compare,
     "to_bool": to_bool, "to_number": to_number, "to_string": to_string,
     "str_to_number": str_to_number, "_div": _div, "_mod": _mod,
     "_flat_strings": _flat_strings, "_format_date_in": _format_date_in,
@@ -222,7 +232,7 @@ class _Expr:
         if self.kind == "num":
             return self.code
         if self.kind == "node":
-            return f"str_to_number(_ns({self.code}))"
+            return f"_num({self.code})"
         return f"to_number({self.val()})"
 
     def text(self) -> str:
@@ -616,6 +626,11 @@ class CompiledCheck:
         self.leaf_reps = [leaf.rep for leaf in self.leaves]
         # by question: typed text -> what _input makes of it (a pure function of the
         # question's type and choice list, as Program.inputs)
+        # questions whose printable ASCII answer is stored as typed (_coerce_input leaves
+        # such a text unchanged for a type that is not a number, date or choice, and
+        # _refused refuses nothing of those types)
+        self.free_text = [leaf.nd.type not in _CANONICAL_TYPES and not leaf.nd.is_select
+                          for leaf in self.leaves]
         # (None for a calculation whose type refuses nothing: its stored value is
         # replaced by the one computed again, see ReceivedRecord._evaluate)
         self.inputs: list[dict[str, tuple[str, str | None]] | None] = [
@@ -830,6 +845,7 @@ class ReceivedRecord:
         loc = cc.loc
         nds = cc.leaf_defs
         inputs = cc.inputs
+        plain = cc.free_text
         for path, value in answers.items():
             hit = loc.get(path)
             if hit is None:
@@ -842,6 +858,11 @@ class ReceivedRecord:
             known = inputs[k]
             if known is None:
                 continue  # a calculation's stored value: computed again, never read
+            if type(value) is str and plain[k] and value.isascii() and value.isprintable():
+                node.value = value  # free text as typed is its own canonical form
+                if raws:
+                    raws.pop(id(node), None)
+                continue
             got = known.get(value) if type(value) is str else None
             if got is None:
                 got = self._input(nds[k], value)
