@@ -578,6 +578,13 @@ class CompiledCheck:
             if any(first_reader.get(p, 1 << 60) <= slot.rank for p in written):
                 raise _NotCompilable("a rule reads what a later rule changes")
             self.producers.append(rule)
+        # the producers as _evaluate reads them: (fn, repeat, question of a calculation
+        # or None for relevance, its NodeDef, stored as plain text, numbers formatted,
+        # what a false relevance switches off)
+        self.steps = [
+            (r.fn, r.host_rep, r.host_leaf.k if r.slot.kind == "calc" else None,  # type: ignore[union-attr]
+             r.slot.node, r.slot.node.type not in ("date", "integer"), r.formatted, r.marks)
+            for r in self.producers]
         # by question: (static required, static constraint, required rules, choice
         # filter rule, constraint rules, type checked: 0 never, 1 computed values, 2 always)
         self.rules: dict[int, tuple[bool, bool, list[_Rule], _Rule | None, list[_Rule], int]] = {}
@@ -620,6 +627,17 @@ class CompiledCheck:
                 ("r", item[1], [q for q in item[2] if q[1].k not in silent])
                 for item in self.order)
             if not (item[0] == "q" and item[1].k in silent)]
+        # the same, as (repeat or None, rows of (leaf index, empty_ok, given_ok, one_rule,
+        # leaf)) with consecutive questions outside repeats in one group
+        self.checked_rows: list[tuple[int | None, list[tuple[Any, ...]]]] = []
+        for item in self.checked:
+            leaves = [item[1]] if item[0] == "q" else [q[1] for q in item[2]]
+            rows = [(lf.k, lf.empty_ok, lf.given_ok, lf.one_rule, lf) for lf in leaves]
+            rep = None if item[0] == "q" else item[1]
+            if rep is None and self.checked_rows and self.checked_rows[-1][0] is None:
+                self.checked_rows[-1][1].extend(rows)
+            else:
+                self.checked_rows.append((rep, rows))
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
         self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
         self.leaf_defs = [leaf.nd for leaf in self.leaves]
@@ -907,15 +925,10 @@ class ReceivedRecord:
         N, R, C = self.N, self.counts, self.C
         errors_of = self.errors_of
         coerce = self._coerce_result
-        for rule in self.cc.producers:
-            fn = rule.fn
-            rep = rule.host_rep
+        for fn, rep, k, nd, plain_text, known, marks in self.cc.steps:
             count = 1 if rep is None else R[rep]
-            if rule.slot.kind == "calc":
-                nodes = N[rule.host_leaf.k]  # type: ignore[union-attr]
-                nd = rule.slot.node
-                plain_text = nd.type not in ("date", "integer")
-                known = rule.formatted
+            if k is not None:  # a calculation
+                nodes = N[k]
                 for i in range(count):
                     node = nodes[i]
                     try:
@@ -944,11 +957,11 @@ class ReceivedRecord:
                         on = True
                     if on:
                         continue
-                    for k, same in rule.marks:
+                    for kk, same in marks:
                         if same:
-                            N[k][i].relevant = False
+                            N[kk][i].relevant = False
                         else:
-                            for n in N[k]:
+                            for n in N[kk]:
                                 n.relevant = False
 
     def errors(self) -> list[str]:
@@ -957,36 +970,34 @@ class ReceivedRecord:
         hard = self._hard_problem
         raws, computed = self.raw, self.errors_of
         C = self.C
-        for item in self.cc.checked:
-            if item[0] == "q":
-                rows: Any = ((item[1], 0),)
-            else:
-                inner = item[2]
-                rows = ((leaf, i) for i in range(R[item[1]]) for _q, leaf in inner)
-            for leaf, i in rows:
-                node = N[leaf.k][i]
-                if not node.relevant:
-                    continue
-                # most answers: nothing can refuse them (an empty one nothing requires;
-                # a stored one the type accepted, with no rule)
-                if node.value == "":
-                    if leaf.empty_ok and id(node) not in raws:
+        for rep, rows in self.cc.checked_rows:
+            instances = range(1) if rep is None else range(R[rep])
+            for i in instances:
+                for k, empty_ok, given_ok, fn, leaf in rows:
+                    node = N[k][i]
+                    if not node.relevant:
                         continue
-                elif id(node) not in raws:
-                    if leaf.given_ok and id(node) not in computed:
-                        continue
-                    fn = leaf.one_rule
-                    if fn is not None:
-                        try:
-                            if to_bool(fn(N, R, i, C)):
-                                continue
-                        except _RULE_ERRORS:
-                            pass  # _hard_problem gives the message
-                msg = hard(leaf, node, i)
-                if msg:
-                    where = leaf.prefix if leaf.rep is None else \
-                        f"{leaf.prefix}[{i + 1}]{leaf.suffix}"
-                    out.append(f"{where}: {msg}")
+                    # most answers: nothing can refuse them (an empty one nothing
+                    # requires; a stored one the type accepted, with no rule)
+                    if raws and id(node) in raws:
+                        pass
+                    elif node.value == "":
+                        if empty_ok:
+                            continue
+                    else:
+                        if given_ok and id(node) not in computed:
+                            continue
+                        if fn is not None:
+                            try:
+                                if to_bool(fn(N, R, i, C)):
+                                    continue
+                            except _RULE_ERRORS:
+                                pass  # _hard_problem gives the message
+                    msg = hard(leaf, node, i)
+                    if msg:
+                        where = leaf.prefix if leaf.rep is None else \
+                            f"{leaf.prefix}[{i + 1}]{leaf.suffix}"
+                        out.append(f"{where}: {msg}")
         return out
 
     def _hard_problem(self, leaf: _Leaf, node: Node, i: int) -> str | None:
