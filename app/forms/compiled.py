@@ -20,10 +20,11 @@ planted errors, odd answers and issue 14's fault forms.
 What is compiled: forms whose rules use paths to questions and to (not nested)
 repeats, `.`, `position(..)`, predicates on a repeat, every function whose result
 depends only on its argument values (`app.forms.xpath.VALUE_FUNCTIONS`), `if`,
-`count`, `concat`, `string`, `number`, `today`, `format-date`, `indexed-repeat` and
-`column = value` choice filters. Anything else (nested repeats, a repeat_count,
-triggers, `once`, `now`, `random`, secondary instances, rules that read what a later
-rule changes, messages showing answers) makes `compile_check` return None, and the
+`count`, `concat`, `string`, `number`, `today`, `format-date`, `indexed-repeat`,
+`column = value` choice filters and `${name}` in required and constraint messages.
+Anything else (nested repeats, a repeat_count, triggers, `once`, `now`, `random`,
+secondary instances, rules that read what a later rule changes) makes `compile_check`
+return None, and the
 record is read by `RecordCheck` as before. A record whose answers do not fit the form
 (unknown paths, bad repeat positions) goes the same way, so every Spanish error the
 server reports still comes from one place.
