@@ -27,7 +27,7 @@ from app.ui.common.translations import install_qt_spanish  # noqa: E402
 PW = "clave-segura-1"
 
 
-def shot(name: str, wait: int = 250) -> None:
+def shot(name: str, wait: int = 500) -> None:
     QTest.qWait(wait)
     subprocess.run(["import", "-window", "root", str(HERE / name)], check=True)
     print("wrote", name)
@@ -36,6 +36,7 @@ def shot(name: str, wait: int = 250) -> None:
 def full(w: QWidget) -> None:
     w.setGeometry(QApplication.primaryScreen().availableGeometry())
     w.show()
+    w.raise_()
     w.activateWindow()
     QTest.qWaitForWindowActive(w, 3000)
 

@@ -11,7 +11,6 @@ Writes 61-66 beside this script (whole screen, `import -window root`)."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,28 +18,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.ui.common import styles  # noqa: E402
+from take import full, shot  # noqa: E402 - the shared screenshot helpers
 
 PW = {"atorres": "clave-segura-1", "rquispe": "clave-rquispe-1", "jperez": "clave-jperez-1",
       "lcondori": "clave-inicial-1"}
 
 
-def shot(name: str, wait: int = 500) -> None:
-    QTest.qWait(wait)
-    subprocess.run(["import", "-window", "root", str(HERE / name)], check=True)
-    print("wrote", name)
-
-
-def full(w: QWidget) -> None:
-    w.setGeometry(QApplication.primaryScreen().availableGeometry())
-    w.show()
-    w.raise_()
-    w.activateWindow()
-    QTest.qWaitForWindowActive(w, 3000)
 
 
 def make_data(data_dir: Path) -> None:

@@ -8,7 +8,6 @@ Writes 40-practica-*.png beside this script (whole 1366×768 screen,
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -16,27 +15,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.ui.common import styles  # noqa: E402
+from take import full, shot  # noqa: E402 - the shared screenshot helpers
 
 PW = "clave-segura-1"
 
 
-def shot(name: str, wait: int = 500) -> None:
-    QTest.qWait(wait)
-    subprocess.run(["import", "-window", "root", str(HERE / name)], check=True)
-    print("wrote", name)
-
-
-def full(w: QWidget) -> None:
-    w.setGeometry(QApplication.primaryScreen().availableGeometry())
-    w.show()
-    w.raise_()
-    w.activateWindow()
-    QTest.qWaitForWindowActive(w, 3000)
 
 
 class StepClock:

@@ -19,21 +19,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.ui.common import styles  # noqa: E402
+from take import full, shot  # noqa: E402 - the shared screenshot helpers
 
 PW = {"atorres": "clave-segura-1", "rquispe": "clave-rquispe-1", "jperez": "clave-jperez-1"}
 OPTION = "/s100/solicitud/tipo_solicitud"
 DATE = "/s100/solicitud/fecha_solicitud"
 
-
-def shot(name: str, wait: int = 500) -> None:
-    QTest.qWait(wait)
-    subprocess.run(["import", "-window", "root", str(HERE / name)], check=True)
-    print("wrote", name)
 
 
 def pdf_shot(pdf: Path, name: str) -> None:
@@ -41,13 +38,6 @@ def pdf_shot(pdf: Path, name: str) -> None:
                     str(pdf), str(HERE / name.removesuffix(".png"))], check=True)
     print("wrote", name)
 
-
-def full(w: QWidget) -> None:
-    w.setGeometry(QApplication.primaryScreen().availableGeometry())
-    w.show()
-    w.raise_()
-    w.activateWindow()
-    QTest.qWaitForWindowActive(w, 3000)
 
 
 class StepClock:
