@@ -545,13 +545,17 @@ class CompiledCheck:
         if any(s.kind == "count" or (s.kind == "calc" and s.node.trigger)
                for s in program.slots):
             raise _NotCompilable("repeat_count or trigger")
+        if program.unverifiable:
+            # the centre keeps those stored values (session._load, recheck); this module
+            # computes every calculation again
+            raise _NotCompilable("a calculation the centre cannot compute again")
         self.rep_paths: list[Path] = []
         self.rep_index: dict[Path, int] = {}
         self.leaves: list[_Leaf] = []
         self.leaf_of: dict[Path, _Leaf] = {}
         # form order for the verdict: ("q", leaf) or ("r", repeat, [leaves in order])
-        self.order: list[tuple[Any, ...]] = []
-        self._collect(fd.root, None, self.order)
+        order: list[tuple[Any, ...]] = []
+        self._collect(fd.root, None, order)
         # sub-expressions that read only today() and the time zone: C[3:] of a record
         self.hoisted: list[tuple[Any, dict[str, Any]]] = []
         self._memos = 0  # rules with a memo so far (their places in C[-1])
@@ -622,22 +626,17 @@ class CompiledCheck:
         silent = {leaf.k for leaf in self.leaves
                   if leaf.nd.type in _QUIET and self.rules[leaf.k][2:5] == ([], None, [])
                   and self.rules[leaf.k][1] and not self.rules[leaf.k][5]}
-        self.checked = [
-            item for item in (
-                item if item[0] == "q" else
-                ("r", item[1], [q for q in item[2] if q[1].k not in silent])
-                for item in self.order)
-            if not (item[0] == "q" and item[1].k in silent)]
-        # the same, as (repeat or None, rows of (leaf index, empty_ok, given_ok, one_rule,
-        # leaf)) with consecutive questions outside repeats in one group
+        # in form order, as (repeat or None, rows of (leaf index, empty_ok, given_ok,
+        # one_rule, leaf)), consecutive questions outside repeats in one group
         self.checked_rows: list[tuple[int | None, list[tuple[Any, ...]]]] = []
-        for item in self.checked:
-            leaves = [item[1]] if item[0] == "q" else [q[1] for q in item[2]]
-            rows = [(lf.k, lf.empty_ok, lf.given_ok, lf.one_rule, lf) for lf in leaves]
+        for item in order:
             rep = None if item[0] == "q" else item[1]
+            leaves = [item[1]] if rep is None else [q[1] for q in item[2]]
+            rows = [(lf.k, lf.empty_ok, lf.given_ok, lf.one_rule, lf) for lf in leaves
+                    if lf.k not in silent]
             if rep is None and self.checked_rows and self.checked_rows[-1][0] is None:
                 self.checked_rows[-1][1].extend(rows)
-            else:
+            elif rows:
                 self.checked_rows.append((rep, rows))
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
         self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
