@@ -46,7 +46,7 @@ from typing import Any
 from app.core.errors import NotFound, ValidationError
 from app.core.gc_pause import gc_paused
 from app.forms.definition import Choice, FormDef, NodeDef
-from app.forms.functions import _flat_strings, _format_date_in
+from app.forms.functions import _flat_strings, _format_date, _format_date_in
 from app.forms.graph import Program, Slot, program_of
 from app.forms.session import (
     _CANONICAL_TYPES,
@@ -177,7 +177,10 @@ _RUNTIME: dict[str, Any] = {
     "to_bool": to_bool, "to_number": to_number, "to_string": to_string,
     "str_to_number": str_to_number, "_div": _div, "_mod": _mod,
     "_flat_strings": _flat_strings, "_format_date_in": _format_date_in,
+    "_format_date": _format_date,
 }
+# a folded constant's kind by its value's type (a date-time is left as the rule's kind)
+_VALUE_KINDS: dict[type, str] = {float: "num", str: "str", bool: "bool", date: "date"}
 
 
 # -------------------------------------------------------------------- translation
@@ -273,7 +276,11 @@ class _Translator:
         """`item`: the variable of the repeat instance a predicate is evaluated on. A
         sub-expression that reads no answer is computed once: when it reads only
         today() (or the time zone), once per record (CompiledCheck.hoist); else now."""
-        e = self._expr(tok, ctx, item)
+        return self._fold(self._expr(tok, ctx, item))
+
+    def _fold(self, e: _Expr) -> _Expr:
+        """`e` computed now when it reads no answer (a constant, of the kind its value
+        has), hoisted when it reads today() or the time zone, else as it is."""
         if e.kind in ("node", "set", "rep") or _CONST.fullmatch(e.code) \
                 or _NODE_REF.search(e.code) or "R[" in e.code or _READS_I.search(e.code) \
                 or _READS_J.search(e.code):
@@ -286,7 +293,30 @@ class _Translator:
             v = eval(code, names)  # noqa: S307 - our own translation of a form's rule
         except _RULE_ERRORS:
             return e  # fails when the rule runs, as in the session
-        return _Expr(self.const(v), e.kind)
+        kind = _VALUE_KINDS.get(type(v), e.kind)
+        return _Expr(self.const(v), kind)
+
+    def is_empty_text(self, e: _Expr) -> bool:
+        """Whether e is the constant ''."""
+        return e.kind == "str" and e.code.startswith("K") and self.consts[int(e.code[1:])] == ""
+
+    # -- conversions: of a constant or a record constant, done once (not per call)
+    def num(self, e: _Expr) -> str:
+        """number() of e, as Python source."""
+        return self._once(e, e.num(), "num")
+
+    def text(self, e: _Expr) -> str:
+        """string() of e, as Python source."""
+        return self._once(e, e.text(), "str")
+
+    def truth(self, e: _Expr) -> str:
+        """boolean() of e, as Python source."""
+        return self._once(e, e.bool(), "bool")
+
+    def _once(self, e: _Expr, code: str, kind: str) -> str:
+        if e.kind == kind or not _CONST.fullmatch(e.code):
+            return code
+        return self._fold(_Expr(code, kind)).code
 
     def _expr(self, tok: Any, ctx: _Ctx, item: str | None) -> _Expr:
         sym = tok.symbol
@@ -298,19 +328,19 @@ class _Translator:
             return self.expr(tok[0], ctx, item)
         if sym in ("or", "and"):
             a, b = self.expr(tok[0], ctx, item), self.expr(tok[1], ctx, item)
-            return _Expr(f"({a.bool()} {sym} {b.bool()})", "bool")
+            return _Expr(f"({self.truth(a)} {sym} {self.truth(b)})", "bool")
         if sym in ("=", "!=", "<", "<=", ">", ">="):
             return self.comparison(sym, self.expr(tok[0], ctx, item),
                                    self.expr(tok[1], ctx, item))
         if sym in ("+", "-", "*") and len(tok) == 2:
             a, b = self.expr(tok[0], ctx, item), self.expr(tok[1], ctx, item)
-            return _Expr(f"({a.num()} {sym} {b.num()})", "num")
+            return _Expr(f"({self.num(a)} {sym} {self.num(b)})", "num")
         if sym in ("-", "+") and len(tok) == 1:
             a = self.expr(tok[0], ctx, item)
-            return _Expr(f"(-{a.num()})" if sym == "-" else a.num(), "num")
+            return _Expr(f"(-{self.num(a)})" if sym == "-" else self.num(a), "num")
         if sym in ("div", "mod"):
             a, b = self.expr(tok[0], ctx, item), self.expr(tok[1], ctx, item)
-            return _Expr(f"_{sym}({a.num()}, {b.num()})", "num")
+            return _Expr(f"_{sym}({self.num(a)}, {self.num(b)})", "num")
         if sym == ":":
             return self.function(tok[1], ctx, item, prefix=str(tok[0].value))
         if sym in ("/", "//", "[", "(name)", ".", "..", "*", "current"):
@@ -327,18 +357,20 @@ class _Translator:
         if op in _RELATIONS:
             if a.kind in scalar and b.kind in scalar:
                 # both sides numbers (_cmp_atoms: to_number of each atom)
-                return _Expr(f"({a.num()} {op} {b.num()})", "bool")
+                return _Expr(f"({self.num(a)} {op} {self.num(b)})", "bool")
             return _Expr(f"compare({op!r}, {a.val()}, {b.val()})", "bool")
         eq = "==" if op == "=" else "!="
 
         def textual(x: _Expr) -> bool:
             return x.kind == "str" or (x.kind == "node" and not x.leaf.numeric)  # type: ignore[union-attr]
 
-        if textual(a) and textual(b):
-            return _Expr(f"({a.text()} {eq} {b.text()})", "bool")
+        if textual(a) and textual(b) or self.is_empty_text(a) and b.kind == "node" \
+                or self.is_empty_text(b) and a.kind == "node":
+            # (a number question against '': compare gives the same as its text is '')
+            return _Expr(f"({self.text(a)} {eq} {self.text(b)})", "bool")
         if (a.kind == "num" and b.kind in ("num", "node")) or \
                 (b.kind == "num" and a.kind in ("num", "node")):
-            test = f"_eqn({a.num()}, {b.num()})"
+            test = f"_eqn({self.num(a)}, {self.num(b)})"
             return _Expr(test if op == "=" else f"(not {test})", "bool")
         return _Expr(f"compare({op!r}, {a.val()}, {b.val()})", "bool")
 
@@ -352,8 +384,8 @@ class _Translator:
             c = self.expr(tok[0], ctx, item)
             a, b = self.expr(tok[1], ctx, item), self.expr(tok[2], ctx, item)
             if a.kind == b.kind and a.kind != "rep" and a.leaf is None and b.leaf is None:
-                return _Expr(f"({a.code} if {c.bool()} else {b.code})", a.kind)
-            return _Expr(f"({a.val()} if {c.bool()} else {b.val()})", "val")
+                return _Expr(f"({a.code} if {self.truth(c)} else {b.code})", a.kind)
+            return _Expr(f"({a.val()} if {self.truth(c)} else {b.val()})", "val")
         if qname == "count" and len(tok) == 1:
             a = self.expr(tok[0], ctx, item)
             if a.kind == "rep":
@@ -369,14 +401,20 @@ class _Translator:
             return _Expr("C[0]", "date")
         if qname in ("format-date", "format-date-time"):
             a, b = self.expr(tok[0], ctx, item), self.expr(tok[1], ctx, item)
+            # a question's text, not its node-set of one (format-date reads the same)
+            v = a.text() if a.kind == "node" else a.val()
+            if b.kind == "str" and b.code.startswith("K"):
+                fmt = self.consts[int(b.code[1:])]
+                if "%b" not in fmt and "%a" not in fmt:  # no names: no language read
+                    return _Expr(f"_format_date({v}, {b.code})", "str")
             lang = self.const(self.cc.language)
-            return _Expr(f"_format_date_in({lang}, {a.val()}, {b.val()})", "str")
+            return _Expr(f"_format_date_in({lang}, {v}, {b.val()})", "str")
         if qname == "concat":
             args = ", ".join(self.expr(t, ctx, item).val() for t in tok)
             return _Expr(f"''.join(_flat_strings([{args}]))", "str")
         if qname in ("string", "number") and len(tok) == 1:
             a = self.expr(tok[0], ctx, item)
-            return _Expr(a.text(), "str") if qname == "string" else _Expr(a.num(), "num")
+            return _Expr(self.text(a), "str") if qname == "string" else _Expr(self.num(a), "num")
         if qname in ("string-length", "normalize-space") and len(tok) == 1:
             a = self.expr(tok[0], ctx, item).text()
             if qname == "string-length":
@@ -642,6 +680,10 @@ class CompiledCheck:
         self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
         self.leaf_defs = [leaf.nd for leaf in self.leaves]
         self.leaf_reps = [leaf.rep for leaf in self.leaves]
+        # by repeat: (leaf index, NodeDef) of its questions (ReceivedRecord._grow)
+        self.rep_leaves: list[list[tuple[int, NodeDef]]] = [
+            [(leaf.k, leaf.nd) for leaf in self.leaves if leaf.rep == r]
+            for r in range(len(self.rep_paths))]
         # by question: typed text -> what _input makes of it (a pure function of the
         # question's type and choice list, as Program.inputs)
         # questions whose printable ASCII answer is stored as typed (_coerce_input leaves
@@ -855,12 +897,22 @@ class ReceivedRecord:
                 r = self._repeat_of(f"{path}[{n}]")
                 counts[r] = max(counts[r], n)
         reps = cc.leaf_reps
+        loc = cc.loc
+        if not repeats and counts:
+            # a flat {path: value} map gives no repeat counts: its answers' instances
+            # do (read first, so each repeat's cells are made at once, not grown)
+            for path in answers:
+                hit = loc.get(path)
+                if hit is None:
+                    hit = cc._locate(path)
+                rep = reps[hit[0]]
+                if rep is not None and hit[1] >= counts[rep]:
+                    counts[rep] = hit[1] + 1
         self.N = N = [
             [_Cell(nd)] if rep is None else [_Cell(nd) for _ in range(counts[rep])]
             for nd, rep in zip(cc.leaf_defs, reps, strict=True)]
         self.counts = counts
         self.raw = raws = {}
-        loc = cc.loc
         nds = cc.leaf_defs
         inputs = cc.inputs
         plain = cc.free_text
@@ -904,12 +956,10 @@ class ReceivedRecord:
 
     def _grow(self, rep: int, n: int) -> None:
         """Give repeat `rep` n instances (an answer past the count the record gave)."""
-        cc = self.cc
-        for k, r in enumerate(cc.leaf_reps):
-            if r == rep:
-                cells = self.N[k]
-                nd = cc.leaf_defs[k]
-                cells.extend(_Cell(nd) for _ in range(n - len(cells)))
+        N = self.N
+        for k, nd in self.cc.rep_leaves[rep]:
+            cells = N[k]
+            cells += [_Cell(nd) for _ in range(n - len(cells))]
         self.counts[rep] = n
 
     def _repeat_of(self, path: str) -> int:

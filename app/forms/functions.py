@@ -19,6 +19,8 @@ import uuid as _uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
 
 from app.core.identifiers import is_valid_dni
 from app.forms.definition import generic_path
@@ -625,21 +627,46 @@ _DATE_CODES: dict[str, Callable[[datetime, list[str], list[str]], str]] = {
 }
 
 
+@lru_cache(maxsize=256)
+def _format_parts(f: str) -> tuple[tuple[Any, ...], bool]:
+    """A format-date pattern read once: its parts (literal text, or a code's function)
+    and whether any code reads the time of day (else a date is formatted as it is)."""
+    parts: list[Any] = []
+    timed = False
+    i = 0
+    while i < len(f):
+        ch = f[i]
+        if ch == "%" and i + 1 < len(f):
+            c = f[i + 1]
+            i += 2
+            code = _DATE_CODES.get(c)
+            parts.append(code if code is not None else "%" + c)
+            timed = timed or c in "HhMS3"
+            continue
+        parts.append(ch)
+        i += 1
+    return tuple(parts), timed
+
+
 def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
                  days: list[str] = _DAYS) -> str:
     """format-date(-time) with ODK's codes: %Y %y %m %n %b %d %e %a %H %h %M %S %3
     (and %% for a percent sign); other characters are copied. A value that is not a
     date gives '' (JavaRosa). Month and day names are Spanish."""
-    if _is_blank(v):
-        return ""
     if isinstance(v, list):
         v = v[0].string_value() if v else ""
+    f = fmt if type(fmt) is str else to_string(fmt)
     key = None
-    if type(v) is str and months is _MONTHS and days is _DAYS:
-        key = (v, to_string(fmt))
-        hit = _FORMATTED.get(key)
-        if hit is not None:
-            return hit
+    if type(v) is str:
+        if months is _MONTHS and days is _DAYS:
+            key = (v, f)
+            hit = _FORMATTED.get(key)
+            if hit is not None:
+                return hit
+        if v.strip() == "":
+            return ""
+    elif _is_blank(v):
+        return ""
     d0 = parse_date(v) if type(v) is str else None  # the usual value: a plain date
     if d0 is not None:
         d: date | datetime | None = d0
@@ -650,21 +677,12 @@ def _format_date(v: Value, fmt: Value, months: list[str] = _MONTHS,
         d = to_date(v)
     if d is None:
         return ""
-    dt = _local(d) if isinstance(d, datetime) else datetime(d.year, d.month, d.day)
-    f = to_string(fmt)
-    out = []
-    i = 0
-    while i < len(f):
-        ch = f[i]
-        if ch == "%" and i + 1 < len(f):
-            c = f[i + 1]
-            i += 2
-            code = _DATE_CODES.get(c)
-            out.append(code(dt, months, days) if code is not None else "%" + c)
-            continue
-        out.append(ch)
-        i += 1
-    text = "".join(out)
+    parts, timed = _format_parts(f)
+    if isinstance(d, datetime):
+        dt: date = _local(d)
+    else:
+        dt = datetime(d.year, d.month, d.day) if timed else d  # no time read: as it is
+    text = "".join([p if type(p) is str else p(dt, months, days) for p in parts])
     if key is not None and type(d) is date and len(_FORMATTED) < 20_000:
         _FORMATTED[key] = text  # a calendar date: the same text in any time zone
     return text

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -172,8 +171,16 @@ EPOCH = date(1970, 1, 1)
 NAN = float("nan")
 
 
-@lru_cache(maxsize=8192)  # the same birth dates are read by several rules of a record
 def parse_date(s: str) -> date | None:
+    """A date text ('2021-10-06') as a date; None when it is not one (impossible
+    dates too). Not cached: its callers keep what they derive from it (_NUMBERS,
+    functions._FORMATTED), and a cache miss cost more than reading the text."""
+    if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii() \
+            and s[:4].isdigit() and s[5:7].isdigit() and s[8:].isdigit():
+        try:  # the usual 'YYYY-MM-DD', read without the pattern (same result)
+            return date(int(s[:4]), int(s[5:7]), int(s[8:]))
+        except ValueError:
+            return None
     m = _DATE_RE.match(s)
     if not m:
         return None

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from app.core.errors import NotFound, ValidationError
 from app.demo import households
 from app.demo_answers import fsu_answers, s100_answers
 from app.forms import FormSession, load_form, validate_submission
 from app.forms.check import RecordCheck, open_record
-from app.forms.compiled import compile_check
+from app.forms.compiled import ReceivedRecord, compile_check
 from app.forms.session import validate_in_session
 
 from .test_fast_paths import _household, _plan, _plant
@@ -41,6 +42,21 @@ def _check_values(rec: RecordCheck) -> dict[str, str]:
     return out
 
 
+def _compiled_values(cc: Any, data: dict[str, Any]) -> dict[str, str] | None:
+    """Every question's value in the compiled check's tables (None: answers it leaves
+    to RecordCheck)."""
+    try:
+        rec = ReceivedRecord(cc, data, None)
+    except (NotFound, ValidationError, ValueError, TypeError, KeyError):
+        return None
+    out = {}
+    for leaf in cc.leaves:
+        for i, cell in enumerate(rec.N[leaf.k]):
+            path = leaf.prefix if leaf.rep is None else f"{leaf.prefix}[{i + 1}]{leaf.suffix}"
+            out[path] = rec.raw.get(id(cell), cell.value)
+    return out
+
+
 def assert_same(fd: Any, data: dict[str, Any], *, one_pass: bool = True) -> list[str]:
     """The pass and the session agree on `data`; returns the errors."""
     session = FormSession(fd, data, recheck=True)
@@ -52,6 +68,9 @@ def assert_same(fd: Any, data: dict[str, Any], *, one_pass: bool = True) -> list
         got = compiled.errors(data)
         if got is not None:  # None: answers that do not fit, left to RecordCheck
             assert got == expected
+            values = _session_values(session)
+            assert _compiled_values(compiled, data) == {p: values[p] for p in
+                                                        _compiled_values(compiled, data)}
     rec = open_record(fd, data)
     if one_pass:
         assert rec is not None, "the record should be read in one pass"

@@ -52,6 +52,8 @@ SHAPES_MD = """
 | | calculate | first | | | | | | indexed-repeat(/data/g/r/nm, /data/g/r, ${n}) | |
 | | calculate | names | | | | | | concat(/data/g/r/nm) | |
 | | calculate | sumx | | | | | | ${x} * 2 + ${n} mod 4 | |
+| | calculate | said | | | | | | if(${n} = '', 'no', if(${x} != '', concat(${n}, ${x}), 'n')) | |
+| | calculate | mon | | | | | | format-date(${d}, '%b %e, %Y') | |
 | | calculate | posn | | | | | | count(/data/g/r[position() > 1]) | |
 | | calculate | big | | | | | | /data/g/r[e > 40]/nm | |
 | | integer | m | M | | | . = ${total} and . != ${adults} + 9 | | | |
