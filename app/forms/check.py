@@ -140,7 +140,7 @@ class RecordCheck:
     _input = FormSession._input
     _coerce_input = FormSession._coerce_input
     _refused = FormSession._refused
-    _coerce_result = FormSession._coerce_result
+    _coerce_result = staticmethod(FormSession._coerce_result)
     _render = FormSession._render
     _filter_choices = FormSession._filter_choices
     _insert_point = FormSession._insert_point
@@ -382,7 +382,8 @@ class RecordCheck:
             else:
                 v, error = self._value(slot, node)
                 valid = error is None and to_bool(v)
-        tmsg = self._type_problem(node, nd, choices) if typed else None
+        names = None if choices is None else {c.name for c in choices}
+        tmsg = self._type_problem(node, nd, names) if typed else None
         if tmsg:
             return tmsg
         if not valid:

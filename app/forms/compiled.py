@@ -39,13 +39,15 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Collection
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
 from app.core.errors import NotFound, ValidationError
 from app.core.gc_pause import gc_paused
-from app.forms.definition import Choice, FormDef, NodeDef
+from app.forms.compiled_passes import evaluate_pass, verdict_pass
+from app.forms.definition import FormDef, NodeDef
 from app.forms.functions import _flat_strings, _format_date, _format_date_in
 from app.forms.graph import Program, Slot, program_of
 from app.forms.session import (
@@ -656,8 +658,10 @@ class CompiledCheck:
             # the usual answer with a rule: one constraint decides (no choice filter, a
             # type checked when loaded): the errors loop runs it directly and calls
             # _hard_problem only for the message of a refused one
-            if choice is None and len(cons) == 1 and typed != 2 and not nd.calculation \
-                    and static.get("constraint", True):
+            # (also a calculation whose type reads nothing: its computed value is never
+            # refused by its type, typed 0)
+            if choice is None and len(cons) == 1 and static.get("constraint", True) \
+                    and (typed == 0 or (typed == 1 and not nd.calculation)):
                 leaf.one_rule = cons[0].fn
         # the verdict reads only questions that can have an error: a note or calculation
         # with no rule of its own never has one (its value is the form's, not typed)
@@ -676,7 +680,15 @@ class CompiledCheck:
                 self.checked_rows[-1][1].extend(rows)
             elif rows:
                 self.checked_rows.append((rep, rows))
+        # the two passes over a record, written out for this form version
+        form_id = f"{fd.form_id} {fd.version}"
+        self.evaluate = evaluate_pass(self.steps, _RULE_ERRORS, FormSession._coerce_result,
+                                      form_id)
+        self.verdict = verdict_pass(self.checked_rows,
+                                    {k for _f, _r, k, *_rest in self.steps if k is not None},
+                                    _RULE_ERRORS, form_id)
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
+        self._choice_names: dict[tuple[int, Any], frozenset[str]] = {}
         self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
         self.leaf_defs = [leaf.nd for leaf in self.leaves]
         self.leaf_reps = [leaf.rep for leaf in self.leaves]
@@ -829,6 +841,20 @@ class CompiledCheck:
         return rule
 
     # ---------------------------------------------------------------- a record
+    def choice_names(self, leaf: _Leaf, column: str, value: Any) -> frozenset[str]:
+        """Names of the choices of a question whose `column` is `value` (its choice
+        filter's result), kept by question and value (a few per form: departments,
+        provinces)."""
+        key = (leaf.k, value)
+        hit = self._choice_names.get(key)
+        if hit is None:
+            hit = frozenset(c.name for c in self.program.choice_list(leaf.nd).lookup(
+                column, value))
+            if len(self._choice_names) >= 20_000:
+                self._choice_names.clear()
+            self._choice_names[key] = hit
+        return hit
+
     def _locate(self, path: str) -> tuple[int, int]:
         """(leaf, 0-based instance) of an answer's path; raises for any path RecordCheck
         would not read the same way (it then decides)."""
@@ -883,7 +909,6 @@ class ReceivedRecord:
     _input = FormSession._input
     _coerce_input = FormSession._coerce_input
     _refused = FormSession._refused
-    _coerce_result = FormSession._coerce_result
 
     def __init__(self, cc: CompiledCheck, data: dict[str, Any], today: date | None) -> None:
         self.cc = cc
@@ -972,82 +997,20 @@ class ReceivedRecord:
         return r
 
     def _evaluate(self) -> None:
-        N, R, C = self.N, self.counts, self.C
-        errors_of = self.errors_of
-        coerce = self._coerce_result
-        for fn, rep, k, nd, plain_text, known, marks in self.cc.steps:
-            count = 1 if rep is None else R[rep]
-            if k is not None:  # a calculation
-                nodes = N[k]
-                for i in range(count):
-                    node = nodes[i]
-                    try:
-                        v, err = fn(N, R, i, C), None
-                    except _RULE_ERRORS as e:
-                        v, err = None, str(e) or type(e).__name__
-                    if err is not None:
-                        node.value = ""
-                    elif type(v) is str and plain_text and v.isascii() and v.isprintable():
-                        node.value = v  # what _coerce_result gives such a text, at once
-                    elif type(v) is float:  # a count, a threshold, an age: few values
-                        text = known.get(v)
-                        if text is None:
-                            text = coerce(nd, v)
-                            if len(known) < 1_000:
-                                known[v] = text
-                        node.value = text
-                    else:
-                        node.value = coerce(nd, v)
-                    errors_of[id(node)] = err
-            else:  # relevance: a false one switches off what it holds
-                for i in range(count):
-                    try:
-                        on = to_bool(fn(N, R, i, C))
-                    except _RULE_ERRORS:
-                        on = True
-                    if on:
-                        continue
-                    for kk, same in marks:
-                        if same:
-                            N[kk][i].relevant = False
-                        else:
-                            for n in N[kk]:
-                                n.relevant = False
+        self.cc.evaluate(self.N, self.counts, self.C, self.errors_of)
 
     def errors(self) -> list[str]:
         out: list[str] = []
-        N, R = self.N, self.counts
         hard = self._hard_problem
-        raws, computed = self.raw, self.errors_of
-        C = self.C
-        for rep, rows in self.cc.checked_rows:
-            instances = range(1) if rep is None else range(R[rep])
-            for i in instances:
-                for k, empty_ok, given_ok, fn, leaf in rows:
-                    node = N[k][i]
-                    if not node.relevant:
-                        continue
-                    # most answers: nothing can refuse them (an empty one nothing
-                    # requires; a stored one the type accepted, with no rule)
-                    if raws and id(node) in raws:
-                        pass
-                    elif node.value == "":
-                        if empty_ok:
-                            continue
-                    else:
-                        if given_ok and id(node) not in computed:
-                            continue
-                        if fn is not None:
-                            try:
-                                if to_bool(fn(N, R, i, C)):
-                                    continue
-                            except _RULE_ERRORS:
-                                pass  # _hard_problem gives the message
-                    msg = hard(leaf, node, i)
-                    if msg:
-                        where = leaf.prefix if leaf.rep is None else \
-                            f"{leaf.prefix}[{i + 1}]{leaf.suffix}"
-                        out.append(f"{where}: {msg}")
+
+        def report(leaf: _Leaf, node: Node, i: int) -> None:
+            msg = hard(leaf, node, i)
+            if msg:
+                where = leaf.prefix if leaf.rep is None else \
+                    f"{leaf.prefix}[{i + 1}]{leaf.suffix}"
+                out.append(f"{where}: {msg}")
+
+        self.cc.verdict(self.N, self.counts, self.C, self.raw, self.errors_of, report)
         return out
 
     def _hard_problem(self, leaf: _Leaf, node: Node, i: int) -> str | None:
@@ -1075,13 +1038,14 @@ class ReceivedRecord:
             typed = 0  # a stored answer: its type was checked when it was loaded
         if choice_rule is None and not cons_rules and not typed and valid:
             return None
-        choices: list[Choice] | None = None
+        allowed: Collection[str] | None = None
         if choice_rule is not None:
             try:
-                choices = self.program.choice_list(nd).lookup(
-                    choice_rule.column, choice_rule.fn(N, R, i, C))  # type: ignore[arg-type]
+                value = choice_rule.fn(N, R, i, C)
             except (EvalError, ValueError, TypeError):
-                choices = []
+                allowed = ()
+            else:
+                allowed = self.cc.choice_names(leaf, choice_rule.column, value)
         for rule in cons_rules:
             try:
                 v, error = self._run(rule.fn, i), None
@@ -1090,7 +1054,7 @@ class ReceivedRecord:
                 error = str(e) or type(e).__name__
                 valid = False
         if typed:
-            tmsg = self._type_problem(node, nd, choices)
+            tmsg = self._type_problem(node, nd, allowed)
             if tmsg:
                 return tmsg
         if not valid:
@@ -1134,14 +1098,14 @@ class ReceivedRecord:
 
         return substitute_refs(text, value_of)
 
-    def _type_problem(self, node: Node, nd: NodeDef, choices: list[Choice] | None) -> str | None:
+    def _type_problem(self, node: Node, nd: NodeDef,
+                      allowed: Collection[str] | None) -> str | None:
         """FormSession._type_problem of a received answer; a choice is checked against
-        what the choice filter left (`choices`) or the whole list."""
+        the names the choice filter left (`allowed`) or the whole list."""
         t = nd.type
         if t in ("select_one", "select_multiple"):
             v = node.value
-            names = (self.program.choice_list(nd).names if choices is None
-                     else {c.name for c in choices})
+            names = self.program.choice_list(nd).names if allowed is None else allowed
             picked = [v] if t == "select_one" else v.split()
             if any(p not in names for p in picked):
                 return TYPE_MSGS[t]

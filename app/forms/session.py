@@ -514,7 +514,8 @@ class FormSession:
         node.value = new
         return True
 
-    def _coerce_result(self, nd: NodeDef, v: Any) -> str:
+    @staticmethod
+    def _coerce_result(nd: NodeDef, v: Any) -> str:
         if isinstance(v, float) and not math.isfinite(v):
             return ""  # NaN and infinity are no result (ODK stores nothing either)
         if nd.type in ("date",):
