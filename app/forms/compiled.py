@@ -682,11 +682,12 @@ class CompiledCheck:
                 self.checked_rows.append((rep, rows))
         # the two passes over a record, written out for this form version
         form_id = f"{fd.form_id} {fd.version}"
-        self.evaluate = evaluate_pass(self.steps, _RULE_ERRORS, FormSession._coerce_result,
+        runtime = {**_RUNTIME, "_MEMO_TYPES": _MEMO_TYPES, "_ERRORS": _RULE_ERRORS}
+        self.evaluate = evaluate_pass(self.steps, runtime, FormSession._coerce_result,
                                       form_id)
         self.verdict = verdict_pass(self.checked_rows,
                                     {k for _f, _r, k, *_rest in self.steps if k is not None},
-                                    _RULE_ERRORS, form_id)
+                                    runtime, form_id)
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
         self._choice_names: dict[tuple[int, Any], frozenset[str]] = {}
         self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
@@ -808,6 +809,10 @@ class CompiledCheck:
         fn = names["rule"]
         # a rule that reads nothing of the evaluated instance: one result per record
         fn.per_instance = _READS_I.search(body) is not None
+        # what the passes need to write the rule out in place (compiled_passes.inline)
+        fn.body = body
+        fn.consts = list(tr.consts)
+        fn.memo = (int(k), at, self._memos - 1) if "_MEMO_TYPES" in names else None
         return fn
 
     def _rule(self, slot: Slot) -> _Rule:

@@ -7,26 +7,32 @@ from tables for every answer of every record: the centre runs these for every re
 receives (issue 14: validation no dearer than decrypting, verifying and storing).
 
 The source reads only what it is given: `N` (cells by question and instance), `R`
-(instances by repeat), `C` (the record's constants), and names bound here: the rule
-functions (`F<n>`), the questions (`L<n>`, compiled._Leaf), their definitions and
-number memos. Same results as the loops they replace; tests/forms/test_compiled.py
-compares them with the session on random records."""
+(instances by repeat), `C` (the record's constants), and names bound here: the
+questions (`L<n>`, compiled._Leaf), their definitions and number memos, each rule's
+constants (`K<rule>_<n>`). Each rule is written out in place (its translated body, with
+its memo by value when it reads one question), not called: a call per rule and
+instance was a fifth of a record's check. Same results as the loops they replace;
+tests/forms/test_compiled.py compares them with the session on random records."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from app.forms.xpath import to_bool
-
 _IND = "    "
+_CONSTANT = re.compile(r"\bK(\d+)\b")  # a rule's constant in its translated body
 
 
 class _Source:
-    """Python source being written, with the objects its names stand for."""
+    """Python source being written, with the objects its names stand for.
 
-    def __init__(self) -> None:
+    `runtime`: the names translated rules read (compiled._RUNTIME, with _MEMO_TYPES and
+    _ERRORS, the exceptions a rule may raise)."""
+
+    def __init__(self, runtime: dict[str, Any]) -> None:
         self.lines: list[str] = []
-        self.names: dict[str, Any] = {"to_bool": to_bool}
+        self.names: dict[str, Any] = dict(runtime)
+        self.rules = 0
 
     def add(self, depth: int, line: str) -> None:
         self.lines.append(_IND * depth + line)
@@ -37,25 +43,46 @@ class _Source:
         self.names[name] = obj
         return name
 
+    def rule(self, depth: int, fn: Any, target: str) -> None:
+        """Lines setting `target` to the value of rule `fn` (compiled.CompiledCheck's
+        _function: its body, constants and memo); they raise what the rule raises."""
+        r = self.rules
+        self.rules += 1
+        for n, v in enumerate(fn.consts):
+            self.names[f"K{r}_{n}"] = v
+        body = _CONSTANT.sub(lambda m: f"K{r}_{m.group(1)}", fn.body)
+        if fn.memo is None:
+            self.add(depth, f"{target} = {body}")
+            return
+        k, at, memo = fn.memo  # reads one question: its results kept by its value
+        self.add(depth, f"m_ = N[{k}][{at}]")
+        self.add(depth, "key = m_.value if m_.relevant else ''")
+        self.add(depth, f"M = C[-1][{memo}]")
+        self.add(depth, f"{target} = M.get(key)")
+        self.add(depth, f"if {target} is None:")
+        self.add(depth + 1, f"{target} = {body}")
+        self.add(depth + 1, f"if type({target}) in _MEMO_TYPES:")
+        self.add(depth + 2, "if len(M) >= 20_000:")
+        self.add(depth + 3, "M.clear()")
+        self.add(depth + 2, f"M[key] = {target}")
+
     def function(self, header: str, title: str) -> Any:
         src = header + "\n" + ("\n".join(self.lines) or _IND + "pass") + "\n"
         exec(compile(src, title, "exec"), self.names)  # noqa: S102 - our own source
         return self.names[header.split()[1].split("(")[0]]
 
 
-def evaluate_pass(steps: list[tuple[Any, ...]], errors: tuple[type[BaseException], ...],
-                  coerce: Any, form_id: str) -> Any:
+def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce: Any,
+                  form_id: str) -> Any:
     """`evaluate(N, R, C, errors_of)`: every producer in order, as
     ReceivedRecord's loop did. `steps`: CompiledCheck.steps, rows of (rule function,
     repeat or None, question of a calculation or None for relevance, its NodeDef,
-    stored as plain text, number memo, marks); `errors`: the exceptions a rule may
-    raise; `coerce(nd, value) -> str` (FormSession._coerce_result). A calculation's
-    failure is kept in errors_of (by id of its cell) as its message, else None."""
-    s = _Source()
-    s.names["_ERRORS"] = errors
+    stored as plain text, number memo, marks); `runtime`: see _Source;
+    `coerce(nd, value) -> str` (FormSession._coerce_result). A calculation's failure is
+    kept in errors_of (by id of its cell) as its message, else None."""
+    s = _Source(runtime)
     s.names["coerce"] = coerce
     for fn, rep, k, nd, plain_text, known, marks in steps:
-        f = s.bind("F", fn)
         depth = 1
         if rep is None:
             s.add(1, "i = 0")
@@ -66,7 +93,7 @@ def evaluate_pass(steps: list[tuple[Any, ...]], errors: tuple[type[BaseException
             d, m = s.bind("D", nd), s.bind("M", known)
             s.add(depth, f"n = N[{k}][i]")
             s.add(depth, "try:")
-            s.add(depth + 1, f"v = {f}(N, R, i, C)")
+            s.rule(depth + 1, fn, "v")
             s.add(depth, "except _ERRORS as e:")
             s.add(depth + 1, "n.value = ''")
             s.add(depth + 1, "errors_of[id(n)] = str(e) or type(e).__name__")
@@ -89,7 +116,8 @@ def evaluate_pass(steps: list[tuple[Any, ...]], errors: tuple[type[BaseException
             s.add(inner, "errors_of[id(n)] = None")
         else:  # relevance: a false one switches off what it holds
             s.add(depth, "try:")
-            s.add(depth + 1, f"on = to_bool({f}(N, R, i, C))")
+            s.rule(depth + 1, fn, "v")
+            s.add(depth + 1, "on = to_bool(v)")
             s.add(depth, "except _ERRORS:")
             s.add(depth + 1, "on = True")
             s.add(depth, "if not on:")
@@ -103,8 +131,7 @@ def evaluate_pass(steps: list[tuple[Any, ...]], errors: tuple[type[BaseException
 
 
 def verdict_pass(rows_by_repeat: list[tuple[int | None, list[tuple[Any, ...]]]],
-                 calculated: set[int], errors: tuple[type[BaseException], ...],
-                 form_id: str) -> Any:
+                 calculated: set[int], runtime: dict[str, Any], form_id: str) -> Any:
     """`verdict(N, R, C, raws, computed, report)`: each question that can have an
     error, in form order, handed to `report(leaf, cell, i)` (which finds its message)
     when its answer may be refused. `rows_by_repeat`: CompiledCheck.checked_rows, as
@@ -112,9 +139,8 @@ def verdict_pass(rows_by_repeat: list[tuple[int | None, list[tuple[Any, ...]]]],
     is fine unless computed, the one constraint deciding a given answer or None,
     compiled._Leaf)); `raws`: the answers whose type refused them (by id of cell);
     `computed`: the calculated cells (by id), of the questions `calculated` lists (a
-    calculation's host). As ReceivedRecord's loop did."""
-    s = _Source()
-    s.names["_ERRORS"] = errors
+    calculation's host); `runtime`: see _Source. As ReceivedRecord's loop did."""
+    s = _Source(runtime)
     for rep, rows in rows_by_repeat:
         depth = 1
         if rep is None:
@@ -139,9 +165,9 @@ def verdict_pass(rows_by_repeat: list[tuple[int | None, list[tuple[Any, ...]]]],
                 s.add(d + 1, "if id(n) in computed:")
                 s.add(d + 2, f"report({lf}, n, i)")
             elif fn is not None:
-                f = s.bind("F", fn)
                 s.add(d + 1, "try:")
-                s.add(d + 2, f"ok = to_bool({f}(N, R, i, C))")
+                s.rule(d + 2, fn, "v")
+                s.add(d + 2, "ok = to_bool(v)")
                 s.add(d + 1, "except _ERRORS:")
                 s.add(d + 2, "ok = False  # report gives the message")
                 s.add(d + 1, "if not ok:")

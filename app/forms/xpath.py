@@ -173,8 +173,23 @@ NAN = float("nan")
 
 def parse_date(s: str) -> date | None:
     """A date text ('2021-10-06') as a date; None when it is not one (impossible
-    dates too). Not cached: its callers keep what they derive from it (_NUMBERS,
-    functions._FORMATTED), and a cache miss cost more than reading the text."""
+    dates too). Kept by text (a birth date is read by several rules of a record) in a
+    plain dict emptied when full: an LRU cache's miss cost more than the parse."""
+    hit = _DATES.get(s, _UNREAD)
+    if hit is not _UNREAD:
+        return hit  # type: ignore[no-any-return]
+    d = _parse_date(s)
+    if len(_DATES) >= 20_000:
+        _DATES.clear()
+    _DATES[s] = d
+    return d
+
+
+_DATES: dict[str, date | None] = {}
+_UNREAD = object()
+
+
+def _parse_date(s: str) -> date | None:
     if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii() \
             and s[:4].isdigit() and s[5:7].isdigit() and s[8:].isdigit():
         try:  # the usual 'YYYY-MM-DD', read without the pattern (same result)
