@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Collection
 from datetime import date, datetime
@@ -61,7 +62,6 @@ from app.forms.session import (
     stored_parts,
 )
 from app.forms.xpath import (
-    _NUMBERS,
     VALUE_FUNCTIONS,
     EvalError,
     Node,
@@ -119,9 +119,11 @@ class _NotCompilable(Exception):
 # -------------------------------------------------------------------- runtime helpers
 class _Cell(Node):
     """A question's node in a record's tables: a leaf Node with no place in a tree
-    (rules find it by index), so only what a rule reads is set."""
+    (rules find it by index), so only what a rule reads is set. `sv` is its string
+    value (its value when relevant, else ''), kept as value and relevance are set, so
+    rules read it as an attribute instead of calling a function for it."""
 
-    __slots__ = ()
+    __slots__ = ("sv",)
     children = ()  # type: ignore[assignment]
     by_name = MappingProxyType({})  # type: ignore[assignment]
     parent = None  # type: ignore[assignment]
@@ -133,23 +135,7 @@ class _Cell(Node):
         self.defn = nd
         self.value = ""
         self.relevant = True
-
-
-def _ns(n: Node) -> str:
-    """A node's string value (a leaf: its value when relevant, else '')."""
-    return n.value if n.relevant else ""
-
-
-def _num(n: Node) -> float:
-    """number() of a one-node node-set (xpath.str_to_number of its string value)."""
-    s = n.value if n.relevant else ""
-    x = _NUMBERS.get(s)
-    return x if x is not None else str_to_number(s)
-
-
-def _nb(n: Node) -> bool:
-    """boolean() of a one-node node-set in ODK (the node's value is not empty)."""
-    return n.relevant and n.value != ""
+        self.sv = ""
 
 
 def _eqn(x: float, y: float) -> bool:
@@ -174,7 +160,7 @@ def _indexed(nodes: list[Node], count: int, idx: Any) -> list[Node]:
 
 
 _RUNTIME: dict[str, Any] = {
-    "_ns": _ns, "_nb": _nb, "_num": _num, "_eqn": _eqn, "_keep": _keep, "_indexed": _indexed,
+    "_eqn": _eqn, "_keep": _keep, "_indexed": _indexed,
     "compare": compare,
     "to_bool": to_bool, "to_number": to_number, "to_string": to_string,
     "str_to_number": str_to_number, "_div": _div, "_mod": _mod,
@@ -231,21 +217,21 @@ class _Expr:
         if self.kind == "bool":
             return self.code
         if self.kind == "node":
-            return f"_nb({self.code})"
+            return f"({self.code}.sv != '')"  # boolean() of one node in ODK: not empty
         return f"to_bool({self.val()})"
 
     def num(self) -> str:
         if self.kind == "num":
             return self.code
         if self.kind == "node":
-            return f"_num({self.code})"
+            return f"str_to_number({self.code}.sv)"
         return f"to_number({self.val()})"
 
     def text(self) -> str:
         if self.kind == "str":
             return self.code
         if self.kind == "node":
-            return f"_ns({self.code})"
+            return f"{self.code}.sv"
         return f"to_string({self.val()})"
 
 
@@ -690,6 +676,7 @@ class CompiledCheck:
                                     runtime, form_id)
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
         self._choice_names: dict[tuple[int, Any], frozenset[str]] = {}
+        self._threads = threading.local()  # each thread's cells (pool)
         self._constants: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
         self.leaf_defs = [leaf.nd for leaf in self.leaves]
         self.leaf_reps = [leaf.rep for leaf in self.leaves]
@@ -792,7 +779,7 @@ class CompiledCheck:
             self._memos += 1
             src = (f"def rule(N, R, i, C):\n"
                    f"    n = N[{k}][{at}]\n"
-                   f"    key = n.value if n.relevant else ''\n"
+                   f"    key = n.sv\n"
                    f"    M = C[-1][{self._memos - 1}]\n"
                    f"    hit = M.get(key)\n"
                    f"    if hit is not None:\n"
@@ -846,6 +833,14 @@ class CompiledCheck:
         return rule
 
     # ---------------------------------------------------------------- a record
+    def pool(self) -> list[list[_Cell]]:
+        """This thread's cells of this form version, by question (grown as records
+        need): a received record's check reuses them instead of making ~200 objects."""
+        pool = getattr(self._threads, "cells", None)
+        if pool is None:
+            pool = self._threads.cells = [[_Cell(nd)] for nd in self.leaf_defs]
+        return pool  # type: ignore[no-any-return]
+
     def choice_names(self, leaf: _Leaf, column: str, value: Any) -> frozenset[str]:
         """Names of the choices of a question whose `column` is `value` (its choice
         filter's result), kept by question and value (a few per form: departments,
@@ -891,7 +886,7 @@ class CompiledCheck:
         then gives the error)."""
         try:
             with gc_paused():  # a few hundred objects, none in a cycle (app.core.gc_pause)
-                return ReceivedRecord(self, data, today).errors()
+                return ReceivedRecord(self, data, today, pooled=True).errors()
         except (NotFound, ValidationError, ValueError, TypeError, KeyError):
             return None
 
@@ -915,8 +910,13 @@ class ReceivedRecord:
     _coerce_input = FormSession._coerce_input
     _refused = FormSession._refused
 
-    def __init__(self, cc: CompiledCheck, data: dict[str, Any], today: date | None) -> None:
+    def __init__(self, cc: CompiledCheck, data: dict[str, Any], today: date | None,
+                 pooled: bool = False) -> None:
+        """`pooled`: the cells are this thread's of the form version (CompiledCheck.pool),
+        reset, not new — for a check that ends before the thread reads another record
+        (CompiledCheck.errors); else new cells."""
         self.cc = cc
+        self.pool: list[list[_Cell]] | None = cc.pool() if pooled else None
         self.program = cc.program
         self._fast = False  # _input's memo is CompiledCheck.inputs, by question
         repeats, answers = stored_parts(data)
@@ -938,10 +938,8 @@ class ReceivedRecord:
                 rep = reps[hit[0]]
                 if rep is not None and hit[1] >= counts[rep]:
                     counts[rep] = hit[1] + 1
-        self.N = N = [
-            [_Cell(nd)] if rep is None else [_Cell(nd) for _ in range(counts[rep])]
-            for nd, rep in zip(cc.leaf_defs, reps, strict=True)]
         self.counts = counts
+        self.N = N = self._cells(counts)
         self.raw = raws = {}
         nds = cc.leaf_defs
         inputs = cc.inputs
@@ -959,7 +957,7 @@ class ReceivedRecord:
             if known is None:
                 continue  # a calculation's stored value: computed again, never read
             if type(value) is str and plain[k] and value.isascii() and value.isprintable():
-                node.value = value  # free text as typed is its own canonical form
+                node.value = node.sv = value  # free text as typed: its canonical form
                 if raws:
                     raws.pop(id(node), None)
                 continue
@@ -975,7 +973,7 @@ class ReceivedRecord:
                 raws[id(node)] = raw
             elif raws:
                 raws.pop(id(node), None)
-            node.value = new  # (a calculated value is computed again: not kept)
+            node.value = node.sv = new  # (a calculated value is computed again)
         C = cc.constants(today)
         if C is None:
             raise ValueError("a record constant failed")
@@ -984,12 +982,43 @@ class ReceivedRecord:
         self.once: dict[Any, Any] = {}
         self._evaluate()
 
+    def _cells(self, counts: list[int]) -> list[list[_Cell]]:
+        """The record's tables: by question, a cell per instance (`counts` by repeat),
+        empty and relevant."""
+        cc = self.cc
+        pool = self.pool
+        if pool is None:
+            return [[_Cell(nd)] if rep is None else [_Cell(nd) for _ in range(counts[rep])]
+                    for nd, rep in zip(cc.leaf_defs, cc.leaf_reps, strict=True)]
+        for r, n in enumerate(counts):
+            for k, nd in cc.rep_leaves[r]:
+                have = pool[k]
+                if len(have) < n:
+                    have += [_Cell(nd) for _ in range(n - len(have))]
+        N = []
+        for have, rep in zip(pool, cc.leaf_reps, strict=True):
+            cells = have[:1] if rep is None else have[:counts[rep]]
+            for c in cells:
+                c.value = c.sv = ""
+                c.relevant = True
+            N.append(cells)
+        return N
+
     def _grow(self, rep: int, n: int) -> None:
         """Give repeat `rep` n instances (an answer past the count the record gave)."""
-        N = self.N
+        N, pool = self.N, self.pool
         for k, nd in self.cc.rep_leaves[rep]:
             cells = N[k]
-            cells += [_Cell(nd) for _ in range(n - len(cells))]
+            if pool is None:
+                cells += [_Cell(nd) for _ in range(n - len(cells))]
+                continue
+            have = pool[k]
+            if len(have) < n:
+                have += [_Cell(nd) for _ in range(n - len(have))]
+            for c in have[len(cells):n]:
+                c.value = c.sv = ""
+                c.relevant = True
+                cells.append(c)
         self.counts[rep] = n
 
     def _repeat_of(self, path: str) -> int:

@@ -55,8 +55,7 @@ class _Source:
             self.add(depth, f"{target} = {body}")
             return
         k, at, memo = fn.memo  # reads one question: its results kept by its value
-        self.add(depth, f"m_ = N[{k}][{at}]")
-        self.add(depth, "key = m_.value if m_.relevant else ''")
+        self.add(depth, f"key = N[{k}][{at}].sv")
         self.add(depth, f"M = C[-1][{memo}]")
         self.add(depth, f"{target} = M.get(key)")
         self.add(depth, f"if {target} is None:")
@@ -95,14 +94,14 @@ def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce:
             s.add(depth, "try:")
             s.rule(depth + 1, fn, "v")
             s.add(depth, "except _ERRORS as e:")
-            s.add(depth + 1, "n.value = ''")
+            s.add(depth + 1, "n.value = n.sv = ''")
             s.add(depth + 1, "errors_of[id(n)] = str(e) or type(e).__name__")
             s.add(depth, "else:")
             inner = depth + 1
             branch = "if"
             if plain_text:  # what _coerce_result gives such a text, at once
                 s.add(inner, "if type(v) is str and v.isascii() and v.isprintable():")
-                s.add(inner + 1, "n.value = v")
+                s.add(inner + 1, "t = v")
                 branch = "elif"
             s.add(inner, f"{branch} type(v) is float:  # a count, an age: few values")
             s.add(inner + 1, f"t = {m}.get(v)")
@@ -110,9 +109,11 @@ def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce:
             s.add(inner + 2, f"t = coerce({d}, v)")
             s.add(inner + 2, f"if len({m}) < 1_000:")
             s.add(inner + 3, f"{m}[v] = t")
-            s.add(inner + 1, "n.value = t")
             s.add(inner, "else:")
-            s.add(inner + 1, f"n.value = coerce({d}, v)")
+            s.add(inner + 1, f"t = coerce({d}, v)")
+            s.add(inner, "n.value = t")
+            s.add(inner, "if n.relevant:  # else its string value stays ''")
+            s.add(inner + 1, "n.sv = t")
             s.add(inner, "errors_of[id(n)] = None")
         else:  # relevance: a false one switches off what it holds
             s.add(depth, "try:")
@@ -123,10 +124,13 @@ def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce:
             s.add(depth, "if not on:")
             for kk, same in marks:
                 if same:
-                    s.add(depth + 1, f"N[{kk}][i].relevant = False")
+                    s.add(depth + 1, f"x = N[{kk}][i]")
+                    s.add(depth + 1, "x.relevant = False")
+                    s.add(depth + 1, "x.sv = ''")
                 else:
                     s.add(depth + 1, f"for x in N[{kk}]:")
                     s.add(depth + 2, "x.relevant = False")
+                    s.add(depth + 2, "x.sv = ''")
     return s.function("def evaluate(N, R, C, errors_of):", f"<evaluate {form_id}>")
 
 

@@ -13,7 +13,11 @@ recognised (compile_check gives None) and still checked by the session."""
 from __future__ import annotations
 
 import random
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -113,6 +117,31 @@ def _record(rng: random.Random) -> dict[str, str]:
     if rng.random() < 0.2:
         ans["/data/age"] = "99"  # a stored calculation is read as stored
     return ans
+
+
+def test_records_checked_in_threads_each_read_their_own_cells():
+    """The check reuses a thread's cells record after record (CompiledCheck.pool):
+    records of every size checked at once in four threads give what one thread gives."""
+    fd = load_form(SHAPES_MD)
+    cc = compile_check(fd)
+    rng = random.Random(77)
+    records = [_record(rng) for _ in range(120)]
+    expected = [cc.errors(r) for r in records]
+    assert len({len(e) for e in expected}) > 3  # records with more and fewer errors
+    barrier = threading.Barrier(4)
+
+    def check(part: int) -> list[Any]:
+        barrier.wait()
+        return [(n, cc.errors(records[n])) for n in range(part, len(records), 4)]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch inside a record's check, not between
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            got = dict(pair for part in pool.map(check, range(4)) for pair in part)
+    finally:
+        sys.setswitchinterval(interval)
+    assert [got[n] for n in range(len(records))] == expected
 
 
 def test_the_bundled_forms_are_compiled():
