@@ -5,7 +5,6 @@ passed in or read from the package data (see app.core.ubigeo)."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from app.core.errors import ValidationError
 from app.core.text import canonical_number_text
@@ -54,13 +53,24 @@ def normalize_dni(value: str) -> str:
     return digits
 
 
-@lru_cache(maxsize=4096)  # a member's DNI is read by two rules of the FSU (dni, num_doc)
 def is_valid_dni(value: str) -> bool:
-    try:
-        normalize_dni(value)
-    except ValidationError:
-        return False
-    return True
+    """Whether `value` is a DNI normalize_dni accepts. Kept by text (a member's DNI is
+    read by two rules of the FSU: dni, num_doc) in a plain dict emptied when full: an
+    LRU cache's miss cost as much as the check."""
+    hit = _VALID_DNI.get(value)
+    if hit is None:
+        try:
+            normalize_dni(value)
+            hit = True
+        except ValidationError:
+            hit = False
+        if len(_VALID_DNI) >= 20_000:
+            _VALID_DNI.clear()
+        _VALID_DNI[value] = hit
+    return hit
+
+
+_VALID_DNI: dict[str, bool] = {}
 
 
 def normalize_ce(value: str) -> str:

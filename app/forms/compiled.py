@@ -72,6 +72,7 @@ from app.forms.xpath import (
     _mod,
     compare,
     parse,
+    parse_date,
     referenced_names,
     str_to_number,
     substitute_refs,
@@ -684,15 +685,18 @@ class CompiledCheck:
         self.rep_leaves: list[list[tuple[int, NodeDef]]] = [
             [(leaf.k, leaf.nd) for leaf in self.leaves if leaf.rep == r]
             for r in range(len(self.rep_paths))]
+        # by question, 1 when its printable ASCII answer is stored as typed
+        # (_coerce_input leaves such a text unchanged for a type that is not a number,
+        # date or choice, and _refused refuses nothing of those types), 2 for a date
+        # question (such an answer that is a plain date 'YYYY-MM-DD' is stored as typed:
+        # _coerce_input keeps it, _refused accepts it), else 0
+        self.free_text = [2 if leaf.nd.type == "date" else int(
+            leaf.nd.type not in _CANONICAL_TYPES and not leaf.nd.is_select)
+            for leaf in self.leaves]
         # by question: typed text -> what _input makes of it (a pure function of the
-        # question's type and choice list, as Program.inputs)
-        # questions whose printable ASCII answer is stored as typed (_coerce_input leaves
-        # such a text unchanged for a type that is not a number, date or choice, and
-        # _refused refuses nothing of those types)
-        self.free_text = [leaf.nd.type not in _CANONICAL_TYPES and not leaf.nd.is_select
-                          for leaf in self.leaves]
-        # (None for a calculation whose type refuses nothing: its stored value is
-        # replaced by the one computed again, see ReceivedRecord._evaluate)
+        # question's type and choice list, as Program.inputs); None for a calculation
+        # whose type refuses nothing: its stored value is replaced by the one computed
+        # again, see ReceivedRecord._evaluate
         self.inputs: list[dict[str, tuple[str, str | None]] | None] = [
             None if leaf.nd.calculation and leaf.nd.type == "calculate" else {}
             for leaf in self.leaves]
@@ -956,8 +960,10 @@ class ReceivedRecord:
             known = inputs[k]
             if known is None:
                 continue  # a calculation's stored value: computed again, never read
-            if type(value) is str and plain[k] and value.isascii() and value.isprintable():
-                node.value = node.sv = value  # free text as typed: its canonical form
+            as_typed = plain[k]
+            if as_typed and type(value) is str and value.isascii() and value.isprintable() \
+                    and (as_typed == 1 or len(value) == 10 and parse_date(value) is not None):
+                node.value = node.sv = value  # as typed: its canonical form
                 if raws:
                     raws.pop(id(node), None)
                 continue
