@@ -102,7 +102,9 @@ def run(root: Path) -> int:
     ws = workspace(root, "campo")
     with running_server(data_dir=srv_dir, log_level="warning", rate_per_minute=0) as a:
         ws.centre.client().enroll(a.url, code)
-    add_queued(ws, N, seed=3)
+    # completed on their visit days, up to weeks before the sync: the centre reads each
+    # record's rules on its own day (server.validation.record_day)
+    add_queued(ws, N, seed=3, on_visit_day=True)
     while ws.centre.prepare(200):  # the laptop's part, done before the sync as when idle
         pass
     sent = ws.centre.ports.take_outbox(N)

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid as uuidlib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,18 +72,25 @@ def workspace(root: Path, name: str) -> Workspace:
     return ws
 
 
-def add_queued(ws: Workspace, n: int, seed: int) -> list[str]:
+def add_queued(ws: Workspace, n: int, seed: int, on_visit_day: bool = False) -> list[str]:
+    """n demo FSU records queued for sending, completed now or, with `on_visit_day`,
+    at noon of their visit's day (records that waited weeks for a connection)."""
     ver = str(bundled_form("fsu").version)
     now = time.time()
     out = []
     assert ws.user is not None
     with transaction(ws.db) as conn:
         for i, hh in enumerate(households(n, seed)):
+            answers = fsu_answers(hh)
+            done = now
+            visit = answers.get("/fsu/control/fecha_visita")
+            if on_visit_day and visit:
+                done = datetime.fromisoformat(f"{visit}T12:00").timestamp()
             m = RecordMeta(uuid=str(uuidlib.uuid4()), revision=1, form_id="fsu",
-                           form_version=ver, state="QUEUED", created_at=now, updated_at=now,
+                           form_version=ver, state="QUEUED", created_at=done, updated_at=done,
                            author_id=ws.user.id, assignee_id=None, ule_ubigeo=ULE,
-                           completed_at=now, approved_at=now + i)
-            ws.records.insert(conn, m, fsu_answers(hh), {})
+                           completed_at=done, approved_at=now + i)
+            ws.records.insert(conn, m, answers, {})
             out.append(m.uuid)
     return out
 

@@ -585,7 +585,12 @@ class CompiledCheck:
         self._collect(fd.root, None, order)
         # sub-expressions that read only today() and the time zone: C[3:] of a record
         self.hoisted: list[tuple[Any, dict[str, Any]]] = []
-        self._memos = 0  # rules with a memo so far (their places in C[-1])
+        # rules with a memo so far: those reading today() (their places in C[-1], the
+        # memos of a day and time zone) and the others (C[-2], of a time zone: a record
+        # completed on another day reads them too)
+        self._day_memos = 0
+        self._zone_memos = 0
+        self._zone_memo_lists: dict[tuple[int, int], list[dict[str, Any]]] = {}
         # `${name}` in a required or constraint message, as read from that question
         self.refs: dict[tuple[str, Path], Any] = {}
         for leaf in self.leaves:
@@ -709,8 +714,9 @@ class CompiledCheck:
     def constants(self, today: date | None = None) -> tuple[Any, ...] | None:
         """A record's C: today's local date (a record checked across midnight reads one
         day), the time zone (date functions read it), the hoisted sub-expressions, and
-        last the memos of this day and zone (by rule); None when a hoisted expression
-        fails (RecordCheck then decides)."""
+        last the memos of this time zone and of this day and zone (by rule); None when a
+        hoisted expression fails (RecordCheck then decides). Kept for 64 days (the
+        completion days of the records of a few batches)."""
         base = (today or datetime.now().astimezone().date(), time.timezone, time.altzone)
         hit = self._constants.get(base, _MISSING)
         if hit is not _MISSING:
@@ -723,11 +729,13 @@ class CompiledCheck:
                 v = eval(code, names)  # noqa: S307 - our own translation of a form's rule
                 c.append(v)
             # last: the memos of the rules that read one node, by rule
-            out = (*c, [{} for _ in range(self._memos)])
+            zone = self._zone_memo_lists.setdefault(base[1:], [])
+            zone += [{} for _ in range(self._zone_memos - len(zone))]
+            out = (*c, zone, [{} for _ in range(self._day_memos)])
 
         except (*_RULE_ERRORS, AttributeError):
             out = None
-        if len(self._constants) > 8:
+        if len(self._constants) >= 64:
             self._constants.clear()
         self._constants[base] = out
         return out
@@ -777,14 +785,20 @@ class CompiledCheck:
             # reads one node (and the record's constants): results kept by its value,
             # shared by every record of this form version (as the session's slot memo)
             k, at = next(iter(refs))
-            # (the memos live in the record constants C, so a new day or time zone
-            # starts empty ones, also for a check running meanwhile in another thread)
+            # (the memos live in the record constants C, so a new time zone, or a new
+            # day for a rule reading today(), starts empty ones, also for a check
+            # running meanwhile in another thread)
             names["_MEMO_TYPES"] = _MEMO_TYPES
-            self._memos += 1
+            if "C[" in body:
+                where, place = "C[-1]", self._day_memos
+                self._day_memos += 1
+            else:
+                where, place = "C[-2]", self._zone_memos
+                self._zone_memos += 1
             src = (f"def rule(N, R, i, C):\n"
                    f"    n = N[{k}][{at}]\n"
                    f"    key = n.sv\n"
-                   f"    M = C[-1][{self._memos - 1}]\n"
+                   f"    M = {where}[{place}]\n"
                    f"    hit = M.get(key)\n"
                    f"    if hit is not None:\n"
                    f"        return hit\n"
@@ -803,7 +817,7 @@ class CompiledCheck:
         # what the passes need to write the rule out in place (compiled_passes.inline)
         fn.body = body
         fn.consts = list(tr.consts)
-        fn.memo = (int(k), at, self._memos - 1) if "_MEMO_TYPES" in names else None
+        fn.memo = (int(k), at, f"{where}[{place}]") if "_MEMO_TYPES" in names else None
         return fn
 
     def _rule(self, slot: Slot) -> _Rule:

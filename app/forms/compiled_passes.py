@@ -56,7 +56,7 @@ class _Source:
             return
         k, at, memo = fn.memo  # reads one question: its results kept by its value
         self.add(depth, f"key = N[{k}][{at}].sv")
-        self.add(depth, f"M = C[-1][{memo}]")
+        self.add(depth, f"M = {memo}")
         self.add(depth, f"{target} = M.get(key)")
         self.add(depth, f"if {target} is None:")
         self.add(depth + 1, f"{target} = {body}")

@@ -280,7 +280,8 @@ class StorePorts:
         out: dict[str, dict[str, Any]] = {}
         for m, answers in todo:
             try:
-                out[m.uuid] = self.ctx.hooks.submission(m.form_id, m.form_version, answers)
+                out[m.uuid] = self.ctx.hooks.submission(m.form_id, m.form_version, answers,
+                                                        m.completed_at)
             except Exception:  # noqa: BLE001 - one odd record must not stop the sync
                 log.exception("submission of %s failed; answers sent as saved", m.uuid)
                 out[m.uuid] = answers

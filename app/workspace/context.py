@@ -38,8 +38,10 @@ class FormHooks(Protocol):
         """(hard errors, soft warnings), each a list of {"path", "message"}."""
         ...
 
-    def submission(self, form_id: str, version: str, answers: dict) -> dict:
-        """What leaves the laptop for these answers."""
+    def submission(self, form_id: str, version: str, answers: dict,
+                   completed_at: float | None = None) -> dict:
+        """What leaves the laptop for these answers; `completed_at` (epoch seconds):
+        when the record was completed, the day its rules read as today()."""
         ...
 
 

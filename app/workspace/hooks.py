@@ -4,11 +4,13 @@ with the form version it was started with, found in the form library."""
 from __future__ import annotations
 
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
 from app.core.errors import NotFound
 from app.forms import FormDef, FormSession, dnis, summary
 from app.forms.library import FormLibrary
+from app.forms.session import record_clock
 
 
 class EngineHooks:
@@ -31,14 +33,23 @@ class EngineHooks:
         fd = self.formdef(form_id, version)
         return summary(fd, answers), dnis(fd, answers)
 
-    def submission(self, form_id: str, version: str, answers: dict) -> dict:
+    def submission(self, form_id: str, version: str, answers: dict,
+                   completed_at: float | None = None) -> dict:
         """What leaves the laptop: the canonical answers without those kept aside
-        (answers of questions a skip made non-relevant stay in the draft only)."""
+        (answers of questions a skip made non-relevant stay in the draft only).
+
+        Relevance is read on the record's completion day (`completed_at`, epoch
+        seconds; its local date), the day the centre reads it on
+        (server.validation.record_day): read on the day of sending instead, a member
+        who had a birthday meanwhile (49 on the visit, 50 at the sync) had her answer
+        to «¿Está gestando?» kept aside, and the centre refused the record."""
         try:
             fd = self.formdef(form_id, version)
         except NotFound:
             return answers  # the server checks the structure of unknown versions
-        with closing(FormSession.from_json(fd, answers)) as session:
+        day = None if completed_at is None else \
+            datetime.fromtimestamp(completed_at).astimezone().date()
+        with closing(FormSession.from_json(fd, answers, clock=record_clock(day))) as session:
             return session.to_json()
 
     def validate(self, form_id: str, version: str, answers: dict) -> tuple[list[dict], list[dict]]:

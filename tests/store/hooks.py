@@ -11,5 +11,5 @@ class PlainHooks:
         warnings = [{"path": "/w", "message": "raro"}] if answers.get("odd") else []
         return errors, warnings
 
-    def submission(self, form_id, version, answers):
+    def submission(self, form_id, version, answers, completed_at=None):
         return answers

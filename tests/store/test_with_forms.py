@@ -1,11 +1,14 @@
 """The workspace with the real form engine: summaries, DNI search and `complete`."""
 
+from datetime import date, datetime, time, timedelta
+
 import pytest
 
 from app.core.errors import NotFound, ValidationError
 from app.demo import households
 from app.demo_answers import TIPO_VIA, fsu_answers, s100_answers
-from app.forms import FormSession, bundled_form
+from app.forms import FormSession, bundled_form, validate_submission
+from app.workspace.hooks import EngineHooks
 
 
 def test_demo_household_round_trip(ws_factory):
@@ -65,6 +68,34 @@ def test_answers_set_aside_by_a_skip_stay_in_the_draft_but_never_leave(ws_factor
     sent = ws.hooks.submission("s100", s100.version, ws.load_answers(u))
     assert "Shipibo" not in str(sent)
     assert sent["answers"]["/s100/domicilio/comunidad_indigena"] == "2"
+
+
+def test_what_leaves_the_laptop_is_read_on_the_day_the_record_was_completed():
+    """A woman 49 on the visit and 50 at the sync (her birthday came between): her
+    answer to «¿Está gestando?» leaves the laptop, as the centre reads the record on its
+    completion day and requires it (server.validation.record_day)."""
+    fd = bundled_form("fsu")
+    visit = date.today() - timedelta(days=10)
+    if (visit.month, visit.day) == (2, 28):
+        visit -= timedelta(days=1)  # a birthday on 29 February has no year 50 years back
+    answers = fsu_answers(households(1, seed=5)[0])
+    p = "/fsu/integrantes[1]/"
+    birthday = visit + timedelta(days=1)
+    answers |= {"/fsu/control/fecha_visita": visit.isoformat(), p + "sexo": "2",
+                p + "gestante": "2", p + "estado_civil": "2", p + "parentesco": "1",
+                p + "fecha_nacimiento": birthday.replace(year=birthday.year - 50).isoformat()}
+    completed = datetime.combine(visit, time(15, 0)).timestamp()
+    hooks = EngineHooks()
+    assert validate_submission(fd, answers, today=visit) == []
+
+    sent = hooks.submission("fsu", fd.version, answers, completed)
+    assert sent["answers"][p + "gestante"] == "2"
+    assert validate_submission(fd, sent, today=visit) == []
+    # read on the day of sending, the answer was kept aside: the centre refused it
+    today_read = hooks.submission("fsu", fd.version, answers)
+    assert p + "gestante" not in today_read["answers"]
+    assert validate_submission(fd, today_read, today=visit) == [
+        f"{p}gestante: Esta pregunta es obligatoria."]
 
 
 # -- issue 16 item 2: what the program knows is not asked again --------------------------
