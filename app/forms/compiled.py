@@ -91,6 +91,10 @@ _CONST = re.compile(r"K\d+|C\[\d+\]")  # a literal, a record constant
 _READS_J = re.compile(r"(?<![\w'])j(?![\w'])")  # a predicate's item
 _NODE_REF = re.compile(r"N\[(\d+)\](?:\[(\w+)\])?")  # N[k][i], N[k][0], N[k][j], N[k]
 _MEMO_TYPES = (str, float, bool, date)
+_CALLED = re.compile(r"([A-Za-z_]\w*)\(")  # the functions a translated rule calls
+# calls cheaper than a memo's lookup: a rule calling nothing else is not memoized
+_CHEAP = frozenset({"str_to_number", "_eqn", "float", "len", "to_bool", "to_number",
+                    "to_string"})
 _RELATIONS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 # functions that read something besides their arguments: never compiled
@@ -781,7 +785,8 @@ class CompiledCheck:
         for n, v in enumerate(tr.consts):
             names[f"K{n}"] = v
         refs = set(_NODE_REF.findall(body))
-        if len(refs) == 1 and "R[" not in body and next(iter(refs))[1] in ("i", "0"):
+        if len(refs) == 1 and "R[" not in body and next(iter(refs))[1] in ("i", "0") \
+                and set(_CALLED.findall(body)) - _CHEAP:
             # reads one node (and the record's constants): results kept by its value,
             # shared by every record of this form version (as the session's slot memo)
             k, at = next(iter(refs))

@@ -85,6 +85,19 @@ def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce:
         depth = 1
         if rep is None:
             s.add(1, "i = 0")
+        elif k is None and not fn.per_instance:
+            # a relevance in a repeat reading nothing of its instance: one value for all
+            s.add(1, "try:")
+            s.rule(2, fn, "v")
+            s.add(2, "on = to_bool(v)")
+            s.add(1, "except _ERRORS:")
+            s.add(2, "on = True")
+            s.add(1, "if not on:")
+            for kk, _same in marks:  # every instance's cells
+                s.add(2, f"for x in N[{kk}]:")
+                s.add(3, "x.relevant = False")
+                s.add(3, "x.sv = ''")
+            continue
         else:
             s.add(1, f"for i in range(R[{rep}]):")
             depth = 2

@@ -48,7 +48,7 @@ SHAPES_MD = """
 | | text | nm | Nombre | | yes | normalize-space(.) = . | | | |
 | | integer | e | Edad | | | . < ${age} + 50 or ${age} = '' | Edad ${e} no va | | |
 | | select_multiple s | sm | SM | ${e} >= 3 | | not(selected(.,'c') and count-selected(.)>1) | | | |
-| | text | dup | Dup | | | count(../../r[nm = current()/../nm]) = 1 | | | |
+| | text | dup | Dup | ${n} != 2 | | count(../../r[nm = current()/../nm]) = 1 | | | |
 | | end repeat | | | | | | | | |
 | | end group | | | | | | | | |
 | | calculate | total | | | | | | count(/data/g/r) | |
