@@ -681,9 +681,9 @@ class CompiledCheck:
         runtime = {**_RUNTIME, "_MEMO_TYPES": _MEMO_TYPES, "_ERRORS": _RULE_ERRORS}
         self.evaluate = evaluate_pass(self.steps, runtime, FormSession._coerce_result,
                                       form_id)
-        self.verdict = verdict_pass(self.checked_rows,
-                                    {k for _f, _r, k, *_rest in self.steps if k is not None},
-                                    runtime, form_id)
+        # the questions a calculation computes (every cell of theirs is, each record)
+        self.calculated = {k for _f, _r, k, *_rest in self.steps if k is not None}
+        self.verdict = verdict_pass(self.checked_rows, self.calculated, runtime, form_id)
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
         self._choice_names: dict[tuple[int, Any], frozenset[str]] = {}
         self._threads = threading.local()  # each thread's cells (pool)
@@ -1003,7 +1003,7 @@ class ReceivedRecord:
         if C is None:
             raise ValueError("a record constant failed")
         self.C = C
-        self.errors_of: dict[int, str | None] = {}
+        self.errors_of: dict[int, str] = {}  # a calculation's failure, by id of its cell
         self.once: dict[Any, Any] = {}
         self._evaluate()
 
@@ -1069,7 +1069,7 @@ class ReceivedRecord:
                     f"{leaf.prefix}[{i + 1}]{leaf.suffix}"
                 out.append(f"{where}: {msg}")
 
-        self.cc.verdict(self.N, self.counts, self.C, self.raw, self.errors_of, report)
+        self.cc.verdict(self.N, self.counts, self.C, self.raw, report)
         return out
 
     def _hard_problem(self, leaf: _Leaf, node: Node, i: int) -> str | None:
@@ -1091,8 +1091,8 @@ class ReceivedRecord:
                 return self._render(_msg(nd.required_msgs, self.cc.language), leaf, i) \
                     or REQUIRED_MSG
             return None
-        loaded = id(node) not in self.errors_of
-        error = None if loaded else self.errors_of[id(node)]
+        loaded = leaf.k not in self.cc.calculated
+        error = None if loaded else self.errors_of.get(id(node))
         if typed == 1 and loaded:
             typed = 0  # a stored answer: its type was checked when it was loaded
         if choice_rule is None and not cons_rules and not typed and valid:

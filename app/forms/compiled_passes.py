@@ -78,7 +78,7 @@ def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce:
     repeat or None, question of a calculation or None for relevance, its NodeDef,
     stored as plain text, number memo, marks); `runtime`: see _Source;
     `coerce(nd, value) -> str` (FormSession._coerce_result). A calculation's failure is
-    kept in errors_of (by id of its cell) as its message, else None."""
+    kept in errors_of (by id of its cell) as its message."""
     s = _Source(runtime)
     s.names["coerce"] = coerce
     for fn, rep, k, nd, plain_text, known, marks in steps:
@@ -127,7 +127,6 @@ def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce:
             s.add(inner, "n.value = t")
             s.add(inner, "if n.relevant:  # else its string value stays ''")
             s.add(inner + 1, "n.sv = t")
-            s.add(inner, "errors_of[id(n)] = None")
         else:  # relevance: a false one switches off what it holds
             s.add(depth, "try:")
             s.rule(depth + 1, fn, "v")
@@ -149,16 +148,34 @@ def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce:
 
 def verdict_pass(rows_by_repeat: list[tuple[int | None, list[tuple[Any, ...]]]],
                  calculated: set[int], runtime: dict[str, Any], form_id: str) -> Any:
-    """`verdict(N, R, C, raws, computed, report)`: each question that can have an
-    error, in form order, handed to `report(leaf, cell, i)` (which finds its message)
-    when its answer may be refused. `rows_by_repeat`: CompiledCheck.checked_rows, as
-    (repeat or None, rows of (question index, an empty answer is fine, a given answer
-    is fine unless computed, the one constraint deciding a given answer or None,
-    compiled._Leaf)); `raws`: the answers whose type refused them (by id of cell);
-    `computed`: the calculated cells (by id), of the questions `calculated` lists (a
-    calculation's host); `runtime`: see _Source. As ReceivedRecord's loop did."""
+    """`verdict(N, R, C, raws, report)`: each question that can have an error, in
+    form order, handed to `report(leaf, cell, i)` (which finds its message) when its
+    answer may be refused. `rows_by_repeat`: CompiledCheck.checked_rows, as (repeat or
+    None, rows of (question index, an empty answer is fine, a given answer is fine
+    unless computed, the one constraint deciding a given answer or None,
+    compiled._Leaf)); `calculated`: the questions a calculation computes (each of
+    their cells is); `raws`: the answers whose type refused them (by id of cell);
+    `runtime`: see _Source. As ReceivedRecord's loop did. Written twice: the usual
+    record has no refused answer, and then a question nothing else can refuse is not
+    even visited."""
+    plain = _verdict_source(rows_by_repeat, calculated, runtime, raws=False)
+    with_raws = _verdict_source(rows_by_repeat, calculated, runtime, raws=True)
+    plain.names["verdict_raws"] = with_raws.function(
+        "def verdict_raws(N, R, C, raws, report):", f"<verdict {form_id} (refused answers)>")
+    plain.lines[:0] = [_IND + "if raws:", _IND * 2 + "return verdict_raws(N, R, C, raws, report)"]
+    return plain.function("def verdict(N, R, C, raws, report):", f"<verdict {form_id}>")
+
+
+def _verdict_source(rows_by_repeat: list[tuple[int | None, list[tuple[Any, ...]]]],
+                    calculated: set[int], runtime: dict[str, Any], raws: bool) -> _Source:
     s = _Source(runtime)
     for rep, rows in rows_by_repeat:
+        calc_of = {k: k in calculated for k, *_rest in rows}
+        # without refused answers, a question whose given and empty answers are both
+        # fine (and not computed) cannot be reported: not visited
+        rows = [r for r in rows if raws or not (r[1] and r[2] and not calc_of[r[0]])]
+        if not rows:
+            continue
         depth = 1
         if rep is None:
             s.add(1, "i = 0")
@@ -167,21 +184,23 @@ def verdict_pass(rows_by_repeat: list[tuple[int | None, list[tuple[Any, ...]]]],
             depth = 2
         for k, empty_ok, given_ok, fn, leaf in rows:
             lf = s.bind("L", leaf)
-            calc = k in calculated
+            calc = calc_of[k]
             s.add(depth, f"n = N[{k}][i]")
             s.add(depth, "if n.relevant:")
             d = depth + 1
-            s.add(d, "if raws and id(n) in raws:")
-            s.add(d + 1, f"report({lf}, n, i)")
-            s.add(d, "elif n.value == '':")
+            branch = "if"
+            if raws:
+                s.add(d, "if id(n) in raws:")
+                s.add(d + 1, f"report({lf}, n, i)")
+                branch = "elif"
+            s.add(d, f"{branch} n.value == '':")
             s.add(d + 1, "pass" if empty_ok else f"report({lf}, n, i)")
             if given_ok and not calc:
                 continue  # a given answer nothing refuses (only computed cells are)
             s.add(d, "else:")
-            if given_ok:
-                s.add(d + 1, "if id(n) in computed:")
-                s.add(d + 2, f"report({lf}, n, i)")
-            elif fn is not None:
+            if given_ok or fn is None:  # (a computed cell of a given_ok question too)
+                s.add(d + 1, f"report({lf}, n, i)")
+            else:
                 s.add(d + 1, "try:")
                 s.rule(d + 2, fn, "v")
                 s.add(d + 2, "ok = to_bool(v)")
@@ -189,9 +208,7 @@ def verdict_pass(rows_by_repeat: list[tuple[int | None, list[tuple[Any, ...]]]],
                 s.add(d + 2, "ok = False  # report gives the message")
                 s.add(d + 1, "if not ok:")
                 s.add(d + 2, f"report({lf}, n, i)")
-            else:
-                s.add(d + 1, f"report({lf}, n, i)")
-    return s.function("def verdict(N, R, C, raws, computed, report):", f"<verdict {form_id}>")
+    return s
 
 
 __all__ = ["evaluate_pass", "verdict_pass"]
