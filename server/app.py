@@ -3,6 +3,7 @@ enrollment is authenticated by the device's request signature."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from typing import Annotated, Any, Literal
@@ -335,7 +336,11 @@ def app_from_env() -> ASGIApp:
     settings = Settings.from_env(os.environ[SETTINGS_ENV])
     service = Service(settings, prepare_db=False)
     service.validator.warm_up()
-    return create_app(settings, service)
+    app = create_app(settings, service)
+    # as `serve` with one process: what start-up built stays out of the collector's
+    # full passes (server.cli)
+    gc.freeze()
+    return app
 
 
 SETTINGS_ENV = "SIEE_SERVER_SETTINGS"
