@@ -21,7 +21,11 @@ server.timeout_resends_c32          resends after a read timeout at 32 concurren
 server.connection_resets_c32        resends after a refused or reset connection, same
 server.receipt_p95_s                worst p95 of the 32-device configurations
 server.scaling_2_vs_1               records/s of 2 processes vs 1 (PostgreSQL if available,
-                                    32 devices, 100-record batches), same run
+                                    32 devices, 100-record batches), same run: the median
+                                    of SCALING_ROUNDS rounds, each running one process then
+                                    two (this machine's speed drifts by a third over
+                                    minutes: one pair measured minutes apart gave 1.1 to 2.2)
+server.scaling_2_vs_1[round k]      each round's ratio
 server.cpu_ms_per_record            server CPU per accepted record (1 process, 100-record
                                     batches, 32 devices)
 server.cpu_ms_per_record[DB,Pp]     the same per backend and number of processes (all the
@@ -34,6 +38,13 @@ server.scaling_2_vs_1_cpu           2 x cpu_ms_per_record[P1] / cpu_ms_per_recor
                                     two processes give against one on two free cores, from
                                     CPU time (load-independent; assumes nothing serialises
                                     the two, which the wall-clock scaling line checks)
+server.cores[DB,Pp,part]            at 32 devices and 100-record batches, the cores each
+                                    part used during the run (CPU seconds / wall seconds,
+                                    from /proc): part server (its processes), postgres
+                                    (PostgreSQL's processes on this machine), devices (this
+                                    bench process: the simulated laptops' HTTP work). On a
+                                    2-core machine they share two cores, which bounds what
+                                    two server processes can gain over one (scaling_2_vs_1)
 server.validation_ms_per_record     the form-engine check alone (same records, in the bench
                                     process, at another moment: not a share of the line
                                     above; bench/server.py measures the share inside the
@@ -68,6 +79,7 @@ import json
 import math
 import os
 import random
+import statistics
 import sys
 import threading
 import time
@@ -92,6 +104,7 @@ ULE = "150101"
 CONCURRENCY = (1, 8, 32)
 BATCHES = (10, 100)
 MIN_RECORDS = 200  # per configuration (more when concurrency x batch is larger)
+SCALING_ROUNDS = 3  # one process then two, alternated (see scaling_2_vs_1)
 DAY_RECORDS, DAY_DEVICES = 36_180, 3_600
 DAY_PEAK = 64
 DAY_WINDOW_S = 20.0  # a 30-minute window, compressed
@@ -220,11 +233,27 @@ def server_cpu(srv: RunningServer) -> float:
     return total
 
 
+def postgres_cpu() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (0 without one)."""
+    total = 0.0
+    tck = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, rest = stat.read_text().rsplit(")", 1)
+            if not head.split("(", 1)[1].startswith("postgres"):
+                continue
+            f = rest.split()
+            total += (int(f[11]) + int(f[12])) / tck
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def run_config(srv: RunningServer, devices: list[SimDevice], conc: int, batch: int,
                pool: list[dict[str, Any]], version: str, rng: random.Random
-               ) -> tuple[float, float, int, int, int, int, float]:
-    """(records/s, p95 receipt s, errors, busy waits, timeouts, connection resets, cpu s)
-    of one config."""
+               ) -> tuple[float, float, int, int, int, int, float, dict[str, float]]:
+    """(records/s, p95 receipt s, errors, busy waits, timeouts, connection resets, cpu s
+    per record, cores used by part: server, postgres, devices) of one config."""
     rounds = max(1, math.ceil(MIN_RECORDS / (conc * batch)))
     work = [(devices[i], *devices[i].envelope(take(pool, batch, rng), version))
             for _ in range(rounds) for i in range(conc)]
@@ -240,19 +269,21 @@ def run_config(srv: RunningServer, devices: list[SimDevice], conc: int, batch: i
             with lock:
                 outcomes.append(o)
 
-    cpu0 = server_cpu(srv)
+    cpu0, pg0, own0 = server_cpu(srv), postgres_cpu(), time.process_time()
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=conc) as ex:
         list(ex.map(device_loop, per_dev.values()))
     wall = time.monotonic() - t0
     cpu = server_cpu(srv) - cpu0
+    cores = {"server": cpu / wall, "postgres": (postgres_cpu() - pg0) / wall,
+             "devices": (time.process_time() - own0) / wall}
     accepted = sum(o.accepted for o in outcomes)
     secs = sorted(o.seconds for o in outcomes)
     p95 = secs[min(len(secs) - 1, int(math.ceil(0.95 * len(secs))) - 1)]
     errors = sum(1 for o in outcomes if not o.ok) + sum(o.timeouts + o.resets for o in outcomes)
     return (accepted / wall, p95, errors, sum(o.busy_waits for o in outcomes),
             sum(o.timeouts for o in outcomes), sum(o.resets for o in outcomes),
-            cpu / max(1, accepted))
+            cpu / max(1, accepted), cores)
 
 
 def start(db_url: str | None, workers: int):  # noqa: ANN201
@@ -294,6 +325,21 @@ def national_day(db_url: str | None, workers: int, pool: list[dict[str, Any]], v
         out("server.day_p95_receipt_s", p95, "s")
         out("server.day_errors", errors, "batches")
         out("server.day_receipted", int(held == n_dev * per_dev and errors == 0), "bool")
+
+
+def scaling_rounds(db_url: str | None, pool: list[dict[str, Any]], version: str,
+                   rng: random.Random) -> list[float]:
+    """records/s of two processes over one, 32 devices and 100-record batches, for each
+    of SCALING_ROUNDS rounds (one process, then two, measured back to back)."""
+    ratios = []
+    for _ in range(SCALING_ROUNDS):
+        rates = {}
+        for workers in (1, 2):
+            with start(db_url, workers) as srv:
+                devices = [SimDevice.enroll(srv) for _ in range(32)]
+                rates[workers] = run_config(srv, devices, 32, 100, pool, version, rng)[0]
+        ratios.append(rates[2] / rates[1])
+    return ratios
 
 
 def validation_ms_per_record(pool: list[dict[str, Any]], version: str) -> float:
@@ -407,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
                 devices = [SimDevice.enroll(srv) for _ in range(max(CONCURRENCY))]
                 for conc in ((32,) if quick else CONCURRENCY):
                     for batch in BATCHES:
-                        rps, p95, err, busy, tmo, rst, cpu = run_config(
+                        rps, p95, err, busy, tmo, rst, cpu, cores = run_config(
                             srv, devices, conc, batch, pool, version, rng)
                         tag = f"[{name},P{workers},C{conc},B{batch}]"
                         out(f"server.records_per_s{tag}", rps, "records/s")
@@ -429,13 +475,18 @@ def main(argv: list[str] | None = None) -> int:
                                 "ms")
                             out(f"server.records_per_cpu_s[{name},P{workers}]",
                                 1 / cpu if cpu else 0.0, "records/s")
+                            for part, used in cores.items():
+                                out(f"server.cores[{name},P{workers},{part}]", used, "cores")
     out("server.errors", errors, "batches")
     out("server.timeout_resends_c32", timeouts_c32, "resends")
     out("server.connection_resets_c32", resets_c32, "resends")
     out("server.receipt_p95_s", max(p95_c32), "s")
     ref = "postgres" if pg else "sqlite"
     if (ref, 2, 32, 100) in rates:
-        out("server.scaling_2_vs_1", rates[(ref, 2, 32, 100)] / rates[(ref, 1, 32, 100)], "x")
+        ratios = scaling_rounds(pg if ref == "postgres" else None, pool, version, rng)
+        for k, ratio in enumerate(ratios, 1):
+            out(f"server.scaling_2_vs_1[round {k}]", ratio, "x")
+        out("server.scaling_2_vs_1", statistics.median(ratios), "x")
     if (ref, 2) in cpu_by and cpu_by[(ref, 2)]:
         out("server.scaling_2_vs_1_cpu", 2 * cpu_by[(ref, 1)] / cpu_by[(ref, 2)], "x")
     vms = validation_ms_per_record(pool, version)
