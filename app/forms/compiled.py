@@ -619,9 +619,9 @@ class CompiledCheck:
             if any(first_reader.get(p, 1 << 60) <= slot.rank for p in written):
                 raise _NotCompilable("a rule reads what a later rule changes")
             self.producers.append(rule)
-        # the producers as _evaluate reads them: (fn, repeat, question of a calculation
-        # or None for relevance, its NodeDef, stored as plain text, numbers formatted,
-        # what a false relevance switches off)
+        # the producers as the evaluate pass reads them (compiled_passes): (fn, repeat,
+        # question of a calculation or None for relevance, its NodeDef, stored as plain
+        # text, numbers formatted, what a false relevance switches off)
         self.steps = [
             (r.fn, r.host_rep, r.host_leaf.k if r.slot.kind == "calc" else None,  # type: ignore[union-attr]
              r.slot.node, r.slot.node.type not in ("date", "integer"), r.formatted, r.marks)
@@ -652,7 +652,7 @@ class CompiledCheck:
             leaf.given_ok = (choice is None and not cons and typed != 2
                              and static.get("constraint", True))
             # the usual answer with a rule: one constraint decides (no choice filter, a
-            # type checked when loaded): the errors loop runs it directly and calls
+            # type checked when loaded): the verdict pass runs it directly and calls
             # _hard_problem only for the message of a refused one
             # (also a calculation whose type reads nothing: its computed value is never
             # refused by its type, typed 0)
