@@ -14,6 +14,10 @@ from types import TracebackType
 from app.sync.model import SyncBusy
 
 LOCK_NAME = "sync.lock"
+# How long a try waits for the lock file at least: two windows trying at the same moment
+# each hold it briefly while starting (the journal-mode statement reads the file), and
+# without a wait both gave up and neither synced.
+GRACE_S = 0.5
 
 
 class SyncLock:
@@ -23,12 +27,13 @@ class SyncLock:
         self._mutex = threading.Lock()
 
     def acquire(self, timeout: float = 0.0) -> None:
-        """Take the lock or raise SyncBusy (after waiting up to `timeout` seconds)."""
+        """Take the lock or raise SyncBusy (after waiting up to `timeout` seconds, and
+        at least GRACE_S: of two windows trying at once, one gets it)."""
         with self._mutex:
             if self._conn is not None:
                 raise SyncBusy()
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=max(0.0, timeout),
+            conn = sqlite3.connect(str(self.path), timeout=max(GRACE_S, timeout),
                                    isolation_level=None, check_same_thread=False)
             try:
                 conn.execute("PRAGMA journal_mode=DELETE")

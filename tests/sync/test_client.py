@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -223,6 +224,40 @@ def test_one_sync_at_a_time_across_processes(ws, enrolled, tmp_path):
     # The OS released the dead process's lock.
     with SyncLock(ws.data_dir):
         pass
+
+
+def test_of_two_windows_taking_the_sync_lock_at_once_one_gets_it(tmp_path, monkeypatch):
+    """Both starting at the same moment each hold the lock file briefly (creating it,
+    setting its journal mode): without waiting a little (lock.GRACE_S), both gave up
+    and neither synced — in about one try in thirty on a new folder."""
+    import app.sync.lock as lock_module
+
+    monkeypatch.setattr(lock_module, "GRACE_S", 0.1)  # the loser waits this per try
+    for n in range(100):
+        barrier = threading.Barrier(2)
+        got: list[str] = []
+
+        def take(lock: SyncLock, got: list[str] = got, barrier: threading.Barrier = barrier,
+                 ) -> None:
+            barrier.wait()
+            try:
+                lock.acquire()
+                got.append("held")
+            except SyncBusy:
+                got.append("busy")
+
+        folder = tmp_path / str(n)
+        locks = [SyncLock(folder), SyncLock(folder)]
+        threads = [threading.Thread(target=take, args=(lk,)) for lk in locks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        try:
+            assert sorted(got) == ["busy", "held"]
+        finally:
+            for lk in locks:
+                lk.release()
 
 
 def test_urls_tls_and_proxy_rules(tmp_path):
