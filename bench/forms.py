@@ -243,7 +243,6 @@ def engine_figures() -> list[str]:
         FormSession.from_json(fd, saved)
     now_load: list[float] = []
     now_val: list[float] = []
-    old_load: list[float] = []
     old_val: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         tree = before_engine(Path(tmp) / "before")
@@ -271,7 +270,6 @@ def engine_figures() -> list[str]:
                     old.close()
                 new_by_process.append(statistics.median(a))
                 old_by_process.append(statistics.median(b))
-                old_load += b
     load = statistics.median(now_load)
     lines.append(f"forms.from_json_ms: {load:.2f} ms")
     if old_by_process:

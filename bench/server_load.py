@@ -214,39 +214,33 @@ def take(pool: list[dict[str, Any]], n: int, rng: random.Random) -> list[dict[st
 # ------------------------------------------------------------------ runs
 
 
+def proc_cpu(stat: Path, with_children: bool = False) -> tuple[str, float]:
+    """(command name, CPU seconds used so far) of a /proc/PID/stat file; its waited-for
+    children's too with `with_children`. ("", 0.0) for a process that is gone."""
+    try:
+        head, rest = stat.read_text().rsplit(")", 1)
+        f = rest.split()
+        ticks = int(f[11]) + int(f[12]) + (int(f[13]) + int(f[14]) if with_children else 0)
+    except (OSError, IndexError, ValueError):
+        return "", 0.0
+    return head.split("(", 1)[1], ticks / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu(srv: RunningServer) -> float:
     """CPU seconds used so far by the server process and its workers."""
-    total = 0.0
-    tck = os.sysconf("SC_CLK_TCK")
     pids = [srv.process.pid]
     try:
         kids = Path(f"/proc/{srv.process.pid}/task/{srv.process.pid}/children").read_text()
         pids += [int(x) for x in kids.split()]
     except OSError:
         pass
-    for pid in pids:
-        try:
-            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tck
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+    return sum(proc_cpu(Path(f"/proc/{pid}/stat"), with_children=True)[1] for pid in pids)
 
 
 def postgres_cpu() -> float:
     """CPU seconds used so far by this machine's PostgreSQL processes (0 without one)."""
-    total = 0.0
-    tck = os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            head, rest = stat.read_text().rsplit(")", 1)
-            if not head.split("(", 1)[1].startswith("postgres"):
-                continue
-            f = rest.split()
-            total += (int(f[11]) + int(f[12])) / tck
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+    used = (proc_cpu(stat) for stat in Path("/proc").glob("[0-9]*/stat"))
+    return sum(cpu for name, cpu in used if name.startswith("postgres"))
 
 
 def run_config(srv: RunningServer, devices: list[SimDevice], conc: int, batch: int,

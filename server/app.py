@@ -334,11 +334,17 @@ def app_from_env() -> ASGIApp:
     level, _, fmt = os.environ.get("SIEE_SERVER_LOG", "info:json").partition(":")
     observe.setup_logging(level, fmt or "json")
     settings = Settings.from_env(os.environ[SETTINGS_ENV])
-    service = Service(settings, prepare_db=False)
+    return serving_app(settings, Service(settings, prepare_db=False))
+
+
+def serving_app(settings: Settings, service: Service) -> ASGIApp:
+    """The application a serving process runs (`serve` with one process, or each
+    worker): the form engine and bundled forms loaded now, not on the first batch, then
+    what start-up built (modules, compiled form versions), which lives as long as the
+    process, put out of the collector's full passes, which otherwise re-walk it for
+    every few hundred records checked."""
     service.validator.warm_up()
     app = create_app(settings, service)
-    # as `serve` with one process: what start-up built stays out of the collector's
-    # full passes (server.cli)
     gc.freeze()
     return app
 

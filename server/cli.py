@@ -19,7 +19,6 @@ the command line, /proc/PID/cmdline). An empty value is refused (server.startup)
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import sys
@@ -687,7 +686,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
     from sqlalchemy.engine import make_url
 
     from server import observe
-    from server.app import SETTINGS_ENV, create_app
+    from server.app import SETTINGS_ENV, serving_app
 
     observe.setup_logging(log_level, log_format)
     log = logging.getLogger("siee.server")
@@ -728,12 +727,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
     proxy = {"proxy_headers": bool(forwarded_allow_ips),
              "forwarded_allow_ips": forwarded_allow_ips}
     if workers <= 1:
-        service.validator.warm_up()  # the engine and bundled forms load now, not on batch one
-        app = create_app(settings, service)
-        # What start-up built (modules, compiled form versions) lives as long as the
-        # process: out of the collector's full passes, which otherwise re-walk it for
-        # every few hundred records checked.
-        gc.freeze()
+        app = serving_app(settings, service)
         config = uvicorn.Config(app, log_level=log_level,
                                 access_log=False, server_header=False, log_config=None,
                                 timeout_keep_alive=KEEP_ALIVE_S, **proxy)

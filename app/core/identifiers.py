@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from app.core.errors import ValidationError
+from app.core.memo import memo_by_text
 from app.core.text import canonical_number_text
 
 DNI_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
@@ -53,24 +54,14 @@ def normalize_dni(value: str) -> str:
     return digits
 
 
+@memo_by_text()  # a member's DNI is read by two rules of the FSU (dni, num_doc)
 def is_valid_dni(value: str) -> bool:
-    """Whether `value` is a DNI normalize_dni accepts. Kept by text (a member's DNI is
-    read by two rules of the FSU: dni, num_doc) in a plain dict emptied when full: an
-    LRU cache's miss cost as much as the check."""
-    hit = _VALID_DNI.get(value)
-    if hit is None:
-        try:
-            normalize_dni(value)
-            hit = True
-        except ValidationError:
-            hit = False
-        if len(_VALID_DNI) >= 20_000:
-            _VALID_DNI.clear()
-        _VALID_DNI[value] = hit
-    return hit
-
-
-_VALID_DNI: dict[str, bool] = {}
+    """Whether `value` is a DNI normalize_dni accepts."""
+    try:
+        normalize_dni(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def normalize_ce(value: str) -> str:

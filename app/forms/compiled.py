@@ -47,7 +47,7 @@ from typing import Any
 
 from app.core.errors import NotFound, ValidationError
 from app.core.gc_pause import gc_paused
-from app.forms.compiled_passes import evaluate_pass, verdict_pass
+from app.forms.compiled_passes import _READS_I, evaluate_pass, rule_function, verdict_pass
 from app.forms.definition import FormDef, NodeDef
 from app.forms.functions import _flat_strings, _format_date, _format_date_in
 from app.forms.graph import Program, Slot, program_of
@@ -86,7 +86,6 @@ _TYPED = frozenset({"integer", "decimal", "date", "datetime", "select_one", "sel
 _NUMERIC = frozenset({"integer", "decimal"})
 # what FormSession._run_expr turns into a rule's evaluation error
 _RULE_ERRORS = (EvalError, ZeroDivisionError, ValueError, TypeError, OverflowError)
-_READS_I = re.compile(r"(?<![\w'])i(?![\w'])")  # the variable `i` in a rule's source
 _CONST = re.compile(r"K\d+|C\[\d+\]")  # a literal, a record constant
 _READS_J = re.compile(r"(?<![\w'])j(?![\w'])")  # a predicate's item
 _NODE_REF = re.compile(r"N\[(\d+)\](?:\[(\w+)\])?")  # N[k][i], N[k][0], N[k][j], N[k]
@@ -172,6 +171,8 @@ _RUNTIME: dict[str, Any] = {
     "_flat_strings": _flat_strings, "_format_date_in": _format_date_in,
     "_format_date": _format_date,
 }
+# what written-out rules and passes read (compiled_passes)
+_PASS_RUNTIME = {**_RUNTIME, "_MEMO_TYPES": _MEMO_TYPES, "_ERRORS": _RULE_ERRORS}
 # a folded constant's kind by its value's type (a date-time is left as the rule's kind)
 _VALUE_KINDS: dict[type, str] = {float: "num", str: "str", bool: "bool", date: "date"}
 
@@ -678,12 +679,12 @@ class CompiledCheck:
                 self.checked_rows.append((rep, rows))
         # the two passes over a record, written out for this form version
         form_id = f"{fd.form_id} {fd.version}"
-        runtime = {**_RUNTIME, "_MEMO_TYPES": _MEMO_TYPES, "_ERRORS": _RULE_ERRORS}
-        self.evaluate = evaluate_pass(self.steps, runtime, FormSession._coerce_result,
+        self.evaluate = evaluate_pass(self.steps, _PASS_RUNTIME, FormSession._coerce_result,
                                       form_id)
         # the questions a calculation computes (every cell of theirs is, each record)
         self.calculated = {k for _f, _r, k, *_rest in self.steps if k is not None}
-        self.verdict = verdict_pass(self.checked_rows, self.calculated, runtime, form_id)
+        self.verdict = verdict_pass(self.checked_rows, self.calculated, _PASS_RUNTIME,
+                                    form_id)
         self.loc: dict[str, tuple[int, int] | None] = {}  # answer path -> (leaf, instance)
         self._choice_names: dict[tuple[int, Any], frozenset[str]] = {}
         self._threads = threading.local()  # each thread's cells (pool)
@@ -781,10 +782,8 @@ class CompiledCheck:
     def _function(self, host: Path, source: str, code: Any = None) -> Any:
         tr = _Translator(self, host, source)
         body = tr.run() if code is None else code(tr)
-        names = dict(_RUNTIME)
-        for n, v in enumerate(tr.consts):
-            names[f"K{n}"] = v
         refs = set(_NODE_REF.findall(body))
+        memo = None
         if len(refs) == 1 and "R[" not in body and next(iter(refs))[1] in ("i", "0") \
                 and set(_CALLED.findall(body)) - _CHEAP:
             # reads one node (and the record's constants): results kept by its value,
@@ -793,36 +792,14 @@ class CompiledCheck:
             # (the memos live in the record constants C, so a new time zone, or a new
             # day for a rule reading today(), starts empty ones, also for a check
             # running meanwhile in another thread)
-            names["_MEMO_TYPES"] = _MEMO_TYPES
             if "C[" in body:
-                where, place = "C[-1]", self._day_memos
+                memo = (int(k), at, f"C[-1][{self._day_memos}]")
                 self._day_memos += 1
             else:
-                where, place = "C[-2]", self._zone_memos
+                memo = (int(k), at, f"C[-2][{self._zone_memos}]")
                 self._zone_memos += 1
-            src = (f"def rule(N, R, i, C):\n"
-                   f"    n = N[{k}][{at}]\n"
-                   f"    key = n.sv\n"
-                   f"    M = {where}[{place}]\n"
-                   f"    hit = M.get(key)\n"
-                   f"    if hit is not None:\n"
-                   f"        return hit\n"
-                   f"    v = {body}\n"
-                   f"    if type(v) in _MEMO_TYPES:\n"
-                   f"        if len(M) >= 20_000:\n"
-                   f"            M.clear()\n"
-                   f"        M[key] = v\n"
-                   f"    return v\n")
-        else:
-            src = f"def rule(N, R, i, C):\n    return {body}\n"
-        exec(compile(src, f"<rule {'/'.join(host)}>", "exec"), names)  # noqa: S102
-        fn = names["rule"]
-        # a rule that reads nothing of the evaluated instance: one result per record
-        fn.per_instance = _READS_I.search(body) is not None
-        # what the passes need to write the rule out in place (compiled_passes.inline)
-        fn.body = body
-        fn.consts = list(tr.consts)
-        fn.memo = (int(k), at, f"{where}[{place}]") if "_MEMO_TYPES" in names else None
+        fn = rule_function(body, list(tr.consts), memo, _PASS_RUNTIME,
+                           f"<rule {'/'.join(host)}>")
         return fn
 
     def _rule(self, slot: Slot) -> _Rule:

@@ -21,6 +21,7 @@ from typing import Any
 
 _IND = "    "
 _CONSTANT = re.compile(r"\bK(\d+)\b")  # a rule's constant in its translated body
+_READS_I = re.compile(r"(?<![\w'])i(?![\w'])")  # the variable `i` in a rule's body
 
 
 class _Source:
@@ -44,8 +45,8 @@ class _Source:
         return name
 
     def rule(self, depth: int, fn: Any, target: str) -> None:
-        """Lines setting `target` to the value of rule `fn` (compiled.CompiledCheck's
-        _function: its body, constants and memo); they raise what the rule raises."""
+        """Lines setting `target` to the value of rule `fn` (made by rule_function:
+        its body, constants and memo); they raise what the rule raises."""
         r = self.rules
         self.rules += 1
         for n, v in enumerate(fn.consts):
@@ -69,6 +70,35 @@ class _Source:
         src = header + "\n" + ("\n".join(self.lines) or _IND + "pass") + "\n"
         exec(compile(src, title, "exec"), self.names)  # noqa: S102 - our own source
         return self.names[header.split()[1].split("(")[0]]
+
+
+def rule_function(body: str, consts: list[Any], memo: tuple[int, str, str] | None,
+                  runtime: dict[str, Any], title: str) -> Any:
+    """A translated rule as its own function `rule(N, R, i, C)` (the check's messages,
+    choice filters and once-per-record rules call it), written by the same lines the
+    passes write it out with. `body`: the rule's Python expression over the tables,
+    reading its constants as K<n> (`consts`); `memo`: (question, instance variable or
+    '0', where its memo lives in C) for a rule that reads one question, kept by that
+    answer's value, else None; `runtime`: see _Source. The function carries body,
+    consts and memo for the passes, and `per_instance` (whether it reads its instance)."""
+    s = _Source(runtime)
+    spec = _RuleText(body, consts, memo)
+    s.rule(1, spec, "v")
+    s.add(1, "return v")
+    fn = s.function("def rule(N, R, i, C):", title)
+    fn.body, fn.consts, fn.memo = body, consts, memo
+    fn.per_instance = _READS_I.search(body) is not None
+    return fn
+
+
+class _RuleText:
+    """What _Source.rule writes out: a rule's body, constants and memo."""
+
+    __slots__ = ("body", "consts", "memo")
+
+    def __init__(self, body: str, consts: list[Any], memo: tuple[int, str, str] | None,
+                 ) -> None:
+        self.body, self.consts, self.memo = body, consts, memo
 
 
 def evaluate_pass(steps: list[tuple[Any, ...]], runtime: dict[str, Any], coerce: Any,
@@ -211,4 +241,4 @@ def _verdict_source(rows_by_repeat: list[tuple[int | None, list[tuple[Any, ...]]
     return s
 
 
-__all__ = ["evaluate_pass", "verdict_pass"]
+__all__ = ["evaluate_pass", "rule_function", "verdict_pass"]

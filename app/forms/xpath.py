@@ -28,6 +28,8 @@ from typing import Any
 from elementpath import XPath1Parser
 from elementpath.exceptions import ElementPathError
 
+from app.core.memo import memo_by_text
+
 JR_NS = "http://openrosa.org/javarosa"
 SIEE_NS = "urn:siee:xforms"
 
@@ -171,25 +173,10 @@ EPOCH = date(1970, 1, 1)
 NAN = float("nan")
 
 
+@memo_by_text()  # a birth date is read by several rules of a record
 def parse_date(s: str) -> date | None:
     """A date text ('2021-10-06') as a date; None when it is not one (impossible
-    dates too). Kept by text (a birth date is read by several rules of a record) in a
-    plain dict emptied when full: an LRU cache's miss cost more than the parse."""
-    hit = _DATES.get(s, _UNREAD)
-    if hit is not _UNREAD:
-        return hit  # type: ignore[no-any-return]
-    d = _parse_date(s)
-    if len(_DATES) >= 20_000:
-        _DATES.clear()
-    _DATES[s] = d
-    return d
-
-
-_DATES: dict[str, date | None] = {}
-_UNREAD = object()
-
-
-def _parse_date(s: str) -> date | None:
+    dates too)."""
     if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii() \
             and s[:4].isdigit() and s[5:7].isdigit() and s[8:].isdigit():
         try:  # the usual 'YYYY-MM-DD', read without the pattern (same result)

@@ -4,7 +4,7 @@ with the form version it was started with, found in the form library."""
 from __future__ import annotations
 
 from contextlib import closing
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 from app.core.errors import NotFound
@@ -47,8 +47,7 @@ class EngineHooks:
             fd = self.formdef(form_id, version)
         except NotFound:
             return answers  # the server checks the structure of unknown versions
-        day = None if completed_at is None else \
-            datetime.fromtimestamp(completed_at).astimezone().date()
+        day = None if completed_at is None else date.fromtimestamp(completed_at)
         with closing(FormSession.from_json(fd, answers, clock=record_clock(day))) as session:
             return session.to_json()
 
