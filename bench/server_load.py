@@ -10,10 +10,14 @@ resend.
 For each backend (SQLite; PostgreSQL when SIEE_BENCH_PG_URL or SIEE_TEST_PG_URL is set),
 1 and 2 server processes, 1, 8 and 32 concurrent devices and batches of 10 and 100:
 
-server.records_per_s[DB,Pp,Cc,Bb]   accepted records per second (wall clock)
+server.records_per_s[DB,Pp,Cc,Bb]   accepted records per second (wall clock), each device
+                                    sending MIN_ROUNDS batches or more in a row
 server.receipt_p95_s[DB,Pp,Cc,Bb]   95th percentile of a batch's time to receipt (first
                                     send to receipt, waits for a busy server included)
 server.busy_waits[...]              503 answers waited out (not failures)
+server.worker_balance[DB,P2,...]    the least busy worker's CPU over the busiest's during the
+                                    configuration (1 = even; a worker left idle while the
+                                    other works through its connections shows here)
 server.errors[...]                  failed batches plus resends (timeouts, connection resets)
                                     of one configuration
 server.errors                       refused/failed batches plus resends, all configs
@@ -104,6 +108,10 @@ ULE = "150101"
 CONCURRENCY = (1, 8, 32)
 BATCHES = (10, 100)
 MIN_RECORDS = 200  # per configuration (more when concurrency x batch is larger)
+# Every device sends at least this many batches, one after another: a rate measured on
+# one burst of single batches is mostly how that burst fell between the processes
+# (connections stay with the process that accepted them), not what they sustain.
+MIN_ROUNDS = 4
 SCALING_ROUNDS = 3  # one process then two, alternated (see scaling_2_vs_1)
 DAY_RECORDS, DAY_DEVICES = 36_180, 3_600
 DAY_PEAK = 64
@@ -226,15 +234,24 @@ def proc_cpu(stat: Path, with_children: bool = False) -> tuple[str, float]:
     return head.split("(", 1)[1], ticks / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu(srv: RunningServer) -> float:
-    """CPU seconds used so far by the server process and its workers."""
+def server_cpu(srv: RunningServer) -> dict[int, float]:
+    """CPU seconds used so far by the server process and by each of its workers, by pid
+    (a worker's waited-for children counted with it; multiprocessing's resource tracker,
+    also a child, is left out)."""
     pids = [srv.process.pid]
     try:
         kids = Path(f"/proc/{srv.process.pid}/task/{srv.process.pid}/children").read_text()
-        pids += [int(x) for x in kids.split()]
+        pids += [int(x) for x in kids.split() if _is_worker(int(x))]
     except OSError:
         pass
-    return sum(proc_cpu(Path(f"/proc/{pid}/stat"), with_children=True)[1] for pid in pids)
+    return {pid: proc_cpu(Path(f"/proc/{pid}/stat"), with_children=True)[1] for pid in pids}
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def postgres_cpu() -> float:
@@ -243,12 +260,25 @@ def postgres_cpu() -> float:
     return sum(cpu for name, cpu in used if name.startswith("postgres"))
 
 
+@dataclass
+class ConfigResult:
+    """What one configuration measured (see the module's docstring for each figure)."""
+
+    records_per_s: float
+    receipt_p95_s: float
+    errors: int  # failed batches plus resends
+    busy_waits: int
+    timeouts: int
+    resets: int
+    cpu_s_per_record: float  # the server's, all its processes
+    cores: dict[str, float]  # by part: server, postgres, devices
+    worker_balance: float | None  # least busy worker's CPU / busiest's (None: 1 process)
+
+
 def run_config(srv: RunningServer, devices: list[SimDevice], conc: int, batch: int,
-               pool: list[dict[str, Any]], version: str, rng: random.Random
-               ) -> tuple[float, float, int, int, int, int, float, dict[str, float]]:
-    """(records/s, p95 receipt s, errors, busy waits, timeouts, connection resets, cpu s
-    per record, cores used by part: server, postgres, devices) of one config."""
-    rounds = max(1, math.ceil(MIN_RECORDS / (conc * batch)))
+               pool: list[dict[str, Any]], version: str, rng: random.Random) -> ConfigResult:
+    """Run one configuration: `conc` devices each sending its batches one after another."""
+    rounds = max(MIN_ROUNDS, math.ceil(MIN_RECORDS / (conc * batch)))
     work = [(devices[i], *devices[i].envelope(take(pool, batch, rng), version))
             for _ in range(rounds) for i in range(conc)]
     per_dev: dict[str, list[tuple[SimDevice, str, bytes]]] = {}
@@ -268,16 +298,23 @@ def run_config(srv: RunningServer, devices: list[SimDevice], conc: int, batch: i
     with ThreadPoolExecutor(max_workers=conc) as ex:
         list(ex.map(device_loop, per_dev.values()))
     wall = time.monotonic() - t0
-    cpu = server_cpu(srv) - cpu0
+    used = {pid: cpu - cpu0.get(pid, 0.0) for pid, cpu in server_cpu(srv).items()}
+    cpu = sum(used.values())
+    workers = [c for pid, c in used.items() if pid != srv.process.pid]
     cores = {"server": cpu / wall, "postgres": (postgres_cpu() - pg0) / wall,
              "devices": (time.process_time() - own0) / wall}
     accepted = sum(o.accepted for o in outcomes)
     secs = sorted(o.seconds for o in outcomes)
     p95 = secs[min(len(secs) - 1, int(math.ceil(0.95 * len(secs))) - 1)]
-    errors = sum(1 for o in outcomes if not o.ok) + sum(o.timeouts + o.resets for o in outcomes)
-    return (accepted / wall, p95, errors, sum(o.busy_waits for o in outcomes),
-            sum(o.timeouts for o in outcomes), sum(o.resets for o in outcomes),
-            cpu / max(1, accepted), cores)
+    return ConfigResult(
+        records_per_s=accepted / wall, receipt_p95_s=p95,
+        errors=sum(1 for o in outcomes if not o.ok) + sum(o.timeouts + o.resets
+                                                          for o in outcomes),
+        busy_waits=sum(o.busy_waits for o in outcomes),
+        timeouts=sum(o.timeouts for o in outcomes), resets=sum(o.resets for o in outcomes),
+        cpu_s_per_record=cpu / max(1, accepted), cores=cores,
+        worker_balance=(min(workers) / max(workers) if len(workers) > 1 and max(workers)
+                        else None))
 
 
 def start(db_url: str | None, workers: int):  # noqa: ANN201
@@ -331,7 +368,8 @@ def scaling_rounds(db_url: str | None, pool: list[dict[str, Any]], version: str,
         for workers in (1, 2):
             with start(db_url, workers) as srv:
                 devices = [SimDevice.enroll(srv) for _ in range(32)]
-                rates[workers] = run_config(srv, devices, 32, 100, pool, version, rng)[0]
+                rates[workers] = run_config(srv, devices, 32, 100, pool, version,
+                                            rng).records_per_s
         ratios.append(rates[2] / rates[1])
     return ratios
 
@@ -447,19 +485,21 @@ def main(argv: list[str] | None = None) -> int:
                 devices = [SimDevice.enroll(srv) for _ in range(max(CONCURRENCY))]
                 for conc in ((32,) if quick else CONCURRENCY):
                     for batch in BATCHES:
-                        rps, p95, err, busy, tmo, rst, cpu, cores = run_config(
-                            srv, devices, conc, batch, pool, version, rng)
+                        res = run_config(srv, devices, conc, batch, pool, version, rng)
                         tag = f"[{name},P{workers},C{conc},B{batch}]"
-                        out(f"server.records_per_s{tag}", rps, "records/s")
-                        out(f"server.receipt_p95_s{tag}", p95, "s")
-                        out(f"server.busy_waits{tag}", busy, "answers")
-                        out(f"server.errors{tag}", err, "batches")
-                        rates[(name, workers, conc, batch)] = rps
-                        errors += err
+                        out(f"server.records_per_s{tag}", res.records_per_s, "records/s")
+                        out(f"server.receipt_p95_s{tag}", res.receipt_p95_s, "s")
+                        out(f"server.busy_waits{tag}", res.busy_waits, "answers")
+                        out(f"server.errors{tag}", res.errors, "batches")
+                        if res.worker_balance is not None:
+                            out(f"server.worker_balance{tag}", res.worker_balance, "x")
+                        rates[(name, workers, conc, batch)] = res.records_per_s
+                        errors += res.errors
+                        cpu = res.cpu_s_per_record
                         if conc == 32:
-                            timeouts_c32 += tmo
-                            resets_c32 += rst
-                            p95_c32.append(p95)
+                            timeouts_c32 += res.timeouts
+                            resets_c32 += res.resets
+                            p95_c32.append(res.receipt_p95_s)
                         if workers == 1 and conc == 32 and batch == 100 and (
                                 cpu_per_record is None or name == "postgres"):
                             cpu_per_record = cpu
@@ -469,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "ms")
                             out(f"server.records_per_cpu_s[{name},P{workers}]",
                                 1 / cpu if cpu else 0.0, "records/s")
-                            for part, used in cores.items():
+                            for part, used in res.cores.items():
                                 out(f"server.cores[{name},P{workers},{part}]", used, "cores")
     out("server.errors", errors, "batches")
     out("server.timeout_resends_c32", timeouts_c32, "resends")

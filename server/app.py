@@ -320,9 +320,11 @@ async def _auth(svc: Service, request: Request, body: bytes = b"") -> Any:
 # ----------------------------------------------------------------------- app
 
 
-def create_app(settings: Settings, service: Service | None = None) -> ASGIApp:
-    """The ASGI application (FastAPI wrapped in the server-time/size middleware)."""
-    return ServerTimeAndSize(create_fastapi(settings, service), settings)
+def create_app(settings: Settings, service: Service | None = None,
+               workers: int = 1) -> ASGIApp:
+    """The ASGI application (FastAPI wrapped in the server-time/size middleware).
+    workers: how many processes serve the same listening socket (see put_batch)."""
+    return ServerTimeAndSize(create_fastapi(settings, service, workers), settings)
 
 
 def app_from_env() -> ASGIApp:
@@ -334,22 +336,24 @@ def app_from_env() -> ASGIApp:
     level, _, fmt = os.environ.get("SIEE_SERVER_LOG", "info:json").partition(":")
     observe.setup_logging(level, fmt or "json")
     settings = Settings.from_env(os.environ[SETTINGS_ENV])
-    return serving_app(settings, Service(settings, prepare_db=False))
+    workers = int(os.environ.get(WORKERS_ENV, "2"))
+    return serving_app(settings, Service(settings, prepare_db=False), workers)
 
 
-def serving_app(settings: Settings, service: Service) -> ASGIApp:
+def serving_app(settings: Settings, service: Service, workers: int = 1) -> ASGIApp:
     """The application a serving process runs (`serve` with one process, or each
     worker): the form engine and bundled forms loaded now, not on the first batch, then
     what start-up built (modules, compiled form versions), which lives as long as the
     process, put out of the collector's full passes, which otherwise re-walk it for
-    every few hundred records checked."""
+    every few hundred records checked. workers: processes sharing the socket."""
     service.validator.warm_up()
-    app = create_app(settings, service)
+    app = create_app(settings, service, workers)
     gc.freeze()
     return app
 
 
 SETTINGS_ENV = "SIEE_SERVER_SETTINGS"
+WORKERS_ENV = "SIEE_SERVER_WORKERS"
 
 
 def openapi_document() -> dict[str, Any]:
@@ -360,7 +364,8 @@ def openapi_document() -> dict[str, Any]:
 _NO_SERVICE: Any = object()
 
 
-def create_fastapi(settings: Settings, service: Service | None = None) -> FastAPI:
+def create_fastapi(settings: Settings, service: Service | None = None,
+                   workers: int = 1) -> FastAPI:
     svc = service or Service(settings)
     gate = IngestGate(settings.max_inflight_ingest, settings.max_waiting_ingest,
                       settings.max_queue_wait)
@@ -496,7 +501,16 @@ def create_fastapi(settings: Settings, service: Service | None = None) -> FastAP
             dev = await _auth(svc, request, body)
             receipt = await run_in_threadpool(svc.ingest, body, "http", dev, batch_id)
         observe.RECEIPT_SECONDS.observe(time.monotonic() - started)
-        return Response(receipt, media_type=p.RECEIPT_CONTENT_TYPE)
+        headers = None
+        if workers > 1 and gate.waiting:
+            # A kept-alive connection stays with the process that accepted it, so laptops
+            # that connected in a burst can pile up on one process while another runs out
+            # of work. A process with batches queued closes the connection after the
+            # receipt: the laptop's next batch reconnects and goes to whichever process
+            # accepts first on the shared socket, an idle one sooner than this busy one.
+            headers = {"Connection": "close"}
+            observe.REBALANCED.inc()
+        return Response(receipt, media_type=p.RECEIPT_CONTENT_TYPE, headers=headers)
 
     @app.get("/v1/batches/{batch_id}", response_model=SignedReceipt, tags=["device"],
              responses=_errors(*AUTH_ERRORS, 404))

@@ -686,7 +686,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
     from sqlalchemy.engine import make_url
 
     from server import observe
-    from server.app import SETTINGS_ENV, serving_app
+    from server.app import SETTINGS_ENV, WORKERS_ENV, serving_app
 
     observe.setup_logging(log_level, log_format)
     log = logging.getLogger("siee.server")
@@ -743,6 +743,7 @@ def serve(settings: Settings, host: str, port: int, log_level: str = "info",
     os.environ[observe.MULTIPROC_ENV] = str(metrics_dir)
     os.environ[SETTINGS_ENV] = settings.to_env()
     os.environ[LOG_ENV] = f"{log_level}:{log_format}"
+    os.environ[WORKERS_ENV] = str(workers)
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("server.app:app_from_env", factory=True, workers=workers,

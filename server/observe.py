@@ -44,6 +44,9 @@ INGEST_WAITING = Gauge("siee_ingest_waiting", "batches waiting for an ingest slo
 INGEST_RECORDS = Counter("siee_ingest_records_total",
                          "records ingested, by result (rate() gives records/s)", ["result"])
 REJECTIONS = Counter("siee_rejections_total", "requests refused, by reason code", ["reason"])
+REBALANCED = Counter("siee_connections_rebalanced_total",
+                     "kept-alive connections closed after a receipt by a process with "
+                     "batches queued, so that the next batch may go to another process")
 RECEIPT_SECONDS = Histogram(
     "siee_receipt_seconds", "time from a batch upload's arrival to its receipt",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120))

@@ -33,10 +33,10 @@ def srv():
 
 
 @contextmanager
-def database_held(srv):
+def database_held(db_url: str):
     """Hold SQLite's write lock from outside the server: an ingest that started waits on
     it while keeping its slot (a slow database, made deterministic)."""
-    con = sqlite3.connect(srv.db_url.removeprefix("sqlite:///"), timeout=30,
+    con = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=30,
                           isolation_level=None)
     con.execute("BEGIN IMMEDIATE")
     try:
@@ -51,7 +51,7 @@ def test_busy_server_answers_at_once_with_retry_after(srv):
     first_env = dev.batch([dev.record() for _ in range(3)])
     second_env = dev.batch([dev.record() for _ in range(3)])
     out: dict[str, requests.Response] = {}
-    with database_held(srv):
+    with database_held(srv.db_url):
         t = threading.Thread(target=lambda: out.setdefault("first", dev.put_batch(first_env)))
         t.start()
         deadline = time.monotonic() + 30
@@ -188,3 +188,75 @@ def test_setup_logging_keeps_the_hosts_handlers(caplog):
     line = json.loads(out.getvalue().strip().splitlines()[-1])
     assert line["message"] == "batch b-42 stored" and line["logger"] == "siee.server.batches"
     assert sum(isinstance(h, observe.StderrHandler) for h in root.handlers) == 1
+
+
+@contextmanager
+def served_in_thread(app):
+    """A real uvicorn server for `app` on a loopback port, in a thread of this process
+    (so that the test sees the app's per-process state); yields its base URL."""
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+    t = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        t.join(30)
+        sock.close()
+
+
+@pytest.mark.parametrize("workers", [2, 1])
+def test_a_process_with_batches_queued_hands_the_connection_back(tmp_path, workers):
+    """One of several processes on a shared socket closes a kept-alive connection after
+    a receipt while other batches wait for its ingest slot, so that the laptop's next
+    batch may reach an idle process; with nothing queued, or as the only process, it
+    keeps the connection."""
+    from server.app import create_app
+    from server.service import Service
+    from server.settings import Settings
+    from server.testing import publish_forms, test_forms
+
+    settings = Settings(data_dir=tmp_path, max_inflight_ingest=1, max_waiting_ingest=4,
+                        enroll_per_address=0, enroll_per_minute=0)
+    service = Service(settings)
+    publish_forms(service, test_forms())
+    try:
+        with served_in_thread(create_app(settings, service, workers=workers)) as url:
+            dev = Device.enroll(url, service.create_enroll_code("150101", None)[0])
+            other = Device(url, dev.device_id, dev.key, dev.ule, dev.server_signing_key,
+                           dev.server_encryption_key)
+            first_env, second_env = (dev.batch([dev.record()]) for _ in range(2))
+            out: dict[str, requests.Response] = {}
+            with database_held(settings.db_url):
+                t1 = threading.Thread(
+                    target=lambda: out.setdefault("first", dev.put_batch(first_env)))
+                t1.start()
+                _wait_metric(url, "siee_ingest_inflight 1.0")
+                t2 = threading.Thread(
+                    target=lambda: out.setdefault("second", other.put_batch(second_env)))
+                t2.start()
+                _wait_metric(url, "siee_ingest_waiting 1.0")
+            t1.join(60)
+            t2.join(60)
+    finally:
+        service.close()
+    assert out["first"].status_code == out["second"].status_code == 200
+    closed = out["first"].headers.get("connection", "").lower() == "close"
+    assert closed == (workers > 1)
+    assert out["second"].headers.get("connection", "").lower() != "close"
+
+
+def _wait_metric(url: str, line: str) -> None:
+    deadline = time.monotonic() + 30
+    while line not in requests.get(url + "/metrics", timeout=10).text:
+        assert time.monotonic() < deadline, line
+        time.sleep(0.02)
