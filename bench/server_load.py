@@ -26,9 +26,10 @@ server.connection_resets_c32        resends after a refused or reset connection,
 server.receipt_p95_s                worst p95 of the 32-device configurations
 server.scaling_2_vs_1               records/s of 2 processes vs 1 (PostgreSQL if available,
                                     32 devices, 100-record batches), same run: the median
-                                    of SCALING_ROUNDS rounds, each running one process then
-                                    two (this machine's speed drifts by a third over
-                                    minutes: one pair measured minutes apart gave 1.1 to 2.2)
+                                    of SCALING_ROUNDS rounds, each running one process and
+                                    two back to back, in alternate order (this machine's
+                                    speed drifts by a third over minutes: one pair measured
+                                    minutes apart gave 1.1 to 2.2)
 server.scaling_2_vs_1[round k]      each round's ratio
 server.cpu_ms_per_record            server CPU per accepted record (1 process, 100-record
                                     batches, 32 devices)
@@ -361,11 +362,13 @@ def national_day(db_url: str | None, workers: int, pool: list[dict[str, Any]], v
 def scaling_rounds(db_url: str | None, pool: list[dict[str, Any]], version: str,
                    rng: random.Random) -> list[float]:
     """records/s of two processes over one, 32 devices and 100-record batches, for each
-    of SCALING_ROUNDS rounds (one process, then two, measured back to back)."""
+    of SCALING_ROUNDS rounds measured back to back: one process then two, then the other
+    way round (so that a machine speeding up or slowing down over the rounds favours
+    neither)."""
     ratios = []
-    for _ in range(SCALING_ROUNDS):
+    for k in range(SCALING_ROUNDS):
         rates = {}
-        for workers in (1, 2):
+        for workers in ((1, 2) if k % 2 == 0 else (2, 1)):
             with start(db_url, workers) as srv:
                 devices = [SimDevice.enroll(srv) for _ in range(32)]
                 rates[workers] = run_config(srv, devices, 32, 100, pool, version,
