@@ -138,6 +138,7 @@ class VisitDialog(QDialog):
         self._missing = field
         self.error.setText(text)
         self.error.show()
+        self.adjustSize()  # room for the message: the fields keep their height
         field.setFocus()
 
     def _result_changed(self) -> None:
