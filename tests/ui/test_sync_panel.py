@@ -190,6 +190,8 @@ def test_one_queue_figure_in_the_list_the_status_bar_and_the_panel(logged_in, se
     assert win.stack.currentWidget() is page and ws.user.username == "emp"
     qtbot.waitUntil(lambda: page.table_area.showing_note, timeout=5000)  # none of theirs
     assert page.model.rowCount() == 0
+    note = page.table_area.note.text()  # the laptop holds fichas: it says they have none
+    assert "no hay fichas en este equipo" not in note and "Usted todavía no tiene" in note
     panel = sm.open_panel()  # the window closed the administrator's at log-out
     button, indicator, count = shown()
     assert (button, count) == ("En cola de envío: 3", "3")

@@ -325,8 +325,12 @@ class RecordsPage(QWidget):
             return f"Ninguna ficha {what}. Pulse Limpiar (Alt+L) para ver todas."
         u = self.ws.user
         if sum(counts.values()) == 0 and u is not None and can(u.role, Perm.RECORD_CREATE):
-            return ("Todavía no hay fichas en este equipo. Pulse «Nueva S100» (Ctrl+N) para "
-                    "registrar la primera solicitud.")
+            if can(u.role, Perm.RECORD_VIEW_ALL):
+                return ("Todavía no hay fichas en este equipo. Pulse «Nueva S100» (Ctrl+N) "
+                        "para registrar la primera solicitud.")
+            # the list shows only their own: the laptop may hold (and queue) others'
+            return ("Usted todavía no tiene fichas. Pulse «Nueva S100» (Ctrl+N) para "
+                    "registrar su primera solicitud.")
         return "No hay fichas que mostrar."
 
     # -- filters ------------------------------------------------------------------------
