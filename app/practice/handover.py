@@ -86,7 +86,9 @@ def handover_items(ws: Workspace, now: float | None = None) -> list[Item]:
     unsent = {
         "borradores sin completar": counts.get(State.DRAFT, 0),
         "completas por revisar": counts.get(State.COMPLETE, 0),
-        "aprobadas sin enviar": st.pending + st.in_flight,
+        # the send queue's one figure: a record in a batch awaiting its receipt is still
+        # in it (in_flight counts batches, not records)
+        "aprobadas sin enviar": st.pending,
         "observadas por corregir": counts.get(State.RETURNED, 0),
         "apartadas por conflicto": st.quarantined,
     }

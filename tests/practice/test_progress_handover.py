@@ -83,6 +83,32 @@ def test_handover_checklist_reflects_the_real_workspace(tmp_path):
         ws.close()
 
 
+def test_handover_counts_records_waiting_in_a_batch_once(tmp_path):
+    """A record in a batch that awaits its receipt (sent, or exported to USB) is still
+    QUEUED, so SyncStatus.pending counts it; adding the batches (in_flight) on top
+    counted it twice: «3 aprobadas sin enviar» for two records."""
+    from app.store.db import transaction
+    from app.store.outbox import OutboxStore
+    from app.workspace import Workspace
+    from tests.conftest import ADMIN_PW, FAST_KDF
+
+    ws, _ = Workspace.create(tmp_path / "real", "admin", ADMIN_PW, ule_ubigeo="150101",
+                             kdf=FAST_KDF)
+    try:
+        first, _second = add_queued(ws, 2)
+        with ws.ctx.lock, transaction(ws.db) as conn:  # as a USB export leaves it
+            OutboxStore.save_batch(conn, batch_id="lote-1", device_id="equipo-1",
+                                   created_at=1.0, via="usb", envelope=b"sobre",
+                                   sha256="0" * 64, count=1, items=[(first, 1)])
+        st = ws.centre.status()
+        assert (st.pending, st.in_flight) == (2, 1)
+        items = {i.title: i for i in handover_items(ws)}
+        lines = items["Fichas que todavía no llegaron a la sede central"].lines
+        assert "2 aprobadas sin enviar" in lines, lines
+    finally:
+        ws.close()
+
+
 def test_a_percentage_just_under_the_threshold_never_reads_as_reaching_it():
     from app.practice.progress import pct, readiness, rows_of
 

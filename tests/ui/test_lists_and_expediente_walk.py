@@ -81,6 +81,50 @@ def test_the_visit_dialog_names_the_empadronador(logged_in, qtbot, clock):
     assert vd2.enumerator.currentData() == "emp"
 
 
+def test_the_visit_result_is_chosen_never_defaulted(logged_in, qtbot, clock):
+    """A default «1. Completa» invited recording as complete a visit nobody answered:
+    in «Registrar visita…» the result starts empty, «Registrar» refuses without one (a
+    Spanish message, the focus on the result), and it is chosen by its code's key."""
+    from app.ui.review.case_dialog import CaseDialog, VisitDialog
+    from tests.ui.modal import answer_modal
+
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    ws = logged_in.ws
+    _staff(ws)
+    _as(ws, "emp")
+    req = _request(ws, households(1, seed=54)[0])
+    dlg = CaseDialog(ws, req, logged_in)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    seen: dict = {}
+
+    def answer(vd: VisitDialog) -> None:
+        # who went is known (the empadronador themself): the result is next, empty
+        seen["start"] = (vd.enumerator.currentData(), vd.result.currentIndex(),
+                         vd.result.currentData(), vd.focusWidget() is vd.result,
+                         vd.result.placeholderText(), vd.next_visit.isEnabled())
+        vd.notes.setFocus()
+        qtbot.keyClick(vd.notes, Qt.Key.Key_Return)  # Enter: «Registrar»
+        seen["refused"] = (vd.isVisible(), vd.error.isHidden(), vd.error.text(),
+                           vd.focusWidget() is vd.result, len(ws.cases.get(req).visits))
+        qtbot.keyClicks(vd.result, "4")  # the code of «Ausente / no ubicado»
+        seen["chosen"] = (vd.result.currentData(), vd.next_visit.isEnabled(),
+                          vd.error.isHidden())
+        qtbot.keyClick(vd.result, Qt.Key.Key_Return)
+
+    answer_modal(VisitDialog, answer)
+    qtbot.mouseClick(dlg.visit_btn, Qt.MouseButton.LeftButton)
+    enumerator, index, data, focused, placeholder, next_on = seen["start"]
+    assert (enumerator, index, data, focused) == ("emp", -1, None, True)
+    assert "Elija" in placeholder and not next_on  # no result yet, no next attempt
+    visible, hidden, text, focused, visits = seen["refused"]
+    assert visible and not hidden and focused and visits == 0
+    assert "Elija el resultado de la visita" in text
+    assert seen["chosen"] == ("4", True, True)
+    [visit] = dlg.case.visits
+    assert visit.result_code == "4" and visit.failed
+
+
 def test_people_read_the_expediente_number(logged_in, qtbot, clock):
     from app.ui.review.case_dialog import CaseDialog
     from app.ui.review.constancia import constancia_html

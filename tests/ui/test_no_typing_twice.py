@@ -115,3 +115,86 @@ def test_an_fsu_from_an_s100_opens_with_the_number_of_people(logged_in, qtbot, c
     assert w.session.get(COUNT) == str(n)
     assert _shown(w, COUNT) == str(n)
     w.close()
+
+
+def _issues(w, qtbot) -> tuple[str, list[str]]:
+    """The summary's title and its error lines once the window has caught up (the
+    marks and the summary follow an answer a moment later)."""
+    qtbot.waitUntil(lambda: not w._marks_timer.isActive(), timeout=3000)
+    lines = [w.issues.item(i).text() for i in range(w.issues.count())]
+    return w.issues_title.text(), [t for t in lines if t.startswith("✗")]
+
+
+def _counted(title: str) -> int:
+    return int(title.split("Errores: ", 1)[1].split(" ", 1)[0])
+
+
+def test_the_error_count_follows_the_requester_filled_in_as_member_1(ws_factory, qtbot):
+    """The requester typed, «debe figurar entre los integrantes» is shown and counted;
+    member 1 filled from the requester settles it: the form engine drops the error and
+    so does the window's count (it once stayed, read from the message still standing
+    on the requester's page, which was not in front)."""
+    ws = ws_factory(create=True)
+    w = open_window(ws, qtbot, "s100")
+    for name, value in (("sol_apellido_paterno", "Quispe"), ("sol_apellido_materno", "Mamani"),
+                        ("sol_nombres", "Rosa Elena"), ("sol_tipo_doc", "1"),
+                        ("sol_num_doc", "41234567")):
+        w.jump(SOL + name)
+        field = QApplication.focusWidget()
+        qtbot.keyClicks(field, value)
+        QTest.keyClick(field, Qt.Key.Key_Return)
+    title, errors = _issues(w, qtbot)
+    assert [e for e in errors if "debe figurar" in e]  # shown and counted
+    assert _counted(title) == len(errors)
+    roster = _roster(w, REP)
+    QTest.keyClick(roster.add_btn, Qt.Key.Key_Return)  # member 1 = the requester
+    assert w.session.get(f"{REP}[1]/num_doc") == "41234567"
+    assert not [i for i in w.session.validate().errors if "debe figurar" in i.message]
+    title, errors = _issues(w, qtbot)
+    assert not [e for e in errors if "debe figurar" in e], errors
+    assert _counted(title) == len(errors)
+    # and back: member 1 removed, the engine's error is counted again
+    _roster(w, REP)
+    w.confirm = lambda box, yes: True  # «¿Quitar al integrante?» answered «Sí»
+    w.remove_member(REP, 1)
+    title, errors = _issues(w, qtbot)
+    assert [e for e in errors if "debe figurar" in e]
+    assert _counted(title) == len(errors)
+    w.close()
+
+
+def test_the_error_count_follows_the_number_of_people_when_members_are_added(ws_factory,
+                                                                           qtbot):
+    """Text the field could not read is counted until the window fills the number in
+    from the members; then the clerk typed 2 people with one listed: «debe coincidir»
+    is counted; the second member added settles it and the count follows the engine,
+    not the messages that still stood on the household's page behind the member's."""
+    ws = ws_factory(create=True)
+    w = open_window(ws, qtbot, "fsu")
+    w.jump(COUNT)
+    field = QApplication.focusWidget()
+    qtbot.keyClicks(field, "x")
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    title, errors = _issues(w, qtbot)
+    assert [e for e in errors if "números enteros" in e]
+    roster = _roster(w, "/fsu/integrantes")
+    QTest.keyClick(roster.add_btn, Qt.Key.Key_Return)  # the window writes 1 where «x» was
+    assert w.session.get(COUNT) == "1"
+    title, errors = _issues(w, qtbot)
+    assert not [e for e in errors if "números enteros" in e], errors
+    assert _counted(title) == len(errors)
+    w.jump(COUNT)
+    field = QApplication.focusWidget()
+    assert field.text() == "1"
+    field.selectAll()
+    qtbot.keyClicks(field, "2")
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    title, errors = _issues(w, qtbot)
+    assert [e for e in errors if "coincidir" in e]
+    w.add_member("/fsu/integrantes")
+    assert w.session.get(COUNT) == "2" and not w.session.state(COUNT).message
+    assert w.current_spec().kind == "member"  # the household's page is behind
+    title, errors = _issues(w, qtbot)
+    assert not [e for e in errors if "coincidir" in e], errors
+    assert _counted(title) == len(errors)
+    w.close()

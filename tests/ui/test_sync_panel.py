@@ -6,10 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from PySide6.QtWidgets import QLabel
 
 from app.sync.protocol import key_fingerprint
+from app.ui.sync.sync_panel import QUEUE_TIP
 from server.cli import import_batch
 from server.testing import running_server
+from tests.review.conftest import PASSWORDS
 from tests.sync.conftest import ULE, add_queued, assert_exactly_once
 
 
@@ -57,7 +60,8 @@ def test_sync_in_the_window(logged_in, server, qtbot, tmp_path):
     assert "enviados" in panel.bytes.text()
     assert any(p.phase == "send" and p.bytes_done for p in seen)
     assert "Se enviaron 30 fichas." in panel.log.item(0).text()
-    assert "0 en cola" in sm.indicator.text() and "nunca" not in sm.indicator.text()
+    assert sm.indicator.text().startswith("0 fichas en cola de envío")
+    assert "nunca" not in sm.indicator.text()
     assert "Se enviaron 30 fichas." in win.statusBar().currentMessage()
 
     # USB: export, the centre imports, the receipt comes back.
@@ -126,3 +130,73 @@ def test_indicator_counts_down_while_offline(logged_in, qtbot):
     ctl.status = type(ctl.status)(**{**ctl.status.__dict__, "enrolled": True})
     ctl.tick()
     assert "Sin conexión — reintento en" in win.sync_menu.indicator.text()
+
+
+def test_one_queue_figure_in_the_list_the_status_bar_and_the_panel(logged_in, server, qtbot,
+                                                                  clock):
+    """A new clerk saw «En cola de envío: 0» above the list and «1 en cola» in the status
+    bar at the same moment: the list's counter counted its own rows (S100s and FSUs the
+    user may see), the status bar the laptop's send queue (a desestimación, visits,
+    other users' records go too). Now the three say the one figure the next sync sends,
+    read from one status, in words a clerk reads («fichas en cola de envío»)."""
+    import datetime as dt
+
+    from app.core.states import State
+    from app.demo import households
+    from app.demo_answers import s100_answers
+    from app.forms import bundled_form
+
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    win = logged_in
+    page, sm = win.records_page, win.sync_menu
+    ctl, ws = sm.ctl, win.ws
+    ctl.auto = False
+    ws.centre.client().enroll(server.url, server.admin.enroll_code(ULE))
+    req = ws.new_record("s100", str(bundled_form("s100").version),
+                        s100_answers(households(1, seed=604)[0]))
+    page.reload()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)
+    page.table.selectRow(0)
+    dlg = page.open_case()
+    assert dlg.case.case_uuid == req
+    assert dlg.drop(ws.cases.drop_reasons()[0])  # straight to the send queue
+    panel = sm.open_panel()
+    queued = page.count_buttons[State.QUEUED.value]
+
+    def shown() -> tuple[str, str, str]:
+        return queued.text(), sm.indicator.text(), panel.counts["pending"].text()
+
+    qtbot.waitUntil(lambda: shown()[0] == "En cola de envío: 1", timeout=5000)
+    assert ws.centre.status().pending == 1
+    assert shown()[1].startswith("1 ficha en cola de envío · última sincronización")
+    assert shown()[2] == "1"
+    [name] = [w for w in panel.findChildren(QLabel) if w.text() == "Fichas en cola de envío:"]
+    assert name.toolTip() == panel.counts["pending"].toolTip() == QUEUE_TIP
+    assert "próxima sincronización" in queued.toolTip()
+    # two FSUs approved elsewhere (the store written directly): one figure again
+    add_queued(ws, 2, seed=605)
+    ctl.refresh()
+    button, indicator, count = shown()
+    assert (button, count) == ("En cola de envío: 3", "3")
+    assert indicator.startswith("3 fichas en cola de envío")
+    # an empadronador lists only their own records, and the next sync sends all three
+    ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez",
+                      must_change=False)
+    dlg.close()
+    win.logout()
+    win.login_page.user.setCurrentText("emp")
+    win.login_page.password.setText(PASSWORDS["emp"])
+    win.login_page.submit()
+    assert win.stack.currentWidget() is page and ws.user.username == "emp"
+    qtbot.waitUntil(lambda: page.table_area.showing_note, timeout=5000)  # none of theirs
+    assert page.model.rowCount() == 0
+    note = page.table_area.note.text()  # the laptop holds fichas: it says they have none
+    assert "no hay fichas en este equipo" not in note and "Usted todavía no tiene" in note
+    panel = sm.open_panel()  # the window closed the administrator's at log-out
+    button, indicator, count = shown()
+    assert (button, count) == ("En cola de envío: 3", "3")
+    assert indicator.startswith("3 fichas en cola de envío")
+    ctl.sync_now()
+    qtbot.waitUntil(lambda: not ctl.running, timeout=20000)
+    qtbot.waitUntil(lambda: shown()[0] == "En cola de envío: 0", timeout=5000)
+    assert shown()[1].startswith("0 fichas en cola de envío") and shown()[2] == "0"

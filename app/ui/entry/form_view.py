@@ -39,6 +39,12 @@ class QuestionRow(QFrame):
         self.is_group = nd.kind == "group"
         self.editor: Editor | None = None
         self.touched = False
+        # An error this field found itself, which the form engine does not know: text
+        # it could not read as an answer, or a value the engine refused to take ("" when
+        # none). The window counts these from the rows and every other error from the
+        # engine, so a message still standing on a page that is not in front is never
+        # counted after the engine dropped it.
+        self.local_error = ""
         # never squeezed below what it needs: a message or a list of choices that
         # appears makes the page longer (it scrolls) instead of overlapping rows
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
@@ -93,6 +99,8 @@ class QuestionRow(QFrame):
         self.show_message(st, show_problems or self.touched)
 
     def show_message(self, st: NodeState, show: bool) -> None:
+        """The engine's message for the answer it holds (replaces a local error)."""
+        self.local_error = ""
         if st.message and show:
             self.message.setObjectName("error")
             self.message.setText(f"✗ {st.message}")
@@ -107,6 +115,16 @@ class QuestionRow(QFrame):
         self.message.style().polish(self.message)
 
     def show_parse_error(self, text: str) -> None:
+        """An error the field found itself (see `local_error`): the typed text could
+        not be read, or the engine refused the value."""
+        self.show_problem(text)
+        self.local_error = text
+
+    def show_problem(self, text: str) -> None:
+        """Show an error the form engine reports (a rule broken, a required answer
+        missing, a computed field's problem shown at this question): it is counted from
+        the engine, not from this row."""
+        self.local_error = ""
         self.message.setObjectName("error")
         self.message.setText(f"✗ {text}")
         self.message.show()

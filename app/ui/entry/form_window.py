@@ -362,7 +362,7 @@ class FormWindow(QMainWindow):
                 row.refresh(st, self.show_all, self.lang)
                 extra = computed.get(row.path)
                 if extra and not st.message and (row.touched or self.show_all):
-                    row.show_parse_error(extra)
+                    row.show_problem(extra)
                 if row.editor is not None and not self.editable:
                     row.editor.set_read_only(True)
         elif isinstance(w, RosterPage):
@@ -457,7 +457,7 @@ class FormWindow(QMainWindow):
                 self._insisted.add(row.path)
                 row.touched = True
                 self._touched.add(row.path)
-                row.show_parse_error(problem)
+                row.show_problem(problem)
                 self.update_issues()
                 self.save_status.setText(
                     "Falta esta respuesta (es obligatoria): escríbala, o pulse Enter otra vez "
@@ -608,6 +608,7 @@ class FormWindow(QMainWindow):
         except SieeError:
             return
         row.touched = True
+        self._touched.add(row.path)  # its message shows now: the summary counts it too
         self.refresh_page()
 
     def request_save(self) -> None:
@@ -646,6 +647,7 @@ class FormWindow(QMainWindow):
             return
         prefill = requester_answers(self.session, self.fd.form_id, repeat_path)
         path = self.session.add_repeat(repeat_path)
+        filled = []
         for name, value in prefill.items():
             try:
                 self.session.set(f"{path}/{name}", value)
@@ -653,6 +655,8 @@ class FormWindow(QMainWindow):
                 log.warning("requester answer %s not accepted for the member", name)
                 continue
             self._touched.add(f"{path}/{name}")
+            filled.append(f"{path}/{name}")
+        self._set_by_window(filled)
         self._follow_count()
         self.replan()
         self.request_save()
@@ -678,6 +682,7 @@ class FormWindow(QMainWindow):
         self.session.remove_repeat(repeat_path, index)
         self._follow_count()
         self.replan()
+        self._set_by_window([repeat_path])  # the next members moved up one place
         self.request_save()
         roster = next(s for s in self.specs if s.kind == "roster" and s.path == repeat_path)
         self.show_spec(roster)
@@ -690,6 +695,25 @@ class FormWindow(QMainWindow):
         clerk typed another number."""
         if self._count_set is not None or self._count_empty():
             self._count_set = follow_count(self.session, self.fd.form_id, self._count_set)
+            mc = member_count(self.fd.form_id)
+            if mc is not None:
+                self._set_by_window([mc.question])
+
+    def _set_by_window(self, paths: list[str]) -> None:
+        """Answers the window changed itself (not typed at their question; a path may
+        be a group or a repeat: all below it): the pages already built that show them
+        show the engine's answer and message again (an error about what was typed
+        there before no longer holds), and the summary and the marks follow the
+        engine."""
+        prefixes = tuple(p + c for p in paths for c in ("/", "["))
+
+        def changed(path: str) -> bool:
+            return path in paths or path.startswith(prefixes)
+
+        for page in self.pages.values():
+            if isinstance(page, QuestionPage) and any(changed(r.path) for r in page.rows):
+                self.refresh_page(page)
+        self._marks_timer.start()
 
     def _count_empty(self) -> bool:
         mc = member_count(self.fd.form_id)
@@ -782,18 +806,19 @@ class FormWindow(QMainWindow):
     def _inline_errors(self) -> list[tuple[str, str]]:
         """(path, message) of every error shown beside a question that the form's
         rules do not report: typed text the field could not read, an answer the
-        form refused. The summary counts what the clerk sees (issue 16 item 9:
-        never «Errores: 0» beside a red message)."""
+        form refused (QuestionRow.local_error). The summary counts what the clerk
+        sees (issue 16 item 9: never «Errores: 0» beside a red message); the
+        engine's own errors are counted from the engine, so they go from the count
+        when the engine drops them, even when the message still stands on a page
+        that is not in front (the requester's, after member 1 was filled from it)."""
         out: list[tuple[str, str]] = []
         for i in range(self.stack.count()):
             page = self.stack.widget(i)
             if not isinstance(page, QuestionPage):
                 continue
             for row in page.rows:
-                msg = row.message
-                if row.isHidden() or msg.isHidden() or msg.objectName() != "error":
-                    continue
-                out.append((row.path, msg.text().removeprefix("✗ ")))
+                if row.local_error and not row.isHidden() and not row.message.isHidden():
+                    out.append((row.path, row.local_error))
         return out
 
     def where(self, path: str) -> str:

@@ -63,7 +63,10 @@ class VisitDialog(QDialog):
     `enumerators`: the ULE's empadronadores (`ws.cases.enumerators()`); `me`: the
     logged-in user, chosen at first when they are one of them. Anyone else (a
     supervisor typing the visit) must choose who went; a ULE without any empadronador
-    yet offers only the logged-in user."""
+    yet offers only the logged-in user.
+
+    The result starts empty and must be chosen (its code's digit, or the arrow keys):
+    a default «1. Completa» invited recording as complete a visit nobody answered."""
 
     def __init__(self, today: dt.date, parent: QWidget | None = None,
                  enumerators: list[User] | None = None, me: User | None = None) -> None:
@@ -79,6 +82,7 @@ class VisitDialog(QDialog):
                 f"{u.display_name} ({u.username})" if u.display_name else u.username, u.username)
         mine = self.enumerator.findData(me.username) if me is not None else -1
         self.enumerator.setCurrentIndex(mine if mine >= 0 else (0 if len(people) == 1 else -1))
+        self._missing: QWidget | None = None  # the field the error message asks for
         self.error = QLabel("")
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
@@ -89,11 +93,13 @@ class VisitDialog(QDialog):
         self.time = QTimeEdit(QTime.currentTime())
         self.time.setDisplayFormat("HH:mm")
         self.result = QComboBox()
+        self.result.setPlaceholderText("Elija qué pasó en la visita (escriba su número)")
         fd = bundled_form("visita")
         self._extra: dict[str, dict[str, str]] = {}
         for c in fd.choices["resultado_visita"]:
             self.result.addItem(f"{c.name}. {c.label(fd.default_language)}", c.name)
             self._extra[c.name] = c.extra
+        self.result.setCurrentIndex(-1)  # no default: what happened is always chosen
         self.next_visit = QDateEdit(QDate(today.year, today.month, today.day).addDays(2))
         self.next_visit.setDisplayFormat("dd/MM/yyyy")
         self.next_visit.setCalendarPopup(True)
@@ -115,15 +121,30 @@ class VisitDialog(QDialog):
         (self.result if self.enumerator.currentIndex() >= 0 else self.enumerator).setFocus()
 
     def accept(self) -> None:
-        """Refused (with a message) until the enumerator is chosen."""
+        """Refused (with a message, the focus on what is missing) until the enumerator
+        and the result are chosen."""
         if self.enumerator.currentIndex() < 0:
-            self.error.setText("Elija el empadronador(a) que hizo la visita.")
-            self.error.show()
-            self.enumerator.setFocus()
+            self._refuse("Elija el empadronador(a) que hizo la visita.", self.enumerator)
+            return
+        if self.result.currentIndex() < 0:
+            self._refuse("Elija el resultado de la visita: qué pasó en este intento "
+                         "(escriba su número; por ejemplo, 4 si no encontró a nadie).",
+                         self.result)
             return
         super().accept()
 
+    def _refuse(self, text: str, field: QWidget) -> None:
+        """Say what is missing under the fields and put the focus on it."""
+        self._missing = field
+        self.error.setText(text)
+        self.error.show()
+        self.adjustSize()  # room for the message: the fields keep their height
+        field.setFocus()
+
     def _result_changed(self) -> None:
+        if self._missing is self.result and self.result.currentIndex() >= 0:
+            self._missing = None  # the message asked for the result: it was chosen
+            self.error.hide()
         extra = self._extra.get(str(self.result.currentData()), {})
         self.next_visit.setEnabled(extra.get("nueva_visita", "").strip().lower()
                                    in ("si", "sí"))
@@ -133,7 +154,7 @@ class VisitDialog(QDialog):
         nxt = self.next_visit.date().toString("yyyy-MM-dd") if self.next_visit.isEnabled() else ""
         return {"date": self.date.date().toString("yyyy-MM-dd"),
                 "time": self.time.time().toString("HH:mm"),
-                "result": str(self.result.currentData()), "next_visit": nxt,
+                "result": str(self.result.currentData() or ""), "next_visit": nxt,
                 "notes": self.notes.text().strip(),
                 "enumerator": self.enumerator.currentData() or ""}
 

@@ -170,6 +170,9 @@ class AppWindow(QMainWindow):
         self.records_page.open_record.connect(self.open_record)
         self.records_page.new_record.connect(self.new_record)
         self.records_page.logout_requested.connect(self.logout)
+        # the list's «En cola de envío» counter shows the status bar's figure
+        self.sync_menu.ctl.status_changed.connect(self.records_page.show_queue)
+        self.records_page.show_queue(self.sync_menu.ctl.status)
         self.stack.addWidget(self.login_page)
         self.stack.addWidget(self.records_page)
         enter_presses_buttons(self.login_page)

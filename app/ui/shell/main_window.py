@@ -4,7 +4,7 @@ reasons of returned records, and the actions that start or open a form."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -33,8 +33,12 @@ from app.ui.common.wording import plural
 from app.ui.common.worker import Job, run_job, show_error
 from app.ui.review.case_dialog import CaseDialog
 from app.ui.shell.supervision import SupervisionTools
+from app.ui.sync.sync_panel import QUEUE_TIP
 from app.workspace import Workspace
 from app.workspace.cases import Case
+
+if TYPE_CHECKING:
+    from app.sync.model import SyncStatus
 
 log = logging.getLogger("siee.ui.main_window")
 
@@ -77,6 +81,9 @@ class RecordsPage(QWidget):
             self.count_buttons[st.value] = b
             counts.addWidget(b)
         counts.addStretch(1)
+        self.count_buttons[State.QUEUED.value].setToolTip(
+            QUEUE_TIP + " Es el mismo número que muestran la barra de estado y "
+            "«Sincronización › Ver sincronización».")
 
         self.state_box = QComboBox()
         self.state_box.addItem("Todos los estados", "")
@@ -243,6 +250,16 @@ class RecordsPage(QWidget):
             on_error=lambda exc: self._load_failed(exc, gen),
         )
 
+    def show_queue(self, status: SyncStatus | None) -> None:
+        """«En cola de envío: N» with the laptop's send queue, from the sync status the
+        status bar and the sync panel show (SyncController.status_changed): one figure,
+        read once, never a count of this list's rows, which leaves out visits,
+        desestimaciones and, for an empadronador, the records of others that the next
+        sync sends all the same. None (nobody logged in): the label alone."""
+        label = STATE_LABELS[State.QUEUED]
+        self.count_buttons[State.QUEUED.value].setText(
+            label if status is None else f"{label}: {status.pending}")
+
     def _load_failed(self, exc: BaseException, generation: int = 0) -> None:
         # The session ended while the list was loading (the load fails «Inicie sesión»),
         # or a newer load was started meanwhile: its failure is no news to anyone. A
@@ -261,7 +278,8 @@ class RecordsPage(QWidget):
         keep = selected.meta.uuid if selected else None
         self.model.set_rows(rows)
         for st, b in self.count_buttons.items():
-            b.setText(f"{STATE_LABELS[State(st)]}: {counts.get(st, 0)}")
+            if st != State.QUEUED.value:  # the send queue's figure: show_queue
+                b.setText(f"{STATE_LABELS[State(st)]}: {counts.get(st, 0)}")
         n_ret = counts.get(State.RETURNED.value, 0)
         if n_ret:
             self.returned_banner.setText(
@@ -307,8 +325,12 @@ class RecordsPage(QWidget):
             return f"Ninguna ficha {what}. Pulse Limpiar (Alt+L) para ver todas."
         u = self.ws.user
         if sum(counts.values()) == 0 and u is not None and can(u.role, Perm.RECORD_CREATE):
-            return ("Todavía no hay fichas en este equipo. Pulse «Nueva S100» (Ctrl+N) para "
-                    "registrar la primera solicitud.")
+            if can(u.role, Perm.RECORD_VIEW_ALL):
+                return ("Todavía no hay fichas en este equipo. Pulse «Nueva S100» (Ctrl+N) "
+                        "para registrar la primera solicitud.")
+            # the list shows only their own: the laptop may hold (and queue) others'
+            return ("Usted todavía no tiene fichas. Pulse «Nueva S100» (Ctrl+N) para "
+                    "registrar su primera solicitud.")
         return "No hay fichas que mostrar."
 
     # -- filters ------------------------------------------------------------------------

@@ -60,6 +60,20 @@ from app.workspace.centre import Centre
 log = logging.getLogger("siee.ui.sync")
 
 
+# The send queue, as every screen names it (the status bar, the sync panel, the counter
+# above the list): the records SyncStatus.pending counts, the one figure of it.
+QUEUE_TIP = ("Fichas aprobadas que este equipo enviará al SIEE en la próxima "
+             "sincronización: las de todos sus usuarios, con los intentos de visita y las "
+             "desestimaciones. Siguen en la cola hasta que llega el recibo del SIEE.")
+BATCHES_TIP = ("Lotes enviados (o exportados a USB) cuyo recibo del SIEE aún no llegó. Sus "
+               "fichas se siguen contando en «Fichas en cola de envío».")
+
+
+def queue_text(n: int) -> str:
+    """«1 ficha en cola de envío», «3 fichas en cola de envío»."""
+    return f"{fichas(n)} en cola de envío"
+
+
 def when_text(ts: float | None) -> str:
     if not ts:
         return "nunca"
@@ -357,9 +371,10 @@ class SyncIndicator(QPushButton):
                 f" {pr.records_done}/{pr.records_total}" if pr and pr.records_total else "")
         elif ctl.policy.online is False:
             left = ctl.policy.seconds_left(time.monotonic())
-            text = f"Sin conexión — reintento en {int(left)} s · {st.pending} en cola"
+            text = f"Sin conexión — reintento en {int(left)} s · {queue_text(st.pending)}"
         else:
-            text = f"{st.pending} en cola · última sincronización: {when_text(st.last_ok)}"
+            text = (f"{queue_text(st.pending)} · última sincronización: "
+                    f"{when_text(st.last_ok)}")
         if st.quarantined:
             text += f" · {st.quarantined} en conflicto con el SIEE (avise a soporte)"
         if st.damaged:
@@ -386,15 +401,18 @@ class SyncPanel(QDialog):
         self.bytes.setObjectName("hint")
         self.counts: dict[str, QLabel] = {}
         grid = QGridLayout()
+        tips = {"pending": QUEUE_TIP, "in_flight": BATCHES_TIP}
         for i, (key, label) in enumerate((
-            ("pending", "En cola de envío"), ("delivered", "Entregadas"),
+            ("pending", "Fichas en cola de envío"), ("delivered", "Entregadas"),
             ("returned", "Observadas"), ("quarantined", "En conflicto (avise a soporte)"),
-            ("result", "Con resultado"), ("in_flight", "Envíos sin confirmar"),
+            ("result", "Con resultado"), ("in_flight", "Lotes sin recibo del SIEE"),
             ("damaged", "Dañadas (alteradas fuera del programa)"),
         )):
             name = QLabel(label + ":")
             value = QLabel("0")
             value.setObjectName("count_" + key)
+            for w in (name, value):
+                w.setToolTip(tips.get(key, ""))
             self.counts[key] = value
             grid.addWidget(name, i // 3, (i % 3) * 2)
             grid.addWidget(value, i // 3, (i % 3) * 2 + 1)
@@ -639,5 +657,5 @@ def install_sync(window: QMainWindow) -> SyncMenu:
     return SyncMenu(window)
 
 
-__all__ = ["SyncController", "SyncIndicator", "SyncMenu", "SyncPanel", "fichas",
-           "install_sync"]
+__all__ = ["QUEUE_TIP", "SyncController", "SyncIndicator", "SyncMenu", "SyncPanel", "fichas",
+           "install_sync", "queue_text"]
