@@ -28,6 +28,19 @@ VISIT = "visita"
 DROP = "desestimacion"
 # Form ids that belong to a case without being its request.
 CASE_FORMS = (FSU, VISIT, DROP)
+# Steps of a case: a visit attempt and a decision (desestimación, reopening) are facts
+# of the case's history, not forms of the household. Each still travels to the centre
+# as its own record (DESIGN.md "The case"), but nobody reviews it and nothing counts it
+# as a «ficha»; the household's forms are the S100 and the FSU.
+CASE_STEPS = (VISIT, DROP)
+
+
+def needs_review(form_id: str) -> bool:
+    """Whether a completed record of `form_id` waits for the supervisor before it goes
+    to the centre (DESIGN.md: the supervisor reviews completed surveys). A step of a
+    case does not: a visit attempt is queued when it is recorded, a decision is the
+    supervisor's own."""
+    return form_id not in CASE_STEPS
 
 
 class Route(StrEnum):

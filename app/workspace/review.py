@@ -1,7 +1,8 @@
 """The review part of the workspace (`ws.review`): the supervisor's queue, a record's
 read-only detail, approve (one or many), return with a reason, reassign.
 
-Rules: app/core/states.py (which transitions exist), app/core/roles.py (who may);
+Rules: app/core/states.py (which transitions exist), app/core/roles.py (who may),
+app/core/cases.py (what is reviewed: the household's forms, not the steps of a case);
 a supervisor never approves a record they wrote or hold (four eyes)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from app.core import cases as cases_rules
 from app.core.audit_actions import AuditAction
 from app.core.errors import NotAllowed, SieeError, ValidationError
 from app.core.roles import Perm, can, require
@@ -113,11 +115,15 @@ class Review:
 
     # queue ---------------------------------------------------------------------------
     def queue(self, form_id: str | None = None) -> list[QueueItem]:
-        """COMPLETE records, oldest completion first."""
+        """The records the supervisor has to review: COMPLETE household forms, not the
+        steps of a case (app.core.cases.needs_review), oldest completion first, the
+        records of one household together."""
+        steps = cases_rules.CASE_STEPS
         with self.ctx.lock:
             me = self.ctx.me()
             require(me.role, Perm.RECORD_APPROVE)
-            where, args = "state=?", [State.COMPLETE.value]
+            where = f"state=? AND form_id NOT IN ({','.join('?' * len(steps))})"
+            args = [State.COMPLETE.value, *steps]
             if form_id:
                 where += " AND form_id=?"
                 args.append(form_id)

@@ -233,7 +233,7 @@ class RecordsPage(QWidget):
                                 c.head_dni if c else "", _case_ubigeo(c),
                                 _step_text(c, m)))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
-            return rows, ws.counts_by_state(exclude_forms=CASE_STEP_FORMS)
+            return rows, ws.counts_by_state(exclude_forms=cases_rules.CASE_STEPS)
 
         self.status.setText("Cargando…")
         self._generation += 1
@@ -275,11 +275,7 @@ class RecordsPage(QWidget):
             )
         self.returned_banner.setVisible(bool(n_ret))
         self.table_area.show_rows(len(rows), self._empty_note(counts))
-        homes = len({r.case_uuid for r in rows})
-        count = plural(len(rows), "1 ficha", "{n} fichas")
-        if rows:  # "0 fichas de 0 hogares" says nothing more than "0 fichas"
-            count += " de " + plural(homes, "1 hogar (expediente)", "{n} hogares (expedientes)")
-        self.status.setText(count)
+        self.status.setText(count_text(rows))
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:
@@ -396,9 +392,24 @@ def _esc(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-# Records that are steps of a case, not forms of the household: the per-state counters
-# («Completa: 3») count the S100s and FSUs only.
-CASE_STEP_FORMS = (cases_rules.VISIT, cases_rules.DROP)
+def count_text(rows: list[Row]) -> str:
+    """What the list holds, under it: «3 fichas de 2 hogares (expedientes) · 2 intentos
+    de visita · 1 desestimación o reapertura». A «ficha» is a form of the household
+    (S100, FSU); the steps of a case (app.core.cases.CASE_STEPS) are listed, and counted
+    apart, never as fichas."""
+    forms = [r for r in rows if cases_rules.needs_review(r.meta.form_id)]
+    visits = sum(r.meta.form_id == cases_rules.VISIT for r in rows)
+    decisions = sum(r.meta.form_id == cases_rules.DROP for r in rows)
+    text = plural(len(forms), "1 ficha", "{n} fichas")
+    if rows:  # "0 fichas de 0 hogares" says nothing more than "0 fichas"
+        homes = len({r.case_uuid for r in rows})
+        text += " de " + plural(homes, "1 hogar (expediente)", "{n} hogares (expedientes)")
+    if visits:
+        text += " · " + plural(visits, "1 intento de visita", "{n} intentos de visita")
+    if decisions:
+        text += " · " + plural(decisions, "1 desestimación o reapertura",
+                               "{n} desestimaciones o reaperturas")
+    return text
 
 
 def _case_ubigeo(c: Case | None) -> str:
