@@ -51,17 +51,6 @@ def oldest_queued(conn: sqlite3.Connection) -> float | None:
     ).fetchone()[0]
 
 
-def oldest_complete(conn: sqlite3.Connection,
-                    exclude_forms: tuple[str, ...] = ()) -> float | None:
-    """When the record longest waiting for review was completed, leaving out the
-    records of the form ids in `exclude_forms`."""
-    cond, args = _without(exclude_forms)
-    return conn.execute(  # type: ignore[no-any-return]
-        f"SELECT MIN(completed_at) FROM records WHERE state=? AND {cond}",
-        (State.COMPLETE.value, *args),
-    ).fetchone()[0]
-
-
 def s100_fsu_links(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """(S100 uuid, FSU uuid) pairs that share a DNI (matched on the keyed DNI index):
     the same household's request and survey."""

@@ -83,9 +83,9 @@ class Workspace:
         )
         self.records_view = Records(self.ctx)
         self.settings = Settings(self.ctx)
-        self.review = Review(self.ctx, self.records_view, self.forms)
         self.cases = Cases(self.ctx, self.records_view, self.forms, self.settings,
                            self.new_record, self.complete)
+        self.review = Review(self.ctx, self.records_view, self.forms, self.cases)
         self.documents = Documents(self.ctx, self.records_view, self.forms, self.settings,
                                    self.cases)
         self.admin = Admin(self.ctx, self.settings)

@@ -194,7 +194,9 @@ class Documents:
         The «fichas» counted are the household's forms (S100, FSU): a visit attempt or
         a desestimación is a step of its case (app.core.cases.CASE_STEPS), counted in
         its case, never reviewed, and sent like any record (the oldest queued record
-        includes them)."""
+        includes them). The oldest record waiting for review is one the supervisor has
+        to review now (app.core.cases.awaits_review: not a step, not held by a dropped
+        case)."""
         steps = cases_rules.CASE_STEPS
         with self.ctx.lock:
             self.ctx.require(Perm.RECORD_VIEW_ALL)
@@ -207,7 +209,6 @@ class Documents:
                 per_user.setdefault(owner, {s.value: 0 for s in State})[state.value] = n
             days = self._per_day(today)
             oldest_queued = stats.oldest_queued(conn)
-            oldest_complete = stats.oldest_complete(conn, exclude_forms=steps)
             quarantined = self.ctx.session.records.count_quarantined(conn)
             returned = self.ctx.session.records.list(conn, "state=?", (State.RETURNED.value,))
         by_sup = by_centre = 0
@@ -218,6 +219,9 @@ class Documents:
             else:
                 by_centre += 1
         all_cases = self.cases.list(today)
+        oldest_complete = min(
+            (m.completed_at or 0.0 for c in all_cases for m in c.records
+             if cases_rules.awaits_review(m.form_id, m.state, c.dropped)), default=None)
         results: dict[str, int] = {}
         case_counts: dict[str, int] = {}
         for c in all_cases:  # a result belongs to the case: one household counted once

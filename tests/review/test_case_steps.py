@@ -3,7 +3,12 @@
 A visit attempt (form `visita`) is a fact of the case's history: it counts toward the
 case's attempts and deadlines and travels to the centre as its own record
 (DESIGN.md "The case": each form is still its own signed record on the wire), but the
-supervisor does not review it and nothing counts it as a «ficha»."""
+supervisor does not review it and nothing counts it as a «ficha».
+
+A dropped case (desestimación) holds its household's forms: they leave the review
+queue and refuse approval until the supervisor reopens the case, which brings them
+back as they were (DESIGN.md: the supervisor drops a case, which stops its clocks;
+only the supervisor reopens it)."""
 
 from __future__ import annotations
 
@@ -130,3 +135,42 @@ def test_only_the_supervisor_completes_a_desestimacion(team, homes):
     assert ws.get(decision).state == State.DRAFT.value
     assert ws.cases.get(req).state != CaseState.DROPPED
     assert ws.centre.outbox_count() == 0
+
+
+def test_a_dropped_case_leaves_the_review_queue_until_it_is_reopened(team, homes):
+    _monday(team)
+    ws = team.as_("emp")
+    req = team.s100(homes[5], **{DATE: "2026-11-16"})
+    fsu = team.fsu(homes[5])  # joins the request's case through the household's DNI
+    other = team.s100(homes[6], **{DATE: "2026-11-16"})
+    ws = team.as_("sup")
+    assert ws.cases.case_of(fsu) == req
+    assert {i.uuid for i in ws.review.queue()} == {req, fsu, other}
+    ws.cases.drop(req, ws.cases.drop_reasons()[1], "Se negó en la segunda visita.")
+
+    assert [i.uuid for i in ws.review.queue()] == [other]
+    assert ws.review.queue("fsu") == []
+    for uuid in (req, fsu):
+        with pytest.raises(NotAllowed) as e:
+            ws.review.approve(uuid)
+        assert "desestimada" in e.value.user_message and "reabr" in e.value.user_message
+        with pytest.raises(NotAllowed):
+            ws.review.return_record(uuid, "Revise el parentesco.")
+        d = ws.review.detail(uuid)
+        assert not d.can_approve and not d.can_return and "desestimada" in d.note
+        assert ws.get(uuid).state == State.COMPLETE.value  # kept as it was, nothing lost
+    assert ws.review.detail(other).note == "" and ws.review.detail(other).can_approve
+    res = ws.review.approve_many([req, other])
+    assert res.approved == [other] and "desestimada" in res.refused[req]
+    case = ws.cases.get(req)
+    fsu_line = next(d for item, _ok, d in case.checklist() if item.startswith("Ficha"))
+    assert "desestimada" in fsu_line and "revisión" not in fsu_line
+    dash = ws.documents.dashboard(today=MONDAY)
+    assert dash.oldest_complete_at is None  # nothing waits for review any more
+
+    ws.cases.reopen(req, "El hogar aceptó la visita.")
+    assert {i.uuid for i in ws.review.queue()} == {req, fsu}
+    assert ws.review.detail(fsu).can_approve and ws.review.detail(fsu).note == ""
+    assert ws.documents.dashboard(today=MONDAY).oldest_complete_at == ws.get(req).completed_at
+    ws.review.approve(fsu)
+    assert ws.get(fsu).state == State.QUEUED.value

@@ -1,6 +1,6 @@
 """The review queue: the household forms waiting for the supervisor (ws.review.queue:
-not the visit attempts and decisions of a case), oldest first, with the enumerator,
-the completion date and the number of soft warnings.
+not the visit attempts and decisions of a case, nor the forms of a dropped case),
+oldest first, with the enumerator, the completion date and the number of soft warnings.
 
 Approving many records runs off the GUI thread (app.ui.common.worker) with a progress
 dialog that can be cancelled; each refusal is reported with its reason."""

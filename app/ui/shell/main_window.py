@@ -420,11 +420,15 @@ def _case_ubigeo(c: Case | None) -> str:
 
 
 def _step_text(c: Case | None, m: RecordMeta) -> str:
-    """What the row of a step of a case says in «Estado», instead of the record's
-    state («Completa» said nothing of it): a visit attempt its outcome, a decision what
-    was decided («Desestimada», «Reabierta») and whether it reached the centre."""
+    """What a row says in «Estado» instead of the record's state («Completa» said
+    nothing of it, or read as «por revisar»): a visit attempt its outcome, a decision
+    what was decided («Desestimada», «Reabierta») and whether it reached the centre, a
+    household form its dropped case holds (app.core.cases.held_by_drop) that the
+    request was dropped."""
     if c is None:
         return ""
+    if cases_rules.held_by_drop(m.form_id, m.state, c.dropped):
+        return _HELD_TEXT[State(m.state)]
     v = next((v for v in c.visits if v.uuid == m.uuid), None)
     if v is not None:
         what = v.result_label or v.result_code or "sin resultado"
@@ -439,6 +443,8 @@ def _step_text(c: Case | None, m: RecordMeta) -> str:
     return f"{what} ({sent})" if sent else what
 
 
+# A household form held by its case's desestimación: nobody reviews it until reopened.
+_HELD_TEXT = {State.DRAFT: "Desestimada (borrador)", State.COMPLETE: "Desestimada (sin revisar)"}
 # Where a decision is on its way to the centre, as its row says it.
 _DECISION_SENT = {State.QUEUED: "por enviar", State.DELIVERED: "enviada a la sede central",
                   State.RETURNED: "observada por la sede central"}
