@@ -56,7 +56,11 @@ def test_visit_attempts_are_neither_reviewed_nor_counted_as_fichas(team, homes, 
     offered = [queue.form_box.itemData(i) for i in range(queue.form_box.count())]
     assert offered == ["", "s100", "fsu"]  # no «Intento de visita» to filter by
     records = _records(ws, qtbot, 3)
-    assert records.status.text() == "1 ficha de 1 hogar (expediente) · 2 intentos de visita"
+    assert records.status.text() == "1 ficha de 1 hogar (expediente) · 2 visitas"
+    # a long count wraps under the list: it never widens the window past a 1366 px screen
+    records.status.setText("1234 fichas de 987 hogares (expedientes) · 456 visitas · "
+                           "78 desestimaciones")
+    assert records.minimumSizeHint().width() < 1000
     dash = DashboardPage(ws)
     qtbot.addWidget(dash)
     dash.reload()

@@ -150,13 +150,17 @@ class RecordsPage(QWidget):
         self.case_btn.clicked.connect(self.open_case)
         self.status = QLabel("")
         self.status.setObjectName("hint")
+        # «9 fichas de 8 hogares (expedientes) · 4 visitas · 1 desestimación» wraps
+        # rather than widening the window past a 1366-pixel screen
+        self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         actions = QHBoxLayout()
         actions.addWidget(self.new_s100_btn)
         actions.addWidget(self.new_fsu_btn)
         actions.addWidget(self.open_btn)
         actions.addWidget(self.case_btn)
-        actions.addStretch(1)
-        actions.addWidget(self.status)
+        actions.addSpacing(12)  # the supervision tools insert their button before it
+        actions.addWidget(self.status, 1)  # right-aligned in what the buttons leave
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -393,10 +397,9 @@ def _esc(text: str) -> str:
 
 
 def count_text(rows: list[Row]) -> str:
-    """What the list holds, under it: «3 fichas de 2 hogares (expedientes) · 2 intentos
-    de visita · 1 desestimación o reapertura». A «ficha» is a form of the household
-    (S100, FSU); the steps of a case (app.core.cases.CASE_STEPS) are listed, and counted
-    apart, never as fichas."""
+    """What the list holds, under it: «3 fichas de 2 hogares (expedientes) · 2 visitas ·
+    1 desestimación». A «ficha» is a form of the household (S100, FSU); the steps of a
+    case (app.core.cases.CASE_STEPS) are listed, and counted apart, never as fichas."""
     forms = [r for r in rows if cases_rules.needs_review(r.meta.form_id)]
     visits = sum(r.meta.form_id == cases_rules.VISIT for r in rows)
     decisions = sum(r.meta.form_id == cases_rules.DROP for r in rows)
@@ -404,11 +407,10 @@ def count_text(rows: list[Row]) -> str:
     if rows:  # "0 fichas de 0 hogares" says nothing more than "0 fichas"
         homes = len({r.case_uuid for r in rows})
         text += " de " + plural(homes, "1 hogar (expediente)", "{n} hogares (expedientes)")
-    if visits:
-        text += " · " + plural(visits, "1 intento de visita", "{n} intentos de visita")
-    if decisions:
-        text += " · " + plural(decisions, "1 desestimación o reapertura",
-                               "{n} desestimaciones o reaperturas")
+    if visits:  # the «Intento de visita» rows
+        text += " · " + plural(visits, "1 visita", "{n} visitas")
+    if decisions:  # the «Desestimación» rows (a reopening is one too)
+        text += " · " + plural(decisions, "1 desestimación", "{n} desestimaciones")
     return text
 
 
