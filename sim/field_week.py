@@ -210,7 +210,8 @@ class CaseRec:
     uuid: str
     laptop: str
     kind: str  # visita | s100 | desestimacion
-    approved: float | None = None  # approved (or queued by the supervisor's own decision)
+    approved: float | None = None  # approved, or queued without review (a visit attempt,
+    # the supervisor's own decision)
     held: float | None = None  # the centre first held it
     on_laptop: float | None = None  # the laptop marked it delivered
 
@@ -506,7 +507,7 @@ class FieldWeek:
             day = SimClock.day_date(hh.day)
             v = ws.cases.record_visit(uid, day.isoformat(), "08:05", "4",  # ausente
                                       (day + timedelta(days=1)).isoformat())
-            self.case_recs[v] = CaseRec(v, lap.name, "visita")
+            self.case_recs[v] = CaseRec(v, lap.name, "visita", self.w)  # queued: no review
         ws.save_answers(uid, hh.answers)
         ws.complete(uid)
         self.events.append(Event(self.w, "entered", lap.name))
@@ -533,7 +534,7 @@ class FieldWeek:
         for result, nxt in (("4", day + timedelta(days=1)), ("3", None)):
             v = ws.cases.record_visit(req, day.isoformat(), "09:00", result,
                                       nxt.isoformat() if nxt else "")
-            self.case_recs[v] = CaseRec(v, lap.name, "visita")
+            self.case_recs[v] = CaseRec(v, lap.name, "visita", self.w)  # queued: no review
         self.to_drop.append((lap.name, req))
         self.note("case", "Ana registró una solicitud cuyo hogar se negó dos veces a la visita.")
 

@@ -28,6 +28,40 @@ VISIT = "visita"
 DROP = "desestimacion"
 # Form ids that belong to a case without being its request.
 CASE_FORMS = (FSU, VISIT, DROP)
+# Steps of a case: a visit attempt and a decision (desestimación, reopening) are facts
+# of the case's history, not forms of the household. Each still travels to the centre
+# as its own record (DESIGN.md "The case"), but nobody reviews it and nothing counts it
+# as a «ficha»; the household's forms are the S100 and the FSU.
+CASE_STEPS = (VISIT, DROP)
+
+
+def needs_review(form_id: str) -> bool:
+    """Whether a completed record of `form_id` waits for the supervisor before it goes
+    to the centre (DESIGN.md: the supervisor reviews completed surveys). A step of a
+    case does not: a visit attempt is queued when it is recorded, a decision is the
+    supervisor's own."""
+    return form_id not in CASE_STEPS
+
+
+def awaits_review(form_id: str, state: State | str, case_dropped: bool) -> bool:
+    """Whether a record is one the supervisor has to review now: a completed household
+    form (S100, FSU) of a case that is not dropped."""
+    return State(state) == State.COMPLETE and needs_review(form_id) and not case_dropped
+
+
+def held_by_drop(form_id: str, state: State | str, case_dropped: bool) -> bool:
+    """Whether a household form is held by its case's desestimación: not sent yet (a
+    draft or a completed record) in a dropped case. Nobody reviews it until the
+    supervisor reopens the case, which brings it back as it was; what was already
+    queued or delivered keeps its way to the centre."""
+    return (case_dropped and needs_review(form_id)
+            and State(state) in (State.DRAFT, State.COMPLETE))
+
+
+def dropped_by(actions: list[str]) -> bool:
+    """Whether a case is dropped, from its decisions' actions (`desestimar` or
+    `reabrir`) in the order they were taken: the newest decides."""
+    return bool(actions) and actions[-1] == "desestimar"
 
 
 class Route(StrEnum):

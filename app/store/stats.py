@@ -10,23 +10,37 @@ from app.core.states import State
 _DAY_COLUMNS = ("created_at", "completed_at", "approved_at", "delivered_at")
 
 
-def per_owner_state(conn: sqlite3.Connection) -> list[tuple[int, State, int]]:
-    """(owner id, state, count); the owner is the assignee if reassigned, else the author."""
+def _without(exclude_forms: tuple[str, ...]) -> tuple[str, list[str]]:
+    """An SQL condition (with its arguments) leaving out the form ids given."""
+    if not exclude_forms:
+        return "1", []
+    return f"form_id NOT IN ({','.join('?' * len(exclude_forms))})", list(exclude_forms)
+
+
+def per_owner_state(conn: sqlite3.Connection,
+                    exclude_forms: tuple[str, ...] = ()) -> list[tuple[int, State, int]]:
+    """(owner id, state, count); the owner is the assignee if reassigned, else the author.
+    Records of the form ids in `exclude_forms` are not counted."""
+    cond, args = _without(exclude_forms)
     return [
         (owner, State(state), n)
         for owner, state, n in conn.execute(
-            "SELECT COALESCE(assignee_id, author_id), state, COUNT(*) FROM records GROUP BY 1, 2"
+            "SELECT COALESCE(assignee_id, author_id), state, COUNT(*) FROM records "
+            f"WHERE {cond} GROUP BY 1, 2", args
         )
     ]
 
 
-def timestamps_since(conn: sqlite3.Connection, column: str, since: float) -> list[float]:
+def timestamps_since(conn: sqlite3.Connection, column: str, since: float,
+                     exclude_forms: tuple[str, ...] = ()) -> list[float]:
     """Every value of a timestamp column (created_at, completed_at, approved_at,
-    delivered_at) at or after `since` (Unix seconds)."""
+    delivered_at) at or after `since` (Unix seconds), leaving out the records of the
+    form ids in `exclude_forms`."""
     if column not in _DAY_COLUMNS:
         raise ValueError(f"not a timestamp column: {column}")
-    return [r[0] for r in conn.execute(f"SELECT {column} FROM records WHERE {column} >= ?",
-                                       (since,))]
+    cond, args = _without(exclude_forms)
+    return [r[0] for r in conn.execute(
+        f"SELECT {column} FROM records WHERE {column} >= ? AND {cond}", (since, *args))]
 
 
 def oldest_queued(conn: sqlite3.Connection) -> float | None:
@@ -34,13 +48,6 @@ def oldest_queued(conn: sqlite3.Connection) -> float | None:
     return conn.execute(  # type: ignore[no-any-return]
         "SELECT MIN(COALESCE(approved_at, updated_at)) FROM records WHERE state=?",
         (State.QUEUED.value,),
-    ).fetchone()[0]
-
-
-def oldest_complete(conn: sqlite3.Connection) -> float | None:
-    """When the record longest waiting for review was completed."""
-    return conn.execute(  # type: ignore[no-any-return]
-        "SELECT MIN(completed_at) FROM records WHERE state=?", (State.COMPLETE.value,)
     ).fetchone()[0]
 
 

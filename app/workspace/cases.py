@@ -134,8 +134,11 @@ class Case:
         fsu = self.main_fsu
         ready = fsu is not None and State(fsu.state) not in (State.DRAFT, State.RETURNED)
         if self.route == Route.FSU:
-            out.append(("Ficha socioeconómica (FSU)", ready,
-                        _FSU_WORDING[State(fsu.state)] if fsu else "pendiente de la visita"))
+            wording = _FSU_WORDING[State(fsu.state)] if fsu else "pendiente de la visita"
+            if fsu is not None and rules.held_by_drop(fsu.form_id, fsu.state, self.dropped):
+                wording = (f"{_FSU_HELD[State(fsu.state)]}; no se revisa mientras la "
+                           "solicitud esté desestimada")
+            out.append(("Ficha socioeconómica (FSU)", ready, wording))
         else:
             out.append(("Ficha socioeconómica (FSU)", True,
                         f"no corresponde ({self.route_label})"))
@@ -156,6 +159,8 @@ class Case:
 # How far an FSU has gone, and what the expediente's checklist says of it.
 _FSU_RANK = {State.DRAFT: 0, State.RETURNED: 1, State.COMPLETE: 2, State.QUEUED: 3,
              State.DELIVERED: 4, State.RESULT: 5}
+# What the checklist says of an FSU its case's desestimación holds (rules.held_by_drop).
+_FSU_HELD = {State.DRAFT: "en borrador", State.COMPLETE: "completa"}
 _FSU_WORDING = {
     State.DRAFT: "en borrador: falta completarla",
     State.RETURNED: "observada: corríjala y vuelva a completarla",
@@ -351,7 +356,7 @@ class Cases:
                 if res and (result is None or str(res.get("result_date") or "")
                             >= str(result.get("result_date") or "")):
                     result = res
-        dropped = bool(decisions) and decisions[-1].action == "desestimar"
+        dropped = rules.dropped_by([d.action for d in decisions])
         facts = CaseFacts(
             route=route,
             request_state=State(request.state) if request is not None else None,
@@ -410,6 +415,22 @@ class Cases:
         out = [self._build(k, v, people, today) for k, v in groups.items()]
         out.sort(key=lambda c: (c.request_date, c.case_uuid), reverse=True)
         return out
+
+    def dropped_cases(self) -> set[str]:
+        """The uuids of the dropped cases (the newest decision of each is a
+        desestimación, as `get` decides it), reading only the decision records: cheap
+        enough for every load of the review queue."""
+        with self.ctx.lock:
+            self.ctx.me()
+            conn = self.ctx.conn
+            all_links = links.all_links(conn)
+            metas = self.ctx.session.records.list(conn, "form_id=? AND state<>?",
+                                                  (rules.DROP, State.DRAFT.value))
+        actions: dict[str, list[str]] = {}
+        for m in sorted(metas, key=lambda x: x.created_at):
+            action = self._answers(m).get(_D + "accion", "")
+            actions.setdefault(all_links.get(m.uuid, m.uuid), []).append(action)
+        return {case for case, done in actions.items() if rules.dropped_by(done)}
 
     def get(self, case_uuid: str, today: dt.date | None = None) -> Case:
         """One case (NotFound / NotAllowed in Spanish)."""

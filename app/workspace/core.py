@@ -20,6 +20,7 @@ record lifecycle itself and composes the other parts, each on the same `Context`
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
@@ -27,8 +28,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from app.core import cases as cases_rules
 from app.core.audit_actions import AuditAction
-from app.core.errors import AuthError, NotAllowed, NotFound, ValidationError
+from app.core.errors import AuthError, NotAllowed, NotFound, SieeError, ValidationError
 from app.core.roles import Perm, Role
 from app.core.states import EDITABLE, STATE_LABELS, Action, State, next_state
 from app.core.ubigeo import catalog
@@ -81,9 +83,9 @@ class Workspace:
         )
         self.records_view = Records(self.ctx)
         self.settings = Settings(self.ctx)
-        self.review = Review(self.ctx, self.records_view, self.forms)
         self.cases = Cases(self.ctx, self.records_view, self.forms, self.settings,
                            self.new_record, self.complete)
+        self.review = Review(self.ctx, self.records_view, self.forms, self.cases)
         self.documents = Documents(self.ctx, self.records_view, self.forms, self.settings,
                                    self.cases)
         self.admin = Admin(self.ctx, self.settings)
@@ -258,6 +260,10 @@ class Workspace:
                 )
             ctx.audit(conn, AuditAction.LOGIN)
         finish_backups(ctx.db, ctx.session.audit, key, ctx.clock())  # a killed backup run
+        try:
+            self._queue_waiting_steps()
+        except (SieeError, sqlite3.Error):  # the next log-in tries again; this one goes on
+            log.exception("case steps waiting for review could not be queued")
         log.info("user %s logged in", uid)
         return ctx.session.user
 
@@ -534,6 +540,9 @@ class Workspace:
         records = ctx.session.records
         m = self._load_editable(uuid)
         new_state = next_state(m.state, Action.COMPLETE)
+        if m.form_id == cases_rules.DROP:
+            # a decision goes to the centre unreviewed: only the supervisor takes one
+            ctx.require(Perm.CASE_DROP)
         answers = records.answers(ctx.conn, m)
         errors, warnings = ctx.hooks.validate(m.form_id, m.form_version, answers)
         if not errors and m.form_id == "s100":
@@ -553,12 +562,50 @@ class Workspace:
                 warnings=len(warnings),
             )
             ctx.audit(conn, AuditAction.COMPLETE, uuid, detail={"warnings": len(warnings)})
-            if not self.settings.get("review_required"):
+            if not cases_rules.needs_review(m.form_id):
+                # A step of a case (a visit attempt): to the outbox, no review.
+                new_state = self._queue_unreviewed(conn, uuid, new_state, m.form_id, now)
+            elif not self.settings.get("review_required"):
                 # Review switched off: the system approves on completion.
                 new_state = next_state(new_state, Action.APPROVE)
                 records.update_meta(conn, uuid, state=new_state, approved_at=now)
                 ctx.audit(conn, AuditAction.APPROVE, uuid, detail={"auto": True})
         return new_state, warnings
+
+    def _queue_unreviewed(self, conn: sqlite3.Connection, uuid: str, state: State,
+                          form_id: str, now: float, user_id: int | None = -1) -> State:
+        """Queue a completed step of a case, which nobody reviews
+        (app.core.cases.needs_review), inside the caller's transaction; audited as an
+        automatic approval by `user_id` (-1: the logged-in user, None: the system).
+        Returns the new state."""
+        new_state = next_state(state, Action.APPROVE)
+        self.ctx.session.records.update_meta(conn, uuid, state=new_state, approved_at=now,
+                                             updated_at=now)
+        self.ctx.audit(conn, AuditAction.APPROVE, uuid, detail={"auto": True, "step": form_id},
+                       user_id=user_id)
+        return new_state
+
+    def _queue_waiting_steps(self) -> int:
+        """Visit attempts that an earlier version of the program completed into the
+        supervisor's review queue join the outbox now, as they do when recorded: a
+        laptop updated with visits waiting for review would otherwise keep them in
+        «Completa», never sent. Done at log-in, audited as the system's; rows whose
+        metadata fails its check are left alone (they are reported as damaged). (That
+        version queued every desestimación it made: none waits.) Returns how many."""
+        ctx = self.ctx
+        with ctx.lock:
+            waiting = [m for m in ctx.session.records.list(
+                ctx.conn, "state=? AND form_id=?", (State.COMPLETE.value, cases_rules.VISIT))
+                       if not m.damaged]
+            if not waiting:
+                return 0
+            now = ctx.clock()
+            with transaction(ctx.db) as conn:
+                for m in waiting:
+                    self._queue_unreviewed(conn, m.uuid, State(m.state), m.form_id, now,
+                                           user_id=None)
+        log.info("%d visit attempts left for review by an earlier version queued", len(waiting))
+        return len(waiting)
 
     # -- sync ----------------------------------------------------------------------------------
     def sync(self, progress: ProgressFn | None = None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core import cases as cases_rules
 from app.core import deadlines
 from app.core.audit_actions import AuditAction
 from app.core.errors import NotAllowed, SieeError, ValidationError
@@ -188,19 +189,26 @@ class Documents:
     # dashboard -------------------------------------------------------------------------------
     def dashboard(self, today: dt.date | None = None) -> Dashboard:
         """Counts per state, per enumerator and per day, delivery and results, and the
-        households waiting longest against the 8 / 25 business-day targets."""
+        households waiting longest against the 8 / 25 business-day targets.
+
+        The «fichas» counted are the household's forms (S100, FSU): a visit attempt or
+        a desestimación is a step of its case (app.core.cases.CASE_STEPS), counted in
+        its case, never reviewed, and sent like any record (the oldest queued record
+        includes them). The oldest record waiting for review is one the supervisor has
+        to review now (app.core.cases.awaits_review: not a step, not held by a dropped
+        case)."""
+        steps = cases_rules.CASE_STEPS
         with self.ctx.lock:
             self.ctx.require(Perm.RECORD_VIEW_ALL)
             conn = self.ctx.conn
             today = today or dt.date.fromtimestamp(self.ctx.clock())
-            counts = self.records.counts_by_state()
+            counts = self.records.counts_by_state(exclude_forms=steps)
             people = self.ctx.people()
             per_user: dict[int, dict[str, int]] = {}
-            for owner, state, n in stats.per_owner_state(conn):
+            for owner, state, n in stats.per_owner_state(conn, exclude_forms=steps):
                 per_user.setdefault(owner, {s.value: 0 for s in State})[state.value] = n
             days = self._per_day(today)
             oldest_queued = stats.oldest_queued(conn)
-            oldest_complete = stats.oldest_complete(conn)
             quarantined = self.ctx.session.records.count_quarantined(conn)
             returned = self.ctx.session.records.list(conn, "state=?", (State.RETURNED.value,))
         by_sup = by_centre = 0
@@ -211,6 +219,9 @@ class Documents:
             else:
                 by_centre += 1
         all_cases = self.cases.list(today)
+        oldest_complete = min(
+            (m.completed_at or 0.0 for c in all_cases for m in c.records
+             if cases_rules.awaits_review(m.form_id, m.state, c.dropped)), default=None)
         results: dict[str, int] = {}
         case_counts: dict[str, int] = {}
         for c in all_cases:  # a result belongs to the case: one household counted once
@@ -254,7 +265,8 @@ class Documents:
         tallies: dict[str, dict[dt.date, int]] = {}
         for col in ("created_at", "completed_at", "approved_at", "delivered_at"):
             got: dict[dt.date, int] = {}
-            for ts in stats.timestamps_since(self.ctx.conn, col, start_ts):
+            for ts in stats.timestamps_since(self.ctx.conn, col, start_ts,
+                                             exclude_forms=cases_rules.CASE_STEPS):
                 d = dt.date.fromtimestamp(ts)
                 got[d] = got.get(d, 0) + 1
             tallies[col] = got

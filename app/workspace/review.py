@@ -1,8 +1,10 @@
 """The review part of the workspace (`ws.review`): the supervisor's queue, a record's
 read-only detail, approve (one or many), return with a reason, reassign.
 
-Rules: app/core/states.py (which transitions exist), app/core/roles.py (who may);
-a supervisor never approves a record they wrote or hold (four eyes)."""
+Rules: app/core/states.py (which transitions exist), app/core/roles.py (who may),
+app/core/cases.py (what is reviewed: the household's forms, not the steps of a case,
+and nothing a dropped case holds until it is reopened); a supervisor never approves a
+record they wrote or hold (four eyes)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from app.core import cases as cases_rules
 from app.core.audit_actions import AuditAction
 from app.core.errors import NotAllowed, SieeError, ValidationError
 from app.core.roles import Perm, can, require
@@ -20,6 +23,7 @@ from app.store import cases as case_links
 from app.store.db import transaction
 from app.store.records import RecordMeta
 from app.workspace import exports
+from app.workspace.cases import Cases
 from app.workspace.context import Context, locked
 from app.workspace.documents import _member_name, _summary_head
 from app.workspace.records import Records
@@ -82,6 +86,7 @@ class ReviewDetail:
     result: dict | None
     can_approve: bool
     can_return: bool
+    note: str = ""  # why no decision may be taken on it now (Spanish), or ""
 
     @property
     def warnings(self) -> list[ReviewLine]:
@@ -95,10 +100,12 @@ class ReviewDetail:
 class Review:
     """Supervisor operations (`ws.review`)."""
 
-    def __init__(self, ctx: Context, records: Records, forms: FormLibrary) -> None:
+    def __init__(self, ctx: Context, records: Records, forms: FormLibrary,
+                 cases: Cases) -> None:
         self.ctx = ctx
         self.records = records
         self.forms = forms
+        self.cases = cases
 
     def assignable_users(self) -> list[tuple[str, str]]:
         """(username, shown name) of active users who can hold records (for reassign)."""
@@ -113,17 +120,24 @@ class Review:
 
     # queue ---------------------------------------------------------------------------
     def queue(self, form_id: str | None = None) -> list[QueueItem]:
-        """COMPLETE records, oldest completion first."""
+        """The records the supervisor has to review (app.core.cases.awaits_review:
+        COMPLETE household forms, not the steps of a case, none of a dropped case),
+        oldest completion first, the records of one household together."""
+        steps = cases_rules.CASE_STEPS
         with self.ctx.lock:
             me = self.ctx.me()
             require(me.role, Perm.RECORD_APPROVE)
-            where, args = "state=?", [State.COMPLETE.value]
+            where = f"state=? AND form_id NOT IN ({','.join('?' * len(steps))})"
+            args = [State.COMPLETE.value, *steps]
             if form_id:
                 where += " AND form_id=?"
                 args.append(form_id)
             metas = self.ctx.session.records.list(self.ctx.conn, where, tuple(args))
             people = self.ctx.people()
             case_of = case_links.all_links(self.ctx.conn)
+            dropped = self.cases.dropped_cases() if metas else set()
+            metas = [m for m in metas if not cases_rules.held_by_drop(
+                m.form_id, m.state, case_of.get(m.uuid, m.uuid) in dropped)]
             heads: dict[str, tuple[str, str]] = {}
             for m in metas:  # a visit or a desestimación shows its household's name
                 c = case_of.get(m.uuid, m.uuid)
@@ -213,6 +227,7 @@ class Review:
         head, _dni = _summary_head(m)
         reviewer = can(me.role, Perm.RECORD_APPROVE)
         own = me.id in (m.author_id, m.assignee_id)
+        note = self._held_note(m)
         return ReviewDetail(
             uuid=m.uuid,
             form_id=m.form_id,
@@ -226,12 +241,25 @@ class Review:
             lines=lines,
             returns=list(notes.get("returns") or []),
             result=notes.get("result"),
-            can_approve=reviewer and not own and m.state == State.COMPLETE.value,
-            can_return=can(me.role, Perm.RECORD_RETURN)
+            can_approve=reviewer and not own and not note and m.state == State.COMPLETE.value,
+            can_return=can(me.role, Perm.RECORD_RETURN) and not note
             and m.state in (State.COMPLETE.value, State.QUEUED.value),
+            note=note,
         )
 
     # decisions ---------------------------------------------------------------------------
+    def _held_note(self, m: RecordMeta) -> str:
+        """Why the supervisor takes no decision on `m` now (Spanish), or "": its case was
+        dropped and holds it (app.core.cases.held_by_drop) until it is reopened."""
+        if not cases_rules.held_by_drop(m.form_id, m.state, True):
+            return ""  # not a household form waiting at the ULE: no case to look up
+        case = case_links.case_of(self.ctx.conn, m.uuid) or m.uuid
+        if case not in self.cases.dropped_cases():
+            return ""
+        return ("La solicitud de este hogar fue desestimada: sus fichas no se revisan. "
+                "Si corresponde, el supervisor la reabre desde el expediente (Ctrl+E) y la "
+                "ficha vuelve a la revisión.")
+
     def _check_reviewer(self, m: RecordMeta, perm: Perm) -> None:
         me = self.ctx.me()
         require(me.role, perm)
@@ -241,6 +269,9 @@ class Review:
                 "No puede aprobar una ficha que usted mismo registró; debe aprobarla otro "
                 "supervisor.",
             )
+        note = self._held_note(m)
+        if note:
+            raise NotAllowed("record held by a dropped case", note)
 
     @locked
     def approve(self, uuid: str) -> None:

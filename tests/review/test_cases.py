@@ -83,7 +83,8 @@ def test_absent_household_recorded_and_notice_without_invented_data(team, homes)
     case = ws.cases.get(req)
     assert case.state == CaseState.VISIT_FAILED
     assert [v.failed for v in case.visits] == [True] and not case.fsus
-    assert ws.get(visit).state == State.COMPLETE  # the visit record needs no FSU data
+    # the visit record needs no FSU data, nor the supervisor's review: it is queued
+    assert ws.get(visit).state == State.QUEUED
     # The visit record holds only what was recorded: no dwelling, no members.
     answers = ws.load_answers(visit)["answers"]
     assert set(answers) == {"/visita/intento/fecha_visita", "/visita/intento/hora_visita",

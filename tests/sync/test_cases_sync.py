@@ -74,3 +74,19 @@ def test_a_visit_without_its_case_is_refused(ws, enrolled, server):
     assert ws.get(visit).state == State.RETURNED
     notes = ws.notes(visit)
     assert "expediente" in notes["returns"][-1]["reason"]
+
+
+def test_a_visit_reaches_the_centre_without_the_supervisors_review(ws, enrolled, server):
+    """Review required (the default): a failed visit attempt is a step of the case, sent
+    with the next sync; the request it belongs to waits for the supervisor."""
+    hh = households(1, seed=44)[0]
+    fd = bundled_form("s100")
+    req = ws.new_record("s100", str(fd.version), s100_answers(hh))
+    ws.complete(req)
+    visit = ws.cases.record_visit(req, "2026-11-02", "09:15", "4", next_visit="2026-11-04")
+    rep = enrolled.sync()
+    assert rep.outcome.delivered == 1
+    rows = {r["uuid"]: r for r in server.admin.list_records(limit=1000)}
+    assert visit in rows and req not in rows
+    assert rows[visit]["case_uuid"] == req and rows[visit]["form_id"] == "visita"
+    assert ws.get(visit).state == State.DELIVERED and ws.get(req).state == State.COMPLETE

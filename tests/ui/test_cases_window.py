@@ -79,7 +79,8 @@ def test_absent_household_notice_and_desestimacion_in_the_window(logged_in, qtbo
     assert dlg.reopen_btn.isEnabled() and not dlg.drop_btn.isEnabled()
     qtbot.waitUntil(lambda: any(r.case_label == "Desestimado" for r in page.model.rows),
                     timeout=5000)
-    assert page.status.text().endswith("de 1 hogar (expediente)")  # 3 forms, 1 household
+    # the request is the one ficha; the visit and the decision are steps of its case
+    assert page.status.text() == "1 ficha de 1 hogar (expediente) · 1 visita · 1 desestimación"
     assert dlg.reopen("El hogar volvió a la dirección.")
     assert dlg.case.state == CaseState.VISIT_FAILED
     dlg.close()

@@ -907,9 +907,12 @@ class FormWindow(QMainWindow):
             )
         )
         self.banner.setObjectName("ok")
+        # what happens next: the supervisor's review, or straight to the outbox (a step
+        # of a case such as a visit attempt, or review switched off in the settings)
+        then = ("quedó en cola de envío a la sede central" if State(state) == State.QUEUED
+                else "queda para la revisión del supervisor")
         self.banner.setText(
-            "Ficha completa. Ya no se puede modificar; queda para la revisión del supervisor. "
-            "Ctrl+W para cerrar."
+            f"Ficha completa. Ya no se puede modificar; {then}. Ctrl+W para cerrar."
         )
         self.banner.setStyle(self.banner.style())
         self.banner.show()

@@ -1,5 +1,6 @@
-"""The review queue: COMPLETE records waiting for the supervisor, oldest first,
-with the enumerator, the completion date and the number of soft warnings.
+"""The review queue: the household forms waiting for the supervisor (ws.review.queue:
+not the visit attempts and decisions of a case, nor the forms of a dropped case),
+oldest first, with the enumerator, the completion date and the number of soft warnings.
 
 Approving many records runs off the GUI thread (app.ui.common.worker) with a progress
 dialog that can be cancelled; each refusal is reported with its reason."""
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import cases as cases_rules
 from app.core.errors import SieeError
 from app.core.identifiers import case_reference, mask_dni
 from app.ui.common import styles
@@ -118,7 +120,8 @@ class ReviewQueuePage(QWidget):
         self.form_box = QComboBox()
         self.form_box.addItem("Todos los formularios", "")
         for fid, label in FORM_LABELS.items():
-            self.form_box.addItem(label, fid)
+            if cases_rules.needs_review(fid):  # a visit or a decision is never reviewed
+                self.form_box.addItem(label, fid)
         self.form_box.currentIndexChanged.connect(self.reload)
         form_label_w = QLabel("&Formulario:")
         form_label_w.setBuddy(self.form_box)

@@ -208,20 +208,15 @@ class ReviewWindow(QMainWindow):
         self.status.setObjectName("hint")
         self.status.setWordWrap(True)
 
-        own_note = QLabel("")
-        own_note.setObjectName("warning")
-        own_note.setWordWrap(True)
-        me = ws.user
-        if d.state == State.COMPLETE.value and not d.can_approve and me is not None:
-            own_note.setText(
-                "Usted registró o tiene a su cargo esta ficha: debe aprobarla otro supervisor."
-            )
-        own_note.setVisible(bool(own_note.text()))
+        # why no decision can be taken here, when none can (kept by _update_buttons)
+        self.note = QLabel("")
+        self.note.setObjectName("warning")
+        self.note.setWordWrap(True)
 
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)
-        sl.addWidget(own_note)
+        sl.addWidget(self.note)
         sl.addWidget(self.approve_btn)
         sl.addSpacing(12)
         sl.addWidget(reason_label)
@@ -355,6 +350,11 @@ class ReviewWindow(QMainWindow):
         self.return_btn.setEnabled(d.can_return)
         self.reason.setEnabled(d.can_return)
         me = self.ws.user
+        note = d.note  # the workspace's reason (a dropped case), else the four eyes
+        if not note and d.state == State.COMPLETE.value and not d.can_approve and me:
+            note = "Usted registró o tiene a su cargo esta ficha: debe aprobarla otro supervisor."
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
         self.reassign_btn.setVisible(bool(me and can(me.role, Perm.RECORD_REASSIGN)))
         constancia_ok = d.form_id == "fsu" and d.state not in (
             State.DRAFT.value,

@@ -157,13 +157,17 @@ class RecordsPage(QWidget):
         self.case_btn.clicked.connect(self.open_case)
         self.status = QLabel("")
         self.status.setObjectName("hint")
+        # «9 fichas de 8 hogares (expedientes) · 4 visitas · 1 desestimación» wraps
+        # rather than widening the window past a 1366-pixel screen
+        self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         actions = QHBoxLayout()
         actions.addWidget(self.new_s100_btn)
         actions.addWidget(self.new_fsu_btn)
         actions.addWidget(self.open_btn)
         actions.addWidget(self.case_btn)
-        actions.addStretch(1)
-        actions.addWidget(self.status)
+        actions.addSpacing(12)  # the supervision tools insert their button before it
+        actions.addWidget(self.status, 1)  # right-aligned in what the buttons leave
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -240,7 +244,7 @@ class RecordsPage(QWidget):
                                 c.head_dni if c else "", _case_ubigeo(c),
                                 _step_text(c, m)))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
-            return rows, ws.counts_by_state(exclude_forms=CASE_STEP_FORMS)
+            return rows, ws.counts_by_state(exclude_forms=cases_rules.CASE_STEPS)
 
         self.status.setText("Cargando…")
         self._generation += 1
@@ -293,11 +297,7 @@ class RecordsPage(QWidget):
             )
         self.returned_banner.setVisible(bool(n_ret))
         self.table_area.show_rows(len(rows), self._empty_note(counts))
-        homes = len({r.case_uuid for r in rows})
-        count = plural(len(rows), "1 ficha", "{n} fichas")
-        if rows:  # "0 fichas de 0 hogares" says nothing more than "0 fichas"
-            count += " de " + plural(homes, "1 hogar (expediente)", "{n} hogares (expedientes)")
-        self.status.setText(count)
+        self.status.setText(count_text(rows))
         target = 0
         for i, r in enumerate(rows):
             if r.meta.uuid == keep:
@@ -418,9 +418,22 @@ def _esc(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-# Records that are steps of a case, not forms of the household: the per-state counters
-# («Completa: 3») count the S100s and FSUs only.
-CASE_STEP_FORMS = (cases_rules.VISIT, cases_rules.DROP)
+def count_text(rows: list[Row]) -> str:
+    """What the list holds, under it: «3 fichas de 2 hogares (expedientes) · 2 visitas ·
+    1 desestimación». A «ficha» is a form of the household (S100, FSU); the steps of a
+    case (app.core.cases.CASE_STEPS) are listed, and counted apart, never as fichas."""
+    forms = [r for r in rows if cases_rules.needs_review(r.meta.form_id)]
+    visits = sum(r.meta.form_id == cases_rules.VISIT for r in rows)
+    decisions = sum(r.meta.form_id == cases_rules.DROP for r in rows)
+    text = plural(len(forms), "1 ficha", "{n} fichas")
+    if rows:  # "0 fichas de 0 hogares" says nothing more than "0 fichas"
+        homes = len({r.case_uuid for r in rows})
+        text += " de " + plural(homes, "1 hogar (expediente)", "{n} hogares (expedientes)")
+    if visits:  # the «Intento de visita» rows
+        text += " · " + plural(visits, "1 visita", "{n} visitas")
+    if decisions:  # the «Desestimación» rows (a reopening is one too)
+        text += " · " + plural(decisions, "1 desestimación", "{n} desestimaciones")
+    return text
 
 
 def _case_ubigeo(c: Case | None) -> str:
@@ -431,11 +444,15 @@ def _case_ubigeo(c: Case | None) -> str:
 
 
 def _step_text(c: Case | None, m: RecordMeta) -> str:
-    """What the row of a step of a case says in «Estado», instead of the record's
-    state («Completa» said nothing of it): a visit attempt its outcome, a decision what
-    was decided («Desestimada», «Reabierta») and whether it reached the centre."""
+    """What a row says in «Estado» instead of the record's state («Completa» said
+    nothing of it, or read as «por revisar»): a visit attempt its outcome, a decision
+    what was decided («Desestimada», «Reabierta») and whether it reached the centre, a
+    household form its dropped case holds (app.core.cases.held_by_drop) that the
+    request was dropped."""
     if c is None:
         return ""
+    if cases_rules.held_by_drop(m.form_id, m.state, c.dropped):
+        return _HELD_TEXT[State(m.state)]
     v = next((v for v in c.visits if v.uuid == m.uuid), None)
     if v is not None:
         what = v.result_label or v.result_code or "sin resultado"
@@ -450,6 +467,8 @@ def _step_text(c: Case | None, m: RecordMeta) -> str:
     return f"{what} ({sent})" if sent else what
 
 
+# A household form held by its case's desestimación: nobody reviews it until reopened.
+_HELD_TEXT = {State.DRAFT: "Desestimada (borrador)", State.COMPLETE: "Desestimada (sin revisar)"}
 # Where a decision is on its way to the centre, as its row says it.
 _DECISION_SENT = {State.QUEUED: "por enviar", State.DELIVERED: "enviada a la sede central",
                   State.RETURNED: "observada por la sede central"}
