@@ -17,7 +17,8 @@ server.receipt_p95_s[DB,Pp,Cc,Bb]   95th percentile of a batch's time to receipt
 server.busy_waits[...]              503 answers waited out (not failures)
 server.worker_balance[DB,P2,...]    the least busy worker's CPU over the busiest's during the
                                     configuration (1 = even; a worker left idle while the
-                                    other works through its connections shows here)
+                                    other works through its connections shows here; with
+                                    one device, one connection, it is near 0 by nature)
 server.errors[...]                  failed batches plus resends (timeouts, connection resets)
                                     of one configuration
 server.errors                       refused/failed batches plus resends, all configs
@@ -113,7 +114,7 @@ MIN_RECORDS = 200  # per configuration (more when concurrency x batch is larger)
 # one burst of single batches is mostly how that burst fell between the processes
 # (connections stay with the process that accepted them), not what they sustain.
 MIN_ROUNDS = 4
-SCALING_ROUNDS = 3  # one process then two, alternated (see scaling_2_vs_1)
+SCALING_ROUNDS = 5  # one process and two, back to back, in alternate order (scaling_2_vs_1)
 DAY_RECORDS, DAY_DEVICES = 36_180, 3_600
 DAY_PEAK = 64
 DAY_WINDOW_S = 20.0  # a 30-minute window, compressed
