@@ -44,6 +44,9 @@ _S100_DATE = "/s100/solicitud/fecha_solicitud"
 _S100_NATIVE = "/s100/domicilio/comunidad_indigena"
 _V = "/visita/intento/"
 _D = "/desestimacion/decision/"
+# The code of «1. Completa» in the FSU's `resultado` list (the visits' codes in today's
+# list, rules.visit_result_code): the attempt where the interview was made.
+VISIT_COMPLETE = "1"
 
 NewRecordFn = Callable[..., str]
 CompleteFn = Callable[[str], Any]
@@ -97,6 +100,14 @@ class Case:
     head_name: str = ""
     head_dni: str = ""
     enumerator: str = ""
+
+    def completed_visit(self) -> Visit | None:
+        """The latest recorded attempt whose result is «1. Completa» (the interview was
+        made), by the date and time of the visit, then by when it was recorded; None
+        when no attempt is complete (or none was recorded)."""
+        done = [(v.date, v.time, i, v) for i, v in enumerate(self.visits)
+                if v.result_code == VISIT_COMPLETE and v.state != State.DRAFT]
+        return max(done, key=lambda x: x[:3])[3] if done else None
 
     @property
     def state_label(self) -> str:

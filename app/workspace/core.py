@@ -44,7 +44,7 @@ from app.store.records import RecordMeta, RecordStore
 from app.store.vault import User, Vault
 from app.sync.model import CancelFn, ProgressFn, SyncReport
 from app.workspace.admin import Admin
-from app.workspace.cases import Cases
+from app.workspace.cases import Cases, Visit
 from app.workspace.centre import Centre
 from app.workspace.context import Context, FormHooks, locked
 from app.workspace.documents import Documents
@@ -454,7 +454,9 @@ class Workspace:
         """A new draft of the bundled `form_id`, its defaults filled with what the program
         knows (`form_properties`: the logged-in person, the ULE). With `from_uuid` (an
         S100 for a new FSU), the household's answers then carry over to same-named
-        questions (app/forms/carry_over.py). Returns the new record's uuid."""
+        questions (app/forms/carry_over.py), and an FSU's «Control de la visita» takes
+        the enumerator, date and result of the case's completed visit, if one was
+        recorded (`_visit_control`). Returns the new record's uuid."""
         fd = self.forms.bundled(form_id)
         session = FormSession(fd, None, properties=self.form_properties())
         if from_uuid:
@@ -462,9 +464,11 @@ class Workspace:
             src_session = FormSession(self.forms.get(src.form_id, src.form_version),
                                       self.load_answers(from_uuid) or None)
             carry_over(src_session, session)
+            case = self.cases.get(self.cases.case_of(from_uuid))
+            if form_id == "fsu":
+                _visit_control(session, case.completed_visit())
         answers = session.to_json(include_aside=True)
         if from_uuid:
-            case = self.cases.get(self.cases.case_of(from_uuid))
             if case.dropped:
                 raise NotAllowed("case dropped", "La solicitud fue desestimada: no se registra "
                                  "una FSU. El supervisor puede reabrirla si corresponde.")
@@ -612,3 +616,25 @@ class Workspace:
              cancelled: CancelFn | None = None) -> SyncReport:
         """Send every queued record to the centre, then apply its inbox (`ws.centre.sync`)."""
         return self.centre.sync(progress, cancelled)
+
+
+# The FSU's «Control de la visita» answers a recorded visit attempt holds.
+_FSU_CONTROL = "/fsu/control/"
+
+
+def _visit_control(session: FormSession, visit: Visit | None) -> None:
+    """Fill a new FSU's visit control from the case's completed visit (registered in
+    the expediente, «Registrar visita…»): who made it, its date and its result, as the
+    visit record holds them; nothing else is filled in. With no completed visit (None)
+    the form's own defaults stay (the logged-in person, today). The clerk can still
+    change them in the form."""
+    if visit is None:
+        return
+    for name, value in (("empadronador", visit.enumerator), ("fecha_visita", visit.date),
+                        ("resultado", visit.result_code)):
+        path = _FSU_CONTROL + name
+        if value and session.has(path):
+            try:
+                session.set(path, value)
+            except SieeError:  # refused by the form (an older list): the default stays
+                log.warning("visit control answer %s not carried to the FSU", name)

@@ -116,3 +116,54 @@ def test_a_requester_missing_from_the_members_is_shown_at_the_document(ws_factor
     w.refresh_page()
     assert "debe figurar" not in w.current_row.message.text()
     w.close()
+
+
+def _clerk_with_visits(win, clock, seed: int, results: list[tuple[str, str, str]]) -> str:
+    """A digitador (María Condori) logged in who types an S100 and records the visits
+    `results` (date, time, result) made by the enumerator Luis Flores. Returns the S100."""
+    import datetime as dt
+
+    clock.t = dt.datetime(2026, 11, 20, 10, 0).timestamp()
+    ws = win.ws
+    ws.admin.add_user("luis", "empadronador", "clave-luis-1234", "Luis Flores",
+                      must_change=False)
+    ws.admin.add_user("maria", "digitador", "clave-maria-1234", "María Condori",
+                      must_change=False)
+    ws.logout()
+    ws.login("maria", "clave-maria-1234")
+    s100 = Team(ws, clock).s100(households(1, seed=seed)[0])
+    for date, time, result in results:
+        ws.cases.record_visit(s100, date, time, result, "2026-11-21" if result == "4" else "",
+                              enumerator="luis")
+    return s100
+
+
+def test_a_new_fsu_takes_the_enumerator_date_and_result_of_the_completed_visit(
+        logged_in, qtbot, clock):
+    """Walk-through: the visit «1. Completa» by Luis Flores was registered in the
+    expediente, then a digitador made the FSU from the S100 (Ctrl+U): its «Control de
+    la visita» named the digitador and asked the date and result again."""
+    win = logged_in
+    s100 = _clerk_with_visits(win, clock, 44, [("2026-11-16", "09:30", "4"),
+                                               ("2026-11-18", "11:00", "1")])
+    w = win.new_record("fsu", s100)
+    assert w is not None
+    assert shown(w, "/fsu/control/empadronador") == "Luis Flores"
+    assert w.session.get("/fsu/control/fecha_visita") == "2026-11-18"
+    assert w.session.get("/fsu/control/resultado") == "1"
+    # stored so: the review header, the queue and the dashboard read the answers
+    answers = win.ws.load_answers(w.uuid)
+    assert "Luis Flores" in str(answers) and "María Condori" not in str(answers)
+    w.close()
+
+
+def test_without_a_completed_visit_the_fsu_starts_as_before(logged_in, qtbot, clock):
+    """Only a failed attempt: nothing of it is copied (the interview has not happened)."""
+    win = logged_in
+    s100 = _clerk_with_visits(win, clock, 45, [("2026-11-16", "09:30", "4")])
+    w = win.new_record("fsu", s100)
+    assert w is not None
+    assert shown(w, "/fsu/control/empadronador") == "María Condori"
+    assert w.session.get("/fsu/control/fecha_visita") != "2026-11-16"  # the form's today()
+    assert w.session.get("/fsu/control/resultado") in ("", None)
+    w.close()

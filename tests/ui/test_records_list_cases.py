@@ -73,3 +73,49 @@ def test_expediente_column_says_failed_visit_after_an_fsu_draft(logged_in, qtbot
     rows = _rows(page, qtbot, {req, fsu, visit})
     assert {rows[u].case_label for u in (req, fsu, visit)} == {
         "Visita fallida (volver a visitar)"}
+
+
+def _select(page, uuid: str) -> None:
+    from PySide6.QtCore import QItemSelectionModel
+
+    i = next(i for i, r in enumerate(page.model.rows) if r.meta.uuid == uuid)
+    page.table.selectionModel().setCurrentIndex(
+        page.model.index(i, 0),
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+
+
+def test_a_new_record_closed_is_the_one_selected_in_the_list(logged_in, qtbot, clock):
+    """Walk-through: after closing a new S100 the list kept the previous household
+    selected, and Ctrl+E opened the other household's expediente («Desestimar…»
+    enabled). The record just closed is the one selected, the keyboard in the list;
+    the same for an FSU made from the S100 (Ctrl+U)."""
+    clock.t = dt.datetime(2026, 11, 16, 10, 0).timestamp()
+    win = logged_in
+    ws, page = win.ws, win.records_page
+    old, new = households(2, seed=33)
+    before = _request(ws, old)
+    ws.complete(before)
+    _rows(page, qtbot, {before})
+    _select(page, before)
+    w = win.new_record("s100")
+    assert w is not None
+    w.session.set("/s100/solicitante/sol_num_doc", new.head.dni)
+    with qtbot.waitSignal(w.closed, timeout=5000):
+        w.close()
+    qtbot.waitUntil(lambda: page.selected_row() is not None
+                    and page.selected_row().meta.uuid == w.uuid, timeout=5000)
+    assert page.selected_row().case_uuid == ws.cases.case_of(w.uuid) != ws.cases.case_of(before)
+    qtbot.waitUntil(lambda: page.table.hasFocus(), timeout=3000)
+    # a new FSU from the selected S100: closed, the FSU is the row selected
+    req = _request(ws, new)
+    ws.complete(req)
+    _rows(page, qtbot, {req})
+    _select(page, req)
+    page.new_fsu_from_selected()
+    fsu = next(u for u, f in win.forms.items() if f.fd.form_id == "fsu")
+    with qtbot.waitSignal(win.forms[fsu].closed, timeout=5000):
+        win.forms[fsu].close()
+    qtbot.waitUntil(lambda: page.selected_row() is not None
+                    and page.selected_row().meta.uuid == fsu, timeout=5000)
+    assert page.selected_row().case_uuid == ws.cases.case_of(req)
+    qtbot.waitUntil(lambda: page.table.hasFocus(), timeout=3000)

@@ -308,6 +308,7 @@ class AppWindow(QMainWindow):
     def _form_closed(self, uuid: str) -> None:
         self.forms.pop(uuid, None)
         if self.records_page is not None and self.ws is not None and self.ws.user is not None:
+            self.records_page.select_on_load(uuid)  # the record just closed, not the one before
             self.records_page.reload()
             self.activateWindow()
             self.records_page.table.setFocus()
@@ -324,6 +325,8 @@ class AppWindow(QMainWindow):
         except SieeError as e:
             show_error(self, e)
             return None
+        if self.records_page is not None:
+            self.records_page.select_on_load(uuid)  # the list shows it chosen
         broadcast({RECORDS}, origin=self)  # the list, the dashboard, the log show it
         return self.open_record(uuid)
 

@@ -55,6 +55,7 @@ class RecordsPage(QWidget):
         self.ws = ws
         self.load_job: Job | None = None
         self._generation = 0
+        self._select_uuid: str | None = None  # the row to select on the next load
         self._search_uuids: set[str] | None = None
         subscribe(self, self.on_changes)
 
@@ -279,7 +280,11 @@ class RecordsPage(QWidget):
             return  # the session ended, or a newer load was started meanwhile
         rows, counts = result
         selected = self.selected_row()
-        keep = selected.meta.uuid if selected else None
+        # the record asked for (select_on_load), else the row selected before the load
+        wanted = [self._select_uuid, selected.meta.uuid if selected else None]
+        self._select_uuid = None
+        found = {r.meta.uuid for r in rows}
+        keep = next((u for u in wanted if u and u in found), None)
         self.model.set_rows(rows)
         for st, b in self.count_buttons.items():
             if st != State.QUEUED.value:  # the send queue's figure: show_queue
@@ -361,6 +366,13 @@ class RecordsPage(QWidget):
         self.reload()
 
     # -- selection and actions ----------------------------------------------------------------
+    def select_on_load(self, uuid: str) -> None:
+        """Select `uuid`'s row when the list next loads (a record just created or
+        closed): keeping the row selected before would leave another household chosen
+        for Ctrl+E, «Desestimar…» and Ctrl+U (found in a clerk walk-through). A row the
+        filters hide leaves the selection as it was."""
+        self._select_uuid = uuid
+
     def selected_row(self) -> Row | None:
         idx = self.table.selectionModel().currentIndex()
         return self.model.row_at(idx.row()) if idx.isValid() else None
