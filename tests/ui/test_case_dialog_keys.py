@@ -142,3 +142,29 @@ def test_reopen_without_a_reason_keeps_its_dialog_open(logged_in, qtbot, clock):
     assert "motivo" in text.lower()
     assert dlg.case.state != CaseState.DROPPED
     assert dlg.case.decisions[-1].reason == "El hogar volvio."
+
+
+def test_the_d100_period_is_typed_as_kept_or_refused(logged_in, qtbot, clock, tmp_path):
+    """The D100's «Desde» / «Hasta» are the same kind of date field: what is typed is
+    the period asked for, and a period ending in the future or backwards is refused in
+    the page (no D100 is generated)."""
+    from app.ui.review.d100_page import D100Page
+
+    clock.t = TODAY.timestamp()
+    ws = logged_in.ws
+    ws.settings.update(review_required=False)
+    ws.complete(_request(ws, 64))  # approved on completion: sent today
+    page = D100Page(ws)
+    qtbot.addWidget(page)
+    page.show()
+    _type_date(qtbot, page.date_from, "30/11/2026")
+    assert page.date_from.text() == "30/11/2026"
+    _type_date(qtbot, page.date_to, "05/12/2026")
+    assert page.generate(tmp_path / "a.pdf") is None and page.table.rowCount() == 0
+    assert not page.error.isHidden() and "posterior a hoy" in page.error.text()
+    _type_date(qtbot, page.date_to, "29/11/2026")
+    assert page.generate(tmp_path / "b.pdf") is None
+    assert "anterior a la fecha «Desde» (30/11/2026)" in page.error.text()
+    _type_date(qtbot, page.date_to, "01/12/2026")
+    assert page.generate(tmp_path / "c.pdf") is not None and page.error.isHidden()
+    assert page.table.rowCount() == 1
