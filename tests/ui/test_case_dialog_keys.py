@@ -168,3 +168,20 @@ def test_the_d100_period_is_typed_as_kept_or_refused(logged_in, qtbot, clock, tm
     _type_date(qtbot, page.date_to, "01/12/2026")
     assert page.generate(tmp_path / "c.pdf") is not None and page.error.isHidden()
     assert page.table.rowCount() == 1
+
+
+def test_a_date_typed_after_the_old_one_is_refused_not_dropped(qtbot):
+    """Typing without selecting first (a click into the field) adds to the text: the
+    field keeps it and says it is not a date, instead of dropping the keys."""
+    from app.ui.common.date_field import DateField
+
+    field = DateField(TODAY.date(), "La fecha de la visita")
+    qtbot.addWidget(field)
+    field.setFocus()
+    field.end(False)
+    qtbot.keyClicks(field, "30/11/2026")
+    assert field.text() == "01/12/202630/11/2026" and field.date() is None
+    assert "no es una fecha completa" in (field.problem() or "")
+    field.selectAll()
+    qtbot.keyClicks(field, "30-11-2026")
+    assert field.date() == dt.date(2026, 11, 30) and field.problem() is None

@@ -29,7 +29,6 @@ class DateField(QLineEdit):
         super().__init__(parent)
         self.label = label
         self.setPlaceholderText("dd/mm/aaaa")
-        self.setMaxLength(10)
         self.setToolTip("Escriba la fecha como día/mes/año, por ejemplo 30/11/2026.")
         if value is not None:
             self.set_date(value)

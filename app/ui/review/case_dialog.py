@@ -239,6 +239,7 @@ class ReopenDialog(QDialog):
         self.setWindowTitle("Reabrir la solicitud")
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("Por qué se reabre (por ejemplo, el hogar regresó)")
+        self.reason.setMinimumWidth(380)  # the placeholder is read whole
         self.error = _error_label()
         form = QFormLayout()
         form.addRow("&Motivo para reabrir:", self.reason)
