@@ -249,7 +249,7 @@ def main() -> int:
     shot("58-tablero-hogares.png", 800)
     sup.show_tab(sup.d100)
     d100 = sup.d100
-    d100.date_from.setDate(d100.date_from.date().addDays(-20))
+    d100.date_from.set_date(d100.date_from.date() - dt.timedelta(days=20))
     pdf = d100.generate(tmp / "d100.pdf")
     d100.mark("firmado")
     shot("59-d100.png")

@@ -177,12 +177,11 @@ def test_notice_button_writes_the_pdf(logged_in, qtbot, tmp_path, clock, monkeyp
 
 
 def test_supervisor_drops_with_a_reason_chosen_by_keyboard(logged_in, qtbot, clock):
-    """«Desestimar…» clicked by a supervisor shows the settings' reasons; the second one is
-    chosen with the arrow key and the request is dropped with it; «Reabrir…» then asks
-    for its reason (the buttons' `clicked` flag once took the place of the reason)."""
-    from PySide6.QtWidgets import QInputDialog, QLineEdit
-
-    from app.ui.review.case_dialog import CaseDialog, DropDialog
+    """«Desestimar…» clicked by a supervisor shows the settings' reasons, none chosen; the
+    second one is chosen with the arrow keys and the request is dropped with it;
+    «Reabrir…» then asks for its reason (the buttons' `clicked` flag once took the place
+    of the reason)."""
+    from app.ui.review.case_dialog import CaseDialog, DropDialog, ReopenDialog
     from tests.review.conftest import PASSWORDS
     from tests.ui.modal import answer_modal
 
@@ -202,7 +201,8 @@ def test_supervisor_drops_with_a_reason_chosen_by_keyboard(logged_in, qtbot, clo
     def answer(dd: DropDialog) -> None:
         seen.append([dd.reason.itemText(i) for i in range(dd.reason.count())])
         dd.reason.setFocus()
-        qtbot.keyClick(dd.reason, Qt.Key.Key_Down)
+        qtbot.keyClick(dd.reason, Qt.Key.Key_Down)  # the first reason
+        qtbot.keyClick(dd.reason, Qt.Key.Key_Down)  # the second
         qtbot.keyClicks(dd.detail, "Tres intentos sin respuesta.")
         qtbot.keyClick(dd.detail, Qt.Key.Key_Return)
 
@@ -215,12 +215,11 @@ def test_supervisor_drops_with_a_reason_chosen_by_keyboard(logged_in, qtbot, clo
                                               "Tres intentos sin respuesta.")
     assert "Rosa Quispe" in dlg.info.text() and reasons[1] in dlg.info.text()
 
-    def reopen_reason(box: QInputDialog) -> None:
-        line = box.findChild(QLineEdit)
-        qtbot.keyClicks(line, "El hogar regreso.")
-        qtbot.keyClick(line, Qt.Key.Key_Return)
+    def reopen_reason(box: ReopenDialog) -> None:
+        qtbot.keyClicks(box.reason, "El hogar regreso.")
+        qtbot.keyClick(box.reason, Qt.Key.Key_Return)
 
-    answer_modal(QInputDialog, reopen_reason)
+    answer_modal(ReopenDialog, reopen_reason)
     qtbot.mouseClick(dlg.reopen_btn, Qt.MouseButton.LeftButton)
     assert dlg.case.state != CaseState.DROPPED
     assert dlg.case.decisions[-1].reason == "El hogar regreso."

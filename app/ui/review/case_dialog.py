@@ -9,17 +9,15 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, QTime
+from PySide6.QtCore import Qt, QTime
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateEdit,
     QDialog,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -36,6 +34,7 @@ from app.core.roles import Perm, can
 from app.forms import bundled_form
 from app.store.vault import User
 from app.ui.common.changes import RECORDS, REVIEW, broadcast
+from app.ui.common.date_field import DateField
 from app.ui.common.dialogs import form_with_hint
 from app.ui.common.worker import show_error
 from app.ui.review.papers import write_notice_pdf
@@ -66,11 +65,18 @@ class VisitDialog(QDialog):
     yet offers only the logged-in user.
 
     The result starts empty and must be chosen (its code's digit, or the arrow keys):
-    a default «1. Completa» invited recording as complete a visit nobody answered."""
+    a default «1. Completa» invited recording as complete a visit nobody answered.
+
+    The dates are typed as dd/mm/aaaa and kept as typed (`DateField`): a visit date
+    after `today` or before `earliest` (the request's date), or a next attempt not after
+    the visit, is refused with a message, never changed."""
 
     def __init__(self, today: dt.date, parent: QWidget | None = None,
-                 enumerators: list[User] | None = None, me: User | None = None) -> None:
+                 enumerators: list[User] | None = None, me: User | None = None,
+                 earliest: dt.date | None = None) -> None:
         super().__init__(parent)
+        self.today = today
+        self.earliest = earliest
         self.setWindowTitle("Registrar intento de visita")
         people = list(enumerators or [])
         if not people and me is not None:
@@ -87,9 +93,7 @@ class VisitDialog(QDialog):
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         self.error.hide()
-        self.date = QDateEdit(QDate(today.year, today.month, today.day))
-        self.date.setDisplayFormat("dd/MM/yyyy")
-        self.date.setCalendarPopup(True)
+        self.date = DateField(today, "La fecha de la visita")
         self.time = QTimeEdit(QTime.currentTime())
         self.time.setDisplayFormat("HH:mm")
         self.result = QComboBox()
@@ -100,9 +104,8 @@ class VisitDialog(QDialog):
             self.result.addItem(f"{c.name}. {c.label(fd.default_language)}", c.name)
             self._extra[c.name] = c.extra
         self.result.setCurrentIndex(-1)  # no default: what happened is always chosen
-        self.next_visit = QDateEdit(QDate(today.year, today.month, today.day).addDays(2))
-        self.next_visit.setDisplayFormat("dd/MM/yyyy")
-        self.next_visit.setCalendarPopup(True)
+        self.next_visit = DateField(today + dt.timedelta(days=2),
+                                    "La fecha del próximo intento")
         self.notes = QLineEdit()
         self.notes.setPlaceholderText("Lo que vio; no anote datos que el hogar no dio")
         form = QFormLayout()
@@ -116,22 +119,41 @@ class VisitDialog(QDialog):
                        "de visita para dejar en la puerta con la fecha del próximo intento.",
                        "Registrar", below=(self.error,))
         self.result.currentIndexChanged.connect(self._result_changed)
+        for field in (self.date, self.next_visit):
+            field.textEdited.connect(lambda _t, f=field: self._edited(f))
         self._result_changed()
         # the first thing to answer: who went, unless it is already known
         (self.result if self.enumerator.currentIndex() >= 0 else self.enumerator).setFocus()
 
     def accept(self) -> None:
-        """Refused (with a message, the focus on what is missing) until the enumerator
-        and the result are chosen."""
+        """Refused (with a message, the focus on what is missing or wrong) until the
+        enumerator and the result are chosen and the dates are allowed."""
         if self.enumerator.currentIndex() < 0:
             self._refuse("Elija el empadronador(a) que hizo la visita.", self.enumerator)
+            return
+        problem = self.date.problem(self.earliest, self.today, "a la fecha de la solicitud")
+        if problem:
+            self._refuse(problem, self.date)
             return
         if self.result.currentIndex() < 0:
             self._refuse("Elija el resultado de la visita: qué pasó en este intento "
                          "(escriba su número; por ejemplo, 4 si no encontró a nadie).",
                          self.result)
             return
+        visit = self.date.date()
+        if self.next_visit.isEnabled() and visit is not None:
+            problem = self.next_visit.problem(visit + dt.timedelta(days=1), None,
+                                              "al día siguiente de la visita")
+            if problem:
+                self._refuse(problem, self.next_visit)
+                return
         super().accept()
+
+    def _edited(self, field: QWidget) -> None:
+        """The message asked about `field` and it is being typed again: hide it."""
+        if self._missing is field:
+            self._missing = None
+            self.error.hide()
 
     def _refuse(self, text: str, field: QWidget) -> None:
         """Say what is missing under the fields and put the focus on it."""
@@ -151,29 +173,92 @@ class VisitDialog(QDialog):
 
     def values(self) -> dict[str, str]:
         """Arguments of `ws.cases.record_visit` (without the case)."""
-        nxt = self.next_visit.date().toString("yyyy-MM-dd") if self.next_visit.isEnabled() else ""
-        return {"date": self.date.date().toString("yyyy-MM-dd"),
+        nxt = self.next_visit.date() if self.next_visit.isEnabled() else None
+        day = self.date.date()
+        return {"date": day.isoformat() if day else "",
                 "time": self.time.time().toString("HH:mm"),
-                "result": str(self.result.currentData() or ""), "next_visit": nxt,
+                "result": str(self.result.currentData() or ""),
+                "next_visit": nxt.isoformat() if nxt else "",
                 "notes": self.notes.text().strip(),
                 "enumerator": self.enumerator.currentData() or ""}
 
 
+def _error_label() -> QLabel:
+    """The hidden Spanish message under a dialog's fields (error style)."""
+    error = QLabel("")
+    error.setObjectName("error")
+    error.setWordWrap(True)
+    error.hide()
+    return error
+
+
 class DropDialog(QDialog):
-    """Desestimación: a reason from the settings' list and an optional detail."""
+    """Desestimación: a reason from the settings' list and an optional detail.
+
+    The reason starts unselected and must be chosen (arrow keys or its first letter):
+    a preselected «Visitas fallidas reiteradas» let Enter drop a case that had no visit
+    with a wrong reason."""
 
     def __init__(self, reasons: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Desestimar la solicitud")
         self.reason = QComboBox()
+        self.reason.setPlaceholderText("Elija el motivo de la desestimación")
         self.reason.addItems(reasons)
+        self.reason.setCurrentIndex(-1)  # no default: the reason is always chosen
         self.detail = QLineEdit()
+        self.error = _error_label()
         form = QFormLayout()
         form.addRow("&Motivo:", self.reason)
         form.addRow("&Detalle:", self.detail)
         form_with_hint(self, form, "La solicitud deja de contar para los plazos de 8 y 25 días "
                        "hábiles y se informa a la sede central. Solo el supervisor puede "
-                       "reabrirla.", "Desestimar")
+                       "reabrirla.", "Desestimar", below=(self.error,))
+        self.reason.currentIndexChanged.connect(
+            lambda i: self.error.hide() if i >= 0 else None)
+        self.reason.setFocus()
+
+    def accept(self) -> None:
+        """Refused, with a message and the focus on the reason, until one is chosen."""
+        if self.reason.currentIndex() < 0:
+            self.error.setText("Elija el motivo de la desestimación (flechas arriba y abajo) "
+                               "antes de desestimar la solicitud.")
+            self.error.show()
+            self.adjustSize()
+            self.reason.setFocus()
+            return
+        super().accept()
+
+
+class ReopenDialog(QDialog):
+    """Reabrir: the reason, typed by the supervisor; an empty one keeps the dialog open
+    with the message in it and the focus on the reason."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Reabrir la solicitud")
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Por qué se reabre (por ejemplo, el hogar regresó)")
+        self.reason.setMinimumWidth(380)  # the placeholder is read whole
+        self.error = _error_label()
+        form = QFormLayout()
+        form.addRow("&Motivo para reabrir:", self.reason)
+        form_with_hint(self, form, "La solicitud vuelve a contar para los plazos y sus fichas "
+                       "vuelven a la revisión. Se informa a la sede central.", "Reabrir",
+                       below=(self.error,))
+        self.reason.textEdited.connect(lambda _t: self.error.hide())
+        self.reason.setFocus()
+
+    def accept(self) -> None:
+        """Refused, with a message and the focus on the reason, while it is empty."""
+        if not self.reason.text().strip():
+            self.error.setText("Escriba el motivo para reabrir la solicitud: queda en la "
+                               "bitácora y se informa a la sede central.")
+            self.error.show()
+            self.adjustSize()
+            self.reason.setFocus()
+            return
+        super().accept()
 
 
 class CaseDialog(QDialog):
@@ -312,7 +397,8 @@ class CaseDialog(QDialog):
         except SieeError as e:
             show_error(self, e)
             return None
-        return VisitDialog(dt.date.fromtimestamp(self.ws.clock()), self, people, self.ws.user)
+        return VisitDialog(dt.date.fromtimestamp(self.ws.clock()), self, people, self.ws.user,
+                           earliest=self.case.request_date if self.case else None)
 
     def add_visit(self) -> None:
         dlg = self.visit_dialog()
@@ -375,10 +461,10 @@ class CaseDialog(QDialog):
 
     def reopen(self, reason: str | None = None) -> bool:
         if reason is None:
-            reason, ok = QInputDialog.getText(self, "Reabrir la solicitud",
-                                              "Motivo para reabrir la solicitud:")
-            if not ok:
+            dlg = ReopenDialog(self)
+            if dlg.exec() != QDialog.DialogCode.Accepted:
                 return False
+            reason = dlg.reason.text().strip()
         try:
             self.ws.cases.reopen(self.case_uuid, reason)
         except SieeError as e:

@@ -7,10 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import SieeError
+from app.ui.common.date_field import DateField
 from app.ui.common.worker import show_error
 from app.ui.review.papers import write_d100_pdf
 from app.workspace import Workspace
@@ -42,11 +42,13 @@ class D100Page(QWidget):
         self.ws = ws
         today = dt.date.fromtimestamp(ws.clock())
         start = today.replace(day=1)
-        self.date_from = QDateEdit(QDate(start.year, start.month, start.day))
-        self.date_to = QDateEdit(QDate(today.year, today.month, today.day))
-        for d in (self.date_from, self.date_to):
-            d.setDisplayFormat("dd/MM/yyyy")
-            d.setCalendarPopup(True)
+        # typed as dd/mm/aaaa and kept as typed; `generate` refuses a wrong period
+        self.date_from = DateField(start, "La fecha «Desde»")
+        self.date_to = DateField(today, "La fecha «Hasta»")
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
         self.generate_btn = QPushButton("&Generar D100 (PDF)…")
         self.generate_btn.clicked.connect(lambda: self.generate())
         top = QHBoxLayout()
@@ -82,6 +84,7 @@ class D100Page(QWidget):
         row.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(self.error)
         lay.addWidget(hint)
         lay.addWidget(self.table, 1)
         lay.addLayout(row)
@@ -113,11 +116,25 @@ class D100Page(QWidget):
         return int(it.data(Qt.ItemDataRole.UserRole)) if it else None
 
     def generate(self, path: str | Path | None = None) -> Path | None:
-        """A new D100 for the period, saved as a PDF (asks where, unless `path`)."""
-        start = self.date_from.date().toPython()
-        end = self.date_to.date().toPython()
+        """A new D100 for the period, saved as a PDF (asks where, unless `path`).
+        A period that is not two real dates, ends after today or ends before it starts
+        is refused with a message above the list, the focus on the wrong date."""
+        today = dt.date.fromtimestamp(self.ws.clock())
+        start = self.date_from.date()
+        problem = self.date_from.problem(None, today)
+        field = self.date_from
+        if problem is None:
+            problem = self.date_to.problem(start, today, "a la fecha «Desde»")
+            field = self.date_to
+        end = self.date_to.date()
+        if problem or start is None or end is None:
+            self.error.setText(problem or "")
+            self.error.setVisible(bool(problem))
+            field.setFocus()
+            return None
+        self.error.hide()
         try:
-            data = self.ws.cases.d100_generate(start, end)  # type: ignore[arg-type]
+            data = self.ws.cases.d100_generate(start, end)
         except SieeError as e:
             show_error(self, e)
             return None
