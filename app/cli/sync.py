@@ -191,7 +191,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(f"Servidor: {st.server_url}  (equipo {st.device_id})"
               + ("  — DADO DE BAJA" if st.revoked else ""))
-    print(f"En cola de envío: {st.pending}   Entregadas: {st.delivered}   "
+    print(f"En cola de envío: {st.pending}   Fichas entregadas: {st.delivered_forms}   "
           f"Observadas: {st.returned}   En cuarentena: {st.quarantined}   "
           f"Con resultado: {st.result}")
     if st.in_flight:
@@ -233,7 +233,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         ws.close()
     if not paths:
-        print("No hay fichas en cola de envío.")
+        print("No hay registros en cola de envío.")
     for path in paths:
         print(path)
     print(f"Solicitud de novedades: {request}", file=sys.stderr)

@@ -58,6 +58,27 @@ def held_by_drop(form_id: str, state: State | str, case_dropped: bool) -> bool:
             and State(state) in (State.DRAFT, State.COMPLETE))
 
 
+# The key under which the household forms a dropped case holds (held_by_drop) are counted,
+# beside the state values: their rows read «Desestimada», so no counter shows them as
+# «Borrador» or «Completa».
+HELD = "HELD"
+
+
+def form_counts(records: list[tuple[str, State | str, bool]]) -> dict[str, int]:
+    """Household forms per state (state value -> count, every state present), from
+    (form id, state, its case is dropped) of each record: the steps of a case are left
+    out (they are not fichas) and the forms a dropped case holds are counted under
+    HELD, not under their state. The one rule every counter of fichas follows (the
+    records list, the dashboard)."""
+    counts = {s.value: 0 for s in State}
+    counts[HELD] = 0
+    for form_id, state, dropped in records:
+        if not needs_review(form_id):
+            continue
+        counts[HELD if held_by_drop(form_id, state, dropped) else State(state).value] += 1
+    return counts
+
+
 def dropped_by(actions: list[str]) -> bool:
     """Whether a case is dropped, from its decisions' actions (`desestimar` or
     `reabrir`) in the order they were taken: the newest decides."""
@@ -158,8 +179,10 @@ class CaseState(StrEnum):
     REQUESTED = "solicitud"  # the S100 is being written or reviewed
     VISIT_PENDING = "visita_pendiente"
     VISIT_FAILED = "visita_fallida"
+    VISITED = "visitado"  # the interview happened (a visit says so), the FSU is not typed yet
     IN_REVIEW = "en_revision"
     RETURNED = "observado"
+    QUEUED = "en_cola"  # approved, in the send queue: not at the centre yet
     SENT = "enviado"  # waiting for the centre's result
     RESULT = "con_resultado"
     DROPPED = "desestimado"
@@ -169,8 +192,10 @@ CASE_STATE_LABELS: dict[CaseState, str] = {
     CaseState.REQUESTED: "Solicitud en registro",
     CaseState.VISIT_PENDING: "Visita pendiente",
     CaseState.VISIT_FAILED: "Visita fallida (volver a visitar)",
+    CaseState.VISITED: "Visita realizada, FSU por registrar",
     CaseState.IN_REVIEW: "En revisión",
     CaseState.RETURNED: "Observado",
+    CaseState.QUEUED: "Aprobado, en cola de envío",
     CaseState.SENT: "Enviado, espera resultado",
     CaseState.RESULT: "Con resultado",
     CaseState.DROPPED: "Desestimado",
@@ -204,10 +229,13 @@ def case_state(f: CaseFacts) -> CaseState:
     - nothing past draft and no visit: the request is being written (REQUESTED), also
       for an FSU typed without its S100;
     - a request with visit whose FSU is not completed yet: VISIT_FAILED when the last
-      attempt failed, else VISIT_PENDING (a draft FSU is not a finished interview);
+      attempt failed, VISITED when the last attempt says the interview happened (its
+      visit clock is met, the 25-day one runs), else VISIT_PENDING (a draft FSU is not
+      a finished interview);
     - a record completed and waiting for the supervisor: IN_REVIEW;
-    - otherwise what the case needs was queued or delivered: SENT (a stray draft FSU
-      beside a delivered one does not pull the case back to review)."""
+    - otherwise what the case needs was queued or delivered: QUEUED while any of its
+      forms is still in the send queue, SENT once all reached the centre (a stray draft
+      FSU beside a delivered one does not pull the case back to review)."""
     if f.dropped:
         return CaseState.DROPPED
     if f.has_result:
@@ -222,10 +250,13 @@ def case_state(f: CaseFacts) -> CaseState:
         if not started:
             if f.visits_failed and f.visits_failed[-1]:
                 return CaseState.VISIT_FAILED
-            return CaseState.VISIT_PENDING
+            return CaseState.VISITED if f.visits_failed else CaseState.VISIT_PENDING
         if State.COMPLETE in started or f.request_state == State.COMPLETE:
             return CaseState.IN_REVIEW
-        return CaseState.SENT
+        return CaseState.QUEUED if State.QUEUED in [*started, f.request_state] else (
+            CaseState.SENT)
+    if f.request_state == State.QUEUED:
+        return CaseState.QUEUED
     if f.request_state in _SENT:
         return CaseState.SENT
     if f.request_state == State.COMPLETE:
@@ -258,6 +289,6 @@ def running_clock(f: CaseFacts, request_date: dt.date) -> Clock | None:
         return None
     if f.route == Route.FSU and not f.visited:
         stage = "Visita fallida: volver a visitar" if st == CaseState.VISIT_FAILED else (
-            "Visita pendiente")
+            CASE_STATE_LABELS[CaseState.VISIT_PENDING])
         return Clock(deadlines.VISIT_TARGET_DAYS, stage, request_date)
     return Clock(deadlines.RESULT_TARGET_DAYS, CASE_STATE_LABELS[st], request_date)

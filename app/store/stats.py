@@ -17,20 +17,6 @@ def _without(exclude_forms: tuple[str, ...]) -> tuple[str, list[str]]:
     return f"form_id NOT IN ({','.join('?' * len(exclude_forms))})", list(exclude_forms)
 
 
-def per_owner_state(conn: sqlite3.Connection,
-                    exclude_forms: tuple[str, ...] = ()) -> list[tuple[int, State, int]]:
-    """(owner id, state, count); the owner is the assignee if reassigned, else the author.
-    Records of the form ids in `exclude_forms` are not counted."""
-    cond, args = _without(exclude_forms)
-    return [
-        (owner, State(state), n)
-        for owner, state, n in conn.execute(
-            "SELECT COALESCE(assignee_id, author_id), state, COUNT(*) FROM records "
-            f"WHERE {cond} GROUP BY 1, 2", args
-        )
-    ]
-
-
 def timestamps_since(conn: sqlite3.Connection, column: str, since: float,
                      exclude_forms: tuple[str, ...] = ()) -> list[float]:
     """Every value of a timestamp column (created_at, completed_at, approved_at,

@@ -365,7 +365,7 @@ class SyncClient:
             level = "info" if isinstance(err, Cancelled) else "error"
             self.ports.log_add("Sincronización interrumpida: " + err.user_message, level)
         elif ok and not o.sent and not report.messages:
-            self.ports.log_add("Sincronización completa: no había fichas por enviar ni "
+            self.ports.log_add("Sincronización completa: no había registros por enviar ni "
                                "novedades del servidor.")
         self.ports.finished(
             ok, None if ok or err is None else err.user_message,

@@ -210,12 +210,12 @@ class SyncReport:
         parts = [describe_outcome(self.outcome)] if self.outcome.sent else []
         parts += self.inbox_notes
         if not parts:
-            parts.append("Sincronización completa: no había fichas por enviar ni novedades.")
+            parts.append("Sincronización completa: no había registros por enviar ni novedades.")
         if self.outcome.delivered:
             # The centre classifies later: the results never come back in the same sync.
             parts.append(RESULTS_LATER)
         if self.pending_left:
-            parts.append(f"Quedan {fichas(self.pending_left)} por enviar.")
+            parts.append(f"Quedan {registros(self.pending_left)} por enviar.")
         return " ".join(parts)
 
 
@@ -240,8 +240,8 @@ class SyncStatus:
     device_id: str | None
     server_url: str | None
     revoked: bool
-    pending: int  # QUEUED, not quarantined
-    delivered: int
+    pending: int  # QUEUED, not quarantined: every record the next sync sends
+    delivered: int  # every record the centre accepted (household forms and case steps)
     returned: int
     quarantined: int
     result: int
@@ -252,6 +252,9 @@ class SyncStatus:
     # Records whose clear metadata was edited outside the program (row MAC fails):
     # never sent, never counted above, shown so they are not silently skipped.
     damaged: int = 0
+    # Delivered household forms (S100, FSU): the records that wait for a CSE result. A
+    # step of a case (visit, desestimación) is delivered too but never gets one.
+    delivered_forms: int = 0
 
 
 @dataclass(frozen=True)
@@ -314,7 +317,8 @@ def results_text(n: int) -> str:
 
 
 def awaiting_text(n: int) -> str:
-    """What a person should expect for `n` delivered records without a result yet."""
+    """What a person should expect for `n` delivered household forms (SyncStatus.
+    delivered_forms) without a result yet."""
     if n == 1:
         head = "1 ficha entregada espera su resultado"
     else:
@@ -326,22 +330,29 @@ def fichas(n: int) -> str:
     return f"{n} ficha" if n == 1 else f"{n} fichas"
 
 
+def registros(n: int) -> str:
+    """`n` records of any form as they travel to the centre: the household's forms
+    («fichas») and the steps of its case (visits, desestimaciones), which are not."""
+    return f"{n} registro" if n == 1 else f"{n} registros"
+
+
 def describe_outcome(o: ReceiptOutcome) -> str:
-    """E.g. 'Se enviaron 12 fichas; 1 fue observada: DNI repetido.'"""
+    """E.g. 'Se enviaron 12 registros; 1 fue observado: DNI repetido.' (records: fichas
+    and steps of a case travel together)."""
     n = o.sent
-    head = f"Se envió {fichas(n)}" if n == 1 else f"Se enviaron {fichas(n)}"
+    head = f"Se envió {registros(n)}" if n == 1 else f"Se enviaron {registros(n)}"
     bits = [head]
     if o.duplicate:
         # counted among the sent ones, never added to them ("4; 4 ya estaban" read as 8)
         if o.duplicate == n:
             bits.append("ya estaba en el servidor (no se duplicó)" if n == 1
-                        else "todas ya estaban en el servidor (no se duplicaron)")
+                        else "todos ya estaban en el servidor (no se duplicaron)")
         else:
-            bits.append("de ellas, 1 ya estaba en el servidor (no se duplicó)"
+            bits.append("de ellos, 1 ya estaba en el servidor (no se duplicó)"
                         if o.duplicate == 1 else
-                        f"de ellas, {o.duplicate} ya estaban en el servidor (no se duplicaron)")
+                        f"de ellos, {o.duplicate} ya estaban en el servidor (no se duplicaron)")
     if o.returned:
-        verb = "1 fue observada" if o.returned == 1 else f"{o.returned} fueron observadas"
+        verb = "1 fue observado" if o.returned == 1 else f"{o.returned} fueron observados"
         texts, _ = split_reasons(o.reasons)
         why = "; ".join(texts)
         if len(why) > 400:

@@ -443,6 +443,24 @@ class Cases:
             actions.setdefault(all_links.get(m.uuid, m.uuid), []).append(action)
         return {case for case, done in actions.items() if rules.dropped_by(done)}
 
+    def form_counts(self) -> dict[str, int]:
+        """The household forms (fichas) the user may see per state, those a dropped case
+        holds counted apart under app.core.cases.HELD (rules.form_counts): what the
+        records list's counters and the dashboard show. The user may see what
+        RecordsView.counts_by_state counts: every record, or an enumerator's own."""
+        dropped = self.dropped_cases()
+        with self.ctx.lock:
+            me = self.ctx.me()
+            conn = self.ctx.conn
+            all_links = links.all_links(conn)
+            steps = rules.CASE_STEPS
+            metas = self.ctx.session.records.list(
+                conn, f"form_id NOT IN ({','.join('?' * len(steps))})", tuple(steps))
+        if not can(me.role, Perm.RECORD_VIEW_ALL):
+            metas = [m for m in metas if me.id in (m.author_id, m.assignee_id)]
+        return rules.form_counts([(m.form_id, m.state, all_links.get(m.uuid, m.uuid) in dropped)
+                                  for m in metas])
+
     def get(self, case_uuid: str, today: dt.date | None = None) -> Case:
         """One case (NotFound / NotAllowed in Spanish)."""
         with self.ctx.lock:

@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from app.core import cases as cases_rules
 from app.core.audit_actions import AuditAction
 from app.core.batches import BatchState, ReceiptStatus
 from app.core.errors import SieeError
@@ -545,6 +546,10 @@ class StorePorts:
             conn = ctx.conn
             dev = self.device()
             counts, quarantined, damaged = ctx.session.records.sync_counts(conn)
+            # the household's forms delivered: what waits for a CSE result (a step of a
+            # case, app.core.cases.CASE_STEPS, is delivered too and never gets one)
+            forms = ctx.session.records.count_by_state(conn, quarantined=False,
+                                                       exclude_forms=cases_rules.CASE_STEPS)
             err_raw = meta.get(conn, meta.SYNC_LAST_ERROR)
             err = None
             if err_raw and ctx.session.sealer is not None:
@@ -572,6 +577,7 @@ class StorePorts:
                 last_attempt=_f(meta.SYNC_LAST_ATTEMPT),
                 last_error=err or None,
                 damaged=damaged,
+                delivered_forms=min(forms[State.DELIVERED], counts[State.DELIVERED]),
             )
 
 

@@ -115,6 +115,7 @@ class Dashboard:
     households: int = 0  # cases (one S100 and its records): one household counted once
     cases: dict[str, int] = field(default_factory=dict)  # Spanish case state -> count
     dropped: int = 0  # desestimadas: no clock runs for them
+    queue: int = 0  # the send queue: every record the next sync sends (SyncStatus.pending)
 
 
 @dataclass(frozen=True)
@@ -191,22 +192,22 @@ class Documents:
         """Counts per state, per enumerator and per day, delivery and results, and the
         households waiting longest against the 8 / 25 business-day targets.
 
-        The «fichas» counted are the household's forms (S100, FSU): a visit attempt or
-        a desestimación is a step of its case (app.core.cases.CASE_STEPS), counted in
-        its case, never reviewed, and sent like any record (the oldest queued record
-        includes them). The oldest record waiting for review is one the supervisor has
+        The «fichas» counted are the household's forms (S100, FSU), those a dropped
+        case holds apart under app.core.cases.HELD (ws.cases.form_counts, as the
+        records list counts them): a visit attempt or a desestimación is a step of its
+        case (app.core.cases.CASE_STEPS), counted in its case, never reviewed, and sent
+        like any record (`queue`, the send queue of the sync status, and the oldest
+        queued record include them). The oldest record waiting for review is one the supervisor has
         to review now (app.core.cases.awaits_review: not a step, not held by a dropped
         case)."""
-        steps = cases_rules.CASE_STEPS
         with self.ctx.lock:
             self.ctx.require(Perm.RECORD_VIEW_ALL)
             conn = self.ctx.conn
             today = today or dt.date.fromtimestamp(self.ctx.clock())
-            counts = self.records.counts_by_state(exclude_forms=steps)
+            counts = self.cases.form_counts()
+            # the send queue as the sync status counts it (every record, steps too)
+            queue = self.ctx.session.records.sync_counts(conn)[0][State.QUEUED]
             people = self.ctx.people()
-            per_user: dict[int, dict[str, int]] = {}
-            for owner, state, n in stats.per_owner_state(conn, exclude_forms=steps):
-                per_user.setdefault(owner, {s.value: 0 for s in State})[state.value] = n
             days = self._per_day(today)
             oldest_queued = stats.oldest_queued(conn)
             quarantined = self.ctx.session.records.count_quarantined(conn)
@@ -222,6 +223,12 @@ class Documents:
         oldest_complete = min(
             (m.completed_at or 0.0 for c in all_cases for m in c.records
              if cases_rules.awaits_review(m.form_id, m.state, c.dropped)), default=None)
+        owned: dict[int, list[tuple[str, str, bool]]] = {}
+        for c in all_cases:  # per owner, by the rule of `counts` (held forms apart)
+            for m in c.records:
+                owned.setdefault(m.owner_id, []).append((m.form_id, m.state, c.dropped))
+        per_user = {owner: cases_rules.form_counts(recs) for owner, recs in owned.items()}
+        per_user = {o: n for o, n in per_user.items() if any(n.values())}  # steps only: none
         results: dict[str, int] = {}
         case_counts: dict[str, int] = {}
         for c in all_cases:  # a result belongs to the case: one household counted once
@@ -237,6 +244,7 @@ class Documents:
         dash = Dashboard(
             today=today,
             counts=counts,
+            queue=queue,
             by_enumerator=by_enum,
             by_day=days,
             returned_by_supervisor=by_sup,

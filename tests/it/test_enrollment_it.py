@@ -134,10 +134,10 @@ def test_console_enrollment_takes_the_locked_server_and_sends_the_queue(server, 
     p = cli(["sync", "enroll", "--data", str(d), "--code", code, "--label", "Laptop 1"], env)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "Equipo inscrito: dev-" in p.stdout and server.url in p.stdout
-    assert "Se enviaron 3 fichas" in p.stdout and "En cola de envío: 0" in p.stdout
+    assert "Se enviaron 3 registros" in p.stdout and "En cola de envío: 0" in p.stdout
     assert "sync status" in p.stdout
     p = cli(["sync", "status", "--data", str(d)], env)
-    assert "Entregadas: 3" in p.stdout
+    assert "Fichas entregadas: 3" in p.stdout
 
 
 def test_console_sync_now_offline_says_what_to_run_next(server, tmp_path):

@@ -213,7 +213,7 @@ def test_sync_log_shows_every_run_newest_first(env, server, tmp_path):
         assert code == 0, err
     code, out, _ = campo("sync", "log", "--data", str(d))
     lines = out.splitlines()
-    nothing = [i for i, ln in enumerate(lines) if "no había fichas por enviar" in ln]
+    nothing = [i for i, ln in enumerate(lines) if "no había registros por enviar" in ln]
     sent = [i for i, ln in enumerate(lines) if "Se envi" in ln or "enviad" in ln]
     assert code == 0 and len(nothing) == 3, out
     assert sent and max(nothing) < min(sent), out  # newest first

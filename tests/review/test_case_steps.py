@@ -106,7 +106,8 @@ def test_the_dashboard_counts_no_visit_as_a_ficha(team, homes):
     ws = team.as_("sup")
     dash = ws.documents.dashboard(today=MONDAY)
     assert dash.counts == {"DRAFT": 0, "COMPLETE": 2, "QUEUED": 0, "DELIVERED": 0,
-                           "RESULT": 0, "RETURNED": 0}
+                           "RESULT": 0, "RETURNED": 0, "HELD": 0}
+    assert dash.queue == 2  # the send queue holds the two visits, as the list says
     [emp] = dash.by_enumerator
     assert emp.counts["COMPLETE"] == 2 and emp.total == 2
     today = dash.by_day[-1]
@@ -115,6 +116,14 @@ def test_the_dashboard_counts_no_visit_as_a_ficha(team, homes):
     assert dash.oldest_complete_at == ws.get(a).completed_at
     # the visits are in the outbox all the same: what waits to be sent counts them
     assert dash.oldest_queued_at is not None
+    # a dropped case's completed S100 reads «Desestimada (sin revisar)» in its row: it is
+    # counted apart, never as «Completa», on the dashboard and per enumerator
+    ws.cases.drop(a, ws.cases.drop_reasons()[0])
+    dash = ws.documents.dashboard(today=MONDAY)
+    assert (dash.counts["COMPLETE"], dash.counts["HELD"], dash.queue) == (1, 1, 3)
+    assert ws.cases.form_counts() == dash.counts
+    [emp] = dash.by_enumerator
+    assert (emp.counts["COMPLETE"], emp.counts["HELD"], emp.total) == (1, 1, 2)
 
 
 def test_only_the_supervisor_completes_a_desestimacion(team, homes):

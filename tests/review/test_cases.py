@@ -140,7 +140,7 @@ def test_reevaluation_within_180_days_goes_without_visit(team, homes):
     ws = team.as_("sup")
     ws.review.approve(again)
     assert ws.get(again).state == State.QUEUED  # sent with the S100 alone
-    assert ws.cases.get(again).state == CaseState.SENT
+    assert ws.cases.get(again).state == CaseState.QUEUED  # not at the centre yet
 
 
 def test_reevaluation_after_180_days_is_refused_in_spanish(team, homes):
@@ -330,3 +330,31 @@ def test_a_request_gets_one_fsu(team, homes):
         ws.new_draft("fsu", from_uuid=req)
     assert "ya tiene su FSU" in e.value.user_message and "Borrador" in e.value.user_message
     assert [m.uuid for m in ws.cases.get(req).fsus] == [first]
+
+
+@pytest.mark.parametrize("facts, expected", [
+    # a «1. Completa» visit: the interview happened, the FSU is still to be typed; the
+    # 25-day clock runs, so the stage no longer says «Visita pendiente»
+    (dict(route=Route.FSU, request_state=State.COMPLETE, visits_failed=[False]),
+     CaseState.VISITED),
+    (dict(route=Route.FSU, request_state=State.QUEUED, visits_failed=[True, False]),
+     CaseState.VISITED),
+    # approved but not delivered: in the send queue, not «Enviado, espera resultado»
+    (dict(route=Route.FSU, request_state=State.QUEUED, fsu_states=[State.QUEUED]),
+     CaseState.QUEUED),
+    (dict(route=Route.FSU, request_state=State.DELIVERED, fsu_states=[State.QUEUED]),
+     CaseState.QUEUED),
+    (dict(route=Route.NO_VISIT, request_state=State.QUEUED), CaseState.QUEUED),
+    (dict(route=Route.FSU, request_state=State.DELIVERED, fsu_states=[State.DELIVERED]),
+     CaseState.SENT),
+])
+def test_case_stage_matches_its_records_and_its_clock(facts, expected):
+    """Walk-through: after a «1. Completa» visit the stage read «Visita pendiente» while
+    the 25-day clock ran; after approval «Enviado, espera resultado» while the forms
+    were «En cola de envío»."""
+    from app.core.cases import CASE_STATE_LABELS, CaseFacts, case_state, running_clock
+
+    f = CaseFacts(**facts)
+    assert case_state(f) == expected
+    clock = running_clock(f, dt.date(2026, 11, 2))
+    assert clock is not None and clock.stage == CASE_STATE_LABELS[expected]

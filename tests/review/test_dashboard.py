@@ -56,7 +56,8 @@ def test_dashboard_counts_delivery_results_and_targets(team, homes):
     dash = ws.documents.dashboard(today=today)
     assert dash.quarantined == 1
     assert dash.counts == {
-        "DRAFT": 1, "COMPLETE": 5, "QUEUED": 1, "DELIVERED": 0, "RESULT": 1, "RETURNED": 2
+        "DRAFT": 1, "COMPLETE": 5, "QUEUED": 1, "DELIVERED": 0, "RESULT": 1, "RETURNED": 2,
+        "HELD": 0,
     }
     emp = next(r for r in dash.by_enumerator if r.name == "Juan Pérez (emp)")
     emp2 = next(r for r in dash.by_enumerator if r.name == "Luz Condori (emp2)")

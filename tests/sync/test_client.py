@@ -63,11 +63,11 @@ def test_sync_delivers_every_record_once(ws, enrolled, server):
     st = ws.centre.status()
     assert (st.pending, st.delivered, st.in_flight) == (0, 120, 0)
     assert st.last_ok is not None
-    assert ws.centre.log()[0].text == "Se enviaron 120 fichas."
+    assert ws.centre.log()[0].text == "Se enviaron 120 registros."
     # Nothing left: a second sync sends nothing and says so.
     rep2 = enrolled.sync()
     assert rep2.batches == 0
-    assert "no había fichas" in ws.centre.log()[0].text
+    assert "no había registros" in ws.centre.log()[0].text
     # Each delivery is in the record's history.
     assert any(e.action == "delivered" for e in ws.history(uuids[0]))
     # Compression: the wire carries far fewer bytes than the records' JSON.
@@ -91,7 +91,7 @@ def test_invalid_record_returns_to_author_with_reasons(ws, enrolled, server):
     assert "repetido" in ret["reason"] and "/fsu/" not in ret["reason"]
     assert ret["questions"] and all(q.startswith("/fsu/integrantes") for q in ret["questions"])
     line = ws.centre.log()[0].text
-    assert line.startswith("Se enviaron 3 fichas; 1 fue observada: El DNI ")
+    assert line.startswith("Se enviaron 3 registros; 1 fue observado: El DNI ")
     assert line.count("repetido") == 1 and line.endswith("distinto.")
     # The reason quotes a DNI: neither the log table nor the notes hold it in clear.
     dni = ret["reason"].split("El DNI ")[1][:8]
@@ -317,18 +317,18 @@ def test_sizer_grows_and_shrinks():
 
 def test_outcome_sentences():
     o = ReceiptOutcome("b", delivered=11, returned=1, reasons=["DNI repetido"])
-    assert describe_outcome(o) == "Se enviaron 12 fichas; 1 fue observada: DNI repetido."
-    assert describe_outcome(ReceiptOutcome("b", delivered=1)) == "Se envió 1 ficha."
+    assert describe_outcome(o) == "Se enviaron 12 registros; 1 fue observado: DNI repetido."
+    assert describe_outcome(ReceiptOutcome("b", delivered=1)) == "Se envió 1 registro."
     o3 = ReceiptOutcome("b", returned=1, reasons=["/a/b: Falta X.", "/a/c: Falta X.", "Otra"])
-    assert describe_outcome(o3) == "Se envió 1 ficha; 1 fue observada: Falta X; Otra."
+    assert describe_outcome(o3) == "Se envió 1 registro; 1 fue observado: Falta X; Otra."
     o2 = ReceiptOutcome("b", delivered=3, duplicate=2, conflict=1)
-    assert "de ellas, 2 ya estaban en el servidor (no se duplicaron)" in describe_outcome(o2)
+    assert "de ellos, 2 ya estaban en el servidor (no se duplicaron)" in describe_outcome(o2)
     assert "1 quedó en cuarentena" in describe_outcome(o2)
     # issue 17 item 10: duplicates are among the sent ones, never read as added to them
     assert describe_outcome(ReceiptOutcome("b", delivered=4, duplicate=4)) == (
-        "Se enviaron 4 fichas; todas ya estaban en el servidor (no se duplicaron).")
+        "Se enviaron 4 registros; todos ya estaban en el servidor (no se duplicaron).")
     assert describe_outcome(ReceiptOutcome("b", delivered=1, duplicate=1)) == (
-        "Se envió 1 ficha; ya estaba en el servidor (no se duplicó).")
+        "Se envió 1 registro; ya estaba en el servidor (no se duplicó).")
 
 
 def test_receipt_log_has_no_personal_data_in_clear(ws, enrolled):

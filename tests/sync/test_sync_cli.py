@@ -32,7 +32,7 @@ def test_sync_commands(ws, server, tmp_path):
     assert r.returncode == 0 and "Equipo inscrito" in r.stdout, r.stderr
     uuids = add_queued(ws, 15, seed=501)
     r = _cli(data, "now")
-    assert r.returncode == 0 and "Se enviaron 15 fichas." in r.stdout, r.stderr
+    assert r.returncode == 0 and "Se enviaron 15 registros." in r.stdout, r.stderr
     more = add_queued(ws, 4, seed=502)
     usb = tmp_path / "usb"
     usb.mkdir()
@@ -42,12 +42,12 @@ def test_sync_commands(ws, server, tmp_path):
     assert import_batch(server.admin.service, batch, None) == 0
     receipt = next(usb.glob("siee-receipt-*.json"))
     r = _cli(data, "import-receipt", str(receipt))
-    assert r.returncode == 0 and "Se enviaron 4 fichas" in r.stdout, r.stderr
+    assert r.returncode == 0 and "Se enviaron 4 registros" in r.stdout, r.stderr
     r = _cli(data, "import-receipt", str(receipt))
     assert "no cambió nada" in r.stdout
     r = _cli(data, "status", "--json")
     st = json.loads(r.stdout)
     assert st["delivered"] == 19 and st["pending"] == 0 and st["enrolled"]
     r = _cli(data, "log")
-    assert "Se enviaron 15 fichas." in r.stdout
+    assert "Se enviaron 15 registros." in r.stdout
     assert_exactly_once(server, ws, uuids + more)

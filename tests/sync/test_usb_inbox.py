@@ -258,7 +258,7 @@ def test_laptop_cli_accepts_both_files(ws, enrolled, server, tmp_path):
     # Given in any order, the receipt is applied first.
     r = cli("import-receipt", str(inbox), str(receipt))
     assert r.returncode == 0, r.stderr
-    assert "Se enviaron 2 fichas" in r.stdout
+    assert "Se enviaron 2 registros" in r.stdout
     assert "Se importó 1 mensaje del SIEE por USB: 1 ficha observada" in r.stdout
     assert states(ws)[uuids[0]] == "RETURNED" and states(ws)[uuids[1]] == "DELIVERED"
     r = cli("import-inbox", str(inbox))

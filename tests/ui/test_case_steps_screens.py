@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from app.core.cases import HELD
 from app.ui.entry.form_window import FormWindow
 from app.ui.review.case_dialog import CaseDialog
 from app.ui.review.dashboard import DashboardPage
@@ -66,7 +67,8 @@ def test_visit_attempts_are_neither_reviewed_nor_counted_as_fichas(team, homes, 
     dash.reload()
     qtbot.waitUntil(lambda: dash.data is not None)
     assert dash.tiles["COMPLETE"].value.text() == "1"
-    assert dash.tiles["QUEUED"].value.text() == "0"
+    # the send queue: the two visits go with the next sync, as the list's counter says
+    assert dash.tiles["QUEUED"].value.text() == "2"
 
 
 def test_a_corrected_visit_says_it_went_to_the_outbox(team, homes, qtbot):  # noqa: F811
@@ -109,6 +111,10 @@ def test_a_dropped_case_reads_desestimada_until_it_is_reopened(team, homes, qtbo
     for uuid in (req, fsu):
         cells = rows[uuid].cells()
         assert (cells[4], cells[7]) == ("Desestimada (sin revisar)", "Desestimado")
+    # the counters say what the rows say: no «Completa» left, the two counted apart
+    assert records.count_buttons["COMPLETE"].text() == "Completa: 0"
+    assert records.status.text() == ("2 fichas de 1 hogar (expediente), 2 desestimadas · "
+                                     "1 desestimación")
     qtbot.waitUntil(lambda: queue.model.rows == [] and queue.load_job.done)
     assert queue.status.text() == "0 fichas por revisar"
     assert not window.approve_btn.isEnabled() and not window.return_btn.isEnabled()
@@ -120,11 +126,18 @@ def test_a_dropped_case_reads_desestimada_until_it_is_reopened(team, homes, qtbo
     dash.reload()
     qtbot.waitUntil(lambda: dash.data is not None)
     assert OLDEST not in dash.delivery.text()
+    assert dash.tiles["COMPLETE"].value.text() == "0"
+    assert dash.data.counts[HELD] == 2
+    assert "2 fichas" in dash.tiles["dropped"].toolTip()
 
     assert case.reopen("El hogar aceptó la visita.")
     qtbot.waitUntil(lambda: {it.uuid for it in queue.model.rows} == {req, fsu}, timeout=5000)
     qtbot.waitUntil(lambda: {r.meta.uuid: r.cells()[4] for r in records.model.rows}.get(fsu)
                     == "Completa", timeout=5000)
     assert window.approve_btn.isEnabled() and not window.note.isVisibleTo(window)
+    # a reopening is a decision, never a second «desestimación»
+    qtbot.waitUntil(lambda: records.status.text() == (
+        "2 fichas de 1 hogar (expediente) · 1 desestimación · 1 reapertura"), timeout=5000)
+    assert records.count_buttons["COMPLETE"].text() == "Completa: 2"
     dash.reload()
     qtbot.waitUntil(lambda: OLDEST in dash.delivery.text())

@@ -80,7 +80,8 @@ def test_absent_household_notice_and_desestimacion_in_the_window(logged_in, qtbo
     qtbot.waitUntil(lambda: any(r.case_label == "Desestimado" for r in page.model.rows),
                     timeout=5000)
     # the request is the one ficha; the visit and the decision are steps of its case
-    assert page.status.text() == "1 ficha de 1 hogar (expediente) · 1 visita · 1 desestimación"
+    assert page.status.text() == ("1 ficha de 1 hogar (expediente), 1 desestimada · 1 visita · "
+                                  "1 desestimación")
     assert dlg.reopen("El hogar volvió a la dirección.")
     assert dlg.case.state == CaseState.VISIT_FAILED
     dlg.close()

@@ -54,15 +54,15 @@ def test_sync_in_the_window(logged_in, server, qtbot, tmp_path):
     qtbot.waitUntil(lambda: not ctl.running, timeout=20000)
     assert_exactly_once(server, ws, uuids)
     # the counts refresh on the GUI thread just after the sync ends
-    qtbot.waitUntil(lambda: panel.counts["delivered"].text() == "30", timeout=5000)
+    qtbot.waitUntil(lambda: panel.counts["delivered_forms"].text() == "30", timeout=5000)
     assert panel.counts["pending"].text() == "0"
     assert panel.bar.value() == panel.bar.maximum() == 30
     assert "enviados" in panel.bytes.text()
     assert any(p.phase == "send" and p.bytes_done for p in seen)
-    assert "Se enviaron 30 fichas." in panel.log.item(0).text()
-    assert sm.indicator.text().startswith("0 fichas en cola de envío")
+    assert "Se enviaron 30 registros." in panel.log.item(0).text()
+    assert sm.indicator.text().startswith("0 registros en cola de envío")
     assert "nunca" not in sm.indicator.text()
-    assert "Se enviaron 30 fichas." in win.statusBar().currentMessage()
+    assert "Se enviaron 30 registros." in win.statusBar().currentMessage()
 
     # USB: export, the centre imports, the receipt comes back.
     more = add_queued(ws, 4, seed=602)
@@ -75,8 +75,8 @@ def test_sync_in_the_window(logged_in, server, qtbot, tmp_path):
     lines: list = []
     ctl.import_files([receipt, receipt], on_done=lines.append)
     qtbot.waitUntil(lambda: bool(lines), timeout=10000)
-    assert "Se enviaron 4 fichas" in lines[0][0] and "no cambió nada" in lines[0][1]
-    assert panel.counts["delivered"].text() == "34"
+    assert "Se enviaron 4 registros" in lines[0][0] and "no cambió nada" in lines[0][1]
+    assert panel.counts["delivered_forms"].text() == "34"
 
     # The timer syncs by itself when it is due (here: the centre returned a record).
     server.admin.return_record(uuids[0], None, ["Falta la firma"])
@@ -138,7 +138,9 @@ def test_one_queue_figure_in_the_list_the_status_bar_and_the_panel(logged_in, se
     bar at the same moment: the list's counter counted its own rows (S100s and FSUs the
     user may see), the status bar the laptop's send queue (a desestimación, visits,
     other users' records go too). Now the three say the one figure the next sync sends,
-    read from one status, in words a clerk reads («fichas en cola de envío»)."""
+    read from one status, in words a clerk reads: «registros en cola de envío», since the
+queue holds steps of a case (a visit, a desestimación) that are not «fichas». What waits
+for a CSE result counts only the household's forms: a step never gets one."""
     import datetime as dt
 
     from app.core.states import State
@@ -168,9 +170,9 @@ def test_one_queue_figure_in_the_list_the_status_bar_and_the_panel(logged_in, se
 
     qtbot.waitUntil(lambda: shown()[0] == "En cola de envío: 1", timeout=5000)
     assert ws.centre.status().pending == 1
-    assert shown()[1].startswith("1 ficha en cola de envío · última sincronización")
+    assert shown()[1].startswith("1 registro en cola de envío · última sincronización")
     assert shown()[2] == "1"
-    [name] = [w for w in panel.findChildren(QLabel) if w.text() == "Fichas en cola de envío:"]
+    [name] = [w for w in panel.findChildren(QLabel) if w.text() == "Registros en cola de envío:"]
     assert name.toolTip() == panel.counts["pending"].toolTip() == QUEUE_TIP
     assert "próxima sincronización" in queued.toolTip()
     # two FSUs approved elsewhere (the store written directly): one figure again
@@ -178,7 +180,7 @@ def test_one_queue_figure_in_the_list_the_status_bar_and_the_panel(logged_in, se
     ctl.refresh()
     button, indicator, count = shown()
     assert (button, count) == ("En cola de envío: 3", "3")
-    assert indicator.startswith("3 fichas en cola de envío")
+    assert indicator.startswith("3 registros en cola de envío")
     # an empadronador lists only their own records, and the next sync sends all three
     ws.admin.add_user("emp", "empadronador", PASSWORDS["emp"], "Juan Pérez",
                       must_change=False)
@@ -195,8 +197,15 @@ def test_one_queue_figure_in_the_list_the_status_bar_and_the_panel(logged_in, se
     panel = sm.open_panel()  # the window closed the administrator's at log-out
     button, indicator, count = shown()
     assert (button, count) == ("En cola de envío: 3", "3")
-    assert indicator.startswith("3 fichas en cola de envío")
+    assert indicator.startswith("3 registros en cola de envío")
     ctl.sync_now()
     qtbot.waitUntil(lambda: not ctl.running, timeout=20000)
     qtbot.waitUntil(lambda: shown()[0] == "En cola de envío: 0", timeout=5000)
-    assert shown()[1].startswith("0 fichas en cola de envío") and shown()[2] == "0"
+    assert shown()[1].startswith("0 registros en cola de envío") and shown()[2] == "0"
+    # delivered: the desestimación and two FSUs; only the two FSUs can get a result
+    st = ws.centre.status()
+    assert (st.delivered, st.delivered_forms) == (3, 2)
+    assert panel.counts["delivered_forms"].text() == "2"
+    assert panel.awaiting.text().startswith("2 fichas entregadas esperan su resultado")
+    assert "Se enviaron 3 registros" in " ".join(
+        panel.log.item(i).text() for i in range(panel.log.count()))

@@ -36,18 +36,18 @@ def test_results_arrive_later_and_are_counted_once(logged_in, qtbot, tmp_path):
         # 1. two records go; the person learns that results come later
         _sync(qtbot, ctl)
         msg = win.statusBar().currentMessage()
-        assert "Se enviaron 2 fichas." in msg
+        assert "Se enviaron 2 registros." in msg
         assert "los resultados de la cse llegan cuando el siee los publica" in msg.lower()
-        assert panel.bar.text() == "Listo: 2 fichas enviadas"
+        assert panel.bar.text() == "Listo: 2 registros enviados"
         assert panel.bar.value() == panel.bar.maximum() == 2
-        qtbot.waitUntil(lambda: panel.counts["delivered"].text() == "2", timeout=5000)
+        qtbot.waitUntil(lambda: panel.counts["delivered_forms"].text() == "2", timeout=5000)
         assert panel.awaiting.isVisible()
         assert "2 fichas entregadas esperan su resultado" in panel.awaiting.text()
 
         # 2. at once again: nothing new, and the bar does not say «0 de 2»
         _sync(qtbot, ctl)
         assert not NOT_DONE.match(panel.bar.text()), panel.bar.text()
-        assert panel.bar.text() == "Listo: no había fichas por enviar"
+        assert panel.bar.text() == "Listo: no había registros por enviar"
         msg = win.statusBar().currentMessage()
         assert msg.startswith("Sin novedades del SIEE. 2 fichas entregadas esperan su resultado")
         assert "los resultados llegan cuando el SIEE los publica" in msg

@@ -81,6 +81,8 @@ class Row:
     case_ubigeo: str = ""  # the household's district (ubigeo) from the case's request
     state_text: str = ""  # what the «Estado» column says instead of the record's state
     # (a visit attempt: its outcome, «Visita fallida: No ubicado / ausente»)
+    held: bool = False  # a household form its dropped case holds (cases.held_by_drop)
+    decision: str = ""  # a decision's action: desestimar | reabrir («» for other rows)
 
     @property
     def returned(self) -> bool:

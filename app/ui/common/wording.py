@@ -22,3 +22,11 @@ def locked_note(source: str) -> str:
     equipo)»)."""
     return (f"Valor tomado de: {source}. {LOCKED_TIP} No se puede cambiar aquí; para "
             "otro valor, TI debe cambiar ese archivo.")
+
+
+# The send queue, as every screen names it (the status bar, the sync panel, the records
+# list's counter, the dashboard): SyncStatus.pending, «registros», since it holds steps of
+# a case (visits, desestimaciones) besides the approved fichas.
+QUEUE_TIP = ("Registros que este equipo enviará al SIEE en la próxima sincronización: las "
+             "fichas aprobadas de todos sus usuarios, los intentos de visita y las "
+             "desestimaciones. Siguen en la cola hasta que llega el recibo del SIEE.")

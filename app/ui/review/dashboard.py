@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.cases import HELD
 from app.core.states import STATE_LABELS, State
 from app.ui.common import styles
 from app.ui.common.changes import RECORDS, REVIEW, SYNC, Change, subscribe
+from app.ui.common.wording import QUEUE_TIP, plural
 from app.ui.common.worker import Job, run_job, show_error
 from app.ui.review.review_view import ts_text
 from app.workspace import Workspace
@@ -114,7 +116,12 @@ class DashboardPage(QWidget):
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
         for i, st in enumerate(State):
-            t = Tile(f"Fichas: {STATE_LABELS[st].lower()}")
+            # the send queue holds steps of a case too: the same figure as the records
+            # list's «En cola de envío» and the status bar, in the same words
+            t = Tile("Registros en cola de envío" if st == State.QUEUED
+                     else f"Fichas: {STATE_LABELS[st].lower()}")
+            if st == State.QUEUED:
+                t.setToolTip(QUEUE_TIP)
             self.tiles[st.value] = t
             grid.addWidget(t, 0, i)
         # Cases (issue 15): one household counted once, whatever its number of forms.
@@ -138,7 +145,9 @@ class DashboardPage(QWidget):
         self.delivery.setWordWrap(True)
         grid.addWidget(self.delivery, 1, len(extra) + 2, 1, len(State) - len(extra))
 
-        self.enum_table = _table(["Empadronador(a)"] + [STATE_LABELS[s] for s in State] + ["Total"])
+        # «Desestimada»: the forms a dropped case holds, apart from their state (HELD)
+        self.enum_table = _table(["Empadronador(a)"] + [STATE_LABELS[s] for s in State]
+                                 + ["Desestimada", "Total"])
         self.day_table = _table(["Día", "Registradas", "Completadas", "Aprobadas", "Entregadas"])
         self.wait_table = _table(
             [
@@ -224,7 +233,7 @@ class DashboardPage(QWidget):
         self.data = d
         self.updated.setText(f"Datos al {d.today:%d/%m/%Y}")
         for st in State:
-            self.tiles[st.value].set(d.counts.get(st.value, 0))
+            self.tiles[st.value].set(d.queue if st == State.QUEUED else d.counts.get(st.value, 0))
         self.tiles["returned_centre"].set(
             d.returned_by_centre, styles.ERROR if d.returned_by_centre else None
         )
@@ -233,6 +242,12 @@ class DashboardPage(QWidget):
         self.tiles["households"].setToolTip(
             "\n".join(f"{k}: {v}" for k, v in sorted(d.cases.items())) or "Ningún expediente")
         self.tiles["dropped"].set(d.dropped)
+        held = d.counts.get(HELD, 0)
+        self.tiles["dropped"].setToolTip(
+            "Sin plazo y fuera de la revisión. "
+            + plural(held, "Guardan 1 ficha sin enviar (no se cuenta como borrador ni "
+                     "como completa).", "Guardan {n} fichas sin enviar (no se cuentan "
+                     "como borradores ni como completas)."))
         self.tiles["visits"].set(
             f"{d.visits_pending} ({d.visits_overdue} vencidas)",
             styles.ERROR if d.visits_overdue else None,
@@ -271,7 +286,8 @@ class DashboardPage(QWidget):
                 if st == State.RETURNED and n:
                     it.setForeground(QBrush(QColor(styles.ERROR)))
                 t.setItem(r, c, it)
-            t.setItem(r, len(State) + 1, _cell(row.total, True))
+            t.setItem(r, len(State) + 1, _cell(row.counts.get(HELD, 0) or "·", True))
+            t.setItem(r, len(State) + 2, _cell(row.total, True))
 
         t = self.day_table
         days = list(reversed(d.by_day))

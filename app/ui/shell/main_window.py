@@ -243,9 +243,9 @@ class RecordsPage(QWidget):
                 rows.append(Row(m, returns, result, c.case_uuid if c else m.uuid,
                                 c.state_label if c else "", c.head_name if c else "",
                                 c.head_dni if c else "", _case_ubigeo(c),
-                                _step_text(c, m)))
+                                _step_text(c, m), _held(c, m), _decision(c, m)))
             rows.sort(key=lambda r: (not r.returned, -r.meta.updated_at))
-            return rows, ws.counts_by_state(exclude_forms=cases_rules.CASE_STEPS)
+            return rows, ws.cases.form_counts()
 
         self.status.setText("Cargando…")
         self._generation += 1
@@ -431,20 +431,29 @@ def _esc(text: str) -> str:
 
 
 def count_text(rows: list[Row]) -> str:
-    """What the list holds, under it: «3 fichas de 2 hogares (expedientes) · 2 visitas ·
-    1 desestimación». A «ficha» is a form of the household (S100, FSU); the steps of a
-    case (app.core.cases.CASE_STEPS) are listed, and counted apart, never as fichas."""
+    """What the list holds, under it: «3 fichas de 2 hogares (expedientes), 1 desestimada
+    · 2 visitas · 1 desestimación · 1 reapertura». A «ficha» is a form of the household
+    (S100, FSU), those a dropped case holds said apart as its rows say them; the steps of
+    a case (app.core.cases.CASE_STEPS) are listed, and counted apart, never as fichas,
+    and a decision is counted as what it decided."""
     forms = [r for r in rows if cases_rules.needs_review(r.meta.form_id)]
+    held = sum(r.held for r in forms)
     visits = sum(r.meta.form_id == cases_rules.VISIT for r in rows)
-    decisions = sum(r.meta.form_id == cases_rules.DROP for r in rows)
+    decisions = [r for r in rows if r.meta.form_id == cases_rules.DROP]
+    reopenings = sum(r.decision == "reabrir" for r in decisions)
     text = plural(len(forms), "1 ficha", "{n} fichas")
     if rows:  # "0 fichas de 0 hogares" says nothing more than "0 fichas"
         homes = len({r.case_uuid for r in rows})
         text += " de " + plural(homes, "1 hogar (expediente)", "{n} hogares (expedientes)")
+    if held:  # the «Desestimada (…)» household forms
+        text += ", " + plural(held, "1 desestimada", "{n} desestimadas")
     if visits:  # the «Intento de visita» rows
         text += " · " + plural(visits, "1 visita", "{n} visitas")
-    if decisions:  # the «Desestimación» rows (a reopening is one too)
-        text += " · " + plural(decisions, "1 desestimación", "{n} desestimaciones")
+    if len(decisions) - reopenings:  # the «Desestimación» rows that drop (or drafts)
+        text += " · " + plural(len(decisions) - reopenings, "1 desestimación",
+                               "{n} desestimaciones")
+    if reopenings:
+        text += " · " + plural(reopenings, "1 reapertura", "{n} reaperturas")
     return text
 
 
@@ -453,6 +462,17 @@ def _case_ubigeo(c: Case | None) -> str:
     if c is None or c.request is None or c.request.damaged:
         return ""
     return str((c.request.summary or {}).get("ubigeo") or "")
+
+
+def _held(c: Case | None, m: RecordMeta) -> bool:
+    """Whether the row is a household form its dropped case holds (held_by_drop)."""
+    return c is not None and cases_rules.held_by_drop(m.form_id, m.state, c.dropped)
+
+
+def _decision(c: Case | None, m: RecordMeta) -> str:
+    """A decision row's action (desestimar | reabrir), «» for any other row."""
+    d = next((d for d in c.decisions if d.uuid == m.uuid), None) if c is not None else None
+    return d.action if d is not None else ""
 
 
 def _step_text(c: Case | None, m: RecordMeta) -> str:

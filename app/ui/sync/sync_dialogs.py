@@ -29,7 +29,7 @@ from app.ui.common.worker import Job, run_job, user_text
 def export_message(paths: list[Path]) -> str:
     if not paths:
         return (
-            "No hay fichas en cola de envío. Se escribió la solicitud de novedades "
+            "No hay registros en cola de envío. Se escribió la solicitud de novedades "
             "(siee-inbox-request-….json): llévela a la sede central, le darán un archivo de "
             "novedades (siee-inbox-….json) con las fichas observadas, resultados y avisos; "
             "impórtelo con «Importar recibo o novedades de USB…»."

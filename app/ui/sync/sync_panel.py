@@ -46,13 +46,13 @@ from app.sync.model import (
     SyncStatus,
     awaiting_text,
     describe_outcome,
-    fichas,
     human_bytes,
     previous_enrollment_sync,
+    registros,
 )
 from app.sync.scheduler import Backoff, Prepare, ProbeAndSync, SchedulePolicy, attempt
 from app.ui.common.changes import RECORDS, REVIEW, SYNC, Change, broadcast, subscribe
-from app.ui.common.wording import plural
+from app.ui.common.wording import QUEUE_TIP, plural
 from app.ui.common.worker import Job, run_job, show_error, user_text
 from app.ui.sync.sync_dialogs import EnrollDialog, EnrolledDialog, export_message
 from app.workspace.centre import Centre
@@ -60,18 +60,19 @@ from app.workspace.centre import Centre
 log = logging.getLogger("siee.ui.sync")
 
 
-# The send queue, as every screen names it (the status bar, the sync panel, the counter
-# above the list): the records SyncStatus.pending counts, the one figure of it.
-QUEUE_TIP = ("Fichas aprobadas que este equipo enviará al SIEE en la próxima "
-             "sincronización: las de todos sus usuarios, con los intentos de visita y las "
-             "desestimaciones. Siguen en la cola hasta que llega el recibo del SIEE.")
+# The send queue (QUEUE_TIP, app.ui.common.wording) is SyncStatus.pending, one figure.
+# A «registro» is what travels: an approved ficha (S100, FSU) or a step of a case (a visit
+# attempt, a desestimación or reopening), which is not a ficha (app.core.cases.CASE_STEPS).
 BATCHES_TIP = ("Lotes enviados (o exportados a USB) cuyo recibo del SIEE aún no llegó. Sus "
-               "fichas se siguen contando en «Fichas en cola de envío».")
+               "registros se siguen contando en «Registros en cola de envío».")
+DELIVERED_TIP = ("Fichas del hogar (S100, FSU) que el SIEE recibió y que esperan su resultado "
+                 "de CSE. Los intentos de visita y las desestimaciones también se entregan, "
+                 "pero no son fichas ni reciben resultado.")
 
 
 def queue_text(n: int) -> str:
-    """«1 ficha en cola de envío», «3 fichas en cola de envío»."""
-    return f"{fichas(n)} en cola de envío"
+    """«1 registro en cola de envío», «3 registros en cola de envío»."""
+    return f"{registros(n)} en cola de envío"
 
 
 def when_text(ts: float | None) -> str:
@@ -401,9 +402,10 @@ class SyncPanel(QDialog):
         self.bytes.setObjectName("hint")
         self.counts: dict[str, QLabel] = {}
         grid = QGridLayout()
-        tips = {"pending": QUEUE_TIP, "in_flight": BATCHES_TIP}
+        tips = {"pending": QUEUE_TIP, "in_flight": BATCHES_TIP,
+                "delivered_forms": DELIVERED_TIP}
         for i, (key, label) in enumerate((
-            ("pending", "Fichas en cola de envío"), ("delivered", "Entregadas"),
+            ("pending", "Registros en cola de envío"), ("delivered_forms", "Fichas entregadas"),
             ("returned", "Observadas"), ("quarantined", "En conflicto (avise a soporte)"),
             ("result", "Con resultado"), ("in_flight", "Lotes sin recibo del SIEE"),
             ("damaged", "Dañadas (alteradas fuera del programa)"),
@@ -479,8 +481,8 @@ class SyncPanel(QDialog):
             self.server.setToolTip(f"Identificador del equipo (para soporte): {st.device_id}")
         for key, lab in self.counts.items():
             lab.setText(str(getattr(st, key)))
-        self.awaiting.setText(awaiting_text(st.delivered) if st.delivered else "")
-        self.awaiting.setVisible(bool(st.delivered))
+        self.awaiting.setText(awaiting_text(st.delivered_forms) if st.delivered_forms else "")
+        self.awaiting.setVisible(bool(st.delivered_forms))
         self.last.setText(f"Última sincronización correcta: {when_text(st.last_ok)}"
                           + (f" — {PREVIOUS_ENROLLMENT}." if previous_enrollment_sync(st)
                              else ""))
@@ -501,18 +503,18 @@ class SyncPanel(QDialog):
             self._total = total
             if total:
                 self._bar(pr.records_done, total,
-                          plural(total, "%v de 1 ficha enviada", "%v de %m fichas enviadas"))
+                          plural(total, "%v de 1 registro enviado", "%v de %m registros enviados"))
             else:
                 self._bar(0, 1, "Nada que enviar")
             self.bytes.setText(f"{human_bytes(pr.bytes_done)} de {human_bytes(pr.bytes_total)} "
                                "enviados")
         elif pr.phase == "done":
             if total:
-                self._bar(total, total, plural(total, "Listo: 1 ficha enviada",
-                                               "Listo: %m fichas enviadas"))
+                self._bar(total, total, plural(total, "Listo: 1 registro enviado",
+                                               "Listo: %m registros enviados"))
                 self.bytes.setText(f"{human_bytes(pr.bytes_done)} enviados")
             else:
-                self._bar(1, 1, "Listo: no había fichas por enviar")
+                self._bar(1, 1, "Listo: no había registros por enviar")
                 self.bytes.setText("")
         else:
             if not self._total:
@@ -530,10 +532,9 @@ class SyncPanel(QDialog):
         elif self._phase not in ("done", None):
             # offline, cancelled or failed: never a finished-looking «0 de 1»
             sent = self.bar.value() if self._total else 0
-            self._bar(sent, max(1, self._total),
-                      "Sin terminar: " + (plural(sent, "1 ficha enviada", "%v fichas enviadas")
-                                          if sent else "no se envió nada")
-                      + " — se reintentará")
+            done = (plural(sent, "1 registro enviado", "%v registros enviados") if sent
+                    else "no se envió nada")
+            self._bar(sent, max(1, self._total), f"Sin terminar: {done} — se reintentará")
             self._phase = None
 
     def reload_log(self) -> None:
@@ -640,9 +641,9 @@ class SyncMenu(QMenu):
             text = result.text()
             st = self.ctl.status
             quiet = not result.outcome.sent and not result.inbox_notes
-            if st is not None and st.delivered and quiet and not result.pending_left:
+            if st is not None and st.delivered_forms and quiet and not result.pending_left:
                 # nothing new: say what is still expected (one line fits the bar)
-                text = "Sin novedades del SIEE. " + awaiting_text(st.delivered)
+                text = "Sin novedades del SIEE. " + awaiting_text(st.delivered_forms)
             bar.showMessage(text, 30000)
             if result.outcome.sent or result.messages:
                 # every open screen shows the new states (records, review, dashboard)
@@ -657,5 +658,5 @@ def install_sync(window: QMainWindow) -> SyncMenu:
     return SyncMenu(window)
 
 
-__all__ = ["QUEUE_TIP", "SyncController", "SyncIndicator", "SyncMenu", "SyncPanel", "fichas",
+__all__ = ["QUEUE_TIP", "SyncController", "SyncIndicator", "SyncMenu", "SyncPanel",
            "install_sync", "queue_text"]
