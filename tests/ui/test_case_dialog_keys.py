@@ -185,3 +185,18 @@ def test_a_date_typed_after_the_old_one_is_refused_not_dropped(qtbot):
     field.selectAll()
     qtbot.keyClicks(field, "30-11-2026")
     assert field.date() == dt.date(2026, 11, 30) and field.problem() is None
+
+
+def test_a_date_that_does_not_exist_is_named_so(qtbot):
+    """31/02/2026 is written in full: the message says it does not exist, not that it is
+    incomplete."""
+    from app.ui.common.date_field import DateField
+
+    field = DateField(None, "La fecha de la visita")
+    qtbot.addWidget(field)
+    qtbot.keyClicks(field, "31/02/2026")
+    assert field.date() is None
+    assert "«31/02/2026» no existe en el calendario" in (field.problem() or "")
+    field.selectAll()
+    qtbot.keyClicks(field, "28/02/2026")
+    assert field.problem() is None

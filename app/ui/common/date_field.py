@@ -53,6 +53,9 @@ class DateField(QLineEdit):
         date between `earliest` and `latest` (inclusive); `earliest_what` /
         `latest_what` name those limits with their preposition («a la solicitud», «a hoy»)."""
         day = self.date()
+        if day is None and _DATE.match(self.text()):
+            return (f"{self.label} «{self.text().strip()}» no existe en el calendario (revise "
+                    "el día y el mes: por ejemplo, febrero tiene 28 o 29 días).")
         if day is None:
             shown = self.text().strip()
             return (f"{self.label} «{shown}» no es una fecha completa. Escríbala como "
