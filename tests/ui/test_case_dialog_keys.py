@@ -27,6 +27,26 @@ def _request(ws, seed: int) -> str:
     return ws.new_record("s100", str(bundled_form("s100").version), answers)
 
 
+def _case_dialog(logged_in, qtbot, clock, seed: int, user: str, dropped: bool = False):
+    """(workspace, request uuid, its expediente window shown) for a request of today
+    registered by the empadronador, the window opened by `user`; `dropped`: the
+    supervisor dropped it first."""
+    from app.ui.review.case_dialog import CaseDialog
+
+    clock.t = TODAY.timestamp()
+    ws = logged_in.ws
+    _staff(ws)
+    _as(ws, "emp")
+    req = _request(ws, seed)
+    _as(ws, user)
+    if dropped:
+        ws.cases.drop(req, ws.cases.drop_reasons()[0])
+    dlg = CaseDialog(ws, req, logged_in)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    return ws, req, dlg
+
+
 def _type_date(qtbot, field, text: str) -> None:
     """What a clerk does: go to the field, select what it holds, type the date."""
     field.setFocus()
@@ -35,16 +55,9 @@ def _type_date(qtbot, field, text: str) -> None:
 
 
 def test_a_typed_visit_date_is_kept_or_refused_never_changed(logged_in, qtbot, clock):
-    from app.ui.review.case_dialog import CaseDialog, VisitDialog
+    from app.ui.review.case_dialog import VisitDialog
 
-    clock.t = TODAY.timestamp()
-    ws = logged_in.ws
-    _staff(ws)
-    _as(ws, "emp")
-    req = _request(ws, 61)
-    dlg = CaseDialog(ws, req, logged_in)
-    qtbot.addWidget(dlg)
-    dlg.show()
+    ws, req, dlg = _case_dialog(logged_in, qtbot, clock, 61, "emp")
     assert dlg.case.request_date == TODAY.date()
     seen: dict = {}
 
@@ -81,16 +94,9 @@ def test_a_typed_visit_date_is_kept_or_refused_never_changed(logged_in, qtbot, c
 
 
 def test_the_drop_reason_starts_empty_and_is_required(logged_in, qtbot, clock):
-    from app.ui.review.case_dialog import CaseDialog, DropDialog
+    from app.ui.review.case_dialog import DropDialog
 
-    clock.t = TODAY.timestamp()
-    ws = logged_in.ws
-    _staff(ws)
-    req = _request(ws, 62)
-    _as(ws, "sup")
-    dlg = CaseDialog(ws, req, logged_in)
-    qtbot.addWidget(dlg)
-    dlg.show()
+    ws, req, dlg = _case_dialog(logged_in, qtbot, clock, 62, "sup")
     reasons = ws.cases.drop_reasons()
     seen: dict = {}
 
@@ -115,17 +121,9 @@ def test_the_drop_reason_starts_empty_and_is_required(logged_in, qtbot, clock):
 
 
 def test_reopen_without_a_reason_keeps_its_dialog_open(logged_in, qtbot, clock):
-    from app.ui.review.case_dialog import CaseDialog, ReopenDialog
+    from app.ui.review.case_dialog import ReopenDialog
 
-    clock.t = TODAY.timestamp()
-    ws = logged_in.ws
-    _staff(ws)
-    req = _request(ws, 63)
-    _as(ws, "sup")
-    ws.cases.drop(req, ws.cases.drop_reasons()[0])
-    dlg = CaseDialog(ws, req, logged_in)
-    qtbot.addWidget(dlg)
-    dlg.show()
+    ws, req, dlg = _case_dialog(logged_in, qtbot, clock, 63, "sup", dropped=True)
     seen: dict = {}
 
     def answer(rd: ReopenDialog) -> None:
