@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QLabel
 
 from app.sync.protocol import key_fingerprint
-from app.ui.sync.sync_panel import QUEUE_TIP
+from app.ui.common.wording import QUEUE_TIP
 from server.cli import import_batch
 from server.testing import running_server
 from tests.review.conftest import PASSWORDS

@@ -29,11 +29,10 @@ from app.ui.common.changes import RECORDS, Change, subscribe
 from app.ui.common.empty_note import TableOrNote
 from app.ui.common.record_list import COLUMNS, FORM_LABELS, RecordTableModel, Row, when_text
 from app.ui.common.table_columns import ColumnFitter
-from app.ui.common.wording import plural
+from app.ui.common.wording import QUEUE_TIP, plural
 from app.ui.common.worker import Job, run_job, show_error
 from app.ui.review.case_dialog import CaseDialog
 from app.ui.shell.supervision import SupervisionTools
-from app.ui.sync.sync_panel import QUEUE_TIP
 from app.workspace import Workspace
 from app.workspace.cases import Case
 

@@ -658,5 +658,5 @@ def install_sync(window: QMainWindow) -> SyncMenu:
     return SyncMenu(window)
 
 
-__all__ = ["QUEUE_TIP", "SyncController", "SyncIndicator", "SyncMenu", "SyncPanel",
+__all__ = ["SyncController", "SyncIndicator", "SyncMenu", "SyncPanel",
            "install_sync", "queue_text"]
